@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs everything propscore needs to build and test on Debian 12
+# (idempotent: packages already present are skipped, apt runs only if needed).
+#   usage: scripts/install-deps.sh [--slurm]
+set -euo pipefail
+
+APT_PKGS=(
+  build-essential cmake pkg-config git
+  openmpi-bin libopenmpi-dev            # MPI
+  libhdf5-openmpi-dev hdf5-tools        # parallel HDF5 (+ h5dump/h5diff for tests)
+  libopenblas-dev liblapacke-dev        # CBLAS + LAPACKE
+  libcjson-dev libinih-dev libcmocka-dev
+)
+PY_PKGS=(numpy h5py scikit-learn pandas pyarrow pytest)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if ! "$PY" -c 'import numpy, h5py, sklearn, pandas, pyarrow, pytest' 2>/dev/null; then
+  echo "install-deps: pip install ${PY_PKGS[*]}"
+  "$PY" -m pip install -q --disable-pip-version-check "${PY_PKGS[@]}"
+fi
+echo "install-deps: ok"

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test command: install dependencies, build the CPU build (build/) and,
+# when nvcc is present, the CUDA build (build-cuda/), then run ctest.
+#   usage: scripts/test.sh [extra ctest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+JOBS=$(nproc)
+
+echo "== CPU build (build/)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j"$JOBS"
+
+NVCC=$(command -v nvcc || true)
+[ -z "$NVCC" ] && [ -x /usr/local/cuda/bin/nvcc ] && NVCC=/usr/local/cuda/bin/nvcc
+if [ -n "$NVCC" ]; then
+  echo "== CUDA build (build-cuda/, $NVCC)"
+  cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROPSCORE_CUDA=ON \
+        -DCMAKE_CUDA_COMPILER="$NVCC" -DPROPSCORE_TESTS=OFF
+  cmake --build build-cuda -j"$JOBS"
+  build-cuda/propscore --version
+else
+  echo "== CUDA build skipped: no nvcc on this machine"
+fi
+
+echo "== tests"
+cd build
+ctest --output-on-failure -j"$JOBS" "$@"
