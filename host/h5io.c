@@ -423,6 +423,7 @@ char *h5io_get_attr_str(hid_t loc, const char *name) {
   char *out = NULL;
   if (H5Tget_class(ft) == H5T_STRING) {
     hid_t mt = H5Tcopy(H5T_C_S1);
+    H5Tset_cset(mt, H5Tget_cset(ft));
     if (H5Tis_variable_str(ft) > 0) {
       H5Tset_size(mt, H5T_VARIABLE);
       char *s = NULL;

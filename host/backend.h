@@ -1,0 +1,47 @@
+/* backend.h: the compute contract. The optimizer and the commands call only
+ * these functions; a backend (CPU twin in backend_cpu.c, CUDA next to it)
+ * never sees MPI. All sums returned are this rank's local, unnormalized sums.
+ *
+ * Parameters of head k live at theta[k*(c+1) .. k*(c+1)+c]: c weights on
+ * standardized columns, then the bias. */
+#ifndef PS_BACKEND_H
+#define PS_BACKEND_H
+#include <stdint.h>
+
+/* How raw input rows become standardized model columns (see psmath.h). */
+typedef struct {
+  int64_t c;            /* model columns */
+  int64_t f;            /* input columns */
+  const int64_t *src;   /* [c] input column of each model column */
+  const uint8_t *kind;  /* [c] PS_COL_VALUE or PS_COL_MISSING */
+  const double *mean;   /* [c] */
+  const double *scale;  /* [c] 1/std, 0 for constant columns */
+} ps_transform_t;
+
+typedef struct ps_backend ps_backend_t;
+struct ps_backend {
+  const char *name;
+  void *impl;
+  /* Training rows: standardized X [n, c] (row-major float32) and labels
+   * Y [n, k] (0/1); class weights per head. The backend keeps pointers or
+   * copies (resident across iterations). */
+  void (*set_train)(ps_backend_t *b, const float *X, const uint8_t *Y, int64_t n, int64_t c, int k,
+                    const double *w_pos, const double *w_neg);
+  /* One pass over the training rows for all heads: loss[k] = sum s*logloss,
+   * grad[k*(c+1)+j] = sum s*(p-y)*x_j (j = c: the bias). If hess != NULL,
+   * for every head with hmask[k]: hess[k*(c+1)^2 ..] = sum s*p*(1-p)*x x^T
+   * (full symmetric, bias last). */
+  void (*eval)(ps_backend_t *b, const double *theta, double *loss, double *grad, double *hess,
+               const uint8_t *hmask);
+  /* Probabilities of standardized rows X [n, c] -> P [k][n] (head-major). */
+  void (*predict_std)(ps_backend_t *b, const double *theta, int k, const float *X, int64_t n, int64_t c, float *P);
+  /* Probabilities of raw rows X [n, f], standardized on the fly -> P [k][n]. */
+  void (*predict_raw)(ps_backend_t *b, const ps_transform_t *t, const double *theta, int k, const float *X,
+                      int64_t n, float *P);
+  void (*destroy)(ps_backend_t *b);
+};
+
+/* "cpu", "cuda" or "auto" (cuda if built with it and a device is present). */
+ps_backend_t *backend_create(const char *name);
+ps_backend_t *backend_cpu_create(void);
+#endif

@@ -1,0 +1,192 @@
+/* cmd_train.c: `propscore train` -- multi-head logistic regression on the
+ * rows of an HDF5 feature file, every head trained in the same passes. */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "cmds.h"
+#include "comm.h"
+#include "fit.h"
+#include "h5io.h"
+#include "metrics.h"
+#include "model.h"
+#include "trainset.h"
+#include "util.h"
+
+#define NEWTON_AUTO_MAX 128   /* --solver auto: Newton up to this many model columns */
+#define NEWTON_MAX 4096       /* beyond this the Hessian (c^2 per head) is refused */
+#define DEFAULT_SALT 0x5eed
+
+static const char *USAGE =
+    "usage: propscore train --data FILE.h5 --model MODEL.h5 [options]\n"
+    "\n"
+    "Fit one logistic-regression head per target, all heads in one pass over the\n"
+    "data per iteration. Objective per head: class-weighted mean log-loss +\n"
+    "l2/2 * ||w||^2 on standardized columns (bias not penalized).\n"
+    "  --data FILE          feature file (datasets/SCHEMA.md) with /labels/<target>\n"
+    "  --model FILE         output model (temporary name, renamed when complete)\n"
+    "  --targets a,b        heads to train (default: every /labels/<target>)\n"
+    "  --l2 X[,X...]        L2 strength, one value or one per target (default 1e-4);\n"
+    "                       equals scikit-learn's C = 1/(l2 * n_train)\n"
+    "  --pos-weight W       weight of positive rows: a number or 'balanced', one value\n"
+    "                       or one per target (default 1)\n"
+    "  --solver S           auto|lbfgs|newton (default auto: newton up to 128 columns)\n"
+    "  --holdout F          validation fraction, split by a hash of customer_id (default 0.2)\n"
+    "  --split-salt N       salt of that hash (default 24557)\n"
+    "  --max-iter N         iterations per head (default 500)\n"
+    "  --tol X              stop when the gradient inf-norm <= X (default 1e-7)\n"
+    "  --ftol X             stop when the relative loss change <= X (default 1e-12)\n"
+    "  --lbfgs-m N          L-BFGS memory pairs (default 10, at most 64)\n"
+    "  --missing-indicators add a 0/1 'was missing' column for each column with NaN\n"
+    "  --device D           cpu|cuda|auto (default auto)\n"
+    "  --quiet              no progress log\n";
+
+/* "x" or "x,y,..." with one value per target; "balanced" allowed if bal != NULL. */
+static void per_target(const char *opt, const char *spec, int k, double *out, int *bal, double lo, double hi) {
+  int n = 0;
+  char **v = ps_split(spec, ',', &n);
+  if (n != 1 && n != k) ps_die_all(PS_EXIT_USAGE, "%s: give one value or %d (one per target), got %d", opt, k, n);
+  for (int h = 0; h < k; h++) {
+    const char *s = v[n == 1 ? 0 : h];
+    if (bal && !strcmp(s, "balanced")) { bal[h] = 1; out[h] = 0; }
+    else out[h] = ps_parse_double(opt, s, lo, hi);
+  }
+  ps_free_strv(v);
+}
+
+int cmd_train(int argc, char **argv) {
+  const char *data = NULL, *model = NULL, *targets_s = NULL, *l2_s = "1e-4", *pw_s = "1", *solver_s = "auto";
+  const char *device = "auto";
+  double holdout = 0.2, tol = 1e-7, ftol = 1e-12;
+  int64_t salt = DEFAULT_SALT;
+  int max_iter = 500, m = 10, missing_ind = 0;
+  static struct option opts[] = {
+      {"data", 1, 0, 'd'},   {"model", 1, 0, 'o'},      {"targets", 1, 0, 't'}, {"l2", 1, 0, 'l'},
+      {"pos-weight", 1, 0, 'w'}, {"solver", 1, 0, 's'}, {"holdout", 1, 0, 'H'}, {"split-salt", 1, 0, 'S'},
+      {"max-iter", 1, 0, 'i'}, {"tol", 1, 0, 'g'},      {"ftol", 1, 0, 'f'},    {"lbfgs-m", 1, 0, 'm'},
+      {"missing-indicators", 0, 0, 'M'}, {"device", 1, 0, 'D'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
+      {0, 0, 0, 0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "d:o:t:l:w:s:H:S:i:g:f:m:MD:qh", opts, NULL)) != -1) {
+    switch (c) {
+      case 'd': data = optarg; break;
+      case 'o': model = optarg; break;
+      case 't': targets_s = optarg; break;
+      case 'l': l2_s = optarg; break;
+      case 'w': pw_s = optarg; break;
+      case 's': solver_s = optarg; break;
+      case 'H': holdout = ps_parse_double("--holdout", optarg, 0.0, 0.9); break;
+      case 'S': salt = ps_parse_ll("--split-salt", optarg, 0, INT64_MAX); break;
+      case 'i': max_iter = (int)ps_parse_ll("--max-iter", optarg, 0, 1000000); break;
+      case 'g': tol = ps_parse_double("--tol", optarg, 0.0, 1.0); break;
+      case 'f': ftol = ps_parse_double("--ftol", optarg, 0.0, 1.0); break;
+      case 'm': m = (int)ps_parse_ll("--lbfgs-m", optarg, 1, 64); break;
+      case 'M': missing_ind = 1; break;
+      case 'D': device = optarg; break;
+      case 'q': ps_quiet = 1; break;
+      case 'h': ps_out("%s", USAGE); return 0;
+      default: ps_die_all(PS_EXIT_USAGE, "train: bad option (see propscore train --help)");
+    }
+  }
+  if (optind != argc) ps_die_all(PS_EXIT_USAGE, "train: unexpected argument '%s'", argv[optind]);
+  if (!data || !model) ps_die_all(PS_EXIT_USAGE, "train: --data and --model are required (see propscore train --help)");
+  if (strcmp(solver_s, "auto") && strcmp(solver_s, "lbfgs") && strcmp(solver_s, "newton"))
+    ps_die_all(PS_EXIT_USAGE, "--solver: '%s' is not one of auto, lbfgs, newton", solver_s);
+  ps_backend_t *b = backend_create(device);
+  ps_check_writable(model);
+  double t0 = ps_now();
+
+  ps_data_t d;
+  h5io_open_data(data, &d);
+  int k = 0;
+  char **targets = targets_s ? ps_split(targets_s, ',', &k) : h5io_list_group(d.fid, "/labels", &k);
+  if (k == 0)
+    ps_die_all(PS_EXIT_ERROR, "%s: no /labels/<target> datasets: nothing to train (add labels, see to_hdf5.py --label)",
+               data);
+  double *l2 = ps_malloc(sizeof(double) * (size_t)k), *pw = ps_malloc(sizeof(double) * (size_t)k);
+  int *bal = ps_calloc((size_t)k, sizeof(int));
+  per_target("--l2", l2_s, k, l2, NULL, 0.0, 1e6);
+  per_target("--pos-weight", pw_s, k, pw, bal, 1e-6, 1e6);
+
+  ps_trainset_t ts;
+  trainset_load(&d, targets, k, holdout, salt, missing_ind, &ts);
+  int64_t cols = ts.c, c1 = cols + 1;
+  int newton = !strcmp(solver_s, "newton") || (!strcmp(solver_s, "auto") && cols <= NEWTON_AUTO_MAX);
+  if (newton && cols > NEWTON_MAX)
+    ps_die_all(PS_EXIT_USAGE, "--solver newton: %lld columns need a %lld x %lld Hessian per head; above %d use lbfgs",
+               (long long)cols, (long long)c1, (long long)c1, NEWTON_MAX);
+
+  /* Class weights and the start point: bias at the weighted base rate. */
+  double *w_pos = ps_malloc(sizeof(double) * (size_t)k), *w_neg = ps_malloc(sizeof(double) * (size_t)k);
+  double *wsum = ps_malloc(sizeof(double) * (size_t)k);
+  double *theta = ps_calloc((size_t)(k * c1), sizeof(double));
+  for (int h = 0; h < k; h++) {
+    double np = ts.n_pos[h], nn = ts.g_tr - np;
+    w_pos[h] = bal[h] ? ts.g_tr / (2.0 * np) : pw[h];
+    w_neg[h] = bal[h] ? ts.g_tr / (2.0 * nn) : 1.0;
+    pw[h] = w_pos[h] / w_neg[h];
+    wsum[h] = w_pos[h] * np + w_neg[h] * nn;
+    theta[h * c1 + cols] = log(w_pos[h] * np / (w_neg[h] * nn));
+    ps_log("train: head %-16s %.0f positives of %.0f training rows (%.3f%%), positive weight %g", targets[h], np,
+           ts.g_tr, 100.0 * np / ts.g_tr, pw[h]);
+  }
+  ps_log("train: %lld model columns (%lld input%s), %.0f train + %.0f validation rows, %d rank%s, solver %s, device %s",
+         (long long)cols, (long long)ts.f, missing_ind ? " + missing indicators" : "", ts.g_tr, ts.g_va, ps_size,
+         ps_size == 1 ? "" : "s", newton ? "newton" : "lbfgs", b->name);
+
+  b->set_train(b, ts.Xtr, ts.Ytr, ts.n_tr, cols, k, w_pos, w_neg);
+  fit_opts_t fo = {newton ? PS_OPT_NEWTON : PS_OPT_LBFGS, m, max_iter, tol, ftol, l2, wsum, ts.dead, targets};
+  fit_trace_t *traces = ps_calloc((size_t)k, sizeof(fit_trace_t));
+  fit_heads(b, cols, k, &fo, theta, traces);
+
+  /* Metrics on both splits (unweighted log-loss, as scikit-learn's log_loss). */
+  ps_metrics_t *mtr = ps_calloc((size_t)k, sizeof(ps_metrics_t)), *mva = ps_calloc((size_t)k, sizeof(ps_metrics_t));
+  float *P = ps_malloc(sizeof(float) * (size_t)k * (size_t)(ts.n_tr > ts.n_va ? ts.n_tr : ts.n_va) + 1);
+  b->predict_std(b, theta, k, ts.Xtr, ts.n_tr, cols, P);
+  for (int h = 0; h < k; h++) {
+    uint8_t *y = trainset_labels(ts.Ytr, ts.n_tr, k, h);
+    metrics_compute(P + (size_t)h * (size_t)ts.n_tr, y, NULL, ts.n_tr, &mtr[h]);
+    free(y);
+  }
+  if (ts.g_va > 0) {
+    b->predict_std(b, theta, k, ts.Xva, ts.n_va, cols, P);
+    for (int h = 0; h < k; h++) {
+      uint8_t *y = trainset_labels(ts.Yva, ts.n_va, k, h);
+      metrics_compute(P + (size_t)h * (size_t)ts.n_va, y, NULL, ts.n_va, &mva[h]);
+      free(y);
+    }
+  }
+  free(P);
+
+  ps_model_t mdl = {ts.f, cols, k, d.feature_names, targets, ts.src, ts.kind, ts.mean, ts.scale, theta, holdout, salt};
+  char cw[64];
+  snprintf(cw, sizeof cw, "%s", !strcmp(pw_s, "balanced") ? "balanced" : pw_s);
+  ps_train_report_t rep = {newton ? "newton" : "lbfgs", cw, data, b->name, tol, ftol, holdout, max_iter,
+                           missing_ind, ps_size, l2, pw, ts.n_pos, ts.g_tr, ts.g_va, traces, mtr,
+                           ts.g_va > 0 ? mva : NULL};
+  if (ps_rank == 0) model_write(model, &mdl, &rep);
+  comm_barrier();
+
+  for (int h = 0; h < k; h++) {
+    if (ts.g_va > 0)
+      ps_out("train: %-16s %3d iterations (%s)  train AUC %.4f log-loss %.5f | valid AUC %.4f log-loss %.5f",
+             targets[h], traces[h].rows - 1, traces[h].stop, mtr[h].auc, mtr[h].logloss, mva[h].auc, mva[h].logloss);
+    else
+      ps_out("train: %-16s %3d iterations (%s)  train AUC %.4f log-loss %.5f", targets[h], traces[h].rows - 1,
+             traces[h].stop, mtr[h].auc, mtr[h].logloss);
+  }
+  ps_out("train: wrote %s (%lld columns x %d heads) in %.2f s", model, (long long)cols, k, ps_now() - t0);
+  int failed = 0;
+  for (int h = 0; h < k; h++) failed |= traces[h].status == PS_LSFAIL && traces[h].rows <= 1;
+
+  for (int h = 0; h < k; h++) free(traces[h].data);
+  free(traces); free(mtr); free(mva); free(theta); free(w_pos); free(w_neg); free(wsum);
+  free(l2); free(pw); free(bal);
+  ps_free_strv(targets);
+  trainset_free(&ts);
+  h5io_close_data(&d);
+  b->destroy(b);
+  return failed ? PS_EXIT_ERROR : 0;
+}

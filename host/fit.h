@@ -1,0 +1,30 @@
+/* fit.h: the training loop: all heads optimized together, one pass over the
+ * rank's rows per evaluation, one deterministic allreduce per evaluation. */
+#ifndef PS_FIT_H
+#define PS_FIT_H
+#include <stdint.h>
+
+#include "backend.h"
+#include "optim.h"
+
+typedef struct {
+  int method;          /* PS_OPT_LBFGS or PS_OPT_NEWTON */
+  int m, max_iter;
+  double tol, ftol;
+  const double *l2;    /* [k] L2 strength on weights (not the bias) */
+  const double *wsum;  /* [k] global sum of row weights: the loss is a weighted mean */
+  const uint8_t *dead; /* [c] columns that are identically zero (constant input) */
+  char *const *names;  /* [k] head names for the log */
+} fit_opts_t;
+
+typedef struct {
+  int rows;       /* iterations + 1 (row 0: the start) */
+  double *data;   /* [rows][5]: iteration, loss, gradient inf-norm, step, evaluations */
+  int status;
+  const char *stop;
+  double seconds;
+} fit_trace_t;
+
+/* theta [k][c+1]: start point in, solution out. traces: k entries. */
+void fit_heads(ps_backend_t *b, int64_t c, int k, const fit_opts_t *fo, double *theta, fit_trace_t *traces);
+#endif

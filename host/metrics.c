@@ -1,0 +1,132 @@
+/* metrics.c: ROC-AUC (ties count one half), average precision (as
+ * scikit-learn's average_precision_score), log-loss (probabilities clipped
+ * to [eps, 1-eps], eps = DBL_EPSILON), Brier score, decile lift and
+ * calibration tables; see metrics.h for how ranks combine. */
+#include "metrics.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comm.h"
+#include "util.h"
+
+typedef struct {
+  float s;
+  uint32_t pos, neg;
+} run_t;
+
+static int cmp_run(const void *a, const void *b) {
+  float x = ((const run_t *)a)->s, y = ((const run_t *)b)->s;
+  return (x > y) - (x < y);
+}
+
+/* Sort runs by score and merge equal scores; returns the new count. */
+static size_t compress(run_t *r, size_t n) {
+  qsort(r, n, sizeof *r, cmp_run);
+  size_t w = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (w > 0 && r[w - 1].s == r[i].s) {
+      r[w - 1].pos += r[i].pos;
+      r[w - 1].neg += r[i].neg;
+    } else {
+      r[w++] = r[i];
+    }
+  }
+  return w;
+}
+
+static void from_runs(const run_t *r, size_t g, ps_metrics_t *m) {
+  double P = 0, N = 0;
+  for (size_t i = 0; i < g; i++) { P += r[i].pos; N += r[i].neg; }
+  double n = P + N;
+  m->n = n;
+  m->pos = P;
+  /* ROC-AUC: ascending, count negatives below each run. */
+  double negbelow = 0, auc = 0, ll = 0, brier = 0;
+  for (size_t i = 0; i < g; i++) {
+    auc += r[i].pos * (negbelow + 0.5 * r[i].neg);
+    negbelow += r[i].neg;
+    double p = fmin(fmax((double)r[i].s, DBL_EPSILON), 1.0 - DBL_EPSILON), q = r[i].s;
+    ll += -(r[i].pos * log(p) + r[i].neg * log1p(-p));
+    brier += r[i].pos * (1.0 - q) * (1.0 - q) + r[i].neg * q * q;
+  }
+  m->auc = (P > 0 && N > 0) ? auc / (P * N) : NAN;
+  m->logloss = n > 0 ? ll / n : NAN;
+  m->brier = n > 0 ? brier / n : NAN;
+  /* Average precision: descending thresholds, sum (R_k - R_{k-1}) * P_k. */
+  double tp = 0, fp = 0, ap = 0, rprev = 0;
+  for (size_t i = g; i-- > 0;) {
+    tp += r[i].pos;
+    fp += r[i].neg;
+    double rec = P > 0 ? tp / P : 0;
+    ap += (rec - rprev) * (tp / (tp + fp));
+    rprev = rec;
+  }
+  m->pr_auc = P > 0 ? ap : NAN;
+  /* Deciles by descending score; a run of tied scores that straddles a
+   * decile edge gives each side its share of the run's positives. */
+  memset(m->lift_rows, 0, sizeof m->lift_rows);
+  memset(m->lift_pos, 0, sizeof m->lift_pos);
+  for (int d = 0; d < PS_BINS; d++) m->lift_min_score[d] = NAN;
+  double at = 0;
+  for (size_t i = g; i-- > 0;) {
+    double cnt = (double)r[i].pos + r[i].neg, end = at + cnt;
+    for (int d = 0; d < PS_BINS; d++) {
+      double lo = floor(d * n / PS_BINS), hi = floor((d + 1) * n / PS_BINS);
+      double ov = fmin(end, hi) - fmax(at, lo);
+      if (ov <= 0) continue;
+      m->lift_rows[d] += ov;
+      m->lift_pos[d] += r[i].pos * (ov / cnt);
+      m->lift_min_score[d] = r[i].s;
+    }
+    at = end;
+  }
+  double base = n > 0 ? P / n : 0, cum = 0;
+  for (int d = 0; d < PS_BINS; d++) {
+    m->lift_rate[d] = m->lift_rows[d] > 0 ? m->lift_pos[d] / m->lift_rows[d] : NAN;
+    m->lift[d] = base > 0 ? m->lift_rate[d] / base : NAN;
+    cum += m->lift_pos[d];
+    m->lift_gain[d] = P > 0 ? cum / P : NAN;
+  }
+  /* Calibration bins of the predicted probability. */
+  double cp[PS_BINS] = {0}, cy[PS_BINS] = {0};
+  memset(m->cal_n, 0, sizeof m->cal_n);
+  for (size_t i = 0; i < g; i++) {
+    int b = (int)(r[i].s * PS_BINS);
+    if (b >= PS_BINS) b = PS_BINS - 1;
+    if (b < 0) b = 0;
+    double cnt = (double)r[i].pos + r[i].neg;
+    m->cal_n[b] += cnt;
+    cp[b] += cnt * (double)r[i].s;
+    cy[b] += r[i].pos;
+  }
+  for (int b = 0; b < PS_BINS; b++) {
+    m->cal_pred[b] = m->cal_n[b] > 0 ? cp[b] / m->cal_n[b] : NAN;
+    m->cal_obs[b] = m->cal_n[b] > 0 ? cy[b] / m->cal_n[b] : NAN;
+  }
+}
+
+void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int64_t n, ps_metrics_t *m) {
+  run_t *r = ps_malloc(sizeof(run_t) * (size_t)(n > 0 ? n : 1));
+  size_t cnt = 0;
+  for (int64_t i = 0; i < n; i++) {
+    if (keep && !keep[i]) continue;
+    r[cnt].s = p[i];
+    r[cnt].pos = y[i] != 0;
+    r[cnt].neg = y[i] == 0;
+    cnt++;
+  }
+  cnt = compress(r, cnt);
+  size_t total = 0;
+  run_t *all = comm_gatherv_bytes(r, cnt * sizeof(run_t), &total);
+  free(r);
+  memset(m, 0, sizeof *m);
+  if (ps_rank == 0) {
+    size_t g = compress(all, total / sizeof(run_t));
+    from_runs(all, g, m);
+    free(all);
+  }
+  comm_bcast(m, sizeof *m, 0);
+}

@@ -1,0 +1,24 @@
+/* metrics.h: exact ranking and probability metrics of scores against 0/1
+ * labels, over rows spread across ranks. Each rank sorts and run-length
+ * compresses its (score, label) pairs; rank 0 merges them and computes every
+ * metric from the merged, sorted runs, in one fixed order (so the result
+ * does not depend on the rank count); the result is broadcast. */
+#ifndef PS_METRICS_H
+#define PS_METRICS_H
+#include <stdint.h>
+
+#define PS_BINS 10
+
+typedef struct {
+  double n, pos;
+  double auc, pr_auc, logloss, brier;
+  /* deciles by score, highest first */
+  double lift_rows[PS_BINS], lift_pos[PS_BINS], lift_rate[PS_BINS], lift[PS_BINS], lift_gain[PS_BINS],
+      lift_min_score[PS_BINS];
+  /* calibration: predicted probability in [b/10, (b+1)/10) */
+  double cal_n[PS_BINS], cal_pred[PS_BINS], cal_obs[PS_BINS];
+} ps_metrics_t;
+
+/* Collective. p[n] scores in [0,1], y[n] in {0,1}; keep[i] == 0 skips a row (keep may be NULL). */
+void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int64_t n, ps_metrics_t *m);
+#endif

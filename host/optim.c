@@ -1,0 +1,145 @@
+/* optim.c: the per-head iteration: weak-Wolfe line search by bracketing
+ * (quadratic backtracking on an Armijo failure, doubling on a curvature
+ * failure, bisection once bracketed) around L-BFGS or Newton directions. */
+#include "optim.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define C1 1e-4       /* sufficient decrease */
+#define C2 0.9        /* curvature */
+#define MAX_LS 40     /* evaluations per line search */
+
+static double dot(const double *a, const double *b, int n) {
+  double s = 0;
+  for (int i = 0; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+void opt_init(ps_opt_t *o, int n, int method, int m, double tol, double ftol, int max_iter, const double *x0) {
+  memset(o, 0, sizeof *o);
+  o->n = n;
+  o->method = method;
+  o->m = m > 0 ? m : 10;
+  o->tol = tol;
+  o->ftol = ftol;
+  o->max_iter = max_iter;
+  o->x = ps_malloc(sizeof(double) * (size_t)n);
+  o->g = ps_calloc((size_t)n, sizeof(double));
+  o->d = ps_calloc((size_t)n, sizeof(double));
+  o->xt = ps_malloc(sizeof(double) * (size_t)n);
+  memcpy(o->x, x0, sizeof(double) * (size_t)n);
+  memcpy(o->xt, x0, sizeof(double) * (size_t)n);
+  if (method == PS_OPT_LBFGS) {
+    o->S = ps_calloc((size_t)o->m * (size_t)n, sizeof(double));
+    o->Y = ps_calloc((size_t)o->m * (size_t)n, sizeof(double));
+    o->rho = ps_calloc((size_t)o->m, sizeof(double));
+  }
+}
+
+void opt_free(ps_opt_t *o) {
+  free(o->x); free(o->g); free(o->d); free(o->xt); free(o->S); free(o->Y); free(o->rho);
+  memset(o, 0, sizeof *o);
+}
+
+double opt_gnorm(const ps_opt_t *o) {
+  double m = 0;
+  for (int i = 0; i < o->n; i++) m = fmax(m, fabs(o->g[i]));
+  return m;
+}
+
+static void set_trial(ps_opt_t *o) {
+  for (int i = 0; i < o->n; i++) o->xt[i] = o->x[i] + o->t * o->d[i];
+}
+
+/* New direction from the accepted point, and the first trial step. */
+static void new_search(ps_opt_t *o, const double *H) {
+  int ok = 0;
+  if (o->method == PS_OPT_NEWTON) ok = newton_direction(o, H) == 0;
+  else { lbfgs_direction(o); ok = 1; }
+  o->dg0 = dot(o->g, o->d, o->n);
+  if (!ok || !(o->dg0 < 0)) { /* not a descent direction: steepest descent */
+    for (int i = 0; i < o->n; i++) o->d[i] = -o->g[i];
+    o->dg0 = dot(o->g, o->d, o->n);
+    o->count = 0;
+  }
+  o->t = 1.0;
+  if (o->method == PS_OPT_LBFGS && o->count == 0) { /* unscaled first step: length 1 */
+    double gn = sqrt(-o->dg0);
+    if (gn > 1.0) o->t = 1.0 / gn;
+  }
+  o->lo = 0;
+  o->hi = INFINITY;
+  o->ls_evals = 0;
+  set_trial(o);
+}
+
+static int check_done(ps_opt_t *o, double fprev) {
+  if (opt_gnorm(o) <= o->tol) { o->status = PS_CONVERGED; o->stop = "gradient tolerance"; return 1; }
+  if (o->iter > 0 && fabs(fprev - o->f) <= o->ftol * fmax(1.0, fmax(fabs(fprev), fabs(o->f)))) {
+    o->status = PS_CONVERGED; o->stop = "loss-change tolerance"; return 1;
+  }
+  if (o->iter >= o->max_iter) { o->status = PS_MAXITER; o->stop = "max-iter reached"; return 1; }
+  return 0;
+}
+
+void opt_start(ps_opt_t *o, double f, const double *g, const double *H) {
+  o->f = f;
+  memcpy(o->g, g, sizeof(double) * (size_t)o->n);
+  o->nfev = 1;
+  o->status = PS_RUNNING;
+  o->stop = "running";
+  if (check_done(o, f)) return;
+  new_search(o, H);
+}
+
+int opt_feed(ps_opt_t *o, double f, const double *g, const double *H) {
+  if (o->status != PS_RUNNING) return 0;
+  o->nfev++;
+  o->ls_evals++;
+  double dg = dot(g, o->d, o->n);
+  int accept = 0;
+  if (!isfinite(f) || f > o->f + C1 * o->t * o->dg0) {
+    o->hi = o->t;
+    if (o->lo == 0 && isfinite(f)) { /* quadratic model through f(0), f'(0), f(t) */
+      double q = -o->dg0 * o->t * o->t / (2.0 * (f - o->f - o->dg0 * o->t));
+      o->t = fmin(fmax(q, 0.1 * o->t), 0.5 * o->t);
+    } else {
+      o->t = 0.5 * (o->lo + o->hi);
+    }
+  } else if (dg < C2 * o->dg0) {
+    o->lo = o->t;
+    o->t = isinf(o->hi) ? 2.0 * o->t : 0.5 * (o->lo + o->hi);
+  } else {
+    accept = 1;
+  }
+  if (!accept) {
+    if (o->ls_evals >= MAX_LS) {
+      o->status = PS_LSFAIL;
+      o->stop = "line search found no Wolfe point (precision limit)";
+      return 0;
+    }
+    set_trial(o);
+    return 0;
+  }
+  /* Accept: remember the curvature pair, move, test, search again. */
+  double *s = ps_malloc(sizeof(double) * (size_t)o->n), *y = ps_malloc(sizeof(double) * (size_t)o->n);
+  for (int i = 0; i < o->n; i++) {
+    s[i] = o->xt[i] - o->x[i];
+    y[i] = g[i] - o->g[i];
+  }
+  if (o->method == PS_OPT_LBFGS) lbfgs_remember(o, s, y);
+  free(s);
+  free(y);
+  double fprev = o->f;
+  memcpy(o->x, o->xt, sizeof(double) * (size_t)o->n);
+  memcpy(o->g, g, sizeof(double) * (size_t)o->n);
+  o->f = f;
+  o->last_step = o->t;
+  o->iter++;
+  if (!check_done(o, fprev)) new_search(o, H);
+  return 1;
+}
