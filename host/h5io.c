@@ -54,6 +54,7 @@ hid_t h5io_open(const char *path, int parallel) {
 hid_t h5io_create(const char *path, int parallel) {
   hid_t fapl = fapl_for(parallel);
   hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+  H5_CHECK(H5Pset_obj_track_times(fcpl, 0)); /* root group: no timestamps, reproducible bytes */
   hid_t fid = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
   H5Pclose(fapl);
   H5Pclose(fcpl);
@@ -394,10 +395,11 @@ static void attr_write(hid_t loc, const char *name, hid_t type, const void *v) {
   H5Sclose(sp);
 }
 void h5io_attr_str(hid_t loc, const char *name, const char *value) {
+  /* Variable-length UTF-8: h5py and h5dump read it as a plain string. */
   hid_t t = H5Tcopy(H5T_C_S1);
-  H5Tset_size(t, strlen(value) + 1);
+  H5Tset_size(t, H5T_VARIABLE);
   H5Tset_cset(t, H5T_CSET_UTF8);
-  attr_write(loc, name, t, value);
+  attr_write(loc, name, t, &value);
   H5Tclose(t);
 }
 void h5io_attr_f64(hid_t loc, const char *name, double value) { attr_write(loc, name, H5T_NATIVE_DOUBLE, &value); }

@@ -12,6 +12,7 @@
 #define C1 1e-4       /* sufficient decrease */
 #define C2 0.9        /* curvature */
 #define MAX_LS 40     /* evaluations per line search */
+#define EPS_F 1e-12   /* relative rounding allowance on f (approximate Wolfe) */
 
 static double dot(const double *a, const double *b, int n) {
   double s = 0;
@@ -77,9 +78,14 @@ static void new_search(ps_opt_t *o, const double *H) {
   set_trial(o);
 }
 
-static int check_done(ps_opt_t *o, double fprev) {
+static int check_done(ps_opt_t *o, double fprev, double step_max) {
   if (opt_gnorm(o) <= o->tol) { o->status = PS_CONVERGED; o->stop = "gradient tolerance"; return 1; }
-  if (o->iter > 0 && fabs(fprev - o->f) <= o->ftol * fmax(1.0, fmax(fabs(fprev), fabs(o->f)))) {
+  double xmax = 0;
+  for (int i = 0; i < o->n; i++) xmax = fmax(xmax, fabs(o->x[i]));
+  if (o->iter > 0 && step_max <= 1e-15 * fmax(1.0, xmax)) {
+    o->status = PS_CONVERGED; o->stop = "step below rounding (precision limit)"; return 1;
+  }
+  if (o->iter > 0 && o->ftol > 0 && fabs(fprev - o->f) <= o->ftol * fmax(1.0, fmax(fabs(fprev), fabs(o->f)))) {
     o->status = PS_CONVERGED; o->stop = "loss-change tolerance"; return 1;
   }
   if (o->iter >= o->max_iter) { o->status = PS_MAXITER; o->stop = "max-iter reached"; return 1; }
@@ -92,7 +98,7 @@ void opt_start(ps_opt_t *o, double f, const double *g, const double *H) {
   o->nfev = 1;
   o->status = PS_RUNNING;
   o->stop = "running";
-  if (check_done(o, f)) return;
+  if (check_done(o, f, INFINITY)) return;
   new_search(o, H);
 }
 
@@ -102,7 +108,12 @@ int opt_feed(ps_opt_t *o, double f, const double *g, const double *H) {
   o->ls_evals++;
   double dg = dot(g, o->d, o->n);
   int accept = 0;
-  if (!isfinite(f) || f > o->f + C1 * o->t * o->dg0) {
+  /* Sufficient decrease, or -- where f can no longer resolve the decrease --
+   * Hager and Zhang's approximate Wolfe condition: f did not grow beyond
+   * rounding and the slope fell to at most (1 - 2 C1) |slope at 0|. */
+  int armijo = f <= o->f + C1 * o->t * o->dg0;
+  int approx = f <= o->f + EPS_F * fabs(o->f) && dg <= (2 * C1 - 1) * o->dg0;
+  if (!isfinite(f) || !(armijo || approx)) {
     o->hi = o->t;
     if (o->lo == 0 && isfinite(f)) { /* quadratic model through f(0), f'(0), f(t) */
       double q = -o->dg0 * o->t * o->t / (2.0 * (f - o->f - o->dg0 * o->t));
@@ -127,9 +138,11 @@ int opt_feed(ps_opt_t *o, double f, const double *g, const double *H) {
   }
   /* Accept: remember the curvature pair, move, test, search again. */
   double *s = ps_malloc(sizeof(double) * (size_t)o->n), *y = ps_malloc(sizeof(double) * (size_t)o->n);
+  double step_max = 0;
   for (int i = 0; i < o->n; i++) {
     s[i] = o->xt[i] - o->x[i];
     y[i] = g[i] - o->g[i];
+    step_max = fmax(step_max, fabs(s[i]));
   }
   if (o->method == PS_OPT_LBFGS) lbfgs_remember(o, s, y);
   free(s);
@@ -140,6 +153,6 @@ int opt_feed(ps_opt_t *o, double f, const double *g, const double *H) {
   o->f = f;
   o->last_step = o->t;
   o->iter++;
-  if (!check_done(o, fprev)) new_search(o, H);
+  if (!check_done(o, fprev, step_max)) new_search(o, H);
   return 1;
 }

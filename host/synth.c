@@ -88,8 +88,8 @@ void synth_row(const synth_t *s, int64_t row, float *x) {
 static double transform(int kind, double x) {
   if (isnan(x)) return 0.0;
   switch (kind) {
-    case K_RECENCY: return (log1p(x) - 3.3) / 1.1;
-    case K_FREQ: return (log1p(x) - 1.3) / 0.6;
+    case K_RECENCY: return (x - 50.0) / 70.0;
+    case K_FREQ: return (x - 3.8) / 3.0;
     case K_MONETARY: return (log(x + 0.01) - 3.5) / 0.9;
     case K_BASKET: return (log1p(x) - 2.5) / 1.0;
     case K_TENURE: return (x - 60.0) / 35.0;

@@ -98,7 +98,10 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
   ts->scale = ps_malloc(sizeof(double) * (size_t)c);
   int64_t col = 0;
   for (int64_t j = 0; j < f; j++) {
-    double sd = stats_std(&st[j]), mu = stats_mean(&st[j]);
+    /* Rounded to float precision: the statistics of P ranks differ from those
+     * of one rank in the last bits (merge order), and rounding makes every
+     * rank count standardize to the same float32 values. */
+    double sd = (float)stats_std(&st[j]), mu = (float)stats_mean(&st[j]);
     ts->src[col] = j;
     ts->kind[col] = PS_COL_VALUE;
     ts->mean[col] = isfinite(mu) ? mu : 0.0;
@@ -108,7 +111,7 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
   for (int64_t j = 0; missing_ind && j < f; j++) {
     double miss = st[j].nan + st[j].inf;
     if (miss == 0) continue;
-    double q = miss / (miss + st[j].count), sd = sqrt(q * (1 - q));
+    double q = (float)(miss / (miss + st[j].count)), sd = (float)sqrt(q * (1 - q));
     ts->src[col] = j;
     ts->kind[col] = PS_COL_MISSING;
     ts->mean[col] = q;

@@ -38,3 +38,41 @@ def error_line(p):
 def leftovers(directory):
     """Temporary files a run left behind."""
     return glob.glob(os.path.join(str(directory), "*.tmp-*"))
+
+
+def _mix64(z):
+    import numpy as np
+    with np.errstate(over="ignore"):
+        z = z + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def validation_mask(ids, holdout=0.2, salt=0x5EED):
+    """The train/validation split of host/rng.h (ps_id_unit), in numpy."""
+    import numpy as np
+    u = (_mix64(_mix64(ids.astype(np.int64).view(np.uint64)) ^ np.uint64(salt)) >> np.uint64(11)).astype(np.float64)
+    return u * 2.0 ** -53 < holdout
+
+
+def load_model(path):
+    import h5py
+    with h5py.File(path) as m:
+        out = {k: m[k][...] for k in ("weights", "bias", "standardize/mean", "standardize/scale", "columns/source",
+                                      "columns/kind")}
+        out["targets"] = [t.decode() for t in m["targets"][...]]
+        out["attrs"] = dict(m.attrs)
+        out["metrics"] = {t: dict(m["metrics"][t].attrs) for t in out["targets"]}
+    return out
+
+
+def standardize(X, model):
+    """Model columns from raw features, as psmath.h's ps_standardize (float64)."""
+    import numpy as np
+    src, kind = model["columns/source"], model["columns/kind"]
+    V = X[:, src].astype(np.float64)
+    miss = ~np.isfinite(V)
+    V = np.where(kind == 1, miss.astype(np.float64), V)
+    S = (V - model["standardize/mean"]) * model["standardize/scale"]
+    return np.where((kind == 0) & miss, 0.0, S)
