@@ -1,0 +1,96 @@
+/* test_math.c: psmath.h formulas, the counter RNG and the row partition. */
+#include <float.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "partition.h"
+#include "psmath.h"
+#include "rng.h"
+
+static void sigmoid_stable(void **state) {
+  (void)state;
+  assert_true(ps_sigmoid(0) == 0.5);
+  assert_true(ps_sigmoid(800) == 1.0 && ps_sigmoid(-800) == 0.0);
+  for (double z = -30; z <= 30; z += 0.37) {
+    double ref = 1.0 / (1.0 + exp(-z));
+    assert_true(fabs(ps_sigmoid(z) - ref) <= 4 * DBL_EPSILON * ref + 1e-300);
+    assert_true(fabs(ps_sigmoid(z) + ps_sigmoid(-z) - 1.0) < 4 * DBL_EPSILON);
+  }
+}
+
+static void loss_terms(void **state) {
+  (void)state;
+  for (double z = -40; z <= 40; z += 0.5) {
+    double p = ps_sigmoid(z);
+    /* -log p(y|z) for y = 1 and y = 0, also where 1 - p rounds to 0 */
+    assert_true(fabs(ps_logloss(z, 1) - ps_log1pexp(-z)) < 1e-12 * (1 + ps_log1pexp(-z)));
+    assert_true(fabs(ps_logloss(z, 0) - ps_log1pexp(z)) < 1e-12 * (1 + ps_log1pexp(z)));
+    assert_true(isfinite(ps_logloss(z, 0)) && isfinite(ps_logloss(z, 1)));
+    assert_true(fabs(ps_residual(z, 1, 2.0) - 2.0 * (p - 1)) < 1e-15);
+    assert_true(fabs(ps_hess_weight(z, 1.0) - p * (1 - p)) < 1e-15);
+  }
+  assert_true(ps_log1pexp(1000) == 1000 && ps_log1pexp(-1000) == 0);
+  assert_true(ps_row_weight(1, 5, 1) == 5 && ps_row_weight(0, 5, 1) == 1);
+}
+
+static void standardize(void **state) {
+  (void)state;
+  assert_true(ps_standardize(3.0f, PS_COL_VALUE, 1.0, 0.5) == 1.0);
+  assert_true(ps_standardize(NAN, PS_COL_VALUE, 1.0, 0.5) == 0.0);       /* mean imputation */
+  assert_true(ps_standardize(INFINITY, PS_COL_VALUE, 1.0, 0.5) == 0.0);
+  assert_true(ps_standardize(7.0f, PS_COL_VALUE, 7.0, 0.0) == 0.0);      /* constant column */
+  assert_true(ps_standardize(NAN, PS_COL_MISSING, 0.25, 2.0) == 1.5);    /* (1 - 0.25) * 2 */
+  assert_true(ps_standardize(4.0f, PS_COL_MISSING, 0.25, 2.0) == -0.5);
+}
+
+static void rng_counter_based(void **state) {
+  (void)state;
+  double s = 0, s2 = 0, n = 200000, nn = 0, nn2 = 0;
+  for (uint64_t i = 0; i < (uint64_t)n; i++) {
+    double u = ps_rng_unif(42, 1, i, 3);
+    assert_true(u > 0 && u < 1);
+    assert_true(u == ps_rng_unif(42, 1, i, 3)); /* pure function of its key */
+    s += u;
+    s2 += u * u;
+    double z = ps_rng_normal(42, 1, i, 10);
+    nn += z;
+    nn2 += z * z;
+  }
+  assert_true(fabs(s / n - 0.5) < 0.005 && fabs(s2 / n - 1.0 / 3) < 0.005);
+  assert_true(fabs(nn / n) < 0.01 && fabs(nn2 / n - 1) < 0.02);
+  assert_true(ps_rng_unif(42, 1, 5, 3) != ps_rng_unif(43, 1, 5, 3));
+  assert_true(ps_rng_unif(42, 1, 5, 3) != ps_rng_unif(42, 2, 5, 3));
+  double lam = 3.5, m = 0;
+  for (uint64_t i = 0; i < 50000; i++) m += ps_rng_poisson(lam, 1, 2, i, 0);
+  assert_true(fabs(m / 50000 - lam) < 0.05);
+  int va = 0;
+  for (int64_t id = 0; id < 100000; id++) va += ps_id_unit(id, 0x5eed) < 0.2;
+  assert_true(va > 19400 && va < 20600);
+}
+
+static void partition_covers(void **state) {
+  (void)state;
+  for (int64_t n = 1; n < 60; n += 7)
+    for (int p = 1; p <= 7; p++) {
+      if (n < p) continue;
+      int64_t next = 0;
+      for (int r = 0; r < p; r++) {
+        int64_t r0, c;
+        ps_partition(n, p, r, &r0, &c);
+        assert_true(r0 == next && c >= n / p && c <= n / p + 1);
+        next = r0 + c;
+      }
+      assert_true(next == n);
+    }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(sigmoid_stable), cmocka_unit_test(loss_terms),
+                                     cmocka_unit_test(standardize), cmocka_unit_test(rng_counter_based),
+                                     cmocka_unit_test(partition_covers)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,116 @@
+/* test_stats_metrics.c: column statistics against a direct two-pass
+ * computation, and metrics against brute-force definitions (runs under MPI
+ * with one rank: the collective paths are exercised with P = 1). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "comm.h"
+#include "metrics.h"
+#include "rng.h"
+#include "stats.h"
+
+static void stats_match_two_pass(void **state) {
+  (void)state;
+  enum { N = 5003, F = 3 };
+  static float x[N * F];
+  for (int i = 0; i < N; i++) {
+    x[i * F + 0] = (float)(1e6 + ps_rng_normal(9, 1, (uint64_t)i, 0)); /* large offset: cancellation test */
+    x[i * F + 1] = (i % 17 == 0) ? NAN : (float)exp(ps_rng_normal(9, 1, (uint64_t)i, 2));
+    x[i * F + 2] = (i == 11) ? INFINITY : (i == 12) ? -INFINITY : 4.0f;
+  }
+  ps_colstat_t st[F], half[F];
+  stats_init(st, F);
+  stats_add_block(st, x, N, F, NULL);
+  /* two blocks merged = one block */
+  stats_init(half, F);
+  stats_add_block(half, x, 2000, F, NULL);
+  stats_add_block(half, x + 2000 * F, N - 2000, F, NULL);
+  for (int j = 0; j < F; j++) {
+    double s = 0, c = 0, ss = 0, mn = INFINITY, mx = -INFINITY, nan = 0, inf = 0;
+    for (int i = 0; i < N; i++) {
+      double v = x[i * F + j];
+      if (isnan(v)) { nan++; continue; }
+      if (isinf(v)) { inf++; continue; }
+      s += v; c++; mn = fmin(mn, v); mx = fmax(mx, v);
+    }
+    double mean = s / c;
+    for (int i = 0; i < N; i++) {
+      double v = x[i * F + j];
+      if (isfinite(v)) ss += (v - mean) * (v - mean);
+    }
+    double sd = sqrt(ss / c);
+    assert_true(st[j].count == c && st[j].nan == nan && st[j].inf == inf);
+    assert_true(st[j].min == mn && st[j].max == mx);
+    assert_true(fabs(stats_mean(&st[j]) - mean) <= 1e-13 * fabs(mean));
+    assert_true(fabs(stats_std(&st[j]) - sd) <= 1e-9 * sd + 1e-300);
+    assert_true(fabs(stats_mean(&half[j]) - stats_mean(&st[j])) <= 1e-13 * fabs(mean));
+    assert_true(fabs(stats_std(&half[j]) - sd) <= 1e-9 * sd + 1e-300);
+  }
+  uint8_t keep[4] = {1, 0, 1, 0};
+  float y[4] = {1, 100, 3, 100};
+  ps_colstat_t k1;
+  stats_init(&k1, 1);
+  stats_add_block(&k1, y, 4, 1, keep);
+  assert_true(k1.count == 2 && k1.mean == 2 && k1.m2 == 2);
+}
+
+static void metrics_brute_force(void **state) {
+  (void)state;
+  enum { N = 3000 };
+  static float p[N];
+  static uint8_t y[N];
+  for (int i = 0; i < N; i++) {
+    /* coarse scores: many ties */
+    p[i] = (float)(floor(ps_rng_unif(4, 1, (uint64_t)i, 0) * 50) / 50.0);
+    y[i] = ps_rng_unif(4, 2, (uint64_t)i, 0) < 0.2 + 0.6 * p[i];
+  }
+  ps_metrics_t m;
+  metrics_compute(p, y, NULL, N, &m);
+  double num = 0, npos = 0, nneg = 0, ll = 0, br = 0;
+  for (int i = 0; i < N; i++) {
+    npos += y[i];
+    nneg += !y[i];
+    double q = fmin(fmax(p[i], 2.220446049250313e-16), 1 - 2.220446049250313e-16);
+    ll -= y[i] ? log(q) : log1p(-q);
+    br += ((double)p[i] - y[i]) * ((double)p[i] - y[i]);
+    if (!y[i]) continue;
+    for (int j = 0; j < N; j++)
+      if (!y[j]) num += p[i] > p[j] ? 1.0 : p[i] == p[j] ? 0.5 : 0.0;
+  }
+  assert_true(m.n == N && m.pos == npos);
+  assert_true(fabs(m.auc - num / (npos * nneg)) < 1e-12);
+  assert_true(fabs(m.logloss - ll / N) < 1e-12 && fabs(m.brier - br / N) < 1e-12);
+  /* deciles partition the rows and the positives */
+  double rows = 0, pos = 0;
+  for (int d = 0; d < PS_BINS; d++) { rows += m.lift_rows[d]; pos += m.lift_pos[d]; }
+  assert_true(rows == N && fabs(pos - npos) < 1e-9 && fabs(m.lift_gain[PS_BINS - 1] - 1) < 1e-12);
+  assert_true(m.lift[0] > 1 && m.lift[PS_BINS - 1] < 1);
+}
+
+static void average_precision_small(void **state) {
+  (void)state;
+  /* scikit-learn: average_precision_score([0,0,1,1], [0.1,0.4,0.35,0.8]) = 0.8333... */
+  float p[4] = {0.1f, 0.4f, 0.35f, 0.8f};
+  uint8_t y[4] = {0, 0, 1, 1};
+  ps_metrics_t m;
+  metrics_compute(p, y, NULL, 4, &m);
+  assert_true(fabs(m.pr_auc - 0.8333333333333333) < 1e-12);
+  assert_true(fabs(m.auc - 0.75) < 1e-12);
+  uint8_t keep[4] = {1, 1, 0, 1};
+  metrics_compute(p, y, keep, 4, &m);
+  assert_true(m.n == 3 && m.pos == 1 && m.auc == 1.0);
+}
+
+int main(int argc, char **argv) {
+  comm_init(&argc, &argv);
+  const struct CMUnitTest tests[] = {cmocka_unit_test(stats_match_two_pass), cmocka_unit_test(metrics_brute_force),
+                                     cmocka_unit_test(average_precision_small)};
+  int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  comm_finalize();
+  return rc;
+}
