@@ -1,8 +1,9 @@
 /* backend_cpu.c: the CPU twin of the CUDA kernels. Rows are processed in
- * tiles of TILE rows: a tile is widened to float64 (standardizing on the fly
- * when scoring raw rows), logits come from one dgemm, the per-element terms
- * from psmath.h, and the gradient from a second dgemm into float64
- * accumulators. Tiles are visited in order, so results are deterministic. */
+ * one pass: per row, the logits of every head (float32 x, float64 sums),
+ * the per-element terms from psmath.h, and the gradient accumulated in
+ * float64; Newton's Hessian is one BLAS dsyrk per tile of TILE rows. Rows
+ * are visited in order, so results are deterministic. Scoring raw rows
+ * standardizes a tile to float32 first, exactly as training rows are. */
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +14,21 @@
 
 #define TILE 256
 
+/* Hot loops get an AVX2 clone beside the baseline x86-64 one, picked at run
+ * time; -ffp-contract=off (ISO C mode) keeps both bitwise identical. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define PS_KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define PS_KERNEL
+#endif
+
 typedef struct {
   const float *X;
   const uint8_t *Y;
   int64_t n, c;
   int k;
   double *w_pos, *w_neg;
-  double *xt, *z, *r; /* tile buffers: [TILE][c+1], [TILE][k], [TILE][k] */
+  double *xt, *z, *r, *l; /* tile buffers: [TILE][c+1], [TILE][k] x 3 */
 } cpu_t;
 
 /* Widen rows [i0, i0+m) of X (ld = c) into xt (ld = c + 1), last column 1. */
@@ -32,14 +41,9 @@ static void widen(const float *X, int64_t c, int64_t i0, int64_t m, double *xt) 
   }
 }
 
-/* z [m][k] = xt [m][c+1] . theta^T, theta per head [k][c+1] (bias included). */
-static void logits(const double *xt, int64_t m, int64_t c, int k, const double *theta, double *z) {
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, k, (int)(c + 1), 1.0, xt, (int)(c + 1), theta,
-              (int)(c + 1), 0.0, z, k);
-}
-
 static void grow(cpu_t *s, int64_t c, int k) {
-  free(s->xt); free(s->z); free(s->r);
+  free(s->xt); free(s->z); free(s->r); free(s->l);
+  s->l = ps_malloc(sizeof(double) * TILE * (size_t)k);
   s->xt = ps_malloc(sizeof(double) * TILE * (size_t)(c + 1));
   s->z = ps_malloc(sizeof(double) * TILE * (size_t)k);
   s->r = ps_malloc(sizeof(double) * TILE * (size_t)k);
@@ -57,6 +61,77 @@ static void cpu_set_train(ps_backend_t *b, const float *X, const uint8_t *Y, int
   grow(s, c, k);
 }
 
+/* Logits of R consecutive rows (ld c) for every head:
+ * z[r*k + h] = bias_h + sum_j x_r[j] * w_h[j]. Each row is summed in LANES
+ * interleaved partial sums combined in a fixed order, the same for any R, so
+ * the compiler vectorizes without reassociating: a row's logit has the same
+ * bits whichever R it went through, on any x86-64. */
+#define LANES 8
+#define RB 4
+/* One head, R rows (R a compile-time constant after inlining). */
+static inline void logits_rows(const float *restrict X, int R, int64_t c, const double *restrict w,
+                               double *restrict out) {
+  int64_t cv = c - c % LANES;
+  double a[RB][LANES];
+  /* start from the first products rather than zeroing (0 + p == p: same bits) */
+  for (int r = 0; r < R; r++)
+    for (int l = 0; l < LANES; l++)
+      a[r][l] = cv > 0 ? (double)X[(size_t)r * (size_t)c + (size_t)l] * w[l] : 0.0;
+  for (int64_t j = LANES; j < cv; j += LANES)
+    for (int r = 0; r < R; r++)
+      for (int l = 0; l < LANES; l++) a[r][l] += (double)X[(size_t)r * (size_t)c + (size_t)(j + l)] * w[j + l];
+  for (int r = 0; r < R; r++) {
+    double t = 0;
+    for (int64_t j = cv; j < c; j++) t += (double)X[(size_t)r * (size_t)c + (size_t)j] * w[j];
+    for (int l = 0; l < LANES; l++) t += a[r][l];
+    out[r] = w[c] + t;
+  }
+}
+
+/* Logits of rows [0, m) of a tile for every head, head-major: z[h*ld + i]. */
+PS_KERNEL static void tile_logits(const float *restrict X, int64_t m, int64_t c, int k, const double *restrict theta,
+                                  double *restrict z, int64_t ld) {
+  for (int h = 0; h < k; h++) {
+    const double *w = theta + (size_t)h * (size_t)(c + 1);
+    int64_t i = 0;
+    for (; i + RB <= m; i += RB) logits_rows(X + (size_t)i * (size_t)c, RB, c, w, z + h * ld + i);
+    for (; i < m; i++) logits_rows(X + (size_t)i * (size_t)c, 1, c, w, z + h * ld + i);
+  }
+}
+
+/* Loss terms l[i] and residuals r[i] of m rows of one head (labels with stride k). */
+PS_KERNEL static void tile_loss(const double *restrict z, const uint8_t *restrict y, int64_t m, int k, double w_pos,
+                                double w_neg, double *restrict l, double *restrict r) {
+  for (int64_t i = 0; i < m; i++) {
+    double yi = y[i * k], s = yi > 0.5 ? w_pos : w_neg;
+    ps_loss_residual(z[i], yi, s, &l[i], &r[i]);
+  }
+}
+
+/* g_h += sum_i r[h*ld + i] * [x_i, 1] over rows [0, m) of a tile, every head;
+ * rows go four at a time: one read-modify-write of g per four rows. */
+PS_KERNEL static void tile_grad(const float *restrict X, int64_t m, int64_t c, int k, const double *restrict res,
+                                int64_t ld, double *restrict grad) {
+  int64_t c1 = c + 1;
+  for (int h = 0; h < k; h++) {
+    double *restrict g = grad + (size_t)h * (size_t)c1;
+    const double *rh = res + h * ld;
+    int64_t i = 0;
+    for (; i + RB <= m; i += RB) {
+      double r0 = rh[i], r1 = rh[i + 1], r2 = rh[i + 2], r3 = rh[i + 3];
+      const float *x0 = X + (size_t)i * (size_t)c, *x1 = x0 + c, *x2 = x1 + c, *x3 = x2 + c;
+      for (int64_t j = 0; j < c; j++)
+        g[j] += (r0 * (double)x0[j] + r1 * (double)x1[j]) + (r2 * (double)x2[j] + r3 * (double)x3[j]);
+      g[c] += (r0 + r1) + (r2 + r3);
+    }
+    for (; i < m; i++) {
+      const float *x = X + (size_t)i * (size_t)c;
+      for (int64_t j = 0; j < c; j++) g[j] += rh[i] * (double)x[j];
+      g[c] += rh[i];
+    }
+  }
+}
+
 static void cpu_eval(ps_backend_t *b, const double *theta, double *loss, double *grad, double *hess,
                      const uint8_t *hmask) {
   cpu_t *s = b->impl;
@@ -68,24 +143,22 @@ static void cpu_eval(ps_backend_t *b, const double *theta, double *loss, double 
   double *hrow = hess ? ps_malloc(sizeof(double) * TILE * (size_t)c1) : NULL;
   for (int64_t i0 = 0; i0 < s->n; i0 += TILE) {
     int64_t m = s->n - i0 < TILE ? s->n - i0 : TILE;
-    widen(s->X, c, i0, m, s->xt);
-    logits(s->xt, m, c, k, theta, s->z);
-    for (int64_t i = 0; i < m; i++)
-      for (int h = 0; h < k; h++) {
-        double y = s->Y[(size_t)(i0 + i) * (size_t)k + (size_t)h];
-        double w = ps_row_weight(y, s->w_pos[h], s->w_neg[h]), z = s->z[i * k + h];
-        loss[h] += w * ps_logloss(z, y);
-        s->r[i * k + h] = ps_residual(z, y, w);
-      }
-    /* grad [k][c+1] += r^T [k][m] . xt [m][c+1] */
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, (int)c1, (int)m, 1.0, s->r, k, s->xt, (int)c1, 1.0,
-                grad, (int)c1);
+    const float *x = s->X + (size_t)i0 * (size_t)c;
+    tile_logits(x, m, c, k, theta, s->z, TILE);
+    for (int h = 0; h < k; h++) {
+      tile_loss(s->z + h * TILE, s->Y + (size_t)i0 * (size_t)k + (size_t)h, m, k, s->w_pos[h], s->w_neg[h], s->l,
+                s->r + h * TILE);
+      for (int64_t i = 0; i < m; i++) loss[h] += s->l[i];
+    }
+    tile_grad(x, m, c, k, s->r, TILE, grad);
     if (!hess) continue;
+    /* Newton: H_h += sum_i s p (1-p) [x,1][x,1]^T as one dsyrk per tile */
+    widen(s->X, c, i0, m, s->xt);
     for (int h = 0; h < k; h++) {
       if (!hmask[h]) continue;
       for (int64_t i = 0; i < m; i++) {
         double y = s->Y[(size_t)(i0 + i) * (size_t)k + (size_t)h];
-        double q = sqrt(ps_hess_weight(s->z[i * k + h], ps_row_weight(y, s->w_pos[h], s->w_neg[h])));
+        double q = sqrt(ps_hess_weight(s->z[h * TILE + i], ps_row_weight(y, s->w_pos[h], s->w_neg[h])));
         for (int64_t j = 0; j < c1; j++) hrow[i * c1 + j] = q * s->xt[i * c1 + j];
       }
       cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)c1, (int)m, 1.0, hrow, (int)c1, 1.0,
@@ -102,46 +175,44 @@ static void cpu_eval(ps_backend_t *b, const double *theta, double *loss, double 
   free(hrow);
 }
 
-static void probs(double *xt, int64_t m, int64_t c, int k, const double *theta, double *z, int64_t i0, int64_t n,
-                  float *P) {
-  logits(xt, m, c, k, theta, z);
-  for (int64_t i = 0; i < m; i++)
-    for (int h = 0; h < k; h++) P[(size_t)h * (size_t)n + (size_t)(i0 + i)] = (float)ps_sigmoid(z[i * k + h]);
+/* Probabilities of standardized rows, tile by tile, head-major output. */
+static void predict_rows(const float *X, int64_t m, int64_t c, int k, const double *theta, double *z, int64_t i0,
+                         int64_t n, float *P) {
+  tile_logits(X, m, c, k, theta, z, TILE);
+  for (int h = 0; h < k; h++)
+    for (int64_t i = 0; i < m; i++) P[(size_t)h * (size_t)n + (size_t)(i0 + i)] = (float)ps_sigmoid(z[h * TILE + i]);
 }
 
 static void cpu_predict_std(ps_backend_t *b, const double *theta, int k, const float *X, int64_t n, int64_t c,
                             float *P) {
-  double *xt = ps_malloc(sizeof(double) * TILE * (size_t)(c + 1)), *z = ps_malloc(sizeof(double) * TILE * (size_t)k);
-  for (int64_t i0 = 0; i0 < n; i0 += TILE) {
-    int64_t m = n - i0 < TILE ? n - i0 : TILE;
-    widen(X, c, i0, m, xt);
-    probs(xt, m, c, k, theta, z, i0, n, P);
-  }
-  free(xt);
+  double *z = ps_malloc(sizeof(double) * TILE * (size_t)k);
+  for (int64_t i0 = 0; i0 < n; i0 += TILE)
+    predict_rows(X + (size_t)i0 * (size_t)c, n - i0 < TILE ? n - i0 : TILE, c, k, theta, z, i0, n, P);
   free(z);
 }
 
 static void cpu_predict_raw(ps_backend_t *b, const ps_transform_t *t, const double *theta, int k, const float *X,
                             int64_t n, float *P) {
-  int64_t c = t->c, c1 = c + 1;
-  double *xt = ps_malloc(sizeof(double) * TILE * (size_t)c1), *z = ps_malloc(sizeof(double) * TILE * (size_t)k);
+  /* standardize a tile of rows on the fly (float32, like the training rows), then score it */
+  int64_t c = t->c;
+  float *xs = ps_malloc(sizeof(float) * TILE * (size_t)c);
+  double *z = ps_malloc(sizeof(double) * TILE * (size_t)k);
   for (int64_t i0 = 0; i0 < n; i0 += TILE) {
     int64_t m = n - i0 < TILE ? n - i0 : TILE;
     for (int64_t i = 0; i < m; i++) {
       const float *x = X + (size_t)(i0 + i) * (size_t)t->f;
-      double *o = xt + (size_t)i * (size_t)c1;
-      for (int64_t j = 0; j < c; j++) o[j] = ps_standardize(x[t->src[j]], t->kind[j], t->mean[j], t->scale[j]);
-      o[c] = 1.0;
+      float *o = xs + (size_t)i * (size_t)c;
+      for (int64_t j = 0; j < c; j++) o[j] = (float)ps_standardize(x[t->src[j]], t->kind[j], t->mean[j], t->scale[j]);
     }
-    probs(xt, m, c, k, theta, z, i0, n, P);
+    predict_rows(xs, m, c, k, theta, z, i0, n, P);
   }
-  free(xt);
+  free(xs);
   free(z);
 }
 
 static void cpu_destroy(ps_backend_t *b) {
   cpu_t *s = b->impl;
-  free(s->xt); free(s->z); free(s->r); free(s->w_pos); free(s->w_neg);
+  free(s->xt); free(s->z); free(s->r); free(s->l); free(s->w_pos); free(s->w_neg);
   free(s);
   free(b);
 }

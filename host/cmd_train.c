@@ -111,7 +111,9 @@ int cmd_train(int argc, char **argv) {
   per_target("--pos-weight", pw_s, k, pw, bal, 1e-6, 1e6);
 
   ps_trainset_t ts;
+  double t_load = ps_now();
   trainset_load(&d, targets, k, holdout, salt, missing_ind, &ts);
+  t_load = ps_now() - t_load;
   int64_t cols = ts.c, c1 = cols + 1;
   int newton = !strcmp(solver_s, "newton") || (!strcmp(solver_s, "auto") && cols <= NEWTON_AUTO_MAX);
   if (newton && cols > NEWTON_MAX)
@@ -139,7 +141,10 @@ int cmd_train(int argc, char **argv) {
   b->set_train(b, ts.Xtr, ts.Ytr, ts.n_tr, cols, k, w_pos, w_neg);
   fit_opts_t fo = {newton ? PS_OPT_NEWTON : PS_OPT_LBFGS, m, max_iter, tol, ftol, l2, wsum, ts.dead, targets};
   fit_trace_t *traces = ps_calloc((size_t)k, sizeof(fit_trace_t));
+  double t_fit = ps_now();
   fit_heads(b, cols, k, &fo, theta, traces);
+  t_fit = ps_now() - t_fit;
+  double t_metrics = ps_now();
 
   /* Metrics on both splits (unweighted log-loss, as scikit-learn's log_loss). */
   ps_metrics_t *mtr = ps_calloc((size_t)k, sizeof(ps_metrics_t)), *mva = ps_calloc((size_t)k, sizeof(ps_metrics_t));
@@ -159,6 +164,8 @@ int cmd_train(int argc, char **argv) {
     }
   }
   free(P);
+  t_metrics = ps_now() - t_metrics;
+  ps_log("train: phases: load+prepare %.2f s, fit %.2f s, metrics %.2f s", t_load, t_fit, t_metrics);
 
   ps_model_t mdl = {ts.f, cols, k, d.feature_names, targets, ts.src, ts.kind, ts.mean, ts.scale, theta, holdout, salt};
   char cw[64];

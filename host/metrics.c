@@ -17,14 +17,34 @@ typedef struct {
   uint32_t pos, neg;
 } run_t;
 
-static int cmp_run(const void *a, const void *b) {
-  float x = ((const run_t *)a)->s, y = ((const run_t *)b)->s;
-  return (x > y) - (x < y);
+/* Order-preserving key of a float: flip the sign bit of positives, all bits
+ * of negatives (NaN never reaches here: eval and train reject it). */
+static uint32_t key_of(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+/* LSD radix sort of runs by score: 4 passes of 8 bits, stable, O(n). */
+static void radix_sort(run_t *r, size_t n) {
+  run_t *tmp = ps_malloc(sizeof(run_t) * (n > 0 ? n : 1));
+  run_t *src = r, *dst = tmp;
+  for (int shift = 0; shift < 32; shift += 8) {
+    size_t count[257] = {0};
+    for (size_t i = 0; i < n; i++) count[((key_of(src[i].s) >> shift) & 0xff) + 1]++;
+    for (int b = 0; b < 256; b++) count[b + 1] += count[b];
+    for (size_t i = 0; i < n; i++) dst[count[(key_of(src[i].s) >> shift) & 0xff]++] = src[i];
+    run_t *t = src;
+    src = dst;
+    dst = t;
+  }
+  /* four passes: the result is back in r */
+  free(tmp);
 }
 
 /* Sort runs by score and merge equal scores; returns the new count. */
 static size_t compress(run_t *r, size_t n) {
-  qsort(r, n, sizeof *r, cmp_run);
+  radix_sort(r, n);
   size_t w = 0;
   for (size_t i = 0; i < n; i++) {
     if (w > 0 && r[w - 1].s == r[i].s) {

@@ -32,9 +32,32 @@ static void loss_terms(void **state) {
     assert_true(isfinite(ps_logloss(z, 0)) && isfinite(ps_logloss(z, 1)));
     assert_true(fabs(ps_residual(z, 1, 2.0) - 2.0 * (p - 1)) < 1e-15);
     assert_true(fabs(ps_hess_weight(z, 1.0) - p * (1 - p)) < 1e-15);
+    for (int y = 0; y <= 1; y++) { /* the fused form equals the separate ones */
+      double l, r;
+      ps_loss_residual(z, y, 0.7, &l, &r);
+      assert_true(fabs(l - 0.7 * ps_logloss(z, y)) <= 1e-15 * (1 + l));
+      assert_true(fabs(r - ps_residual(z, y, 0.7)) <= 2e-16);
+    }
   }
   assert_true(ps_log1pexp(1000) == 1000 && ps_log1pexp(-1000) == 0);
   assert_true(ps_row_weight(1, 5, 1) == 5 && ps_row_weight(0, 5, 1) == 1);
+}
+
+static void fast_exp_log(void **state) {
+  (void)state;
+  double worst_e = 0, worst_l = 0;
+  for (double a = 0; a < 745; a += (a < 40 ? 0.0013 : 0.7)) {
+    double e = ps_exp_neg(a), ref = exp(-a);
+    if (ref > 1e-300) worst_e = fmax(worst_e, fabs(e - ref) / ref);
+    else assert_true(e < 1e-290);
+  }
+  for (double e = 0; e <= 1.0; e += 1.0 / 4096 + 1e-9) {
+    double ref = log1p(e);
+    worst_l = fmax(worst_l, e > 0 ? fabs(ps_log1p_unit(e) - ref) / ref : fabs(ps_log1p_unit(e)));
+  }
+  assert_true(worst_e < 5e-16);
+  assert_true(worst_l < 5e-16);
+  assert_true(ps_exp_neg(0) == 1.0 && ps_log1p_unit(0) == 0.0);
 }
 
 static void standardize(void **state) {
@@ -89,7 +112,7 @@ static void partition_covers(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(sigmoid_stable), cmocka_unit_test(loss_terms),
+  const struct CMUnitTest tests[] = {cmocka_unit_test(sigmoid_stable), cmocka_unit_test(loss_terms), cmocka_unit_test(fast_exp_log),
                                      cmocka_unit_test(standardize), cmocka_unit_test(rng_counter_based),
                                      cmocka_unit_test(partition_covers)};
   return cmocka_run_group_tests(tests, NULL, NULL);
