@@ -15,7 +15,7 @@
 #include "trainset.h"
 #include "util.h"
 
-#define NEWTON_AUTO_MAX 128   /* --solver auto: Newton up to this many model columns */
+#define NEWTON_AUTO_MAX 32    /* --solver auto: Newton up to this many model columns */
 #define NEWTON_MAX 4096       /* beyond this the Hessian (c^2 per head) is refused */
 #define DEFAULT_SALT 0x5eed
 
@@ -32,7 +32,7 @@ static const char *USAGE =
     "                       equals scikit-learn's C = 1/(l2 * n_train)\n"
     "  --pos-weight W       weight of positive rows: a number or 'balanced', one value\n"
     "                       or one per target (default 1)\n"
-    "  --solver S           auto|lbfgs|newton (default auto: newton up to 128 columns)\n"
+    "  --solver S           auto|lbfgs|newton (default auto: newton up to 32 columns)\n"
     "  --holdout F          validation fraction, split by a hash of customer_id (default 0.2)\n"
     "  --split-salt N       salt of that hash (default 24557)\n"
     "  --max-iter N         iterations per head (default 500)\n"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job on a generated default dataset, from a fresh clone:
-# install dependencies, build, generate 1M customers x 64 features, inspect,
-# train two heads (purchase_3m, churn), score every customer, evaluate.
+# install dependencies, build, generate 1M customers x 64 features, train the
+# purchase_3m and churn heads, score every customer, evaluate on the
+# validation split, and print the AUC per target and where the scores are.
 #   usage: scripts/demo.sh [ROWS] [FEATURES]     (defaults 1000000 64)
+#   env:   NP (ranks, default 2), OUT (output folder, default demo-out)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-1000000}
@@ -10,6 +12,7 @@ FEATURES=${2:-64}
 NP=${NP:-2}
 OUT=${OUT:-demo-out}
 scripts/install-deps.sh
+echo "== build (build/)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
@@ -18,4 +21,16 @@ RUN="mpirun -np $NP build/propscore"
 echo "== gen: $ROWS customers x $FEATURES features ($NP ranks)"
 $RUN gen --out "$OUT/customers.h5" --rows "$ROWS" --features "$FEATURES" --seed 42
 echo "== inspect"
-$RUN inspect "$OUT/customers.h5" | head -12
+$RUN inspect "$OUT/customers.h5" > "$OUT/inspect.txt"
+sed -n 1,5p "$OUT/inspect.txt"
+echo "== train: purchase_3m + churn heads"
+$RUN train --data "$OUT/customers.h5" --model "$OUT/model.h5" --quiet
+echo "== score: every customer"
+$RUN score --data "$OUT/customers.h5" --model "$OUT/model.h5" --out "$OUT/scores.h5" --quiet
+echo "== eval: validation split"
+$RUN eval --data "$OUT/customers.h5" --scores "$OUT/scores.h5" > "$OUT/eval.txt"
+grep -E "^== |ROC-AUC" "$OUT/eval.txt"
+echo
+echo "scores:  $OUT/scores.h5  (/customer_id, /scores/<target>)"
+echo "model:   $OUT/model.h5"
+echo "report:  $OUT/eval.txt  (lift and calibration tables)"
