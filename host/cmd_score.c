@@ -1,16 +1,23 @@
 /* cmd_score.c: `propscore score` -- stream the feature file in row blocks,
  * standardize on the fly, write every head's probability per customer with
- * collective parallel writes to a temporary file renamed when complete. */
+ * collective parallel writes to <out>.partial, renamed when complete. On
+ * SIGTERM/SIGUSR1 the finished blocks are kept and a rerun resumes. */
+#define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "cmds.h"
 #include "comm.h"
 #include "h5io.h"
+#include "manifest.h"
 #include "model.h"
 #include "partition.h"
+#include "signals.h"
+#include "trainset.h"
 #include "util.h"
 
 static const char *USAGE =
@@ -19,17 +26,52 @@ static const char *USAGE =
     "Write /customer_id and /scores/<target> (float32 probabilities) for every row.\n"
     "  --block-rows N   rows per rank per block (default: about 64 MiB of features);\n"
     "                   memory per rank is about N x (4 x features + 12 + 4 x heads) bytes\n"
+    "  --nonfinite P    impute|reject NaN/Inf features (default impute: by the training mean)\n"
     "  --device D       cpu|cuda|auto (default auto)\n"
-    "  --quiet          no progress log\n";
+    "  --quiet          no progress log\n"
+    "The output is written to SCORES.h5.partial and renamed when complete. On SIGTERM or\n"
+    "SIGUSR1 the finished blocks are kept (exit 75); the same command resumes after them.\n";
+
+/* Progress of an interrupted run: <out>.partial.progress holds one line,
+ * "<fingerprint>\n<blocks done>". */
+static int64_t read_progress(const char *path, const char *fp) {
+  int64_t done = -1;
+  if (ps_rank == 0) {
+    FILE *f = fopen(path, "r");
+    if (f) {
+      char line[4096];
+      long long b = -1;
+      if (fgets(line, sizeof line, f) && strlen(line) > 0) {
+        line[strcspn(line, "\n")] = 0;
+        if (!strcmp(line, fp) && fscanf(f, "%lld", &b) == 1) done = b;
+      }
+      fclose(f);
+    }
+  }
+  comm_bcast(&done, sizeof done, 0);
+  return done;
+}
+
+static void write_progress(const char *path, const char *fp, int64_t done) {
+  if (ps_rank != 0) return;
+  size_t n = strlen(path) + 16;
+  char *tmp = ps_malloc(n);
+  snprintf(tmp, n, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (!f || fprintf(f, "%s\n%lld\n", fp, (long long)done) < 0 || fclose(f) != 0)
+    ps_die_local("cannot write %s", tmp);
+  if (ps_commit_file(tmp, path) != 0) ps_die_local("cannot rename %s", tmp);
+  free(tmp);
+}
 
 int cmd_score(int argc, char **argv) {
-  const char *data = NULL, *model = NULL, *out = NULL, *device = "auto";
+  const char *data = NULL, *model = NULL, *out = NULL, *device = "auto", *nonfinite = "impute";
   int64_t block_rows = 0;
   static struct option opts[] = {{"data", 1, 0, 'd'},  {"model", 1, 0, 'm'},  {"out", 1, 0, 'o'},
                                  {"block-rows", 1, 0, 'b'}, {"device", 1, 0, 'D'}, {"quiet", 0, 0, 'q'},
-                                 {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+                                 {"nonfinite", 1, 0, 'N'}, {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
   int c;
-  while ((c = getopt_long(argc, argv, "d:m:o:b:D:qh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "d:m:o:b:D:qN:h", opts, NULL)) != -1) {
     switch (c) {
       case 'd': data = optarg; break;
       case 'm': model = optarg; break;
@@ -37,6 +79,7 @@ int cmd_score(int argc, char **argv) {
       case 'b': block_rows = ps_parse_ll("--block-rows", optarg, 1, (int64_t)1 << 30); break;
       case 'D': device = optarg; break;
       case 'q': ps_quiet = 1; break;
+      case 'N': nonfinite = optarg; break;
       case 'h': ps_out("%s", USAGE); return 0;
       default: ps_die_all(PS_EXIT_USAGE, "score: bad option (see propscore score --help)");
     }
@@ -44,7 +87,12 @@ int cmd_score(int argc, char **argv) {
   if (optind != argc) ps_die_all(PS_EXIT_USAGE, "score: unexpected argument '%s'", argv[optind]);
   if (!data || !model || !out)
     ps_die_all(PS_EXIT_USAGE, "score: --data, --model and --out are required (see propscore score --help)");
+  if (strcmp(nonfinite, "impute") && strcmp(nonfinite, "reject"))
+    ps_die_all(PS_EXIT_USAGE, "--nonfinite: '%s' is not one of impute, reject", nonfinite);
+  manifest_begin("score", argc, argv);
+  manifest_set_output(out);
   ps_backend_t *b = backend_create(device);
+  manifest_device(b->name);
   double t0 = ps_now();
   ps_model_t mdl;
   model_read(model, &mdl);
@@ -52,31 +100,64 @@ int cmd_score(int argc, char **argv) {
   h5io_open_data(data, &d);
   model_check_data(&mdl, model, &d);
   ps_check_writable(out);
+  manifest_input("data", data, 0);
+  manifest_input("model", model, 1);
   int k = mdl.k;
   int64_t f = d.f, n_all = d.n, row0, n;
   ps_partition(n_all, ps_size, ps_rank, &row0, &n);
-
-  char *tmp = ps_tmp_name(out);
-  if (ps_rank == 0) ps_tmp_register(tmp);
-  hid_t fid = h5io_create(tmp, 1);
-  char ts[64];
-  ps_timestamp(ts, sizeof ts);
-  h5io_attr_i64(fid, "schema_version", PS_SCHEMA_VERSION);
-  h5io_attr_str(fid, "kind", "scores");
-  h5io_attr_str(fid, "model", model);
-  h5io_attr_str(fid, "data", data);
-  h5io_attr_str(fid, "created", ts);
-  h5io_attr_f64(fid, "holdout", mdl.holdout);
-  h5io_attr_i64(fid, "split_salt", mdl.split_salt);
-  int64_t dims[1] = {n_all}, chunk[1] = {n_all < (1 << 20) ? n_all : (1 << 20)};
-  if (chunk[0] < 1) chunk[0] = 1;
-  hid_t did = h5io_create_dataset(fid, "/customer_id", H5T_STD_I64LE, 1, dims, chunk);
-  hid_t gs = h5io_create_group(fid, "/scores");
-  hid_t *ds = ps_malloc(sizeof(hid_t) * (size_t)k);
-  for (int h = 0; h < k; h++) ds[h] = h5io_create_dataset(gs, mdl.targets[h], H5T_IEEE_F32LE, 1, dims, chunk);
-
   int64_t br = block_rows > 0 ? block_rows : h5io_block_rows(4 * f, d.chunk_rows);
   int64_t nb = h5io_common_blocks(n, br);
+
+  /* <out>.partial (+ .progress) from an interrupted run of this very job? */
+  size_t pl = strlen(out) + 32;
+  char *partial = ps_malloc(pl), *progress = ps_malloc(pl);
+  snprintf(partial, pl, "%s.partial", out);
+  snprintf(progress, pl, "%s.partial.progress", out);
+  char fp[4096];
+  struct stat sd, sm;
+  memset(&sd, 0, sizeof sd);
+  memset(&sm, 0, sizeof sm);
+  stat(data, &sd);
+  stat(model, &sm);
+  snprintf(fp, sizeof fp, "data=%s;size=%lld;mtime=%lld;model=%s;msize=%lld;mmtime=%lld;ranks=%d;block_rows=%lld",
+           data, (long long)sd.st_size, (long long)sd.st_mtime, model, (long long)sm.st_size, (long long)sm.st_mtime,
+           ps_size, (long long)br);
+  int64_t start = read_progress(progress, fp);
+  int exists = 0;
+  if (ps_rank == 0) exists = access(partial, F_OK) == 0;
+  comm_bcast(&exists, sizeof exists, 0);
+  if (start < 0 || !exists) start = 0;
+  if (ps_rank == 0) { /* removed if this run fails; kept if it is stopped by a signal */
+    ps_tmp_register(partial);
+    ps_tmp_register(progress);
+  }
+
+  hid_t fid, did, gs;
+  hid_t *ds = ps_malloc(sizeof(hid_t) * (size_t)k);
+  if (start > 0) {
+    ps_log("score: resuming %s after %lld of %lld blocks", partial, (long long)start, (long long)nb);
+    fid = h5io_open_rw(partial);
+    did = H5Dopen2(fid, "/customer_id", H5P_DEFAULT);
+    gs = H5Gopen2(fid, "/scores", H5P_DEFAULT);
+    for (int h = 0; h < k; h++) ds[h] = H5Dopen2(gs, mdl.targets[h], H5P_DEFAULT);
+  } else {
+    fid = h5io_create(partial, 1);
+    char ts[64];
+    ps_timestamp(ts, sizeof ts);
+    h5io_attr_i64(fid, "schema_version", PS_SCHEMA_VERSION);
+    h5io_attr_str(fid, "kind", "scores");
+    h5io_attr_str(fid, "model", model);
+    h5io_attr_str(fid, "data", data);
+    h5io_attr_str(fid, "created", ts);
+    h5io_attr_f64(fid, "holdout", mdl.holdout);
+    h5io_attr_i64(fid, "split_salt", mdl.split_salt);
+    int64_t dims[1] = {n_all}, chunk[1] = {n_all < (1 << 20) ? n_all : (1 << 20)};
+    if (chunk[0] < 1) chunk[0] = 1;
+    did = h5io_create_dataset(fid, "/customer_id", H5T_STD_I64LE, 1, dims, chunk);
+    gs = h5io_create_group(fid, "/scores");
+    for (int h = 0; h < k; h++) ds[h] = h5io_create_dataset(gs, mdl.targets[h], H5T_IEEE_F32LE, 1, dims, chunk);
+  }
+
   float *X = ps_malloc(sizeof(float) * (size_t)br * (size_t)f);
   float *P = ps_malloc(sizeof(float) * (size_t)br * (size_t)k);
   int64_t *ids = ps_malloc(sizeof(int64_t) * (size_t)br);
@@ -85,12 +166,23 @@ int cmd_score(int argc, char **argv) {
   ps_progress_t prog;
   ps_progress_init(&prog, "score", (double)n_all, 4.0 * (double)f);
   double t_read = 0, t_comp = 0, t_write = 0;
-  for (int64_t blk = 0; blk < nb; blk++) {
+  int stopped = 0;
+  for (int64_t blk = start; blk < nb; blk++) {
+    ps_fault_tick("block");
+    if (blk > start && ps_stop_agreed()) { /* between blocks: everything before blk is written */
+      stopped = 1;
+      H5_CHECK(H5Fflush(fid, H5F_SCOPE_GLOBAL));
+      write_progress(progress, fp, blk);
+      ps_log("score: stop signal after %lld of %lld blocks; run the same command again to resume",
+             (long long)blk, (long long)nb);
+      break;
+    }
     int64_t r0 = blk * br, m = n - r0 > br ? br : n - r0;
     if (m < 0) m = 0;
     double ta = ps_now();
     h5io_xfer_rows(d.features, H5T_NATIVE_FLOAT, row0 + r0, m, f, X, 0);
     h5io_xfer_rows(d.ids, H5T_NATIVE_INT64, row0 + r0, m, 0, ids, 0);
+    if (!strcmp(nonfinite, "reject")) trainset_reject_nonfinite(&d, X, row0 + r0, m);
     double tb = ps_now();
     b->predict_raw(b, &tf, mdl.theta, k, X, m, P);
     double tc = ps_now();
@@ -107,18 +199,48 @@ int cmd_score(int argc, char **argv) {
   double tc0 = ps_now();
   h5io_close(fid);
   comm_barrier();
+  free(X); free(P); free(ids); free(ds);
+  if (stopped) {
+    if (ps_rank == 0) {
+      ps_tmp_forget(partial);
+      ps_tmp_forget(progress);
+    }
+    manifest_phase("read", t_read);
+    manifest_phase("compute", t_comp);
+    manifest_phase("write", t_write);
+    manifest_finish(PS_EXIT_STOPPED, "stopped by a signal; finished blocks kept for resume");
+    ps_out("score: stopped by signal %d; %s kept for resume", ps_stop_signal(), partial);
+    free(partial); free(progress);
+    h5io_close_data(&d);
+    model_free(&mdl);
+    b->destroy(b);
+    return PS_EXIT_STOPPED;
+  }
   int bad = 0;
-  if (ps_rank == 0) bad = ps_commit_file(tmp, out) != 0;
+  if (ps_rank == 0) {
+    bad = ps_commit_file(partial, out) != 0;
+    unlink(progress);
+    ps_tmp_forget(progress);
+    if (!bad) ps_tmp_forget(partial);
+  }
   comm_bcast(&bad, sizeof bad, 0);
-  if (bad) ps_die_all(PS_EXIT_ERROR, "score: cannot rename %s to %s", tmp, out);
-  if (ps_rank == 0) ps_tmp_forget(tmp);
+  if (bad) ps_die_all(PS_EXIT_ERROR, "score: cannot rename %s to %s", partial, out);
   t_write += ps_now() - tc0;
   double el = ps_now() - t0;
   ps_log("score: rank 0 time: read %.2f s, compute %.2f s, write %.2f s", t_read, t_comp, t_write);
   ps_out("score: wrote %s: %lld customers x %d head%s in %.2f s (%.0f rows/s, %.2f GB/s of features, %d rank%s)", out,
          (long long)n_all, k, k == 1 ? "" : "s", el, (double)n_all / el, (double)n_all * (double)f * 4.0 / 1e9 / el,
          ps_size, ps_size == 1 ? "" : "s");
-  free(X); free(P); free(ids); free(ds); free(tmp);
+  manifest_output("scores", out);
+  manifest_param_num("block_rows", (double)br);
+  manifest_param_str("nonfinite", nonfinite);
+  manifest_phase("read", t_read);
+  manifest_phase("compute", t_comp);
+  manifest_phase("write", t_write);
+  cJSON *mj = manifest_metrics();
+  if (mj) cJSON_AddNumberToObject(mj, "rows", (double)n_all);
+  manifest_finish(0, NULL);
+  free(partial); free(progress);
   h5io_close_data(&d);
   model_free(&mdl);
   b->destroy(b);

@@ -1,6 +1,8 @@
 /* cmd_train.c: `propscore train` -- multi-head logistic regression on the
  * rows of an HDF5 feature file, every head trained in the same passes. */
 #include <getopt.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +12,10 @@
 #include "comm.h"
 #include "fit.h"
 #include "h5io.h"
+#include "manifest.h"
 #include "metrics.h"
 #include "model.h"
+#include "signals.h"
 #include "trainset.h"
 #include "util.h"
 
@@ -41,7 +45,12 @@ static const char *USAGE =
     "  --lbfgs-m N          L-BFGS memory pairs (default 10, at most 64)\n"
     "  --missing-indicators add a 0/1 'was missing' column for each column with NaN\n"
     "  --device D           cpu|cuda|auto (default auto)\n"
-    "  --quiet              no progress log\n";
+    "  --checkpoint FILE    optimizer state on SIGTERM/SIGUSR1 (default MODEL.ckpt); a rerun\n"
+    "                       of the same command resumes from it, bitwise as if never stopped\n"
+    "  --checkpoint-every N also write the checkpoint every N passes (default 0: on signals only)\n"
+    "  --nonfinite P        impute|reject NaN/Inf features (default impute: by the training mean)\n"
+    "  --quiet              no progress log\n"
+    "exit codes: 0 ok, 1 error, 2 usage, 75 stopped by a signal after a checkpoint (rerun to resume)\n";
 
 /* "x" or "x,y,..." with one value per target; "balanced" allowed if bal != NULL. */
 static void per_target(const char *opt, const char *spec, int k, double *out, int *bal, double lo, double hi) {
@@ -58,7 +67,8 @@ static void per_target(const char *opt, const char *spec, int k, double *out, in
 
 int cmd_train(int argc, char **argv) {
   const char *data = NULL, *model = NULL, *targets_s = NULL, *l2_s = "1e-4", *pw_s = "1", *solver_s = "auto";
-  const char *device = "auto";
+  const char *device = "auto", *ckpt = NULL, *nonfinite = "impute";
+  int ckpt_every = 0;
   double holdout = 0.2, tol = 1e-7, ftol = 1e-12;
   int64_t salt = DEFAULT_SALT;
   int max_iter = 500, m = 10, missing_ind = 0;
@@ -67,9 +77,9 @@ int cmd_train(int argc, char **argv) {
       {"pos-weight", 1, 0, 'w'}, {"solver", 1, 0, 's'}, {"holdout", 1, 0, 'H'}, {"split-salt", 1, 0, 'S'},
       {"max-iter", 1, 0, 'i'}, {"tol", 1, 0, 'g'},      {"ftol", 1, 0, 'f'},    {"lbfgs-m", 1, 0, 'm'},
       {"missing-indicators", 0, 0, 'M'}, {"device", 1, 0, 'D'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
-      {0, 0, 0, 0}};
+      {"checkpoint", 1, 0, 'C'}, {"checkpoint-every", 1, 0, 'E'}, {"nonfinite", 1, 0, 'N'}, {0, 0, 0, 0}};
   int c;
-  while ((c = getopt_long(argc, argv, "d:o:t:l:w:s:H:S:i:g:f:m:MD:qh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "d:o:t:l:w:s:H:S:i:g:f:m:MD:qhC:E:N:", opts, NULL)) != -1) {
     switch (c) {
       case 'd': data = optarg; break;
       case 'o': model = optarg; break;
@@ -86,6 +96,9 @@ int cmd_train(int argc, char **argv) {
       case 'M': missing_ind = 1; break;
       case 'D': device = optarg; break;
       case 'q': ps_quiet = 1; break;
+      case 'C': ckpt = optarg; break;
+      case 'E': ckpt_every = (int)ps_parse_ll("--checkpoint-every", optarg, 0, 1000000); break;
+      case 'N': nonfinite = optarg; break;
       case 'h': ps_out("%s", USAGE); return 0;
       default: ps_die_all(PS_EXIT_USAGE, "train: bad option (see propscore train --help)");
     }
@@ -94,9 +107,21 @@ int cmd_train(int argc, char **argv) {
   if (!data || !model) ps_die_all(PS_EXIT_USAGE, "train: --data and --model are required (see propscore train --help)");
   if (strcmp(solver_s, "auto") && strcmp(solver_s, "lbfgs") && strcmp(solver_s, "newton"))
     ps_die_all(PS_EXIT_USAGE, "--solver: '%s' is not one of auto, lbfgs, newton", solver_s);
+  if (strcmp(nonfinite, "impute") && strcmp(nonfinite, "reject"))
+    ps_die_all(PS_EXIT_USAGE, "--nonfinite: '%s' is not one of impute, reject", nonfinite);
+  manifest_begin("train", argc, argv);
+  manifest_set_output(model);
   ps_backend_t *b = backend_create(device);
+  manifest_device(b->name);
   ps_check_writable(model);
   double t0 = ps_now();
+  char *ckpt_default = NULL;
+  if (!ckpt) {
+    size_t n = strlen(model) + 8;
+    ckpt_default = ps_malloc(n);
+    snprintf(ckpt_default, n, "%s.ckpt", model);
+    ckpt = ckpt_default;
+  }
 
   ps_data_t d;
   h5io_open_data(data, &d);
@@ -112,7 +137,7 @@ int cmd_train(int argc, char **argv) {
 
   ps_trainset_t ts;
   double t_load = ps_now();
-  trainset_load(&d, targets, k, holdout, salt, missing_ind, &ts);
+  trainset_load(&d, targets, k, holdout, salt, missing_ind, !strcmp(nonfinite, "reject"), &ts);
   t_load = ps_now() - t_load;
   int64_t cols = ts.c, c1 = cols + 1;
   int newton = !strcmp(solver_s, "newton") || (!strcmp(solver_s, "auto") && cols <= NEWTON_AUTO_MAX);
@@ -141,9 +166,36 @@ int cmd_train(int argc, char **argv) {
   b->set_train(b, ts.Xtr, ts.Ytr, ts.n_tr, cols, k, w_pos, w_neg);
   fit_opts_t fo = {newton ? PS_OPT_NEWTON : PS_OPT_LBFGS, m, max_iter, tol, ftol, l2, wsum, ts.dead, targets};
   fit_trace_t *traces = ps_calloc((size_t)k, sizeof(fit_trace_t));
+  /* What this run is: a checkpoint of any other run is refused on resume. */
+  char fp[4096];
+  {
+    struct stat st;
+    memset(&st, 0, sizeof st);
+    stat(data, &st);
+    int n = snprintf(fp, sizeof fp, "data=%s;size=%lld;mtime=%lld;ranks=%d;device=%s;solver=%s;targets=", data,
+                     (long long)st.st_size, (long long)st.st_mtime, ps_size, b->name, newton ? "newton" : "lbfgs");
+    for (int h = 0; h < k && n < (int)sizeof fp - 64; h++) n += snprintf(fp + n, sizeof fp - (size_t)n, "%s,", targets[h]);
+    snprintf(fp + n, sizeof fp - (size_t)n,
+             ";l2=%s;pos_weight=%s;holdout=%.17g;salt=%lld;tol=%.17g;ftol=%.17g;m=%d;max_iter=%d;missing=%d;nonfinite=%s",
+             l2_s, pw_s, holdout, (long long)salt, tol, ftol, m, max_iter, missing_ind, nonfinite);
+  }
+  fit_ckpt_t ck = {ckpt, fp, ckpt_every};
   double t_fit = ps_now();
-  fit_heads(b, cols, k, &fo, theta, traces);
+  int rc = fit_heads(b, cols, k, &fo, theta, traces, &ck);
   t_fit = ps_now() - t_fit;
+  if (rc == PS_EXIT_STOPPED) {
+    ps_out("train: stopped by signal %d after a checkpoint (%s): run the same command again to resume",
+           ps_stop_signal(), ckpt);
+    manifest_phase("fit", t_fit);
+    manifest_finish(PS_EXIT_STOPPED, "stopped by a signal; checkpoint written");
+    for (int h = 0; h < k; h++) free(traces[h].data);
+    free(traces); free(theta); free(w_pos); free(w_neg); free(wsum); free(l2); free(pw); free(bal); free(ckpt_default);
+    ps_free_strv(targets);
+    trainset_free(&ts);
+    h5io_close_data(&d);
+    b->destroy(b);
+    return PS_EXIT_STOPPED;
+  }
   double t_metrics = ps_now();
 
   /* Metrics on both splits (unweighted log-loss, as scikit-learn's log_loss). */
@@ -173,8 +225,39 @@ int cmd_train(int argc, char **argv) {
   ps_train_report_t rep = {newton ? "newton" : "lbfgs", cw, data, b->name, tol, ftol, holdout, max_iter,
                            missing_ind, ps_size, l2, pw, ts.n_pos, ts.g_tr, ts.g_va, traces, mtr,
                            ts.g_va > 0 ? mva : NULL};
-  if (ps_rank == 0) model_write(model, &mdl, &rep);
+  if (ps_rank == 0) {
+    model_write(model, &mdl, &rep);
+    unlink(ckpt); /* the model is complete: the checkpoint has served */
+  }
   comm_barrier();
+
+  manifest_input("data", data, 0);
+  manifest_output("model", model);
+  manifest_param_str("solver", newton ? "newton" : "lbfgs");
+  manifest_param_str("l2", l2_s);
+  manifest_param_str("pos_weight", pw_s);
+  manifest_param_num("holdout", holdout);
+  manifest_param_num("split_salt", (double)salt);
+  manifest_param_num("tol", tol);
+  manifest_param_num("ftol", ftol);
+  manifest_param_num("max_iter", max_iter);
+  manifest_param_num("missing_indicators", missing_ind);
+  manifest_param_str("nonfinite", nonfinite);
+  manifest_phase("load_prepare", t_load);
+  manifest_phase("fit", t_fit);
+  manifest_phase("metrics", t_metrics);
+  cJSON *mj = manifest_metrics();
+  for (int h = 0; mj && h < k; h++) {
+    cJSON *o = cJSON_AddObjectToObject(mj, targets[h]);
+    cJSON_AddNumberToObject(o, "iterations", traces[h].rows - 1);
+    cJSON_AddStringToObject(o, "stop", traces[h].stop);
+    cJSON_AddNumberToObject(o, "train_auc", mtr[h].auc);
+    cJSON_AddNumberToObject(o, "train_log_loss", mtr[h].logloss);
+    if (ts.g_va > 0) {
+      cJSON_AddNumberToObject(o, "valid_auc", mva[h].auc);
+      cJSON_AddNumberToObject(o, "valid_log_loss", mva[h].logloss);
+    }
+  }
 
   for (int h = 0; h < k; h++) {
     if (ts.g_va > 0)
@@ -188,6 +271,8 @@ int cmd_train(int argc, char **argv) {
   int failed = 0;
   for (int h = 0; h < k; h++) failed |= traces[h].status == PS_LSFAIL && traces[h].rows <= 1;
 
+  manifest_finish(failed ? PS_EXIT_ERROR : 0, failed ? "a head made no progress" : NULL);
+  free(ckpt_default);
   for (int h = 0; h < k; h++) free(traces[h].data);
   free(traces); free(mtr); free(mva); free(theta); free(w_pos); free(w_neg); free(wsum);
   free(l2); free(pw); free(bal);

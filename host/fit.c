@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "comm.h"
+#include "signals.h"
 #include "util.h"
 
 typedef struct {
@@ -16,10 +18,11 @@ typedef struct {
   int k;
   const fit_opts_t *fo;
   double *loss, *grad, *hess, *buf;
+  int stop; /* a stop signal reached some rank before this evaluation's sum */
 } evaluator_t;
 
 /* Objective, gradient (and Hessians of masked heads) of every head at theta,
- * summed over ranks in one message and normalized. */
+ * summed over ranks in one message (with the ranks' stop flags) and normalized. */
 static void evaluate(evaluator_t *e, const double *theta, const uint8_t *hmask, double *f, double *g, double *H) {
   int64_t c1 = e->c + 1;
   int k = e->k, nh = 0;
@@ -34,7 +37,9 @@ static void evaluate(evaluator_t *e, const double *theta, const uint8_t *hmask, 
       memcpy(e->buf + pos, e->hess + (size_t)h * (size_t)(c1 * c1), sizeof(double) * (size_t)(c1 * c1));
       pos += (size_t)(c1 * c1);
     }
-  comm_allreduce_sum_f64(e->buf, n);
+  e->buf[n] = ps_stop_requested() ? 1.0 : 0.0;
+  comm_allreduce_sum_f64(e->buf, n + 1);
+  e->stop = e->buf[n] > 0;
   pos = (size_t)k + (size_t)k * (size_t)c1;
   for (int h = 0; h < k; h++) {
     const double *w = theta + (size_t)h * (size_t)c1;
@@ -65,30 +70,54 @@ static void trace_add(fit_trace_t *t, const ps_opt_t *o) {
   t->rows++;
 }
 
-void fit_heads(ps_backend_t *b, int64_t c, int k, const fit_opts_t *fo, double *theta, fit_trace_t *traces) {
+int fit_heads(ps_backend_t *b, int64_t c, int k, const fit_opts_t *fo, double *theta, fit_trace_t *traces,
+              const fit_ckpt_t *ck) {
   int64_t c1 = c + 1;
   int newton = fo->method == PS_OPT_NEWTON;
-  evaluator_t e = {b, c, k, fo, NULL, NULL, NULL, NULL};
+  evaluator_t e = {b, c, k, fo, NULL, NULL, NULL, NULL, 0};
   e.loss = ps_malloc(sizeof(double) * (size_t)k);
   e.grad = ps_malloc(sizeof(double) * (size_t)k * (size_t)c1);
   e.hess = newton ? ps_malloc(sizeof(double) * (size_t)k * (size_t)(c1 * c1)) : NULL;
-  e.buf = ps_malloc(sizeof(double) * ((size_t)k + (size_t)k * (size_t)c1 + (newton ? (size_t)k * (size_t)(c1 * c1) : 0)));
+  e.buf = ps_malloc(sizeof(double) * (1 + (size_t)k + (size_t)k * (size_t)c1 + (newton ? (size_t)k * (size_t)(c1 * c1) : 0)));
   double *f = ps_malloc(sizeof(double) * (size_t)k), *g = ps_malloc(sizeof(double) * (size_t)k * (size_t)c1);
   double *H = newton ? ps_malloc(sizeof(double) * (size_t)k * (size_t)(c1 * c1)) : NULL;
   uint8_t *hmask = ps_malloc((size_t)k);
   ps_opt_t *o = ps_calloc((size_t)k, sizeof(ps_opt_t));
   double t0 = ps_now();
 
-  memset(hmask, newton, (size_t)k);
-  evaluate(&e, theta, newton ? hmask : NULL, f, g, H);
-  for (int h = 0; h < k; h++) {
-    opt_init(&o[h], (int)c1, fo->method, fo->m, fo->tol, fo->ftol, fo->max_iter, theta + (size_t)h * (size_t)c1);
-    opt_start(&o[h], f[h], g + (size_t)h * (size_t)c1, newton ? H + (size_t)h * (size_t)(c1 * c1) : NULL);
-    memset(&traces[h], 0, sizeof traces[h]);
-    trace_add(&traces[h], &o[h]);
-    ps_log("train: %-16s start    loss %.10f  |g| %.3e", fo->names[h], o[h].f, opt_gnorm(&o[h]));
+  int resumed = ck && ck->path && ckpt_read(ck->path, ck->fingerprint, k, o, traces);
+  if (resumed) {
+    for (int h = 0; h < k; h++)
+      if (o[h].n != c1 || o[h].method != fo->method)
+        ps_die_all(PS_EXIT_ERROR, "%s: checkpoint does not fit this model (columns or solver)", ck->path);
+    for (int h = 0; h < k; h++)
+      ps_log("train: %-16s resumed at iteration %d from %s", fo->names[h], o[h].iter, ck->path);
+  } else {
+    memset(hmask, newton, (size_t)k);
+    evaluate(&e, theta, newton ? hmask : NULL, f, g, H);
+    for (int h = 0; h < k; h++) {
+      opt_init(&o[h], (int)c1, fo->method, fo->m, fo->tol, fo->ftol, fo->max_iter, theta + (size_t)h * (size_t)c1);
+      opt_start(&o[h], f[h], g + (size_t)h * (size_t)c1, newton ? H + (size_t)h * (size_t)(c1 * c1) : NULL);
+      memset(&traces[h], 0, sizeof traces[h]);
+      trace_add(&traces[h], &o[h]);
+      ps_log("train: %-16s start    loss %.10f  |g| %.3e", fo->names[h], o[h].f, opt_gnorm(&o[h]));
+    }
   }
+  int stopped = 0;
   for (int pass = 0;; pass++) {
+    ps_fault_tick("pass");
+    /* Between passes every head's state is complete: the place to stop. */
+    int stop = pass > 0 || !resumed ? e.stop : ps_stop_agreed();
+    int periodic = ck && ck->path && ck->every > 0 && pass > 0 && pass % ck->every == 0;
+    if (ck && ck->path && (stop || periodic)) {
+      if (ps_rank == 0) ckpt_write(ck->path, ck->fingerprint, k, o, traces);
+      comm_barrier();
+      if (stop) {
+        ps_log("train: stop signal: checkpoint written to %s; run the same command again to resume", ck->path);
+        stopped = 1;
+        break;
+      }
+    }
     int running = 0;
     for (int h = 0; h < k; h++) {
       running += o[h].status == PS_RUNNING;
@@ -113,10 +142,12 @@ void fit_heads(ps_backend_t *b, int64_t c, int k, const fit_opts_t *fo, double *
   for (int h = 0; h < k; h++) {
     memcpy(theta + (size_t)h * (size_t)c1, o[h].x, sizeof(double) * (size_t)c1);
     traces[h].status = o[h].status;
+    if (stopped) { opt_free(&o[h]); continue; }
     traces[h].stop = o[h].stop;
     if (traces[h].seconds == 0) traces[h].seconds = ps_now() - t0;
     opt_free(&o[h]);
   }
   free(o); free(hmask); free(f); free(g); free(H);
   free(e.loss); free(e.grad); free(e.hess); free(e.buf);
+  return stopped ? PS_EXIT_STOPPED : 0;
 }

@@ -25,6 +25,17 @@ typedef struct {
   double seconds;
 } fit_trace_t;
 
-/* theta [k][c+1]: start point in, solution out. traces: k entries. */
-void fit_heads(ps_backend_t *b, int64_t c, int k, const fit_opts_t *fo, double *theta, fit_trace_t *traces);
+/* Checkpointing: where, of what run, how often. */
+typedef struct {
+  const char *path;        /* NULL: no checkpoints */
+  const char *fingerprint; /* a checkpoint of another run is refused */
+  int every;               /* also write one every N passes (0: only on a stop signal) */
+} fit_ckpt_t;
+
+/* theta [k][c+1]: start point in, solution out. traces: k entries. With a
+ * checkpoint at ck->path, resumes from it instead of starting at theta.
+ * Returns 0 when every head has stopped, PS_EXIT_STOPPED when a stop signal
+ * reached any rank: the checkpoint is then written and theta is undefined. */
+int fit_heads(ps_backend_t *b, int64_t c, int k, const fit_opts_t *fo, double *theta, fit_trace_t *traces,
+              const fit_ckpt_t *ck);
 #endif

@@ -51,6 +51,17 @@ hid_t h5io_open(const char *path, int parallel) {
   return fid;
 }
 
+hid_t h5io_open_rw(const char *path) {
+  hid_t fapl = fapl_for(1);
+  hid_t fid = H5Fopen(path, H5F_ACC_RDWR, fapl);
+  H5Pclose(fapl);
+  int bad = fid < 0, any = bad;
+  MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (any) ps_die_all(PS_EXIT_ERROR, "%s: cannot reopen to resume: %s (remove it to start over)", path,
+                      ps_h5_last_error());
+  return fid;
+}
+
 hid_t h5io_create(const char *path, int parallel) {
   hid_t fapl = fapl_for(parallel);
   hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
@@ -278,8 +289,8 @@ static hid_t untimed_dcpl(void) {
 
 hid_t h5io_create_dataset(hid_t loc, const char *name, hid_t type, int rank, const int64_t *dims,
                           const int64_t *chunk) {
-  hsize_t hd[8], hc[8];
-  for (int i = 0; i < rank; i++) {
+  hsize_t hd[8] = {0}, hc[8] = {0};
+  for (int i = 0; i < rank && i < 8; i++) {
     hd[i] = (hsize_t)dims[i];
     if (chunk) hc[i] = (hsize_t)chunk[i];
   }

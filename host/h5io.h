@@ -13,6 +13,8 @@ void h5io_init(void); /* silence HDF5's own error printing: we report */
 /* Open an existing file (collective if parallel). Dies with a one-line
  * message naming the file when it is missing or not HDF5. */
 hid_t h5io_open(const char *path, int parallel);
+/* Reopen a file of ours for writing, collectively (to resume it). */
+hid_t h5io_open_rw(const char *path);
 /* Create (truncate) a file for writing; parallel = MPI-IO collective. */
 hid_t h5io_create(const char *path, int parallel);
 void h5io_close(hid_t fid);

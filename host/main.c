@@ -5,6 +5,7 @@
 #include "cmds.h"
 #include "comm.h"
 #include "h5io.h"
+#include "signals.h"
 #include "util.h"
 #ifdef PROPSCORE_HAVE_CUDA
 #include "cuda_probe.h"
@@ -20,11 +21,14 @@ static const char *USAGE =
     "  train     fit multi-head logistic regression (L-BFGS or Newton), write a model\n"
     "  score     write per-customer probabilities for every head of a model\n"
     "  eval      ROC-AUC, PR-AUC, log-loss, Brier, lift and calibration of scores\n"
-    "exit codes: 0 ok, 1 error (bad input, I/O), 2 bad command line\n";
+    "  gate      quality gate: may a new model replace the published one?\n"
+    "exit codes: 0 ok, 1 error (bad input, I/O), 2 bad command line, 3 gate refused,\n"
+    "            75 stopped by SIGTERM/SIGUSR1 after a checkpoint (rerun to resume)\n";
 
 int main(int argc, char **argv) {
   comm_init(&argc, &argv);
   h5io_init();
+  ps_signals_install();
   int rc;
   const char *cmd = argc > 1 ? argv[1] : "";
   if (argc < 2 || !strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
@@ -50,6 +54,8 @@ int main(int argc, char **argv) {
     rc = cmd_score(argc - 1, argv + 1);
   } else if (!strcmp(cmd, "eval")) {
     rc = cmd_eval(argc - 1, argv + 1);
+  } else if (!strcmp(cmd, "gate")) {
+    rc = cmd_gate(argc - 1, argv + 1);
   } else {
     ps_die_all(PS_EXIT_USAGE, "unknown command '%s' (see propscore --help)", cmd);
   }

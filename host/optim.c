@@ -14,6 +14,17 @@
 #define MAX_LS 40     /* evaluations per line search */
 #define EPS_F 1e-12   /* relative rounding allowance on f (approximate Wolfe) */
 
+/* Every reason a head stops (o->stop points at one of these). */
+static const char *const STOPS[] = {"running", "gradient tolerance", "loss-change tolerance",
+                                    "step below rounding (precision limit)", "max-iter reached",
+                                    "line search found no Wolfe point (precision limit)"};
+
+const char *opt_stop_intern(const char *s) {
+  for (size_t i = 0; i < sizeof STOPS / sizeof STOPS[0]; i++)
+    if (s && !strcmp(s, STOPS[i])) return STOPS[i];
+  return STOPS[0];
+}
+
 static double dot(const double *a, const double *b, int n) {
   double s = 0;
   for (int i = 0; i < n; i++) s += a[i] * b[i];
@@ -79,16 +90,16 @@ static void new_search(ps_opt_t *o, const double *H) {
 }
 
 static int check_done(ps_opt_t *o, double fprev, double step_max) {
-  if (opt_gnorm(o) <= o->tol) { o->status = PS_CONVERGED; o->stop = "gradient tolerance"; return 1; }
+  if (opt_gnorm(o) <= o->tol) { o->status = PS_CONVERGED; o->stop = STOPS[1]; return 1; }
   double xmax = 0;
   for (int i = 0; i < o->n; i++) xmax = fmax(xmax, fabs(o->x[i]));
   if (o->iter > 0 && step_max <= 1e-15 * fmax(1.0, xmax)) {
-    o->status = PS_CONVERGED; o->stop = "step below rounding (precision limit)"; return 1;
+    o->status = PS_CONVERGED; o->stop = STOPS[3]; return 1;
   }
   if (o->iter > 0 && o->ftol > 0 && fabs(fprev - o->f) <= o->ftol * fmax(1.0, fmax(fabs(fprev), fabs(o->f)))) {
-    o->status = PS_CONVERGED; o->stop = "loss-change tolerance"; return 1;
+    o->status = PS_CONVERGED; o->stop = STOPS[2]; return 1;
   }
-  if (o->iter >= o->max_iter) { o->status = PS_MAXITER; o->stop = "max-iter reached"; return 1; }
+  if (o->iter >= o->max_iter) { o->status = PS_MAXITER; o->stop = STOPS[4]; return 1; }
   return 0;
 }
 
@@ -97,7 +108,7 @@ void opt_start(ps_opt_t *o, double f, const double *g, const double *H) {
   memcpy(o->g, g, sizeof(double) * (size_t)o->n);
   o->nfev = 1;
   o->status = PS_RUNNING;
-  o->stop = "running";
+  o->stop = STOPS[0];
   if (check_done(o, f, INFINITY)) return;
   new_search(o, H);
 }
@@ -130,7 +141,7 @@ int opt_feed(ps_opt_t *o, double f, const double *g, const double *H) {
   if (!accept) {
     if (o->ls_evals >= MAX_LS) {
       o->status = PS_LSFAIL;
-      o->stop = "line search found no Wolfe point (precision limit)";
+      o->stop = STOPS[5];
       return 0;
     }
     set_trial(o);

@@ -35,6 +35,8 @@ void opt_start(ps_opt_t *o, double f, const double *g, const double *H);
 /* The value at o->xt. Returns 1 when the trial was accepted (an iteration). */
 int opt_feed(ps_opt_t *o, double f, const double *g, const double *H);
 double opt_gnorm(const ps_opt_t *o); /* inf-norm of the accepted gradient */
+/* The stop reason equal to s, as the static string optim.c uses. */
+const char *opt_stop_intern(const char *s);
 
 /* Directions (lbfgs.c, newton.c): d from the accepted point. */
 void lbfgs_direction(ps_opt_t *o);

@@ -38,8 +38,24 @@ void trainset_read_labels(ps_data_t *d, const char *target, int64_t row0, int64_
   ps_check_all(bad, msg); /* the lowest rank with a bad value holds the first bad row */
 }
 
+void trainset_reject_nonfinite(const ps_data_t *d, const float *X, int64_t row0, int64_t n) {
+  char msg[1024] = {0};
+  int bad = 0;
+  for (int64_t i = 0; i < n && !bad; i++)
+    for (int64_t j = 0; j < d->f; j++) {
+      float v = X[(size_t)i * (size_t)d->f + (size_t)j];
+      if (!isfinite(v)) {
+        bad = 1;
+        snprintf(msg, sizeof msg, "%s: /features row %lld column %lld (%s) is %s (--nonfinite reject)", d->path,
+                 (long long)(row0 + i), (long long)j, d->feature_names[j], isnan(v) ? "NaN" : "Inf");
+        break;
+      }
+    }
+  ps_check_all(bad, msg);
+}
+
 void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, int missing_ind,
-                   ps_trainset_t *ts) {
+                   int reject_nonfinite, ps_trainset_t *ts) {
   memset(ts, 0, sizeof *ts);
   int64_t f = d->f, row0, n;
   ps_partition(d->n, ps_size, ps_rank, &row0, &n);
@@ -53,6 +69,7 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
   int64_t *ids = ps_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
   h5io_read_range(d->features, H5T_NATIVE_FLOAT, row0, n, f, X);
   h5io_read_range(d->ids, H5T_NATIVE_INT64, row0, n, 0, ids);
+  if (reject_nonfinite) trainset_reject_nonfinite(d, X, row0, n);
   double tr = ps_now() - t0;
   ps_log("train: read %lld rows x %lld features in %.2f s (%.2f GB/s)", (long long)d->n, (long long)f, tr,
          (double)d->n * (double)f * 4.0 / 1e9 / (tr > 0 ? tr : 1e-9));

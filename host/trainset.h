@@ -20,8 +20,13 @@ typedef struct {
   double *n_pos;         /* [k] positives in the training split (all ranks) */
 } ps_trainset_t;
 
+/* reject_nonfinite: die naming the first NaN/Inf feature (row, column)
+ * instead of imputing it. */
 void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, int missing_ind,
-                   ps_trainset_t *ts);
+                   int reject_nonfinite, ps_trainset_t *ts);
+/* Dies (collective) naming file, row and column of the first non-finite
+ * value of rows [row0, row0+n) of X [n][f]. */
+void trainset_reject_nonfinite(const ps_data_t *d, const float *X, int64_t row0, int64_t n);
 void trainset_free(ps_trainset_t *ts);
 /* Read /labels/<target> rows [row0, row0+n) into Y[i*k + h]; dies (collective)
  * naming file, dataset, row and value when a label is not exactly 0 or 1. */

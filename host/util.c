@@ -12,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int ps_rank = 0;
 int ps_size = 1;
 int ps_quiet = 0;
+void (*ps_on_fatal)(int code, const char *msg) = NULL;
 
 #define PS_MAX_TMP 16
 static char *tmp_paths[PS_MAX_TMP];
@@ -47,13 +49,14 @@ static int mpi_up(void) {
 
 void ps_die_all(int code, const char *fmt, ...) {
   if (ps_rank == 0) {
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fputs("propscore: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "propscore: error: %s\n", msg);
     fflush(stderr);
+    if (ps_on_fatal) ps_on_fatal(code, msg);
   }
   if (mpi_up()) MPI_Barrier(MPI_COMM_WORLD); /* the message is out before anyone leaves */
   ps_tmp_cleanup();
@@ -62,13 +65,14 @@ void ps_die_all(int code, const char *fmt, ...) {
 }
 
 void ps_die_local(const char *fmt, ...) {
+  char msg[2048];
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "propscore: error (rank %d): ", ps_rank);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  fprintf(stderr, "propscore: error (rank %d): %s\n", ps_rank, msg);
   fflush(stderr);
+  if (ps_rank == 0 && ps_on_fatal) ps_on_fatal(PS_EXIT_ERROR, msg);
   if (ps_rank == 0) ps_tmp_cleanup();
   if (mpi_up()) MPI_Abort(MPI_COMM_WORLD, PS_EXIT_ERROR);
   exit(PS_EXIT_ERROR);
@@ -175,6 +179,7 @@ static void fsync_dir_of(const char *path) {
 }
 
 int ps_commit_file(const char *tmp, const char *final) {
+  chmod(tmp, 0640); /* customer data: owner and group only */
   int fd = open(tmp, O_RDONLY);
   if (fd >= 0) { fsync(fd); close(fd); }
   if (rename(tmp, final) != 0) return -1;
@@ -269,10 +274,13 @@ void ps_progress_update(ps_progress_t *p, double done) {
          done, p->total, rate, rate * p->bytes_per / 1e9, eta);
 }
 
-void ps_timestamp(char *buf, size_t n) {
-  const char *sde = getenv("SOURCE_DATE_EPOCH");
-  time_t t = sde ? (time_t)strtoll(sde, NULL, 10) : time(NULL);
+static void format_time(time_t t, char *buf, size_t n) {
   struct tm tm;
   gmtime_r(&t, &tm);
   strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+void ps_timestamp(char *buf, size_t n) {
+  const char *sde = getenv("SOURCE_DATE_EPOCH");
+  format_time(sde ? (time_t)strtoll(sde, NULL, 10) : time(NULL), buf, n);
+}
+void ps_timestamp_now(char *buf, size_t n) { format_time(time(NULL), buf, n); }

@@ -13,6 +13,8 @@
 extern int ps_rank;
 extern int ps_size;
 extern int ps_quiet;
+/* Called on rank 0 by a fatal error before exiting (the manifest sets it). */
+extern void (*ps_on_fatal)(int code, const char *msg);
 
 /* Collective fatal error: every rank calls it with the same condition.
  * Rank 0 prints one line "propscore: error: ...", temporary outputs are
@@ -75,4 +77,6 @@ void ps_progress_update(ps_progress_t *p, double done);
 
 /* Reproducible time: SOURCE_DATE_EPOCH if set, else now (UTC ISO-8601). */
 void ps_timestamp(char *buf, size_t n);
+/* The wall-clock time now (UTC ISO-8601), for logs and manifests. */
+void ps_timestamp_now(char *buf, size_t n);
 #endif
