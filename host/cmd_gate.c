@@ -204,6 +204,6 @@ int cmd_gate(int argc, char **argv) {
     if (ps_rank == 0) fprintf(stderr, "propscore: gate: refused: %s\n", reason);
     return PS_EXIT_GATE;
   }
-  ps_out("gate: pass%s", baseline ? "" : " (no baseline: first model)");
+  if (!json) ps_out("gate: pass%s", baseline ? "" : " (no baseline: first model)");
   return 0;
 }
