@@ -40,6 +40,8 @@ hid_t h5io_open(const char *path, int parallel) {
   if (status == 3) ps_die_all(PS_EXIT_ERROR, "%s: not an HDF5 file (or its header is damaged)", path);
   hid_t fapl = fapl_for(parallel);
   hid_t fid = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  char why[512];
+  snprintf(why, sizeof why, "%s", fid < 0 ? ps_h5_last_error() : ""); /* before the next call clears it */
   H5Pclose(fapl);
   int bad = fid < 0;
   if (parallel) {
@@ -47,7 +49,7 @@ hid_t h5io_open(const char *path, int parallel) {
     MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     bad = any;
   }
-  if (bad) ps_die_all(PS_EXIT_ERROR, "%s: cannot open HDF5 file: %s", path, ps_h5_last_error());
+  if (bad) ps_die_all(PS_EXIT_ERROR, "%s: cannot open HDF5 file: %s", path, why[0] ? why : "damaged or truncated");
   return fid;
 }
 
@@ -67,6 +69,8 @@ hid_t h5io_create(const char *path, int parallel) {
   hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
   H5_CHECK(H5Pset_obj_track_times(fcpl, 0)); /* root group: no timestamps, reproducible bytes */
   hid_t fid = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
+  char why[512];
+  snprintf(why, sizeof why, "%s", fid < 0 ? ps_h5_last_error() : "");
   H5Pclose(fapl);
   H5Pclose(fcpl);
   int bad = fid < 0;
@@ -75,8 +79,8 @@ hid_t h5io_create(const char *path, int parallel) {
     MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     bad = any;
   }
-  if (bad && parallel) ps_die_all(PS_EXIT_ERROR, "%s: cannot create HDF5 file: %s", path, ps_h5_last_error());
-  if (bad) ps_die_local("%s: cannot create HDF5 file: %s", path, ps_h5_last_error());
+  if (bad && parallel) ps_die_all(PS_EXIT_ERROR, "%s: cannot create HDF5 file: %s", path, why);
+  if (bad) ps_die_local("%s: cannot create HDF5 file: %s", path, why);
   return fid;
 }
 
@@ -245,10 +249,13 @@ void h5io_xfer_rows(hid_t dset, hid_t memtype, int64_t row0, int64_t nrows, int6
   if (file_is_parallel(dset)) H5_CHECK(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
   herr_t rc = write ? H5Dwrite(dset, memtype, ms, fs, dxpl, buf) : H5Dread(dset, memtype, ms, fs, dxpl, buf);
   if (rc < 0) {
-    char name[256] = "?";
+    char why[512], name[256] = "?", file[1024] = "?";
+    snprintf(why, sizeof why, "%s", ps_h5_last_error());
     H5Iget_name(dset, name, sizeof name);
-    ps_die_local("%s dataset %s rows %lld..%lld: %s", write ? "writing" : "reading", name, (long long)row0,
-                 (long long)(row0 + nrows - 1), ps_h5_last_error());
+    H5Fget_name(dset, file, sizeof file);
+    /* One rank may fail alone inside a collective transfer: abort the job. */
+    ps_die_local("%s: %s dataset %s rows %lld..%lld: %s", file, write ? "writing" : "reading", name, (long long)row0,
+                 (long long)(row0 + nrows - 1), why);
   }
   H5Pclose(dxpl);
   H5Sclose(ms);

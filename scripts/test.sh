@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# The test command: install dependencies, build the CPU build (build/) and,
-# when nvcc is present, the CUDA build (build-cuda/), then run ctest.
+# The test command: install dependencies, build the CPU build (build/), its
+# ASan+UBSan twin (build-asan/) and, when nvcc is present, the CUDA build
+# (build-cuda/), then run ctest in build/.
 #   usage: scripts/test.sh [extra ctest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 JOBS=$(nproc)
 
+echo "== ASan + UBSan build (build-asan/, for the damaged-file tests)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPROPSCORE_SANITIZE=ON -DPROPSCORE_TESTS=OFF
+cmake --build build-asan -j"$JOBS"
+
 echo "== CPU build (build/)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROPSCORE_ASAN_BIN="$PWD/build-asan/propscore"
 cmake --build build -j"$JOBS"
 
 NVCC=$(command -v nvcc || true)
