@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything propscore needs to build and test on Debian 12
 # (idempotent: packages already present are skipped, apt runs only if needed).
-#   usage: scripts/install-deps.sh [--slurm]
+#   usage: scripts/install-deps.sh
 set -euo pipefail
 
 APT_PKGS=(
@@ -10,6 +10,8 @@ APT_PKGS=(
   libhdf5-openmpi-dev hdf5-tools        # parallel HDF5 (+ h5dump/h5diff for tests)
   libopenblas-dev liblapacke-dev        # CBLAS + LAPACKE
   libcjson-dev libinih-dev libcmocka-dev
+  zlib1g-dev bc procps                  # CRC-32 of inputs; benchmark arithmetic; pgrep
+  slurmctld slurmd slurm-client munge   # the local one-node Slurm of the job-script tests
 )
 PY_PKGS=(numpy h5py scikit-learn pandas pyarrow pytest)
 
