@@ -41,7 +41,12 @@ struct ps_backend {
   void (*destroy)(ps_backend_t *b);
 };
 
-/* "cpu", "cuda" or "auto" (cuda if built with it and a device is present). */
-ps_backend_t *backend_create(const char *name);
+/* device: "cpu", "cuda" or "auto" (cuda if built with it and a device is
+ * present); x_dtype: "f32" or "bf16" (storage of resident training rows on
+ * the GPU; the CPU backend keeps float32). Collective. */
+ps_backend_t *backend_create(const char *device, const char *x_dtype);
 ps_backend_t *backend_cpu_create(void);
+/* CUDA builds only (backend_cuda.c). */
+ps_backend_t *backend_cuda_create(int xtype);
+int backend_cuda_devices(void);
 #endif

@@ -27,7 +27,7 @@ static const char *USAGE =
     "  --block-rows N   rows per rank per block (default: about 64 MiB of features);\n"
     "                   memory per rank is about N x (4 x features + 12 + 4 x heads) bytes\n"
     "  --nonfinite P    impute|reject NaN/Inf features (default impute: by the training mean)\n"
-    "  --device D       cpu|cuda|auto (default auto)\n"
+    "  --device D       cpu|cuda|auto (default auto: cuda when every rank sees a GPU)\n"
     "  --quiet          no progress log\n"
     "The output is written to SCORES.h5.partial and renamed when complete. On SIGTERM or\n"
     "SIGUSR1 the finished blocks are kept (exit 75); the same command resumes after them.\n";
@@ -91,7 +91,7 @@ int cmd_score(int argc, char **argv) {
     ps_die_all(PS_EXIT_USAGE, "--nonfinite: '%s' is not one of impute, reject", nonfinite);
   manifest_begin("score", argc, argv);
   manifest_set_output(out);
-  ps_backend_t *b = backend_create(device);
+  ps_backend_t *b = backend_create(device, "f32");
   manifest_device(b->name);
   double t0 = ps_now();
   ps_model_t mdl;

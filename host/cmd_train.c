@@ -44,7 +44,9 @@ static const char *USAGE =
     "  --ftol X             stop when the relative loss change <= X (default 1e-12)\n"
     "  --lbfgs-m N          L-BFGS memory pairs (default 10, at most 64)\n"
     "  --missing-indicators add a 0/1 'was missing' column for each column with NaN\n"
-    "  --device D           cpu|cuda|auto (default auto)\n"
+    "  --device D           cpu|cuda|auto (default auto: cuda when every rank sees a GPU)\n"
+    "  --x-dtype T          f32|bf16: GPU storage of the resident rows (default f32; bf16\n"
+    "                       halves memory and traffic, sums stay float64)\n"
     "  --checkpoint FILE    optimizer state on SIGTERM/SIGUSR1 (default MODEL.ckpt); a rerun\n"
     "                       of the same command resumes from it, bitwise as if never stopped\n"
     "  --checkpoint-every N also write the checkpoint every N passes (default 0: on signals only)\n"
@@ -67,7 +69,7 @@ static void per_target(const char *opt, const char *spec, int k, double *out, in
 
 int cmd_train(int argc, char **argv) {
   const char *data = NULL, *model = NULL, *targets_s = NULL, *l2_s = "1e-4", *pw_s = "1", *solver_s = "auto";
-  const char *device = "auto", *ckpt = NULL, *nonfinite = "impute";
+  const char *device = "auto", *ckpt = NULL, *nonfinite = "impute", *x_dtype = "f32";
   int ckpt_every = 0;
   double holdout = 0.2, tol = 1e-7, ftol = 1e-12;
   int64_t salt = DEFAULT_SALT;
@@ -77,9 +79,10 @@ int cmd_train(int argc, char **argv) {
       {"pos-weight", 1, 0, 'w'}, {"solver", 1, 0, 's'}, {"holdout", 1, 0, 'H'}, {"split-salt", 1, 0, 'S'},
       {"max-iter", 1, 0, 'i'}, {"tol", 1, 0, 'g'},      {"ftol", 1, 0, 'f'},    {"lbfgs-m", 1, 0, 'm'},
       {"missing-indicators", 0, 0, 'M'}, {"device", 1, 0, 'D'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
-      {"checkpoint", 1, 0, 'C'}, {"checkpoint-every", 1, 0, 'E'}, {"nonfinite", 1, 0, 'N'}, {0, 0, 0, 0}};
+      {"checkpoint", 1, 0, 'C'}, {"checkpoint-every", 1, 0, 'E'}, {"nonfinite", 1, 0, 'N'},
+      {"x-dtype", 1, 0, 'X'}, {0, 0, 0, 0}};
   int c;
-  while ((c = getopt_long(argc, argv, "d:o:t:l:w:s:H:S:i:g:f:m:MD:qhC:E:N:", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "d:o:t:l:w:s:H:S:i:g:f:m:MD:qhC:E:N:X:", opts, NULL)) != -1) {
     switch (c) {
       case 'd': data = optarg; break;
       case 'o': model = optarg; break;
@@ -99,6 +102,7 @@ int cmd_train(int argc, char **argv) {
       case 'C': ckpt = optarg; break;
       case 'E': ckpt_every = (int)ps_parse_ll("--checkpoint-every", optarg, 0, 1000000); break;
       case 'N': nonfinite = optarg; break;
+      case 'X': x_dtype = optarg; break;
       case 'h': ps_out("%s", USAGE); return 0;
       default: ps_die_all(PS_EXIT_USAGE, "train: bad option (see propscore train --help)");
     }
@@ -111,7 +115,7 @@ int cmd_train(int argc, char **argv) {
     ps_die_all(PS_EXIT_USAGE, "--nonfinite: '%s' is not one of impute, reject", nonfinite);
   manifest_begin("train", argc, argv);
   manifest_set_output(model);
-  ps_backend_t *b = backend_create(device);
+  ps_backend_t *b = backend_create(device, x_dtype);
   manifest_device(b->name);
   ps_check_writable(model);
   double t0 = ps_now();
@@ -172,8 +176,8 @@ int cmd_train(int argc, char **argv) {
     struct stat st;
     memset(&st, 0, sizeof st);
     stat(data, &st);
-    int n = snprintf(fp, sizeof fp, "data=%s;size=%lld;mtime=%lld;ranks=%d;device=%s;solver=%s;targets=", data,
-                     (long long)st.st_size, (long long)st.st_mtime, ps_size, b->name, newton ? "newton" : "lbfgs");
+    int n = snprintf(fp, sizeof fp, "data=%s;size=%lld;mtime=%lld;ranks=%d;device=%s/%s;solver=%s;targets=", data,
+                     (long long)st.st_size, (long long)st.st_mtime, ps_size, b->name, x_dtype, newton ? "newton" : "lbfgs");
     for (int h = 0; h < k && n < (int)sizeof fp - 64; h++) n += snprintf(fp + n, sizeof fp - (size_t)n, "%s,", targets[h]);
     snprintf(fp + n, sizeof fp - (size_t)n,
              ";l2=%s;pos_weight=%s;holdout=%.17g;salt=%lld;tol=%.17g;ftol=%.17g;m=%d;max_iter=%d;missing=%d;nonfinite=%s",

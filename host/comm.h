@@ -27,6 +27,14 @@ void comm_allgather(const void *in, void *out, size_t bytes);
 /* Variable-size gather of bytes to rank 0; returns a malloc'd buffer there
  * (NULL elsewhere) and the total size. */
 void *comm_gatherv_bytes(const void *in, size_t bytes, size_t *total);
+/* Ranks on this node (MPI_Comm_split_type shared memory): GPU choice. */
+int comm_local_rank(void);
+int comm_local_size(void);
+/* CUDA builds: move the float64 sums to NCCL on this GPU (comm_nccl.c) when
+ * every rank of the node has its own GPU; otherwise MPI stays (host-staged). */
+void comm_use_device(int device);
+int comm_nccl_active(void);
+void comm_nccl_allreduce_sum_f64(double *buf, size_t n);
 /* Exclusive prefix sum of a count (this rank's first global row). */
 int64_t comm_exscan_i64(int64_t v);
 #endif

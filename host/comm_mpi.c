@@ -11,11 +11,20 @@
 
 #define CHUNK ((size_t)1 << 20) /* elements per message: far below 2^31 */
 
+static int local_rank = 0, local_size = 1;
+int comm_local_rank(void) { return local_rank; }
+int comm_local_size(void) { return local_size; }
+
 void comm_init(int *argc, char ***argv) {
   MPI_CHECK(MPI_Init(argc, argv));
   MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &ps_rank));
   MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &ps_size));
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm node;
+  MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, ps_rank, MPI_INFO_NULL, &node));
+  MPI_CHECK(MPI_Comm_rank(node, &local_rank));
+  MPI_CHECK(MPI_Comm_size(node, &local_size));
+  MPI_Comm_free(&node);
 }
 void comm_finalize(void) { MPI_Finalize(); }
 int comm_rank(void) { return ps_rank; }
@@ -25,6 +34,12 @@ void comm_abort(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
 
 void comm_allreduce_sum_f64(double *buf, size_t n) {
   if (ps_size == 1) return;
+#ifdef PROPSCORE_HAVE_CUDA
+  if (comm_nccl_active()) { /* same order of addition, same bits */
+    comm_nccl_allreduce_sum_f64(buf, n);
+    return;
+  }
+#endif
   size_t c = n < CHUNK ? n : CHUNK;
   double *all = ps_malloc(c * (size_t)ps_size * sizeof(double));
   for (size_t off = 0; off < n; off += CHUNK) {

@@ -6,26 +6,33 @@
 #include <math.h>
 #include <stdint.h>
 
-static inline uint64_t ps_mix64(uint64_t z) {
+/* host and device (the kernel bench generates its rows on the GPU) */
+#if defined(__CUDACC__)
+#define PS_RNG_HD static __host__ __device__ __forceinline__
+#else
+#define PS_RNG_HD static inline
+#endif
+
+PS_RNG_HD uint64_t ps_mix64(uint64_t z) {
   z += 0x9E3779B97F4A7C15ull;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
-static inline uint64_t ps_rng_u64(uint64_t seed, uint64_t stream, uint64_t row, uint64_t k) {
+PS_RNG_HD uint64_t ps_rng_u64(uint64_t seed, uint64_t stream, uint64_t row, uint64_t k) {
   return ps_mix64(ps_mix64(ps_mix64(seed ^ ps_mix64(stream)) ^ row) ^ k);
 }
 /* Uniform in (0, 1): never exactly 0 or 1, so logs are safe. */
-static inline double ps_rng_unif(uint64_t seed, uint64_t stream, uint64_t row, uint64_t k) {
+PS_RNG_HD double ps_rng_unif(uint64_t seed, uint64_t stream, uint64_t row, uint64_t k) {
   return ((double)(ps_rng_u64(seed, stream, row, k) >> 11) + 0.5) * 0x1.0p-53;
 }
 /* Standard normal by Box-Muller from draws k and k + 1 (use even k). */
-static inline double ps_rng_normal(uint64_t seed, uint64_t stream, uint64_t row, uint64_t k) {
+PS_RNG_HD double ps_rng_normal(uint64_t seed, uint64_t stream, uint64_t row, uint64_t k) {
   double u1 = ps_rng_unif(seed, stream, row, k), u2 = ps_rng_unif(seed, stream, row, k + 1);
   return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 /* Poisson by inversion (small means) or rounded normal (large means). */
-static inline double ps_rng_poisson(double lam, uint64_t seed, uint64_t stream, uint64_t row, uint64_t k) {
+PS_RNG_HD double ps_rng_poisson(double lam, uint64_t seed, uint64_t stream, uint64_t row, uint64_t k) {
   if (lam > 50.0) {
     double x = floor(lam + sqrt(lam) * ps_rng_normal(seed, stream, row, k) + 0.5);
     return x < 0 ? 0 : x;
@@ -35,7 +42,7 @@ static inline double ps_rng_poisson(double lam, uint64_t seed, uint64_t stream, 
   return x;
 }
 /* Uniform in [0,1) from a customer id alone: the train/validation split. */
-static inline double ps_id_unit(int64_t id, uint64_t salt) {
+PS_RNG_HD double ps_id_unit(int64_t id, uint64_t salt) {
   return (double)(ps_mix64(ps_mix64((uint64_t)id) ^ salt) >> 11) * 0x1.0p-53;
 }
 #endif

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Every GPU check in one command, for a machine with a GPU (see ../README and
+# the device recipe in DEVELOPERS.md):
+#   1. build the CUDA build (unless build-cuda/ came along already built)
+#   2. the GPU tests (CUDA backend vs its CPU twin, --device cuda end to end);
+#      on a GPU machine a skip is a failure
+#   3. compute-sanitizer memcheck and racecheck on a small train and score
+#   4. the kernel bench (propscore-bench) and the PyTorch equivalents
+#      (scripts/bench_torch.py), plus the full-fit comparison unless NO_FIT=1
+# Logs go to $OUT (the device tool's folder) when set, else build-cuda/gpu-check.
+#   usage: [source scripts/gpu-runtime-env.sh .gpu-runtime;] scripts/gpu-check.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+LOG=${OUT:-build-cuda/gpu-check}
+mkdir -p "$LOG"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+status=0
+step() { echo; echo "== $*"; }
+nvidia-smi -L || true
+
+step "build (build-cuda/)"
+if [ ! -x build-cuda/propscore ] || [ ! -x build-cuda/propscore-bench ]; then
+  cmake -S . -B build-cuda -DPROPSCORE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCH:-90} >"$LOG/build.log" 2>&1 &&
+    cmake --build build-cuda -j"$(nproc)" >>"$LOG/build.log" 2>&1 || { tail -30 "$LOG/build.log"; exit 1; }
+fi
+build-cuda/propscore --version
+
+step "GPU tests (ctest -L gpu)"
+(cd build-cuda && ctest -L gpu --output-on-failure) 2>&1 | tee "$LOG/gpu-tests.log"
+if grep -qE "Skipped|Failed|\*\*\*" "$LOG/gpu-tests.log"; then echo "GPU tests: FAILED or SKIPPED"; status=1; fi
+
+step "compute-sanitizer (memcheck, racecheck) on a small case"
+D=$(mktemp -d)
+build-cuda/propscore gen --out "$D/d.h5" --rows 20000 --features 40 --quiet
+for tool in memcheck racecheck; do
+  for cmd in "train --data $D/d.h5 --model $D/m.h5 --device cuda --quiet" \
+             "train --data $D/d.h5 --model $D/n.h5 --device cuda --solver newton --x-dtype bf16 --quiet" \
+             "score --data $D/d.h5 --model $D/m.h5 --out $D/s.h5 --device cuda --quiet"; do
+    compute-sanitizer --tool $tool --error-exitcode 9 build-cuda/propscore $cmd >>"$LOG/sanitizer.log" 2>&1
+    rc=$?
+    echo "$tool: propscore ${cmd%% *}: exit $rc"
+    [ $rc -eq 0 ] || status=1
+  done
+done
+compute-sanitizer --tool memcheck --error-exitcode 9 build-cuda/propscore-bench --rows 100000 --reps 1 \
+  >>"$LOG/sanitizer.log" 2>&1 || { echo "memcheck: propscore-bench failed"; status=1; }
+tail -3 "$LOG/sanitizer.log"
+
+step "kernel bench (propscore-bench, N=20M F=256)"
+build-cuda/propscore-bench --rows ${BENCH_ROWS:-20000000} --features 256 2>&1 | tee "$LOG/bench.txt"
+
+step "PyTorch equivalents (scripts/bench_torch.py)"
+FIT=--fit
+[ "${NO_FIT:-0}" = 1 ] && FIT=
+python3 scripts/bench_torch.py --rows ${BENCH_ROWS:-20000000} --fit-rows ${FIT_ROWS:-20000000} $FIT \
+  --propscore build-cuda/propscore 2>&1 | tee "$LOG/bench_torch.txt"
+
+echo
+[ $status -eq 0 ] && echo "gpu-check: all checks passed" || echo "gpu-check: FAILURES (logs in $LOG)"
+exit $status
