@@ -78,7 +78,9 @@ static void cuda_set_train(ps_backend_t *b, const float *X, const uint8_t *Y, in
   nvtxRangePop();
 }
 
-static int fused_fits(int64_t c, int k) { return (c + 1) * k <= PS_GRAD_MAX_PAIRS && k <= PS_KMAX; }
+static int fused_fits(int64_t c, int k) {
+  return (c + 1) * k <= PS_GRAD_MAX_PAIRS && k <= PS_KMAX && c <= PS_GRAD_MAX_COLS;
+}
 
 static void cuda_eval(ps_backend_t *b, const double *theta, double *loss, double *grad, double *hess,
                       const uint8_t *hmask) {

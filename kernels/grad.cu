@@ -166,7 +166,8 @@ extern "C" size_t ps_grad_scratch(int64_t n, int c, int k) {
 
 extern "C" void ps_grad_fused(const void *X, int xtype, const uint8_t *Y, int64_t n, int c, int k, const double *theta,
                               const double *w_pos, const double *w_neg, double *scratch, double *out, cudaStream_t s) {
-  if ((c + 1) * k > PS_GRAD_MAX_PAIRS || k > PS_KMAX) ps_die_local("ps_grad_fused: c=%d k=%d too large", c, k);
+  if ((c + 1) * k > PS_GRAD_MAX_PAIRS || k > PS_KMAX || c > PS_GRAD_MAX_COLS)
+    ps_die_local("ps_grad_fused: c=%d k=%d too large (use ps_grad_blas)", c, k);
   const int nb = grad_blocks(n);
   const size_t sm = sizeof(double) * (TROWS * PS_KMAX + (THREADS / 32) * PS_KMAX) + sizeof(float) * TROWS * (size_t)c;
   if (xtype == PS_X_BF16) {
@@ -216,8 +217,9 @@ extern "C" void ps_grad_blas(void *cublas, const void *X, int xtype, const uint8
     CUDA_CHECK(cudaGetLastError());
     /* grad (c x k block of the c1 x k column-major out+k, ld c1) += Xd (c x m) * R^T (m x k) */
     CUBLAS_CHECK(cublasDgemm(hb, CUBLAS_OP_N, CUBLAS_OP_T, c, k, (int)m, &one, Xd, c, R, k, &one, out + k, c1));
-    colsum_kernel<<<1, 32, 0, s>>>(R, m, k, out + k + c, c1); /* bias */
-    colsum_kernel<<<1, 32, 0, s>>>(L, m, k, out, 1);          /* losses */
+    const unsigned kb = (unsigned)((k + 31) / 32);
+    colsum_kernel<<<kb, 32, 0, s>>>(R, m, k, out + k + c, c1); /* bias */
+    colsum_kernel<<<kb, 32, 0, s>>>(L, m, k, out, 1);          /* losses */
     CUDA_CHECK(cudaGetLastError());
   }
 }

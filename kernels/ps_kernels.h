@@ -17,8 +17,10 @@ enum { PS_X_F32 = 0, PS_X_BF16 = 1 }; /* storage of resident training rows */
  * (device) = [k losses][k x (c+1) gradient, head-major, bias last], the
  * class-weighted sums of psmath.h's ps_loss_residual. Tiles of rows go to a
  * fixed number of blocks; block partials (scratch, ps_grad_scratch bytes)
- * are added in block order by a second kernel. Needs (c+1)*k <= PS_GRAD_MAX_PAIRS. */
+ * are added in block order by a second kernel. Needs (c+1)*k <= PS_GRAD_MAX_PAIRS,
+ * c <= PS_GRAD_MAX_COLS and k <= PS_KMAX (else ps_grad_blas). */
 #define PS_GRAD_MAX_PAIRS 8192
+#define PS_GRAD_MAX_COLS 1536 /* 32 rows x c floats of shared memory per block */
 #define PS_KMAX 16
 size_t ps_grad_scratch(int64_t n, int c, int k);
 void ps_grad_fused(const void *X, int xtype, const uint8_t *Y, int64_t n, int c, int k, const double *theta,

@@ -64,7 +64,7 @@ static void case_eval(int64_t n, int64_t c, int k, int bf16) {
   gpu->eval(gpu, theta, l2, g2, h2, mask);
   double el = max_rel(l2, l1, (size_t)k), eg = max_rel(g2, g1, gl), eh = want_h ? max_rel(h2, h1, hl) : 0;
   printf("eval n=%lld c=%lld k=%d %s%s: loss %.2e grad %.2e hess %.2e (relative)\n", (long long)n, (long long)c, k,
-         bf16 ? "bf16" : "f32", (c1 * k > PS_GRAD_MAX_PAIRS) ? " (cuBLAS path)" : " (fused)", el, eg, eh);
+         bf16 ? "bf16" : "f32", (c1 * k > PS_GRAD_MAX_PAIRS || c > PS_GRAD_MAX_COLS) ? " (cuBLAS path)" : " (fused)", el, eg, eh);
   EXPECT(el < 1e-10, "loss differs %.3e", el);
   EXPECT(eg < 1e-5, "gradient differs %.3e", eg);
   EXPECT(eh < 1e-5, "Hessian differs %.3e", eh);
@@ -120,6 +120,7 @@ int main(int argc, char **argv) {
   case_eval(50000, 256, 16, 0);  /* wide K, fused */
   case_eval(20000, 255, 3, 0);
   case_eval(4000, 5000, 2, 0);   /* (c+1) k > 8192: cuBLAS path */
+  case_eval(6000, 2000, 3, 1);   /* c > 1536: cuBLAS path, bf16 rows */
   printf("%s: %d failure%s\n", failures ? "FAILED" : "passed", failures, failures == 1 ? "" : "s");
   comm_finalize();
   return failures ? 1 : 0;
