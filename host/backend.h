@@ -22,17 +22,26 @@ typedef struct ps_backend ps_backend_t;
 struct ps_backend {
   const char *name;
   void *impl;
-  /* Training rows: standardized X [n, c] (row-major float32) and labels
-   * Y [n, k] (0/1); class weights per head. The backend keeps pointers or
-   * copies (resident across iterations). */
+  int64_t device_memory; /* bytes of device memory for resident rows; 0: host memory (CPU) */
+  /* Resident training rows: standardized X [n, c] (row-major float32) and
+   * labels Y [n, k] (0/1); class weights per head. The backend keeps them
+   * (pointers or a device copy) across iterations. */
   void (*set_train)(ps_backend_t *b, const float *X, const uint8_t *Y, int64_t n, int64_t c, int k,
                     const double *w_pos, const double *w_neg);
-  /* One pass over the training rows for all heads: loss[k] = sum s*logloss,
+  /* One pass over the resident rows for all heads: loss[k] = sum s*logloss,
    * grad[k*(c+1)+j] = sum s*(p-y)*x_j (j = c: the bias). If hess != NULL,
    * for every head with hmask[k]: hess[k*(c+1)^2 ..] = sum s*p*(1-p)*x x^T
    * (full symmetric, bias last). */
   void (*eval)(ps_backend_t *b, const double *theta, double *loss, double *grad, double *hess,
                const uint8_t *hmask);
+  /* The same sums over rows that stream in blocks (data larger than memory):
+   * begin at theta, add blocks of standardized rows in order, end. Rows are
+   * cut into tiles at multiples of the rows added since begin, whatever the
+   * block sizes, so the CPU sums are bitwise those of eval over the same rows. */
+  void (*eval_begin)(ps_backend_t *b, const double *theta, int64_t c, int k, const double *w_pos,
+                     const double *w_neg, const uint8_t *hmask);
+  void (*eval_rows)(ps_backend_t *b, const float *X, const uint8_t *Y, int64_t n);
+  void (*eval_end)(ps_backend_t *b, double *loss, double *grad, double *hess);
   /* Probabilities of standardized rows X [n, c] -> P [k][n] (head-major). */
   void (*predict_std)(ps_backend_t *b, const double *theta, int k, const float *X, int64_t n, int64_t c, float *P);
   /* Probabilities of raw rows X [n, f], standardized on the fly -> P [k][n]. */

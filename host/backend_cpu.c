@@ -23,12 +23,19 @@
 #endif
 
 typedef struct {
-  const float *X;
+  const float *X; /* resident rows (set_train) */
   const uint8_t *Y;
   int64_t n, c;
   int k;
   double *w_pos, *w_neg;
   double *xt, *z, *r, *l; /* tile buffers: [TILE][c+1], [TILE][k] x 3 */
+  /* the evaluation in progress (eval_begin .. eval_end) */
+  const double *theta;
+  const uint8_t *hmask;
+  double *loss, *grad, *hess, *hrow;
+  float *carry;        /* rows of an unfinished tile: [TILE][c] */
+  uint8_t *carry_y;    /* [TILE][k] */
+  int64_t ncarry;
 } cpu_t;
 
 /* Widen rows [i0, i0+m) of X (ld = c) into xt (ld = c + 1), last column 1. */
@@ -42,22 +49,30 @@ static void widen(const float *X, int64_t c, int64_t i0, int64_t m, double *xt) 
 }
 
 static void grow(cpu_t *s, int64_t c, int k) {
-  free(s->xt); free(s->z); free(s->r); free(s->l);
+  free(s->xt); free(s->z); free(s->r); free(s->l); free(s->carry); free(s->carry_y);
   s->l = ps_malloc(sizeof(double) * TILE * (size_t)k);
   s->xt = ps_malloc(sizeof(double) * TILE * (size_t)(c + 1));
   s->z = ps_malloc(sizeof(double) * TILE * (size_t)k);
   s->r = ps_malloc(sizeof(double) * TILE * (size_t)k);
+  s->carry = ps_malloc(sizeof(float) * TILE * (size_t)c);
+  s->carry_y = ps_malloc(TILE * (size_t)k);
+  s->c = c;
+  s->k = k;
 }
 
-static void cpu_set_train(ps_backend_t *b, const float *X, const uint8_t *Y, int64_t n, int64_t c, int k,
-                          const double *w_pos, const double *w_neg) {
-  cpu_t *s = b->impl;
-  s->X = X; s->Y = Y; s->n = n; s->c = c; s->k = k;
+static void set_weights(cpu_t *s, int k, const double *w_pos, const double *w_neg) {
   free(s->w_pos); free(s->w_neg);
   s->w_pos = ps_malloc(sizeof(double) * (size_t)k);
   s->w_neg = ps_malloc(sizeof(double) * (size_t)k);
   memcpy(s->w_pos, w_pos, sizeof(double) * (size_t)k);
   memcpy(s->w_neg, w_neg, sizeof(double) * (size_t)k);
+}
+
+static void cpu_set_train(ps_backend_t *b, const float *X, const uint8_t *Y, int64_t n, int64_t c, int k,
+                          const double *w_pos, const double *w_neg) {
+  cpu_t *s = b->impl;
+  s->X = X; s->Y = Y; s->n = n;
+  set_weights(s, k, w_pos, w_neg);
   grow(s, c, k);
 }
 
@@ -132,47 +147,99 @@ PS_KERNEL static void tile_grad(const float *restrict X, int64_t m, int64_t c, i
   }
 }
 
-static void cpu_eval(ps_backend_t *b, const double *theta, double *loss, double *grad, double *hess,
-                     const uint8_t *hmask) {
-  cpu_t *s = b->impl;
+/* One tile of m <= TILE rows (x ld c, y ld k) into the running sums. */
+static void do_tile(cpu_t *s, const float *x, const uint8_t *y, int64_t m) {
   int64_t c = s->c, c1 = c + 1;
   int k = s->k;
-  memset(loss, 0, sizeof(double) * (size_t)k);
-  memset(grad, 0, sizeof(double) * (size_t)k * (size_t)c1);
-  if (hess) memset(hess, 0, sizeof(double) * (size_t)k * (size_t)(c1 * c1));
-  double *hrow = hess ? ps_malloc(sizeof(double) * TILE * (size_t)c1) : NULL;
-  for (int64_t i0 = 0; i0 < s->n; i0 += TILE) {
-    int64_t m = s->n - i0 < TILE ? s->n - i0 : TILE;
-    const float *x = s->X + (size_t)i0 * (size_t)c;
-    tile_logits(x, m, c, k, theta, s->z, TILE);
-    for (int h = 0; h < k; h++) {
-      tile_loss(s->z + h * TILE, s->Y + (size_t)i0 * (size_t)k + (size_t)h, m, k, s->w_pos[h], s->w_neg[h], s->l,
-                s->r + h * TILE);
-      for (int64_t i = 0; i < m; i++) loss[h] += s->l[i];
+  tile_logits(x, m, c, k, s->theta, s->z, TILE);
+  for (int h = 0; h < k; h++) {
+    tile_loss(s->z + h * TILE, y + h, m, k, s->w_pos[h], s->w_neg[h], s->l, s->r + h * TILE);
+    for (int64_t i = 0; i < m; i++) s->loss[h] += s->l[i];
+  }
+  tile_grad(x, m, c, k, s->r, TILE, s->grad);
+  if (!s->hess) return;
+  /* Newton: H_h += sum_i s p (1-p) [x,1][x,1]^T as one dsyrk per tile */
+  widen(x, c, 0, m, s->xt);
+  for (int h = 0; h < k; h++) {
+    if (!s->hmask[h]) continue;
+    for (int64_t i = 0; i < m; i++) {
+      double yi = y[(size_t)i * (size_t)k + (size_t)h];
+      double q = sqrt(ps_hess_weight(s->z[h * TILE + i], ps_row_weight(yi, s->w_pos[h], s->w_neg[h])));
+      for (int64_t j = 0; j < c1; j++) s->hrow[i * c1 + j] = q * s->xt[i * c1 + j];
     }
-    tile_grad(x, m, c, k, s->r, TILE, grad);
-    if (!hess) continue;
-    /* Newton: H_h += sum_i s p (1-p) [x,1][x,1]^T as one dsyrk per tile */
-    widen(s->X, c, i0, m, s->xt);
-    for (int h = 0; h < k; h++) {
-      if (!hmask[h]) continue;
-      for (int64_t i = 0; i < m; i++) {
-        double y = s->Y[(size_t)(i0 + i) * (size_t)k + (size_t)h];
-        double q = sqrt(ps_hess_weight(s->z[h * TILE + i], ps_row_weight(y, s->w_pos[h], s->w_neg[h])));
-        for (int64_t j = 0; j < c1; j++) hrow[i * c1 + j] = q * s->xt[i * c1 + j];
-      }
-      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)c1, (int)m, 1.0, hrow, (int)c1, 1.0,
-                  hess + (size_t)h * (size_t)(c1 * c1), (int)c1);
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)c1, (int)m, 1.0, s->hrow, (int)c1, 1.0,
+                s->hess + (size_t)h * (size_t)(c1 * c1), (int)c1);
+  }
+}
+
+static void cpu_eval_begin(ps_backend_t *b, const double *theta, int64_t c, int k, const double *w_pos,
+                           const double *w_neg, const uint8_t *hmask) {
+  cpu_t *s = b->impl;
+  if (s->c != c || s->k != k || !s->z) grow(s, c, k);
+  if (w_pos != s->w_pos) set_weights(s, k, w_pos, w_neg);
+  int64_t c1 = c + 1;
+  int nh = 0;
+  for (int h = 0; hmask && h < k; h++) nh += hmask[h] != 0;
+  s->theta = theta;
+  s->hmask = hmask;
+  s->loss = ps_calloc((size_t)k, sizeof(double));
+  s->grad = ps_calloc((size_t)k * (size_t)c1, sizeof(double));
+  s->hess = nh ? ps_calloc((size_t)k * (size_t)(c1 * c1), sizeof(double)) : NULL;
+  s->hrow = nh ? ps_malloc(sizeof(double) * TILE * (size_t)c1) : NULL;
+  s->ncarry = 0;
+}
+
+static void cpu_eval_rows(ps_backend_t *b, const float *X, const uint8_t *Y, int64_t n) {
+  cpu_t *s = b->impl;
+  int64_t c = s->c, k = s->k, i = 0;
+  if (s->ncarry > 0) { /* complete the tile left over from the previous block */
+    int64_t take = TILE - s->ncarry < n ? TILE - s->ncarry : n;
+    memcpy(s->carry + s->ncarry * c, X, sizeof(float) * (size_t)(take * c));
+    memcpy(s->carry_y + s->ncarry * k, Y, (size_t)(take * k));
+    s->ncarry += take;
+    i = take;
+    if (s->ncarry == TILE) {
+      do_tile(s, s->carry, s->carry_y, TILE);
+      s->ncarry = 0;
     }
   }
-  if (hess) /* mirror the upper triangle */
-    for (int h = 0; h < k; h++) {
-      if (!hmask[h]) continue;
+  for (; i + TILE <= n; i += TILE) do_tile(s, X + i * c, Y + i * k, TILE);
+  if (i < n) {
+    memcpy(s->carry, X + i * c, sizeof(float) * (size_t)((n - i) * c));
+    memcpy(s->carry_y, Y + i * k, (size_t)((n - i) * k));
+    s->ncarry = n - i;
+  }
+}
+
+static void cpu_eval_end(ps_backend_t *b, double *loss, double *grad, double *hess) {
+  cpu_t *s = b->impl;
+  int64_t c1 = s->c + 1;
+  int k = s->k;
+  if (s->ncarry > 0) do_tile(s, s->carry, s->carry_y, s->ncarry);
+  s->ncarry = 0;
+  memcpy(loss, s->loss, sizeof(double) * (size_t)k);
+  memcpy(grad, s->grad, sizeof(double) * (size_t)k * (size_t)c1);
+  if (hess) {
+    if (s->hess) memcpy(hess, s->hess, sizeof(double) * (size_t)k * (size_t)(c1 * c1));
+    else memset(hess, 0, sizeof(double) * (size_t)k * (size_t)(c1 * c1));
+    for (int h = 0; h < k; h++) { /* mirror the upper triangle */
+      if (!s->hmask[h]) continue;
       double *H = hess + (size_t)h * (size_t)(c1 * c1);
       for (int64_t i = 0; i < c1; i++)
         for (int64_t j = 0; j < i; j++) H[i * c1 + j] = H[j * c1 + i];
     }
-  free(hrow);
+  }
+  free(s->loss); free(s->grad); free(s->hess); free(s->hrow);
+  s->loss = s->grad = s->hess = s->hrow = NULL;
+}
+
+/* Resident rows: the same three steps over all of them at once. */
+static void cpu_eval(ps_backend_t *b, const double *theta, double *loss, double *grad, double *hess,
+                     const uint8_t *hmask) {
+  cpu_t *s = b->impl;
+  cpu_eval_begin(b, theta, s->c, s->k, s->w_pos, s->w_neg, hess ? hmask : NULL);
+  cpu_eval_rows(b, s->X, s->Y, s->n);
+  cpu_eval_end(b, loss, grad, hess);
 }
 
 /* Probabilities of standardized rows, tile by tile, head-major output. */
@@ -213,6 +280,7 @@ static void cpu_predict_raw(ps_backend_t *b, const ps_transform_t *t, const doub
 static void cpu_destroy(ps_backend_t *b) {
   cpu_t *s = b->impl;
   free(s->xt); free(s->z); free(s->r); free(s->l); free(s->w_pos); free(s->w_neg);
+  free(s->carry); free(s->carry_y);
   free(s);
   free(b);
 }
@@ -223,6 +291,9 @@ ps_backend_t *backend_cpu_create(void) {
   b->impl = ps_calloc(1, sizeof(cpu_t));
   b->set_train = cpu_set_train;
   b->eval = cpu_eval;
+  b->eval_begin = cpu_eval_begin;
+  b->eval_rows = cpu_eval_rows;
+  b->eval_end = cpu_eval_end;
   b->predict_std = cpu_predict_std;
   b->predict_raw = cpu_predict_raw;
   b->destroy = cpu_destroy;

@@ -31,6 +31,14 @@ typedef struct {
   float *xb, *pb;
   size_t xb_bytes, pb_bytes;
   const ps_transform_t *tf_cached;
+  /* streamed evaluation (rows larger than --gpu-mem-limit or the host's) */
+  void *sx;           /* device block of rows */
+  uint8_t *sy;
+  float *pin;         /* pinned staging for the block */
+  size_t sx_bytes, sy_bytes, pin_bytes;
+  double *acc;        /* host running sums: k losses, k (c+1) gradient */
+  const uint8_t *hmask;
+  double *hacc;       /* device Hessians of the masked heads, [k][(c+1)^2] */
   int64_t *src;
   uint8_t *kind;
   double *mean, *scale;
@@ -120,6 +128,100 @@ static void cuda_eval(ps_backend_t *b, const double *theta, double *loss, double
   nvtxRangePop();
 }
 
+/* Streamed rows: each block goes up through pinned memory and through the
+ * same kernels; block sums are added on the host in arrival order (so the
+ * result depends on the block sizes, unlike the CPU twin's tiles; it stays
+ * within the GPU-vs-CPU tolerance). The reader thread overlaps the file. */
+static void cuda_eval_begin(ps_backend_t *b, const double *theta, int64_t c, int k, const double *w_pos,
+                            const double *w_neg, const uint8_t *hmask) {
+  cuda_t *s = b->impl;
+  int64_t c1 = c + 1;
+  if (!s->theta || s->c != c || s->k != k) {
+    if (s->theta) { cudaFree(s->theta); cudaFree(s->w_pos); cudaFree(s->w_neg); cudaFree(s->out); }
+    s->theta = dev_alloc(sizeof(double) * (size_t)(k * c1));
+    s->w_pos = dev_alloc(sizeof(double) * (size_t)k);
+    s->w_neg = dev_alloc(sizeof(double) * (size_t)k);
+    s->out = dev_alloc(sizeof(double) * (size_t)k * (size_t)(c + 2));
+  }
+  s->c = c;
+  s->k = k;
+  CUDA_CHECK(cudaMemcpy(s->theta, theta, sizeof(double) * (size_t)(k * c1), cudaMemcpyHostToDevice));
+  CUDA_CHECK(cudaMemcpy(s->w_pos, w_pos, sizeof(double) * (size_t)k, cudaMemcpyHostToDevice));
+  CUDA_CHECK(cudaMemcpy(s->w_neg, w_neg, sizeof(double) * (size_t)k, cudaMemcpyHostToDevice));
+  free(s->acc);
+  s->acc = ps_calloc((size_t)(k + k * c1), sizeof(double));
+  s->hmask = hmask;
+  if (hmask) {
+    if (s->hacc) cudaFree(s->hacc);
+    s->hacc = dev_alloc(sizeof(double) * (size_t)k * (size_t)(c1 * c1));
+    CUDA_CHECK(cudaMemset(s->hacc, 0, sizeof(double) * (size_t)k * (size_t)(c1 * c1)));
+  }
+}
+
+static void cuda_eval_rows(ps_backend_t *b, const float *X, const uint8_t *Y, int64_t n) {
+  cuda_t *s = b->impl;
+  int64_t c = s->c, c1 = c + 1;
+  int k = s->k;
+  if (n == 0) return;
+  nvtxRangePushA("gradient (streamed block)");
+  size_t esz = s->xtype == PS_X_BF16 ? 2 : 4, xb = esz * (size_t)n * (size_t)c;
+  if (s->pin_bytes < xb) {
+    if (s->pin) cudaFreeHost(s->pin);
+    CUDA_CHECK(cudaMallocHost((void **)&s->pin, xb));
+    s->pin_bytes = xb;
+  }
+  if (s->xtype == PS_X_BF16) {
+    uint16_t *p = (uint16_t *)s->pin;
+    for (size_t i = 0; i < (size_t)n * (size_t)c; i++) p[i] = ps_float_to_bf16(X[i]);
+  } else {
+    memcpy(s->pin, X, xb);
+  }
+  grow(&s->sx, &s->sx_bytes, xb);
+  grow((void **)&s->sy, &s->sy_bytes, (size_t)n * (size_t)k);
+  nvtxRangePushA("copy rows to GPU");
+  CUDA_CHECK(cudaMemcpyAsync(s->sx, s->pin, xb, cudaMemcpyHostToDevice, s->s));
+  CUDA_CHECK(cudaMemcpyAsync(s->sy, Y, (size_t)n * (size_t)k, cudaMemcpyHostToDevice, s->s));
+  nvtxRangePop();
+  if (fused_fits(c, k)) {
+    size_t need = ps_grad_scratch(n, (int)c, k);
+    grow((void **)&s->scratch, &s->scratch_bytes, need);
+    ps_grad_fused(s->sx, s->xtype, s->sy, n, (int)c, k, s->theta, s->w_pos, s->w_neg, s->scratch, s->out, s->s);
+  } else {
+    grow((void **)&s->work, &s->work_bytes, ps_grad_blas_work((int)c, k));
+    ps_grad_blas(s->blas, s->sx, s->xtype, s->sy, n, (int)c, k, s->theta, s->w_pos, s->w_neg, s->work, s->out, s->s);
+  }
+  double *host = ps_malloc(sizeof(double) * (size_t)(k + k * c1));
+  CUDA_CHECK(cudaMemcpyAsync(host, s->out, sizeof(double) * (size_t)(k + k * c1), cudaMemcpyDeviceToHost, s->s));
+  CUDA_CHECK(cudaStreamSynchronize(s->s));
+  for (int64_t i = 0; i < k + k * c1; i++) s->acc[i] += host[i];
+  free(host);
+  if (s->hmask) {
+    grow((void **)&s->work, &s->work_bytes, ps_hess_work((int)c));
+    for (int h = 0; h < k; h++)
+      if (s->hmask[h])
+        ps_hess(s->blas, s->sx, s->xtype, s->sy, n, (int)c, k, h, s->theta, s->w_pos, s->w_neg, s->work,
+                s->hacc + (size_t)h * (size_t)(c1 * c1), s->s);
+    CUDA_CHECK(cudaStreamSynchronize(s->s));
+  }
+  nvtxRangePop();
+}
+
+static void cuda_eval_end(ps_backend_t *b, double *loss, double *grad, double *hess) {
+  cuda_t *s = b->impl;
+  int64_t c1 = s->c + 1;
+  int k = s->k;
+  memcpy(loss, s->acc, sizeof(double) * (size_t)k);
+  memcpy(grad, s->acc + k, sizeof(double) * (size_t)(k * c1));
+  if (hess && s->hmask) {
+    CUDA_CHECK(cudaMemcpy(hess, s->hacc, sizeof(double) * (size_t)k * (size_t)(c1 * c1), cudaMemcpyDeviceToHost));
+    for (int h = 0; h < k; h++) {
+      double *Hh = hess + (size_t)h * (size_t)(c1 * c1);
+      for (int64_t i = 0; i < c1; i++)
+        for (int64_t j = i + 1; j < c1; j++) Hh[i * c1 + j] = Hh[j * c1 + i];
+    }
+  }
+}
+
 static void download_probs(cuda_t *s, int k, int64_t n, float *P) {
   CUDA_CHECK(cudaMemcpyAsync(P, s->pb, sizeof(float) * (size_t)k * (size_t)n, cudaMemcpyDeviceToHost, s->s));
   CUDA_CHECK(cudaStreamSynchronize(s->s));
@@ -179,7 +281,9 @@ static void cuda_predict_raw(ps_backend_t *b, const ps_transform_t *t, const dou
 static void cuda_destroy(ps_backend_t *b) {
   cuda_t *s = b->impl;
   void *bufs[] = {s->X, s->Y, s->theta, s->w_pos, s->w_neg, s->out, s->scratch, s->work, s->H, s->xb, s->pb,
-                  s->src, s->kind, s->mean, s->scale};
+                  s->src, s->kind, s->mean, s->scale, s->sx, s->sy, s->hacc};
+  if (s->pin) cudaFreeHost(s->pin);
+  free(s->acc);
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
     if (bufs[i]) cudaFree(bufs[i]);
   cublasDestroy(s->blas);
@@ -209,8 +313,14 @@ ps_backend_t *backend_cuda_create(int xtype) {
   ps_backend_t *b = ps_calloc(1, sizeof *b);
   b->name = "cuda";
   b->impl = s;
+  size_t free_b = 0, total_b = 0;
+  CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  b->device_memory = (int64_t)(0.8 * (double)free_b / (comm_local_size() > count ? (comm_local_size() + count - 1) / count : 1));
   b->set_train = cuda_set_train;
   b->eval = cuda_eval;
+  b->eval_begin = cuda_eval_begin;
+  b->eval_rows = cuda_eval_rows;
+  b->eval_end = cuda_eval_end;
   b->predict_std = cuda_predict_std;
   b->predict_raw = cuda_predict_raw;
   b->destroy = cuda_destroy;

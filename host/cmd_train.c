@@ -51,8 +51,79 @@ static const char *USAGE =
     "                       of the same command resumes from it, bitwise as if never stopped\n"
     "  --checkpoint-every N also write the checkpoint every N passes (default 0: on signals only)\n"
     "  --nonfinite P        impute|reject NaN/Inf features (default impute: by the training mean)\n"
+    "  --host-mem-limit S   feature rows a rank may hold (e.g. 8G); above it rows stream from the\n"
+    "                       file every pass, same model bitwise (default: 60%% of available\n"
+    "                       memory shared by the node's ranks)\n"
+    "  --gpu-mem-limit S    device memory for resident rows (default 80%% of the free memory);\n"
+    "                       above it rows go up to the GPU block by block every pass\n"
     "  --quiet              no progress log\n"
     "exit codes: 0 ok, 1 error, 2 usage, 75 stopped by a signal after a checkpoint (rerun to resume)\n";
+
+/* What one pass over the training rows needs. */
+typedef struct {
+  ps_backend_t *b;
+  ps_trainset_t *ts;
+  const double *w_pos, *w_neg;
+} train_ctx_t;
+
+static void pass_resident(void *ctx, const double *theta, double *loss, double *grad, double *hess,
+                          const uint8_t *hmask) {
+  train_ctx_t *t = ctx;
+  t->b->eval(t->b, theta, loss, grad, hess, hmask);
+}
+
+/* Rows stream from the file block by block (the reader prefetches the next). */
+static void pass_streamed(void *ctx, const double *theta, double *loss, double *grad, double *hess,
+                          const uint8_t *hmask) {
+  train_ctx_t *t = ctx;
+  const float *Xtr, *Xva;
+  const uint8_t *Ytr, *Yva;
+  int64_t ntr, nva;
+  t->b->eval_begin(t->b, theta, t->ts->c, t->ts->k, t->w_pos, t->w_neg, hess ? hmask : NULL);
+  trainset_rewind(t->ts);
+  while (trainset_next(t->ts, &Xtr, &Ytr, &ntr, &Xva, &Yva, &nva)) t->b->eval_rows(t->b, Xtr, Ytr, ntr);
+  t->b->eval_end(t->b, loss, grad, hess);
+}
+
+/* Host-resident rows that do not fit the GPU: blocks of them every pass. */
+static void pass_host_blocks(void *ctx, const double *theta, double *loss, double *grad, double *hess,
+                             const uint8_t *hmask) {
+  train_ctx_t *t = ctx;
+  ps_trainset_t *ts = t->ts;
+  const int64_t br = (int64_t)1 << 20;
+  t->b->eval_begin(t->b, theta, ts->c, ts->k, t->w_pos, t->w_neg, hess ? hmask : NULL);
+  for (int64_t i = 0; i < ts->n_tr; i += br)
+    t->b->eval_rows(t->b, ts->Xtr + (size_t)i * (size_t)ts->c, ts->Ytr + (size_t)i * (size_t)ts->k,
+                    ts->n_tr - i < br ? ts->n_tr - i : br);
+  t->b->eval_end(t->b, loss, grad, hess);
+}
+
+/* Probabilities of every training and validation row (head-major). */
+static void predict_splits(train_ctx_t *t, const double *theta, float *Ptr, float *Pva) {
+  ps_trainset_t *ts = t->ts;
+  int k = ts->k;
+  if (!ts->streamed) {
+    t->b->predict_std(t->b, theta, k, ts->Xtr, ts->n_tr, ts->c, Ptr);
+    t->b->predict_std(t->b, theta, k, ts->Xva, ts->n_va, ts->c, Pva);
+    return;
+  }
+  const float *Xtr, *Xva;
+  const uint8_t *Ytr, *Yva;
+  int64_t ntr, nva, otr = 0, ova = 0;
+  float *tmp = ps_malloc(sizeof(float) * (size_t)k * (size_t)ts->block_rows);
+  trainset_rewind(ts);
+  while (trainset_next(ts, &Xtr, &Ytr, &ntr, &Xva, &Yva, &nva)) {
+    t->b->predict_std(t->b, theta, k, Xtr, ntr, ts->c, tmp);
+    for (int h = 0; h < k; h++)
+      memcpy(Ptr + (size_t)h * (size_t)ts->n_tr + (size_t)otr, tmp + (size_t)h * (size_t)ntr, sizeof(float) * (size_t)ntr);
+    t->b->predict_std(t->b, theta, k, Xva, nva, ts->c, tmp);
+    for (int h = 0; h < k; h++)
+      memcpy(Pva + (size_t)h * (size_t)ts->n_va + (size_t)ova, tmp + (size_t)h * (size_t)nva, sizeof(float) * (size_t)nva);
+    otr += ntr;
+    ova += nva;
+  }
+  free(tmp);
+}
 
 /* "x" or "x,y,..." with one value per target; "balanced" allowed if bal != NULL. */
 static void per_target(const char *opt, const char *spec, int k, double *out, int *bal, double lo, double hi) {
@@ -70,6 +141,7 @@ static void per_target(const char *opt, const char *spec, int k, double *out, in
 int cmd_train(int argc, char **argv) {
   const char *data = NULL, *model = NULL, *targets_s = NULL, *l2_s = "1e-4", *pw_s = "1", *solver_s = "auto";
   const char *device = "auto", *ckpt = NULL, *nonfinite = "impute", *x_dtype = "f32";
+  int64_t mem_limit = 0, gpu_limit = 0;
   int ckpt_every = 0;
   double holdout = 0.2, tol = 1e-7, ftol = 1e-12;
   int64_t salt = DEFAULT_SALT;
@@ -80,9 +152,10 @@ int cmd_train(int argc, char **argv) {
       {"max-iter", 1, 0, 'i'}, {"tol", 1, 0, 'g'},      {"ftol", 1, 0, 'f'},    {"lbfgs-m", 1, 0, 'm'},
       {"missing-indicators", 0, 0, 'M'}, {"device", 1, 0, 'D'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
       {"checkpoint", 1, 0, 'C'}, {"checkpoint-every", 1, 0, 'E'}, {"nonfinite", 1, 0, 'N'},
-      {"x-dtype", 1, 0, 'X'}, {0, 0, 0, 0}};
+      {"x-dtype", 1, 0, 'X'}, {"host-mem-limit", 1, 0, 'L'}, {"gpu-mem-limit", 1, 0, 'G'},
+      {0, 0, 0, 0}};
   int c;
-  while ((c = getopt_long(argc, argv, "d:o:t:l:w:s:H:S:i:g:f:m:MD:qhC:E:N:X:", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "d:o:t:l:w:s:H:S:i:g:f:m:MD:qhC:E:N:X:L:G:", opts, NULL)) != -1) {
     switch (c) {
       case 'd': data = optarg; break;
       case 'o': model = optarg; break;
@@ -103,6 +176,8 @@ int cmd_train(int argc, char **argv) {
       case 'E': ckpt_every = (int)ps_parse_ll("--checkpoint-every", optarg, 0, 1000000); break;
       case 'N': nonfinite = optarg; break;
       case 'X': x_dtype = optarg; break;
+      case 'L': mem_limit = ps_parse_size("--host-mem-limit", optarg); break;
+      case 'G': gpu_limit = ps_parse_size("--gpu-mem-limit", optarg); break;
       case 'h': ps_out("%s", USAGE); return 0;
       default: ps_die_all(PS_EXIT_USAGE, "train: bad option (see propscore train --help)");
     }
@@ -141,7 +216,9 @@ int cmd_train(int argc, char **argv) {
 
   ps_trainset_t ts;
   double t_load = ps_now();
-  trainset_load(&d, targets, k, holdout, salt, missing_ind, !strcmp(nonfinite, "reject"), &ts);
+  if (mem_limit == 0) mem_limit = (int64_t)(0.6 * (double)ps_mem_available() / comm_local_size());
+  if (mem_limit <= 0) mem_limit = (int64_t)4 << 30;
+  trainset_load(&d, targets, k, holdout, salt, missing_ind, !strcmp(nonfinite, "reject"), mem_limit, &ts);
   t_load = ps_now() - t_load;
   int64_t cols = ts.c, c1 = cols + 1;
   int newton = !strcmp(solver_s, "newton") || (!strcmp(solver_s, "auto") && cols <= NEWTON_AUTO_MAX);
@@ -167,7 +244,17 @@ int cmd_train(int argc, char **argv) {
          (long long)cols, (long long)ts.f, missing_ind ? " + missing indicators" : "", ts.g_tr, ts.g_va, ps_size,
          ps_size == 1 ? "" : "s", newton ? "newton" : "lbfgs", b->name);
 
-  b->set_train(b, ts.Xtr, ts.Ytr, ts.n_tr, cols, k, w_pos, w_neg);
+  train_ctx_t tc = {b, &ts, w_pos, w_neg};
+  /* rows on the device if they fit there (the same decision on every rank) */
+  if (gpu_limit == 0) gpu_limit = b->device_memory;
+  double dev_need = (double)ts.n_tr * (double)cols * (!strcmp(x_dtype, "bf16") ? 2.0 : 4.0);
+  comm_allreduce_max_f64(&dev_need, 1);
+  int dev_resident = b->device_memory == 0 || dev_need <= (double)gpu_limit;
+  if (!ts.streamed && dev_resident) b->set_train(b, ts.Xtr, ts.Ytr, ts.n_tr, cols, k, w_pos, w_neg);
+  fit_pass_t pass = {ts.streamed ? pass_streamed : dev_resident ? pass_resident : pass_host_blocks, &tc};
+  if (!ts.streamed && !dev_resident)
+    ps_log("train: rows exceed --gpu-mem-limit %.0f MiB: they go up to the GPU in blocks every pass",
+           (double)gpu_limit / 1048576.0);
   fit_opts_t fo = {newton ? PS_OPT_NEWTON : PS_OPT_LBFGS, m, max_iter, tol, ftol, l2, wsum, ts.dead, targets};
   fit_trace_t *traces = ps_calloc((size_t)k, sizeof(fit_trace_t));
   /* What this run is: a checkpoint of any other run is refused on resume. */
@@ -185,7 +272,7 @@ int cmd_train(int argc, char **argv) {
   }
   fit_ckpt_t ck = {ckpt, fp, ckpt_every};
   double t_fit = ps_now();
-  int rc = fit_heads(b, cols, k, &fo, theta, traces, &ck);
+  int rc = fit_heads(pass, cols, k, &fo, theta, traces, &ck);
   t_fit = ps_now() - t_fit;
   if (rc == PS_EXIT_STOPPED) {
     ps_out("train: stopped by signal %d after a checkpoint (%s): run the same command again to resume",
@@ -204,22 +291,21 @@ int cmd_train(int argc, char **argv) {
 
   /* Metrics on both splits (unweighted log-loss, as scikit-learn's log_loss). */
   ps_metrics_t *mtr = ps_calloc((size_t)k, sizeof(ps_metrics_t)), *mva = ps_calloc((size_t)k, sizeof(ps_metrics_t));
-  float *P = ps_malloc(sizeof(float) * (size_t)k * (size_t)(ts.n_tr > ts.n_va ? ts.n_tr : ts.n_va) + 1);
-  b->predict_std(b, theta, k, ts.Xtr, ts.n_tr, cols, P);
+  float *Ptr = ps_malloc(sizeof(float) * (size_t)k * (size_t)(ts.n_tr + 1));
+  float *Pva = ps_malloc(sizeof(float) * (size_t)k * (size_t)(ts.n_va + 1));
+  predict_splits(&tc, theta, Ptr, Pva);
   for (int h = 0; h < k; h++) {
     uint8_t *y = trainset_labels(ts.Ytr, ts.n_tr, k, h);
-    metrics_compute(P + (size_t)h * (size_t)ts.n_tr, y, NULL, ts.n_tr, &mtr[h]);
+    metrics_compute(Ptr + (size_t)h * (size_t)ts.n_tr, y, NULL, ts.n_tr, &mtr[h]);
     free(y);
-  }
-  if (ts.g_va > 0) {
-    b->predict_std(b, theta, k, ts.Xva, ts.n_va, cols, P);
-    for (int h = 0; h < k; h++) {
-      uint8_t *y = trainset_labels(ts.Yva, ts.n_va, k, h);
-      metrics_compute(P + (size_t)h * (size_t)ts.n_va, y, NULL, ts.n_va, &mva[h]);
+    if (ts.g_va > 0) {
+      y = trainset_labels(ts.Yva, ts.n_va, k, h);
+      metrics_compute(Pva + (size_t)h * (size_t)ts.n_va, y, NULL, ts.n_va, &mva[h]);
       free(y);
     }
   }
-  free(P);
+  free(Ptr);
+  free(Pva);
   t_metrics = ps_now() - t_metrics;
   ps_log("train: phases: load+prepare %.2f s, fit %.2f s, metrics %.2f s", t_load, t_fit, t_metrics);
 
@@ -247,6 +333,9 @@ int cmd_train(int argc, char **argv) {
   manifest_param_num("max_iter", max_iter);
   manifest_param_num("missing_indicators", missing_ind);
   manifest_param_str("nonfinite", nonfinite);
+  manifest_param_num("host_mem_limit", (double)mem_limit);
+  manifest_param_str("rows", ts.streamed ? "streamed" : "resident");
+  manifest_param_num("gpu_mem_limit", (double)gpu_limit);
   manifest_phase("load_prepare", t_load);
   manifest_phase("fit", t_fit);
   manifest_phase("metrics", t_metrics);

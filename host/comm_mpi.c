@@ -5,6 +5,7 @@
 
 #include <mpi.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util.h"
@@ -16,7 +17,14 @@ int comm_local_rank(void) { return local_rank; }
 int comm_local_size(void) { return local_size; }
 
 void comm_init(int *argc, char ***argv) {
-  MPI_CHECK(MPI_Init(argc, argv));
+  /* SERIALIZED: the block reader thread does MPI-IO while the main thread
+   * computes; the two never call MPI at the same time */
+  int provided = 0;
+  MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided));
+  if (provided < MPI_THREAD_SERIALIZED) {
+    fprintf(stderr, "propscore: error: this MPI provides thread level %d; MPI_THREAD_SERIALIZED is needed\n", provided);
+    MPI_Abort(MPI_COMM_WORLD, PS_EXIT_ERROR);
+  }
   MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &ps_rank));
   MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &ps_size));
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);

@@ -13,7 +13,7 @@
 #include "util.h"
 
 typedef struct {
-  ps_backend_t *b;
+  fit_pass_t pass;
   int64_t c;
   int k;
   const fit_opts_t *fo;
@@ -27,7 +27,7 @@ static void evaluate(evaluator_t *e, const double *theta, const uint8_t *hmask, 
   int64_t c1 = e->c + 1;
   int k = e->k, nh = 0;
   for (int h = 0; hmask && h < k; h++) nh += hmask[h] != 0;
-  e->b->eval(e->b, theta, e->loss, e->grad, nh ? e->hess : NULL, hmask);
+  e->pass.fn(e->pass.ctx, theta, e->loss, e->grad, nh ? e->hess : NULL, hmask);
   size_t n = (size_t)k + (size_t)k * (size_t)c1 + (size_t)nh * (size_t)(c1 * c1), pos = 0;
   memcpy(e->buf, e->loss, sizeof(double) * (size_t)k);
   memcpy(e->buf + k, e->grad, sizeof(double) * (size_t)k * (size_t)c1);
@@ -70,11 +70,11 @@ static void trace_add(fit_trace_t *t, const ps_opt_t *o) {
   t->rows++;
 }
 
-int fit_heads(ps_backend_t *b, int64_t c, int k, const fit_opts_t *fo, double *theta, fit_trace_t *traces,
+int fit_heads(fit_pass_t pass, int64_t c, int k, const fit_opts_t *fo, double *theta, fit_trace_t *traces,
               const fit_ckpt_t *ck) {
   int64_t c1 = c + 1;
   int newton = fo->method == PS_OPT_NEWTON;
-  evaluator_t e = {b, c, k, fo, NULL, NULL, NULL, NULL, 0};
+  evaluator_t e = {pass, c, k, fo, NULL, NULL, NULL, NULL, 0};
   e.loss = ps_malloc(sizeof(double) * (size_t)k);
   e.grad = ps_malloc(sizeof(double) * (size_t)k * (size_t)c1);
   e.hess = newton ? ps_malloc(sizeof(double) * (size_t)k * (size_t)(c1 * c1)) : NULL;
@@ -104,11 +104,11 @@ int fit_heads(ps_backend_t *b, int64_t c, int k, const fit_opts_t *fo, double *t
     }
   }
   int stopped = 0;
-  for (int pass = 0;; pass++) {
+  for (int round = 0;; round++) {
     ps_fault_tick("pass");
     /* Between passes every head's state is complete: the place to stop. */
-    int stop = pass > 0 || !resumed ? e.stop : ps_stop_agreed();
-    int periodic = ck && ck->path && ck->every > 0 && pass > 0 && pass % ck->every == 0;
+    int stop = round > 0 || !resumed ? e.stop : ps_stop_agreed();
+    int periodic = ck && ck->path && ck->every > 0 && round > 0 && round % ck->every == 0;
     if (ck && ck->path && (stop || periodic)) {
       if (ps_rank == 0) ckpt_write(ck->path, ck->fingerprint, k, o, traces);
       comm_barrier();

@@ -32,10 +32,16 @@ typedef struct {
   int every;               /* also write one every N passes (0: only on a stop signal) */
 } fit_ckpt_t;
 
+/* One pass over this rank's rows at theta: local sums as backend.h's eval. */
+typedef struct {
+  void (*fn)(void *ctx, const double *theta, double *loss, double *grad, double *hess, const uint8_t *hmask);
+  void *ctx;
+} fit_pass_t;
+
 /* theta [k][c+1]: start point in, solution out. traces: k entries. With a
  * checkpoint at ck->path, resumes from it instead of starting at theta.
  * Returns 0 when every head has stopped, PS_EXIT_STOPPED when a stop signal
  * reached any rank: the checkpoint is then written and theta is undefined. */
-int fit_heads(ps_backend_t *b, int64_t c, int k, const fit_opts_t *fo, double *theta, fit_trace_t *traces,
+int fit_heads(fit_pass_t pass, int64_t c, int k, const fit_opts_t *fo, double *theta, fit_trace_t *traces,
               const fit_ckpt_t *ck);
 #endif

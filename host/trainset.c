@@ -54,56 +54,8 @@ void trainset_reject_nonfinite(const ps_data_t *d, const float *X, int64_t row0,
   ps_check_all(bad, msg);
 }
 
-void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, int missing_ind,
-                   int reject_nonfinite, ps_trainset_t *ts) {
-  memset(ts, 0, sizeof *ts);
-  int64_t f = d->f, row0, n;
-  ps_partition(d->n, ps_size, ps_rank, &row0, &n);
-  ts->f = f;
-  ts->k = k;
-  uint8_t *Y = ps_malloc((size_t)(n > 0 ? n : 1) * (size_t)k);
-  for (int h = 0; h < k; h++) trainset_read_labels(d, targets[h], row0, n, k, h, Y);
-
-  double t0 = ps_now();
-  float *X = ps_malloc(sizeof(float) * (size_t)(n > 0 ? n : 1) * (size_t)f);
-  int64_t *ids = ps_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
-  h5io_read_range(d->features, H5T_NATIVE_FLOAT, row0, n, f, X);
-  h5io_read_range(d->ids, H5T_NATIVE_INT64, row0, n, 0, ids);
-  if (reject_nonfinite) trainset_reject_nonfinite(d, X, row0, n);
-  double tr = ps_now() - t0;
-  ps_log("train: read %lld rows x %lld features in %.2f s (%.2f GB/s)", (long long)d->n, (long long)f, tr,
-         (double)d->n * (double)f * 4.0 / 1e9 / (tr > 0 ? tr : 1e-9));
-
-  uint8_t *train = ps_malloc((size_t)(n > 0 ? n : 1));
-  for (int64_t i = 0; i < n; i++) {
-    int va = holdout > 0 && ps_id_unit(ids[i], (uint64_t)salt) < holdout;
-    train[i] = !va;
-    ts->n_tr += !va;
-    ts->n_va += va;
-  }
-  free(ids);
-  double cnt[2] = {(double)ts->n_tr, (double)ts->n_va};
-  comm_allreduce_sum_f64(cnt, 2);
-  ts->g_tr = cnt[0];
-  ts->g_va = cnt[1];
-  if (ts->g_tr < 2) ps_die_all(PS_EXIT_ERROR, "%s: only %.0f training rows after --holdout %g", d->path, cnt[0], holdout);
-
-  ts->n_pos = ps_calloc((size_t)k, sizeof(double));
-  for (int64_t i = 0; i < n; i++)
-    if (train[i])
-      for (int h = 0; h < k; h++) ts->n_pos[h] += Y[(size_t)i * (size_t)k + (size_t)h];
-  comm_allreduce_sum_f64(ts->n_pos, (size_t)k);
-  for (int h = 0; h < k; h++) {
-    if (ts->n_pos[h] == 0 || ts->n_pos[h] == ts->g_tr)
-      ps_die_all(PS_EXIT_ERROR, "%s: /labels/%s: every training label is %d; a model needs both classes", d->path,
-                 targets[h], ts->n_pos[h] == 0 ? 0 : 1);
-  }
-
-  /* Standardization from the training split. */
-  ps_colstat_t *st = ps_malloc(sizeof(ps_colstat_t) * (size_t)f);
-  stats_init(st, f);
-  stats_add_block(st, X, n, f, train);
-  stats_allreduce(st, f);
+/* Model columns from the training statistics. */
+static void make_columns(ps_trainset_t *ts, const ps_colstat_t *st, int64_t f, int missing_ind) {
   int64_t c = f;
   if (missing_ind)
     for (int64_t j = 0; j < f; j++) c += (st[j].nan + st[j].inf) > 0;
@@ -136,29 +88,146 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
     col++;
   }
   for (int64_t j = 0; j < c; j++) ts->dead[j] = ts->scale[j] == 0.0;
-  free(st);
+}
 
-  ts->Xtr = ps_malloc(sizeof(float) * (size_t)(ts->n_tr > 0 ? ts->n_tr : 1) * (size_t)c);
-  ts->Xva = ps_malloc(sizeof(float) * (size_t)(ts->n_va > 0 ? ts->n_va : 1) * (size_t)c);
-  ts->Ytr = ps_malloc((size_t)(ts->n_tr > 0 ? ts->n_tr : 1) * (size_t)k);
-  ts->Yva = ps_malloc((size_t)(ts->n_va > 0 ? ts->n_va : 1) * (size_t)k);
-  int64_t itr = 0, iva = 0;
+/* Standardize rows [0, n) of raw X [n][f] into the split buffers. */
+static void split_rows(const ps_trainset_t *ts, const float *X, int64_t n, const uint8_t *train, float *xtr,
+                       float *xva) {
+  int64_t f = ts->f, c = ts->c, itr = 0, iva = 0;
   for (int64_t i = 0; i < n; i++) {
     const float *x = X + (size_t)i * (size_t)f;
-    float *o = train[i] ? ts->Xtr + (size_t)itr * (size_t)c : ts->Xva + (size_t)iva * (size_t)c;
-    uint8_t *yo = train[i] ? ts->Ytr + (size_t)itr * (size_t)k : ts->Yva + (size_t)iva * (size_t)k;
+    float *o = train[i] ? xtr + (size_t)itr++ * (size_t)c : xva + (size_t)iva++ * (size_t)c;
     for (int64_t j = 0; j < c; j++) o[j] = (float)ps_standardize(x[ts->src[j]], ts->kind[j], ts->mean[j], ts->scale[j]);
-    memcpy(yo, Y + (size_t)i * (size_t)k, (size_t)k);
-    if (train[i]) itr++; else iva++;
   }
-  free(X);
+}
+
+void trainset_rewind(ps_trainset_t *ts) {
+  ts->tr_off = ts->va_off = 0;
+  blockreader_rewind(ts->reader);
+}
+
+int trainset_next(ps_trainset_t *ts, const float **Xtr, const uint8_t **Ytr, int64_t *ntr, const float **Xva,
+                  const uint8_t **Yva, int64_t *nva) {
+  const float *X;
+  int64_t first, m;
+  if (!blockreader_next(ts->reader, &X, &first, &m)) return 0;
+  int64_t a = 0;
+  for (int64_t i = 0; i < m; i++) a += ts->train[first + i];
+  split_rows(ts, X, m, ts->train + first, ts->bx_tr, ts->bx_va);
+  *Xtr = ts->bx_tr;
+  *Ytr = ts->Ytr + (size_t)ts->tr_off * (size_t)ts->k;
+  *ntr = a;
+  *Xva = ts->bx_va;
+  *Yva = ts->Yva + (size_t)ts->va_off * (size_t)ts->k;
+  *nva = m - a;
+  ts->tr_off += a;
+  ts->va_off += m - a;
+  return 1;
+}
+
+void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, int missing_ind,
+                   int reject_nonfinite, int64_t mem_limit, ps_trainset_t *ts) {
+  memset(ts, 0, sizeof *ts);
+  int64_t f = d->f, row0, n;
+  ps_partition(d->n, ps_size, ps_rank, &row0, &n);
+  ts->f = f;
+  ts->k = k;
+  uint8_t *Y = ps_malloc((size_t)(n > 0 ? n : 1) * (size_t)k);
+  for (int h = 0; h < k; h++) trainset_read_labels(d, targets[h], row0, n, k, h, Y);
+
+  double t0 = ps_now();
+  ts->path = d->path;
+  ts->names = d->feature_names;
+  ts->reject_nonfinite = reject_nonfinite;
+  int64_t *ids = ps_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+  h5io_read_range(d->ids, H5T_NATIVE_INT64, row0, n, 0, ids);
+  uint8_t *train = ps_malloc((size_t)(n > 0 ? n : 1));
+  for (int64_t i = 0; i < n; i++) {
+    int va = holdout > 0 && ps_id_unit(ids[i], (uint64_t)salt) < holdout;
+    train[i] = !va;
+    ts->n_tr += !va;
+    ts->n_va += va;
+  }
+  free(ids);
+  double cnt[2] = {(double)ts->n_tr, (double)ts->n_va};
+  comm_allreduce_sum_f64(cnt, 2);
+  ts->g_tr = cnt[0];
+  ts->g_va = cnt[1];
+  if (ts->g_tr < 2) ps_die_all(PS_EXIT_ERROR, "%s: only %.0f training rows after --holdout %g", d->path, cnt[0], holdout);
+
+  ts->n_pos = ps_calloc((size_t)k, sizeof(double));
+  for (int64_t i = 0; i < n; i++)
+    if (train[i])
+      for (int h = 0; h < k; h++) ts->n_pos[h] += Y[(size_t)i * (size_t)k + (size_t)h];
+  comm_allreduce_sum_f64(ts->n_pos, (size_t)k);
+  for (int h = 0; h < k; h++) {
+    if (ts->n_pos[h] == 0 || ts->n_pos[h] == ts->g_tr)
+      ps_die_all(PS_EXIT_ERROR, "%s: /labels/%s: every training label is %d; a model needs both classes", d->path,
+                 targets[h], ts->n_pos[h] == 0 ? 0 : 1);
+  }
+  /* labels of each split stay resident (k bytes a row) */
+  ts->Ytr = ps_malloc((size_t)(ts->n_tr > 0 ? ts->n_tr : 1) * (size_t)k);
+  ts->Yva = ps_malloc((size_t)(ts->n_va > 0 ? ts->n_va : 1) * (size_t)k);
+  for (int64_t i = 0, itr = 0, iva = 0; i < n; i++)
+    memcpy(train[i] ? ts->Ytr + (size_t)itr++ * (size_t)k : ts->Yva + (size_t)iva++ * (size_t)k,
+           Y + (size_t)i * (size_t)k, (size_t)k);
   free(Y);
-  free(train);
-  ps_log("train: prepared %lld model columns in %.2f s (labels, split, statistics, standardization)", (long long)c,
-         ps_now() - t0);
+
+  /* Resident if the raw rows and their standardized copy fit the limit
+   * (the same decision on every rank: the largest rank decides). */
+  int64_t cmax = missing_ind ? 2 * f : f;
+  double need = (double)n * (double)(f + cmax) * 4.0;
+  comm_allreduce_max_f64(&need, 1);
+  ts->streamed = need > (double)mem_limit;
+  ps_colstat_t *st = ps_malloc(sizeof(ps_colstat_t) * (size_t)f);
+  stats_init(st, f);
+  if (!ts->streamed) {
+    float *X = ps_malloc(sizeof(float) * (size_t)(n > 0 ? n : 1) * (size_t)f);
+    h5io_read_range(d->features, H5T_NATIVE_FLOAT, row0, n, f, X);
+    if (reject_nonfinite) trainset_reject_nonfinite(d, X, row0, n);
+    double tr = ps_now() - t0;
+    ps_log("train: read %lld rows x %lld features in %.2f s (%.2f GB/s), resident", (long long)d->n, (long long)f, tr,
+           (double)d->n * (double)f * 4.0 / 1e9 / (tr > 0 ? tr : 1e-9));
+    stats_add_block(st, X, n, f, train);
+    stats_allreduce(st, f);
+    make_columns(ts, st, f, missing_ind);
+    ts->Xtr = ps_malloc(sizeof(float) * (size_t)(ts->n_tr > 0 ? ts->n_tr : 1) * (size_t)ts->c);
+    ts->Xva = ps_malloc(sizeof(float) * (size_t)(ts->n_va > 0 ? ts->n_va : 1) * (size_t)ts->c);
+    split_rows(ts, X, n, train, ts->Xtr, ts->Xva);
+    free(X);
+    free(train);
+  } else {
+    /* blocks: two raw buffers (reader) + two standardized (both splits), whole
+     * multiples of the statistics' 256-row sub-blocks (same sums as resident) */
+    int64_t per_row = 2 * f * 4 + cmax * 4;
+    int64_t br = mem_limit / (per_row > 0 ? per_row : 1);
+    br -= br % 256;
+    if (br < 256) br = 256;
+    ts->block_rows = br;
+    ts->train = train;
+    ts->reader = blockreader_open(d->features, row0, n, f, br);
+    blockreader_rewind(ts->reader);
+    const float *X;
+    int64_t first, m;
+    while (blockreader_next(ts->reader, &X, &first, &m)) {
+      if (reject_nonfinite) trainset_reject_nonfinite(d, X, row0 + first, m);
+      stats_add_block(st, X, m, f, train + first);
+    }
+    stats_allreduce(st, f);
+    make_columns(ts, st, f, missing_ind);
+    ts->bx_tr = ps_malloc(sizeof(float) * (size_t)br * (size_t)ts->c);
+    ts->bx_va = ps_malloc(sizeof(float) * (size_t)br * (size_t)ts->c);
+    ps_log("train: streaming %lld rows x %lld features in blocks of %lld rows per rank (--host-mem-limit %.0f MiB)",
+           (long long)d->n, (long long)f, (long long)br, (double)mem_limit / 1048576.0);
+  }
+  free(st);
+  ps_log("train: prepared %lld model columns in %.2f s (labels, split, statistics, standardization)",
+         (long long)ts->c, ps_now() - t0);
 }
 
 void trainset_free(ps_trainset_t *ts) {
+  blockreader_close(ts->reader);
+  free(ts->train); free(ts->bx_tr); free(ts->bx_va);
   free(ts->Xtr); free(ts->Xva); free(ts->Ytr); free(ts->Yva); free(ts->src); free(ts->kind);
   free(ts->dead); free(ts->mean); free(ts->scale); free(ts->n_pos);
   memset(ts, 0, sizeof *ts);

@@ -5,6 +5,7 @@
 #define PS_TRAINSET_H
 #include <stdint.h>
 
+#include "blockreader.h"
 #include "h5io.h"
 
 typedef struct {
@@ -18,12 +19,29 @@ typedef struct {
   uint8_t *kind, *dead;
   double *mean, *scale;
   double *n_pos;         /* [k] positives in the training split (all ranks) */
+  /* streamed (rows larger than the memory limit): X is read again each pass */
+  int streamed;
+  int64_t block_rows;
+  blockreader_t *reader;
+  uint8_t *train;        /* [rank rows] 1 = training row */
+  float *bx_tr, *bx_va;  /* one block's standardized rows of each split */
+  int64_t tr_off, va_off;/* rows of each split handed out so far this pass */
+  const char *path;      /* for --nonfinite reject messages */
+  char **names;
+  int reject_nonfinite;
 } ps_trainset_t;
 
 /* reject_nonfinite: die naming the first NaN/Inf feature (row, column)
- * instead of imputing it. */
+ * instead of imputing it. mem_limit: bytes this rank may hold for feature
+ * rows; above it the rows stream from the file in blocks every pass
+ * (resident and streamed give bitwise the same model). */
 void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, int missing_ind,
-                   int reject_nonfinite, ps_trainset_t *ts);
+                   int reject_nonfinite, int64_t mem_limit, ps_trainset_t *ts);
+/* Streamed sets: start a pass; then the next block's standardized rows of
+ * each split and their labels (pointers into Ytr/Yva). 0 at the end. */
+void trainset_rewind(ps_trainset_t *ts);
+int trainset_next(ps_trainset_t *ts, const float **Xtr, const uint8_t **Ytr, int64_t *ntr, const float **Xva,
+                  const uint8_t **Yva, int64_t *nva);
 /* Dies (collective) naming file, row and column of the first non-finite
  * value of rows [row0, row0+n) of X [n][f]. */
 void trainset_reject_nonfinite(const ps_data_t *d, const float *X, int64_t row0, int64_t n);

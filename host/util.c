@@ -257,6 +257,38 @@ double ps_parse_double(const char *opt, const char *s, double lo, double hi) {
   return v;
 }
 
+int64_t ps_parse_size(const char *opt, const char *s) {
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(s, &end);
+  double mul = 1;
+  if (end && *end) {
+    switch (*end) {
+      case 'k': case 'K': mul = 1024.0; break;
+      case 'm': case 'M': mul = 1024.0 * 1024; break;
+      case 'g': case 'G': mul = 1024.0 * 1024 * 1024; break;
+      case 't': case 'T': mul = 1024.0 * 1024 * 1024 * 1024; break;
+      default: mul = 0;
+    }
+    if (mul > 0 && end[1] && !((end[1] == 'B' || end[1] == 'b') && !end[2]) && !((end[1] == 'i') && end[2] == 'B' && !end[3]))
+      mul = 0;
+  }
+  if (errno || end == s || mul == 0 || !(v > 0))
+    ps_die_all(PS_EXIT_USAGE, "%s: '%s' is not a size (bytes, or with K, M, G, T)", opt, s);
+  return (int64_t)(v * mul);
+}
+
+int64_t ps_mem_available(void) {
+  FILE *f = fopen("/proc/meminfo", "r");
+  if (!f) return 0;
+  char line[256];
+  long long kb = 0;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1) break;
+  fclose(f);
+  return (int64_t)kb * 1024;
+}
+
 void ps_progress_init(ps_progress_t *p, const char *what, double total, double bytes_per) {
   p->what = what;
   p->t0 = p->last = ps_now();

@@ -64,6 +64,10 @@ void ps_free_strv(char **v);
 /* Parse numbers strictly; die (usage) with the option name on failure. */
 long long ps_parse_ll(const char *opt, const char *s, long long lo, long long hi);
 double ps_parse_double(const char *opt, const char *s, double lo, double hi);
+/* "512M", "8G", "1.5T" or bytes; dies (usage) naming the option. */
+int64_t ps_parse_size(const char *opt, const char *s);
+/* MemAvailable of this machine in bytes (0 if unknown). */
+int64_t ps_mem_available(void);
 
 /* Progress printer on rank 0: at most one line every `every` seconds. */
 typedef struct {

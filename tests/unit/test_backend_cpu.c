@@ -99,8 +99,34 @@ static void raw_and_standardized_scores_agree(void **state) {
   b->destroy(b);
 }
 
+/* Rows streamed in uneven blocks give bitwise the sums of the resident pass. */
+static void streamed_equals_resident(void **state) {
+  (void)state;
+  setup_data();
+  ps_backend_t *b = backend_cpu_create();
+  b->set_train(b, X, Y, N, C, K, wpos, wneg);
+  double theta[K * C1], l1[K], g1[K * C1], h1[K * C1 * C1], l2[K], g2[K * C1], h2[K * C1 * C1];
+  for (int i = 0; i < K * C1; i++) theta[i] = 0.2 * ps_rng_normal(4, 4, (uint64_t)i, 0);
+  uint8_t mask[K] = {1, 0};
+  b->eval(b, theta, l1, g1, h1, mask);
+  const int64_t cuts[] = {1, 255, 256, 3, 100, 0, 517};
+  b->eval_begin(b, theta, C, K, wpos, wneg, mask);
+  int64_t at = 0;
+  for (int i = 0; at < N; i = (i + 1) % 7) {
+    int64_t m = cuts[i] < N - at ? cuts[i] : N - at;
+    b->eval_rows(b, X + at * C, Y + at * K, m);
+    at += m;
+  }
+  b->eval_end(b, l2, g2, h2);
+  assert_memory_equal(l1, l2, sizeof l1);
+  assert_memory_equal(g1, g2, sizeof g1);
+  assert_memory_equal(h1, h2, sizeof(double) * C1 * C1); /* head 0's Hessian */
+  b->destroy(b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(gradient_and_hessian),
-                                     cmocka_unit_test(raw_and_standardized_scores_agree)};
+                                     cmocka_unit_test(raw_and_standardized_scores_agree),
+                                     cmocka_unit_test(streamed_equals_resident)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
