@@ -25,8 +25,9 @@ void comm_bcast(void *buf, size_t bytes, int root);
 /* Every rank contributes `bytes` bytes; out holds size*bytes, rank order. */
 void comm_allgather(const void *in, void *out, size_t bytes);
 /* Variable-size gather of bytes to rank 0; returns a malloc'd buffer there
- * (NULL elsewhere) and the total size. */
-void *comm_gatherv_bytes(const void *in, size_t bytes, size_t *total);
+ * (NULL elsewhere), the total size and, if sizes != NULL, each rank's size
+ * (sizes[P], filled on every rank). */
+void *comm_gatherv_bytes(const void *in, size_t bytes, size_t *total, size_t *sizes);
 /* Ranks on this node (MPI_Comm_split_type shared memory): GPU choice. */
 int comm_local_rank(void);
 int comm_local_size(void);

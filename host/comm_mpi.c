@@ -89,13 +89,15 @@ void comm_allgather(const void *in, void *out, size_t bytes) {
   MPI_CHECK(MPI_Allgather(in, (int)bytes, MPI_BYTE, out, (int)bytes, MPI_BYTE, MPI_COMM_WORLD));
 }
 
-void *comm_gatherv_bytes(const void *in, size_t bytes, size_t *total) {
+void *comm_gatherv_bytes(const void *in, size_t bytes, size_t *total, size_t *out_sizes) {
   int64_t mine = (int64_t)bytes;
   int64_t *sizes = ps_malloc(sizeof(int64_t) * (size_t)ps_size);
   comm_allgather(&mine, sizes, sizeof mine);
   size_t tot = 0;
   for (int r = 0; r < ps_size; r++) tot += (size_t)sizes[r];
   *total = tot;
+  if (out_sizes)
+    for (int r = 0; r < ps_size; r++) out_sizes[r] = (size_t)sizes[r];
   char *out = NULL;
   if (ps_rank == 0) {
     out = ps_malloc(tot);

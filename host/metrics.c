@@ -57,6 +57,31 @@ static size_t compress(run_t *r, size_t n) {
   return w;
 }
 
+/* Rank 0: the P sorted lists, one after another in `all`, merged into one
+ * sorted list (P-way merge, rank order among equal scores); the radix sort
+ * when P is large. Returns `all` itself when P = 1. */
+static run_t *merge_sorted(run_t *all, const size_t *bytes, size_t n) {
+  if (ps_size == 1) return all;
+  if (ps_size > 16) {
+    radix_sort(all, n);
+    return all;
+  }
+  size_t head[16], end[16], at = 0;
+  for (int r = 0; r < ps_size; r++) {
+    head[r] = at;
+    at += bytes[r] / sizeof(run_t);
+    end[r] = at;
+  }
+  run_t *out = ps_malloc(sizeof(run_t) * (n > 0 ? n : 1));
+  for (size_t o = 0; o < n; o++) {
+    int best = -1;
+    for (int r = 0; r < ps_size; r++)
+      if (head[r] < end[r] && (best < 0 || key_of(all[head[r]].s) < key_of(all[head[best]].s))) best = r;
+    out[o] = all[head[best]++];
+  }
+  return out;
+}
+
 static void from_runs(const run_t *r, size_t g, ps_metrics_t *m) {
   double P = 0, N = 0;
   for (size_t i = 0; i < g; i++) { P += r[i].pos; N += r[i].neg; }
@@ -139,14 +164,25 @@ void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int6
     cnt++;
   }
   cnt = compress(r, cnt);
-  size_t total = 0;
-  run_t *all = comm_gatherv_bytes(r, cnt * sizeof(run_t), &total);
+  size_t total = 0, *sizes = ps_malloc(sizeof(size_t) * (size_t)ps_size);
+  run_t *all = comm_gatherv_bytes(r, cnt * sizeof(run_t), &total, sizes);
   free(r);
   memset(m, 0, sizeof *m);
   if (ps_rank == 0) {
-    size_t g = compress(all, total / sizeof(run_t));
-    from_runs(all, g, m);
+    run_t *merged = merge_sorted(all, sizes, total / sizeof(run_t));
+    size_t g = 0;
+    for (size_t i = 0; i < total / sizeof(run_t); i++) { /* tied scores of different ranks: one run */
+      if (g > 0 && merged[g - 1].s == merged[i].s) {
+        merged[g - 1].pos += merged[i].pos;
+        merged[g - 1].neg += merged[i].neg;
+      } else {
+        merged[g++] = merged[i];
+      }
+    }
+    from_runs(merged, g, m);
+    if (merged != all) free(merged);
     free(all);
   }
+  free(sizes);
   comm_bcast(m, sizeof *m, 0);
 }
