@@ -103,10 +103,57 @@ static inline void logits_rows(const float *restrict X, int R, int64_t c, const 
   }
 }
 
+/* Two heads, two rows at a time: each x is widened once for both heads. The
+ * partial sums per (head, row) run in the same lanes and order as
+ * logits_rows, so the bits are the same whichever path a row takes. */
+static inline void logits_2h2r(const float *restrict X, int64_t c, const double *restrict w0,
+                               const double *restrict w1, double *restrict z0, double *restrict z1) {
+  int64_t cv = c - c % LANES;
+  double a[2][2][LANES];
+  for (int r = 0; r < 2; r++)
+    for (int l = 0; l < LANES; l++) {
+      double x = cv > 0 ? (double)X[(size_t)r * (size_t)c + (size_t)l] : 0.0;
+      a[0][r][l] = cv > 0 ? x * w0[l] : 0.0;
+      a[1][r][l] = cv > 0 ? x * w1[l] : 0.0;
+    }
+  for (int64_t j = LANES; j < cv; j += LANES)
+    for (int r = 0; r < 2; r++)
+      for (int l = 0; l < LANES; l++) {
+        double x = (double)X[(size_t)r * (size_t)c + (size_t)(j + l)];
+        a[0][r][l] += x * w0[j + l];
+        a[1][r][l] += x * w1[j + l];
+      }
+  for (int r = 0; r < 2; r++) {
+    double t0 = 0, t1 = 0;
+    for (int64_t j = cv; j < c; j++) {
+      double x = (double)X[(size_t)r * (size_t)c + (size_t)j];
+      t0 += x * w0[j];
+      t1 += x * w1[j];
+    }
+    for (int l = 0; l < LANES; l++) {
+      t0 += a[0][r][l];
+      t1 += a[1][r][l];
+    }
+    z0[r] = w0[c] + t0;
+    z1[r] = w1[c] + t1;
+  }
+}
+
 /* Logits of rows [0, m) of a tile for every head, head-major: z[h*ld + i]. */
 PS_KERNEL static void tile_logits(const float *restrict X, int64_t m, int64_t c, int k, const double *restrict theta,
                                   double *restrict z, int64_t ld) {
-  for (int h = 0; h < k; h++) {
+  int h = 0;
+  for (; h + 2 <= k; h += 2) {
+    const double *w0 = theta + (size_t)h * (size_t)(c + 1), *w1 = w0 + (c + 1);
+    int64_t i = 0;
+    for (; i + 2 <= m; i += 2)
+      logits_2h2r(X + (size_t)i * (size_t)c, c, w0, w1, z + h * ld + i, z + (h + 1) * ld + i);
+    for (; i < m; i++) {
+      logits_rows(X + (size_t)i * (size_t)c, 1, c, w0, z + h * ld + i);
+      logits_rows(X + (size_t)i * (size_t)c, 1, c, w1, z + (h + 1) * ld + i);
+    }
+  }
+  for (; h < k; h++) {
     const double *w = theta + (size_t)h * (size_t)(c + 1);
     int64_t i = 0;
     for (; i + RB <= m; i += RB) logits_rows(X + (size_t)i * (size_t)c, RB, c, w, z + h * ld + i);
