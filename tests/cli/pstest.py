@@ -1,6 +1,7 @@
 """pstest.py: helpers for the command-line tests: run propscore under mpirun,
 generate small datasets, read HDF5 with h5py."""
 import glob
+import hashlib
 import os
 import subprocess
 
@@ -33,6 +34,12 @@ def error_line(p):
     lines = [l for l in p.stderr.splitlines() if l.startswith("propscore: error")]
     assert len(lines) == 1, f"expected one error line, got:\n{p.stderr}"
     return lines[0]
+
+
+def digest(path):
+    """SHA-256 of a file: inputs must come out of a run unchanged."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def leftovers(directory):

@@ -1,17 +1,12 @@
 """Bad input to gen/inspect: one line naming file and dataset, non-zero exit,
 no output file left behind, inputs untouched."""
-import hashlib
 import os
 
 import h5py
 import numpy as np
 import pytest
 
-from pstest import error_line, gen, leftovers, run
-
-
-def digest(path):
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+from pstest import digest, error_line, gen, leftovers, run
 
 
 def make(path, **datasets):

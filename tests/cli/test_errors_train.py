@@ -1,6 +1,5 @@
 """Bad input to train/score/eval: one clear line, non-zero exit, no partial
 output, inputs untouched."""
-import hashlib
 import os
 import shutil
 
@@ -8,11 +7,7 @@ import h5py
 import numpy as np
 import pytest
 
-from pstest import error_line, gen, leftovers, run
-
-
-def digest(path):
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+from pstest import digest, error_line, gen, leftovers, run
 
 
 @pytest.fixture(scope="module")

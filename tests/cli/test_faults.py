@@ -1,6 +1,5 @@
 """Faults: a killed rank, damaged files (under the ASan build), empty rank
 partitions, NaN/Inf policy, a full disk, unreadable or foreign models."""
-import hashlib
 import os
 import re
 import shutil
@@ -12,13 +11,9 @@ import h5py
 import numpy as np
 import pytest
 
-from pstest import BIN, MPIEXEC, error_line, gen, leftovers, run
+from pstest import BIN, MPIEXEC, digest, error_line, gen, leftovers, run
 
 ASAN_BIN = os.environ.get("PROPSCORE_ASAN_BIN") or ""
-
-
-def digest(path):
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Stop (SIGTERM/SIGUSR1) and resume: train and score end bitwise identical
 to runs that were never stopped; the previous outputs stay until then."""
 import filecmp
-import hashlib
 import os
 import shutil
 import signal
@@ -10,13 +9,9 @@ import time
 
 import pytest
 
-from pstest import BIN, MPIEXEC, error_line, gen, run
+from pstest import BIN, MPIEXEC, digest, error_line, gen, run
 
 ENV = {"SOURCE_DATE_EPOCH": "1700000000"}
-
-
-def digest(path):
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
 @pytest.fixture(scope="module")
