@@ -1,5 +1,8 @@
-/* newton.c: the Newton direction H d = -g by Cholesky (LAPACKE dpotrf/dpotrs). */
-#include <lapacke.h>
+/* newton.c: the Newton direction H d = -g by Cholesky: LAPACK's dpotrf and
+ * dpotrs (prototypes from LAPACKE's lapack.h; the routines come from
+ * OpenBLAS, so no liblapacke is needed at run time). H is symmetric, so its
+ * row-major array is also its column-major one. */
+#include <lapack.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,12 +10,13 @@
 #include "util.h"
 
 int newton_direction(ps_opt_t *o, const double *H) {
-  int n = o->n;
+  lapack_int n = o->n, one = 1, info = 0;
+  char uplo = 'U';
   double *A = ps_malloc(sizeof(double) * (size_t)n * (size_t)n);
   memcpy(A, H, sizeof(double) * (size_t)n * (size_t)n);
   for (int i = 0; i < n; i++) o->d[i] = -o->g[i];
-  int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', n, A, n);
-  if (info == 0) info = LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'U', n, 1, A, n, o->d, 1);
+  LAPACK_dpotrf(&uplo, &n, A, &n, &info);
+  if (info == 0) LAPACK_dpotrs(&uplo, &n, &one, A, &n, o->d, &n, &info);
   free(A);
   return info == 0 ? 0 : -1;
 }
