@@ -1,9 +1,11 @@
 /* cmd_score.c: `propscore score` -- stream the feature file in row blocks,
  * standardize on the fly, write every head's probability per customer with
- * collective parallel writes to <out>.partial, renamed when complete. On
+ * collective parallel writes to <out>.partial, renamed when complete. An I/O
+ * thread reads block b+1 and writes block b-1 while block b is scored. On
  * SIGTERM/SIGUSR1 the finished blocks are kept and a rerun resumes. */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -62,6 +64,70 @@ static void write_progress(const char *path, const char *fp, int64_t done) {
     ps_die_local("cannot write %s", tmp);
   if (ps_commit_file(tmp, path) != 0) ps_die_local("cannot rename %s", tmp);
   free(tmp);
+}
+
+/* Score's I/O thread: all HDF5 and MPI calls of the block loop happen here,
+ * in one fixed order on every rank (read b, then write b-2 once computed),
+ * while the main thread computes; two slots of buffers. A stop signal is
+ * agreed here between blocks; the blocks already read are still computed
+ * and written, so everything before stop_at is in the file. */
+typedef struct {
+  ps_data_t *d;
+  hid_t did, *ds;
+  int k, reject;
+  int64_t f, row0, n, br, nb, start;
+  float *X[2], *P[2];
+  int64_t *ids[2], m[2];
+  int64_t ready, computed, stop_at; /* blocks read, computed; first block not done */
+  int64_t written;                  /* blocks written (I/O thread only) */
+  double t_read, t_write;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+} score_io_t;
+
+static void io_write(score_io_t *io, int64_t blk) {
+  pthread_mutex_lock(&io->mu);
+  while (io->computed <= blk) pthread_cond_wait(&io->cv, &io->mu);
+  pthread_mutex_unlock(&io->mu);
+  int slot = (int)(blk % 2);
+  int64_t r0 = blk * io->br, m = io->m[slot];
+  double t0 = ps_now();
+  h5io_xfer_rows(io->did, H5T_NATIVE_INT64, io->row0 + r0, m, 0, io->ids[slot], 1);
+  for (int h = 0; h < io->k; h++)
+    h5io_xfer_rows(io->ds[h], H5T_NATIVE_FLOAT, io->row0 + r0, m, 0, io->P[slot] + (size_t)h * (size_t)m, 1);
+  io->t_write += ps_now() - t0;
+  io->written = blk + 1;
+}
+
+static void *score_io_main(void *arg) {
+  score_io_t *io = arg;
+  int64_t blk = io->start;
+  io->written = io->start;
+  for (; blk < io->nb; blk++) {
+    if (blk - 2 >= io->start) io_write(io, blk - 2); /* frees slot blk % 2 */
+    ps_fault_tick("block");
+    if (blk > io->start && ps_stop_agreed()) break;
+    int slot = (int)(blk % 2);
+    int64_t r0 = blk * io->br, m = io->n - r0 > io->br ? io->br : io->n - r0;
+    if (m < 0) m = 0;
+    double t0 = ps_now();
+    h5io_xfer_rows(io->d->features, H5T_NATIVE_FLOAT, io->row0 + r0, m, io->f, io->X[slot], 0);
+    h5io_xfer_rows(io->d->ids, H5T_NATIVE_INT64, io->row0 + r0, m, 0, io->ids[slot], 0);
+    if (io->reject) trainset_reject_nonfinite(io->d, io->X[slot], io->row0 + r0, m);
+    io->t_read += ps_now() - t0;
+    pthread_mutex_lock(&io->mu);
+    io->m[slot] = m;
+    io->ready = blk + 1;
+    pthread_cond_broadcast(&io->cv);
+    pthread_mutex_unlock(&io->mu);
+  }
+  /* the last two blocks read (or those read before a stop) */
+  pthread_mutex_lock(&io->mu);
+  io->stop_at = blk;
+  pthread_cond_broadcast(&io->cv);
+  pthread_mutex_unlock(&io->mu);
+  for (int64_t w = io->written; w < blk; w++) io_write(io, w);
+  return NULL;
 }
 
 int cmd_score(int argc, char **argv) {
@@ -160,48 +226,74 @@ int cmd_score(int argc, char **argv) {
   }
 
   t_meta = ps_now() - t_meta;
-  float *X = ps_malloc(sizeof(float) * (size_t)br * (size_t)f);
-  float *P = ps_malloc(sizeof(float) * (size_t)br * (size_t)k);
-  int64_t *ids = ps_malloc(sizeof(int64_t) * (size_t)br);
   ps_transform_t tf;
   model_transform(&mdl, &tf);
+  score_io_t io = {0};
+  io.d = &d;
+  io.did = did;
+  io.ds = ds;
+  io.k = k;
+  io.f = f;
+  io.row0 = row0;
+  io.n = n;
+  io.br = br;
+  io.nb = nb;
+  io.start = start;
+  io.stop_at = nb;
+  io.reject = !strcmp(nonfinite, "reject");
+  for (int i = 0; i < 2; i++) {
+    io.X[i] = ps_malloc(sizeof(float) * (size_t)br * (size_t)f);
+    io.P[i] = ps_malloc(sizeof(float) * (size_t)br * (size_t)k);
+    io.ids[i] = ps_malloc(sizeof(int64_t) * (size_t)br);
+  }
+  io.computed = io.ready = start;
+  pthread_mutex_init(&io.mu, NULL);
+  pthread_cond_init(&io.cv, NULL);
   ps_progress_t prog;
   ps_progress_init(&prog, "score", (double)n_all, 4.0 * (double)f);
-  double t_read = 0, t_comp = 0, t_write = 0;
-  int stopped = 0;
-  for (int64_t blk = start; blk < nb; blk++) {
-    ps_fault_tick("block");
-    if (blk > start && ps_stop_agreed()) { /* between blocks: everything before blk is written */
-      stopped = 1;
-      H5_CHECK(H5Fflush(fid, H5F_SCOPE_GLOBAL));
-      write_progress(progress, fp, blk);
-      ps_log("score: stop signal after %lld of %lld blocks; run the same command again to resume",
-             (long long)blk, (long long)nb);
-      break;
-    }
-    int64_t r0 = blk * br, m = n - r0 > br ? br : n - r0;
-    if (m < 0) m = 0;
-    double ta = ps_now();
-    h5io_xfer_rows(d.features, H5T_NATIVE_FLOAT, row0 + r0, m, f, X, 0);
-    h5io_xfer_rows(d.ids, H5T_NATIVE_INT64, row0 + r0, m, 0, ids, 0);
-    if (!strcmp(nonfinite, "reject")) trainset_reject_nonfinite(&d, X, row0 + r0, m);
-    double tb = ps_now();
-    b->predict_raw(b, &tf, mdl.theta, k, X, m, P);
-    double tc = ps_now();
-    h5io_xfer_rows(did, H5T_NATIVE_INT64, row0 + r0, m, 0, ids, 1);
-    for (int h = 0; h < k; h++) h5io_xfer_rows(ds[h], H5T_NATIVE_FLOAT, row0 + r0, m, 0, P + (size_t)h * (size_t)m, 1);
-    t_read += tb - ta;
-    t_comp += tc - tb;
-    t_write += ps_now() - tc;
-    ps_progress_update(&prog, (double)(r0 + m) * (double)ps_size);
+  double t_comp = 0;
+  pthread_t thread;
+  if (pthread_create(&thread, NULL, score_io_main, &io) != 0) ps_die_local("cannot start the score I/O thread");
+  /* Compute while the I/O thread reads the next block and writes the last. */
+  for (int64_t blk = start;; blk++) {
+    pthread_mutex_lock(&io.mu);
+    while (io.ready <= blk && blk < io.stop_at) pthread_cond_wait(&io.cv, &io.mu);
+    int go = blk < io.stop_at;
+    pthread_mutex_unlock(&io.mu);
+    if (!go) break;
+    int slot = (int)(blk % 2);
+    double t0c = ps_now();
+    b->predict_raw(b, &tf, mdl.theta, k, io.X[slot], io.m[slot], io.P[slot]);
+    t_comp += ps_now() - t0c;
+    pthread_mutex_lock(&io.mu);
+    io.computed = blk + 1;
+    pthread_cond_broadcast(&io.cv);
+    pthread_mutex_unlock(&io.mu);
+    ps_progress_update(&prog, (double)(blk * br + io.m[slot]) * (double)ps_size);
   }
+  pthread_join(thread, NULL);
+  int stopped = io.stop_at < nb;
+  double t_read = io.t_read, t_write = io.t_write;
+  if (stopped) {
+    H5_CHECK(H5Fflush(fid, H5F_SCOPE_GLOBAL));
+    write_progress(progress, fp, io.stop_at);
+    ps_log("score: stop signal after %lld of %lld blocks; run the same command again to resume",
+           (long long)io.stop_at, (long long)nb);
+  }
+  for (int i = 0; i < 2; i++) {
+    free(io.X[i]);
+    free(io.P[i]);
+    free(io.ids[i]);
+  }
+  pthread_mutex_destroy(&io.mu);
+  pthread_cond_destroy(&io.cv);
   for (int h = 0; h < k; h++) H5Dclose(ds[h]);
   H5Dclose(did);
   H5Gclose(gs);
   double tc0 = ps_now();
   h5io_close(fid);
   comm_barrier();
-  free(X); free(P); free(ids); free(ds);
+  free(ds);
   if (stopped) {
     if (ps_rank == 0) {
       ps_tmp_forget(partial);
