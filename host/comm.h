@@ -1,5 +1,5 @@
-/* comm.h: the collective interface the rest of the program sees (rank, size,
- * deterministic sums, broadcast, gathers). Only comm_*.c touch MPI/NCCL.
+/* comm.h: the collective interface the rest of the program sees (ps_rank and
+ * ps_size in util.h, deterministic sums, broadcast, gathers). Only comm_*.c touch MPI/NCCL.
  * Every sum is computed in rank order, so all ranks get bitwise-identical
  * results and the same P always gives the same bits. */
 #ifndef PS_COMM_H
@@ -9,18 +9,13 @@
 
 void comm_init(int *argc, char ***argv); /* sets ps_rank / ps_size */
 void comm_finalize(void);
-int comm_rank(void);
-int comm_size(void);
 void comm_barrier(void);
-void comm_abort(int code);
 
 /* In-place sum over ranks, float64, identical bits on every rank. Messages
  * are split into chunks, so n may exceed 2^31. */
 void comm_allreduce_sum_f64(double *buf, size_t n);
 void comm_allreduce_sum_i64(int64_t *buf, size_t n);
-void comm_allreduce_min_f64(double *buf, size_t n);
 void comm_allreduce_max_f64(double *buf, size_t n);
-void comm_allreduce_min_i64(int64_t *buf, size_t n);
 void comm_bcast(void *buf, size_t bytes, int root);
 /* Every rank contributes `bytes` bytes; out holds size*bytes, rank order. */
 void comm_allgather(const void *in, void *out, size_t bytes);
@@ -36,6 +31,4 @@ int comm_local_size(void);
 void comm_use_device(int device);
 int comm_nccl_active(void);
 void comm_nccl_allreduce_sum_f64(double *buf, size_t n);
-/* Exclusive prefix sum of a count (this rank's first global row). */
-int64_t comm_exscan_i64(int64_t v);
 #endif

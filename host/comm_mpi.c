@@ -35,10 +35,7 @@ void comm_init(int *argc, char ***argv) {
   MPI_Comm_free(&node);
 }
 void comm_finalize(void) { MPI_Finalize(); }
-int comm_rank(void) { return ps_rank; }
-int comm_size(void) { return ps_size; }
 void comm_barrier(void) { MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD)); }
-void comm_abort(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
 
 void comm_allreduce_sum_f64(double *buf, size_t n) {
   if (ps_size == 1) return;
@@ -69,11 +66,9 @@ static void allreduce_op(void *buf, size_t n, MPI_Datatype t, size_t esz, MPI_Op
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, (char *)buf + off * esz, (int)m, t, op, MPI_COMM_WORLD));
   }
 }
-/* Integer sums, min and max are exact in any order. */
+/* Integer sums and the max are exact in any order. */
 void comm_allreduce_sum_i64(int64_t *buf, size_t n) { allreduce_op(buf, n, MPI_INT64_T, 8, MPI_SUM); }
-void comm_allreduce_min_f64(double *buf, size_t n) { allreduce_op(buf, n, MPI_DOUBLE, 8, MPI_MIN); }
 void comm_allreduce_max_f64(double *buf, size_t n) { allreduce_op(buf, n, MPI_DOUBLE, 8, MPI_MAX); }
-void comm_allreduce_min_i64(int64_t *buf, size_t n) { allreduce_op(buf, n, MPI_INT64_T, 8, MPI_MIN); }
 
 void comm_bcast(void *buf, size_t bytes, int root) {
   if (ps_size == 1) return;
@@ -116,11 +111,4 @@ void *comm_gatherv_bytes(const void *in, size_t bytes, size_t *total, size_t *ou
   }
   free(sizes);
   return out;
-}
-
-int64_t comm_exscan_i64(int64_t v) {
-  int64_t off = 0;
-  if (ps_size == 1) return 0;
-  MPI_CHECK(MPI_Exscan(&v, &off, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD));
-  return ps_rank == 0 ? 0 : off;
 }
