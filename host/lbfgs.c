@@ -3,14 +3,8 @@
 
 #include "optim.h"
 
-static double dot(const double *a, const double *b, int n) {
-  double s = 0;
-  for (int i = 0; i < n; i++) s += a[i] * b[i];
-  return s;
-}
-
 void lbfgs_remember(ps_opt_t *o, const double *s, const double *y) {
-  double sy = dot(s, y, o->n);
+  double sy = opt_dot(s, y, o->n);
   if (!(sy > 1e-300)) return; /* curvature condition failed: keep the old memory */
   int slot = (o->head + o->count) % o->m;
   if (o->count == o->m) { slot = o->head; o->head = (o->head + 1) % o->m; }
@@ -27,19 +21,19 @@ void lbfgs_direction(ps_opt_t *o) {
   for (int j = o->count - 1; j >= 0; j--) { /* newest to oldest */
     int slot = (o->head + j) % o->m;
     const double *s = o->S + (size_t)slot * (size_t)n, *y = o->Y + (size_t)slot * (size_t)n;
-    alpha[j] = o->rho[slot] * dot(s, q, n);
+    alpha[j] = o->rho[slot] * opt_dot(s, q, n);
     for (int i = 0; i < n; i++) q[i] -= alpha[j] * y[i];
   }
   if (o->count > 0) { /* initial Hessian gamma * I, gamma = s'y / y'y of the newest pair */
     int slot = (o->head + o->count - 1) % o->m;
     const double *y = o->Y + (size_t)slot * (size_t)n;
-    double gamma = 1.0 / (o->rho[slot] * dot(y, y, n));
+    double gamma = 1.0 / (o->rho[slot] * opt_dot(y, y, n));
     for (int i = 0; i < n; i++) q[i] *= gamma;
   }
   for (int j = 0; j < o->count; j++) { /* oldest to newest */
     int slot = (o->head + j) % o->m;
     const double *s = o->S + (size_t)slot * (size_t)n, *y = o->Y + (size_t)slot * (size_t)n;
-    double beta = o->rho[slot] * dot(y, q, n);
+    double beta = o->rho[slot] * opt_dot(y, q, n);
     for (int i = 0; i < n; i++) q[i] += (alpha[j] - beta) * s[i];
   }
 }

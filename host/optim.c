@@ -25,7 +25,7 @@ const char *opt_stop_intern(const char *s) {
   return STOPS[0];
 }
 
-static double dot(const double *a, const double *b, int n) {
+double opt_dot(const double *a, const double *b, int n) {
   double s = 0;
   for (int i = 0; i < n; i++) s += a[i] * b[i];
   return s;
@@ -72,10 +72,10 @@ static void new_search(ps_opt_t *o, const double *H) {
   int ok = 0;
   if (o->method == PS_OPT_NEWTON) ok = newton_direction(o, H) == 0;
   else { lbfgs_direction(o); ok = 1; }
-  o->dg0 = dot(o->g, o->d, o->n);
+  o->dg0 = opt_dot(o->g, o->d, o->n);
   if (!ok || !(o->dg0 < 0)) { /* not a descent direction: steepest descent */
     for (int i = 0; i < o->n; i++) o->d[i] = -o->g[i];
-    o->dg0 = dot(o->g, o->d, o->n);
+    o->dg0 = opt_dot(o->g, o->d, o->n);
     o->count = 0;
   }
   o->t = 1.0;
@@ -117,7 +117,7 @@ int opt_feed(ps_opt_t *o, double f, const double *g, const double *H) {
   if (o->status != PS_RUNNING) return 0;
   o->nfev++;
   o->ls_evals++;
-  double dg = dot(g, o->d, o->n);
+  double dg = opt_dot(g, o->d, o->n);
   int accept = 0;
   /* Sufficient decrease, or -- where f can no longer resolve the decrease --
    * Hager and Zhang's approximate Wolfe condition: f did not grow beyond

@@ -35,6 +35,7 @@ void opt_start(ps_opt_t *o, double f, const double *g, const double *H);
 /* The value at o->xt. Returns 1 when the trial was accepted (an iteration). */
 int opt_feed(ps_opt_t *o, double f, const double *g, const double *H);
 double opt_gnorm(const ps_opt_t *o); /* inf-norm of the accepted gradient */
+double opt_dot(const double *a, const double *b, int n);
 /* The stop reason equal to s, as the static string optim.c uses. */
 const char *opt_stop_intern(const char *s);
 
