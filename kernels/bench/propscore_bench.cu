@@ -19,14 +19,15 @@
 #include <algorithm>
 
 extern "C" {
-#include "backend.h"
-#include "comm.h"
-#include "util.h"
+#include "models/logreg/backend.h"
+#include "comm/comm.h"
+#include "core/util.h"
 }
-#include "cuda_check.h"
-#include "ps_kernels.h"
-#include "psmath.h"
-#include "rng.h"
+#include "common/cuda_check.h"
+#include "logreg/logreg_kernels.h"
+#include "logreg/logreg_cpu.h"
+#include "common/psmath.h"
+#include "core/rng.h"
 
 namespace {
 

@@ -1,6 +1,7 @@
 """Stop (SIGTERM/SIGUSR1) and resume: train and score end bitwise identical
 to runs that were never stopped; the previous outputs stay until then."""
 import filecmp
+import glob
 import os
 import shutil
 import signal
@@ -84,9 +85,11 @@ def test_score_stop_and_resume_is_bitwise(data, tmp_path, p):
     before = digest(out)
     r = run(p, *args, "--out", out, check=False, env=dict(ENV, PROPSCORE_FAULT_STOP="block:4"))
     assert r.returncode == 75, r.stderr
-    assert os.path.exists(out + ".partial") and digest(out) == before   # previous scores intact
-    r = run(p, *args, "--out", out, env=ENV)
-    assert not os.path.exists(out + ".partial") and not os.path.exists(out + ".partial.progress")
+    partials = glob.glob(out + ".partial-*")
+    assert len(partials) == 2 and digest(out) == before   # the partial and its progress; previous scores intact
+    r = run(p, *args[:-1], "--out", out, env=ENV)
+    assert "resuming" in r.stderr
+    assert not glob.glob(out + ".partial-*") and not os.path.exists(out + ".lock")
     assert filecmp.cmp(ref, out, shallow=False), "resumed scores differ from the uninterrupted ones"
 
 

@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "comm.h"
-#include "ps_kernels.h"
-#include "psmath.h"
-#include "rng.h"
-#include "util.h"
+#include "models/logreg/backend.h"
+#include "comm/comm.h"
+#include "logreg/logreg_kernels.h"
+#include "common/psmath.h"
+#include "core/rng.h"
+#include "core/util.h"
 
 static int failures = 0;
 #define EXPECT(cond, ...)                                          \

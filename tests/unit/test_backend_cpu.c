@@ -9,9 +9,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "backend.h"
-#include "psmath.h"
-#include "rng.h"
+#include "models/logreg/backend.h"
+#include "common/psmath.h"
+#include "core/rng.h"
 
 enum { N = 700, C = 5, K = 2, C1 = C + 1 };
 static float X[N * C];

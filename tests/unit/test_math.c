@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "partition.h"
-#include "psmath.h"
-#include "rng.h"
+#include "core/partition.h"
+#include "common/psmath.h"
+#include "core/rng.h"
 
 static void sigmoid_stable(void **state) {
   (void)state;

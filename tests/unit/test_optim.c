@@ -1,4 +1,5 @@
-/* test_optim.c: L-BFGS and Newton (optim.h) by reverse communication on
+/* test_optim.c: the line search with L-BFGS and Newton directions
+ * (linesearch.h, direction.h) by reverse communication on
  * problems with known minima. */
 #include <math.h>
 #include <setjmp.h>
@@ -8,7 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "optim.h"
+#include "models/logreg/fit.h"
+#include "models/logreg/linesearch.h"
 
 /* Rosenbrock in n = 2: minimum at (1, 1). */
 static double rosen(const double *x, double *g, double *H) {
@@ -26,7 +28,7 @@ static double rosen(const double *x, double *g, double *H) {
 static void run(int method, int m) {
   ps_opt_t o;
   double x0[2] = {-1.2, 1.0}, g[2], H[4];
-  opt_init(&o, 2, method, m, 1e-10, 0, 500, x0);
+  opt_init(&o, 2, fit_direction(method), m, 1e-10, 0, 500, x0);
   double f = rosen(x0, g, H);
   opt_start(&o, f, g, H);
   int evals = 0;
@@ -55,7 +57,7 @@ static void lbfgs_quadratic(void **state) {
     b[i] = i - 2.5;
   }
   ps_opt_t o;
-  opt_init(&o, N, PS_OPT_LBFGS, 5, 1e-12, 0, 200, x0);
+  opt_init(&o, N, &ps_dir_lbfgs, 5, 1e-12, 0, 200, x0);
   for (int first = 1; first || o.status == PS_RUNNING; first = 0) {
     const double *x = first ? x0 : o.xt;
     double f = 0;
@@ -79,7 +81,7 @@ static void already_optimal(void **state) {
   (void)state;
   ps_opt_t o;
   double x0[1] = {2}, g[1] = {0};
-  opt_init(&o, 1, PS_OPT_LBFGS, 3, 1e-9, 0, 10, x0);
+  opt_init(&o, 1, &ps_dir_lbfgs, 3, 1e-9, 0, 10, x0);
   opt_start(&o, 1.0, g, NULL);
   assert_int_equal(o.status, PS_CONVERGED);
   assert_int_equal(o.iter, 0);

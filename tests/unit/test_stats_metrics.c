@@ -1,6 +1,6 @@
 /* test_stats_metrics.c: column statistics against a direct two-pass
- * computation, and metrics against brute-force definitions (runs under MPI
- * with one rank: the collective paths are exercised with P = 1). */
+ * computation, and metrics against brute-force definitions (linked with the
+ * one-rank transport, comm_local.c: no MPI at all). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "comm.h"
-#include "metrics.h"
-#include "rng.h"
-#include "stats.h"
+#include "comm/comm.h"
+#include "stats/metrics.h"
+#include "core/rng.h"
+#include "stats/colstats.h"
 
 static void stats_match_two_pass(void **state) {
   (void)state;

@@ -1,0 +1,33 @@
+/* agree.c: collective agreement on failures and stop signals, built on the
+ * transport primitives of comm.h (so it works on every transport). */
+#include <stdio.h>
+#include <string.h>
+
+#include "comm/comm.h"
+#include "core/signals.h"
+#include "core/util.h"
+
+int comm_agree_failure(int64_t key, const char *msg, char *out, size_t n) {
+  int64_t lo = key;
+  comm_allreduce_min_i64(&lo, 1);
+  if (lo == INT64_MAX) return 0;
+  /* the lowest rank holding the lowest key sends its message to everyone */
+  int64_t who = key == lo ? ps_rank : ps_size;
+  comm_allreduce_min_i64(&who, 1);
+  char buf[1024] = {0};
+  if (ps_rank == who) snprintf(buf, sizeof buf, "%s", msg && msg[0] ? msg : "failed");
+  comm_bcast(buf, sizeof buf, (int)who);
+  if (out && n) snprintf(out, n, "%s", buf);
+  return 1;
+}
+
+void ps_check_all(int bad, const char *msg) {
+  char buf[1024];
+  if (comm_agree_failure(bad ? ps_rank : INT64_MAX, msg, buf, sizeof buf)) ps_die_all(PS_EXIT_ERROR, "%s", buf);
+}
+
+int comm_agree_stop(void) {
+  int64_t sig = ps_stop_signal();
+  comm_allreduce_max_i64(&sig, 1);
+  return (int)sig;
+}

@@ -1,0 +1,212 @@
+/* comm_mpi.c: the MPI transport of comm.h. Floating-point sums gather every
+ * rank's chunk and add in rank order (deterministic and identical on all
+ * ranks, unlike MPI_Allreduce whose order is unspecified); with CUDA and a
+ * GPU on every rank the sums go through NCCL instead (nccl.h), same order. */
+#define _POSIX_C_SOURCE 200809L
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comm/comm.h"
+#include "comm/nccl.h"
+#include "common/sum_parts.h"
+#include "core/util.h"
+
+#define CHUNK ((size_t)1 << 20) /* elements per message: far below 2^31 */
+
+static void mpi_fail(int err, const char *expr, const char *file, int line) {
+  char msg[MPI_MAX_ERROR_STRING] = "unknown MPI error";
+  int len = 0;
+  MPI_Error_string(err, msg, &len);
+  ps_die_local("MPI call %s failed: %s [%s:%d]", expr, msg, file, line);
+}
+#define MPI_CHECK(x)                                   \
+  do {                                                 \
+    int e_ = (x);                                      \
+    if (e_ != MPI_SUCCESS) mpi_fail(e_, #x, __FILE__, __LINE__); \
+  } while (0)
+
+static int local_rank = 0, local_size = 1;
+int comm_local_rank(void) { return local_rank; }
+int comm_local_size(void) { return local_size; }
+const void *comm_mpi_comm(void) {
+  static MPI_Comm world;
+  world = MPI_COMM_WORLD;
+  return &world;
+}
+
+static int mpi_up(void) {
+  int init = 0, fin = 0;
+  MPI_Initialized(&init);
+  MPI_Finalized(&fin);
+  return init && !fin;
+}
+
+/* The way out: collective -> everyone waits for rank 0's message, then
+ * finalizes; local -> this rank aborts the job. */
+static void on_exit_hook(int collective) {
+  if (!mpi_up()) return;
+  if (collective) {
+    MPI_Barrier(MPI_COMM_WORLD);
+    nccl_shutdown();
+    MPI_Finalize();
+  } else {
+    MPI_Abort(MPI_COMM_WORLD, PS_EXIT_ERROR);
+  }
+}
+
+void comm_init(int *argc, char ***argv) {
+  /* Open MPI's lockedfile shared-file-pointer component aborts on paths of
+   * ~247 characters or more; propscore never uses shared file pointers. */
+  setenv("OMPI_MCA_sharedfp", "^lockedfile", 0);
+  /* SERIALIZED: a pipeline's thread does MPI-IO and agreements while the main
+   * thread computes; the two never call MPI at the same time */
+  int provided = 0;
+  MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided));
+  if (provided < MPI_THREAD_SERIALIZED) {
+    fprintf(stderr, "propscore: error: this MPI provides thread level %d; MPI_THREAD_SERIALIZED is needed\n", provided);
+    MPI_Abort(MPI_COMM_WORLD, PS_EXIT_ERROR);
+  }
+  MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &ps_rank));
+  MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &ps_size));
+  MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+  MPI_Comm node;
+  MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, ps_rank, MPI_INFO_NULL, &node));
+  MPI_CHECK(MPI_Comm_rank(node, &local_rank));
+  MPI_CHECK(MPI_Comm_size(node, &local_size));
+  MPI_CHECK(MPI_Comm_free(&node));
+  ps_on_exit(on_exit_hook);
+}
+
+void comm_finalize(void) {
+  ps_forget_exit(on_exit_hook);
+  nccl_shutdown();
+  MPI_CHECK(MPI_Finalize());
+}
+void comm_barrier(void) { MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD)); }
+
+void comm_allreduce_sum_f64(double *buf, size_t n) {
+  if (ps_size == 1 || n == 0) return;
+  if (nccl_active()) { /* same order of addition, same bits */
+    nccl_allreduce_sum_f64(buf, n);
+    return;
+  }
+  size_t c = n < CHUNK ? n : CHUNK;
+  double *all = ps_malloc(c * (size_t)ps_size * sizeof(double));
+  for (size_t off = 0; off < n; off += CHUNK) {
+    size_t m = n - off < CHUNK ? n - off : CHUNK;
+    MPI_CHECK(MPI_Allgather(buf + off, (int)m, MPI_DOUBLE, all, (int)m, MPI_DOUBLE, MPI_COMM_WORLD));
+    ps_sum_parts_cpu(all, ps_size, m, buf + off);
+  }
+  free(all);
+}
+
+static void allreduce_op(void *buf, size_t n, MPI_Datatype t, size_t esz, MPI_Op op) {
+  if (ps_size == 1) return;
+  for (size_t off = 0; off < n; off += CHUNK) {
+    size_t m = n - off < CHUNK ? n - off : CHUNK;
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, (char *)buf + off * esz, (int)m, t, op, MPI_COMM_WORLD));
+  }
+}
+/* Integer sums, minima and maxima are exact in any order. */
+void comm_allreduce_sum_i64(int64_t *buf, size_t n) { allreduce_op(buf, n, MPI_INT64_T, 8, MPI_SUM); }
+void comm_allreduce_max_i64(int64_t *buf, size_t n) { allreduce_op(buf, n, MPI_INT64_T, 8, MPI_MAX); }
+void comm_allreduce_min_i64(int64_t *buf, size_t n) { allreduce_op(buf, n, MPI_INT64_T, 8, MPI_MIN); }
+void comm_allreduce_max_f64(double *buf, size_t n) { allreduce_op(buf, n, MPI_DOUBLE, 8, MPI_MAX); }
+
+void comm_bcast(void *buf, size_t bytes, int root) {
+  if (ps_size == 1) return;
+  size_t cb = CHUNK * 64;
+  for (size_t off = 0; off < bytes; off += cb) {
+    size_t m = bytes - off < cb ? bytes - off : cb;
+    MPI_CHECK(MPI_Bcast((char *)buf + off, (int)m, MPI_BYTE, root, MPI_COMM_WORLD));
+  }
+}
+
+void comm_allgather(const void *in, void *out, size_t bytes) {
+  if (ps_size == 1) {
+    memcpy(out, in, bytes);
+    return;
+  }
+  MPI_CHECK(MPI_Allgather(in, (int)bytes, MPI_BYTE, out, (int)bytes, MPI_BYTE, MPI_COMM_WORLD));
+}
+
+void *comm_gatherv_bytes(const void *in, size_t bytes, size_t *total, size_t *out_sizes) {
+  int64_t mine = (int64_t)bytes;
+  int64_t *sizes = ps_malloc(sizeof(int64_t) * (size_t)ps_size);
+  comm_allgather(&mine, sizes, sizeof mine);
+  size_t tot = 0;
+  for (int r = 0; r < ps_size; r++) tot += (size_t)sizes[r];
+  *total = tot;
+  if (out_sizes)
+    for (int r = 0; r < ps_size; r++) out_sizes[r] = (size_t)sizes[r];
+  char *out = NULL;
+  if (ps_rank == 0) {
+    out = ps_malloc(tot);
+    memcpy(out, in, bytes);
+  }
+  /* Point-to-point in chunks: no 2^31 limit on a rank's contribution. */
+  size_t cb = CHUNK * 64, pos = (size_t)sizes[0];
+  for (int r = 1; r < ps_size; r++) {
+    for (size_t off = 0; off < (size_t)sizes[r]; off += cb) {
+      size_t m = (size_t)sizes[r] - off < cb ? (size_t)sizes[r] - off : cb;
+      if (ps_rank == r) MPI_CHECK(MPI_Send((const char *)in + off, (int)m, MPI_BYTE, 0, 11, MPI_COMM_WORLD));
+      if (ps_rank == 0)
+        MPI_CHECK(MPI_Recv(out + pos + off, (int)m, MPI_BYTE, r, 11, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+    }
+    pos += (size_t)sizes[r];
+  }
+  free(sizes);
+  return out;
+}
+
+void *comm_alltoallv_bytes(const void *in, const size_t *send_sizes, size_t *recv_sizes, size_t *total) {
+  int P = ps_size;
+  int64_t *ss = ps_malloc(sizeof(int64_t) * (size_t)P), *rs = ps_malloc(sizeof(int64_t) * (size_t)P);
+  for (int r = 0; r < P; r++) ss[r] = (int64_t)send_sizes[r];
+  if (P == 1) rs[0] = ss[0];
+  else MPI_CHECK(MPI_Alltoall(ss, 1, MPI_INT64_T, rs, 1, MPI_INT64_T, MPI_COMM_WORLD));
+  size_t tot = 0, *soff = ps_malloc(sizeof(size_t) * (size_t)P), *roff = ps_malloc(sizeof(size_t) * (size_t)P);
+  size_t so = 0;
+  for (int r = 0; r < P; r++) {
+    soff[r] = so;
+    so += (size_t)ss[r];
+    roff[r] = tot;
+    tot += (size_t)rs[r];
+    recv_sizes[r] = (size_t)rs[r];
+  }
+  *total = tot;
+  char *out = ps_malloc(tot);
+  /* pairwise exchange in chunks (no 2^31 limit): step s sends to rank+s and
+   * receives from rank-s, each side posting the same chunks */
+  size_t cb = CHUNK * 64;
+  for (int s = 0; s < P; s++) {
+    int to = (ps_rank + s) % P, from = (ps_rank - s + P) % P;
+    if (s == 0) {
+      memcpy(out + roff[from], (const char *)in + soff[to], (size_t)ss[to]);
+      continue;
+    }
+    size_t nr = ((size_t)rs[from] + cb - 1) / cb, ns = ((size_t)ss[to] + cb - 1) / cb;
+    MPI_Request *req = ps_malloc(sizeof(MPI_Request) * (nr + ns + 1));
+    for (size_t i = 0; i < nr; i++) {
+      size_t off = i * cb, m = (size_t)rs[from] - off < cb ? (size_t)rs[from] - off : cb;
+      MPI_CHECK(MPI_Irecv(out + roff[from] + off, (int)m, MPI_BYTE, from, 12, MPI_COMM_WORLD, &req[i]));
+    }
+    for (size_t i = 0; i < ns; i++) {
+      size_t off = i * cb, m = (size_t)ss[to] - off < cb ? (size_t)ss[to] - off : cb;
+      MPI_CHECK(MPI_Isend((const char *)in + soff[to] + off, (int)m, MPI_BYTE, to, 12, MPI_COMM_WORLD, &req[nr + i]));
+    }
+    MPI_CHECK(MPI_Waitall((int)(nr + ns), req, MPI_STATUSES_IGNORE));
+    free(req);
+  }
+  free(ss); free(rs); free(soff); free(roff);
+  return out;
+}
+
+void comm_use_device(int device) {
+  int64_t ok = device >= 0 && !getenv("PROPSCORE_NO_NCCL");
+  comm_allreduce_min_i64(&ok, 1);
+  if (ok && ps_size > 1) nccl_setup(device);
+}
+int comm_nccl_active(void) { return nccl_active(); }

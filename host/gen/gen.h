@@ -1,0 +1,17 @@
+/* gen.h: the gen job -- a synthetic customer feature file with planted
+ * labels (synth.h), every rank generating its own rows and writing them
+ * through the block pipeline; the bytes depend on (seed, rows, features,
+ * targets) only, never on the rank count. */
+#ifndef PS_GEN_H
+#define PS_GEN_H
+#include <stdint.h>
+
+typedef struct {
+  const char *out, *targets;
+  int64_t rows, features, chunk_rows; /* chunk_rows 0: about 4 MiB of features */
+  uint64_t seed;
+} gen_opts_t;
+
+/* Collective; 0, or PS_EXIT_STOPPED (nothing left behind) on a stop signal. */
+int gen_run(const gen_opts_t *o);
+#endif

@@ -1,0 +1,47 @@
+/* data.h: an input feature file (datasets/SCHEMA.md), opened and validated:
+ * /features [N,F] float, /customer_id [N] integer, /feature_names [F],
+ * /labels/<target> [N]. Labels are checked to be exactly 0 or 1, ids to be
+ * unique; every problem is one line naming file, dataset and row. */
+#ifndef PS_DATA_H
+#define PS_DATA_H
+#include <stdint.h>
+
+#include "io/h5.h"
+
+typedef struct {
+  const char *path;
+  ps_h5_t fid;
+  ps_h5_t features;     /* /features [N,F] */
+  ps_h5_t ids;          /* /customer_id [N] */
+  int64_t n, f;
+  int64_t chunk_rows;   /* 0 if contiguous */
+  char **feature_names; /* F strings */
+  int schema_version;   /* 0 if the attribute is absent */
+} ps_data_t;
+
+/* Collective. */
+void data_open(const char *path, ps_data_t *d);
+void data_close(ps_data_t *d);
+/* Names of the /labels/<target> datasets (NULL-terminated, sorted). */
+char **data_targets(const ps_data_t *d, int *count);
+/* Dies (usage) naming the target if one is not a dataset under /labels
+ * or is given twice. */
+void data_check_targets(const ps_data_t *d, char *const *targets, int k);
+/* Labels of `target`, rows [row0, row0+n), as float64 (integer and float
+ * files, NaN and Inf all seen). Collective. */
+void data_read_labels_raw(const ps_data_t *d, const char *target, int64_t row0, int64_t n, double *out);
+/* The same, checked to be exactly 0 or 1, into Y[i*k + h]; dies
+ * (collectively) naming file, dataset, row and value otherwise. */
+void data_read_labels(const ps_data_t *d, const char *target, int64_t row0, int64_t n, int k, int h, uint8_t *Y);
+/* This rank's customer ids, rows [row0, row0+n). Collective. */
+void data_read_ids(const ps_data_t *d, int64_t row0, int64_t n, int64_t *ids);
+/* Dies (collectively) if any customer id occurs twice in the file: counts
+ * the repeats and names the first repeated row, never an id. ids: this
+ * rank's rows [row0, row0+n). */
+void data_check_unique_ids(const ps_data_t *d, const int64_t *ids, int64_t row0, int64_t n);
+/* The first non-finite value of rows X [n][f]: 1 and its row and column,
+ * else 0. */
+int data_first_nonfinite(const float *X, int64_t n, int64_t f, int64_t *row, int64_t *col);
+/* The --nonfinite reject message for global row `row`, column `col`. */
+void data_nonfinite_message(const ps_data_t *d, int64_t row, int64_t col, float v, char *buf, size_t n);
+#endif

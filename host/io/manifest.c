@@ -1,0 +1,162 @@
+/* manifest.c: the run manifest (see manifest.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "io/manifest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "core/util.h"
+#include "io/output.h"
+
+static cJSON *root, *inputs, *outputs, *params, *phases, *metrics;
+static char *target;
+static double t_start;
+
+static void finish(int exit_status, const char *message, int writer);
+/* A fatal error: called on the rank that reports it, which writes the record. */
+static void on_fatal(int code, const char *msg) { finish(code, msg, 1); }
+
+/* Decode one UTF-8 sequence at s: its length, or 0 if invalid. */
+static int utf8_len(const unsigned char *s) {
+  if (s[0] < 0x80) return 1;
+  int n = (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+  if (!n || (n == 2 && s[0] < 0xC2) || s[0] > 0xF4) return 0;
+  for (int i = 1; i < n; i++)
+    if ((s[i] & 0xC0) != 0x80) return 0;
+  if (n == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0))) return 0; /* overlong, surrogates */
+  if (n == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90))) return 0;
+  return n;
+}
+
+char *manifest_utf8(const char *s) {
+  size_t n = strlen(s);
+  char *out = ps_malloc(3 * n + 1), *o = out;
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    int l = utf8_len(p);
+    if (l) {
+      memcpy(o, p, (size_t)l);
+      o += l;
+      p += l;
+    } else {
+      memcpy(o, "\xEF\xBF\xBD", 3); /* U+FFFD */
+      o += 3;
+      p++;
+    }
+  }
+  *o = 0;
+  return out;
+}
+
+static void add_str(cJSON *obj, const char *name, const char *value) {
+  char *v = manifest_utf8(value ? value : "");
+  cJSON_AddStringToObject(obj, name, v);
+  free(v);
+}
+
+void manifest_begin(const char *command, int argc, char **argv) {
+  root = cJSON_CreateObject();
+  char ts[64];
+  ps_timestamp_now(ts, sizeof ts);
+  add_str(root, "command", command);
+  cJSON *a = cJSON_AddArrayToObject(root, "argv");
+  for (int i = 0; i < argc; i++) {
+    char *v = manifest_utf8(argv[i]);
+    cJSON_AddItemToArray(a, cJSON_CreateString(v));
+    free(v);
+  }
+  add_str(root, "propscore_version", PROPSCORE_VERSION);
+  add_str(root, "started", ts);
+  cJSON_AddNumberToObject(root, "ranks", ps_size);
+  const char *job = getenv("SLURM_JOB_ID");
+  if (job) add_str(root, "slurm_job_id", job);
+  cJSON_AddArrayToObject(root, "devices");
+  inputs = cJSON_AddArrayToObject(root, "inputs");
+  params = cJSON_AddObjectToObject(root, "parameters");
+  phases = cJSON_AddObjectToObject(root, "phases_s");
+  metrics = cJSON_AddObjectToObject(root, "metrics");
+  outputs = cJSON_AddArrayToObject(root, "outputs");
+  t_start = ps_now();
+  ps_on_fatal(on_fatal);
+}
+
+void manifest_set_output(const char *output) {
+  if (!root) return;
+  free(target);
+  target = ps_sprintf("%s.manifest.json", output);
+}
+
+static unsigned long crc_file(const char *path) {
+  unsigned long crc = crc32(0L, Z_NULL, 0);
+  FILE *f = fopen(path, "rb");
+  if (!f) return 0;
+  unsigned char buf[1 << 16];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) crc = crc32(crc, buf, (uInt)n);
+  fclose(f);
+  return crc;
+}
+
+static cJSON *file_entry(const char *role, const char *path, int checksum) {
+  cJSON *o = cJSON_CreateObject();
+  add_str(o, "role", role);
+  add_str(o, "path", path);
+  struct stat st;
+  if (stat(path, &st) == 0) {
+    cJSON_AddNumberToObject(o, "size", (double)st.st_size);
+    cJSON_AddNumberToObject(o, "mtime", (double)st.st_mtime);
+    if (checksum && ps_rank == 0) { /* the record is rank 0's to write in the normal case */
+      char hex[16];
+      snprintf(hex, sizeof hex, "%08lx", crc_file(path));
+      add_str(o, "crc32", hex);
+    }
+  }
+  return o;
+}
+
+void manifest_input(const char *role, const char *path, int checksum) {
+  if (root) cJSON_AddItemToArray(inputs, file_entry(role, path, checksum));
+}
+void manifest_output(const char *role, const char *path) {
+  if (root) cJSON_AddItemToArray(outputs, file_entry(role, path, 0));
+}
+void manifest_param_str(const char *name, const char *value) {
+  if (root) add_str(params, name, value);
+}
+void manifest_param_num(const char *name, double value) {
+  if (root) cJSON_AddNumberToObject(params, name, value);
+}
+void manifest_phase(const char *name, double seconds) {
+  if (root) cJSON_AddNumberToObject(phases, name, seconds);
+}
+void manifest_device(const char *device) {
+  if (root) cJSON_AddItemToArray(cJSON_GetObjectItem(root, "devices"), cJSON_CreateString(device));
+}
+cJSON *manifest_metrics(void) { return metrics; }
+
+void manifest_finish(int exit_status, const char *message) { finish(exit_status, message, ps_rank == 0); }
+
+static void finish(int exit_status, const char *message, int writer) {
+  if (!root) return;
+  ps_on_fatal(NULL);
+  char ts[64];
+  ps_timestamp_now(ts, sizeof ts);
+  add_str(root, "finished", ts);
+  cJSON_AddNumberToObject(root, "wall_s", ps_now() - t_start);
+  cJSON_AddNumberToObject(root, "exit_status", exit_status);
+  add_str(root, "status", exit_status == 0 ? "ok" : message ? message : "failed");
+  if (target && writer) {
+    char *text = cJSON_Print(root);
+    char *line = ps_sprintf("%s\n", text);
+    if (out_write_small(target, line, 0640) != 0)
+      fprintf(stderr, "propscore: warning: cannot write manifest %s\n", target);
+    free(line);
+    free(text);
+  }
+  cJSON_Delete(root);
+  root = NULL;
+  free(target);
+  target = NULL;
+}

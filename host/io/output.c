@@ -1,0 +1,305 @@
+/* output.c: safe outputs (see output.h). */
+#define _GNU_SOURCE
+#include "io/output.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "comm/comm.h"
+#include "core/rng.h"
+#include "core/util.h"
+
+#define TMP_SUFFIX_MAX 40 /* ".partial-" + 16 hex, ".tmp-<pid>-<8 hex>", ".manifest.json.tmp-..." */
+
+struct ps_output {
+  char *final, *tmp, *lock;
+  int lock_fd; /* rank 0 (the writer) */
+  int parallel, partial;
+};
+
+/* realpath of the directory + the last component: the name an output will
+ * have, whether or not it exists yet. NULL if the directory is missing. */
+static char *canonical(const char *path) {
+  char *d = ps_strdup(path), *b = ps_strdup(path);
+  char real[PATH_MAX], *out = NULL;
+  if (realpath(dirname(d), real)) out = ps_sprintf("%s/%s", strcmp(real, "/") ? real : "", basename(b));
+  free(d);
+  free(b);
+  return out;
+}
+
+static int same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  if (stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino) return 1;
+  char *ca = canonical(a), *cb = canonical(b);
+  int same = ca && cb && !strcmp(ca, cb);
+  free(ca);
+  free(cb);
+  return same;
+}
+
+static int check_one(const ps_path_t *o, char *msg, size_t n) {
+  char *copy = ps_strdup(o->path), *bcopy = ps_strdup(o->path);
+  const char *dir = dirname(copy), *base = basename(bcopy);
+  struct stat st;
+  int bad = 1;
+  if (!o->path[0] || !strcmp(base, ".") || !strcmp(base, "..") || o->path[strlen(o->path) - 1] == '/')
+    snprintf(msg, n, "%s %s: not a file name", o->role, o->path);
+  else if (strlen(base) + TMP_SUFFIX_MAX > NAME_MAX || strlen(o->path) + TMP_SUFFIX_MAX >= PATH_MAX)
+    snprintf(msg, n, "%s %s: the name is too long for its temporary names (at most %d characters)", o->role,
+             o->path, NAME_MAX - TMP_SUFFIX_MAX);
+  else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+    snprintf(msg, n, "cannot write output %s: directory %s does not exist", o->path, dir);
+  else if (access(dir, W_OK | X_OK) != 0)
+    snprintf(msg, n, "cannot write output %s: directory %s: %s", o->path, dir, strerror(errno));
+  else if (lstat(o->path, &st) == 0 && S_ISLNK(st.st_mode) && stat(o->path, &st) != 0)
+    bad = 0; /* a dangling symlink: the rename replaces the link itself */
+  else if (stat(o->path, &st) == 0 && !S_ISREG(st.st_mode))
+    snprintf(msg, n, "%s %s is a %s, not a file; refusing to replace it", o->role, o->path,
+             S_ISDIR(st.st_mode) ? "directory" : "special file");
+  else
+    bad = 0;
+  free(copy);
+  free(bcopy);
+  return bad;
+}
+
+void out_check_paths(const ps_path_t *inputs, int nin, const ps_path_t *outputs, int nout) {
+  char msg[2048] = {0};
+  int bad = 0;
+  if (ps_rank == 0) {
+    for (int i = 0; i < nout && !bad; i++) {
+      if (!outputs[i].path) continue;
+      bad = check_one(&outputs[i], msg, sizeof msg);
+      for (int j = 0; j < nin && !bad; j++)
+        if (inputs[j].path && same_file(outputs[i].path, inputs[j].path)) {
+          bad = 1;
+          snprintf(msg, sizeof msg, "%s %s is the input %s %s: refusing to overwrite an input", outputs[i].role,
+                   outputs[i].path, inputs[j].role, inputs[j].path);
+        }
+      for (int j = 0; j < i && !bad; j++)
+        if (outputs[j].path && same_file(outputs[i].path, outputs[j].path)) {
+          bad = 1;
+          snprintf(msg, sizeof msg, "%s %s and %s %s are the same file: give them different names", outputs[j].role,
+                   outputs[j].path, outputs[i].role, outputs[i].path);
+        }
+    }
+  }
+  int64_t b = bad;
+  comm_bcast(&b, sizeof b, 0);
+  comm_bcast(msg, sizeof msg, 0);
+  if (b) ps_die_all(PS_EXIT_ERROR, "%s", msg);
+}
+
+static void fsync_dir_of(const char *path) {
+  char *copy = ps_strdup(path);
+  int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+  free(copy);
+}
+
+/* Rank 0: take <final>.lock; 0 on success, else fills msg. */
+static int take_lock(ps_output_t *o, char *msg, size_t n) {
+  for (int tries = 0; tries < 10; tries++) {
+    int fd = open(o->lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      snprintf(msg, n, "cannot create lock %s: %s", o->lock, strerror(errno));
+      return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      close(fd);
+      snprintf(msg, n, "another propscore run is writing %s (it holds %s); wait for it to finish or stop it",
+               o->final, o->lock);
+      return -1;
+    }
+    /* the holder before us may have removed the name: lock the file the name is now */
+    struct stat a, b;
+    if (fstat(fd, &a) == 0 && stat(o->lock, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+      o->lock_fd = fd;
+      return 0;
+    }
+    close(fd);
+  }
+  snprintf(msg, n, "cannot lock %s: it keeps changing", o->lock);
+  return -1;
+}
+
+static void release_lock(ps_output_t *o) {
+  if (o->lock_fd < 0) return;
+  unlink(o->lock); /* still holding it: a waiter re-checks the name */
+  close(o->lock_fd);
+  o->lock_fd = -1;
+}
+
+/* Holding the lock: <final>.tmp-* are left by runs that died; remove them. */
+static void remove_leftovers(const ps_output_t *o) {
+  char *copy = ps_strdup(o->final), *bcopy = ps_strdup(o->final);
+  const char *dir = dirname(copy), *base = basename(bcopy);
+  char *prefix = ps_sprintf("%s.tmp-", base);
+  DIR *dp = opendir(dir);
+  int removed = 0;
+  for (struct dirent *e; dp && (e = readdir(dp));) {
+    if (strncmp(e->d_name, prefix, strlen(prefix))) continue;
+    char *p = ps_sprintf("%s/%s", dir, e->d_name);
+    struct stat st;
+    if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && unlink(p) == 0) removed++;
+    free(p);
+  }
+  if (dp) closedir(dp);
+  if (removed)
+    ps_log("output: removed %d temporary file%s of %s left by an interrupted run", removed, removed == 1 ? "" : "s",
+           o->final);
+  free(prefix);
+  free(copy);
+  free(bcopy);
+}
+
+static ps_output_t *make(const char *final, int parallel) {
+  ps_output_t *o = ps_calloc(1, sizeof *o);
+  o->final = ps_strdup(final);
+  o->lock = ps_sprintf("%s.lock", final);
+  o->lock_fd = -1;
+  o->parallel = parallel;
+  return o;
+}
+
+/* The writer (rank 0) makes the temporary; every rank learns its name or the error. */
+static void create_tmp(ps_output_t *o, uint64_t runid, int *exists) {
+  char msg[1024] = {0}, name[PATH_MAX] = {0};
+  int64_t st[2] = {0, 0}; /* error, existed */
+  int writer = !o->parallel || ps_rank == 0;
+  if (writer && take_lock(o, msg, sizeof msg) != 0) st[0] = 1;
+  if (writer && !st[0]) {
+    remove_leftovers(o);
+    if (o->partial) {
+      snprintf(name, sizeof name, "%s.partial-%016llx", o->final, (unsigned long long)runid);
+      struct stat s;
+      if (lstat(name, &s) == 0) {
+        if (!S_ISREG(s.st_mode)) {
+          st[0] = 1;
+          snprintf(msg, sizeof msg, "%s is not a regular file; remove it", name);
+        }
+        st[1] = 1;
+      }
+    }
+    for (int tries = 0; !st[0] && !st[1] && tries < 100; tries++) {
+      if (!o->partial)
+        snprintf(name, sizeof name, "%s.tmp-%ld-%08llx", o->final, (long)getpid(),
+                 (unsigned long long)(ps_mix64((uint64_t)ps_now() * 1000003u + (uint64_t)tries) & 0xffffffffu));
+      int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd >= 0) {
+        close(fd);
+        break;
+      }
+      if (errno != EEXIST || o->partial) {
+        st[0] = 1;
+        snprintf(msg, sizeof msg, "cannot create %s: %s", name, strerror(errno));
+      }
+    }
+  }
+  if (o->parallel) {
+    comm_bcast(st, sizeof st, 0);
+    comm_bcast(msg, sizeof msg, 0);
+    comm_bcast(name, sizeof name, 0);
+  }
+  if (st[0]) {
+    release_lock(o);
+    if (o->parallel) ps_die_all(PS_EXIT_ERROR, "%s", msg);
+    ps_die_local("%s", msg);
+  }
+  o->tmp = ps_strdup(name);
+  ps_tmp_register(o->tmp); /* a failure removes it, on whichever rank fails */
+  if (exists) *exists = (int)st[1];
+}
+
+ps_output_t *out_begin(const char *final, int parallel) {
+  ps_output_t *o = make(final, parallel);
+  create_tmp(o, 0, NULL);
+  return o;
+}
+
+ps_output_t *out_begin_partial(const char *final, uint64_t runid, int *exists) {
+  ps_output_t *o = make(final, 1);
+  o->partial = 1;
+  create_tmp(o, runid, exists);
+  return o;
+}
+
+const char *out_tmp(const ps_output_t *o) { return o->tmp; }
+
+static void release(ps_output_t *o) {
+  release_lock(o);
+  free(o->final);
+  free(o->tmp);
+  free(o->lock);
+  free(o);
+}
+
+void out_commit(ps_output_t *o) {
+  char msg[1024] = {0};
+  int64_t bad = 0;
+  if (!o->parallel || ps_rank == 0) {
+    int fd = open(o->tmp, O_RDONLY | O_NOFOLLOW);
+    if (fd < 0 || fsync(fd) != 0 || fchmod(fd, 0640) != 0) { /* customer data: owner and group only */
+      bad = 1;
+      snprintf(msg, sizeof msg, "cannot finish %s: %s", o->tmp, strerror(errno));
+    }
+    if (fd >= 0) close(fd);
+    if (!bad && rename(o->tmp, o->final) != 0) {
+      bad = 1;
+      snprintf(msg, sizeof msg, "cannot rename %s to %s: %s", o->tmp, o->final, strerror(errno));
+    }
+    if (!bad) fsync_dir_of(o->final);
+  }
+  if (o->parallel) {
+    comm_bcast(&bad, sizeof bad, 0);
+    comm_bcast(msg, sizeof msg, 0);
+  }
+  if (bad) {
+    if (o->parallel) ps_die_all(PS_EXIT_ERROR, "%s", msg);
+    ps_die_local("%s", msg);
+  }
+  ps_tmp_forget(o->tmp);
+  release(o);
+}
+
+void out_keep(ps_output_t *o) {
+  if (!o->parallel || ps_rank == 0) fsync_dir_of(o->tmp);
+  ps_tmp_forget(o->tmp);
+  release(o);
+}
+
+void out_abort(ps_output_t *o) {
+  if (!o->parallel || ps_rank == 0) unlink(o->tmp);
+  ps_tmp_forget(o->tmp);
+  release(o);
+}
+
+int out_write_small(const char *final, const char *text, int mode) {
+  char *tmp = ps_sprintf("%s.tmp-%ld-%08llx", final, (long)getpid(),
+                         (unsigned long long)(ps_mix64((uint64_t)(ps_now() * 1e9)) & 0xffffffffu));
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int ok = fd >= 0;
+  if (ok) {
+    size_t len = strlen(text);
+    ok = write(fd, text, len) == (ssize_t)len && fsync(fd) == 0 && fchmod(fd, (mode_t)mode) == 0;
+    ok = close(fd) == 0 && ok;
+  }
+  if (ok) ok = rename(tmp, final) == 0;
+  if (!ok) unlink(tmp);
+  else fsync_dir_of(final);
+  free(tmp);
+  return ok ? 0 : -1;
+}

@@ -1,0 +1,47 @@
+/* output.h: outputs that never clobber and never half-exist.
+ *  - Before any work, out_check_paths refuses an output that resolves (same
+ *    path after realpath, or same inode) to an input or to another output,
+ *    that exists and is not a regular file, whose directory is missing or
+ *    not writable, or whose temporary names would be too long.
+ *  - An output is written under a unique temporary name in its own
+ *    directory (created O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600), while the
+ *    writer holds an exclusive lock on <final>.lock; out_commit fsyncs it,
+ *    sets 0640, renames it over the final name and fsyncs the directory.
+ *    A failure removes the temporary (on whichever rank fails).
+ *  - Resumable outputs (score) use <final>.partial-<run id> instead, where
+ *    the run id hashes the run's fingerprint: a stopped run's partial stays
+ *    for the same job to resume and can never be taken by another job.
+ * Holding the lock, a writer removes <final>.tmp-* left by dead runs. */
+#ifndef PS_OUTPUT_H
+#define PS_OUTPUT_H
+#include <stdint.h>
+
+typedef struct {
+  const char *role; /* "--data", "--model", ... for messages */
+  const char *path;
+} ps_path_t;
+
+/* Collective: rank 0 checks, every rank dies with the same message. */
+void out_check_paths(const ps_path_t *inputs, int nin, const ps_path_t *outputs, int nout);
+
+typedef struct ps_output ps_output_t;
+
+/* Collective if parallel (every rank gets the same temporary name), else
+ * called by the one rank that writes (rank 0). */
+ps_output_t *out_begin(const char *final, int parallel);
+/* Resumable: the temporary is <final>.partial-<runid>; *exists tells
+ * whether a stopped run of this same job left it. Collective. */
+ps_output_t *out_begin_partial(const char *final, uint64_t runid, int *exists);
+const char *out_tmp(const ps_output_t *o);
+/* The file is closed on every rank: make it final (collective if parallel).
+ * Dies if the rename fails. */
+void out_commit(ps_output_t *o);
+/* Stopped by a signal: keep the partial for a resume, release the lock. */
+void out_keep(ps_output_t *o);
+/* Give up: remove the temporary, release the lock. */
+void out_abort(ps_output_t *o);
+
+/* Rank 0: write `text` to `final` (small files: manifests, progress) with
+ * the same temporary-name discipline, without a lock. 0 on success. */
+int out_write_small(const char *final, const char *text, int mode);
+#endif

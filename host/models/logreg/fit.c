@@ -1,0 +1,151 @@
+/* fit.c: drives the per-head optimizers (linesearch.h) over one pass
+ * callback and the collective sum (fit.h): the objective of head h is the
+ * class-weighted mean log-loss plus l2[h]/2 * ||w||^2 (bias not penalized). */
+#include "models/logreg/fit.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comm/comm.h"
+#include "core/signals.h"
+#include "core/util.h"
+
+typedef struct {
+  fit_pass_t pass;
+  int64_t c;
+  int k;
+  const fit_opts_t *fo;
+  double *loss, *grad, *hess, *buf;
+  int stop; /* a stop signal reached some rank before this evaluation's sum */
+} evaluator_t;
+
+const ps_direction_t *fit_direction(int method) { return method == PS_OPT_NEWTON ? &ps_dir_newton : &ps_dir_lbfgs; }
+
+/* Objective, gradient (and Hessians of masked heads) of every head at theta,
+ * summed over ranks in one message (with the ranks' stop flags) and normalized. */
+static void evaluate(evaluator_t *e, const double *theta, const uint8_t *hmask, double *f, double *g, double *H) {
+  int64_t c1 = e->c + 1;
+  int k = e->k, nh = 0;
+  for (int h = 0; hmask && h < k; h++) nh += hmask[h] != 0;
+  e->pass.fn(e->pass.ctx, theta, e->loss, e->grad, nh ? e->hess : NULL, hmask);
+  size_t n = (size_t)k + (size_t)k * (size_t)c1 + (size_t)nh * (size_t)(c1 * c1), pos = 0;
+  memcpy(e->buf, e->loss, sizeof(double) * (size_t)k);
+  memcpy(e->buf + k, e->grad, sizeof(double) * (size_t)k * (size_t)c1);
+  pos = (size_t)k + (size_t)k * (size_t)c1;
+  for (int h = 0; h < k && nh; h++)
+    if (hmask[h]) {
+      memcpy(e->buf + pos, e->hess + (size_t)h * (size_t)(c1 * c1), sizeof(double) * (size_t)(c1 * c1));
+      pos += (size_t)(c1 * c1);
+    }
+  e->buf[n] = ps_stop_requested() ? 1.0 : 0.0;
+  comm_allreduce_sum_f64(e->buf, n + 1);
+  e->stop = e->buf[n] > 0;
+  pos = (size_t)k + (size_t)k * (size_t)c1;
+  for (int h = 0; h < k; h++) {
+    const double *w = theta + (size_t)h * (size_t)c1;
+    double inv = 1.0 / e->fo->wsum[h], l2 = e->fo->l2[h], pen = 0;
+    for (int64_t j = 0; j < e->c; j++) pen += w[j] * w[j];
+    f[h] = e->buf[h] * inv + 0.5 * l2 * pen;
+    double *gh = g + (size_t)h * (size_t)c1;
+    const double *gs = e->buf + k + (size_t)h * (size_t)c1;
+    for (int64_t j = 0; j < c1; j++) gh[j] = gs[j] * inv + (j < e->c ? l2 * w[j] : 0.0);
+    if (nh && hmask[h]) {
+      double *Hh = H + (size_t)h * (size_t)(c1 * c1);
+      const double *Hs = e->buf + pos;
+      pos += (size_t)(c1 * c1);
+      for (int64_t i = 0; i < c1 * c1; i++) Hh[i] = Hs[i] * inv;
+      for (int64_t j = 0; j < e->c; j++) Hh[j * c1 + j] += l2 + (e->fo->dead && e->fo->dead[j] ? 1.0 : 0.0);
+    }
+  }
+}
+
+static void trace_add(fit_trace_t *t, const ps_opt_t *o) {
+  t->data = ps_realloc(t->data, sizeof(double) * PS_TRACE_COLS * (size_t)(t->rows + 1));
+  double *r = t->data + PS_TRACE_COLS * t->rows;
+  r[0] = o->iter;
+  r[1] = o->f;
+  r[2] = opt_gnorm(o);
+  r[3] = o->iter ? o->last_step : 0.0;
+  r[4] = o->nfev;
+  t->rows++;
+}
+
+int fit_heads(fit_pass_t pass, int64_t c, int k, const fit_opts_t *fo, double *theta, fit_trace_t *traces,
+              const fit_ckpt_t *ck) {
+  int64_t c1 = c + 1;
+  int newton = fo->method == PS_OPT_NEWTON;
+  evaluator_t e = {pass, c, k, fo, NULL, NULL, NULL, NULL, 0};
+  e.loss = ps_malloc(sizeof(double) * (size_t)k);
+  e.grad = ps_malloc(sizeof(double) * (size_t)k * (size_t)c1);
+  e.hess = newton ? ps_malloc(sizeof(double) * (size_t)k * (size_t)(c1 * c1)) : NULL;
+  e.buf = ps_malloc(sizeof(double) *
+                    (1 + (size_t)k + (size_t)k * (size_t)c1 + (newton ? (size_t)k * (size_t)(c1 * c1) : 0)));
+  double *f = ps_malloc(sizeof(double) * (size_t)k), *g = ps_malloc(sizeof(double) * (size_t)k * (size_t)c1);
+  double *H = newton ? ps_malloc(sizeof(double) * (size_t)k * (size_t)(c1 * c1)) : NULL;
+  uint8_t *hmask = ps_malloc((size_t)k);
+  ps_opt_t *o = ps_calloc((size_t)k, sizeof(ps_opt_t));
+  double t0 = ps_now();
+  int saving = ck && ck->save;
+
+  int resumed = ck && ck->load && ck->load(ck->ctx, k, fo, c1, o, traces);
+  if (resumed) {
+    for (int h = 0; h < k; h++) ps_log("train: %-16s resumed at iteration %d from %s", fo->names[h], o[h].iter, ck->where);
+  } else {
+    memset(hmask, newton, (size_t)k);
+    evaluate(&e, theta, newton ? hmask : NULL, f, g, H);
+    for (int h = 0; h < k; h++) {
+      opt_init(&o[h], (int)c1, fit_direction(fo->method), fo->m, fo->tol, fo->ftol, fo->max_iter,
+               theta + (size_t)h * (size_t)c1);
+      opt_start(&o[h], f[h], g + (size_t)h * (size_t)c1, newton ? H + (size_t)h * (size_t)(c1 * c1) : NULL);
+      memset(&traces[h], 0, sizeof traces[h]);
+      trace_add(&traces[h], &o[h]);
+      ps_log("train: %-16s start    loss %.10f  |g| %.3e", fo->names[h], o[h].f, opt_gnorm(&o[h]));
+    }
+  }
+  int stopped = 0;
+  for (int round = 0;; round++) {
+    ps_fault_tick("pass");
+    /* Between passes every head's state is complete: the place to stop. */
+    int stop = round > 0 || !resumed ? e.stop : comm_agree_stop() != 0;
+    int periodic = saving && ck->every > 0 && round > 0 && round % ck->every == 0;
+    if (saving && (stop || periodic)) ck->save(ck->ctx, k, o, traces);
+    if (stop) {
+      if (saving) ps_log("train: stop signal: checkpoint written to %s; run the same command again to resume", ck->where);
+      stopped = 1;
+      break;
+    }
+    int running = 0;
+    for (int h = 0; h < k; h++) {
+      running += o[h].status == PS_RUNNING;
+      hmask[h] = newton && o[h].status == PS_RUNNING;
+      memcpy(theta + (size_t)h * (size_t)c1, o[h].status == PS_RUNNING ? o[h].xt : o[h].x, sizeof(double) * (size_t)c1);
+    }
+    if (!running) break;
+    evaluate(&e, theta, newton ? hmask : NULL, f, g, H);
+    for (int h = 0; h < k; h++) {
+      if (o[h].status != PS_RUNNING) continue;
+      if (opt_feed(&o[h], f[h], g + (size_t)h * (size_t)c1, newton ? H + (size_t)h * (size_t)(c1 * c1) : NULL)) {
+        trace_add(&traces[h], &o[h]);
+        ps_log("train: %-16s iter %3d loss %.10f  |g| %.3e  step %-8.3g evals %3d  %7.2fs", fo->names[h], o[h].iter,
+               o[h].f, opt_gnorm(&o[h]), o[h].last_step, o[h].nfev, ps_now() - t0);
+      }
+      if (o[h].status != PS_RUNNING) {
+        traces[h].seconds = ps_now() - t0;
+        ps_log("train: %-16s stopped after %d iterations (%s)", fo->names[h], o[h].iter, o[h].stop);
+      }
+    }
+  }
+  for (int h = 0; h < k; h++) {
+    memcpy(theta + (size_t)h * (size_t)c1, o[h].x, sizeof(double) * (size_t)c1);
+    traces[h].status = o[h].status;
+    if (!stopped) {
+      traces[h].stop = o[h].stop;
+      if (traces[h].seconds == 0) traces[h].seconds = ps_now() - t0;
+    }
+    opt_free(&o[h]);
+  }
+  free(o); free(hmask); free(f); free(g); free(H);
+  free(e.loss); free(e.grad); free(e.hess); free(e.buf);
+  return stopped ? PS_EXIT_STOPPED : 0;
+}

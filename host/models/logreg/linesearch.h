@@ -1,0 +1,42 @@
+/* linesearch.h: one head's iteration, driven by reverse communication: the
+ * caller evaluates the objective of every head in one pass over the data,
+ * then feeds each head its value and gradient (and Hessian for Newton). A
+ * head proposes its next trial point in o->xt. Only plain arrays: no data,
+ * no MPI, so every rank given identical inputs takes identical steps. The
+ * direction comes from a direction.h method (L-BFGS or Newton). */
+#ifndef PS_LINESEARCH_H
+#define PS_LINESEARCH_H
+#include "models/logreg/direction.h"
+
+enum { PS_RUNNING = 0, PS_CONVERGED, PS_MAXITER, PS_LSFAIL };
+
+typedef struct {
+  int n;
+  const ps_direction_t *dir;
+  void *dstate;
+  double tol, ftol;
+  int max_iter;
+  /* accepted point */
+  double *x, *g, f;
+  /* search direction and trial point */
+  double *d, *xt;
+  double t, lo, hi, dg0;
+  int ls_evals;
+  /* bookkeeping */
+  int iter, nfev, status;
+  double last_step;
+  const char *stop;
+} ps_opt_t;
+
+/* m: L-BFGS memory pairs (ignored by Newton). */
+void opt_init(ps_opt_t *o, int n, const ps_direction_t *dir, int m, double tol, double ftol, int max_iter,
+              const double *x0);
+void opt_free(ps_opt_t *o);
+/* The value at x0; H (n x n, row-major) only for Newton. */
+void opt_start(ps_opt_t *o, double f, const double *g, const double *H);
+/* The value at o->xt. Returns 1 when the trial was accepted (an iteration). */
+int opt_feed(ps_opt_t *o, double f, const double *g, const double *H);
+double opt_gnorm(const ps_opt_t *o); /* inf-norm of the accepted gradient */
+/* The stop reason equal to s, as the static string linesearch.c uses. */
+const char *opt_stop_intern(const char *s);
+#endif

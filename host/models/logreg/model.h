@@ -1,0 +1,44 @@
+/* model.h: the logistic-regression model (weights on standardized columns
+ * plus the standardization itself) and its HDF5 file (datasets/SCHEMA.md,
+ * model_type "logreg"). Reading checks every number: finite weights, bias
+ * and means, finite non-negative scales. */
+#ifndef PS_LOGREG_MODEL_H
+#define PS_LOGREG_MODEL_H
+#include <stdint.h>
+
+#include "io/h5.h"
+#include "models/logreg/trace.h"
+#include "stats/metrics.h"
+#include "stats/prepare.h"
+
+typedef struct {
+  int64_t f, c;
+  int k;
+  char **feature_names; /* [f] */
+  char **targets;       /* [k] */
+  int64_t *src;         /* [c] */
+  uint8_t *kind;        /* [c] */
+  double *mean, *scale; /* [c] */
+  double *theta;        /* [k][c+1]: weights then bias */
+  double holdout;
+  int64_t split_salt;
+} ps_model_t;
+
+/* What training adds to the file beside the model itself. */
+typedef struct {
+  const char *solver, *class_weight, *input_path, *device;
+  double tol, ftol;
+  int max_iter, missing_indicators, ranks;
+  const double *l2, *pos_weight, *n_pos; /* [k] */
+  double n_train, n_valid;
+  const fit_trace_t *traces;             /* [k] */
+  const ps_metrics_t *train, *valid;     /* [k] each; valid may be NULL */
+} ps_train_report_t;
+
+/* Rank 0 only: write to a safe temporary beside path, rename when done. */
+void model_write(const char *path, const ps_model_t *m, const ps_train_report_t *r);
+/* Every rank reads the (small) file (already open); dies with one line. */
+void model_read(ps_h5_t fid, const char *path, ps_model_t *m);
+void model_free(ps_model_t *m);
+ps_transform_t model_transform(const ps_model_t *m);
+#endif

@@ -1,0 +1,47 @@
+/* trainset.h: a rank's training and validation rows for logistic
+ * regression: labels validated, ids checked unique, rows split by a hash
+ * of customer_id, columns standardized with distributed training-split
+ * statistics (stats/prepare.h). Resident when they fit the memory limit;
+ * otherwise every pass streams them through the block pipeline. */
+#ifndef PS_TRAINSET_H
+#define PS_TRAINSET_H
+#include <stdint.h>
+
+#include "io/data.h"
+#include "io/pipeline.h"
+#include "stats/prepare.h"
+
+typedef struct {
+  int64_t f, c;          /* input columns, model columns */
+  int k;
+  int64_t n_tr, n_va;    /* this rank's rows */
+  double g_tr, g_va;     /* rows in all ranks */
+  float *Xtr, *Xva;      /* [n][c] standardized (resident) */
+  uint8_t *Ytr, *Yva;    /* [n][k] */
+  ps_columns_t cols;
+  ps_transform_t tf;
+  double *n_pos;         /* [k] positives in the training split (all ranks) */
+  /* streamed (rows larger than the memory limit): X is read again each pass */
+  int streamed;
+  int64_t block_rows;
+  ps_pipe_t *pipe;
+  uint8_t *train;        /* [rank rows] 1 = training row */
+  float *bx_tr, *bx_va;  /* one block's standardized rows of each split */
+  int64_t tr_off, va_off;/* rows of each split handed out so far this pass */
+} ps_trainset_t;
+
+/* Collective. reject_nonfinite: die naming the first NaN/Inf feature (row,
+ * column) instead of imputing it. mem_limit: bytes this rank may hold for
+ * feature rows; above it the rows stream from the file every pass (resident
+ * and streamed give bitwise the same model). */
+void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, int missing_ind,
+                   int reject_nonfinite, int64_t mem_limit, ps_trainset_t *ts);
+/* Streamed sets: start a pass; then the next block's standardized rows of
+ * each split and their labels (pointers into Ytr/Yva); 0 at the end. */
+void trainset_rewind(ps_trainset_t *ts);
+int trainset_next(ps_trainset_t *ts, const float **Xtr, const uint8_t **Ytr, int64_t *ntr, const float **Xva,
+                  const uint8_t **Yva, int64_t *nva);
+void trainset_free(ps_trainset_t *ts);
+/* Labels of head h as a contiguous array (caller frees). */
+uint8_t *trainset_labels(const uint8_t *Y, int64_t n, int k, int h);
+#endif

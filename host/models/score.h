@@ -1,0 +1,17 @@
+/* score.h: the score job -- every customer's probability for every head of
+ * a model of any kind, streamed through the block pipeline, written
+ * collectively to a resumable partial file and renamed when complete. */
+#ifndef PS_SCORE_H
+#define PS_SCORE_H
+#include <stdint.h>
+
+typedef struct {
+  const char *data, *model, *out, *device;
+  int64_t block_rows; /* 0: about 64 MiB of features a block */
+  int reject_nonfinite;
+} score_opts_t;
+
+/* Collective; returns the exit code (0, or PS_EXIT_STOPPED after a stop
+ * signal with the finished blocks kept for a resume). */
+int score_run(const score_opts_t *o);
+#endif

@@ -1,0 +1,36 @@
+/* scorer.h: a trained model of any kind, ready to score raw feature rows:
+ * the interface the score job (score.c) uses, so it never knows which
+ * model kind it runs. A model file says its kind in the model_type
+ * attribute (files without one are logistic regression). */
+#ifndef PS_SCORER_H
+#define PS_SCORER_H
+#include <stdint.h>
+
+#include "io/data.h"
+#include "io/h5.h"
+
+typedef struct ps_scorer ps_scorer_t;
+struct ps_scorer {
+  const char *model_type; /* "logreg", ... */
+  const char *device;     /* the backend that scores: "cpu", "cuda" */
+  int k;                  /* heads */
+  char **targets;         /* [k] */
+  int64_t f;              /* input columns the model expects */
+  char **feature_names;   /* [f] */
+  double holdout;         /* the training split, recorded for eval */
+  int64_t split_salt;
+  /* Probabilities of raw rows X [n][f] -> P[h*n + i] (head-major). */
+  void (*predict)(ps_scorer_t *s, const float *X, int64_t n, float *P);
+  void (*destroy)(ps_scorer_t *s);
+  void *impl;
+};
+
+/* Every rank reads the (small) model file; dies with one line naming it. */
+ps_scorer_t *scorer_open(const char *path, const char *device);
+void scorer_close(ps_scorer_t *s);
+/* Dies naming the first difference if the data's columns are not the model's. */
+void scorer_check_data(const ps_scorer_t *s, const char *model_path, const ps_data_t *d);
+
+/* One constructor per model kind. */
+ps_scorer_t *logreg_scorer_open(ps_h5_t fid, const char *path, const char *device);
+#endif

@@ -1,0 +1,68 @@
+/* prepare.c: model columns and standardized rows (see prepare.h). */
+#include "stats/prepare.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/psmath.h"
+#include "core/util.h"
+
+void prepare_columns(const ps_colstat_t *st, int64_t f, int missing_indicators, ps_columns_t *cols) {
+  int64_t c = f;
+  if (missing_indicators)
+    for (int64_t j = 0; j < f; j++) c += (st[j].nan + st[j].inf) > 0;
+  cols->c = c;
+  cols->f = f;
+  cols->src = ps_malloc(sizeof(int64_t) * (size_t)(c + 1));
+  cols->kind = ps_malloc((size_t)(c + 1));
+  cols->dead = ps_malloc((size_t)(c + 1));
+  cols->mean = ps_malloc(sizeof(double) * (size_t)(c + 1));
+  cols->scale = ps_malloc(sizeof(double) * (size_t)(c + 1));
+  int64_t col = 0;
+  for (int64_t j = 0; j < f; j++) {
+    /* Rounded to float precision: the statistics of P ranks differ from those
+     * of one rank in the last bits (merge order), and rounding makes every
+     * rank count standardize to the same float32 values. */
+    double sd = (float)stats_std(&st[j]), mu = (float)stats_mean(&st[j]);
+    cols->src[col] = j;
+    cols->kind[col] = PS_COL_VALUE;
+    cols->mean[col] = isfinite(mu) ? mu : 0.0;
+    cols->scale[col] = (isfinite(sd) && sd > 1e-12 * fmax(1.0, fabs(mu))) ? 1.0 / sd : 0.0;
+    col++;
+  }
+  for (int64_t j = 0; missing_indicators && j < f; j++) {
+    double miss = st[j].nan + st[j].inf;
+    if (miss == 0) continue;
+    double q = (float)(miss / (miss + st[j].count)), sd = (float)sqrt(q * (1 - q));
+    cols->src[col] = j;
+    cols->kind[col] = PS_COL_MISSING;
+    cols->mean[col] = q;
+    cols->scale[col] = sd > 0 ? 1.0 / sd : 0.0;
+    col++;
+  }
+  for (int64_t j = 0; j < c; j++) cols->dead[j] = cols->scale[j] == 0.0;
+}
+
+void prepare_free(ps_columns_t *cols) {
+  free(cols->src);
+  free(cols->kind);
+  free(cols->dead);
+  free(cols->mean);
+  free(cols->scale);
+  memset(cols, 0, sizeof *cols);
+}
+
+ps_transform_t prepare_transform(const ps_columns_t *cols) {
+  ps_transform_t t = {cols->c, cols->f, cols->src, cols->kind, cols->mean, cols->scale};
+  return t;
+}
+
+void prepare_rows(const ps_transform_t *t, const float *X, int64_t n, const uint8_t *train, float *xtr, float *xva) {
+  int64_t f = t->f, c = t->c, itr = 0, iva = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const float *x = X + (size_t)i * (size_t)f;
+    float *o = !train || train[i] ? xtr + (size_t)itr++ * (size_t)c : xva + (size_t)iva++ * (size_t)c;
+    for (int64_t j = 0; j < c; j++) o[j] = (float)ps_standardize(x[t->src[j]], t->kind[j], t->mean[j], t->scale[j]);
+  }
+}
