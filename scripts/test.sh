@@ -1,38 +1,52 @@
 #!/usr/bin/env bash
 # The test command: install dependencies, build the CPU build (build/), its
-# ASan+UBSan twin (build-asan/) and, when nvcc is present, the CUDA build
-# (build-cuda/), then run ctest in build/.
+# ASan+UBSan twin (build-asan/, for the damaged-file tests) and, when nvcc is
+# present, the CUDA build (build-cuda/: it must compile and link), then run
+# every ctest suite. The last line counts every test of the run, all builds.
 #   usage: scripts/test.sh [extra ctest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 JOBS=$(nproc)
+SUMMARY=$(mktemp)
+trap 'rm -f "$SUMMARY"' EXIT
 
 echo "== ASan + UBSan build (build-asan/, for the damaged-file tests)"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPROPSCORE_SANITIZE=ON -DPROPSCORE_TESTS=OFF
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPROPSCORE_SANITIZE=ON -DPROPSCORE_TESTS=OFF >/dev/null
 cmake --build build-asan -j"$JOBS"
 
 echo "== CPU build (build/)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROPSCORE_ASAN_BIN="$PWD/build-asan/propscore"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROPSCORE_ASAN_BIN="$PWD/build-asan/propscore" >/dev/null
 cmake --build build -j"$JOBS"
 
 NVCC=$(command -v nvcc || true)
 [ -z "$NVCC" ] && [ -x /usr/local/cuda/bin/nvcc ] && NVCC=/usr/local/cuda/bin/nvcc
 if [ -n "$NVCC" ]; then
-  echo "== CUDA build (build-cuda/, $NVCC)"
-  cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROPSCORE_CUDA=ON \
-        -DCMAKE_CUDA_COMPILER="$NVCC"
+  echo "== CUDA build (build-cuda/, $NVCC): compiles and links"
+  cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROPSCORE_CUDA=ON -DPROPSCORE_TESTS=OFF \
+        -DCMAKE_CUDA_COMPILER="$NVCC" >/dev/null
   cmake --build build-cuda -j"$JOBS"
   build-cuda/propscore --version
 else
   echo "== CUDA build skipped: no nvcc on this machine"
 fi
 
-echo "== tests (build/)"
-(cd build && ctest --output-on-failure -j"$JOBS" "$@")
-if [ -n "$NVCC" ]; then
-  # the GPU tests against the CPU twin: "Skipped" (no CUDA device) on a machine
-  # without a GPU; scripts/gpu-check.sh runs them where there is one
-  echo "== GPU tests (build-cuda/)"
-  (cd build-cuda && ctest -L gpu --output-on-failure)
-fi
+# ctest in one build folder; its counts go to the summary
+suite() {
+  local dir=$1; shift
+  echo "== tests ($dir/)"
+  local log=$dir/ctest.log rc=0
+  (cd "$dir" && ctest --output-on-failure "$@") 2>&1 | tee "$log" || rc=$?
+  local total failed skipped
+  total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$log" | tail -1)
+  failed=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
+  skipped=$(grep -c '\*\*\*Skipped' "$log" || true)
+  echo "$dir ${total:-0} ${failed:-1} ${skipped:-0}" >>"$SUMMARY"
+  return $rc
+}
+
+status=0
+suite build -j"$JOBS" "$@" || status=1
+awk '{t += $2; f += $3; s += $4; d = d (d ? ", " : "") $1 " " $2} END {
+  printf "== all tests: %d run, %d passed, %d failed, %d skipped (%s)\n", t, t - f - s, f, s, d }' "$SUMMARY"
+exit $status

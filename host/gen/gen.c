@@ -71,7 +71,8 @@ int gen_run(const gen_opts_t *o) {
     cols[2 + t] = (ps_pipe_col_t){dlab[t], PS_U8, 0};
     cols[2 + K + t] = (ps_pipe_col_t){dprob[t], PS_F32, 0};
   }
-  ps_pipe_spec_t spec = {"gen", row0, n, h5_block_rows(4 * f + 8 + 5 * K, chunk_rows), 0, 2 + 2 * K, NULL, cols, 1};
+  int64_t br = o->block_rows > 0 ? o->block_rows : h5_block_rows(4 * f + 8 + 5 * K, chunk_rows);
+  ps_pipe_spec_t spec = {"gen", row0, n, br, 0, 2 + 2 * K, NULL, cols, 1};
   ps_pipe_t *pipe = pipe_open(&spec);
   ps_progress_t prog;
   ps_progress_init(&prog, "gen", (double)rows, 4.0 * (double)f);

@@ -9,6 +9,7 @@
 typedef struct {
   const char *out, *targets;
   int64_t rows, features, chunk_rows; /* chunk_rows 0: about 4 MiB of features */
+  int64_t block_rows;                 /* rows a rank writes at a time; 0: about 64 MiB */
   uint64_t seed;
 } gen_opts_t;
 

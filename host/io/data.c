@@ -34,6 +34,8 @@ void data_open(const char *path, ps_data_t *d) {
     ps_die_all(PS_EXIT_ERROR, "%s: /customer_id has %lld rows but /features has %lld", path, (long long)idd[0],
                (long long)d->n);
   d->chunk_rows = h5_chunk_rows(d->features);
+  if (!h5_fully_written(d->features))
+    ps_warn("%s: /features has chunks that were never written; they read as the dataset's fill value", path);
   int64_t nn = 0;
   d->feature_names = h5_read_strings(d->fid, path, "/feature_names", &nn);
   if (nn != d->f)

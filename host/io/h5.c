@@ -333,10 +333,22 @@ static int file_is_parallel(hid_t obj) {
 /* Chunks never written (a sparse file) hold the fill value; MPI-IO's
  * collective read cannot express them, so such datasets are read
  * independently (HDF5 fills the gaps). */
-static int fully_allocated(hid_t dset) {
+int h5_fully_written(ps_h5_t dset) {
   H5D_space_status_t st;
   if (H5Dget_space_status(dset, &st) < 0) return 1;
   return st == H5D_SPACE_STATUS_ALLOCATED;
+}
+
+/* Fault injection for tests: PROPSCORE_FAULT_IO=write:N:R makes rank R's
+ * N-th row-block write fail as a full disk would. */
+static int fault_write(void) {
+  static long count = 0;
+  const char *spec = getenv("PROPSCORE_FAULT_IO");
+  if (!spec || strncmp(spec, "write:", 6)) return 0;
+  char *end = NULL;
+  long at = strtol(spec + 6, &end, 10);
+  int rank = end && *end == ':' ? atoi(end + 1) : 0;
+  return ps_rank == rank && ++count == at;
 }
 
 void h5_xfer_rows(ps_h5_t dset, ps_dtype_t type, int64_t row0, int64_t nrows, int64_t ncols, void *buf, int write) {
@@ -358,11 +370,14 @@ void h5_xfer_rows(ps_h5_t dset, ps_dtype_t type, int64_t row0, int64_t nrows, in
   }
   hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
   if (file_is_parallel(dset))
-    H5_CHECK(H5Pset_dxpl_mpio(dxpl, write || fully_allocated(dset) ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT));
-  herr_t rc = write ? H5Dwrite(dset, mem_type(type), ms, fs, dxpl, buf) : H5Dread(dset, mem_type(type), ms, fs, dxpl, buf);
+    H5_CHECK(H5Pset_dxpl_mpio(dxpl, write || h5_fully_written(dset) ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT));
+  int faulty = write && fault_write();
+  herr_t rc = faulty ? -1
+              : write ? H5Dwrite(dset, mem_type(type), ms, fs, dxpl, buf)
+                      : H5Dread(dset, mem_type(type), ms, fs, dxpl, buf);
   if (rc < 0) {
     char why[512], name[256] = "?", file[1024] = "?";
-    snprintf(why, sizeof why, "%s", h5_last_error());
+    snprintf(why, sizeof why, "%s", faulty ? "No space left on device (PROPSCORE_FAULT_IO)" : h5_last_error());
     H5Iget_name(dset, name, sizeof name);
     H5Fget_name(dset, file, sizeof file);
     /* One rank may fail alone inside a collective transfer: abort the job. */

@@ -50,6 +50,9 @@ ps_h5_t h5_dset_open(ps_h5_t loc, const char *file, const char *name, int rank, 
                      int64_t *dims);
 /* Rows per chunk of a chunked dataset (0 if contiguous). */
 int64_t h5_chunk_rows(ps_h5_t dset);
+/* 0 if some chunks of the dataset were never written (a sparse file):
+ * they read as the fill value. */
+int h5_fully_written(ps_h5_t dset);
 /* Stored element size in bytes. */
 size_t h5_stored_size(ps_h5_t dset);
 

@@ -137,6 +137,7 @@ static int take_lock(ps_output_t *o, char *msg, size_t n) {
 }
 
 static void release_lock(ps_output_t *o) {
+  ps_tmp_forget(o->lock);
   if (o->lock_fd < 0) return;
   unlink(o->lock); /* still holding it: a waiter re-checks the name */
   close(o->lock_fd);
@@ -220,7 +221,8 @@ static void create_tmp(ps_output_t *o, uint64_t runid, int *exists) {
     ps_die_local("%s", msg);
   }
   o->tmp = ps_strdup(name);
-  ps_tmp_register(o->tmp); /* a failure removes it, on whichever rank fails */
+  ps_tmp_register(o->tmp); /* a failure removes it and the lock's name, on whichever rank fails */
+  ps_tmp_register(o->lock);
   if (exists) *exists = (int)st[1];
 }
 

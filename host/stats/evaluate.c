@@ -84,6 +84,7 @@ int eval_run(const eval_opts_t *opts) {
   float *p = ps_malloc(sizeof(float) * nn);
   uint8_t *y = ps_malloc(nn);
   for (int h = 0; h < k; h++) {
+    ps_fault_tick("head");
     if (comm_agree_stop()) {
       ps_out("eval: stopped by a signal before the end; nothing was written");
       return PS_EXIT_STOPPED;

@@ -29,7 +29,8 @@ int inspect_run(const inspect_opts_t *opts) {
   ps_colstat_t *st = ps_malloc(sizeof(ps_colstat_t) * (size_t)f);
   stats_init(st, f);
   ps_pipe_col_t in = {d.features, PS_F32, f};
-  ps_pipe_spec_t spec = {"inspect", row0, n, h5_block_rows(4 * f, d.chunk_rows), 1, 0, &in, NULL, 1};
+  int64_t br = opts->block_rows > 0 ? opts->block_rows : h5_block_rows(4 * f, d.chunk_rows);
+  ps_pipe_spec_t spec = {"inspect", row0, n, br, 1, 0, &in, NULL, 1};
   ps_pipe_t *pipe = pipe_open(&spec);
   ps_progress_t prog;
   ps_progress_init(&prog, "inspect", (double)d.n, 4.0 * (double)f);

@@ -17,7 +17,7 @@ def run(np_, *args, check=True, timeout=900, env=None):
     """propscore ARGS under mpirun -np NP; returns CompletedProcess (text)."""
     cmd = [MPIEXEC, "-n", str(np_), BIN] + [str(a) for a in args]
     e = dict(os.environ, **(env or {}))
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=e)
+    p = subprocess.run(cmd, capture_output=True, text=True, errors="backslashreplace", timeout=timeout, env=e)
     if check and p.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
     return p

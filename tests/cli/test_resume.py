@@ -109,3 +109,25 @@ def test_score_restarts_when_partial_is_from_another_job(data, tmp_path):
     with h5py.File(out) as a, h5py.File(ref) as b:
         for t in a["scores"]:
             assert np.array_equal(a["scores"][t][...], b["scores"][t][...])
+
+
+def test_long_fingerprint_trains_and_resumes(tmp_path):
+    """Many long target names: the run fingerprint once overflowed a 4 KB buffer."""
+    import h5py
+    import numpy as np
+    data = gen(str(tmp_path / "d.h5"), rows=3000, features=6)
+    names = [f"product_line_{i:02d}_" + "x" * 90 for i in range(45)]
+    rng = np.random.default_rng(5)
+    with h5py.File(data, "r+") as h:
+        for n in names:
+            h["labels"][n] = (rng.random(3000) < 0.3).astype(np.uint8)
+    targets = ",".join(names)
+    ref, model = str(tmp_path / "ref.h5"), str(tmp_path / "m.h5")
+    args = ["train", "--data", data, "--targets", targets, "--solver", "lbfgs", "--quiet"]
+    run(2, *args, "--model", ref, env=ENV)
+    r = run(2, *args, "--model", model, check=False, env=dict(ENV, PROPSCORE_FAULT_STOP="pass:3"))
+    assert r.returncode == 75, r.stderr
+    run(2, *args, "--model", model, env=ENV)
+    assert filecmp.cmp(ref, model, shallow=False)
+    with h5py.File(model) as m:
+        assert [t.decode() for t in m["targets"][...]] == names

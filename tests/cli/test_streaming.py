@@ -87,3 +87,24 @@ def test_wide_data(tmp_path):
     run(2, "score", "--data", wide, "--model", model, "--out", s, "--block-rows", "700", "--quiet")
     with h5py.File(s) as f:
         assert f["scores/churn"].shape == (3000,)
+
+
+def test_streamed_reject_is_one_clean_error(tmp_path):
+    """--nonfinite reject while rows stream: the compute side only records the
+    bad row, the pipeline's thread agrees on it (no MPI call from two threads:
+    SIGSEGV in H5Dread or a second bogus error before)."""
+    path = gen(str(tmp_path / "d.h5"), rows=60000, features=32, np_=2)
+    with h5py.File(path, "r+") as h:
+        x = h["features"][...]
+        x[~np.isfinite(x)] = 0
+        x[11, 29] = np.nan
+        h["features"][...] = x
+    for attempt in range(5):
+        out = tmp_path / f"m{attempt}.h5"
+        r = run(4, "train", "--data", path, "--model", out, "--host-mem-limit", "2M", "--nonfinite", "reject",
+                check=False)
+        assert r.returncode == 1, r.stderr
+        assert error_line(r) == (f"propscore: error: {path}: /features row 11 column 29 (affinity_g1_1) is NaN "
+                                 "(--nonfinite reject)")
+        assert "rank" not in r.stderr.split("propscore: error")[1]
+        assert not out.exists()
