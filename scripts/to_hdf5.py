@@ -1,21 +1,40 @@
 #!/usr/bin/env python3
-"""to_hdf5.py: import a CSV or Parquet table into propscore's input schema
+r"""to_hdf5.py: import a CSV or Parquet table into propscore's input schema
 (datasets/SCHEMA.md): /features float32 [N,F], /customer_id int64 [N],
 /feature_names [F], /labels/<name> uint8 [N].
 
   scripts/to_hdf5.py customers.csv --out customers.h5 --id customer_id \
       --label purchase_3m=bought_within_90d --label churn=status:churned
 
-Numeric columns become features as they are (missing -> NaN); booleans 0/1;
-string/categorical columns are one-hot encoded as "col=value" (missing -> all
-zeros); datetimes become days since 1970-01-01. The output is written to a
-temporary name and renamed when complete.
+Numeric columns, and text columns all of whose cells are numbers, become
+features as they are (missing -> NaN); booleans 0/1 (missing -> NaN);
+datetimes become days since 1970-01-01. A column is one-hot encoded as
+"col=value" (missing -> all zeros) when it is named in --categorical or when
+none of its cells is a number. A text column whose cells are partly numbers
+(e.g. "12,5" or "unknown" among numbers) is an error naming the column and
+the first row that is not a number: give --categorical COL, --drop COL, or
+--na-values for the strings that mean missing (pandas' defaults such as "",
+"NA", "n/a", "NULL" already are). Errors about ids and feature columns name
+the row (and CSV line), never the cell's value.
+
+The output is written to a new temporary file beside it (mode 0600, created
+exclusively), synced, made mode 0640 and renamed when complete; on an error
+or SIGTERM the temporary file is removed. --out must not be the input (by any
+path) nor an existing directory or non-regular file. Exit status: 0 done,
+1 bad input, 2 bad command line.
 """
 import argparse
 import os
+import secrets
+import signal
+import stat
 import sys
 
 SCHEMA_VERSION = 1
+
+
+class Terminated(BaseException):
+    """Raised by the SIGTERM handler, so that cleanup code runs."""
 
 
 def fail(msg):
@@ -23,22 +42,91 @@ def fail(msg):
     sys.exit(1)
 
 
-def read_table(path):
-    import pandas as pd
-    if not os.path.exists(path):
-        fail(f"{path}: no such file")
-    low = path.lower()
+def is_csv(path):
+    return path.lower().endswith((".csv", ".csv.gz", ".txt", ".tsv"))
+
+
+def csv_lines(path, rows):
+    """{row: 1-based line where data row ROW (0-based) starts}, counted as pandas
+    reads the file: blank lines skipped, quoted cells may span lines."""
+    import csv
+    import gzip
+    want, found = set(rows), {}
+    csv.field_size_limit(sys.maxsize)
     try:
-        if low.endswith((".parquet", ".pq")):
-            return pd.read_parquet(path)
-        if low.endswith((".csv", ".csv.gz", ".txt", ".tsv")):
-            return pd.read_csv(path, sep="\t" if low.endswith(".tsv") else ",", low_memory=False)
+        with (gzip.open if path.lower().endswith(".gz") else open)(path, "rt", newline="", errors="replace") as f:
+            r = csv.reader(f, delimiter="\t" if path.lower().endswith(".tsv") else ",")
+            start, k = 1, -1  # k: data row of the next record (the header is -1)
+            for rec in r:
+                if rec and not (len(rec) == 1 and rec[0] and not rec[0].strip()):
+                    if k in want:
+                        found[k] = start
+                        if len(found) == len(want):
+                            break
+                    k += 1
+                start = r.line_num + 1
+    except (OSError, csv.Error, EOFError):
+        pass
+    return found
+
+
+def at_rows(path, *rows):
+    """'row 3 (line 5)' or 'rows 0 and 3 (lines 2 and 5)': data rows, with CSV lines."""
+    lines = csv_lines(path, rows) if is_csv(path) else {}
+    text = f"row{'s' if len(rows) > 1 else ''} {' and '.join(map(str, rows))}"
+    if len(lines) == len(rows):
+        text += f" (line{'s' if len(rows) > 1 else ''} {' and '.join(str(lines[i]) for i in rows)})"
+    return text
+
+
+def check_paths(inp, out):
+    """Refuse, before any work, an input that is not a regular file and an --out
+    that is the input (by any path), a directory or another non-regular file."""
+    try:
+        si = os.stat(inp)
+    except FileNotFoundError:
+        fail(f"{inp}: no such file")
+    except OSError as e:
+        fail(f"{inp}: cannot stat: {e.strerror}")
+    if not stat.S_ISREG(si.st_mode):
+        fail(f"{inp}: not a regular file")
+    try:
+        so = os.stat(out)
+    except FileNotFoundError:
+        so = None
+    except OSError as e:
+        fail(f"{out}: cannot stat: {e.strerror}")
+    if so is not None and stat.S_ISDIR(so.st_mode):
+        fail(f"{out}: --out is a directory; give a file name")
+    if so is not None and not stat.S_ISREG(so.st_mode):
+        fail(f"{out}: --out exists and is not a regular file")
+    if os.path.realpath(out) == os.path.realpath(inp) or (
+            so is not None and (so.st_dev, so.st_ino) == (si.st_dev, si.st_ino)):
+        fail(f"{out}: --out is the input file {inp}; give another name")
+    d = os.path.dirname(out) or "."
+    if not os.path.isdir(d):
+        fail(f"{out}: no directory {d}")
+
+
+def read_table(path, na_values):
+    import pandas as pd
+    try:
+        if path.lower().endswith((".parquet", ".pq")):
+            df = pd.read_parquet(path)
+            for c in df.columns:  # Parquet has real nulls; apply --na-values to text columns
+                s = df[c]
+                if na_values and (s.dtype == object or pd.api.types.is_string_dtype(s.dtype)):
+                    df[c] = s.mask(s.notna() & s.astype(str).isin(na_values))
+            return df
+        if is_csv(path):
+            return pd.read_csv(path, sep="\t" if path.lower().endswith(".tsv") else ",", low_memory=False,
+                               na_values=na_values or None)
     except Exception as e:  # pandas/pyarrow raise many types; report them in one line
         fail(f"{path}: cannot read: {str(e).splitlines()[0]}")
     fail(f"{path}: unknown table format (use .csv, .tsv or .parquet)")
 
 
-def parse_label(spec, df):
+def parse_label(spec, df, path):
     """NAME=COL[:POSITIVE] -> (name, 0/1 uint8 array)."""
     import numpy as np
     import pandas as pd
@@ -49,11 +137,11 @@ def parse_label(spec, df):
     if not name or "/" in name:
         fail(f"--label {spec}: bad label name '{name}'")
     if col not in df.columns:
-        fail(f"--label {spec}: no column '{col}' (columns: {', '.join(map(str, df.columns[:20]))})")
+        fail(f"{path}: --label {spec}: no column '{col}' (columns: {', '.join(map(str, df.columns[:20]))})")
     s = df[col]
     missing = s.isna().to_numpy()
     if missing.any():
-        fail(f"column '{col}' (label {name}): missing value at row {int(np.argmax(missing))}")
+        fail(f"{path}: column '{col}' (label {name}): missing value at {at_rows(path, int(np.argmax(missing)))}")
     if pos is not None:
         return name, col, (s.astype(str) == pos).to_numpy().astype(np.uint8)
     if s.dtype == bool:
@@ -64,26 +152,37 @@ def parse_label(spec, df):
         bad = ~(low.isin(truthy) | low.isin(falsy)).to_numpy()
         if bad.any():
             i = int(np.argmax(bad))
-            fail(f"column '{col}' (label {name}): value '{s.iloc[i]}' at row {i} is not 0/1; give NAME=COL:POSITIVE")
+            fail(f"{path}: column '{col}' (label {name}): value '{s.iloc[i]}' at row {i} is not 0/1; "
+                 "give NAME=COL:POSITIVE")
         return name, col, low.isin(truthy).to_numpy().astype(np.uint8)
     v = s.to_numpy(dtype=float)
     bad = ~np.isin(v, [0.0, 1.0])
     if bad.any():
         i = int(np.argmax(bad))
-        fail(f"column '{col}' (label {name}): value {v[i]!r} at row {i} is not 0/1; give NAME=COL:POSITIVE")
+        fail(f"{path}: column '{col}' (label {name}): value {v[i]!r} at row {i} is not 0/1; give NAME=COL:POSITIVE")
     return name, col, v.astype(np.uint8)
 
 
-def encode_features(df, categorical, max_categories):
+def encode_features(df, categorical, max_categories, path):
     import numpy as np
     import pandas as pd
     names, cols = [], []
     for c in df.columns:
         s = df[c]
-        if c in categorical or s.dtype == object or isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype):
+        text = s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
+        if text and c not in categorical:  # decide by parsing: numbers, text, or a mix (an error)
+            num = pd.to_numeric(s, errors="coerce")
+            bad = (s.notna() & num.isna()).to_numpy()
+            if bad.any() and num.notna().any():
+                fail(f"{path}: column '{c}': {int(bad.sum())} of {int(s.notna().sum())} values are not numbers, "
+                     f"first at {at_rows(path, int(np.argmax(bad)))}; give --categorical {c} to one-hot it, "
+                     f"--drop {c}, or --na-values for the strings that mean missing")
+            if not bad.any() and num.notna().any():
+                s, text = num, False
+        if c in categorical or text or isinstance(s.dtype, pd.CategoricalDtype):
             values = sorted(s.dropna().astype(str).unique())
             if len(values) > max_categories:
-                fail(f"column '{c}': {len(values)} distinct values; one-hot needs <= {max_categories} "
+                fail(f"{path}: column '{c}': {len(values)} distinct values; one-hot needs <= {max_categories} "
                      f"(use --drop {c} or --max-categories)")
             st = s.astype(str).where(s.notna(), None)
             for v in values:
@@ -100,10 +199,45 @@ def encode_features(df, categorical, max_categories):
             names.append(str(c))
             cols.append(pd.to_numeric(s).to_numpy(dtype=np.float32, na_value=np.nan))
         else:
-            fail(f"column '{c}': unsupported type {s.dtype}")
+            fail(f"{path}: column '{c}': unsupported type {s.dtype}")
     if not cols:
-        fail("no feature columns left")
+        fail(f"{path}: no feature columns left")
     return names, np.stack(cols, axis=1)
+
+
+def write_atomic(out, write):
+    """Call write(tmp) on a new file beside OUT, created exclusively (mode 0600,
+    never through a symlink), then fsync, chmod 0640 and rename it to OUT.
+    The temporary file is removed on any failure, KeyboardInterrupt and SIGTERM."""
+    tmp = f"{out}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as e:
+        fail(f"{out}: cannot create temporary file {tmp}: {e.strerror}")
+    try:
+        try:
+            write(tmp)
+            a, b = os.fstat(fd), os.lstat(tmp)
+            if (a.st_dev, a.st_ino) != (b.st_dev, b.st_ino):
+                fail(f"{out}: temporary file {tmp} was replaced while writing")
+            os.fchmod(fd, 0o640)
+            os.fsync(fd)
+            os.replace(tmp, out)
+        except OSError as e:
+            fail(f"{out}: cannot write: {e.strerror or str(e).splitlines()[0]}")
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    finally:
+        os.close(fd)
+    dfd = os.open(os.path.dirname(out) or ".", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
 
 
 def main(argv=None):
@@ -115,41 +249,48 @@ def main(argv=None):
                     help="a target: NAME=COL, COL holding 0/1 (or true/false, yes/no), or the value meaning positive")
     ap.add_argument("--categorical", default="", help="comma-separated columns to one-hot even if numeric")
     ap.add_argument("--drop", default="", help="comma-separated columns to leave out")
+    ap.add_argument("--na-values", default="", metavar="S1,S2",
+                    help="comma-separated extra strings meaning missing, e.g. 'n/a,NULL,-' "
+                         "(write --na-values=-,... when the first starts with '-')")
     ap.add_argument("--max-categories", type=int, default=100, help="most distinct values a one-hot column may have")
     a = ap.parse_args(argv)
+    check_paths(a.input, a.out)
 
     import h5py
     import numpy as np
 
-    df = read_table(a.input)
+    df = read_table(a.input, [v for v in a.na_values.split(",") if v])
     if len(df) == 0:
         fail(f"{a.input}: no rows")
     used = set()
     for c in filter(None, a.drop.split(",")):
         if c not in df.columns:
-            fail(f"--drop: no column '{c}'")
+            fail(f"{a.input}: --drop: no column '{c}'")
         used.add(c)
     if a.id:
         if a.id not in df.columns:
-            fail(f"--id: no column '{a.id}'")
+            fail(f"{a.input}: --id: no column '{a.id}'")
         s = df[a.id]
         if s.isna().any():
-            fail(f"column '{a.id}' (id): missing value at row {int(np.argmax(s.isna().to_numpy()))}")
+            fail(f"{a.input}: column '{a.id}' (id): missing value at {at_rows(a.input, int(np.argmax(s.isna().to_numpy())))}")
         try:
             ids = s.to_numpy().astype(np.int64)
             if not np.array_equal(ids, s.to_numpy()):
                 raise ValueError
         except (ValueError, TypeError):
-            fail(f"column '{a.id}' (id): values must be integers")
+            fail(f"{a.input}: column '{a.id}' (id): values must be integers")
         dup = s.duplicated().to_numpy()
-        if dup.any():
-            fail(f"column '{a.id}' (id): duplicate id {ids[int(np.argmax(dup))]} at row {int(np.argmax(dup))}")
+        if dup.any():  # name rows, never the id itself: ids are customer data
+            j = int(np.argmax(dup))
+            i = int(np.flatnonzero(ids == ids[j])[0])
+            fail(f"{a.input}: column '{a.id}' (id): {int(dup.sum())} row(s) repeat an earlier id; "
+                 f"the first: {at_rows(a.input, i, j)} hold the same id")
         used.add(a.id)
     else:
         ids = np.arange(len(df), dtype=np.int64)
     labels = {}
     for spec in a.label:
-        name, col, y = parse_label(spec, df)
+        name, col, y = parse_label(spec, df, a.input)
         if name in labels:
             fail(f"--label: '{name}' given twice")
         labels[name] = y
@@ -157,13 +298,13 @@ def main(argv=None):
     categorical = set(filter(None, a.categorical.split(",")))
     for c in categorical:
         if c not in df.columns:
-            fail(f"--categorical: no column '{c}'")
-    names, X = encode_features(df[[c for c in df.columns if c not in used]], categorical, a.max_categories)
+            fail(f"{a.input}: --categorical: no column '{c}'")
+    names, X = encode_features(df[[c for c in df.columns if c not in used]], categorical, a.max_categories, a.input)
 
     n, f = X.shape
     chunk_rows = max(1, min(n, (4 << 20) // (4 * f)))
-    tmp = f"{a.out}.tmp-{os.getpid()}"
-    try:
+
+    def write(tmp):  # h5py opens the file write_atomic created: mode "w" truncates it
         with h5py.File(tmp, "w", libver=("earliest", "latest")) as h:
             h.attrs["schema_version"] = np.int64(SCHEMA_VERSION)
             h.attrs["kind"] = "features"
@@ -176,14 +317,26 @@ def main(argv=None):
             g = h.create_group("labels")
             for k, y in labels.items():
                 g.create_dataset(k, data=y, dtype="u1", chunks=(min(n, 1 << 20),))
-        os.replace(tmp, a.out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    write_atomic(a.out, write)
     rates = ", ".join(f"{k} {y.mean():.4f}" for k, y in labels.items())
     print(f"to_hdf5: wrote {a.out}: {n} rows x {f} features" + (f"; label rates: {rates}" if labels else ""))
 
 
+def on_sigterm(signum, frame):
+    raise Terminated()
+
+
 if __name__ == "__main__":
-    main()
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        main()
+    except KeyboardInterrupt:
+        print("to_hdf5: error: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Terminated:
+        print("to_hdf5: error: terminated (SIGTERM)", file=sys.stderr)
+        sys.exit(143)
+    except Exception as e:  # a bug: one line, and not its message, which may quote cell values
+        print(f"to_hdf5: error: unexpected {type(e).__name__} (a bug in to_hdf5.py; please report it)", file=sys.stderr)
+        sys.exit(1)

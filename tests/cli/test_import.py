@@ -1,6 +1,10 @@
-"""scripts/to_hdf5.py: CSV/Parquet -> input schema, readable by propscore."""
+"""scripts/to_hdf5.py: CSV/Parquet -> input schema, readable by propscore; and
+its data safety: no silent one-hot of a mistyped numeric column, no cell value
+or customer id in a message, never overwriting the input, a private 0640
+output written through an exclusive temporary file that never outlives a run."""
 import json
 import os
+import stat
 import subprocess
 import sys
 
@@ -9,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pstest import SRC, run
+from pstest import SRC, digest, leftovers, run
 
 TOOL = os.path.join(SRC, "scripts", "to_hdf5.py")
 
@@ -22,8 +26,16 @@ CSV = """customer_id,recency,spend,region,is_member,signup,status,bought
 """
 
 
-def tool(*args, check=True):
-    p = subprocess.run([sys.executable, TOOL, *map(str, args)], capture_output=True, text=True)
+def tool(*args, check=True, cwd=None, timeout=120, setup=None):
+    """Run the tool; SETUP: Python code run first in the tool's own process
+    (it sees os, secrets, signal, h5py and OUT, the --out path)."""
+    cmd = [sys.executable, TOOL, *map(str, args)]
+    if setup:
+        out = str(args[list(map(str, args)).index("--out") + 1])
+        code = (f"import os, runpy, secrets, signal, sys, h5py\nOUT = {out!r}\n{setup}\n"
+                "sys.argv = sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name='__main__')\n")
+        cmd = [sys.executable, "-c", code, *cmd[1:]]
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=timeout)
     if check:
         assert p.returncode == 0, p.stderr
     return p
@@ -88,3 +100,140 @@ def test_clear_errors(tmp_path, csv, args, msg):
 def test_missing_input(tmp_path):
     p = tool(tmp_path / "none.csv", "--out", tmp_path / "o.h5", check=False)
     assert p.returncode == 1 and "no such file" in p.stderr
+
+
+def error_line(p, code=1):
+    """The one 'to_hdf5: error:' line of a failed run."""
+    assert p.returncode == code, (p.returncode, p.stderr)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("to_hdf5: error: "), p.stderr
+    return lines[0]
+
+
+# row 2 (customer 3) starts on line 6: row 1 spans two lines, then a blank line
+MIXED = """customer_id,spend,region
+1,10.5,north
+2,7,"south
+west"
+
+3,{bad},east
+4,0,north
+"""
+
+
+@pytest.mark.parametrize("bad,value", [('"12,5"', "12,5"), ("unknown", "unknown")])
+def test_mixed_numeric_column_fails(tmp_path, bad, value):
+    f = tmp_path / "m.csv"
+    f.write_text(MIXED.format(bad=bad))
+    out = tmp_path / "m.h5"
+    line = error_line(tool(f, "--out", out, "--id", "customer_id", check=False))
+    assert str(f) in line and "column 'spend'" in line and "row 2 (line 6)" in line, line
+    assert "--categorical spend" in line and "--drop spend" in line, line
+    assert value not in line                                             # a cell value never reaches a log
+    assert not out.exists() and not leftovers(tmp_path)
+
+
+def test_mixed_column_ways_out(tmp_path):
+    f = tmp_path / "m.csv"
+    f.write_text(MIXED.format(bad="-"))
+    for extra, want in [(["--na-values", "n/a,-"], ["spend"]), (["--categorical", "spend"], ["spend=-", "spend=0"]),
+                        (["--drop", "spend"], [])]:
+        out = tmp_path / "m.h5"
+        tool(f, "--out", out, "--id", "customer_id", *extra)
+        with h5py.File(out) as h:
+            names = [s.decode() for s in h["feature_names"][...]]
+            assert [n for n in names if n.startswith("spend")][:len(want)] == want, (extra, names)
+            if extra[0] == "--na-values":
+                col = h["features"][:, names.index("spend")]
+                assert list(col[[0, 1, 3]]) == [10.5, 7, 0] and np.isnan(col[2])
+
+
+def test_parquet_mixed_text_column(tmp_path):
+    pq = tmp_path / "s.parquet"
+    pd.DataFrame({"spend": ["10.5", "n/a", "7"], "region": ["a", "b", "a"]}).to_parquet(pq)
+    out = tmp_path / "s.h5"
+    line = error_line(tool(pq, "--out", out, check=False))
+    assert "column 'spend'" in line and "row 1" in line and "n/a" not in line, line
+    tool(pq, "--out", out, "--na-values", "n/a")
+    with h5py.File(out) as h:
+        assert [s.decode() for s in h["feature_names"][...]] == ["spend", "region=a", "region=b"]
+        assert h["features"][0, 0] == 10.5 and np.isnan(h["features"][1, 0])
+
+
+@pytest.mark.parametrize("form", ["same", "absolute", "dotdot", "symlink", "hardlink"])
+def test_out_is_input_refused(tmp_path, csv, form):
+    (tmp_path / "sub").mkdir()
+    os.symlink("c.csv", tmp_path / "link.h5")
+    os.link(csv, tmp_path / "hard.h5")
+    out = {"same": "c.csv", "absolute": str(csv), "dotdot": "sub/../c.csv", "symlink": "link.h5",
+           "hardlink": "hard.h5"}[form]
+    before = digest(csv)
+    line = error_line(tool("c.csv", "--out", out, check=False, cwd=tmp_path))
+    assert "is the input" in line, line
+    assert digest(csv) == before and os.path.islink(tmp_path / "link.h5") and not leftovers(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_out_not_a_regular_file_refused(tmp_path, csv, kind):
+    out = tmp_path / "o.h5"
+    os.mkdir(out) if kind == "directory" else os.mkfifo(out)
+    line = error_line(tool(csv, "--out", out, check=False))
+    assert str(out) in line
+    assert (out.is_dir() if kind == "directory" else stat.S_ISFIFO(os.stat(out).st_mode)) and not leftovers(tmp_path)
+
+
+def test_input_fifo_refused_without_hanging(tmp_path):
+    fifo = tmp_path / "in.csv"
+    os.mkfifo(fifo)
+    line = error_line(tool(fifo, "--out", tmp_path / "o.h5", check=False, timeout=30))
+    assert str(fifo) in line and "not a regular file" in line
+
+
+def test_duplicate_id_not_logged(tmp_path):
+    f = tmp_path / "d.csv"
+    f.write_text("cid,x\n555000111,1\n987654321,2\n222,3\n987654321,4\n222,5\n")
+    line = error_line(tool(f, "--out", tmp_path / "d.h5", "--id", "cid", check=False))
+    assert "column 'cid'" in line and "rows 1 and 3 (lines 3 and 5)" in line and "2 row(s)" in line, line
+    assert "987654321" not in line and "222" not in line
+
+
+def test_output_mode_0640(tmp_path, csv):
+    out = tmp_path / "c.h5"
+    tool(csv, "--out", out)
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o640
+    tool(csv, "--out", out)                                              # replacing an existing output too
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o640 and not leftovers(tmp_path)
+
+
+@pytest.mark.parametrize("planted,ok", [
+    ("f'{OUT}.tmp-{os.getpid()}'", True),                                # the old name: pid only
+    ("f'{OUT}.tmp-{os.getpid()}-f00dfeed'", False),                      # the new name, its random part forced
+], ids=["old-name", "new-name"])
+def test_planted_symlink_not_followed(tmp_path, csv, planted, ok):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    out = tmp_path / "c.h5"
+    setup = f"secrets.token_hex = lambda n=None: 'f00dfeed'\nos.symlink({str(victim)!r}, {planted})"
+    p = tool(csv, "--out", out, setup=setup, check=False)
+    assert victim.read_text() == "precious\n"
+    if ok:
+        assert p.returncode == 0, p.stderr
+        assert not os.path.islink(out) and h5py.is_hdf5(out)
+    else:
+        assert "cannot create temporary file" in error_line(p) and not out.exists()
+
+
+@pytest.mark.parametrize("how,code", [
+    ("os.kill(os.getpid(), signal.SIGTERM)", 143),
+    ("raise OSError(28, 'No space left on device')", 1),
+], ids=["sigterm", "enospc"])
+def test_no_temporary_file_left_after_failure(tmp_path, csv, how, code):
+    out = tmp_path / "c.h5"
+    setup = ("orig = h5py.Group.create_dataset\n"
+             "def hook(self, name, *a, **k):\n"
+             f"    if name == 'customer_id': {how}\n"
+             "    return orig(self, name, *a, **k)\n"
+             "h5py.Group.create_dataset = hook")
+    p = tool(csv, "--out", out, setup=setup, check=False)
+    assert not leftovers(tmp_path) and not out.exists()
+    error_line(p, code)
