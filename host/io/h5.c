@@ -23,6 +23,22 @@ static void h5_fail(const char *expr, const char *file, int line) {
     if ((x) < 0) h5_fail(#x, __FILE__, __LINE__);        \
   } while (0)
 
+/* A failure on an object of a file (a damaged or full file, say): one line
+ * naming the file, the object and what failed, with HDF5's own message. */
+static void obj_fail(hid_t obj, const char *what) {
+  char why[512], name[256] = "", file[1024] = "?";
+  snprintf(why, sizeof why, "%s", h5_last_error());
+  if (obj >= 0) {
+    H5Fget_name(obj, file, sizeof file);
+    H5Iget_name(obj, name, sizeof name);
+  }
+  ps_die_local("%s: %s%s%s: %s", file, what, name[0] ? " " : "", name, why[0] ? why : "HDF5 error");
+}
+#define H5_CHECK_OBJ(x, obj, what)                       \
+  do {                                                   \
+    if ((x) < 0) obj_fail((obj), (what));                \
+  } while (0)
+
 static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data) {
   char *out = data;
   if (n == 0 && e->desc) snprintf(out, 512, "%s", e->desc);
@@ -148,14 +164,14 @@ ps_h5_t h5_create(const char *path, int parallel) {
 void h5_close(ps_h5_t id) {
   if (id < 0) return;
   switch (H5Iget_type(id)) {
-    case H5I_FILE: H5_CHECK(H5Fclose(id)); break;
-    case H5I_GROUP: H5_CHECK(H5Gclose(id)); break;
-    case H5I_DATASET: H5_CHECK(H5Dclose(id)); break;
-    default: H5_CHECK(H5Oclose(id)); break;
+    case H5I_FILE: H5_CHECK_OBJ(H5Fclose(id), -1, "closing the file"); break;
+    case H5I_GROUP: H5_CHECK_OBJ(H5Gclose(id), -1, "closing a group"); break;
+    case H5I_DATASET: H5_CHECK_OBJ(H5Dclose(id), -1, "closing a dataset"); break;
+    default: H5_CHECK_OBJ(H5Oclose(id), -1, "closing an object"); break;
   }
 }
 
-void h5_flush(ps_h5_t fid) { H5_CHECK(H5Fflush(fid, H5F_SCOPE_GLOBAL)); }
+void h5_flush(ps_h5_t fid) { H5_CHECK_OBJ(H5Fflush(fid, H5F_SCOPE_GLOBAL), fid, "flushing"); }
 
 int h5_exists(ps_h5_t loc, const char *name) {
   char buf[1024];
@@ -181,7 +197,7 @@ ps_h5_t h5_group_create(ps_h5_t loc, const char *name) {
   hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
   H5_CHECK(H5Pset_obj_track_times(gcpl, 0));
   hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
-  if (g < 0) ps_die_local("cannot create group %s: %s", name, h5_last_error());
+  if (g < 0) obj_fail(loc, "creating a group in");
   H5Pclose(gcpl);
   return g;
 }
@@ -211,7 +227,8 @@ static herr_t list_cb(hid_t g, const char *name, const H5L_info_t *info, void *d
 char **h5_list_datasets(ps_h5_t loc, const char *group, int *count) {
   names_t acc = {ps_calloc(1, sizeof(char *)), 0};
   if (h5_exists(loc, group))
-    H5_CHECK(H5Literate_by_name(loc, group, H5_INDEX_NAME, H5_ITER_INC, NULL, list_cb, &acc, H5P_DEFAULT));
+    H5_CHECK_OBJ(H5Literate_by_name(loc, group, H5_INDEX_NAME, H5_ITER_INC, NULL, list_cb, &acc, H5P_DEFAULT), loc,
+                 "listing the datasets of a group in");
   *count = acc.n;
   return acc.v;
 }
@@ -236,7 +253,7 @@ ps_h5_t h5_dset_create(ps_h5_t loc, const char *name, ps_dtype_t type, int rank,
   hid_t dcpl = untimed_dcpl();
   if (chunk) H5_CHECK(H5Pset_chunk(dcpl, rank, hc));
   hid_t d = H5Dcreate2(loc, name, file_type(type), sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-  if (d < 0) ps_die_local("cannot create dataset %s: %s", name, h5_last_error());
+  if (d < 0) obj_fail(loc, "creating a dataset in");
   H5Pclose(dcpl);
   H5Sclose(sp);
   return d;
@@ -355,7 +372,7 @@ void h5_xfer_rows(ps_h5_t dset, ps_dtype_t type, int64_t row0, int64_t nrows, in
   int rank = ncols > 0 ? 2 : 1;
   hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)ncols};
   hid_t fs = H5Dget_space(dset);
-  H5_CHECK(fs);
+  H5_CHECK_OBJ(fs, dset, "reading the shape of");
   hid_t ms;
   static char dummy[16];
   if (nrows > 0) {
@@ -418,7 +435,8 @@ void h5_write_small(ps_h5_t loc, const char *name, ps_dtype_t type, int rank, co
   hid_t d = h5_dset_create(loc, name, type, rank, dims, NULL);
   int64_t rows = dims[0], cols = rank == 2 ? dims[1] : 0;
   if (file_is_parallel(d)) h5_xfer_rows(d, type, 0, ps_rank == 0 ? rows : 0, cols, (void *)buf, 1);
-  else if (rows > 0 && (rank == 1 || cols > 0)) H5_CHECK(H5Dwrite(d, mem_type(type), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
+  else if (rows > 0 && (rank == 1 || cols > 0))
+    H5_CHECK_OBJ(H5Dwrite(d, mem_type(type), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), d, "writing");
   H5Dclose(d);
 }
 
@@ -444,7 +462,7 @@ void h5_write_strings(ps_h5_t loc, const char *name, char *const *v, int64_t n) 
   hid_t sp = H5Screate_simple(1, hd, NULL);
   hid_t dcpl = untimed_dcpl();
   hid_t d = H5Dcreate2(loc, name, t, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-  if (d < 0) ps_die_local("cannot create dataset %s: %s", name, h5_last_error());
+  if (d < 0) obj_fail(loc, "creating a dataset in");
   if (file_is_parallel(d)) {
     hid_t fs = H5Dget_space(d), ms = H5Screate_simple(1, hd, NULL);
     if (ps_rank != 0 || n == 0) {
@@ -453,12 +471,12 @@ void h5_write_strings(ps_h5_t loc, const char *name, char *const *v, int64_t n) 
     }
     hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
     H5_CHECK(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
-    H5_CHECK(H5Dwrite(d, t, ms, fs, dxpl, buf));
+    H5_CHECK_OBJ(H5Dwrite(d, t, ms, fs, dxpl, buf), d, "writing");
     H5Pclose(dxpl);
     H5Sclose(ms);
     H5Sclose(fs);
   } else if (n > 0) {
-    H5_CHECK(H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
+    H5_CHECK_OBJ(H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), d, "writing");
   }
   H5Dclose(d);
   H5Pclose(dcpl);
@@ -536,8 +554,8 @@ static void attr_write(hid_t loc, const char *name, hid_t type, const void *v) {
   if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
   hid_t sp = H5Screate(H5S_SCALAR);
   hid_t a = H5Acreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
-  H5_CHECK(a);
-  H5_CHECK(H5Awrite(a, type, v));
+  H5_CHECK_OBJ(a, loc, "creating an attribute of");
+  H5_CHECK_OBJ(H5Awrite(a, type, v), loc, "writing an attribute of");
   H5Aclose(a);
   H5Sclose(sp);
 }
