@@ -88,18 +88,22 @@ static void cpu_destroy(ps_backend_t *b) {
   free(b);
 }
 
+static const ps_backend_t CPU_BACKEND = {
+    .name = "cpu",
+    .set_train = cpu_set_train,
+    .eval = cpu_eval,
+    .eval_begin = cpu_eval_begin,
+    .eval_rows = cpu_eval_rows,
+    .eval_end = cpu_eval_end,
+    .predict_train = cpu_predict_train,
+    .predict_std = cpu_predict_std,
+    .predict_raw = cpu_predict_raw,
+    .destroy = cpu_destroy,
+};
+
 ps_backend_t *backend_cpu_create(void) {
-  ps_backend_t *b = ps_calloc(1, sizeof *b);
-  b->name = "cpu";
+  ps_backend_t *b = ps_malloc(sizeof *b);
+  *b = CPU_BACKEND;
   b->impl = ps_calloc(1, sizeof(cpu_t));
-  b->set_train = cpu_set_train;
-  b->eval = cpu_eval;
-  b->eval_begin = cpu_eval_begin;
-  b->eval_rows = cpu_eval_rows;
-  b->eval_end = cpu_eval_end;
-  b->predict_train = cpu_predict_train;
-  b->predict_std = cpu_predict_std;
-  b->predict_raw = cpu_predict_raw;
-  b->destroy = cpu_destroy;
   return b;
 }
