@@ -120,7 +120,7 @@ int logreg_train(const train_common_t *cm, const logreg_opts_t *o) {
   double *l2 = ps_malloc(sizeof(double) * (size_t)k), *pw = ps_malloc(sizeof(double) * (size_t)k);
   int *bal = ps_calloc((size_t)k, sizeof(int));
   ps_parse_per_target("--l2", o->l2, k, l2, NULL, 0.0, 1e6);
-  ps_parse_per_target("--pos-weight", o->pos_weight, k, pw, bal, 1e-6, 1e6);
+  ps_parse_per_target("--pos-weight", o->pos_weight, k, pw, bal, 1e-6, 1e6); /* checked before any work */
 
   ps_trainset_t ts;
   double t_load = ps_now();
@@ -140,11 +140,9 @@ int logreg_train(const train_common_t *cm, const logreg_opts_t *o) {
   double *w_pos = ps_malloc(sizeof(double) * (size_t)k), *w_neg = ps_malloc(sizeof(double) * (size_t)k);
   double *wsum = ps_malloc(sizeof(double) * (size_t)k);
   double *theta = ps_calloc((size_t)(k * c1), sizeof(double));
+  labels_class_weights(&ts.lab, o->pos_weight, w_pos, w_neg, pw);
   for (int h = 0; h < k; h++) {
     double np = ts.n_pos[h], nn = ts.g_tr - np;
-    w_pos[h] = bal[h] ? ts.g_tr / (2.0 * np) : pw[h];
-    w_neg[h] = bal[h] ? ts.g_tr / (2.0 * nn) : 1.0;
-    pw[h] = w_pos[h] / w_neg[h];
     wsum[h] = w_pos[h] * np + w_neg[h] * nn;
     theta[h * c1 + cols] = log(w_pos[h] * np / (w_neg[h] * nn));
     ps_log("train: head %-16s %.0f positives of %.0f training rows (%.3f%%), positive weight %g", targets[h], np,
@@ -208,11 +206,11 @@ int logreg_train(const train_common_t *cm, const logreg_opts_t *o) {
     float *Pva = ps_malloc(sizeof(float) * (size_t)k * (size_t)(ts.n_va + 1));
     predict_splits(&tc, theta, Ptr, Pva);
     for (int h = 0; h < k; h++) {
-      uint8_t *y = trainset_labels(ts.Ytr, ts.n_tr, k, h);
+      uint8_t *y = labels_head(ts.Ytr, ts.n_tr, k, h);
       metrics_compute(Ptr + (size_t)h * (size_t)ts.n_tr, y, NULL, ts.n_tr, &mtr[h]);
       free(y);
       if (ts.g_va > 0) {
-        y = trainset_labels(ts.Yva, ts.n_va, k, h);
+        y = labels_head(ts.Yva, ts.n_va, k, h);
         metrics_compute(Pva + (size_t)h * (size_t)ts.n_va, y, NULL, ts.n_va, &mva[h]);
         free(y);
       }

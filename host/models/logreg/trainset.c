@@ -11,12 +11,6 @@
 #include "core/rng.h"
 #include "core/util.h"
 
-uint8_t *trainset_labels(const uint8_t *Y, int64_t n, int k, int h) {
-  uint8_t *y = ps_malloc((size_t)(n > 0 ? n : 1));
-  for (int64_t i = 0; i < n; i++) y[i] = Y[(size_t)i * (size_t)k + (size_t)h];
-  return y;
-}
-
 void trainset_rewind(ps_trainset_t *ts) {
   ts->tr_off = ts->va_off = 0;
   pipe_start(ts->pipe, 0);
@@ -47,49 +41,22 @@ int trainset_next(ps_trainset_t *ts, const float **Xtr, const uint8_t **Ytr, int
 void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, int missing_ind,
                    int reject_nonfinite, int64_t mem_limit, ps_trainset_t *ts) {
   memset(ts, 0, sizeof *ts);
-  int64_t f = d->f, row0, n;
-  ps_partition(d->n, ps_size, ps_rank, &row0, &n);
+  double t0 = ps_now();
+  labels_load(d, targets, k, holdout, salt, &ts->lab);
+  ps_labeled_t *l = &ts->lab;
+  int64_t f = d->f, row0 = l->row0, n = l->n;
+  size_t nn = (size_t)(n > 0 ? n : 1);
+  const uint8_t *train = l->train;
   ts->f = f;
   ts->k = k;
-  size_t nn = (size_t)(n > 0 ? n : 1);
-  uint8_t *Y = ps_malloc(nn * (size_t)k);
-  for (int h = 0; h < k; h++) data_read_labels(d, targets[h], row0, n, k, h, Y);
-
-  double t0 = ps_now();
-  int64_t *ids = ps_malloc(sizeof(int64_t) * nn);
-  data_read_ids(d, row0, n, ids);
-  data_check_unique_ids(d, ids, row0, n);
-  uint8_t *train = ps_malloc(nn);
-  for (int64_t i = 0; i < n; i++) {
-    int va = holdout > 0 && ps_id_unit(ids[i], (uint64_t)salt) < holdout;
-    train[i] = !va;
-    ts->n_tr += !va;
-    ts->n_va += va;
-  }
-  free(ids);
-  double cnt[2] = {(double)ts->n_tr, (double)ts->n_va};
-  comm_allreduce_sum_f64(cnt, 2);
-  ts->g_tr = cnt[0];
-  ts->g_va = cnt[1];
-  if (ts->g_tr < 2)
-    ps_die_all(PS_EXIT_ERROR, "%s: only %.0f training rows after --holdout %g", d->path, cnt[0], holdout);
-
-  ts->n_pos = ps_calloc((size_t)k, sizeof(double));
-  for (int64_t i = 0; i < n; i++)
-    if (train[i])
-      for (int h = 0; h < k; h++) ts->n_pos[h] += Y[(size_t)i * (size_t)k + (size_t)h];
-  comm_allreduce_sum_f64(ts->n_pos, (size_t)k);
-  for (int h = 0; h < k; h++)
-    if (ts->n_pos[h] == 0 || ts->n_pos[h] == ts->g_tr)
-      ps_die_all(PS_EXIT_ERROR, "%s: /labels/%s: every training label is %d; a model needs both classes", d->path,
-                 targets[h], ts->n_pos[h] == 0 ? 0 : 1);
-  /* labels of each split stay resident (k bytes a row) */
-  ts->Ytr = ps_malloc((size_t)(ts->n_tr > 0 ? ts->n_tr : 1) * (size_t)k);
-  ts->Yva = ps_malloc((size_t)(ts->n_va > 0 ? ts->n_va : 1) * (size_t)k);
-  for (int64_t i = 0, itr = 0, iva = 0; i < n; i++)
-    memcpy(train[i] ? ts->Ytr + (size_t)itr++ * (size_t)k : ts->Yva + (size_t)iva++ * (size_t)k,
-           Y + (size_t)i * (size_t)k, (size_t)k);
-  free(Y);
+  ts->n_tr = l->n_tr;
+  ts->n_va = l->n_va;
+  ts->g_tr = l->g_tr;
+  ts->g_va = l->g_va;
+  ts->Ytr = l->Ytr;
+  ts->Yva = l->Yva;
+  ts->n_pos = l->n_pos;
+  ts->train = train;
 
   /* Resident if the raw rows and their standardized copy fit the limit
    * (the same decision on every rank: the largest rank decides). */
@@ -119,7 +86,6 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
     ts->Xva = ps_malloc(sizeof(float) * (size_t)(ts->n_va > 0 ? ts->n_va : 1) * (size_t)ts->c);
     prepare_rows(&ts->tf, X, n, train, ts->Xtr, ts->Xva);
     free(X);
-    free(train);
   } else {
     /* blocks: two raw buffers (the pipeline) + two standardized (both splits),
      * whole multiples of the statistics' 256-row sub-blocks (same sums as resident) */
@@ -128,7 +94,6 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
     br -= br % 256;
     if (br < 256) br = 256;
     ts->block_rows = br;
-    ts->train = train;
     ps_pipe_col_t in = {d->features, PS_F32, f};
     ps_pipe_spec_t spec = {"train", row0, n, br, 1, 0, &in, NULL, 0};
     ts->pipe = pipe_open(&spec);
@@ -160,14 +125,11 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
 
 void trainset_free(ps_trainset_t *ts) {
   pipe_close(ts->pipe);
-  free(ts->train);
   free(ts->bx_tr);
   free(ts->bx_va);
   free(ts->Xtr);
   free(ts->Xva);
-  free(ts->Ytr);
-  free(ts->Yva);
-  free(ts->n_pos);
+  labels_free(&ts->lab);
   prepare_free(&ts->cols);
   memset(ts, 0, sizeof *ts);
 }

@@ -9,23 +9,25 @@
 
 #include "io/data.h"
 #include "io/pipeline.h"
+#include "models/labels.h"
 #include "stats/prepare.h"
 
 typedef struct {
   int64_t f, c;          /* input columns, model columns */
   int k;
-  int64_t n_tr, n_va;    /* this rank's rows */
+  ps_labeled_t lab;      /* labels, split, ids */
+  int64_t n_tr, n_va;    /* this rank's rows (= lab's) */
   double g_tr, g_va;     /* rows in all ranks */
   float *Xtr, *Xva;      /* [n][c] standardized (resident) */
-  uint8_t *Ytr, *Yva;    /* [n][k] */
+  uint8_t *Ytr, *Yva;    /* [n][k] (lab's) */
   ps_columns_t cols;
   ps_transform_t tf;
-  double *n_pos;         /* [k] positives in the training split (all ranks) */
+  double *n_pos;         /* [k] positives in the training split (all ranks; lab's) */
   /* streamed (rows larger than the memory limit): X is read again each pass */
   int streamed;
   int64_t block_rows;
   ps_pipe_t *pipe;
-  uint8_t *train;        /* [rank rows] 1 = training row */
+  const uint8_t *train;  /* [rank rows] 1 = training row (lab's) */
   float *bx_tr, *bx_va;  /* one block's standardized rows of each split */
   int64_t tr_off, va_off;/* rows of each split handed out so far this pass */
 } ps_trainset_t;
@@ -42,6 +44,4 @@ void trainset_rewind(ps_trainset_t *ts);
 int trainset_next(ps_trainset_t *ts, const float **Xtr, const uint8_t **Ytr, int64_t *ntr, const float **Xva,
                   const uint8_t **Yva, int64_t *nva);
 void trainset_free(ps_trainset_t *ts);
-/* Labels of head h as a contiguous array (caller frees). */
-uint8_t *trainset_labels(const uint8_t *Y, int64_t n, int k, int h);
 #endif

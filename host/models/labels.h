@@ -1,0 +1,32 @@
+/* labels.h: a rank's labeled rows for training any model kind: every
+ * target's labels (exactly 0 or 1), the customer ids (checked unique), the
+ * train/validation split by a hash of the id (the same for any rank count
+ * and row order), each split's labels and the positives per head; and the
+ * class weights (--pos-weight). */
+#ifndef PS_LABELS_H
+#define PS_LABELS_H
+#include <stdint.h>
+
+#include "io/data.h"
+
+typedef struct {
+  int k;
+  int64_t row0, n;       /* this rank's rows of the file */
+  int64_t n_tr, n_va;    /* this rank's rows of each split */
+  double g_tr, g_va;     /* rows of each split in all ranks */
+  uint8_t *train;        /* [n] 1 = training row */
+  int64_t *ids;          /* [n] customer ids */
+  uint8_t *Ytr, *Yva;    /* [n_tr][k], [n_va][k] */
+  double *n_pos;         /* [k] training positives in all ranks */
+} ps_labeled_t;
+
+/* Collective. Dies naming the file and target if a head has one class only
+ * in the training split, or if fewer than 2 training rows remain. */
+void labels_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, ps_labeled_t *l);
+void labels_free(ps_labeled_t *l);
+/* Labels of head h of a split (Y [n][k]) as a contiguous array (caller frees). */
+uint8_t *labels_head(const uint8_t *Y, int64_t n, int k, int h);
+/* Class weights from --pos-weight ("x", "x,y,...", "balanced"): w_pos and
+ * w_neg per head, and the ratio w_pos / w_neg for reports. */
+void labels_class_weights(const ps_labeled_t *l, const char *spec, double *w_pos, double *w_neg, double *ratio);
+#endif

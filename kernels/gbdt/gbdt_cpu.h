@@ -1,0 +1,75 @@
+/* gbdt_cpu.h: the CPU twins of the tree kernels (the contracts the CUDA
+ * kernels of issue 11 implement too): binning, fixed-point gradients,
+ * histograms, split search, row partition, prediction. Per-element rules
+ * live in gbdt_math.h. Histograms are int64 [total_bins][PS_HIST_W]; feature
+ * j owns bins [bin_off[j], bin_off[j+1]), code 0 of each feature = missing.
+ * Every result is an exact function of its inputs (integer sums), so the
+ * twins and the kernels agree bitwise. */
+#ifndef PS_GBDT_CPU_H
+#define PS_GBDT_CPU_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gbdt/gbdt_math.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A forest in flat arrays (every tree's internal nodes one after another;
+ * a child < 0 is leaf ~child of the same tree). */
+typedef struct {
+  int32_t ntrees;
+  const int64_t *node_off;   /* [ntrees+1] first internal node of each tree */
+  const int64_t *leaf_off;   /* [ntrees+1] first leaf of each tree */
+  const int32_t *feature;    /* [nodes] */
+  const float *threshold;    /* [nodes] raw value: left if value <= threshold */
+  const uint8_t *bin;        /* [nodes] the same test on bins: left if bin <= this */
+  const uint8_t *default_left; /* [nodes] where missing values go */
+  const int32_t *left, *right; /* [nodes] */
+  const double *leaf_value;  /* [leaves] */
+} ps_forest_view_t;
+
+typedef struct {
+  double l2;                 /* lambda_l2 */
+  int64_t min_data;          /* rows a child needs */
+  double min_hess;           /* sum of Hessians a child needs */
+  double min_gain;           /* a split must gain more than this */
+  double scale;              /* 2^shift of the fixed-point sums */
+} ps_split_params_t;
+
+typedef struct {
+  double gain;
+  int32_t feature, bin, default_left;
+  int64_t lg, lh, ln;        /* the left child's sums (fixed point, rows) */
+} ps_split_t;
+
+/* Bins of raw rows X [n][f]: feature j has cuts[cut_off[j] .. cut_off[j+1]). */
+void ps_gbdt_bin_cpu(const float *X, int64_t n, int64_t f, const float *cuts, const int64_t *cut_off, uint8_t *B);
+/* Fixed-point gradient and Hessian (times scale = 2^shift) of the weighted
+ * log-loss for rows [0, n): z = score[i], y = labels[i*ystride], row
+ * weight w_pos or w_neg (common/psmath.h formulas). */
+void ps_gbdt_grad_cpu(const double *score, const uint8_t *y, int64_t ystride, int64_t n, double w_pos, double w_neg,
+                      double scale, int64_t *gq, int64_t *hq);
+/* hist += the (g, h, 1) of rows rows[0..m) over every feature (B [n][f]). */
+void ps_gbdt_hist_cpu(const uint8_t *B, int64_t f, const int64_t *bin_off, const int64_t *rows, int64_t m,
+                      const int64_t *gq, const int64_t *hq, int64_t *hist);
+/* The best split of a leaf with sums (G, H, N) from its histogram, over the
+ * features with use[j] != 0 (use may be NULL: all). Ties go to the lower
+ * feature, then the lower bin, then missing right. */
+void ps_gbdt_split_cpu(const int64_t *hist, int64_t f, const int64_t *bin_off, const uint8_t *use, int64_t G,
+                       int64_t H, int64_t N, const ps_split_params_t *p, ps_split_t *best);
+/* Stable partition of rows[0..m) by the split: the left rows first, in
+ * order, then the right ones; returns the number of left rows. tmp: m. */
+int64_t ps_gbdt_partition_cpu(const uint8_t *B, int64_t f, int64_t *rows, int64_t m, int32_t feature, int32_t bin,
+                              int32_t default_left, int64_t *tmp);
+/* out[i] += the forest's value for raw rows X [n][f] (trees in order). */
+void ps_gbdt_predict_cpu(const ps_forest_view_t *fo, const float *X, int64_t n, int64_t f, double *out);
+/* The same for binned rows rows[0..m) of B [.][f]: out[rows[r]] += value. */
+void ps_gbdt_predict_bins_cpu(const ps_forest_view_t *fo, int32_t tree, const uint8_t *B, int64_t f,
+                              const int64_t *rows, int64_t m, double *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,49 @@
+/* gbdt_math.h: the per-element rules of the gradient-boosted trees, shared
+ * (host + device) by the CPU twins and the CUDA kernels:
+ *  - a feature value's bin: code 0 for NaN (missing), else 1 + the number of
+ *    cut points below it, so "bin <= t" is exactly "value <= cut[t-1]";
+ *  - gradients in fixed point: g and h times 2^shift, rounded to nearest, so
+ *    every histogram sum is an exact integer, the same in any order, on any
+ *    rank count and any block count;
+ *  - the split gain and the leaf value of the L2-regularized second-order
+ *    objective (XGBoost/LightGBM): G^2 / (H + lambda) and -G / (H + lambda). */
+#ifndef PS_GBDT_MATH_H
+#define PS_GBDT_MATH_H
+#include <math.h>
+#include <stdint.h>
+
+#if defined(__CUDACC__)
+#define PS_GHD static __host__ __device__ __forceinline__
+#else
+#define PS_GHD static inline
+#endif
+
+#define PS_GBDT_MAX_BIN 255 /* value bins a feature may have: codes 1..255, 0 = missing */
+#define PS_HIST_W 3         /* a histogram bin: sum g, sum h, rows (int64 each) */
+
+/* Bin code of v among ncuts strictly increasing cut points. */
+PS_GHD int ps_gbdt_bin(float v, const float *cuts, int ncuts) {
+  if (v != v) return 0; /* NaN */
+  int lo = 0, hi = ncuts; /* first cut >= v: bin = 1 + (cuts below v) */
+  while (lo < hi) {
+    int mid = (lo + hi) >> 1;
+    if (cuts[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return 1 + lo;
+}
+
+/* v * 2^shift rounded to the nearest integer (ties to even). */
+PS_GHD int64_t ps_gbdt_fix(double v, double scale) { return (int64_t)nearbyint(v * scale); }
+
+PS_GHD double ps_gbdt_leaf_gain(double G, double H, double l2) { return G * G / (H + l2); }
+PS_GHD double ps_gbdt_leaf_output(double G, double H, double l2) { return -G / (H + l2); }
+
+/* Does a row go left at a node? Raw value against the cut, or its bin. */
+PS_GHD int ps_gbdt_left_raw(float v, float threshold, int default_left) {
+  return v != v ? default_left : v <= threshold;
+}
+PS_GHD int ps_gbdt_left_bin(int bin, int threshold_bin, int default_left) {
+  return bin == 0 ? default_left : bin <= threshold_bin;
+}
+#endif

@@ -1,0 +1,18 @@
+/* partition_cpu.c: CPU twin of partition.cu -- a leaf's rows split by a
+ * node's test on bins (gbdt_math.h ps_gbdt_left_bin), stable: the left rows
+ * first in their order, then the right rows in theirs. */
+#include <string.h>
+
+#include "gbdt/gbdt_cpu.h"
+
+int64_t ps_gbdt_partition_cpu(const uint8_t *B, int64_t f, int64_t *rows, int64_t m, int32_t feature, int32_t bin,
+                              int32_t default_left, int64_t *tmp) {
+  int64_t nl = 0, nr = 0;
+  for (int64_t r = 0; r < m; r++) {
+    int64_t i = rows[r];
+    if (ps_gbdt_left_bin(B[(size_t)i * (size_t)f + (size_t)feature], bin, default_left)) rows[nl++] = i;
+    else tmp[nr++] = i;
+  }
+  memcpy(rows + nl, tmp, sizeof(int64_t) * (size_t)nr);
+  return nl;
+}
