@@ -272,6 +272,36 @@ static void type_name(hid_t type, char *buf, size_t n) {
   }
 }
 
+/* Chunks never written (a sparse file) hold the fill value; MPI-IO's
+ * collective read cannot express them, so such datasets are read
+ * independently (HDF5 fills the gaps). h5_dset_open counts the chunks of
+ * every chunked dataset it opens and remembers the sparse ones. */
+#define MAX_SPARSE 64
+static hid_t sparse[MAX_SPARSE];
+static int nsparse;
+
+static int count_is_short(hid_t d) {
+  hid_t dcpl = H5Dget_create_plist(d);
+  int chunked = H5Pget_layout(dcpl) == H5D_CHUNKED;
+  hsize_t ch[8] = {0}, dims[8] = {0};
+  int r = chunked ? H5Pget_chunk(dcpl, 8, ch) : 0;
+  H5Pclose(dcpl);
+  if (!chunked || r <= 0) return 0;
+  hid_t sp = H5Dget_space(d);
+  H5Sget_simple_extent_dims(sp, dims, NULL);
+  hsize_t want = 1, have = 0;
+  for (int i = 0; i < r; i++) want *= ch[i] ? (dims[i] + ch[i] - 1) / ch[i] : 1;
+  herr_t e = H5Dget_num_chunks(d, sp, &have);
+  H5Sclose(sp);
+  return e >= 0 && have < want;
+}
+
+int h5_fully_written(ps_h5_t dset) {
+  for (int i = 0; i < nsparse; i++)
+    if (sparse[i] == dset) return 0;
+  return 1;
+}
+
 /* Filters the data needs that this HDF5 does not have: name the first. */
 static void check_filters(hid_t d, const char *file, const char *name) {
   hid_t dcpl = H5Dget_create_plist(d);
@@ -316,6 +346,9 @@ ps_h5_t h5_dset_open(ps_h5_t loc, const char *file, const char *name, int rank, 
   H5Sclose(s);
   H5Tclose(t);
   check_filters(d, file, name);
+  for (int i = 0; i < nsparse; i++) /* an id closed and reused */
+    if (sparse[i] == d) sparse[i] = sparse[--nsparse];
+  if (count_is_short(d) && nsparse < MAX_SPARSE) sparse[nsparse++] = d;
   return d;
 }
 
@@ -345,15 +378,6 @@ static int file_is_parallel(hid_t obj) {
   H5Pclose(fapl);
   H5Fclose(fid);
   return par;
-}
-
-/* Chunks never written (a sparse file) hold the fill value; MPI-IO's
- * collective read cannot express them, so such datasets are read
- * independently (HDF5 fills the gaps). */
-int h5_fully_written(ps_h5_t dset) {
-  H5D_space_status_t st;
-  if (H5Dget_space_status(dset, &st) < 0) return 1;
-  return st == H5D_SPACE_STATUS_ALLOCATED;
 }
 
 /* Fault injection for tests: PROPSCORE_FAULT_IO=write:N:R makes rank R's

@@ -14,6 +14,9 @@
 static cJSON *root, *inputs, *outputs, *params, *phases, *metrics;
 static char *target;
 static double t_start;
+static const char *saved_command;
+static int saved_argc;
+static char **saved_argv;
 
 static void finish(int exit_status, const char *message, int writer);
 /* A fatal error: called on the rank that reports it, which writes the record. */
@@ -56,7 +59,18 @@ static void add_str(cJSON *obj, const char *name, const char *value) {
   free(v);
 }
 
+void manifest_restart(void) {
+  if (root) cJSON_Delete(root);
+  root = NULL;
+  free(target);
+  target = NULL;
+  manifest_begin(saved_command, saved_argc, saved_argv);
+}
+
 void manifest_begin(const char *command, int argc, char **argv) {
+  saved_command = command;
+  saved_argc = argc;
+  saved_argv = argv;
   root = cJSON_CreateObject();
   char ts[64];
   ps_timestamp_now(ts, sizeof ts);

@@ -11,6 +11,9 @@
 #include <cJSON.h>
 
 void manifest_begin(const char *command, int argc, char **argv);
+/* A fresh record with the same command and arguments (one command that
+ * runs several jobs, each with its own manifest). */
+void manifest_restart(void);
 /* Where the manifest goes: <output>.manifest.json. */
 void manifest_set_output(const char *output);
 void manifest_input(const char *role, const char *path, int checksum);

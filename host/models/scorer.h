@@ -33,4 +33,5 @@ void scorer_check_data(const ps_scorer_t *s, const char *model_path, const ps_da
 
 /* One constructor per model kind. */
 ps_scorer_t *logreg_scorer_open(ps_h5_t fid, const char *path, const char *device);
+ps_scorer_t *gbdt_scorer_open(ps_h5_t fid, const char *path, const char *device);
 #endif

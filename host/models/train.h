@@ -24,4 +24,17 @@ typedef struct {
   double tol, ftol;
 } logreg_opts_t;
 int logreg_train(const train_common_t *c, const logreg_opts_t *o);
+
+/* Gradient-boosted trees (models/gbdt/train.c); LightGBM's defaults. */
+typedef struct {
+  int trees, num_leaves, max_depth, max_bin, early_stopping, bagging_freq;
+  int64_t min_data, bin_sample, hist_budget;
+  double learning_rate, min_hess, l2, min_gain, feature_fraction, bagging_fraction;
+  uint64_t seed;
+  const char *pos_weight;
+} gbdt_opts_t;
+int gbdt_train(const train_common_t *c, const gbdt_opts_t *o);
+
+/* --model-type auto (models/auto.c): both, the better kept. */
+int auto_train(const train_common_t *c, const logreg_opts_t *lr, const gbdt_opts_t *gb);
 #endif

@@ -1,0 +1,92 @@
+/* backend_cpu.c: the trees' CPU backend (backend.h) over the CPU twins of
+ * kernels/gbdt: the row partition is one array of row indices, a leaf a
+ * contiguous segment of it, split in place stably (LightGBM's layout). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "gbdt/gbdt_cpu.h"
+#include "models/device.h"
+#include "models/gbdt/backend.h"
+
+typedef struct {
+  const uint8_t *B;
+  int64_t n, f, total_bins;
+  const int64_t *bin_off;
+  const int64_t *gq, *hq;
+  int64_t *rows, *tmp;          /* [n] */
+  int64_t *begin, *count;       /* [max_leaves] a leaf's segment of rows */
+} cpu_t;
+
+static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t f, const int64_t *bin_off,
+                     int64_t total_bins, int max_leaves) {
+  cpu_t *s = b->impl;
+  s->B = B;
+  s->n = n;
+  s->f = f;
+  s->bin_off = bin_off;
+  s->total_bins = total_bins;
+  free(s->rows); free(s->tmp); free(s->begin); free(s->count);
+  s->rows = ps_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+  s->tmp = ps_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+  s->begin = ps_calloc((size_t)max_leaves + 1, sizeof(int64_t));
+  s->count = ps_calloc((size_t)max_leaves + 1, sizeof(int64_t));
+}
+
+static void begin_tree(ps_gbdt_backend_t *b, const int64_t *gq, const int64_t *hq, const uint8_t *bag) {
+  cpu_t *s = b->impl;
+  s->gq = gq;
+  s->hq = hq;
+  int64_t m = 0;
+  for (int64_t i = 0; i < s->n; i++)
+    if (!bag || bag[i]) s->rows[m++] = i;
+  s->begin[0] = 0;
+  s->count[0] = m;
+}
+
+static void hist(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
+  cpu_t *s = b->impl;
+  memset(h, 0, sizeof(int64_t) * PS_HIST_W * (size_t)s->total_bins);
+  ps_gbdt_hist_cpu(s->B, s->f, s->bin_off, s->rows + s->begin[leaf], s->count[leaf], s->gq, s->hq, h);
+}
+
+static void split(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, int32_t bin, int32_t default_left) {
+  cpu_t *s = b->impl;
+  int64_t nl = ps_gbdt_partition_cpu(s->B, s->f, s->rows + s->begin[leaf], s->count[leaf], feature, bin,
+                                     default_left, s->tmp);
+  s->begin[right] = s->begin[leaf] + nl;
+  s->count[right] = s->count[leaf] - nl;
+  s->count[leaf] = nl;
+}
+
+static void add_leaves(ps_gbdt_backend_t *b, int nleaves, const double *value, double *score) {
+  cpu_t *s = b->impl;
+  for (int leaf = 0; leaf < nleaves; leaf++) { /* a leaf is a segment of the row array */
+    const int64_t *r = s->rows + s->begin[leaf];
+    for (int64_t i = 0; i < s->count[leaf]; i++) score[r[i]] += value[leaf];
+  }
+}
+
+static void destroy(ps_gbdt_backend_t *b) {
+  cpu_t *s = b->impl;
+  free(s->rows); free(s->tmp); free(s->begin); free(s->count);
+  free(s);
+  free(b);
+}
+
+static const ps_gbdt_backend_t CPU = {.name = "cpu", .set_rows = set_rows, .begin_tree = begin_tree, .hist = hist,
+                                      .split = split, .add_leaves = add_leaves, .destroy = destroy};
+
+ps_gbdt_backend_t *gbdt_backend_cpu(void) {
+  ps_gbdt_backend_t *b = ps_malloc(sizeof *b);
+  *b = CPU;
+  b->impl = ps_calloc(1, sizeof(cpu_t));
+  return b;
+}
+
+ps_gbdt_backend_t *gbdt_backend_create(const char *device) {
+  if (device_choose(device))
+    ps_die_all(PS_EXIT_USAGE, "--model-type gbdt --device cuda: the tree kernels are not in this build yet; use "
+                              "--device cpu");
+  return gbdt_backend_cpu();
+}

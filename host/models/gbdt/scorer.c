@@ -1,0 +1,60 @@
+/* scorer.c: the gradient-boosted trees model as a scorer (models/scorer.h):
+ * raw rows through every head's forest (the kernels' CPU twin; no bins
+ * needed), then the sigmoid. */
+#include <stdlib.h>
+
+#include "common/psmath.h"
+#include "core/util.h"
+#include "gbdt/gbdt_cpu.h"
+#include "models/device.h"
+#include "models/gbdt/model.h"
+#include "models/scorer.h"
+
+typedef struct {
+  ps_gbdt_model_t m;
+  double *z;
+  int64_t cap;
+} gbdt_scorer_t;
+
+static void predict(ps_scorer_t *s, const float *X, int64_t n, float *P) {
+  gbdt_scorer_t *g = s->impl;
+  if (n > g->cap) {
+    free(g->z);
+    g->z = ps_malloc(sizeof(double) * (size_t)n);
+    g->cap = n;
+  }
+  for (int h = 0; h < g->m.k; h++) {
+    for (int64_t i = 0; i < n; i++) g->z[i] = g->m.init_score[h];
+    ps_forest_view_t v = forest_view(&g->m.forest[h]);
+    ps_gbdt_predict_cpu(&v, X, n, g->m.f, g->z);
+    for (int64_t i = 0; i < n; i++) P[(size_t)h * (size_t)n + (size_t)i] = (float)ps_sigmoid(g->z[i]);
+  }
+}
+
+static void destroy(ps_scorer_t *s) {
+  gbdt_scorer_t *g = s->impl;
+  gbdt_model_free(&g->m);
+  free(g->z);
+  free(g);
+  free(s);
+}
+
+ps_scorer_t *gbdt_scorer_open(ps_h5_t fid, const char *path, const char *device) {
+  if (device_choose(device))
+    ps_log("score: the tree kernels are not in this build yet: gbdt models score on the CPU");
+  gbdt_scorer_t *g = ps_calloc(1, sizeof *g);
+  gbdt_model_read(fid, path, &g->m);
+  ps_scorer_t *s = ps_calloc(1, sizeof *s);
+  s->model_type = "gbdt";
+  s->device = "cpu";
+  s->k = g->m.k;
+  s->targets = g->m.targets;
+  s->f = g->m.f;
+  s->feature_names = g->m.feature_names;
+  s->holdout = g->m.holdout;
+  s->split_salt = g->m.split_salt;
+  s->predict = predict;
+  s->destroy = destroy;
+  s->impl = g;
+  return s;
+}
