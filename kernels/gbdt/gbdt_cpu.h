@@ -48,9 +48,12 @@ typedef struct {
 void ps_gbdt_bin_cpu(const float *X, int64_t n, int64_t f, const float *cuts, const int64_t *cut_off, uint8_t *B);
 /* Fixed-point gradient and Hessian (times scale = 2^shift) of the weighted
  * log-loss for rows [0, n): z = score[i], y = labels[i*ystride], row
- * weight w_pos or w_neg (common/psmath.h formulas). */
-void ps_gbdt_grad_cpu(const double *score, const uint8_t *y, int64_t ystride, int64_t n, double w_pos, double w_neg,
-                      double scale, int64_t *gq, int64_t *hq);
+ * weight w_pos or w_neg (common/psmath.h formulas). Returns the rows'
+ * weighted log-loss at z, each row's in fixed point (times 2^24, capped at
+ * 64), summed: exact, the same in any order. */
+int64_t ps_gbdt_grad_cpu(const double *score, const uint8_t *y, int64_t ystride, int64_t n, double w_pos,
+                         double w_neg, double scale, int64_t *gq, int64_t *hq);
+#define PS_GBDT_LOSS_SCALE 16777216.0
 /* hist += the (g, h, 1) of rows rows[0..m) over every feature (B [n][f]). */
 void ps_gbdt_hist_cpu(const uint8_t *B, int64_t f, const int64_t *bin_off, const int64_t *rows, int64_t m,
                       const int64_t *gq, const int64_t *hq, int64_t *hist);

@@ -33,7 +33,6 @@
 #include "models/train.h"
 #include "stats/metrics.h"
 
-#define LOSS_SCALE 16777216.0 /* 2^24: per-row losses summed exactly as integers */
 
 typedef struct {
   int64_t f;
@@ -108,14 +107,15 @@ static double grad_scale(double rows, double wmax) {
 /* Unweighted mean log-loss of scores z against labels (head h of Y), the
  * same for any rank count (per-row losses summed as integers). */
 static double mean_logloss(const double *z, const uint8_t *Y, int64_t n, int k, int h, double total) {
+  /* validation rows: unweighted, as scikit-learn's log_loss */
   int64_t acc = 0;
   for (int64_t i = 0; i < n; i++) {
     double loss, r;
     ps_loss_residual(z[i], Y[(size_t)i * (size_t)k + (size_t)h], 1.0, &loss, &r);
-    acc += (int64_t)nearbyint(fmin(loss, 64.0) * LOSS_SCALE);
+    acc += ps_gbdt_fix(loss < 64.0 ? loss : 64.0, PS_GBDT_LOSS_SCALE);
   }
   comm_allreduce_sum_i64(&acc, 1);
-  return total > 0 ? (double)acc / LOSS_SCALE / total : NAN;
+  return total > 0 ? (double)acc / PS_GBDT_LOSS_SCALE / total : NAN;
 }
 
 /* The features tree t of head h may use: ceil(fraction * f) of them, the
@@ -138,6 +138,36 @@ static void feature_mask(uint8_t *use, int64_t f, double fraction, uint64_t seed
     use[best] = 1;
   }
   free(key);
+}
+
+/* Scores of every training and validation row from a head's forest (trees
+ * in order: the same doubles as the running scores of training). */
+static void rescore(const ps_gbdt_model_t *m, int h, const binned_t *r, int64_t ntr, int64_t nva, double *ztr,
+                    double *zva) {
+  ps_forest_view_t v = forest_view(&m->forest[h]);
+  for (int64_t i = 0; i < ntr; i++) ztr[i] = m->init_score[h];
+  for (int64_t i = 0; i < nva; i++) zva[i] = m->init_score[h];
+  for (int32_t t = 0; t < v.ntrees; t++) {
+    ps_gbdt_predict_bins_cpu(&v, t, r->Btr, r->f, NULL, ntr, ztr);
+    ps_gbdt_predict_bins_cpu(&v, t, r->Bva, r->f, NULL, nva, zva);
+  }
+}
+
+/* Metrics of a head's probabilities on both splits. */
+static void head_metrics(const ps_labeled_t *l, int h, const double *ztr, const double *zva, ps_metrics_t *mtr,
+                         ps_metrics_t *mva) {
+  float *p = ps_malloc(sizeof(float) * (size_t)(l->n_tr + l->n_va + 1));
+  uint8_t *y = labels_head(l->Ytr, l->n_tr, l->k, h);
+  for (int64_t i = 0; i < l->n_tr; i++) p[i] = (float)ps_sigmoid(ztr[i]);
+  metrics_compute(p, y, NULL, l->n_tr, mtr);
+  free(y);
+  if (l->g_va > 0) {
+    y = labels_head(l->Yva, l->n_va, l->k, h);
+    for (int64_t i = 0; i < l->n_va; i++) p[i] = (float)ps_sigmoid(zva[i]);
+    metrics_compute(p, y, NULL, l->n_va, mva);
+    free(y);
+  }
+  free(p);
 }
 
 int gbdt_train(const train_common_t *cm, const gbdt_opts_t *o) {
@@ -243,6 +273,14 @@ int gbdt_train(const train_common_t *cm, const gbdt_opts_t *o) {
   ps_grow_params_t gp = {o->num_leaves, o->max_depth, {o->l2, o->min_data, o->min_hess, o->min_gain, 1.0},
                          o->learning_rate, use, o->hist_budget};
   int rounds = 0;
+  double t_metrics = 0;
+  ps_metrics_t *mtr = ps_calloc((size_t)k, sizeof(ps_metrics_t)), *mva = ps_calloc((size_t)k, sizeof(ps_metrics_t));
+  for (int h = 0; resumed && h < st.head; h++) { /* heads finished before a stop */
+    double tq = ps_now();
+    rescore(&mdl, h, &rows, l.n_tr, l.n_va, ztr, zva);
+    head_metrics(&l, h, ztr, zva, &mtr[h], &mva[h]);
+    t_metrics += ps_now() - tq;
+  }
   for (int h = resumed ? st.head : 0; h < k && !stopped; h++) {
     st.head = h;
     ps_forest_t *fo = &mdl.forest[h];
@@ -251,11 +289,8 @@ int gbdt_train(const train_common_t *cm, const gbdt_opts_t *o) {
     gp.split.scale = grad_scale(l.g_tr, fmax(w_pos[h], w_neg[h]));
     for (int64_t i = 0; i < l.n_tr; i++) ztr[i] = mdl.init_score[h];
     for (int64_t i = 0; i < l.n_va; i++) zva[i] = mdl.init_score[h];
+    if (fo->ntrees > 0) rescore(&mdl, h, &rows, l.n_tr, l.n_va, ztr, zva); /* resumed: the trees so far */
     ps_forest_view_t v = forest_view(fo);
-    for (int32_t t = 0; t < fo->ntrees; t++) { /* resumed: the trees so far, in order */
-      ps_gbdt_predict_bins_cpu(&v, t, rows.Btr, f, NULL, l.n_tr, ztr);
-      ps_gbdt_predict_bins_cpu(&v, t, rows.Bva, f, NULL, l.n_va, zva);
-    }
     while (!st.done[h] && fo->ntrees < o->trees) {
       int t = fo->ntrees;
       ps_fault_tick("tree");
@@ -275,7 +310,9 @@ int gbdt_train(const train_common_t *cm, const gbdt_opts_t *o) {
                                      o->bagging_fraction;
       }
       feature_mask(use, f, o->feature_fraction, o->seed, h, t);
-      ps_gbdt_grad_cpu(ztr, l.Ytr + h, k, l.n_tr, w_pos[h], w_neg[h], gp.split.scale, gq, hq);
+      int64_t loss_q = ps_gbdt_grad_cpu(ztr, l.Ytr + h, k, l.n_tr, w_pos[h], w_neg[h], gp.split.scale, gq, hq);
+      comm_allreduce_sum_i64(&loss_q, 1); /* the objective before this tree (free: the gradients' by-product) */
+      double ltr = (double)loss_q / PS_GBDT_LOSS_SCALE / (w_pos[h] * np + w_neg[h] * nn);
       t_grad += ps_now() - tt;
       be->begin_tree(be, gq, hq, bag);
       grow_tree(be, &mdl.bins, &gp, &tree, &tm);
@@ -299,18 +336,17 @@ int gbdt_train(const train_common_t *cm, const gbdt_opts_t *o) {
         mdl.imp_gain[(size_t)h * (size_t)f + (size_t)tree.feature[q]] += tree.gain[q];
         mdl.imp_splits[(size_t)h * (size_t)f + (size_t)tree.feature[q]] += 1;
       }
-      double ltr = mean_logloss(ztr, l.Ytr, l.n_tr, k, h, l.g_tr);
       double lva = l.g_va > 0 ? mean_logloss(zva, l.Yva, l.n_va, k, h, l.g_va) : NAN;
       t_update += ps_now() - tt;
       double *row = st.trace[h] + 3 * st.trace_rows[h]++;
       row[0] = t + 1;
-      row[1] = ltr;
+      row[1] = ltr; /* before the tree: the trace's train loss lags one tree */
       row[2] = lva;
       if (!(lva >= st.best_loss[h])) { /* improved (or no validation: every tree counts) */
         st.best_loss[h] = isnan(lva) ? st.best_loss[h] : lva;
         st.best[h] = t + 1;
       }
-      ps_log("train: %-16s tree %3d  %2d leaves  train loss %.6f  valid loss %.6f  %7.2fs", targets[h], t + 1,
+      ps_log("train: %-16s tree %3d  %2d leaves  objective %.6f  valid loss %.6f  %7.2fs", targets[h], t + 1,
              tree.nleaves, ltr, lva, ps_now() - t_fit);
       if (st.done[h]) break;
       if (o->early_stopping > 0 && l.g_va > 0 && t + 1 - st.best[h] >= o->early_stopping) {
@@ -321,8 +357,14 @@ int gbdt_train(const train_common_t *cm, const gbdt_opts_t *o) {
     }
     if (stopped) break;
     st.done[h] = 1;
-    if (o->early_stopping > 0 && l.g_va > 0 && st.best[h] > 0) forest_truncate(fo, (int32_t)st.best[h]);
-    else st.best[h] = fo->ntrees;
+    double tq = ps_now();
+    if (o->early_stopping > 0 && l.g_va > 0 && st.best[h] > 0 && st.best[h] < fo->ntrees) {
+      forest_truncate(fo, (int32_t)st.best[h]);
+      rescore(&mdl, h, &rows, l.n_tr, l.n_va, ztr, zva);
+    }
+    st.best[h] = fo->ntrees;
+    head_metrics(&l, h, ztr, zva, &mtr[h], &mva[h]); /* the running scores are the final ones */
+    t_metrics += ps_now() - tq;
   }
   t_fit = ps_now() - t_fit;
   int rc = 0;
@@ -333,31 +375,6 @@ int gbdt_train(const train_common_t *cm, const gbdt_opts_t *o) {
     manifest_finish(PS_EXIT_STOPPED, "stopped by a signal; checkpoint written");
     rc = PS_EXIT_STOPPED;
   } else {
-    /* metrics on both splits from the final forests */
-    double t_metrics = ps_now();
-    ps_metrics_t *mtr = ps_calloc((size_t)k, sizeof(ps_metrics_t)), *mva = ps_calloc((size_t)k, sizeof(ps_metrics_t));
-    float *p = ps_malloc(sizeof(float) * (size_t)(l.n_tr + l.n_va + 1));
-    for (int h = 0; h < k; h++) {
-      ps_forest_view_t v = forest_view(&mdl.forest[h]);
-      for (int64_t i = 0; i < l.n_tr; i++) ztr[i] = mdl.init_score[h];
-      for (int64_t i = 0; i < l.n_va; i++) zva[i] = mdl.init_score[h];
-      for (int32_t t = 0; t < v.ntrees; t++) {
-        ps_gbdt_predict_bins_cpu(&v, t, rows.Btr, f, NULL, l.n_tr, ztr);
-        ps_gbdt_predict_bins_cpu(&v, t, rows.Bva, f, NULL, l.n_va, zva);
-      }
-      uint8_t *y = labels_head(l.Ytr, l.n_tr, k, h);
-      for (int64_t i = 0; i < l.n_tr; i++) p[i] = (float)ps_sigmoid(ztr[i]);
-      metrics_compute(p, y, NULL, l.n_tr, &mtr[h]);
-      free(y);
-      if (l.g_va > 0) {
-        y = labels_head(l.Yva, l.n_va, k, h);
-        for (int64_t i = 0; i < l.n_va; i++) p[i] = (float)ps_sigmoid(zva[i]);
-        metrics_compute(p, y, NULL, l.n_va, &mva[h]);
-        free(y);
-      }
-    }
-    free(p);
-    t_metrics = ps_now() - t_metrics;
     ps_log("train: phases: load+bin %.2f s, fit %.2f s (gradients %.2f, histograms %.2f, allreduce %.2f, split "
            "search %.2f, partition %.2f, scores %.2f), metrics %.2f s",
            t_load, t_fit, t_grad, tm.hist, tm.allreduce, tm.split, tm.partition, t_update, t_metrics);
@@ -431,9 +448,9 @@ int gbdt_train(const train_common_t *cm, const gbdt_opts_t *o) {
     ps_out("train: wrote %s (%d head%s, gradient-boosted trees) in %.2f s", cm->model, k, k == 1 ? "" : "s",
            ps_now() - t0);
     manifest_finish(0, NULL);
-    free(mtr);
-    free(mva);
   }
+  free(mtr);
+  free(mva);
   tree_free(&tree);
   free(ztr); free(zva); free(gq); free(hq); free(bag); free(use);
   for (int h = 0; h < k; h++) free(st.trace[h]);

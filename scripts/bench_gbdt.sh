@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Gradient-boosted trees against LightGBM and XGBoost (hist) on the same
+# machine and data: generated 1M x 64 and 4M x 32 (both heads), the same
+# trees / leaves / bins / learning rate, threads = ranks = 2 (and propscore
+# P = 1). Prints one row per run: training seconds (the whole train command
+# for propscore: read, bin, fit, metrics, write), validation AUC per head,
+# peak resident memory of the largest process, and propscore's phase times.
+#   usage: scripts/bench_gbdt.sh [SIZES...]     (default "1000000x64 4000000x32")
+#   env:   OUT (work folder, default /tmp/propscore-bench-gbdt), NP (default 2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SRC=$PWD
+BIN=$SRC/build/propscore
+OUT=${OUT:-/tmp/propscore-bench-gbdt}
+NP=${NP:-2}
+SIZES=${*:-"1000000x64 4000000x32"}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+python3 -c 'import lightgbm, xgboost' 2>/dev/null || python3 -m pip install -q lightgbm xgboost-cpu
+[ -x "$BIN" ] || { cmake -S . -B build >/dev/null && cmake --build build -j"$(nproc)" >/dev/null; }
+mkdir -p "$OUT"
+echo "# bench_gbdt $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "# 100 trees, 31 leaves, learning rate 0.1, 255 bins, min 20 rows a leaf, no subsampling; holdout 0.2 by id"
+
+# peak RSS (KiB) of the largest child process of a command, and its wall time
+measure() {
+  python3 - "$@" <<'EOF'
+import resource, subprocess, sys, time
+t0 = time.time()
+r = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+dt = time.time() - t0
+if r.returncode:
+    sys.exit(r.stderr)
+print(f"{dt:.2f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}")
+sys.stdout.write(r.stdout)
+sys.stderr.write(r.stderr)
+EOF
+}
+
+for size in $SIZES; do
+  rows=${size%x*}; feats=${size#*x}
+  data=$OUT/d_${rows}x${feats}.h5
+  [ -f "$data" ] || mpirun -n "$NP" "$BIN" gen --out "$data" --rows "$rows" --features "$feats" --quiet
+  printf "\n%-10s %-22s %9s %9s %9s %9s   %s\n" "data" "run" "train s" "peak MiB" "AUC churn" "AUC purch" "where the time goes"
+  for p in 1 "$NP"; do
+    res=$(measure mpirun -n "$p" "$BIN" train --data "$data" --model "$OUT/m.h5" --model-type gbdt 2>"$OUT/log")
+    read -r secs rss <<<"$(head -1 <<<"$res")"
+    auc_c=$(grep -o 'churn .*valid AUC [0-9.]*' <<<"$res" | awk '{print $NF}')
+    auc_p=$(grep -o 'purchase_3m .*valid AUC [0-9.]*' <<<"$res" | awk '{print $NF}')
+    phases=$(grep -o 'phases: .*' "$OUT/log" | sed 's/phases: //')
+    printf "%-10s %-22s %9s %9d %9s %9s   %s\n" "$size" "propscore P=$p" "$secs" $((rss / 1024)) "$auc_c" "$auc_p" "$phases"
+  done
+  for peer in lightgbm xgboost; do
+    res=$(measure python3 "$SRC/scripts/bench_gbdt_peer.py" "$data" "$peer" "$NP")
+    read -r _ rss <<<"$(head -1 <<<"$res")"
+    read -r secs auc_c auc_p <<<"$(tail -1 <<<"$res")"
+    printf "%-10s %-22s %9s %9d %9s %9s   %s\n" "$size" "$peer ($NP threads)" "$secs" $((rss / 1024)) "$auc_c" "$auc_p" \
+      "fit only (its binning included; reading the file not counted)"
+  done
+done
