@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on a generated default dataset, from a fresh clone:
 # install dependencies, build, generate 1M customers x 64 features, train the
-# purchase_3m and churn heads, score every customer, evaluate on the
-# validation split, and print the AUC per target and where the scores are.
+# purchase_3m and churn heads (logistic regression, then gradient-boosted
+# trees), score every customer, evaluate on the validation split, and print
+# the AUC per target and where the scores are.
 #   usage: scripts/demo.sh [ROWS] [FEATURES]     (defaults 1000000 64)
 #   env:   NP (ranks, default 2), OUT (output folder, default demo-out)
 set -euo pipefail
@@ -30,7 +31,12 @@ $RUN score --data "$OUT/customers.h5" --model "$OUT/model.h5" --out "$OUT/scores
 echo "== eval: validation split"
 $RUN eval --data "$OUT/customers.h5" --scores "$OUT/scores.h5" > "$OUT/eval.txt"
 grep -E "^== |ROC-AUC" "$OUT/eval.txt"
+echo "== train: gradient-boosted trees on the same split (--model-type gbdt), score, eval"
+$RUN train --data "$OUT/customers.h5" --model "$OUT/model_gbdt.h5" --model-type gbdt --trees 60 --quiet
+$RUN score --data "$OUT/customers.h5" --model "$OUT/model_gbdt.h5" --out "$OUT/scores_gbdt.h5" --quiet
+$RUN eval --data "$OUT/customers.h5" --scores "$OUT/scores_gbdt.h5" > "$OUT/eval_gbdt.txt"
+grep -E "^== |ROC-AUC" "$OUT/eval_gbdt.txt"
 echo
 echo "scores:  $OUT/scores.h5  (/customer_id, /scores/<target>)"
-echo "model:   $OUT/model.h5"
+echo "model:   $OUT/model.h5 (logistic regression), $OUT/model_gbdt.h5 (trees)"
 echo "report:  $OUT/eval.txt  (lift and calibration tables)"

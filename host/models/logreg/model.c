@@ -25,6 +25,7 @@ void model_write(const char *path, const ps_model_t *m, const ps_train_report_t 
   ps_timestamp(ts, sizeof ts);
   h5_attr_i64(fid, "schema_version", PS_SCHEMA_VERSION);
   h5_attr_str(fid, "kind", "model");
+  h5_attr_str(fid, "model_type", "logreg");
   h5_attr_str(fid, "propscore_version", PROPSCORE_VERSION);
   h5_attr_str(fid, "created", ts);
   h5_attr_i64(fid, "ranks", r->ranks);
