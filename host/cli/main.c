@@ -1,5 +1,6 @@
 /* main.c: the `propscore` command line: MPI setup, then one subcommand. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cmds.h"
@@ -60,6 +61,8 @@ int main(int argc, char **argv) {
       }
     if (rc < 0) ps_die_all(PS_EXIT_USAGE, "unknown command '%s' (see propscore --help)", cmd);
   }
+  if (getenv("PROPSCORE_REPORT_RSS")) /* tests: what each rank needed */
+    fprintf(stderr, "propscore: rank %d peak RSS %ld KiB\n", ps_rank, ps_peak_rss_kb());
   comm_finalize();
   return rc;
 }

@@ -230,3 +230,14 @@ int64_t ps_mem_available(void) {
   fclose(f);
   return (int64_t)kb * 1024;
 }
+
+long ps_peak_rss_kb(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  long kb = 0;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+  fclose(f);
+  return kb;
+}

@@ -70,6 +70,8 @@ int ps_strv_len(char *const *v);
 /* Index of the first string that occurs twice in v[0..n), or -1. */
 int ps_strv_duplicate(char *const *v, int n);
 
+/* This process's peak resident set (VmHWM) in KiB (0 if unknown). */
+long ps_peak_rss_kb(void);
 /* MemAvailable of this machine in bytes (0 if unknown). */
 int64_t ps_mem_available(void);
 #endif

@@ -1,7 +1,10 @@
 /* metrics.c: ROC-AUC (ties count one half), average precision (as
  * scikit-learn's average_precision_score), log-loss (probabilities clipped
  * to [eps, 1-eps], eps = DBL_EPSILON), Brier score, decile lift and
- * calibration tables; see metrics.h for how ranks combine. */
+ * calibration tables, exact, over rows spread across ranks (see metrics.h):
+ * a distributed sample sort puts every score range on one rank, each rank
+ * adds its range's share, and the shares are summed -- no rank gathers
+ * the rows. */
 #include "stats/metrics.h"
 
 #include <float.h>
@@ -57,39 +60,44 @@ static size_t compress(run_t *r, size_t n) {
   return w;
 }
 
-/* Rank 0: the P sorted lists, one after another in `all`, merged into one
- * sorted list (P-way merge, rank order among equal scores); the radix sort
- * when P is large. Returns `all` itself when P = 1. */
-static run_t *merge_sorted(run_t *all, const size_t *bytes, size_t n) {
-  if (ps_size == 1) return all;
-  if (ps_size > 16) {
-    radix_sort(all, n);
-    return all;
-  }
-  size_t head[16], end[16], at = 0;
-  for (int r = 0; r < ps_size; r++) {
+/* The P sorted lists received from the ranks, one after another in `all`
+ * (their lengths in cnt), merged into one sorted list with equal scores
+ * combined (P-way merge; rank order among equal keys). */
+static size_t merge_runs(const run_t *all, const size_t *cnt, int P, run_t *out) {
+  size_t *head = ps_malloc(sizeof(size_t) * (size_t)P), *end = ps_malloc(sizeof(size_t) * (size_t)P), at = 0, g = 0;
+  for (int r = 0; r < P; r++) {
     head[r] = at;
-    at += bytes[r] / sizeof(run_t);
+    at += cnt[r];
     end[r] = at;
   }
-  run_t *out = ps_malloc(sizeof(run_t) * (n > 0 ? n : 1));
-  for (size_t o = 0; o < n; o++) {
+  for (size_t o = 0; o < at; o++) {
     int best = -1;
-    for (int r = 0; r < ps_size; r++)
+    for (int r = 0; r < P; r++)
       if (head[r] < end[r] && (best < 0 || key_of(all[head[r]].s) < key_of(all[head[best]].s))) best = r;
-    out[o] = all[head[best]++];
+    run_t x = all[head[best]++];
+    if (g > 0 && out[g - 1].s == x.s) {
+      out[g - 1].pos += x.pos;
+      out[g - 1].neg += x.neg;
+    } else {
+      out[g++] = x;
+    }
   }
-  return out;
+  free(head);
+  free(end);
+  return g;
 }
 
-static void from_runs(const run_t *r, size_t g, ps_metrics_t *m) {
-  double P = 0, N = 0;
-  for (size_t i = 0; i < g; i++) { P += r[i].pos; N += r[i].neg; }
-  double n = P + N;
-  m->n = n;
-  m->pos = P;
-  /* ROC-AUC: ascending, count negatives below each run. */
-  double negbelow = 0, auc = 0, ll = 0, brier = 0;
+/* The metrics' pieces from this rank's slice of the globally sorted runs:
+ * rows, positives and negatives of the slices below (lower scores) and
+ * above are given, so every sum below is this slice's share. */
+typedef struct {
+  double P, N, n;                  /* all ranks */
+  double neg_below, pos_above, neg_above, rows_above;
+} context_t;
+
+static void partial_sums(const run_t *r, size_t g, const context_t *c, double *v, double *min_score) {
+  /* v: [0] AUC numerator, [1] log-loss, [2] Brier, [3] AP, then lift rows[B], lift pos[B], cal n[B], cal pred[B], cal obs[B] */
+  double negbelow = c->neg_below, auc = 0, ll = 0, brier = 0;
   for (size_t i = 0; i < g; i++) {
     auc += r[i].pos * (negbelow + 0.5 * r[i].neg);
     negbelow += r[i].neg;
@@ -97,60 +105,109 @@ static void from_runs(const run_t *r, size_t g, ps_metrics_t *m) {
     ll += -(r[i].pos * log(p) + r[i].neg * log1p(-p));
     brier += r[i].pos * (1.0 - q) * (1.0 - q) + r[i].neg * q * q;
   }
-  m->auc = (P > 0 && N > 0) ? auc / (P * N) : NAN;
-  m->logloss = n > 0 ? ll / n : NAN;
-  m->brier = n > 0 ? brier / n : NAN;
-  /* Average precision: descending thresholds, sum (R_k - R_{k-1}) * P_k. */
-  double tp = 0, fp = 0, ap = 0, rprev = 0;
+  /* average precision: descending thresholds, sum (R_k - R_{k-1}) * P_k */
+  double tp = c->pos_above, fp = c->neg_above, ap = 0, rprev = c->P > 0 ? tp / c->P : 0;
   for (size_t i = g; i-- > 0;) {
     tp += r[i].pos;
     fp += r[i].neg;
-    double rec = P > 0 ? tp / P : 0;
+    double rec = c->P > 0 ? tp / c->P : 0;
     ap += (rec - rprev) * (tp / (tp + fp));
     rprev = rec;
   }
-  m->pr_auc = P > 0 ? ap : NAN;
-  /* Deciles by descending score; a run of tied scores that straddles a
-   * decile edge gives each side its share of the run's positives. */
-  memset(m->lift_rows, 0, sizeof m->lift_rows);
-  memset(m->lift_pos, 0, sizeof m->lift_pos);
-  for (int d = 0; d < PS_BINS; d++) m->lift_min_score[d] = NAN;
-  double at = 0;
+  v[0] = auc;
+  v[1] = ll;
+  v[2] = brier;
+  v[3] = ap;
+  double *lift_rows = v + 4, *lift_pos = lift_rows + PS_BINS, *cal_n = lift_pos + PS_BINS;
+  double *cal_pred = cal_n + PS_BINS, *cal_obs = cal_pred + PS_BINS;
+  /* deciles by descending score; a run of tied scores that straddles a
+   * decile edge gives each side its share of the run's positives */
+  double at = c->rows_above, n = c->n;
   for (size_t i = g; i-- > 0;) {
     double cnt = (double)r[i].pos + r[i].neg, end = at + cnt;
     for (int d = 0; d < PS_BINS; d++) {
       double lo = floor(d * n / PS_BINS), hi = floor((d + 1) * n / PS_BINS);
       double ov = fmin(end, hi) - fmax(at, lo);
       if (ov <= 0) continue;
-      m->lift_rows[d] += ov;
-      m->lift_pos[d] += r[i].pos * (ov / cnt);
-      m->lift_min_score[d] = r[i].s;
+      lift_rows[d] += ov;
+      lift_pos[d] += r[i].pos * (ov / cnt);
+      min_score[d] = r[i].s;
     }
     at = end;
   }
-  double base = n > 0 ? P / n : 0, cum = 0;
-  for (int d = 0; d < PS_BINS; d++) {
-    m->lift_rate[d] = m->lift_rows[d] > 0 ? m->lift_pos[d] / m->lift_rows[d] : NAN;
-    m->lift[d] = base > 0 ? m->lift_rate[d] / base : NAN;
-    cum += m->lift_pos[d];
-    m->lift_gain[d] = P > 0 ? cum / P : NAN;
-  }
-  /* Calibration bins of the predicted probability. */
-  double cp[PS_BINS] = {0}, cy[PS_BINS] = {0};
-  memset(m->cal_n, 0, sizeof m->cal_n);
-  for (size_t i = 0; i < g; i++) {
+  for (size_t i = 0; i < g; i++) { /* calibration bins of the predicted probability */
     int b = (int)(r[i].s * PS_BINS);
     if (b >= PS_BINS) b = PS_BINS - 1;
     if (b < 0) b = 0;
     double cnt = (double)r[i].pos + r[i].neg;
-    m->cal_n[b] += cnt;
-    cp[b] += cnt * (double)r[i].s;
-    cy[b] += r[i].pos;
+    cal_n[b] += cnt;
+    cal_pred[b] += cnt * (double)r[i].s;
+    cal_obs[b] += r[i].pos;
   }
-  for (int b = 0; b < PS_BINS; b++) {
-    m->cal_pred[b] = m->cal_n[b] > 0 ? cp[b] / m->cal_n[b] : NAN;
-    m->cal_obs[b] = m->cal_n[b] > 0 ? cy[b] / m->cal_n[b] : NAN;
+}
+
+#define NV (4 + 5 * PS_BINS)
+
+static void finish(const double *v, const double *min_score, const context_t *c, ps_metrics_t *m) {
+  double P = c->P, N = c->N, n = c->n;
+  m->n = n;
+  m->pos = P;
+  m->auc = (P > 0 && N > 0) ? v[0] / (P * N) : NAN;
+  m->logloss = n > 0 ? v[1] / n : NAN;
+  m->brier = n > 0 ? v[2] / n : NAN;
+  m->pr_auc = P > 0 ? v[3] : NAN;
+  const double *lift_rows = v + 4, *lift_pos = lift_rows + PS_BINS, *cal_n = lift_pos + PS_BINS;
+  const double *cal_pred = cal_n + PS_BINS, *cal_obs = cal_pred + PS_BINS;
+  double base = n > 0 ? P / n : 0, cum = 0;
+  for (int d = 0; d < PS_BINS; d++) {
+    m->lift_rows[d] = lift_rows[d];
+    m->lift_pos[d] = lift_pos[d];
+    m->lift_min_score[d] = min_score[d];
+    m->lift_rate[d] = lift_rows[d] > 0 ? lift_pos[d] / lift_rows[d] : NAN;
+    m->lift[d] = base > 0 ? m->lift_rate[d] / base : NAN;
+    cum += lift_pos[d];
+    m->lift_gain[d] = P > 0 ? cum / P : NAN;
+    m->cal_n[d] = cal_n[d];
+    m->cal_pred[d] = cal_n[d] > 0 ? cal_pred[d] / cal_n[d] : NAN;
+    m->cal_obs[d] = cal_n[d] > 0 ? cal_obs[d] / cal_n[d] : NAN;
   }
+}
+
+/* Distributed sample sort of the runs: splitters from every rank's regular
+ * samples, runs sent to the rank owning their score range (ties stay
+ * together), merged there. Returns this rank's slice (sorted, ties combined);
+ * no rank ever holds more than its share. */
+static run_t *redistribute(run_t *r, size_t m, size_t *g_out) {
+  int P = ps_size;
+  float *samples = ps_malloc(sizeof(float) * (size_t)P * (size_t)P), *mine = ps_malloc(sizeof(float) * (size_t)P);
+  for (int q = 0; q < P; q++) mine[q] = m > 0 && q < P - 1 ? r[(size_t)(q + 1) * m / (size_t)P].s : NAN;
+  comm_allgather(mine, samples, sizeof(float) * (size_t)P);
+  size_t ns = 0;
+  for (int i = 0; i < P * P; i++)
+    if (!isnan(samples[i])) samples[ns++] = samples[i];
+  /* sort the samples by key (insertion: at most P^2 of them) */
+  for (size_t i = 1; i < ns; i++)
+    for (size_t j = i; j > 0 && key_of(samples[j]) < key_of(samples[j - 1]); j--) {
+      float t = samples[j];
+      samples[j] = samples[j - 1];
+      samples[j - 1] = t;
+    }
+  uint32_t *split = ps_malloc(sizeof(uint32_t) * (size_t)P); /* bucket q holds keys <= split[q] */
+  for (int q = 0; q < P - 1; q++) split[q] = ns ? key_of(samples[(size_t)(q + 1) * ns / (size_t)P]) : UINT32_MAX;
+  split[P - 1] = UINT32_MAX;
+  size_t *send = ps_calloc((size_t)P, sizeof(size_t)), *recv = ps_calloc((size_t)P, sizeof(size_t));
+  for (size_t i = 0, q = 0; i < m; i++) {
+    while (key_of(r[i].s) > split[q]) q++;
+    send[q] += sizeof(run_t);
+  }
+  size_t total = 0;
+  run_t *got = comm_alltoallv_bytes(r, send, recv, &total);
+  size_t *cnt = ps_malloc(sizeof(size_t) * (size_t)P);
+  for (int q = 0; q < P; q++) cnt[q] = recv[q] / sizeof(run_t);
+  run_t *out = ps_malloc(sizeof(run_t) * (total / sizeof(run_t) + 1));
+  *g_out = merge_runs(got, cnt, P, out);
+  free(got); free(cnt); free(send); free(recv); free(split); free(samples); free(mine);
+  return out;
 }
 
 void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int64_t n, ps_metrics_t *m) {
@@ -164,25 +221,43 @@ void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int6
     cnt++;
   }
   cnt = compress(r, cnt);
-  size_t total = 0, *sizes = ps_malloc(sizeof(size_t) * (size_t)ps_size);
-  run_t *all = comm_gatherv_bytes(r, cnt * sizeof(run_t), &total, sizes);
-  free(r);
-  memset(m, 0, sizeof *m);
-  if (ps_rank == 0) {
-    run_t *merged = merge_sorted(all, sizes, total / sizeof(run_t));
-    size_t g = 0;
-    for (size_t i = 0; i < total / sizeof(run_t); i++) { /* tied scores of different ranks: one run */
-      if (g > 0 && merged[g - 1].s == merged[i].s) {
-        merged[g - 1].pos += merged[i].pos;
-        merged[g - 1].neg += merged[i].neg;
-      } else {
-        merged[g++] = merged[i];
-      }
-    }
-    from_runs(merged, g, m);
-    if (merged != all) free(merged);
-    free(all);
+  size_t g = cnt;
+  run_t *slice = r;
+  if (ps_size > 1) {
+    slice = redistribute(r, cnt, &g);
+    free(r);
   }
-  free(sizes);
-  comm_bcast(m, sizeof *m, 0);
+  /* where this slice sits: totals of every rank's slice, in rank (= score) order */
+  double mine[3] = {0, 0, 0};
+  for (size_t i = 0; i < g; i++) {
+    mine[0] += slice[i].pos;
+    mine[1] += slice[i].neg;
+  }
+  mine[2] = mine[0] + mine[1];
+  double *all = ps_malloc(sizeof(double) * 3 * (size_t)ps_size);
+  comm_allgather(mine, all, sizeof mine);
+  context_t c = {0};
+  for (int q = 0; q < ps_size; q++) {
+    c.P += all[3 * q];
+    c.N += all[3 * q + 1];
+    if (q < ps_rank) c.neg_below += all[3 * q + 1];
+    if (q > ps_rank) {
+      c.pos_above += all[3 * q];
+      c.neg_above += all[3 * q + 1];
+      c.rows_above += all[3 * q + 2];
+    }
+  }
+  c.n = c.P + c.N;
+  free(all);
+  double v[NV] = {0}, min_score[PS_BINS];
+  for (int d = 0; d < PS_BINS; d++) min_score[d] = INFINITY;
+  partial_sums(slice, g, &c, v, min_score);
+  free(slice);
+  comm_allreduce_sum_f64(v, NV); /* rank order: the same bits for the same P */
+  double neg[PS_BINS]; /* the decile's lowest score: a max of negatives is a min */
+  for (int d = 0; d < PS_BINS; d++) neg[d] = -min_score[d];
+  comm_allreduce_max_f64(neg, PS_BINS);
+  for (int d = 0; d < PS_BINS; d++) min_score[d] = isinf(neg[d]) ? NAN : -neg[d];
+  memset(m, 0, sizeof *m);
+  finish(v, min_score, &c, m);
 }

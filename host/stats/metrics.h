@@ -1,8 +1,10 @@
 /* metrics.h: exact ranking and probability metrics of scores against 0/1
  * labels, over rows spread across ranks. Each rank sorts and run-length
- * compresses its (score, label) pairs; rank 0 merges them and computes every
- * metric from the merged, sorted runs, in one fixed order (so the result
- * does not depend on the rank count); the result is broadcast. */
+ * compresses its (score, label) pairs; a distributed sample sort sends
+ * every score range to one rank (ties together), each rank computes its
+ * range's share of every sum knowing the counts below and above it, and the
+ * shares are added in rank order. Memory per rank O(its rows); the same
+ * numbers as one sorted pass to ~1e-12, the same bits for the same P. */
 #ifndef PS_METRICS_H
 #define PS_METRICS_H
 #include <stdint.h>
