@@ -1,0 +1,13 @@
+/* simd.h: the attribute that gives a hot CPU loop an AVX2 clone beside the
+ * baseline x86-64 one, picked at run time (-ffp-contract=off in ISO C mode
+ * keeps both bitwise identical). No clones under the sanitizers: their
+ * ifunc resolvers run before the sanitizer runtime is up. */
+#ifndef PS_SIMD_H
+#define PS_SIMD_H
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
+#define PS_KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define PS_KERNEL
+#endif
+#endif
