@@ -95,31 +95,36 @@ typedef struct {
   double neg_below, pos_above, neg_above, rows_above;
 } context_t;
 
-static void partial_sums(const run_t *r, size_t g, const context_t *c, double *v, double *min_score) {
-  /* v: [0] AUC numerator, [1] log-loss, [2] Brier, [3] AP, then lift rows[B], lift pos[B], cal n[B], cal pred[B], cal obs[B] */
-  double negbelow = c->neg_below, auc = 0, ll = 0, brier = 0;
+/* Every sum in fixed point (times 2^64) as a 128-bit integer: each run's
+ * term is a function of the run and the counts around it alone, and integer
+ * sums are exact in any order, so the metrics are the same bits for any
+ * rank count, however the score ranges fall on the ranks. */
+typedef __int128 fix_t;
+#define FIX_ONE 18446744073709551616.0 /* 2^64 */
+static fix_t fix(double x) { return (fix_t)(x * FIX_ONE); }
+
+static void partial_sums(const run_t *r, size_t g, const context_t *c, fix_t *v, double *min_score) {
+  /* v: [0] 2 x AUC numerator, [1] log-loss, [2] Brier, [3] AP, then lift rows[B], lift pos[B], cal n[B],
+   * cal pred[B], cal obs[B] */
+  int64_t negbelow = (int64_t)c->neg_below;
   for (size_t i = 0; i < g; i++) {
-    auc += r[i].pos * (negbelow + 0.5 * r[i].neg);
+    v[0] += (fix_t)r[i].pos * (fix_t)(2 * negbelow + r[i].neg) << 64; /* integers: exact */
     negbelow += r[i].neg;
     double p = fmin(fmax((double)r[i].s, DBL_EPSILON), 1.0 - DBL_EPSILON), q = r[i].s;
-    ll += -(r[i].pos * log(p) + r[i].neg * log1p(-p));
-    brier += r[i].pos * (1.0 - q) * (1.0 - q) + r[i].neg * q * q;
+    v[1] += fix(-(r[i].pos * log(p) + r[i].neg * log1p(-p)));
+    v[2] += fix(r[i].pos * (1.0 - q) * (1.0 - q) + r[i].neg * q * q);
   }
   /* average precision: descending thresholds, sum (R_k - R_{k-1}) * P_k */
-  double tp = c->pos_above, fp = c->neg_above, ap = 0, rprev = c->P > 0 ? tp / c->P : 0;
+  double tp = c->pos_above, fp = c->neg_above, rprev = c->P > 0 ? tp / c->P : 0;
   for (size_t i = g; i-- > 0;) {
     tp += r[i].pos;
     fp += r[i].neg;
     double rec = c->P > 0 ? tp / c->P : 0;
-    ap += (rec - rprev) * (tp / (tp + fp));
+    v[3] += fix((rec - rprev) * (tp / (tp + fp)));
     rprev = rec;
   }
-  v[0] = auc;
-  v[1] = ll;
-  v[2] = brier;
-  v[3] = ap;
-  double *lift_rows = v + 4, *lift_pos = lift_rows + PS_BINS, *cal_n = lift_pos + PS_BINS;
-  double *cal_pred = cal_n + PS_BINS, *cal_obs = cal_pred + PS_BINS;
+  fix_t *lift_rows = v + 4, *lift_pos = lift_rows + PS_BINS, *cal_n = lift_pos + PS_BINS;
+  fix_t *cal_pred = cal_n + PS_BINS, *cal_obs = cal_pred + PS_BINS;
   /* deciles by descending score; a run of tied scores that straddles a
    * decile edge gives each side its share of the run's positives */
   double at = c->rows_above, n = c->n;
@@ -129,8 +134,8 @@ static void partial_sums(const run_t *r, size_t g, const context_t *c, double *v
       double lo = floor(d * n / PS_BINS), hi = floor((d + 1) * n / PS_BINS);
       double ov = fmin(end, hi) - fmax(at, lo);
       if (ov <= 0) continue;
-      lift_rows[d] += ov;
-      lift_pos[d] += r[i].pos * (ov / cnt);
+      lift_rows[d] += fix(ov);
+      lift_pos[d] += fix(r[i].pos * (ov / cnt));
       min_score[d] = r[i].s;
     }
     at = end;
@@ -140,16 +145,18 @@ static void partial_sums(const run_t *r, size_t g, const context_t *c, double *v
     if (b >= PS_BINS) b = PS_BINS - 1;
     if (b < 0) b = 0;
     double cnt = (double)r[i].pos + r[i].neg;
-    cal_n[b] += cnt;
-    cal_pred[b] += cnt * (double)r[i].s;
-    cal_obs[b] += r[i].pos;
+    cal_n[b] += fix(cnt);
+    cal_pred[b] += fix(cnt * (double)r[i].s);
+    cal_obs[b] += fix(r[i].pos);
   }
 }
 
 #define NV (4 + 5 * PS_BINS)
 
-static void finish(const double *v, const double *min_score, const context_t *c, ps_metrics_t *m) {
-  double P = c->P, N = c->N, n = c->n;
+static void finish(const fix_t *sums, const double *min_score, const context_t *c, ps_metrics_t *m) {
+  double P = c->P, N = c->N, n = c->n, v[NV];
+  for (int i = 0; i < NV; i++) v[i] = (double)sums[i] / FIX_ONE;
+  v[0] *= 0.5; /* the AUC numerator was counted twice (half ties as whole numbers) */
   m->n = n;
   m->pos = P;
   m->auc = (P > 0 && N > 0) ? v[0] / (P * N) : NAN;
@@ -249,11 +256,17 @@ void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int6
   }
   c.n = c.P + c.N;
   free(all);
-  double v[NV] = {0}, min_score[PS_BINS];
+  fix_t v[NV], *all_v = ps_malloc(sizeof(fix_t) * NV * (size_t)ps_size);
+  memset(v, 0, sizeof v);
+  double min_score[PS_BINS];
   for (int d = 0; d < PS_BINS; d++) min_score[d] = INFINITY;
   partial_sums(slice, g, &c, v, min_score);
   free(slice);
-  comm_allreduce_sum_f64(v, NV); /* rank order: the same bits for the same P */
+  comm_allgather(v, all_v, sizeof v); /* integer sums: exact, the same for any rank count */
+  memset(v, 0, sizeof v);
+  for (int q = 0; q < ps_size; q++)
+    for (int i = 0; i < NV; i++) v[i] += all_v[(size_t)q * NV + (size_t)i];
+  free(all_v);
   double neg[PS_BINS]; /* the decile's lowest score: a max of negatives is a min */
   for (int d = 0; d < PS_BINS; d++) neg[d] = -min_score[d];
   comm_allreduce_max_f64(neg, PS_BINS);

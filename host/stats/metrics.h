@@ -2,9 +2,10 @@
  * labels, over rows spread across ranks. Each rank sorts and run-length
  * compresses its (score, label) pairs; a distributed sample sort sends
  * every score range to one rank (ties together), each rank computes its
- * range's share of every sum knowing the counts below and above it, and the
- * shares are added in rank order. Memory per rank O(its rows); the same
- * numbers as one sorted pass to ~1e-12, the same bits for the same P. */
+ * range's share of every sum knowing the counts below and above it, in
+ * fixed point (128-bit integers), and the shares are added exactly. Memory
+ * per rank O(its rows); the same numbers as one sorted pass to ~1e-12, and
+ * the same bits for any rank count. */
 #ifndef PS_METRICS_H
 #define PS_METRICS_H
 #include <stdint.h>
