@@ -2,9 +2,12 @@
 # Every GPU check in one command, for a machine with a GPU (see ../README and
 # the device recipe in DEVELOPERS.md):
 #   1. check the carried CUDA build (build-cuda/, built on the development machine)
-#   2. the GPU tests (CUDA backend vs its CPU twin, --device cuda end to end);
+#   2. the GPU tests -- each kernel vs its CPU twin (test_logreg_kernels,
+#      test_sum_parts), the CUDA backend vs its CPU twin, --device cuda end to
+#      end -- the same tests CI runs on the emulated device (docs/TESTING.md);
 #      on a GPU machine a skip is a failure
-#   3. compute-sanitizer memcheck and racecheck on a small train and score
+#   3. compute-sanitizer memcheck, racecheck and synccheck on the kernel tests,
+#      memcheck and racecheck on a small train and score
 #   4. the kernel bench (propscore-bench) and the PyTorch equivalents
 #      (scripts/bench_torch.py), plus the full-fit comparison unless NO_FIT=1
 # Logs go to $OUT (the device tool's folder) when set, else build-cuda/gpu-check.
@@ -23,23 +26,38 @@ step "build (build-cuda/, carried from the development machine)"
 #   cmake -S . -B build-cuda -DPROPSCORE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 && cmake --build build-cuda -j
 # and carry build-cuda/ and .gpu-runtime/ (see DEVELOPERS.md). Tests run
 # directly (ctest's files hold the build machine's paths).
-if [ ! -x build-cuda/propscore ] || [ ! -x build-cuda/propscore-bench ] || [ ! -x build-cuda/tests/test_cuda_backend ]; then
-  echo "build-cuda/ is missing or incomplete: build it with -DPROPSCORE_CUDA=ON (tests on) and carry it"
+GPU_TESTS="test_logreg_kernels test_sum_parts test_cuda_backend"
+for t in propscore propscore-bench $(printf 'tests/%s ' $GPU_TESTS); do
+  [ -x build-cuda/$t ] || missing="${missing:-} $t"
+done
+if [ -n "${missing:-}" ]; then
+  echo "build-cuda/ lacks$missing: build it with -DPROPSCORE_CUDA=ON (tests on) and carry it"
   exit 1
 fi
 build-cuda/propscore --version
 export PROPSCORE_BIN=$PWD/build-cuda/propscore PROPSCORE_SRC=$PWD MPIEXEC=mpirun
 
-step "GPU tests: CUDA backend vs the CPU twin, --device cuda end to end"
-mpirun -n 1 build-cuda/tests/test_cuda_backend 2>&1 | tee "$LOG/gpu-tests.log"
-rc=${PIPESTATUS[0]}
-[ "$rc" -eq 0 ] || { echo "test_cuda_backend: exit $rc (77 = no CUDA device: a failure here)"; status=1; }
+step "GPU tests: kernels and CUDA backend vs their CPU twins, --device cuda end to end"
+: >"$LOG/gpu-tests.log"
+for t in $GPU_TESTS; do
+  OPENBLAS_NUM_THREADS=1 mpirun -n 1 build-cuda/tests/$t 2>&1 | tee -a "$LOG/gpu-tests.log"
+  rc=${PIPESTATUS[0]}
+  [ "$rc" -eq 0 ] || { echo "$t: exit $rc (77 = no CUDA device: a failure here)"; status=1; }
+done
 python3 -m pytest -q -s -p no:cacheprovider tests/gpu/test_gpu_cli.py 2>&1 | tee -a "$LOG/gpu-tests.log"
 rc=${PIPESTATUS[0]}
 grep -q "no CUDA device" "$LOG/gpu-tests.log" && { echo "GPU tests were skipped on a GPU machine"; status=1; }
 [ "$rc" -eq 0 ] || { echo "test_gpu_cli: exit $rc"; status=1; }
 
-step "compute-sanitizer (memcheck, racecheck) on a small case"
+step "compute-sanitizer (memcheck, racecheck, synccheck) on the kernel tests and a small case"
+for tool in memcheck racecheck synccheck; do
+  for t in test_logreg_kernels test_sum_parts; do
+    compute-sanitizer --tool $tool --error-exitcode 9 build-cuda/tests/$t >>"$LOG/sanitizer.log" 2>&1
+    rc=$?
+    echo "$tool: $t: exit $rc"
+    [ $rc -eq 0 ] || status=1
+  done
+done
 D=$(mktemp -d)
 build-cuda/propscore gen --out "$D/d.h5" --rows 20000 --features 40 --quiet
 for tool in memcheck racecheck; do

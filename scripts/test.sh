@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The test command: install dependencies, build the CPU build (build/), its
-# ASan+UBSan twin (build-asan/, for the damaged-file tests) and, when nvcc is
-# present, the CUDA build (build-cuda/: it must compile and link), then run
-# every ctest suite. The last line counts every test of the run, all builds.
+# ASan+UBSan twin (build-asan/, for the damaged-file tests), when nvcc is
+# present the CUDA build (build-cuda/: it must compile and link), the
+# emulated-device build (build-sim/: the CUDA backend, kernels and NCCL
+# transport on tests/cudasim, no GPU needed) and a ThreadSanitizer build of
+# the emulated GPU tests (build-tsan/), then run every ctest suite: all of
+# build/, the GPU tests on the emulated device, the C-level GPU tests under
+# ThreadSanitizer. The last line counts every test of the run, all builds.
 #   usage: scripts/test.sh [extra ctest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +35,15 @@ else
   echo "== CUDA build skipped: no nvcc on this machine"
 fi
 
+echo "== emulated-device build (build-sim/: the CUDA backend on tests/cudasim, no GPU)"
+cmake -S . -B build-sim -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROPSCORE_CUDA_SIM=ON >/dev/null
+cmake --build build-sim -j"$JOBS"
+
+echo "== ThreadSanitizer build of the emulated GPU tests (build-tsan/)"
+GPU_C_TESTS=(test_cuda_backend test_logreg_kernels test_sum_parts test_cudasim)
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROPSCORE_CUDA_SIM=ON -DPROPSCORE_TSAN=ON >/dev/null
+cmake --build build-tsan -j"$JOBS" --target "${GPU_C_TESTS[@]}"
+
 # ctest in one build folder; its counts go to the summary
 suite() {
   local dir=$1; shift
@@ -47,6 +60,9 @@ suite() {
 
 status=0
 suite build -j"$JOBS" "$@" || status=1
+suite build-sim -L gpu -j"$JOBS" "$@" || status=1                    # GPU tests on the emulated device
+export TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}"                 # a data race fails the test
+suite build-tsan -L gpu-c -j"$JOBS" "$@" || status=1                 # ... under ThreadSanitizer
 awk '{t += $2; f += $3; s += $4; d = d (d ? ", " : "") $1 " " $2} END {
   printf "== all tests: %d run, %d passed, %d failed, %d skipped (%s)\n", t, t - f - s, f, s, d }' "$SUMMARY"
 exit $status

@@ -8,6 +8,7 @@
  *   score v2: fused kernel (one read of each row, standardize, K logits, sigmoid)
  *   grad  v1: cuBLAS DGEMM path (tiles widened to float64)
  *   grad  v2: fused kernel (one read of X: logits, residual, loss, X^T r)
+ * Exits 1 if propscore's kernels (v2) get a checked value wrong.
  * usage: propscore-bench [--rows N] [--features F] [--reps R] [--check-rows M] */
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
@@ -24,6 +25,7 @@ extern "C" {
 #include "core/util.h"
 }
 #include "common/cuda_check.h"
+#include "common/launch.h"
 #include "logreg/logreg_kernels.h"
 #include "logreg/logreg_cpu.h"
 #include "common/psmath.h"
@@ -56,11 +58,19 @@ __global__ void wf_kernel(const double *theta, int c, int k, float *Wf) {
   if (e < c * k) Wf[e] = (float)theta[(size_t)(e / c) * (c + 1) + e % c];
 }
 
-unsigned grid(int64_t n) { return (unsigned)((n + 255) / 256); }
+/* 1-D grid of 256-thread blocks over n items (refused above 2^31-1 blocks) */
+unsigned grid(int64_t n) { return ps_grid_1d((uint64_t)n, 256); }
 
 struct Timer {
   cudaEvent_t a, b;
-  Timer() { cudaEventCreate(&a); cudaEventCreate(&b); }
+  Timer() {
+    CUDA_CHECK(cudaEventCreate(&a));
+    CUDA_CHECK(cudaEventCreate(&b));
+  }
+  ~Timer() {
+    CUDA_CHECK(cudaEventDestroy(a));
+    CUDA_CHECK(cudaEventDestroy(b));
+  }
 };
 
 double copy_bandwidth(size_t bytes) {
@@ -71,18 +81,20 @@ double copy_bandwidth(size_t bytes) {
   Timer t;
   float best = 1e30f;
   for (int r = 0; r < 5; r++) {
-    cudaEventRecord(t.a);
+    CUDA_CHECK(cudaEventRecord(t.a));
     CUDA_CHECK(cudaMemcpy(d, s, bytes, cudaMemcpyDeviceToDevice));
-    cudaEventRecord(t.b);
-    cudaEventSynchronize(t.b);
+    CUDA_CHECK(cudaEventRecord(t.b));
+    CUDA_CHECK(cudaEventSynchronize(t.b));
     float ms;
-    cudaEventElapsedTime(&ms, t.a, t.b);
+    CUDA_CHECK(cudaEventElapsedTime(&ms, t.a, t.b));
     best = std::min(best, ms);
   }
-  cudaFree(s);
-  cudaFree(d);
+  CUDA_CHECK(cudaFree(s));
+  CUDA_CHECK(cudaFree(d));
   return 2.0 * (double)bytes / (best * 1e-3) / 1e9; /* read + write */
 }
+
+long wrong_fused = 0; /* wrong values from propscore's kernels (v2) */
 
 void *flush_buf;
 size_t flush_bytes = (size_t)256 << 20;
@@ -94,12 +106,12 @@ double time_ms(int reps, F &&f) {
   std::vector<float> v;
   for (int r = 0; r < reps; r++) {
     flush_l2();
-    cudaEventRecord(t.a);
+    CUDA_CHECK(cudaEventRecord(t.a));
     f();
-    cudaEventRecord(t.b);
+    CUDA_CHECK(cudaEventRecord(t.b));
     CUDA_CHECK(cudaEventSynchronize(t.b));
     float ms;
-    cudaEventElapsedTime(&ms, t.a, t.b);
+    CUDA_CHECK(cudaEventElapsedTime(&ms, t.a, t.b));
     v.push_back(ms);
   }
   std::sort(v.begin(), v.end());
@@ -127,7 +139,8 @@ int main(int argc, char **argv) {
   cudaDeviceProp prop;
   CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   CUDA_CHECK(cudaMalloc(&flush_buf, flush_bytes));
-  double copy = copy_bandwidth((size_t)2 << 30);
+  /* 2 GiB copies, less for small runs (smoke tests: at least 64 MiB) */
+  double copy = copy_bandwidth(std::min((size_t)2 << 30, std::max((size_t)64 << 20, (size_t)(4 * N * F))));
   printf("# propscore-bench  %s  N=%lld F=%d reps=%d (median)  device-to-device copy %.0f GB/s\n", prop.name,
          (long long)N, F, reps, copy);
   printf("#%9s %4s %5s %-10s %10s %9s %7s %7s\n", "kernel", "K", "dtype", "version", "ms", "GB/s", "%copy", "#wrong");
@@ -136,10 +149,12 @@ int main(int argc, char **argv) {
   CUBLAS_CHECK(cublasSetAtomicsMode(blas, CUBLAS_ATOMICS_NOT_ALLOWED));
   float *X;
   CUDA_CHECK(cudaMalloc(&X, sizeof(float) * (size_t)N * F));
-  fill_kernel<<<grid(N * F), 256>>>(X, N, F, 42);
+  PS_LAUNCH(grid(N * F), 256, 0, 0, fill_kernel)(X, N, F, (uint64_t)42);
+  CUDA_CHECK(cudaGetLastError());
   __nv_bfloat16 *Xb;
   CUDA_CHECK(cudaMalloc(&Xb, 2 * (size_t)N * F));
-  to_bf16_kernel<<<grid(N * F), 256>>>(X, N * F, Xb);
+  PS_LAUNCH(grid(N * F), 256, 0, 0, to_bf16_kernel)(X, N * F, Xb);
+  CUDA_CHECK(cudaGetLastError());
   std::vector<float> hx((size_t)M * F), hxb((size_t)M * F);
   CUDA_CHECK(cudaMemcpy(hx.data(), X, sizeof(float) * hx.size(), cudaMemcpyDeviceToHost));
   for (size_t i = 0; i < hx.size(); i++) hxb[i] = ps_bf16_to_float(ps_float_to_bf16(hx[i]));
@@ -158,14 +173,16 @@ int main(int argc, char **argv) {
     CUDA_CHECK(cudaMemcpy(wn, ones.data(), sizeof(double) * K, cudaMemcpyHostToDevice));
     uint8_t *Y;
     CUDA_CHECK(cudaMalloc(&Y, (size_t)N * K));
-    labels_kernel<<<grid(N * K), 256>>>(Y, N, K);
+    PS_LAUNCH(grid(N * K), 256, 0, 0, labels_kernel)(Y, N, K);
+    CUDA_CHECK(cudaGetLastError());
     std::vector<uint8_t> hy((size_t)M * K);
     CUDA_CHECK(cudaMemcpy(hy.data(), Y, hy.size(), cudaMemcpyDeviceToHost));
     float *P, *Z, *Wf;
     CUDA_CHECK(cudaMalloc(&P, sizeof(float) * (size_t)N * K));
     CUDA_CHECK(cudaMalloc(&Z, sizeof(float) * (size_t)N * K));
     CUDA_CHECK(cudaMalloc(&Wf, sizeof(float) * (size_t)F * K));
-    wf_kernel<<<grid(F * K), 256>>>(dth, F, K, Wf);
+    PS_LAUNCH(grid(F * K), 256, 0, 0, wf_kernel)(dth, F, K, Wf);
+    CUDA_CHECK(cudaGetLastError());
     /* identity transform: the raw-row kernel does all its work, the CPU twin matches */
     std::vector<int64_t> src(F);
     std::vector<uint8_t> kind(F, 0);
@@ -188,7 +205,8 @@ int main(int argc, char **argv) {
     auto score_v1 = [&](int64_t n) {
       const float one = 1.f, zero = 0.f; /* Z^T (K x n) = Wf^T (K x F) * X^T (F x n) */
       CUBLAS_CHECK(cublasSgemm(blas, CUBLAS_OP_T, CUBLAS_OP_N, K, (int)n, F, &one, Wf, F, X, F, &zero, Z, K));
-      sigmoid_kernel<<<grid(n * K), 256>>>(Z, n, K, dth, F, P);
+      PS_LAUNCH(grid(n * K), 256, 0, 0, sigmoid_kernel)(Z, n, K, dth, F, P);
+      CUDA_CHECK(cudaGetLastError());
     };
     auto score_v2 = [&](int64_t n) { ps_score_raw(X, n, F, F, K, dsrc, dkind, dmean, dscale, dth, P, 0); };
     const double score_bytes = (double)N * F * 4 + (double)N * K * 4;
@@ -204,6 +222,7 @@ int main(int argc, char **argv) {
       double gbs = score_bytes / (ms * 1e-3) / 1e9;
       printf("%10s %4d %5s %-10s %10.3f %9.1f %6.1f%% %7ld\n", "score", K, "f32", v == 1 ? "v1 cublas" : "v2 fused",
              ms, gbs, 100 * gbs / copy, wrong);
+      if (v == 2) wrong_fused += wrong;
     }
     /* ---- loss + gradient, float32 and bfloat16 resident rows ---- */
     for (int xt = 0; xt <= 1; xt++) {
@@ -234,15 +253,23 @@ int main(int argc, char **argv) {
         double gbs = grad_bytes / (ms * 1e-3) / 1e9;
         printf("%10s %4d %5s %-10s %10.3f %9.1f %6.1f%% %7ld\n", "grad", K, xt ? "bf16" : "f32",
                v == 1 ? "v1 cublas" : "v2 fused", ms, gbs, 100 * gbs / copy, wrong);
+        if (v == 2) wrong_fused += wrong;
       }
-      cudaFree(scratch); cudaFree(work); cudaFree(dout);
+      CUDA_CHECK(cudaFree(scratch));
+      CUDA_CHECK(cudaFree(work));
+      CUDA_CHECK(cudaFree(dout));
       c2->destroy(c2);
     }
-    cudaFree(dth); cudaFree(wp); cudaFree(wn); cudaFree(Y); cudaFree(P); cudaFree(Z); cudaFree(Wf);
-    cudaFree(dsrc); cudaFree(dkind); cudaFree(dmean); cudaFree(dscale);
+    for (void *p : {(void *)dth, (void *)wp, (void *)wn, (void *)Y, (void *)P, (void *)Z, (void *)Wf, (void *)dsrc,
+                    (void *)dkind, (void *)dmean, (void *)dscale})
+      CUDA_CHECK(cudaFree(p));
   }
   cpu->destroy(cpu);
-  cublasDestroy(blas);
+  CUBLAS_CHECK(cublasDestroy(blas));
+  CUDA_CHECK(cudaFree(Xb));
+  CUDA_CHECK(cudaFree(X));
+  CUDA_CHECK(cudaFree(flush_buf));
+  if (wrong_fused) printf("# FAILED: %ld wrong values from propscore's kernels (v2)\n", wrong_fused);
   comm_finalize();
-  return 0;
+  return wrong_fused ? 1 : 0;
 }

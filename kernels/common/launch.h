@@ -13,7 +13,9 @@
 
 #if defined(PROPSCORE_CUDA_SIM)
 #include "cudasim.h"
-#define PS_LAUNCH(grid, block, smem, stream, ...) cudasim::launcher(__VA_ARGS__, dim3(grid), dim3(block), (smem), (stream))
+/* the kernel's name and the launch site go along, for the emulator's messages */
+#define PS_LAUNCH(grid, block, smem, stream, ...) \
+  cudasim::launcher(#__VA_ARGS__, __FILE__, __LINE__, __VA_ARGS__, dim3(grid), dim3(block), (smem), (stream))
 #else
 #define PS_LAUNCH(grid, block, smem, stream, ...) __VA_ARGS__<<<(grid), (block), (smem), (stream)>>>
 #endif

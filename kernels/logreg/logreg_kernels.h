@@ -42,9 +42,10 @@ void ps_hess(void *cublas, const void *X, int xtype, const uint8_t *Y, int64_t n
              const double *theta, const double *w_pos, const double *w_neg, double *work, double *H, cudaStream_t s);
 
 /* Fused scoring: P[h*n + i] = sigmoid(bias_h + sum_j w_hj s_j(x_i)), reading
- * each row once. Raw rows [n][f] are standardized on the fly (src, kind,
- * mean, scale per model column, as psmath.h's ps_standardize, rounded to
- * float like the training rows); standardized rows [n][c] (xtype) as they are. */
+ * each row once for every PS_KMAX heads (any k: heads go in groups of
+ * PS_KMAX). Raw rows [n][f] are standardized on the fly (src, kind, mean,
+ * scale per model column, as psmath.h's ps_standardize, rounded to float
+ * like the training rows); standardized rows [n][c] (xtype) as they are. */
 void ps_score_raw(const float *X, int64_t n, int f, int c, int k, const int64_t *src, const uint8_t *kind,
                   const double *mean, const double *scale, const double *theta, float *P, cudaStream_t s);
 void ps_score_std(const void *X, int xtype, int64_t n, int c, int k, const double *theta, float *P, cudaStream_t s);

@@ -59,25 +59,35 @@ unsigned grid_for(int64_t n) {
 
 } // namespace
 
+/* Heads go in groups of at most PS_KMAX (a group's sums live in registers):
+ * group g scores heads [h0, h0 + kg) from theta + h0 (c+1) into P + h0 n. */
+static int head_group(int k, int h0) { return k - h0 < PS_KMAX ? k - h0 : PS_KMAX; }
+
 extern "C" void ps_score_raw(const float *X, int64_t n, int f, int c, int k, const int64_t *src, const uint8_t *kind,
                              const double *mean, const double *scale, const double *theta, float *P, cudaStream_t s) {
-  if (k > PS_KMAX) ps_die_local("ps_score_raw: %d heads, at most %d", k, PS_KMAX);
   if (n == 0) return;
-  PS_LAUNCH(grid_for(n), THREADS, 0, s, score_kernel<float, true>)(X, n, f, c, k, src, kind, mean, scale, theta, P);
-  CUDA_CHECK(cudaGetLastError());
+  for (int h0 = 0; h0 < k; h0 += PS_KMAX) {
+    const double *th = theta + (size_t)h0 * (size_t)(c + 1);
+    PS_LAUNCH(grid_for(n), THREADS, 0, s, score_kernel<float, true>)(X, n, f, c, head_group(k, h0), src, kind, mean,
+                                                                     scale, th, P + (size_t)h0 * (size_t)n);
+    CUDA_CHECK(cudaGetLastError());
+  }
 }
 
 extern "C" void ps_score_std(const void *X, int xtype, int64_t n, int c, int k, const double *theta, float *P,
                              cudaStream_t s) {
-  if (k > PS_KMAX) ps_die_local("ps_score_std: %d heads, at most %d", k, PS_KMAX);
   if (n == 0) return;
-  if (xtype == PS_X_BF16)
-    PS_LAUNCH(grid_for(n), THREADS, 0, s, score_kernel<__nv_bfloat16, false>)((const __nv_bfloat16 *)X, n, c, c, k,
-                                                                            nullptr, nullptr, nullptr, nullptr, theta, P);
-  else
-    PS_LAUNCH(grid_for(n), THREADS, 0, s, score_kernel<float, false>)((const float *)X, n, c, c, k, nullptr, nullptr,
-                                                                    nullptr, nullptr, theta, P);
-  CUDA_CHECK(cudaGetLastError());
+  for (int h0 = 0; h0 < k; h0 += PS_KMAX) {
+    const double *th = theta + (size_t)h0 * (size_t)(c + 1);
+    float *Pg = P + (size_t)h0 * (size_t)n;
+    if (xtype == PS_X_BF16)
+      PS_LAUNCH(grid_for(n), THREADS, 0, s, score_kernel<__nv_bfloat16, false>)(
+          (const __nv_bfloat16 *)X, n, c, c, head_group(k, h0), nullptr, nullptr, nullptr, nullptr, th, Pg);
+    else
+      PS_LAUNCH(grid_for(n), THREADS, 0, s, score_kernel<float, false>)((const float *)X, n, c, c, head_group(k, h0),
+                                                                        nullptr, nullptr, nullptr, nullptr, th, Pg);
+    CUDA_CHECK(cudaGetLastError());
+  }
 }
 
 extern "C" uint16_t ps_float_to_bf16(float x) {

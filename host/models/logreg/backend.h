@@ -36,7 +36,9 @@ struct ps_backend {
   void (*eval_rows)(ps_backend_t *b, const float *X, const uint8_t *Y, int64_t n);
   void (*eval_end)(ps_backend_t *b, double *loss, double *grad, double *hess);
   /* Probabilities of the resident training rows (set_train) -> P [k][n]:
-   * the copy already on the device, nothing uploaded again. */
+   * the copy already on the device, nothing uploaded again. The predict
+   * functions take any number of heads and any n: a GPU backend moves rows
+   * and probabilities in blocks of bounded size. */
   void (*predict_train)(ps_backend_t *b, const double *theta, float *P);
   /* Probabilities of standardized rows X [n, c] -> P [k][n] (head-major). */
   void (*predict_std)(ps_backend_t *b, const double *theta, int k, const float *X, int64_t n, int64_t c, float *P);

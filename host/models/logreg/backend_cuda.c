@@ -2,8 +2,13 @@
  * on the GPU (float32, or bfloat16 with --x-dtype bf16) across iterations;
  * an evaluation uploads theta (k x (c+1) doubles), runs the fused gradient
  * kernel (or its cuBLAS variant when (c+1) k is too wide), and downloads the
- * k + k(c+1) sums; Newton adds one DSYRK pass per head. Scoring uploads row
- * blocks and runs the fused scoring kernel. NVTX ranges name each phase. */
+ * k + k(c+1) sums; Newton adds one DSYRK pass per head. Rows that are not
+ * resident (streamed evaluation, scoring) go up in blocks of at most
+ * block_bytes of device memory, never all at once. Every copy and memset is
+ * asynchronous on the backend's own non-blocking stream, through pinned
+ * host buffers for the rows and the results, so every kernel sees the data
+ * its stream put there (nothing runs on the legacy default stream). Every
+ * CUDA and cuBLAS call is checked. NVTX ranges name each phase. */
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <nvtx3/nvToolsExt.h>
@@ -21,73 +26,169 @@ typedef struct {
   cudaStream_t s;
   cublasHandle_t blas;
   int xtype;
-  void *X;          /* resident training rows */
+  size_t esz;         /* bytes of a stored x: 4 (float32) or 2 (bfloat16) */
+  size_t block_bytes; /* device memory for one block of rows going up */
+  /* resident training rows (set_train) */
+  void *X;
   uint8_t *Y;
+  size_t x_bytes, y_bytes;
   int64_t n, c;
   int k;
+  /* parameters, sums and work space, grown on demand */
   double *theta, *w_pos, *w_neg, *out, *scratch, *work, *H;
-  size_t scratch_bytes, work_bytes;
-  /* scoring buffers, grown on demand */
-  float *xb, *pb;
-  size_t xb_bytes, pb_bytes;
-  const ps_transform_t *tf_cached;
-  /* streamed evaluation (rows larger than --gpu-mem-limit or the host's) */
-  void *sx;           /* device block of rows */
-  uint8_t *sy;
-  float *pin;         /* pinned staging for the block */
-  size_t sx_bytes, sy_bytes, pin_bytes;
+  size_t theta_bytes, wp_bytes, wn_bytes, out_bytes, scratch_bytes, work_bytes, h_bytes;
+  /* blocks of rows going up, probabilities coming down */
+  void *xb;
+  uint8_t *yb;
+  float *pb;
+  size_t xb_bytes, yb_bytes, pb_bytes;
+  /* pinned host buffers: rows going up, results coming down */
+  void *pin_x;
+  float *pin_p;
+  double *pin_r;
+  size_t pin_x_bytes, pin_p_bytes, pin_r_bytes;
+  /* streamed evaluation (eval_begin .. eval_end) */
+  int64_t sc;
+  int sk;
   double *acc;        /* host running sums: k losses, k (c+1) gradient */
   const uint8_t *hmask;
   double *hacc;       /* device Hessians of the masked heads, [k][(c+1)^2] */
+  size_t hacc_bytes;
+  /* the transform of predict_raw on the device, and what it holds */
   int64_t *src;
   uint8_t *kind;
   double *mean, *scale;
+  size_t src_bytes, kind_bytes, mean_bytes, scale_bytes;
+  int64_t tf_c, tf_f;
+  char *tf_host; /* src | kind | mean | scale as uploaded */
 } cuda_t;
 
-static void *dev_alloc(size_t bytes) {
-  void *p = NULL;
-  CUDA_CHECK(cudaMalloc(&p, bytes ? bytes : 8));
-  return p;
-}
+/* ---- memory ---- */
 
-static void grow(void **p, size_t *have, size_t want) {
-  if (*have >= want) return;
+static void dev_grow(void **p, size_t *have, size_t want, const char *what) {
+  if (want == 0) want = 8;
+  if (*p && *have >= want) return;
   if (*p) CUDA_CHECK(cudaFree(*p));
-  *p = dev_alloc(want);
+  *p = NULL;
+  *have = 0;
+  cudaError_t e = cudaMalloc(p, want);
+  if (e == cudaErrorMemoryAllocation) {
+    size_t fr = 0, tot = 0;
+    cudaGetLastError();
+    cudaMemGetInfo(&fr, &tot);
+    ps_die_local("--device cuda: the GPU is out of memory: %zu bytes for %s (%zu of %zu bytes free)", want, what, fr,
+                 tot);
+  }
+  CUDA_CHECK(e);
   *have = want;
 }
+
+static void pin_grow(void **p, size_t *have, size_t want) {
+  if (want == 0) want = 8;
+  if (*p && *have >= want) return;
+  if (*p) CUDA_CHECK(cudaFreeHost(*p));
+  *p = NULL;
+  CUDA_CHECK(cudaMallocHost(p, want));
+  *have = want;
+}
+
+/* Device bytes for the next block of rows: block_bytes, or less when the
+ * device has filled up since the backend was made (a quarter of what is
+ * free, counting the block buffers this backend holds already). */
+static size_t block_budget(cuda_t *s) {
+  size_t fr = 0, tot = 0;
+  CUDA_CHECK(cudaMemGetInfo(&fr, &tot));
+  size_t avail = (fr + s->xb_bytes + s->yb_bytes + s->pb_bytes) / 4;
+  size_t b = s->block_bytes < avail ? s->block_bytes : avail;
+  return b > 65536 ? b : 65536;
+}
+
+static void upload(cuda_t *s, void *dst, const void *src, size_t bytes) {
+  CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s->s));
+}
+
+/* Rows of X (float32, host) into the device's storage type at dst, through
+ * the pinned staging buffer, a block at a time; returns when they are up. */
+static void upload_rows(cuda_t *s, void *dst, const float *X, int64_t n, int64_t c) {
+  size_t row = s->esz * (size_t)c, per = row ? s->block_bytes / row : (size_t)n;
+  if (per == 0) per = 1;
+  for (int64_t r0 = 0; r0 < n; r0 += (int64_t)per) {
+    int64_t m = n - r0 < (int64_t)per ? n - r0 : (int64_t)per;
+    size_t cells = (size_t)m * (size_t)c;
+    pin_grow(&s->pin_x, &s->pin_x_bytes, cells * s->esz);
+    const float *x = X + (size_t)r0 * (size_t)c;
+    if (s->xtype == PS_X_BF16) {
+      uint16_t *b = s->pin_x;
+      for (size_t i = 0; i < cells; i++) b[i] = ps_float_to_bf16(x[i]);
+    } else {
+      memcpy(s->pin_x, x, cells * 4);
+    }
+    upload(s, (char *)dst + (size_t)r0 * row, s->pin_x, cells * s->esz);
+    CUDA_CHECK(cudaStreamSynchronize(s->s)); /* the staging buffer is free again */
+  }
+}
+
+/* n doubles from the device into host memory, through pinned memory. */
+static void download_f64(cuda_t *s, double *dst, const double *src, size_t n) {
+  pin_grow((void **)&s->pin_r, &s->pin_r_bytes, n * sizeof(double));
+  CUDA_CHECK(cudaMemcpyAsync(s->pin_r, src, n * sizeof(double), cudaMemcpyDeviceToHost, s->s));
+  CUDA_CHECK(cudaStreamSynchronize(s->s));
+  memcpy(dst, s->pin_r, n * sizeof(double));
+}
+
+static void put_theta(cuda_t *s, const double *theta, int k, int64_t c) {
+  size_t bytes = sizeof(double) * (size_t)k * (size_t)(c + 1);
+  dev_grow((void **)&s->theta, &s->theta_bytes, bytes, "the parameters");
+  upload(s, s->theta, theta, bytes);
+}
+
+static void put_weights(cuda_t *s, int k, const double *w_pos, const double *w_neg) {
+  size_t bytes = sizeof(double) * (size_t)k;
+  dev_grow((void **)&s->w_pos, &s->wp_bytes, bytes, "the class weights");
+  dev_grow((void **)&s->w_neg, &s->wn_bytes, bytes, "the class weights");
+  upload(s, s->w_pos, w_pos, bytes);
+  upload(s, s->w_neg, w_neg, bytes);
+}
+
+static int fused_fits(int64_t c, int k) {
+  return (c + 1) * k <= PS_GRAD_MAX_PAIRS && k <= PS_KMAX && c <= PS_GRAD_MAX_COLS;
+}
+
+/* Loss and gradient sums of n rows on the device into s->out (k + k(c+1)). */
+static void grad_rows(cuda_t *s, const void *X, const uint8_t *Y, int64_t n, int64_t c, int k) {
+  dev_grow((void **)&s->out, &s->out_bytes, sizeof(double) * (size_t)k * (size_t)(c + 2), "the gradient");
+  if (fused_fits(c, k)) {
+    dev_grow((void **)&s->scratch, &s->scratch_bytes, ps_grad_scratch(n, (int)c, k), "the gradient's partial sums");
+    ps_grad_fused(X, s->xtype, Y, n, (int)c, k, s->theta, s->w_pos, s->w_neg, s->scratch, s->out, s->s);
+  } else {
+    dev_grow((void **)&s->work, &s->work_bytes, ps_grad_blas_work((int)c, k), "the gradient's work space");
+    ps_grad_blas(s->blas, X, s->xtype, Y, n, (int)c, k, s->theta, s->w_pos, s->w_neg, s->work, s->out, s->s);
+  }
+}
+
+/* Mirror the upper triangle (column-major) of a (c+1)^2 Hessian: full symmetric. */
+static void mirror(double *H, int64_t c1) {
+  for (int64_t i = 0; i < c1; i++)
+    for (int64_t j = i + 1; j < c1; j++) H[i * c1 + j] = H[j * c1 + i];
+}
+
+/* ---- resident rows ---- */
 
 static void cuda_set_train(ps_backend_t *b, const float *X, const uint8_t *Y, int64_t n, int64_t c, int k,
                            const double *w_pos, const double *w_neg) {
   cuda_t *s = b->impl;
   nvtxRangePushA("copy training rows to GPU");
-  s->n = n; s->c = c; s->k = k;
-  size_t cells = (size_t)(n > 0 ? n : 1) * (size_t)c;
-  if (s->xtype == PS_X_BF16) {
-    uint16_t *h = ps_malloc(cells * 2);
-    for (size_t i = 0; i < (size_t)n * (size_t)c; i++) h[i] = ps_float_to_bf16(X[i]);
-    s->X = dev_alloc(cells * 2);
-    CUDA_CHECK(cudaMemcpy(s->X, h, (size_t)n * (size_t)c * 2, cudaMemcpyHostToDevice));
-    free(h);
-  } else {
-    s->X = dev_alloc(cells * 4);
-    CUDA_CHECK(cudaMemcpy(s->X, X, (size_t)n * (size_t)c * 4, cudaMemcpyHostToDevice));
-  }
-  s->Y = dev_alloc((size_t)(n > 0 ? n : 1) * (size_t)k);
-  CUDA_CHECK(cudaMemcpy(s->Y, Y, (size_t)n * (size_t)k, cudaMemcpyHostToDevice));
-  s->theta = dev_alloc(sizeof(double) * (size_t)k * (size_t)(c + 1));
-  s->w_pos = dev_alloc(sizeof(double) * (size_t)k);
-  s->w_neg = dev_alloc(sizeof(double) * (size_t)k);
-  CUDA_CHECK(cudaMemcpy(s->w_pos, w_pos, sizeof(double) * (size_t)k, cudaMemcpyHostToDevice));
-  CUDA_CHECK(cudaMemcpy(s->w_neg, w_neg, sizeof(double) * (size_t)k, cudaMemcpyHostToDevice));
-  s->out = dev_alloc(sizeof(double) * (size_t)k * (size_t)(c + 2));
-  s->scratch_bytes = ps_grad_scratch(n, (int)c, k);
-  s->scratch = dev_alloc(s->scratch_bytes);
+  s->n = n;
+  s->c = c;
+  s->k = k;
+  dev_grow(&s->X, &s->x_bytes, s->esz * (size_t)n * (size_t)c, "the training rows");
+  dev_grow((void **)&s->Y, &s->y_bytes, (size_t)n * (size_t)k, "the training labels");
+  upload_rows(s, s->X, X, n, c);
+  upload(s, s->Y, Y, (size_t)n * (size_t)k);
+  put_weights(s, k, w_pos, w_neg);
+  dev_grow((void **)&s->scratch, &s->scratch_bytes, ps_grad_scratch(n, (int)c, k), "the gradient's partial sums");
+  CUDA_CHECK(cudaStreamSynchronize(s->s));
   nvtxRangePop();
-}
-
-static int fused_fits(int64_t c, int k) {
-  return (c + 1) * k <= PS_GRAD_MAX_PAIRS && k <= PS_KMAX && c <= PS_GRAD_MAX_COLS;
 }
 
 static void cuda_eval(ps_backend_t *b, const double *theta, double *loss, double *grad, double *hess,
@@ -96,225 +197,257 @@ static void cuda_eval(ps_backend_t *b, const double *theta, double *loss, double
   int64_t c = s->c, c1 = c + 1;
   int k = s->k;
   nvtxRangePushA("gradient");
-  CUDA_CHECK(cudaMemcpyAsync(s->theta, theta, sizeof(double) * (size_t)(k * c1), cudaMemcpyHostToDevice, s->s));
-  if (fused_fits(c, k)) {
-    ps_grad_fused(s->X, s->xtype, s->Y, s->n, (int)c, k, s->theta, s->w_pos, s->w_neg, s->scratch, s->out, s->s);
-  } else {
-    grow((void **)&s->work, &s->work_bytes, ps_grad_blas_work((int)c, k));
-    ps_grad_blas(s->blas, s->X, s->xtype, s->Y, s->n, (int)c, k, s->theta, s->w_pos, s->w_neg, s->work, s->out, s->s);
-  }
-  double *host = ps_malloc(sizeof(double) * (size_t)(k + k * c1));
-  CUDA_CHECK(cudaMemcpyAsync(host, s->out, sizeof(double) * (size_t)(k + k * c1), cudaMemcpyDeviceToHost, s->s));
-  CUDA_CHECK(cudaStreamSynchronize(s->s));
-  memcpy(loss, host, sizeof(double) * (size_t)k);
-  memcpy(grad, host + k, sizeof(double) * (size_t)(k * c1));
-  free(host);
+  put_theta(s, theta, k, c);
+  grad_rows(s, s->X, s->Y, s->n, c, k);
+  double *r = ps_malloc(sizeof(double) * (size_t)(k + k * c1));
+  download_f64(s, r, s->out, (size_t)(k + k * c1));
+  memcpy(loss, r, sizeof(double) * (size_t)k);
+  memcpy(grad, r + k, sizeof(double) * (size_t)(k * c1));
+  free(r);
   nvtxRangePop();
   if (!hess) return;
   nvtxRangePushA("hessian");
-  if (!s->H) s->H = dev_alloc(sizeof(double) * (size_t)(c1 * c1));
-  grow((void **)&s->work, &s->work_bytes, ps_hess_work((int)c));
+  size_t hb = sizeof(double) * (size_t)(c1 * c1);
   for (int h = 0; h < k; h++) {
     double *Hh = hess + (size_t)h * (size_t)(c1 * c1);
-    if (!hmask[h]) continue;
-    CUDA_CHECK(cudaMemsetAsync(s->H, 0, sizeof(double) * (size_t)(c1 * c1), s->s));
+    if (!hmask || !hmask[h]) { /* as the CPU twin: zeros for the heads not asked for */
+      memset(Hh, 0, hb);
+      continue;
+    }
+    dev_grow((void **)&s->H, &s->h_bytes, hb, "a Hessian");
+    dev_grow((void **)&s->work, &s->work_bytes, ps_hess_work((int)c), "the Hessian's work space");
+    CUDA_CHECK(cudaMemsetAsync(s->H, 0, hb, s->s));
     ps_hess(s->blas, s->X, s->xtype, s->Y, s->n, (int)c, k, h, s->theta, s->w_pos, s->w_neg, s->work, s->H, s->s);
-    CUDA_CHECK(cudaMemcpyAsync(Hh, s->H, sizeof(double) * (size_t)(c1 * c1), cudaMemcpyDeviceToHost, s->s));
-    CUDA_CHECK(cudaStreamSynchronize(s->s));
-    /* column-major upper triangle = row-major lower; mirror to full symmetric */
-    for (int64_t i = 0; i < c1; i++)
-      for (int64_t j = i + 1; j < c1; j++) Hh[i * c1 + j] = Hh[j * c1 + i];
+    download_f64(s, Hh, s->H, (size_t)(c1 * c1));
+    mirror(Hh, c1);
   }
   nvtxRangePop();
 }
 
-/* Streamed rows: each block goes up through pinned memory and through the
- * same kernels; block sums are added on the host in arrival order (so the
- * result depends on the block sizes, unlike the CPU twin's tiles; it stays
- * within the GPU-vs-CPU tolerance). The reader thread overlaps the file. */
+/* ---- streamed rows ---- */
+
+/* Each block goes up through pinned memory, in pieces of at most block_bytes,
+ * through the same kernels; the pieces' sums are added on the host in
+ * arrival order (so the result depends on the piece sizes, unlike the CPU
+ * twin's tiles; it stays within the GPU-vs-CPU tolerance). */
 static void cuda_eval_begin(ps_backend_t *b, const double *theta, int64_t c, int k, const double *w_pos,
                             const double *w_neg, const uint8_t *hmask) {
   cuda_t *s = b->impl;
   int64_t c1 = c + 1;
-  if (!s->theta || s->c != c || s->k != k) {
-    if (s->theta) { cudaFree(s->theta); cudaFree(s->w_pos); cudaFree(s->w_neg); cudaFree(s->out); }
-    s->theta = dev_alloc(sizeof(double) * (size_t)(k * c1));
-    s->w_pos = dev_alloc(sizeof(double) * (size_t)k);
-    s->w_neg = dev_alloc(sizeof(double) * (size_t)k);
-    s->out = dev_alloc(sizeof(double) * (size_t)k * (size_t)(c + 2));
-  }
-  s->c = c;
-  s->k = k;
-  CUDA_CHECK(cudaMemcpy(s->theta, theta, sizeof(double) * (size_t)(k * c1), cudaMemcpyHostToDevice));
-  CUDA_CHECK(cudaMemcpy(s->w_pos, w_pos, sizeof(double) * (size_t)k, cudaMemcpyHostToDevice));
-  CUDA_CHECK(cudaMemcpy(s->w_neg, w_neg, sizeof(double) * (size_t)k, cudaMemcpyHostToDevice));
+  s->sc = c;
+  s->sk = k;
+  put_theta(s, theta, k, c);
+  put_weights(s, k, w_pos, w_neg);
   free(s->acc);
   s->acc = ps_calloc((size_t)(k + k * c1), sizeof(double));
-  s->hmask = hmask;
-  if (hmask) {
-    if (s->hacc) cudaFree(s->hacc);
-    s->hacc = dev_alloc(sizeof(double) * (size_t)k * (size_t)(c1 * c1));
-    CUDA_CHECK(cudaMemset(s->hacc, 0, sizeof(double) * (size_t)k * (size_t)(c1 * c1)));
+  int masked = 0;
+  for (int h = 0; hmask && h < k; h++) masked += hmask[h] != 0;
+  s->hmask = masked ? hmask : NULL;
+  if (masked) {
+    size_t bytes = sizeof(double) * (size_t)k * (size_t)(c1 * c1);
+    dev_grow((void **)&s->hacc, &s->hacc_bytes, bytes, "the Hessians");
+    CUDA_CHECK(cudaMemsetAsync(s->hacc, 0, bytes, s->s));
   }
 }
 
 static void cuda_eval_rows(ps_backend_t *b, const float *X, const uint8_t *Y, int64_t n) {
   cuda_t *s = b->impl;
-  int64_t c = s->c, c1 = c + 1;
-  int k = s->k;
+  int64_t c = s->sc, c1 = c + 1;
+  int k = s->sk;
   if (n == 0) return;
   nvtxRangePushA("gradient (streamed block)");
-  size_t esz = s->xtype == PS_X_BF16 ? 2 : 4, xb = esz * (size_t)n * (size_t)c;
-  if (s->pin_bytes < xb) {
-    if (s->pin) cudaFreeHost(s->pin);
-    CUDA_CHECK(cudaMallocHost((void **)&s->pin, xb));
-    s->pin_bytes = xb;
+  size_t row = s->esz * (size_t)c + (size_t)k;
+  int64_t per = (int64_t)(block_budget(s) / row);
+  if (per < 1) per = 1;
+  double *r = ps_malloc(sizeof(double) * (size_t)(k + k * c1));
+  for (int64_t r0 = 0; r0 < n; r0 += per) {
+    int64_t m = n - r0 < per ? n - r0 : per;
+    dev_grow(&s->xb, &s->xb_bytes, s->esz * (size_t)m * (size_t)c, "a block of rows");
+    dev_grow((void **)&s->yb, &s->yb_bytes, (size_t)m * (size_t)k, "a block of labels");
+    nvtxRangePushA("copy rows to GPU");
+    upload_rows(s, s->xb, X + (size_t)r0 * (size_t)c, m, c);
+    upload(s, s->yb, Y + (size_t)r0 * (size_t)k, (size_t)m * (size_t)k);
+    nvtxRangePop();
+    grad_rows(s, s->xb, s->yb, m, c, k);
+    download_f64(s, r, s->out, (size_t)(k + k * c1));
+    for (int64_t i = 0; i < k + k * c1; i++) s->acc[i] += r[i];
+    if (s->hmask) {
+      dev_grow((void **)&s->work, &s->work_bytes, ps_hess_work((int)c), "the Hessian's work space");
+      for (int h = 0; h < k; h++)
+        if (s->hmask[h])
+          ps_hess(s->blas, s->xb, s->xtype, s->yb, m, (int)c, k, h, s->theta, s->w_pos, s->w_neg, s->work,
+                  s->hacc + (size_t)h * (size_t)(c1 * c1), s->s);
+      CUDA_CHECK(cudaStreamSynchronize(s->s));
+    }
   }
-  if (s->xtype == PS_X_BF16) {
-    uint16_t *p = (uint16_t *)s->pin;
-    for (size_t i = 0; i < (size_t)n * (size_t)c; i++) p[i] = ps_float_to_bf16(X[i]);
-  } else {
-    memcpy(s->pin, X, xb);
-  }
-  grow(&s->sx, &s->sx_bytes, xb);
-  grow((void **)&s->sy, &s->sy_bytes, (size_t)n * (size_t)k);
-  nvtxRangePushA("copy rows to GPU");
-  CUDA_CHECK(cudaMemcpyAsync(s->sx, s->pin, xb, cudaMemcpyHostToDevice, s->s));
-  CUDA_CHECK(cudaMemcpyAsync(s->sy, Y, (size_t)n * (size_t)k, cudaMemcpyHostToDevice, s->s));
-  nvtxRangePop();
-  if (fused_fits(c, k)) {
-    size_t need = ps_grad_scratch(n, (int)c, k);
-    grow((void **)&s->scratch, &s->scratch_bytes, need);
-    ps_grad_fused(s->sx, s->xtype, s->sy, n, (int)c, k, s->theta, s->w_pos, s->w_neg, s->scratch, s->out, s->s);
-  } else {
-    grow((void **)&s->work, &s->work_bytes, ps_grad_blas_work((int)c, k));
-    ps_grad_blas(s->blas, s->sx, s->xtype, s->sy, n, (int)c, k, s->theta, s->w_pos, s->w_neg, s->work, s->out, s->s);
-  }
-  double *host = ps_malloc(sizeof(double) * (size_t)(k + k * c1));
-  CUDA_CHECK(cudaMemcpyAsync(host, s->out, sizeof(double) * (size_t)(k + k * c1), cudaMemcpyDeviceToHost, s->s));
-  CUDA_CHECK(cudaStreamSynchronize(s->s));
-  for (int64_t i = 0; i < k + k * c1; i++) s->acc[i] += host[i];
-  free(host);
-  if (s->hmask) {
-    grow((void **)&s->work, &s->work_bytes, ps_hess_work((int)c));
-    for (int h = 0; h < k; h++)
-      if (s->hmask[h])
-        ps_hess(s->blas, s->sx, s->xtype, s->sy, n, (int)c, k, h, s->theta, s->w_pos, s->w_neg, s->work,
-                s->hacc + (size_t)h * (size_t)(c1 * c1), s->s);
-    CUDA_CHECK(cudaStreamSynchronize(s->s));
-  }
+  free(r);
   nvtxRangePop();
 }
 
 static void cuda_eval_end(ps_backend_t *b, double *loss, double *grad, double *hess) {
   cuda_t *s = b->impl;
-  int64_t c1 = s->c + 1;
-  int k = s->k;
+  int64_t c1 = s->sc + 1;
+  int k = s->sk;
   memcpy(loss, s->acc, sizeof(double) * (size_t)k);
   memcpy(grad, s->acc + k, sizeof(double) * (size_t)(k * c1));
-  if (hess && s->hmask) {
-    CUDA_CHECK(cudaMemcpy(hess, s->hacc, sizeof(double) * (size_t)k * (size_t)(c1 * c1), cudaMemcpyDeviceToHost));
-    for (int h = 0; h < k; h++) {
-      double *Hh = hess + (size_t)h * (size_t)(c1 * c1);
-      for (int64_t i = 0; i < c1; i++)
-        for (int64_t j = i + 1; j < c1; j++) Hh[i * c1 + j] = Hh[j * c1 + i];
+  free(s->acc);
+  s->acc = NULL;
+  if (!hess) return;
+  for (int h = 0; h < k; h++) {
+    double *Hh = hess + (size_t)h * (size_t)(c1 * c1);
+    if (!s->hmask || !s->hmask[h]) {
+      memset(Hh, 0, sizeof(double) * (size_t)(c1 * c1));
+      continue;
     }
+    download_f64(s, Hh, s->hacc + (size_t)h * (size_t)(c1 * c1), (size_t)(c1 * c1));
+    mirror(Hh, c1);
   }
 }
 
-static void download_probs(cuda_t *s, int k, int64_t n, float *P) {
-  CUDA_CHECK(cudaMemcpyAsync(P, s->pb, sizeof(float) * (size_t)k * (size_t)n, cudaMemcpyDeviceToHost, s->s));
+/* ---- scoring: rows in blocks, probabilities back through pinned memory ---- */
+
+/* Rows per block when each row takes `row` bytes going up and k floats coming down. */
+static int64_t rows_per_block(cuda_t *s, size_t row, int k) {
+  size_t per = block_budget(s) / (row + sizeof(float) * (size_t)k);
+  return per > 0 ? (int64_t)per : 1;
+}
+
+/* Probabilities of block rows [r0, r0 + m) in s->pb ([k][m]) into P ([k][n]). */
+static void download_probs(cuda_t *s, int k, int64_t m, int64_t r0, int64_t n, float *P) {
+  size_t bytes = sizeof(float) * (size_t)k * (size_t)m;
+  pin_grow((void **)&s->pin_p, &s->pin_p_bytes, bytes);
+  CUDA_CHECK(cudaMemcpyAsync(s->pin_p, s->pb, bytes, cudaMemcpyDeviceToHost, s->s));
   CUDA_CHECK(cudaStreamSynchronize(s->s));
+  for (int h = 0; h < k; h++)
+    memcpy(P + (size_t)h * (size_t)n + (size_t)r0, s->pin_p + (size_t)h * (size_t)m, sizeof(float) * (size_t)m);
 }
 
 static void cuda_predict_std(ps_backend_t *b, const double *theta, int k, const float *X, int64_t n, int64_t c,
                              float *P) {
   cuda_t *s = b->impl;
+  if (n == 0) return;
   nvtxRangePushA("score");
-  size_t esz = s->xtype == PS_X_BF16 ? 2 : 4;
-  grow((void **)&s->xb, &s->xb_bytes, esz * (size_t)n * (size_t)c);
-  grow((void **)&s->pb, &s->pb_bytes, sizeof(float) * (size_t)k * (size_t)n);
-  if (s->xtype == PS_X_BF16) { /* score what training saw: the same rounding */
-    uint16_t *h = ps_malloc(2 * (size_t)n * (size_t)c + 2);
-    for (size_t i = 0; i < (size_t)n * (size_t)c; i++) h[i] = ps_float_to_bf16(X[i]);
-    CUDA_CHECK(cudaMemcpy(s->xb, h, 2 * (size_t)n * (size_t)c, cudaMemcpyHostToDevice));
-    free(h);
-  } else {
-    CUDA_CHECK(cudaMemcpy(s->xb, X, 4 * (size_t)n * (size_t)c, cudaMemcpyHostToDevice));
+  put_theta(s, theta, k, c);
+  int64_t per = rows_per_block(s, s->esz * (size_t)c, k);
+  for (int64_t r0 = 0; r0 < n; r0 += per) {
+    int64_t m = n - r0 < per ? n - r0 : per;
+    dev_grow(&s->xb, &s->xb_bytes, s->esz * (size_t)m * (size_t)c, "a block of rows");
+    dev_grow((void **)&s->pb, &s->pb_bytes, sizeof(float) * (size_t)k * (size_t)m, "a block of probabilities");
+    upload_rows(s, s->xb, X + (size_t)r0 * (size_t)c, m, c); /* bf16: the rounding training saw */
+    ps_score_std(s->xb, s->xtype, m, (int)c, k, s->theta, s->pb, s->s);
+    download_probs(s, k, m, r0, n, P);
   }
-  if (!s->theta) s->theta = dev_alloc(sizeof(double) * (size_t)k * (size_t)(c + 1));
-  CUDA_CHECK(cudaMemcpyAsync(s->theta, theta, sizeof(double) * (size_t)k * (size_t)(c + 1), cudaMemcpyHostToDevice, s->s));
-  ps_score_std(s->xb, s->xtype, n, (int)c, k, s->theta, s->pb, s->s);
-  download_probs(s, k, n, P);
   nvtxRangePop();
 }
 
-/* The resident training rows, already on the device. */
+/* The resident training rows, already on the device: nothing goes up again. */
 static void cuda_predict_train(ps_backend_t *b, const double *theta, float *P) {
   cuda_t *s = b->impl;
+  int k = s->k;
+  int64_t n = s->n, c = s->c;
+  if (n == 0) return;
   nvtxRangePushA("score training rows");
-  grow((void **)&s->pb, &s->pb_bytes, sizeof(float) * (size_t)s->k * (size_t)(s->n > 0 ? s->n : 1));
-  CUDA_CHECK(cudaMemcpyAsync(s->theta, theta, sizeof(double) * (size_t)s->k * (size_t)(s->c + 1), cudaMemcpyHostToDevice,
-                             s->s));
-  ps_score_std(s->X, s->xtype, s->n, (int)s->c, s->k, s->theta, s->pb, s->s);
-  download_probs(s, s->k, s->n, P);
+  put_theta(s, theta, k, c);
+  int64_t per = rows_per_block(s, 0, k);
+  for (int64_t r0 = 0; r0 < n; r0 += per) {
+    int64_t m = n - r0 < per ? n - r0 : per;
+    dev_grow((void **)&s->pb, &s->pb_bytes, sizeof(float) * (size_t)k * (size_t)m, "a block of probabilities");
+    ps_score_std((const char *)s->X + s->esz * (size_t)r0 * (size_t)c, s->xtype, m, (int)c, k, s->theta, s->pb, s->s);
+    download_probs(s, k, m, r0, n, P);
+  }
   nvtxRangePop();
+}
+
+/* The model's transform on the device, uploaded when it differs (by value)
+ * from what is there. */
+static void put_transform(cuda_t *s, const ps_transform_t *t) {
+  int64_t c = t->c;
+  size_t ns = sizeof(int64_t) * (size_t)c, nk = (size_t)c, nd = sizeof(double) * (size_t)c;
+  char *h = ps_malloc(ns + nk + 2 * nd + 1);
+  memcpy(h, t->src, ns);
+  memcpy(h + ns, t->kind, nk);
+  memcpy(h + ns + nk, t->mean, nd);
+  memcpy(h + ns + nk + nd, t->scale, nd);
+  if (s->tf_host && s->tf_c == c && s->tf_f == t->f && !memcmp(s->tf_host, h, ns + nk + 2 * nd)) {
+    free(h);
+    return;
+  }
+  dev_grow((void **)&s->src, &s->src_bytes, ns, "the model's transform");
+  dev_grow((void **)&s->kind, &s->kind_bytes, nk, "the model's transform");
+  dev_grow((void **)&s->mean, &s->mean_bytes, nd, "the model's transform");
+  dev_grow((void **)&s->scale, &s->scale_bytes, nd, "the model's transform");
+  upload(s, s->src, h, ns);
+  upload(s, s->kind, h + ns, nk);
+  upload(s, s->mean, h + ns + nk, nd);
+  upload(s, s->scale, h + ns + nk + nd, nd);
+  free(s->tf_host);
+  s->tf_host = h;
+  s->tf_c = c;
+  s->tf_f = t->f;
 }
 
 static void cuda_predict_raw(ps_backend_t *b, const ps_transform_t *t, const double *theta, int k, const float *X,
                              int64_t n, float *P) {
   cuda_t *s = b->impl;
-  int64_t c = t->c;
+  int64_t c = t->c, f = t->f;
+  if (n == 0) return;
   nvtxRangePushA("score");
-  if (s->tf_cached != t) { /* the model's transform, uploaded once */
-    cudaFree(s->src); cudaFree(s->kind); cudaFree(s->mean); cudaFree(s->scale); cudaFree(s->theta);
-    s->src = dev_alloc(sizeof(int64_t) * (size_t)c);
-    s->kind = dev_alloc((size_t)c);
-    s->mean = dev_alloc(sizeof(double) * (size_t)c);
-    s->scale = dev_alloc(sizeof(double) * (size_t)c);
-    s->theta = dev_alloc(sizeof(double) * (size_t)k * (size_t)(c + 1));
-    CUDA_CHECK(cudaMemcpy(s->src, t->src, sizeof(int64_t) * (size_t)c, cudaMemcpyHostToDevice));
-    CUDA_CHECK(cudaMemcpy(s->kind, t->kind, (size_t)c, cudaMemcpyHostToDevice));
-    CUDA_CHECK(cudaMemcpy(s->mean, t->mean, sizeof(double) * (size_t)c, cudaMemcpyHostToDevice));
-    CUDA_CHECK(cudaMemcpy(s->scale, t->scale, sizeof(double) * (size_t)c, cudaMemcpyHostToDevice));
-    s->tf_cached = t;
+  put_transform(s, t);
+  put_theta(s, theta, k, c);
+  int64_t per = rows_per_block(s, sizeof(float) * (size_t)f, k);
+  for (int64_t r0 = 0; r0 < n; r0 += per) {
+    int64_t m = n - r0 < per ? n - r0 : per;
+    size_t xbytes = sizeof(float) * (size_t)m * (size_t)f;
+    dev_grow(&s->xb, &s->xb_bytes, xbytes, "a block of rows");
+    dev_grow((void **)&s->pb, &s->pb_bytes, sizeof(float) * (size_t)k * (size_t)m, "a block of probabilities");
+    nvtxRangePushA("copy rows to GPU");
+    pin_grow(&s->pin_x, &s->pin_x_bytes, xbytes);
+    memcpy(s->pin_x, X + (size_t)r0 * (size_t)f, xbytes);
+    upload(s, s->xb, s->pin_x, xbytes);
+    nvtxRangePop();
+    ps_score_raw(s->xb, m, (int)f, (int)c, k, s->src, s->kind, s->mean, s->scale, s->theta, s->pb, s->s);
+    download_probs(s, k, m, r0, n, P); /* synchronizes: the staging buffer is free again */
   }
-  CUDA_CHECK(cudaMemcpy(s->theta, theta, sizeof(double) * (size_t)k * (size_t)(c + 1), cudaMemcpyHostToDevice));
-  grow((void **)&s->xb, &s->xb_bytes, sizeof(float) * (size_t)n * (size_t)t->f);
-  grow((void **)&s->pb, &s->pb_bytes, sizeof(float) * (size_t)k * (size_t)n);
-  nvtxRangePushA("copy rows to GPU");
-  CUDA_CHECK(cudaMemcpyAsync(s->xb, X, sizeof(float) * (size_t)n * (size_t)t->f, cudaMemcpyHostToDevice, s->s));
-  nvtxRangePop();
-  ps_score_raw(s->xb, n, (int)t->f, (int)c, k, s->src, s->kind, s->mean, s->scale, s->theta, s->pb, s->s);
-  download_probs(s, k, n, P);
   nvtxRangePop();
 }
 
 static void cuda_destroy(ps_backend_t *b) {
   cuda_t *s = b->impl;
-  void *bufs[] = {s->X, s->Y, s->theta, s->w_pos, s->w_neg, s->out, s->scratch, s->work, s->H, s->xb, s->pb,
-                  s->src, s->kind, s->mean, s->scale, s->sx, s->sy, s->hacc};
-  if (s->pin) cudaFreeHost(s->pin);
+  CUDA_CHECK(cudaStreamSynchronize(s->s));
+  void *dev[] = {s->X,  s->Y,  s->theta, s->w_pos, s->w_neg, s->out,  s->scratch, s->work,  s->H,
+                 s->xb, s->yb, s->pb,    s->hacc,  s->src,   s->kind, s->mean,    s->scale};
+  for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
+    if (dev[i]) CUDA_CHECK(cudaFree(dev[i]));
+  void *pinned[] = {s->pin_x, s->pin_p, s->pin_r};
+  for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++)
+    if (pinned[i]) CUDA_CHECK(cudaFreeHost(pinned[i]));
+  CUBLAS_CHECK(cublasDestroy(s->blas));
+  CUDA_CHECK(cudaStreamDestroy(s->s));
   free(s->acc);
-  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-    if (bufs[i]) cudaFree(bufs[i]);
-  cublasDestroy(s->blas);
-  cudaStreamDestroy(s->s);
+  free(s->tf_host);
   free(s);
   free(b);
 }
 
 int backend_cuda_devices(void) {
   int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) return 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError(); /* no device is an answer, not an error to carry */
+    return 0;
+  }
   return n;
 }
+
+/* The kernels score and train any number of heads (scoring goes through
+ * groups of PS_KMAX heads, the gradient through cuBLAS above PS_KMAX). */
+int backend_cuda_max_heads(void) { return 0; }
 
 ps_backend_t *backend_cuda_create(int xtype) {
   int count = backend_cuda_devices();
   if (count == 0) ps_die_local("--device cuda: no CUDA device visible to rank %d", ps_rank);
   cuda_t *s = ps_calloc(1, sizeof *s);
   /* one GPU per rank by node-local rank; ranks beyond the GPUs share them */
+  int share = comm_local_size() > count ? (comm_local_size() + count - 1) / count : 1;
   s->device = comm_local_rank() % count;
   CUDA_CHECK(cudaSetDevice(s->device));
   CUDA_CHECK(cudaStreamCreateWithFlags(&s->s, cudaStreamNonBlocking));
@@ -322,12 +455,17 @@ ps_backend_t *backend_cuda_create(int xtype) {
   /* deterministic cuBLAS: no atomics-based reductions */
   CUBLAS_CHECK(cublasSetAtomicsMode(s->blas, CUBLAS_ATOMICS_NOT_ALLOWED));
   s->xtype = xtype;
+  s->esz = xtype == PS_X_BF16 ? 2 : 4;
+  size_t free_b = 0, total_b = 0;
+  CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  /* a block of rows going up: an eighth of this rank's share, 1 MiB .. 256 MiB */
+  s->block_bytes = free_b / 8 / (size_t)share;
+  if (s->block_bytes > ((size_t)256 << 20)) s->block_bytes = (size_t)256 << 20;
+  if (s->block_bytes < ((size_t)1 << 20)) s->block_bytes = (size_t)1 << 20;
   ps_backend_t *b = ps_calloc(1, sizeof *b);
   b->name = "cuda";
   b->impl = s;
-  size_t free_b = 0, total_b = 0;
-  CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
-  b->device_memory = (int64_t)(0.8 * (double)free_b / (comm_local_size() > count ? (comm_local_size() + count - 1) / count : 1));
+  b->device_memory = (int64_t)(0.8 * (double)free_b / share);
   b->set_train = cuda_set_train;
   b->eval = cuda_eval;
   b->eval_begin = cuda_eval_begin;
@@ -337,7 +475,9 @@ ps_backend_t *backend_cuda_create(int xtype) {
   b->predict_std = cuda_predict_std;
   b->predict_raw = cuda_predict_raw;
   b->destroy = cuda_destroy;
-  /* NCCL for the sums when every rank on the node has a GPU of its own */
-  if (comm_local_size() <= count) comm_use_device(s->device);
+  /* NCCL for the float64 sums only when every rank of the job has a GPU of
+   * its own: every rank says whether it has (collective, allreduce-min), so
+   * mixed nodes fall back to MPI together instead of hanging */
+  comm_use_device(comm_local_size() <= count ? s->device : -1);
   return b;
 }

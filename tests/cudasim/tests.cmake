@@ -1,0 +1,13 @@
+# tests.cmake: the emulated device's own tests, included by tests/CMakeLists.txt
+# in -DPROPSCORE_CUDA_SIM=ON builds: test_cudasim (what must work as on a GPU,
+# and the planted faults it must catch) and a smoke run of the kernel bench.
+add_executable(test_cudasim)
+cudasim_cu(test_cudasim ${CMAKE_CURRENT_SOURCE_DIR}/cudasim/test_cudasim.cu)
+target_include_directories(test_cudasim PRIVATE ${PS_INCLUDES})
+target_compile_definitions(test_cudasim PRIVATE ${PS_DEFS})
+target_link_libraries(test_cudasim PRIVATE cudasim)
+add_test(NAME gpu.test_cudasim COMMAND $<TARGET_FILE:test_cudasim>)
+set_tests_properties(gpu.test_cudasim PROPERTIES ENVIRONMENT "${PS_GPU_ENV}" LABELS "gpu;gpu-c;cudasim" TIMEOUT 600)
+
+add_test(NAME gpu.bench_smoke COMMAND $<TARGET_FILE:propscore-bench> --rows 3000 --features 16 --reps 1 --check-rows 3000)
+set_tests_properties(gpu.bench_smoke PROPERTIES ENVIRONMENT "${PS_GPU_ENV}" LABELS "gpu;cudasim" TIMEOUT 600)
