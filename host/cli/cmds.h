@@ -11,4 +11,5 @@ int cmd_eval(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
 int cmd_holdout(int argc, char **argv);
 int cmd_offers(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 #endif

@@ -24,6 +24,8 @@ static int cmp_better(const void *x, const void *y) {
   return offers_better(a, b) ? -1 : offers_better(b, a) ? 1 : 0;
 }
 
+void offers_sort(ps_offer_t *c, int64_t n) { qsort(c, (size_t)n, sizeof(ps_offer_t), cmp_better); }
+
 /* Order-preserving maps to uint64: larger value -> larger key; smaller id -> larger key. */
 static uint64_t vkey(double v) {
   uint64_t u;
@@ -230,7 +232,7 @@ int offers_run(const offers_opts_t *o) {
       for (int m = 0; m < M; m++)
         if (rk[(size_t)i * (size_t)M + (size_t)m] >= 0)
           c[j++] = (ps_offer_t){rv[(size_t)i * (size_t)M + (size_t)m], ids[i], (int32_t)m, i};
-    qsort(c, (size_t)ncand, sizeof(ps_offer_t), cmp_better);
+    offers_sort(c, ncand);
     uint8_t *keep = ps_malloc((size_t)(ncand > 0 ? ncand : 1));
     offered = offers_select_budget(c, ncand, o->budget, keep);
     /* drop what was not kept: a customer's kept offers are a prefix of its ranks */

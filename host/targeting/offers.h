@@ -36,4 +36,6 @@ typedef struct {
  * first. Returns the number kept on all ranks. */
 int64_t offers_select_budget(const ps_offer_t *c, int64_t n, int64_t budget, uint8_t *keep);
 int offers_better(const ps_offer_t *a, const ps_offer_t *b);
+/* Sort better first. */
+void offers_sort(ps_offer_t *c, int64_t n);
 #endif
