@@ -30,7 +30,8 @@ static const char *USAGE =
     "  --group G           ... and only its treatment or control group\n"
     "  --campaign NAME     the campaign in FILE (default: its only one)\n"
     "  --out FILE          .csv, or .parquet (converted from the CSV by\n"
-    "                      scripts/csv_to_parquet.py: python3 with pyarrow); mode 0640,\n"
+    "                      scripts/csv_to_parquet.py run by $PROPSCORE_PYTHON, default\n"
+    "                      python3, with pyarrow); mode 0640,\n"
     "                      temporary name renamed when complete\n"
     "  --quiet             no progress log\n"
     "exit codes: 0 ok, 1 error, 2 usage\n";

@@ -236,14 +236,17 @@ int export_run(const export_opts_t *o) {
       char *helper = helper_path();
       pid_t pid = fork();
       if (pid == 0) {
-        execlp("python3", "python3", helper, csvp, out_tmp(out), (char *)NULL);
+        const char *py = getenv("PROPSCORE_PYTHON");
+        if (!py || !*py) py = "python3";
+        execlp(py, py, helper, csvp, out_tmp(out), (char *)NULL);
         _exit(127);
       }
       int st = 0;
       if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         unlink(csvp);
         ps_tmp_forget(csvp);
-        ps_die_local("export: the Parquet helper %s failed (python3 with pyarrow needed; or write .csv)", helper);
+        ps_die_local("export: the Parquet helper %s failed ($PROPSCORE_PYTHON or python3, with pyarrow, is needed; "
+                     "or write .csv)", helper);
       }
       unlink(csvp);
       ps_tmp_forget(csvp);

@@ -4,6 +4,7 @@ SipHash and the reference vector), read back by pandas; a holdout group;
 0640; the same bytes for 1 and 3 ranks; no raw id in the file or the logs."""
 import os
 import stat
+import sys
 
 import h5py
 import numpy as np
@@ -89,7 +90,8 @@ def test_help():
 def test_top_n_read_back(files, tmp_path, fmt):
     data, scores, key, _ = files
     out = str(tmp_path / f"aud.{fmt}")
-    r = run(3, "export", "--scores", scores, "--by", "churn", "--top", 25, "--id-key-file", key, "--out", out)
+    r = run(3, "export", "--scores", scores, "--by", "churn", "--top", 25, "--id-key-file", key, "--out", out,
+            env={"PROPSCORE_PYTHON": sys.executable})
     df = pd.read_csv(out, dtype={"pseudo_id": str}) if fmt == "csv" else pd.read_parquet(out)
     pids, p, raw = reference(scores, 25)
     assert list(df.columns) == ["pseudo_id", "score"]
