@@ -82,7 +82,6 @@ int64_t offers_select_budget(const ps_offer_t *c, int64_t n, int64_t budget, uin
   uint64_t I = ilo;
   int64_t above2 = I == UINT64_MAX ? above : global_count(c, n, V, 1, I + 1);
   int64_t r2 = budget - above2; /* slots of the customer (V, I), on the rank that holds it */
-  (void)above;
   int64_t kept = 0;
   for (int64_t i = 0; i < n; i++) {
     uint64_t a = vkey(c[i].value), b = ikey(c[i].id);
