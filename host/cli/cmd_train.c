@@ -7,6 +7,7 @@
 #include "core/parse.h"
 #include "core/util.h"
 #include "models/train.h"
+#include "targeting/uplift_train.h"
 
 static const char *USAGE =
     "usage: propscore train --data FILE.h5 --model MODEL.h5 [--model-type logreg|gbdt|auto] [options]\n"
@@ -21,6 +22,11 @@ static const char *USAGE =
     "  --model FILE         output model (temporary name, renamed when complete)\n"
     "  --model-type T       logreg|gbdt|auto (default logreg)\n"
     "  --targets a,b        heads to train (default: every /labels/<target>)\n"
+    "  --uplift             two-model uplift: train on the treated rows into MODEL-stem.treated.h5,\n"
+    "                       on the control rows into MODEL-stem.control.h5; MODEL names both and\n"
+    "                       score writes /uplift/<target> = P(y|treated) - P(y|control) and\n"
+    "                       /scores/<target> = P(y|treated). Needs --targets (the outcomes)\n"
+    "  --treatment FLAG     with --uplift: the 0/1 label /labels/FLAG, 1 = treated\n"
     "  --pos-weight W       weight of positive rows: a number or 'balanced', one value\n"
     "                       or one per target (default 1)\n"
     "  --holdout F          validation fraction, split by a hash of customer_id (default 0.2)\n"
@@ -90,7 +96,9 @@ int cmd_train(int argc, char **argv) {
       {"lambda-l2", 1, 0, 1006}, {"min-gain-to-split", 1, 0, 1007}, {"feature-fraction", 1, 0, 1008},
       {"bagging-fraction", 1, 0, 1009}, {"bagging-freq", 1, 0, 1010}, {"max-bin", 1, 0, 1011},
       {"bin-sample", 1, 0, 1012}, {"early-stopping", 1, 0, 1013}, {"seed", 1, 0, 1014}, {"hist-memory", 1, 0, 1015},
-      {0, 0, 0, 0}};
+      {"uplift", 0, 0, 1100},    {"treatment", 1, 0, 1101},  {0, 0, 0, 0}};
+  int uplift = 0;
+  const char *treatment = NULL;
   int c;
   while ((c = getopt_long(argc, argv, "d:o:t:l:w:s:H:S:i:g:f:m:MD:qhC:E:N:X:L:G:", opts, NULL)) != -1) {
     switch (c) {
@@ -132,6 +140,8 @@ int cmd_train(int argc, char **argv) {
       case 1013: gb.early_stopping = (int)ps_parse_ll("--early-stopping", optarg, 0, 1000000); break;
       case 1014: gb.seed = (uint64_t)ps_parse_ll("--seed", optarg, 0, INT64_MAX); break;
       case 1015: gb.hist_budget = ps_parse_size("--hist-memory", optarg); break;
+      case 1100: uplift = 1; break;
+      case 1101: treatment = optarg; break;
       case 'h': ps_out("%s", USAGE); return 0;
       default: args_bad_option("train");
     }
@@ -140,6 +150,12 @@ int cmd_train(int argc, char **argv) {
   if (!cm.data || !cm.model)
     ps_die_all(PS_EXIT_USAGE, "train: --data and --model are required (see propscore train --help)");
   if (gb.max_depth < 0) gb.max_depth = 0;
+  if (treatment && !uplift) ps_die_all(PS_EXIT_USAGE, "train: --treatment needs --uplift");
+  if (uplift) {
+    args_require("train", "--treatment", treatment);
+    if (kind == 2) ps_die_all(PS_EXIT_USAGE, "train: --uplift takes --model-type logreg or gbdt, not auto");
+    return uplift_train(&cm, treatment, kind, &lr, &gb);
+  }
   if (kind == 1) return gbdt_train(&cm, &gb);
   if (kind == 2) return auto_train(&cm, &lr, &gb);
   return logreg_train(&cm, &lr);

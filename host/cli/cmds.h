@@ -9,4 +9,7 @@ int cmd_train(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
+int cmd_holdout(int argc, char **argv);
+int cmd_offers(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 #endif

@@ -25,6 +25,9 @@ static const char *USAGE =
     "  score     write per-customer probabilities for every head of a model\n"
     "  eval      ROC-AUC, PR-AUC, log-loss, Brier, lift and calibration of scores\n"
     "  gate      quality gate: may a new model replace the published one?\n"
+    "  holdout   stable treatment/control split of customers for a campaign\n"
+    "  offers    next best offer: each customer's offers ranked by expected value\n"
+    "  export    audience list (top N by a score) as CSV/Parquet with pseudonymous ids\n"
     "exit codes: 0 ok, 1 error (bad input, I/O), 2 bad command line, 3 gate refused,\n"
     "            75 stopped by SIGTERM/SIGUSR1 (rerun to resume where a checkpoint was kept)\n";
 
@@ -32,7 +35,9 @@ static const struct {
   const char *name;
   int (*fn)(int, char **);
 } COMMANDS[] = {{"gen", cmd_gen},     {"inspect", cmd_inspect}, {"train", cmd_train},
-                {"score", cmd_score}, {"eval", cmd_eval},       {"gate", cmd_gate}};
+                {"score", cmd_score}, {"eval", cmd_eval},       {"gate", cmd_gate},
+                {"holdout", cmd_holdout}, {"offers", cmd_offers},
+                {"export", cmd_export}};
 
 int main(int argc, char **argv) {
   comm_init(&argc, &argv);

@@ -24,6 +24,9 @@ int gen_run(const gen_opts_t *o) {
   if (chunk_rows == 0) chunk_rows = (4 << 20) / (4 * f);
   if (chunk_rows < 1) chunk_rows = 1;
   if (chunk_rows > rows) chunk_rows = rows;
+  if (o->uplift && f < 7)
+    ps_die_all(PS_EXIT_USAGE, "gen: --uplift needs --features >= 7 (the effect uses app_user and email_open_rate)");
+  int U = o->uplift ? 1 : 0;
   ps_path_t outs[] = {{"--out", out}};
   out_check_paths(NULL, 0, outs, 1);
   double t0 = ps_now();
@@ -45,10 +48,24 @@ int gen_run(const gen_opts_t *o) {
   h5_write_strings(fid, "/feature_names", s.names, f);
   ps_h5_t glab = h5_group_create(fid, "/labels"), gtruth = h5_group_create(fid, "/truth");
   ps_h5_t *dlab = ps_calloc((size_t)K, sizeof(ps_h5_t)), *dprob = ps_calloc((size_t)K, sizeof(ps_h5_t));
+  ps_h5_t *dupl = ps_calloc((size_t)K, sizeof(ps_h5_t)), dtreat = -1;
+  for (int t = 0; t < K; t++) dupl[t] = -1;
+  if (U) {
+    for (int t = 0; t < K; t++)
+      if (!strcmp(s.targets[t], "treated")) ps_die_all(PS_EXIT_USAGE, "gen: --uplift writes /labels/treated: rename the target 'treated'");
+    dtreat = h5_dset_create(glab, "treated", PS_U8, 1, dims1, chunk1);
+  }
   for (int t = 0; t < K; t++) {
     dlab[t] = h5_dset_create(glab, s.targets[t], PS_U8, 1, dims1, chunk1);
     ps_h5_t g = h5_group_create(gtruth, s.targets[t]);
     dprob[t] = h5_dset_create(g, "prob", PS_F32, 1, dims1, chunk1);
+    if (U) {
+      dupl[t] = h5_dset_create(g, "uplift", PS_F32, 1, dims1, chunk1);
+      h5_attr_str(g, "uplift_model",
+                  "treated ~ Bernoulli(0.5) (/labels/treated); prob = p_t if treated else p_c; p_c = sigmoid(logit), "
+                  "p_t = sigmoid(logit + tau), tau = -0.5 + 1.5*app_user + 0.6*(email_open_rate-0.3)/0.2 "
+                  "(NaN -> 0); uplift = p_t - p_c");
+    }
     int64_t df[1] = {f};
     h5_write_small(g, "coef", PS_F64, 1, df, s.coef + (size_t)t * (size_t)f);
     int64_t d3[1] = {3};
@@ -64,15 +81,18 @@ int gen_run(const gen_opts_t *o) {
   int64_t row0, n;
   ps_partition(rows, ps_size, ps_rank, &row0, &n);
   /* the pipeline's thread writes block b-1 while block b is generated */
-  ps_pipe_col_t *cols = ps_malloc(sizeof(ps_pipe_col_t) * (size_t)(2 + 2 * K));
+  ps_pipe_col_t *cols = ps_malloc(sizeof(ps_pipe_col_t) * (size_t)(2 + 3 * K + 1));
   cols[0] = (ps_pipe_col_t){dx, PS_F32, f};
   cols[1] = (ps_pipe_col_t){did, PS_I64, 0};
   for (int t = 0; t < K; t++) {
     cols[2 + t] = (ps_pipe_col_t){dlab[t], PS_U8, 0};
     cols[2 + K + t] = (ps_pipe_col_t){dprob[t], PS_F32, 0};
+    if (U) cols[3 + 2 * K + t] = (ps_pipe_col_t){dupl[t], PS_F32, 0};
   }
-  int64_t br = o->block_rows > 0 ? o->block_rows : h5_block_rows(4 * f + 8 + 5 * K, chunk_rows);
-  ps_pipe_spec_t spec = {"gen", row0, n, br, 0, 2 + 2 * K, NULL, cols, 1};
+  if (U) cols[2 + 2 * K] = (ps_pipe_col_t){dtreat, PS_U8, 0};
+  int ncols = 2 + 2 * K + (U ? 1 + K : 0);
+  int64_t br = o->block_rows > 0 ? o->block_rows : h5_block_rows(4 * f + 9 + 9 * K, chunk_rows);
+  ps_pipe_spec_t spec = {"gen", row0, n, br, 0, ncols, NULL, cols, 1};
   ps_pipe_t *pipe = pipe_open(&spec);
   ps_progress_t prog;
   ps_progress_init(&prog, "gen", (double)rows, 4.0 * (double)f);
@@ -86,8 +106,18 @@ int gen_run(const gen_opts_t *o) {
       float *xi = x + (size_t)i * (size_t)f;
       synth_row(&s, row, xi);
       ids[i] = synth_customer_id(row);
+      int tr = U ? synth_treated(&s, row) : 0;
+      if (U) ((uint8_t *)b.out[2 + 2 * K])[i] = (uint8_t)tr;
       for (int t = 0; t < K; t++) {
-        double p = synth_prob(&s, t, xi);
+        double p;
+        if (U) {
+          double pc, pt;
+          synth_uplift_probs(&s, t, xi, &pc, &pt);
+          p = tr ? pt : pc;
+          ((float *)b.out[3 + 2 * K + t])[i] = (float)(pt - pc);
+        } else {
+          p = synth_prob(&s, t, xi);
+        }
         ((float *)b.out[2 + K + t])[i] = (float)p;
         ((uint8_t *)b.out[2 + t])[i] = (uint8_t)synth_label(&s, t, row, p);
       }
@@ -100,7 +130,10 @@ int gen_run(const gen_opts_t *o) {
   for (int t = 0; t < K; t++) {
     h5_close(dlab[t]);
     h5_close(dprob[t]);
+    h5_close(dupl[t]);
   }
+  h5_close(dtreat);
+  free(dupl);
   h5_close(dx);
   h5_close(did);
   h5_close(glab);

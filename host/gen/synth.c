@@ -120,6 +120,16 @@ double synth_prob(const synth_t *s, int t, const float *x) {
   return sigm(z);
 }
 
+int synth_treated(const synth_t *s, int64_t row) { return ps_rng_unif(s->seed, 3, (uint64_t)row, 0) < 0.5; }
+
+void synth_uplift_probs(const synth_t *s, int t, const float *x, double *p_c, double *p_t) {
+  double pc = synth_prob(s, t, x);
+  double open = isnan(x[5]) ? 0.0 : (x[5] - 0.3) / 0.2;
+  double tau = -0.5 + 1.5 * (double)x[6] + 0.6 * open;
+  *p_c = pc;
+  *p_t = sigm(log(pc / (1.0 - pc)) + tau);
+}
+
 int synth_label(const synth_t *s, int t, int64_t row, double p) {
   return ps_rng_unif(s->seed, 2, (uint64_t)row, (uint64_t)t) < p;
 }

@@ -32,4 +32,11 @@ double synth_prob(const synth_t *s, int t, const float *x);
 /* The 0/1 label of target t for a row with true probability p. */
 int synth_label(const synth_t *s, int t, int64_t row, double p);
 int64_t synth_customer_id(int64_t row);
+/* gen --uplift: the treatment flag of a row (random half, stream 3), and
+ * target t's probabilities without (p_c = synth_prob) and with treatment:
+ * p_t = sigmoid(logit(p_c) + tau(x)), tau(x) = -0.5 + 1.5*app_user +
+ * 0.6*(email_open_rate - 0.3)/0.2 (NaN -> 0): a heterogeneous effect, negative
+ * for some customers. Needs F >= 7. */
+int synth_treated(const synth_t *s, int64_t row);
+void synth_uplift_probs(const synth_t *s, int t, const float *x, double *p_c, double *p_t);
 #endif

@@ -16,6 +16,14 @@ uint8_t *labels_head(const uint8_t *Y, int64_t n, int k, int h) {
   return y;
 }
 
+static const char *filter_label;
+static int filter_value;
+
+void labels_set_row_filter(const char *label, int value) {
+  filter_label = label;
+  filter_value = value;
+}
+
 void labels_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, ps_labeled_t *l) {
   memset(l, 0, sizeof *l);
   l->k = k;
@@ -28,12 +36,18 @@ void labels_load(ps_data_t *d, char *const *targets, int k, double holdout, int6
   data_read_ids(d, l->row0, n, l->ids);
   data_check_unique_ids(d, l->ids, l->row0, n);
   l->train = ps_malloc(nn);
+  uint8_t *flt = NULL;
+  if (filter_label) {
+    flt = ps_malloc(nn);
+    data_read_labels(d, filter_label, l->row0, n, 1, 0, flt);
+  }
   for (int64_t i = 0; i < n; i++) {
-    int va = holdout > 0 && ps_id_unit(l->ids[i], (uint64_t)salt) < holdout;
+    int va = (holdout > 0 && ps_id_unit(l->ids[i], (uint64_t)salt) < holdout) || (flt && flt[i] != filter_value);
     l->train[i] = !va;
     l->n_tr += !va;
     l->n_va += va;
   }
+  free(flt);
   double cnt[2] = {(double)l->n_tr, (double)l->n_va};
   comm_allreduce_sum_f64(cnt, 2);
   l->g_tr = cnt[0];

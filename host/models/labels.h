@@ -24,6 +24,10 @@ typedef struct {
  * in the training split, or if fewer than 2 training rows remain. */
 void labels_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, ps_labeled_t *l);
 void labels_free(ps_labeled_t *l);
+/* train --uplift (two models): until reset with label NULL, labels_load
+ * trains only on rows whose /labels/<label> is `value` (checked 0/1); the
+ * other rows join the validation side (they never reach a fit). */
+void labels_set_row_filter(const char *label, int value);
 /* Labels of head h of a split (Y [n][k]) as a contiguous array (caller frees). */
 uint8_t *labels_head(const uint8_t *Y, int64_t n, int k, int h);
 /* Class weights from --pos-weight ("x", "x,y,...", "balanced"): w_pos and

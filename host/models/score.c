@@ -87,8 +87,9 @@ int score_run(const score_opts_t *o) {
   if (start < 0) start = 0;
   if (ps_rank == 0) ps_tmp_register(progress);
 
-  ps_h5_t fid, did, gs;
-  ps_h5_t *ds = ps_malloc(sizeof(ps_h5_t) * (size_t)k);
+  ps_h5_t fid, did, gs, gu = -1;
+  int U = sc->uplift ? 1 : 0; /* an uplift model: also /uplift/<target> = P(y|treated) - P(y|control) */
+  ps_h5_t *ds = ps_malloc(sizeof(ps_h5_t) * (size_t)k), *du = ps_malloc(sizeof(ps_h5_t) * (size_t)k);
   double t_meta = ps_now(); /* metadata (create, attributes) timed apart from data, as h5bench does */
   if (start > 0) {
     ps_log("score: resuming %s after %lld blocks", partial, (long long)start);
@@ -97,6 +98,10 @@ int score_run(const score_opts_t *o) {
     did = h5_dset_open(fid, partial, "/customer_id", 1, PS_KIND_INT, "int64", dims);
     gs = h5_group_open(fid, partial, "/scores");
     for (int h = 0; h < k; h++) ds[h] = h5_dset_open(gs, partial, sc->targets[h], 1, PS_KIND_FLOAT, "float32", dims);
+    if (U) {
+      gu = h5_group_open(fid, partial, "/uplift");
+      for (int h = 0; h < k; h++) du[h] = h5_dset_open(gu, partial, sc->targets[h], 1, PS_KIND_FLOAT, "float32", dims);
+    }
   } else {
     fid = h5_create(partial, 1);
     char ts[64];
@@ -113,17 +118,23 @@ int score_run(const score_opts_t *o) {
     did = h5_dset_create(fid, "/customer_id", PS_I64, 1, dims, chunk);
     gs = h5_group_create(fid, "/scores");
     for (int h = 0; h < k; h++) ds[h] = h5_dset_create(gs, sc->targets[h], PS_F32, 1, dims, chunk);
+    if (U) {
+      h5_attr_str(gs, "uplift_model", "scores are P(y | treated)");
+      gu = h5_group_create(fid, "/uplift");
+      for (int h = 0; h < k; h++) du[h] = h5_dset_create(gu, sc->targets[h], PS_F32, 1, dims, chunk);
+    }
   }
   t_meta = ps_now() - t_meta;
 
   ps_pipe_col_t pin[2] = {{d.features, PS_F32, f}, {d.ids, PS_I64, 0}};
-  ps_pipe_col_t *pout = ps_malloc(sizeof(ps_pipe_col_t) * (size_t)(k + 1));
+  ps_pipe_col_t *pout = ps_malloc(sizeof(ps_pipe_col_t) * (size_t)(2 * k + 1));
   pout[0] = (ps_pipe_col_t){did, PS_I64, 0};
   for (int h = 0; h < k; h++) pout[1 + h] = (ps_pipe_col_t){ds[h], PS_F32, 0};
-  ps_pipe_spec_t spec = {"score", row0, n, br, 2, k + 1, pin, pout, 1};
+  for (int h = 0; h < k && U; h++) pout[1 + k + h] = (ps_pipe_col_t){du[h], PS_F32, 0};
+  ps_pipe_spec_t spec = {"score", row0, n, br, 2, (1 + U) * k + 1, pin, pout, 1};
   ps_pipe_t *pipe = pipe_open(&spec);
   int64_t nb = pipe_blocks(pipe);
-  float *P = ps_malloc(sizeof(float) * (size_t)br * (size_t)k);
+  float *P = ps_malloc(sizeof(float) * (size_t)br * (size_t)k * (size_t)(1 + U));
   ps_progress_t prog;
   ps_progress_init(&prog, "score", (double)n_all, 4.0 * (double)f);
   double t_comp = 0;
@@ -140,6 +151,11 @@ int score_run(const score_opts_t *o) {
     double tc = ps_now();
     sc->predict(sc, X, b.rows, P);
     for (int h = 0; h < k; h++) memcpy(b.out[1 + h], P + (size_t)h * (size_t)b.rows, sizeof(float) * (size_t)b.rows);
+    for (int h = 0; h < k && U; h++) {
+      const float *pt = P + (size_t)h * (size_t)b.rows, *pc = P + (size_t)(k + h) * (size_t)b.rows;
+      float *w = b.out[1 + k + h];
+      for (int64_t i = 0; i < b.rows; i++) w[i] = (float)((double)pt[i] - (double)pc[i]);
+    }
     memcpy(b.out[0], b.in[1], sizeof(int64_t) * (size_t)b.rows);
     t_comp += ps_now() - tc;
     ps_progress_update(&prog, (double)(b.first + b.rows) * (double)ps_size);
@@ -151,8 +167,11 @@ int score_run(const score_opts_t *o) {
   free(P);
   free(pout);
   for (int h = 0; h < k; h++) h5_close(ds[h]);
+  for (int h = 0; h < k && U; h++) h5_close(du[h]);
   h5_close(did);
   h5_close(gs);
+  h5_close(gu);
+  free(du);
   double tc0 = ps_now();
   h5_close(fid);
   comm_barrier();

@@ -20,6 +20,7 @@ ps_scorer_t *scorer_open(const char *path, const char *device) {
   ps_scorer_t *s = NULL;
   if (!type || !strcmp(type, "logreg")) s = logreg_scorer_open(fid, path, device);
   else if (!strcmp(type, "gbdt")) s = gbdt_scorer_open(fid, path, device);
+  else if (!strcmp(type, "uplift")) s = uplift_scorer_open(fid, path, device);
   else ps_die_all(PS_EXIT_ERROR, "%s: model_type '%s' is unknown to this propscore", path, type);
   free(type);
   h5_close(fid);

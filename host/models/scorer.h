@@ -19,6 +19,7 @@ struct ps_scorer {
   char **feature_names;   /* [f] */
   double holdout;         /* the training split, recorded for eval */
   int64_t split_salt;
+  int uplift;             /* an uplift model: predict writes 2k heads, [0,k) P(y|treated), [k,2k) P(y|control) */
   /* Probabilities of raw rows X [n][f] -> P[h*n + i] (head-major). */
   void (*predict)(ps_scorer_t *s, const float *X, int64_t n, float *P);
   void (*destroy)(ps_scorer_t *s);
@@ -34,4 +35,8 @@ void scorer_check_data(const ps_scorer_t *s, const char *model_path, const ps_da
 /* One constructor per model kind. */
 ps_scorer_t *logreg_scorer_open(ps_h5_t fid, const char *path, const char *device);
 ps_scorer_t *gbdt_scorer_open(ps_h5_t fid, const char *path, const char *device);
+/* model_type "uplift" (models/uplift_scorer.c): two models of any kind
+ * named by its attributes treated_model / control_model (paths relative to
+ * the uplift model's directory). */
+ps_scorer_t *uplift_scorer_open(ps_h5_t fid, const char *path, const char *device);
 #endif

@@ -1,0 +1,74 @@
+/* uplift_scorer.c: an uplift (two-model) model as a scorer (scorer.h):
+ * predict writes P(y|treated) for every head, then P(y|control). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "models/scorer.h"
+
+typedef struct {
+  ps_scorer_t *t, *c;
+  float *buf;
+  int64_t cap;
+} uplift_scorer_t;
+
+static void up_predict(ps_scorer_t *s, const float *X, int64_t n, float *P) {
+  uplift_scorer_t *u = s->impl;
+  int k = s->k;
+  u->t->predict(u->t, X, n, P);
+  u->c->predict(u->c, X, n, P + (size_t)k * (size_t)n);
+}
+
+static void up_destroy(ps_scorer_t *s) {
+  uplift_scorer_t *u = s->impl;
+  scorer_close(u->t);
+  scorer_close(u->c);
+  free(u);
+  free(s);
+}
+
+/* A path named in the uplift model, relative to the model's directory. */
+static char *sibling(const char *model, const char *name) {
+  if (name[0] == '/') return ps_strdup(name);
+  const char *slash = strrchr(model, '/');
+  if (!slash) return ps_strdup(name);
+  return ps_sprintf("%.*s/%s", (int)(slash - model), model, name);
+}
+
+ps_scorer_t *uplift_scorer_open(ps_h5_t fid, const char *path, const char *device) {
+  char *tn = h5_get_attr_str(fid, "treated_model"), *cn = h5_get_attr_str(fid, "control_model");
+  if (!tn || !cn) ps_die_all(PS_EXIT_ERROR, "%s: uplift model without treated_model/control_model attributes", path);
+  char *tp = sibling(path, tn), *cp = sibling(path, cn);
+  uplift_scorer_t *u = ps_calloc(1, sizeof *u);
+  u->t = scorer_open(tp, device);
+  u->c = scorer_open(cp, device);
+  if (u->t->uplift || u->c->uplift) ps_die_all(PS_EXIT_ERROR, "%s: an uplift model names another uplift model", path);
+  if (u->t->k != u->c->k || u->t->f != u->c->f)
+    ps_die_all(PS_EXIT_ERROR, "%s: its treated model %s and control model %s differ in heads or features", path, tp,
+               cp);
+  for (int h = 0; h < u->t->k; h++)
+    if (strcmp(u->t->targets[h], u->c->targets[h]))
+      ps_die_all(PS_EXIT_ERROR, "%s: head %d is '%s' in %s but '%s' in %s", path, h, u->t->targets[h], tp,
+                 u->c->targets[h], cp);
+  for (int64_t j = 0; j < u->t->f; j++)
+    if (strcmp(u->t->feature_names[j], u->c->feature_names[j]))
+      ps_die_all(PS_EXIT_ERROR, "%s: feature %lld differs between %s and %s", path, (long long)j, tp, cp);
+  ps_scorer_t *s = ps_calloc(1, sizeof *s);
+  s->model_type = "uplift";
+  s->device = u->t->device;
+  s->k = u->t->k;
+  s->targets = u->t->targets;
+  s->f = u->t->f;
+  s->feature_names = u->t->feature_names;
+  s->holdout = u->t->holdout;
+  s->split_salt = u->t->split_salt;
+  s->uplift = 1;
+  s->predict = up_predict;
+  s->destroy = up_destroy;
+  s->impl = u;
+  free(tn);
+  free(cn);
+  free(tp);
+  free(cp);
+  return s;
+}

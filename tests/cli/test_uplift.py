@@ -1,0 +1,169 @@
+"""Uplift (issue 13): gen --uplift plants a heterogeneous treatment effect and
+its truth; eval --uplift computes Qini, AUUC, uplift by decile and the
+incremental conversions with scikit-uplift's definitions (checked against
+sklift.metrics on the same scores to 1e-9, for 1-3 ranks and with ties)."""
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from pstest import error_line, gen, run
+
+sklift = pytest.importorskip("sklift.metrics")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return gen(str(tmp_path_factory.mktemp("uplift") / "u.h5"), rows=20000, features=10, targets="y:0.1",
+               extra=("--uplift",))
+
+
+def load(path):
+    with h5py.File(path) as f:
+        # int64: sklift's perfect Qini curve computes y*t - y*(1-t), which wraps in uint8
+        return (f["customer_id"][...], f["labels/y"][...].astype(np.int64), f["labels/treated"][...].astype(np.int64),
+                f["truth/y/uplift"][...], f["truth/y/prob"][...])
+
+
+def scores_file(path, ids, u, **attrs):
+    with h5py.File(path, "w") as g:
+        g.attrs["kind"] = "scores"
+        for k, v in attrs.items():
+            g.attrs[k] = v
+        g["customer_id"] = ids
+        g["uplift/y"] = u.astype(np.float32)
+    return path
+
+
+def eval_uplift(np_, data, scores, *extra):
+    r = run(np_, "eval", "--data", data, "--scores", scores, "--uplift", "--treatment", "treated", "--json", *extra)
+    return json.loads(r.stdout)["targets"]["y"]
+
+
+def test_gen_uplift_plants_an_effect(data, tmp_path):
+    ids, y, t, u, p = load(data)
+    assert abs(t.mean() - 0.5) < 0.02
+    assert u.min() < 0 < u.max() and u.std() > 0.02  # heterogeneous, negative for some
+    # the observed difference of rates matches the planted mean effect
+    diff, se = y[t == 1].mean() - y[t == 0].mean(), np.sqrt(y.var() * (1 / (t == 1).sum() + 1 / (t == 0).sum()))
+    assert abs(diff - u.mean()) < 3 * se
+    # the same values for 2 ranks
+    other = gen(str(tmp_path / "u2.h5"), rows=20000, features=10, targets="y:0.1", np_=2, extra=("--uplift",))
+    with h5py.File(data) as f, h5py.File(other) as g:
+        for k in ("labels/treated", "labels/y", "truth/y/uplift", "truth/y/prob", "customer_id"):
+            np.testing.assert_array_equal(f[k][...], g[k][...])
+
+
+@pytest.mark.parametrize("kind", ["truth", "noisy", "ties"])
+def test_metrics_equal_scikit_uplift(data, tmp_path, kind):
+    ids, y, t, u, _ = load(data)
+    rng = np.random.default_rng(5)
+    s = {"truth": u, "noisy": np.clip(u + rng.normal(0, 0.1, len(u)), -1, 1), "ties": np.round(u, 1)}[kind]
+    s = s.astype(np.float32)
+    sc = scores_file(str(tmp_path / "s.h5"), ids, s)
+    s64 = s.astype(np.float64)
+    q, a = sklift.qini_auc_score(y, s64, t), sklift.uplift_auc_score(y, s64, t)
+    df = sklift.uplift_by_percentile(y, s64, t, bins=10, std=True)
+    x_q, y_q = sklift.qini_curve(y, s64, t)
+    x_u, y_u = sklift.uplift_curve(y, s64, t)
+    for p in (1, 3):
+        m = eval_uplift(p, data, sc)
+        assert abs(m["qini_coefficient"] - q) < 1e-9 and abs(m["auuc"] - a) < 1e-9
+        dc = m["deciles"]
+        np.testing.assert_array_equal(dc["n_treatment"], df["n_treatment"].values)
+        np.testing.assert_array_equal(dc["n_control"], df["n_control"].values)
+        np.testing.assert_allclose(dc["rate_treatment"], df["response_rate_treatment"].values, atol=1e-12)
+        np.testing.assert_allclose(dc["rate_control"], df["response_rate_control"].values, atol=1e-12)
+        np.testing.assert_allclose(dc["uplift"], df["uplift"].values, atol=1e-12)
+        np.testing.assert_allclose(dc["uplift_se"], df["std_uplift"].values, atol=1e-12)
+        # the curves at each decile's depth, where that depth ends a group of equal scores
+        depth = np.array(dc["depth_rows"]).astype(int)
+        at = np.searchsorted(x_q, depth)
+        ok = (at < len(x_q)) & (x_q[np.minimum(at, len(x_q) - 1)] == depth)
+        assert ok.sum() >= (8 if kind != "ties" else 1)
+        np.testing.assert_allclose(np.array(dc["incremental_conversions"])[ok], y_q[at[ok]], atol=1e-9)
+        np.testing.assert_allclose(np.array(dc["uplift_curve"])[ok], y_u[at[ok]], atol=1e-9)
+        assert m["rows"] == len(y) and m["treated"] == t.sum()
+
+
+def test_split_and_table(data, tmp_path):
+    ids, y, t, u, _ = load(data)
+    sc = scores_file(str(tmp_path / "s.h5"), ids, u, holdout=0.3, split_salt=0x5EED)
+    from pstest import validation_mask
+    va = validation_mask(ids, 0.3)
+    m = eval_uplift(2, data, sc)
+    assert m["rows"] == va.sum()
+    q = sklift.qini_auc_score(y[va], u[va].astype(np.float64), t[va])
+    assert abs(m["qini_coefficient"] - q) < 1e-9
+    r = run(2, "eval", "--data", data, "--scores", sc, "--uplift", "--treatment", "treated")
+    assert "Qini coefficient" in r.stdout and "incremental" in r.stdout
+
+
+def test_errors(data, tmp_path):
+    ids, y, t, u, _ = load(data)
+    sc = scores_file(str(tmp_path / "s.h5"), ids, u)
+    r = run(2, "eval", "--data", data, "--scores", sc, "--uplift", check=False)
+    assert r.returncode == 2 and "--treatment" in error_line(r)
+    r = run(2, "eval", "--data", data, "--scores", sc, "--uplift", "--treatment", "nope", check=False)
+    assert r.returncode == 1 and "/labels/nope" in error_line(r)
+    bad = u.copy()
+    bad[777] = 3.0
+    sc2 = scores_file(str(tmp_path / "s2.h5"), ids, bad)
+    r = run(3, "eval", "--data", data, "--scores", sc2, "--uplift", "--treatment", "treated", check=False)
+    assert r.returncode == 1 and "row 777" in error_line(r) and "/uplift/y" in error_line(r)
+
+
+def test_train_score_eval_two_model(tmp_path):
+    data = gen(str(tmp_path / "d.h5"), rows=40000, features=12, targets="y:0.1", extra=("--uplift",))
+    model, scores = str(tmp_path / "m.h5"), str(tmp_path / "s.h5")
+    r = run(2, "train", "--data", data, "--model", model, "--uplift", "--treatment", "treated", "--targets", "y",
+            "--quiet")
+    assert "train --uplift: wrote" in r.stdout
+    with h5py.File(model) as m:
+        assert m.attrs["model_type"] in (b"uplift", "uplift")
+    for g in ("treated", "control"):
+        assert (tmp_path / f"m.{g}.h5").exists()
+    run(3, "score", "--data", data, "--model", model, "--out", scores, "--quiet")
+    # /uplift = P(y|treated) - P(y|control): the two sub-models scored alone
+    sub = {}
+    for g in ("treated", "control"):
+        out = str(tmp_path / f"s_{g}.h5")
+        run(1, "score", "--data", data, "--model", str(tmp_path / f"m.{g}.h5"), "--out", out, "--quiet")
+        with h5py.File(out) as f:
+            sub[g] = f["scores/y"][...]
+    with h5py.File(scores) as f:
+        up, sc = f["uplift/y"][...], f["scores/y"][...]
+    np.testing.assert_array_equal(sc, sub["treated"])
+    np.testing.assert_array_equal(up, (sub["treated"].astype(np.float64) - sub["control"]).astype(np.float32))
+    # each sub-model saw only its group's training rows: refit one with sklearn-free check of the row count
+    with h5py.File(str(tmp_path / "m.treated.h5")) as m:
+        n_train = m.attrs["n_train"]
+    ids, y, t, u, _ = load(data)
+    from pstest import validation_mask
+    va = validation_mask(ids, 0.2)
+    assert n_train == ((t == 1) & ~va).sum()
+    # Qini on the validation split: the model's >= 90% of the planted truth's
+    m = eval_uplift(2, data, scores)
+    truth = scores_file(str(tmp_path / "truth.h5"), ids, u, holdout=0.2, split_salt=0x5EED)
+    q_truth = eval_uplift(1, data, truth)["qini_coefficient"]
+    assert m["rows"] == va.sum()
+    assert m["qini_coefficient"] >= 0.9 * q_truth, (m["qini_coefficient"], q_truth)
+    print(f"Qini valid: model {m['qini_coefficient']:.4f}, truth {q_truth:.4f}")
+    # and it equals scikit-uplift's on the same scores
+    q = sklift.qini_auc_score(y[va], up[va].astype(np.float64), t[va])
+    assert abs(m["qini_coefficient"] - q) < 1e-9
+
+
+def test_train_uplift_errors(data, tmp_path):
+    model = str(tmp_path / "m.h5")
+    r = run(1, "train", "--data", data, "--model", model, "--uplift", "--targets", "y", check=False)
+    assert r.returncode == 2 and "--treatment" in error_line(r)
+    r = run(1, "train", "--data", data, "--model", model, "--uplift", "--treatment", "treated", check=False)
+    assert r.returncode == 2 and "--targets" in error_line(r)
+    r = run(1, "train", "--data", data, "--model", model, "--uplift", "--treatment", "treated", "--targets",
+            "y,treated", check=False)
+    assert r.returncode == 2 and "cannot also be a target" in error_line(r)
+    r = run(1, "train", "--data", data, "--model", model, "--treatment", "treated", check=False)
+    assert r.returncode == 2 and "--uplift" in error_line(r)
+    assert not (tmp_path / "m.h5").exists()
