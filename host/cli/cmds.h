@@ -9,4 +9,5 @@ int cmd_train(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
+int cmd_segment(int argc, char **argv);
 #endif

@@ -23,6 +23,7 @@ static const char *USAGE =
     "  score     write per-customer probabilities for every head of a model\n"
     "  eval      ROC-AUC, PR-AUC, log-loss, Brier, lift and calibration of scores\n"
     "  gate      quality gate: may a new model replace the published one?\n"
+    "  segment   k-means personas of every customer, with a profile of each\n"
     "exit codes: 0 ok, 1 error (bad input, I/O), 2 bad command line, 3 gate refused,\n"
     "            75 stopped by SIGTERM/SIGUSR1 (rerun to resume where a checkpoint was kept)\n";
 
@@ -30,7 +31,8 @@ static const struct {
   const char *name;
   int (*fn)(int, char **);
 } COMMANDS[] = {{"gen", cmd_gen},     {"inspect", cmd_inspect}, {"train", cmd_train},
-                {"score", cmd_score}, {"eval", cmd_eval},       {"gate", cmd_gate}};
+                {"score", cmd_score}, {"eval", cmd_eval},       {"gate", cmd_gate},
+                {"segment", cmd_segment}};
 
 int main(int argc, char **argv) {
   comm_init(&argc, &argv);

@@ -32,4 +32,10 @@ double synth_prob(const synth_t *s, int t, const float *x);
 /* The 0/1 label of target t for a row with true probability p. */
 int synth_label(const synth_t *s, int t, int64_t row, double p);
 int64_t synth_customer_id(int64_t row);
+/* Planted clusters (gen --clusters K): the row's cluster is drawn from its
+ * hash, every feature is the cluster's center (N(0, 3^2) a coordinate, a
+ * pure function of (seed, cluster, column)) plus N(0, 1) noise. Returns
+ * the cluster; overwrites x. */
+int synth_cluster_row(const synth_t *s, int clusters, int64_t row, float *x);
+double synth_cluster_center(const synth_t *s, int cluster, int64_t col);
 #endif

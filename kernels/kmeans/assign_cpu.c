@@ -1,0 +1,56 @@
+/* assign_cpu.c: distances by GEMM and the argmin (kmeans_cpu.h). */
+#include <cblas.h>
+#include <string.h>
+
+#include "kmeans/kmeans_cpu.h"
+
+void km_argmin_cpu(const float *X, int64_t n, int64_t c, const float *G, const double *cnorm, int k,
+                   int32_t *label, double *d2) {
+  for (int64_t i = 0; i < n; i++) {
+    double xn = km_norm2(X + (size_t)i * (size_t)c, c);
+    const float *g = G + (size_t)i * (size_t)k;
+    double best = km_dist2(xn, g[0], cnorm[0]);
+    int32_t bj = 0;
+    for (int j = 1; j < k; j++) {
+      double d = km_dist2(xn, g[j], cnorm[j]);
+      if (d < best) {
+        best = d;
+        bj = j;
+      }
+    }
+    label[i] = bj;
+    d2[i] = best;
+  }
+}
+
+int64_t km_assign_work(int64_t c, int k) { return (int64_t)KM_BLOCK * ((int64_t)k + c); }
+
+void km_assign_cpu(const float *X, int64_t n, int64_t c, const float *Cf, const double *cnorm, int k,
+                   int32_t *label, double *d2, float *work) {
+  float *G = work, *pad = work + (size_t)KM_BLOCK * (size_t)k;
+  for (int64_t i0 = 0; i0 < n; i0 += KM_BLOCK) {
+    int64_t m = n - i0 < KM_BLOCK ? n - i0 : KM_BLOCK;
+    const float *A = X + (size_t)i0 * (size_t)c;
+    if (m < KM_BLOCK) { /* the same GEMM shape for every block */
+      memset(pad, 0, sizeof(float) * (size_t)KM_BLOCK * (size_t)c);
+      memcpy(pad, A, sizeof(float) * (size_t)m * (size_t)c);
+      A = pad;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, KM_BLOCK, k, (int)c, 1.0f, A, (int)c, Cf, (int)c, 0.0f, G,
+                k);
+    km_argmin_cpu(X + (size_t)i0 * (size_t)c, m, c, G, cnorm, k, label + i0, d2 + i0);
+  }
+}
+
+void km_exact_d2_cpu(const float *X, int64_t n, int64_t c, const double *C, const int32_t *label, double *d2) {
+  for (int64_t i = 0; i < n; i++) {
+    const float *x = X + (size_t)i * (size_t)c;
+    const double *ct = C + (size_t)label[i] * (size_t)c;
+    double s = 0.0;
+    for (int64_t j = 0; j < c; j++) {
+      double t = (double)x[j] - ct[j];
+      s += t * t;
+    }
+    d2[i] = s;
+  }
+}
