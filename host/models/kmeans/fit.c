@@ -64,6 +64,16 @@ static void min_update(ctx_t *x, const float *Cf, const double *cnorm, int m, do
   }
 }
 
+static double cand_d2(const float *cand, int64_t c, int64_t a, int64_t b) {
+  const float *x = cand + (size_t)a * (size_t)c, *y = cand + (size_t)b * (size_t)c;
+  double s = 0;
+  for (int64_t t = 0; t < c; t++) {
+    double d = (double)x[t] - (double)y[t];
+    s += d * d;
+  }
+  return s;
+}
+
 /* k-means||: candidates then weighted k-means++ down to k centers. */
 static int64_t init_parallel(ctx_t *x, const km_params_t *p, int restart, double *C) {
   int64_t n = x->n, c = x->c;
@@ -168,41 +178,61 @@ static int64_t init_parallel(ctx_t *x, const km_params_t *p, int restart, double
       break;
     }
   }
+  /* greedy k-means++ (as scikit-learn): 2 + log k draws a step, the one
+   * that lowers the weighted potential most is kept */
+  int trials = 2 + (int)log((double)k);
+  double *nd = ps_malloc(sizeof(double) * (size_t)ncand), *bd = ps_malloc(sizeof(double) * (size_t)ncand);
   for (int64_t j = 0; j < ncand; j++) cd[j] = INFINITY;
+  double tot = 0;
   for (int q = 0; q < k; q++) {
     const float *pc = cand + (size_t)pick * (size_t)c;
     for (int64_t t = 0; t < c; t++) C[(size_t)q * (size_t)c + (size_t)t] = pc[t];
     if (q == k - 1) break;
-    double tot = 0;
-    for (int64_t j = 0; j < ncand; j++) {
-      const float *cj = cand + (size_t)j * (size_t)c;
-      double s = 0;
-      for (int64_t t = 0; t < c; t++) {
-        double dd = (double)cj[t] - (double)pc[t];
-        s += dd * dd;
+    if (q == 0) {
+      tot = 0;
+      for (int64_t j = 0; j < ncand; j++) {
+        cd[j] = cand_d2(cand, c, j, pick);
+        tot += cd[j] * (double)w[j];
       }
-      if (s < cd[j]) cd[j] = s;
-      tot += cd[j] * (double)w[j];
     }
-    if (!(tot > 0)) {
-      int64_t distinct = 0;
-      for (int64_t j = 0; j < ncand; j++) distinct += w[j] > 0;
+    if (!(tot > 0))
       ps_die_all(PS_EXIT_USAGE,
                  "segment: only %lld distinct rows (after standardization) but --k %d: k must be at most the number "
                  "of distinct rows",
                  (long long)(q + 1), k);
-    }
-    u = ps_rng_unif(p->seed, S_PP + s0, 0, (uint64_t)q + 1) * tot;
-    acc = 0;
-    pick = -1;
-    for (int64_t j = 0; j < ncand; j++) {
-      acc += cd[j] * (double)w[j];
-      if (cd[j] * (double)w[j] > 0) {
-        pick = j;
-        if (u < acc) break;
+    double best_tot = INFINITY;
+    int64_t best_pick = -1;
+    for (int tr = 0; tr < trials; tr++) {
+      u = ps_rng_unif(p->seed, S_PP + s0, (uint64_t)q + 1, (uint64_t)tr) * tot;
+      acc = 0;
+      int64_t pk = -1;
+      for (int64_t j = 0; j < ncand; j++) {
+        acc += cd[j] * (double)w[j];
+        if (cd[j] * (double)w[j] > 0) {
+          pk = j;
+          if (u < acc) break;
+        }
+      }
+      double nt = 0;
+      for (int64_t j = 0; j < ncand; j++) {
+        double e = cand_d2(cand, c, j, pk);
+        nd[j] = e < cd[j] ? e : cd[j];
+        nt += nd[j] * (double)w[j];
+      }
+      if (nt < best_tot) {
+        best_tot = nt;
+        best_pick = pk;
+        double *sw = bd;
+        bd = nd;
+        nd = sw;
       }
     }
+    pick = best_pick;
+    memcpy(cd, bd, sizeof(double) * (size_t)ncand);
+    tot = best_tot;
   }
+  free(nd);
+  free(bd);
   free(cd);
   free(w);
   free(cand);
