@@ -38,7 +38,8 @@ static const char *USAGE =
     "  --sample N       silhouette sample size, about (default 2000)\n"
     "  --top N          distinguishing features shown per persona (default 3)\n"
     "  --json           the profile (or the k-range table) as one JSON document on stdout\n"
-    "  --device D       cpu (default), cuda or auto (see train --help)\n"
+    "  --device D       cpu (default), cuda or auto: Lloyd iterations on the GPU (rows\n"
+    "                   resident there; cuBLAS distances may break near-ties differently)\n"
     "  --quiet          no progress log\n"
     "exit codes: 0 ok, 1 error, 2 usage\n";
 
@@ -89,9 +90,7 @@ int cmd_segment(int argc, char **argv) {
   }
   args_no_extra("segment", argc, argv);
   args_require("segment", "--data", o.data);
-  if (device_choose(device))
-    ps_die_all(PS_EXIT_USAGE, "segment: --device %s: the CUDA path of segment is not wired yet; use --device cpu",
-               device);
+  o.cuda = device_choose(device);
   if (o.model && o.k_lo > 0) ps_die_all(PS_EXIT_USAGE, "segment: --model and --k-range do not go together");
   if (o.model && !o.out) ps_die_all(PS_EXIT_USAGE, "segment: --model needs --out (where the assignments go)");
   return segment_run(&o);

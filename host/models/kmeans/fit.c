@@ -9,6 +9,7 @@
 #include "core/rng.h"
 #include "core/util.h"
 #include "kmeans/kmeans_cpu.h"
+#include "models/kmeans/backend.h"
 
 /* rng streams (per restart: stream + 16 * restart) */
 enum { S_FIRST = 1, S_ROUND = 2, S_PP = 3 };
@@ -18,6 +19,7 @@ typedef struct {
   const int64_t *ids;
   int64_t n, c;
   float *work;
+  km_backend_t *be;
 } ctx_t;
 
 /* a candidate center: its row's id and values */
@@ -297,12 +299,9 @@ static int64_t lloyd(ctx_t *x, const km_params_t *p, double *C, int *iters, int 
   int it;
   for (it = 0; it < p->max_iter; it++) {
     centers_f32(C, k, c, Cf, cn);
-    for (int64_t i0 = 0; i0 < n; i0 += 4096) {
-      int64_t m = n - i0 < 4096 ? n - i0 : 4096;
-      km_assign_cpu(x->X + (size_t)i0 * (size_t)c, m, c, Cf, cn, k, lab + i0, d2 + i0, x->work);
-    }
+    x->be->assign(x->be, Cf, cn, k, lab, d2);
     memset(acc, 0, sizeof(int64_t) * ((size_t)k * (size_t)c + (size_t)k + 1));
-    km_update_cpu(x->X, n, c, lab, d2, k, acc, acc + (size_t)k * (size_t)c, acc + (size_t)k * (size_t)c + k);
+    x->be->update(x->be, lab, d2, k, acc);
     comm_allreduce_sum_i64(acc, (size_t)k * (size_t)c + (size_t)k + 1);
     int64_t *cnt = acc + (size_t)k * (size_t)c, inertia = cnt[k];
     int m = 0;
@@ -353,7 +352,9 @@ void km_predict(const float *X, int64_t n, int64_t c, const double *C, int k, in
 void km_fit(const float *X, const int64_t *ids, int64_t n, int64_t c, const km_params_t *p, km_result_t *r) {
   int k = p->k;
   size_t nn = (size_t)(n > 0 ? n : 1);
-  ctx_t x = {X, ids, n, c, ps_malloc(sizeof(float) * (size_t)km_assign_work(c, k > 256 ? k : 256))};
+  ctx_t x = {X, ids, n, c, ps_malloc(sizeof(float) * (size_t)km_assign_work(c, k > 256 ? k : 256)), NULL};
+  x.be = p->cuda ? km_backend_cuda(X, n, c, k) : km_backend_cpu(X, n, c, k);
+  if (!x.be) ps_die_all(PS_EXIT_USAGE, "segment: --device cuda: this build has no CUDA");
   double *C = ps_malloc(sizeof(double) * (size_t)k * (size_t)c);
   int32_t *lab = ps_malloc(sizeof(int32_t) * nn);
   double *d2 = ps_malloc(sizeof(double) * nn);
@@ -387,6 +388,7 @@ void km_fit(const float *X, const int64_t *ids, int64_t n, int64_t c, const km_p
   free(lab);
   free(d2);
   free(x.work);
+  x.be->destroy(x.be);
 }
 
 void km_result_free(km_result_t *r) {

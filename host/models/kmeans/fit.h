@@ -13,6 +13,7 @@ typedef struct {
   uint64_t seed;
   int rounds;       /* k-means|| rounds (default 5) */
   double oversample; /* candidates a round, as a multiple of k (default 2) */
+  int cuda;          /* Lloyd iterations on the GPU (backend.h) */
 } km_params_t;
 
 typedef struct {

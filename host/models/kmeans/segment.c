@@ -225,7 +225,7 @@ int segment_run(const segment_opts_t *o) {
   ps_log("segment: %lld rows x %lld columns read and standardized in %.2f s", (long long)N, (long long)c,
          ps_now() - t0);
 
-  km_params_t prm = {k, o->n_init, o->max_iter, o->tol, o->seed, 5, 2.0};
+  km_params_t prm = {k, o->n_init, o->max_iter, o->tol, o->seed, 5, 2.0, o->cuda};
   int32_t *lab = ps_malloc(sizeof(int32_t) * nn);
   double *d2 = ps_malloc(sizeof(double) * nn);
 

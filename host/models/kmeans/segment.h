@@ -11,6 +11,7 @@ typedef struct {
   int n_init, max_iter, top, json;
   double tol;
   uint64_t seed;
+  int cuda;       /* --device: Lloyd iterations on the GPU */
   int64_t sample; /* silhouette sample rows (--k-range) */
 } segment_opts_t;
 
