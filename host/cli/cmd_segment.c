@@ -31,7 +31,7 @@ static const char *USAGE =
     "                   columns and standardization): stable persona ids month to month\n"
     "  --n-init N       restarts with different seeds; the lowest inertia is kept (default 3)\n"
     "  --max-iter N     Lloyd iterations at most (default 300)\n"
-    "  --tol T          stop when the relative inertia change is below T (default 1e-4)\n"
+    "  --tol T          stop when the relative inertia change is below T (default 1e-6)\n"
     "  --seed S         seed of the initialization (default 42)\n"
     "  --k-range LO:HI  for each k in LO..HI: inertia and a silhouette estimate on an\n"
     "                   id-hashed sample (nothing written)\n"
@@ -48,7 +48,7 @@ int cmd_segment(int argc, char **argv) {
   o.k = 26;
   o.n_init = 3;
   o.max_iter = 300;
-  o.tol = 1e-4;
+  o.tol = 1e-6;
   o.seed = 42;
   o.top = 3;
   o.sample = 2000;

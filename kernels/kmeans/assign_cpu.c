@@ -4,10 +4,14 @@
 
 #include "kmeans/kmeans_cpu.h"
 
-void km_argmin_cpu(const float *X, int64_t n, int64_t c, const float *G, const double *cnorm, int k,
-                   int32_t *label, double *d2) {
+void km_norms_cpu(const float *X, int64_t n, int64_t c, double *xnorm) {
+  for (int64_t i = 0; i < n; i++) xnorm[i] = km_norm2(X + (size_t)i * (size_t)c, c);
+}
+
+void km_argmin_cpu(const double *xnorm, int64_t n, const float *G, const double *cnorm, int k, int32_t *label,
+                   double *d2) {
   for (int64_t i = 0; i < n; i++) {
-    double xn = km_norm2(X + (size_t)i * (size_t)c, c);
+    double xn = xnorm[i];
     const float *g = G + (size_t)i * (size_t)k;
     double best = km_dist2(xn, g[0], cnorm[0]);
     int32_t bj = 0;
@@ -25,8 +29,8 @@ void km_argmin_cpu(const float *X, int64_t n, int64_t c, const float *G, const d
 
 int64_t km_assign_work(int64_t c, int k) { return (int64_t)KM_BLOCK * ((int64_t)k + c); }
 
-void km_assign_cpu(const float *X, int64_t n, int64_t c, const float *Cf, const double *cnorm, int k,
-                   int32_t *label, double *d2, float *work) {
+void km_assign_cpu(const float *X, const double *xnorm, int64_t n, int64_t c, const float *Cf, const double *cnorm,
+                   int k, int32_t *label, double *d2, float *work) {
   float *G = work, *pad = work + (size_t)KM_BLOCK * (size_t)k;
   for (int64_t i0 = 0; i0 < n; i0 += KM_BLOCK) {
     int64_t m = n - i0 < KM_BLOCK ? n - i0 : KM_BLOCK;
@@ -38,7 +42,7 @@ void km_assign_cpu(const float *X, int64_t n, int64_t c, const float *Cf, const 
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, KM_BLOCK, k, (int)c, 1.0f, A, (int)c, Cf, (int)c, 0.0f, G,
                 k);
-    km_argmin_cpu(X + (size_t)i0 * (size_t)c, m, c, G, cnorm, k, label + i0, d2 + i0);
+    km_argmin_cpu(xnorm + i0, m, G, cnorm, k, label + i0, d2 + i0);
   }
 }
 

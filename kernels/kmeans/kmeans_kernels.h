@@ -14,12 +14,13 @@ extern "C" {
 #endif
 
 /* km_argmin_cpu on the device: G [n][k] given. */
-void km_argmin_cuda(const float *X, int64_t n, int64_t c, const float *G, const double *cnorm, int k,
-                    int32_t *label, double *d2, cudaStream_t s);
+void km_norms_cuda(const float *X, int64_t n, int64_t c, double *xnorm, cudaStream_t s);
+void km_argmin_cuda(const double *xnorm, int64_t n, const float *G, const double *cnorm, int k, int32_t *label,
+                    double *d2, cudaStream_t s);
 /* G = X C^T by cuBLAS SGEMM (cublas: a cublasHandle_t bound to s) into
  * G [n][k] (scratch), then km_argmin_cuda. */
-void km_assign_cuda(void *cublas, const float *X, int64_t n, int64_t c, const float *Cf, const double *cnorm, int k,
-                    float *G, int32_t *label, double *d2, cudaStream_t s);
+void km_assign_cuda(void *cublas, const float *X, const double *xnorm, int64_t n, int64_t c, const float *Cf,
+                    const double *cnorm, int k, float *G, int32_t *label, double *d2, cudaStream_t s);
 /* km_update_cpu on the device: adds into sums [k][c], counts [k], *inertia
  * (int64 two's complement, added with 64-bit atomics: exact in any order).
  * d2 and inertia may be NULL. */

@@ -6,13 +6,19 @@
 #include "core/util.h"
 #include "kmeans/kmeans_cpu.h"
 
-#define ROWS 4096 /* rows a thread of work takes (a multiple of KM_BLOCK) */
+#define ROWS (4 * KM_BLOCK) /* rows an assign step takes */
+
+typedef struct {
+  float *work;
+  double *xnorm;
+} cpu_t;
 
 static void assign(km_backend_t *b, const float *Cf, const double *cnorm, int k, int32_t *label, double *d2) {
-  float *work = b->impl;
+  cpu_t *u = b->impl;
   for (int64_t i0 = 0; i0 < b->n; i0 += ROWS) {
     int64_t m = b->n - i0 < ROWS ? b->n - i0 : ROWS;
-    km_assign_cpu(b->X + (size_t)i0 * (size_t)b->c, m, b->c, Cf, cnorm, k, label + i0, d2 + i0, work);
+    km_assign_cpu(b->X + (size_t)i0 * (size_t)b->c, u->xnorm + i0, m, b->c, Cf, cnorm, k, label + i0, d2 + i0,
+                  u->work);
   }
 }
 
@@ -22,14 +28,20 @@ static void update(km_backend_t *b, const int32_t *label, const double *d2, int 
 }
 
 static void destroy(km_backend_t *b) {
-  free(b->impl);
+  cpu_t *u = b->impl;
+  free(u->work);
+  free(u->xnorm);
+  free(u);
   free(b);
 }
 
 km_backend_t *km_backend_cpu(const float *X, int64_t n, int64_t c, int kmax) {
   km_backend_t *b = ps_calloc(1, sizeof *b);
-  *b = (km_backend_t){.name = "cpu", .X = X, .n = n, .c = c, .kmax = kmax,
-                      .impl = ps_malloc(sizeof(float) * (size_t)km_assign_work(c, kmax)),
+  cpu_t *u = ps_malloc(sizeof *u);
+  u->work = ps_malloc(sizeof(float) * (size_t)km_assign_work(c, kmax));
+  u->xnorm = ps_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+  km_norms_cpu(X, n, c, u->xnorm);
+  *b = (km_backend_t){.name = "cpu", .X = X, .n = n, .c = c, .kmax = kmax, .impl = u,
                       .assign = assign, .update = update, .destroy = destroy};
   return b;
 }

@@ -15,7 +15,7 @@ typedef struct {
   cudaStream_t s;
   cublasHandle_t h;
   float *X, *G, *Cf;
-  double *cnorm, *d2;
+  double *cnorm, *d2, *xnorm;
   int32_t *label;
   int64_t *acc;
 } dev_t;
@@ -25,7 +25,7 @@ static void assign(km_backend_t *b, const float *Cf, const double *cnorm, int k,
   size_t kc = (size_t)k * (size_t)b->c, n = (size_t)b->n;
   CUDA_CHECK(cudaMemcpyAsync(d->Cf, Cf, sizeof(float) * kc, cudaMemcpyHostToDevice, d->s));
   CUDA_CHECK(cudaMemcpyAsync(d->cnorm, cnorm, sizeof(double) * (size_t)k, cudaMemcpyHostToDevice, d->s));
-  km_assign_cuda(d->h, d->X, b->n, b->c, d->Cf, d->cnorm, k, d->G, d->label, d->d2, d->s);
+  km_assign_cuda(d->h, d->X, d->xnorm, b->n, b->c, d->Cf, d->cnorm, k, d->G, d->label, d->d2, d->s);
   CUDA_CHECK(cudaMemcpyAsync(label, d->label, sizeof(int32_t) * n, cudaMemcpyDeviceToHost, d->s));
   CUDA_CHECK(cudaMemcpyAsync(d2, d->d2, sizeof(double) * n, cudaMemcpyDeviceToHost, d->s));
   CUDA_CHECK(cudaStreamSynchronize(d->s));
@@ -46,7 +46,7 @@ static void update(km_backend_t *b, const int32_t *label, const double *d2, int 
 
 static void destroy(km_backend_t *b) {
   dev_t *d = b->impl;
-  cudaFree(d->X), cudaFree(d->G), cudaFree(d->Cf), cudaFree(d->cnorm), cudaFree(d->d2), cudaFree(d->label);
+  cudaFree(d->X), cudaFree(d->G), cudaFree(d->Cf), cudaFree(d->cnorm), cudaFree(d->d2), cudaFree(d->label), cudaFree(d->xnorm);
   cudaFree(d->acc);
   cublasDestroy(d->h);
   cudaStreamDestroy(d->s);
@@ -66,8 +66,10 @@ km_backend_t *km_backend_cuda(const float *X, int64_t n, int64_t c, int kmax) {
   CUDA_CHECK(cudaMalloc((void **)&d->cnorm, sizeof(double) * (size_t)kmax));
   CUDA_CHECK(cudaMalloc((void **)&d->d2, sizeof(double) * nn));
   CUDA_CHECK(cudaMalloc((void **)&d->label, sizeof(int32_t) * nn));
+  CUDA_CHECK(cudaMalloc((void **)&d->xnorm, sizeof(double) * nn));
   CUDA_CHECK(cudaMalloc((void **)&d->acc, sizeof(int64_t) * (kc + (size_t)kmax + 1)));
   if (n > 0) CUDA_CHECK(cudaMemcpy(d->X, X, sizeof(float) * (size_t)n * (size_t)c, cudaMemcpyHostToDevice));
+  km_norms_cuda(d->X, n, c, d->xnorm, d->s);
   km_backend_t *b = ps_calloc(1, sizeof *b);
   *b = (km_backend_t){.name = "cuda", .X = X, .n = n, .c = c, .kmax = kmax, .impl = d,
                       .assign = assign, .update = update, .destroy = destroy};

@@ -20,6 +20,7 @@ typedef struct {
   int64_t n, c;
   float *work;
   km_backend_t *be;
+  double *xnorm;
 } ctx_t;
 
 /* a candidate center: its row's id and values */
@@ -60,7 +61,7 @@ static void min_update(ctx_t *x, const float *Cf, const double *cnorm, int m, do
   /* in groups of at most 256 centers (work sized for that) */
   for (int j0 = 0; j0 < m; j0 += 256) {
     int mm = m - j0 < 256 ? m - j0 : 256;
-    km_assign_cpu(x->X, x->n, x->c, Cf + (size_t)j0 * (size_t)x->c, cnorm + j0, mm, lab, d2, x->work);
+    km_assign_cpu(x->X, x->xnorm, x->n, x->c, Cf + (size_t)j0 * (size_t)x->c, cnorm + j0, mm, lab, d2, x->work);
     for (int64_t i = 0; i < x->n; i++)
       if (d2[i] < mind2[i]) mind2[i] = d2[i];
   }
@@ -158,7 +159,7 @@ static int64_t init_parallel(ctx_t *x, const km_params_t *p, int restart, double
     for (int64_t i = 0; i < n; i++) best_d[i] = INFINITY, best_j[i] = 0;
     for (int64_t j0 = 0; j0 < ncand; j0 += 256) {
       int mm = ncand - j0 < 256 ? (int)(ncand - j0) : 256;
-      km_assign_cpu(x->X, n, c, cand + (size_t)j0 * (size_t)c, cn + j0, mm, lab, d2, x->work);
+      km_assign_cpu(x->X, x->xnorm, n, c, cand + (size_t)j0 * (size_t)c, cn + j0, mm, lab, d2, x->work);
       for (int64_t i = 0; i < n; i++)
         if (d2[i] < best_d[i]) best_d[i] = d2[i], best_j[i] = j0 + lab[i];
     }
@@ -342,7 +343,10 @@ void km_predict(const float *X, int64_t n, int64_t c, const double *C, int k, in
   double *cn = ps_malloc(sizeof(double) * (size_t)k);
   float *work = ps_malloc(sizeof(float) * (size_t)km_assign_work(c, k));
   centers_f32(C, k, c, Cf, cn);
-  km_assign_cpu(X, n, c, Cf, cn, k, label, d2, work);
+  double *xn = ps_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+  km_norms_cpu(X, n, c, xn);
+  km_assign_cpu(X, xn, n, c, Cf, cn, k, label, d2, work);
+  free(xn);
   km_exact_d2_cpu(X, n, c, C, label, d2);
   free(Cf);
   free(cn);
@@ -352,7 +356,9 @@ void km_predict(const float *X, int64_t n, int64_t c, const double *C, int k, in
 void km_fit(const float *X, const int64_t *ids, int64_t n, int64_t c, const km_params_t *p, km_result_t *r) {
   int k = p->k;
   size_t nn = (size_t)(n > 0 ? n : 1);
-  ctx_t x = {X, ids, n, c, ps_malloc(sizeof(float) * (size_t)km_assign_work(c, k > 256 ? k : 256)), NULL};
+  ctx_t x = {X, ids, n, c, ps_malloc(sizeof(float) * (size_t)km_assign_work(c, k > 256 ? k : 256)), NULL,
+             ps_malloc(sizeof(double) * nn)};
+  km_norms_cpu(X, n, c, x.xnorm);
   x.be = p->cuda ? km_backend_cuda(X, n, c, k) : km_backend_cpu(X, n, c, k);
   if (!x.be) ps_die_all(PS_EXIT_USAGE, "segment: --device cuda: this build has no CUDA");
   double *C = ps_malloc(sizeof(double) * (size_t)k * (size_t)c);
@@ -367,10 +373,14 @@ void km_fit(const float *X, const int64_t *ids, int64_t n, int64_t c, const km_p
   for (int s = 0; s < p->n_init; s++) {
     double t0 = ps_now();
     int64_t ncand = init_parallel(&x, p, s, C);
+    double t1 = ps_now();
     int iters = 0, res = 0;
     int64_t in = lloyd(&x, p, C, &iters, &res, lab, d2);
-    ps_log("segment: k %d restart %d: %lld candidates, %d iterations, inertia %.6g, %d re-seeded (%.2f s)", k, s,
-           (long long)ncand, iters, (double)in / KM_FIX_D2, res, ps_now() - t0);
+    double t2 = ps_now();
+    ps_log("segment: k %d restart %d: %lld candidates, %d iterations, inertia %.9g, %d re-seeded; init %.3f s, "
+           "Lloyd %.3f s (%.4f s/iteration, %s)",
+           k, s, (long long)ncand, iters, (double)in / KM_FIX_D2, res, t1 - t0, t2 - t1,
+           (t2 - t1) / (iters > 0 ? iters : 1), x.be->name);
     if (in < best) {
       best = in;
       memcpy(r->centers, C, sizeof(double) * (size_t)k * (size_t)c);
@@ -388,6 +398,7 @@ void km_fit(const float *X, const int64_t *ids, int64_t n, int64_t c, const km_p
   free(lab);
   free(d2);
   free(x.work);
+  free(x.xnorm);
   x.be->destroy(x.be);
 }
 
