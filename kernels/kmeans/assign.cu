@@ -24,19 +24,18 @@ __global__ void __launch_bounds__(THREADS) argmin_kernel(const double *__restric
                                                          int32_t *__restrict__ label, double *__restrict__ d2) {
   const int64_t stride = (int64_t)gridDim.x * THREADS;
   for (int64_t i = (int64_t)blockIdx.x * THREADS + threadIdx.x; i < n; i += stride) {
-    double xn = xnorm[i];
     const float *g = G + i * k;
-    double best = km_dist2(xn, g[0], cnorm[0]);
+    double best = km_score(g[0], cnorm[0]);
     int32_t bj = 0;
     for (int j = 1; j < k; j++) {
-      double d = km_dist2(xn, g[j], cnorm[j]);
+      double d = km_score(g[j], cnorm[j]);
       if (d < best) {
         best = d;
         bj = j;
       }
     }
     label[i] = bj;
-    d2[i] = best;
+    d2[i] = km_dist2(xnorm[i], best);
   }
 }
 

@@ -10,20 +10,22 @@ void km_norms_cpu(const float *X, int64_t n, int64_t c, double *xnorm) {
 
 void km_argmin_cpu(const double *xnorm, int64_t n, const float *G, const double *cnorm, int k, int32_t *label,
                    double *d2) {
+  double s[64];
   for (int64_t i = 0; i < n; i++) {
-    double xn = xnorm[i];
     const float *g = G + (size_t)i * (size_t)k;
-    double best = km_dist2(xn, g[0], cnorm[0]);
+    double best = km_score(g[0], cnorm[0]);
     int32_t bj = 0;
-    for (int j = 1; j < k; j++) {
-      double d = km_dist2(xn, g[j], cnorm[j]);
-      if (d < best) {
-        best = d;
-        bj = j;
+    for (int j0 = 0; j0 < k; j0 += 64) { /* scores in a vectorized pass, then the argmin */
+      int m = k - j0 < 64 ? k - j0 : 64;
+      for (int j = 0; j < m; j++) s[j] = km_score(g[j0 + j], cnorm[j0 + j]);
+      for (int j = 0; j < m; j++) {
+        int better = s[j] < best;
+        best = better ? s[j] : best;
+        bj = better ? j0 + j : bj;
       }
     }
     label[i] = bj;
-    d2[i] = best;
+    d2[i] = km_dist2(xnorm[i], best);
   }
 }
 

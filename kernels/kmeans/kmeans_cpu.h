@@ -12,8 +12,8 @@
 /* xnorm[i] = ||x_i||^2 (km_norm2), computed once for the rows. */
 void km_norms_cpu(const float *X, int64_t n, int64_t c, double *xnorm);
 /* The argmin given the GEMM result G [n][k] = X C^T: label[i] the nearest
- * center (lowest index on ties), d2[i] its squared distance
- * km_dist2(xnorm[i], G[i][j], cnorm[j]). */
+ * center by km_score(G[i][j], cnorm[j]) (lowest index on ties), d2[i]
+ * its squared distance km_dist2(xnorm[i], that score). */
 void km_argmin_cpu(const double *xnorm, int64_t n, const float *G, const double *cnorm, int k, int32_t *label,
                    double *d2);
 /* The whole assignment: GEMMs of KM_BLOCK rows (OpenBLAS sgemm, the last

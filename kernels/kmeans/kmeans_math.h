@@ -22,9 +22,11 @@
 #define KM_FIX_X 16777216.0
 #define KM_FIX_D2 1048576.0
 
-/* ||x||^2 - 2 x.c + ||c||^2, never below 0 (rounding). */
-KM_HD double km_dist2(double xnorm, float dot, double cnorm) {
-  double d = xnorm - 2.0 * (double)dot + cnorm;
+/* The argmin compares ||c||^2 - 2 x.c (the row's ||x||^2 is common to all
+ * centers); the squared distance adds ||x||^2 back, never below 0. */
+KM_HD double km_score(float dot, double cnorm) { return cnorm - 2.0 * (double)dot; }
+KM_HD double km_dist2(double xnorm, double score) {
+  double d = xnorm + score;
   return d > 0.0 ? d : 0.0;
 }
 /* truncation toward zero: one instruction on every target, the same there */
