@@ -14,6 +14,7 @@
 static const char *USAGE =
     "usage: propscore segment --data FILE.h5 [--out PERSONAS.h5] [--k K] [--columns LIST]\n"
     "                         [--n-init N] [--max-iter N] [--tol T] [--seed S] [--top N] [--json]\n"
+    "                         [--scores SCORES.h5]\n"
     "       propscore segment --data FILE.h5 --model PERSONAS.h5 --out NEW.h5\n"
     "       propscore segment --data FILE.h5 --k-range LO:HI [--sample N] [--json]\n"
     "\n"
@@ -37,6 +38,9 @@ static const char *USAGE =
     "                   id-hashed sample (nothing written)\n"
     "  --sample N       silhouette sample size, about (default 2000)\n"
     "  --top N          distinguishing features shown per persona (default 3)\n"
+    "  --scores FILE    a scores file of the same customers (score): each persona's mean\n"
+    "                   score per target; the actual rate of each target with labels in\n"
+    "                   --data is shown too\n"
     "  --json           the profile (or the k-range table) as one JSON document on stdout\n"
     "  --device D       cpu (default), cuda or auto: Lloyd iterations on the GPU (rows\n"
     "                   resident there; cuBLAS distances may break near-ties differently)\n"
@@ -58,9 +62,9 @@ int cmd_segment(int argc, char **argv) {
                                  {"max-iter", 1, 0, 'x'}, {"tol", 1, 0, 't'},      {"seed", 1, 0, 's'},
                                  {"k-range", 1, 0, 'r'},  {"sample", 1, 0, 'S'},   {"top", 1, 0, 'T'},
                                  {"json", 0, 0, 'j'},     {"device", 1, 0, 'D'},   {"quiet", 0, 0, 'q'},
-                                 {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+                                 {"help", 0, 0, 'h'},     {"scores", 1, 0, 'P'},   {0, 0, 0, 0}};
   int c;
-  while ((c = getopt_long(argc, argv, "d:o:k:c:m:i:x:t:s:r:S:T:jD:qh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "d:o:k:c:m:i:x:t:s:r:S:T:jD:qhP:", opts, NULL)) != -1) {
     switch (c) {
       case 'd': o.data = optarg; break;
       case 'o': o.out = optarg; break;
@@ -82,6 +86,7 @@ int cmd_segment(int argc, char **argv) {
       case 'S': o.sample = ps_parse_ll("--sample", optarg, 2, 100000); break;
       case 'T': o.top = (int)ps_parse_ll("--top", optarg, 0, 1000); break;
       case 'j': o.json = 1; break;
+      case 'P': o.scores = optarg; break;
       case 'D': device = optarg; break;
       case 'q': ps_quiet = 1; break;
       case 'h': ps_out("%s", USAGE); return 0;

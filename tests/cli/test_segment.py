@@ -153,3 +153,26 @@ def test_constant_and_identical_rows(tmp_path):
     assert "flat is constant" in p.stderr
     from sklearn.metrics import adjusted_rand_score
     assert adjusted_rand_score(np.repeat([0, 1, 2], 100), read_personas(out2)["persona"]) == 1.0
+
+
+def test_profile_scores_and_rates(tmp_path):
+    """Per-persona size, share, raw means, mean scores and label rates vs numpy recounts."""
+    data = gen(str(tmp_path / "g.h5"), rows=4000, features=10)
+    model, scores, out = (str(tmp_path / x) for x in ("m.h5", "s.h5", "p.h5"))
+    run(1, "train", "--data", data, "--model", model, "--quiet")
+    run(2, "score", "--data", data, "--model", model, "--out", scores, "--quiet")
+    p = run(3, "segment", "--data", data, "--k", 4, "--scores", scores, "--out", out, "--json", "--quiet")
+    doc = json.loads(p.stdout)
+    per = read_personas(out)["persona"]
+    with h5py.File(data) as f, h5py.File(scores) as s:
+        X = f["features"][...].astype(np.float64)
+        for q in doc["personas"]:
+            m = per == q["persona"]
+            assert q["size"] == m.sum()
+            for j, name in enumerate(doc["columns"]):
+                col = X[m, j]
+                col = np.where(np.isfinite(col), col, np.nanmean(X[:, j][np.isfinite(X[:, j])]))
+                assert abs(q["mean"][name] - col.mean()) <= 1e-4 * (1 + abs(col.mean()))
+            for t in ("purchase_3m", "churn"):
+                assert abs(q["outcomes"][t]["rate"] - f[f"labels/{t}"][...][m].mean()) < 1e-12
+                assert abs(q["outcomes"][t]["mean_score"] - s[f"scores/{t}"][...][m].astype(np.float64).mean()) < 1e-7

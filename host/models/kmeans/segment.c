@@ -149,11 +149,104 @@ static double silhouette(const float *X, const int64_t *ids, const int32_t *lab,
   return s;
 }
 
+/* Per persona and target: the mean score (--scores) and the actual rate of
+ * the data's /labels/<target>; NaN where absent. Integer sums (scores in
+ * 2^-32 units, label counts): the same for any rank count. */
+typedef struct {
+  int t;
+  char **targets;
+  double *score, *rate; /* [t][k] */
+} outcomes_t;
+
+static void outcomes(const ps_data_t *d, const char *scores, const int32_t *lab, int64_t row0, int64_t n,
+                     const int64_t *ids, int k, const int64_t *size, outcomes_t *oc) {
+  memset(oc, 0, sizeof *oc);
+  ps_h5_t sf = -1;
+  if (scores) {
+    sf = h5_open(scores, 1);
+    char *kind = h5_get_attr_str(sf, "kind");
+    if (!kind || strcmp(kind, "scores"))
+      ps_die_all(PS_EXIT_ERROR, "%s: not a propscore scores file (kind = %s)", scores, kind ? kind : "missing");
+    free(kind);
+    oc->targets = h5_list_datasets(sf, "/scores", &oc->t);
+    int64_t sdims[1];
+    ps_h5_t sid = h5_dset_open(sf, scores, "/customer_id", 1, PS_KIND_INT, "int64", sdims);
+    if (sdims[0] != d->n)
+      ps_die_all(PS_EXIT_ERROR, "%s: has %lld rows but data %s has %lld", scores, (long long)sdims[0], d->path,
+                 (long long)d->n);
+    int64_t *sids = ps_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+    h5_read_range(sid, PS_I64, row0, n, 0, sids);
+    h5_close(sid);
+    char msg[1024] = {0};
+    int bad = 0;
+    for (int64_t i = 0; i < n && !bad; i++)
+      if (ids[i] != sids[i]) {
+        bad = 1;
+        snprintf(msg, sizeof msg, "%s: /customer_id row %lld differs from data %s (scores from other data?)", scores,
+                 (long long)(row0 + i), d->path);
+      }
+    ps_check_all(bad, msg);
+    free(sids);
+  } else {
+    oc->targets = data_targets(d, &oc->t);
+  }
+  int T = oc->t;
+  oc->score = ps_malloc(sizeof(double) * (size_t)(T * k + 1));
+  oc->rate = ps_malloc(sizeof(double) * (size_t)(T * k + 1));
+  int64_t *acc = ps_malloc(sizeof(int64_t) * (size_t)(2 * k + 1));
+  size_t nn = (size_t)(n > 0 ? n : 1);
+  float *p = ps_malloc(sizeof(float) * nn);
+  uint8_t *y = ps_malloc(nn);
+  int nd = 0;
+  char **dt = data_targets(d, &nd);
+  for (int h = 0; h < T; h++) {
+    memset(acc, 0, sizeof(int64_t) * (size_t)(2 * k + 1));
+    int has_score = scores != NULL, has_label = 0;
+    for (int i = 0; i < nd; i++) has_label |= !strcmp(dt[i], oc->targets[h]);
+    if (has_score) {
+      char name[600];
+      snprintf(name, sizeof name, "/scores/%s", oc->targets[h]);
+      int64_t pd[1];
+      ps_h5_t ds = h5_dset_open(sf, scores, name, 1, PS_KIND_FLOAT, "float32", pd);
+      if (pd[0] != d->n)
+        ps_die_all(PS_EXIT_ERROR, "%s: %s has %lld rows but data %s has %lld", scores, name, (long long)pd[0],
+                   d->path, (long long)d->n);
+      h5_read_range(ds, PS_F32, row0, n, 0, p);
+      h5_close(ds);
+      char msg[1024] = {0};
+      int bad = 0;
+      for (int64_t i = 0; i < n && !bad; i++)
+        if (!(p[i] >= 0.0f && p[i] <= 1.0f)) {
+          bad = 1;
+          snprintf(msg, sizeof msg, "%s: %s row %lld: score %g is not a probability", scores, name,
+                   (long long)(row0 + i), p[i]);
+        }
+      ps_check_all(bad, msg);
+      for (int64_t i = 0; i < n; i++) acc[lab[i]] += (int64_t)((double)p[i] * 4294967296.0);
+    }
+    if (has_label) {
+      data_read_labels(d, oc->targets[h], row0, n, 1, 0, y);
+      for (int64_t i = 0; i < n; i++) acc[k + lab[i]] += y[i];
+    }
+    comm_allreduce_sum_i64(acc, (size_t)(2 * k));
+    for (int q = 0; q < k; q++) {
+      oc->score[h * k + q] = has_score && size[q] ? (double)acc[q] / 4294967296.0 / (double)size[q] : NAN;
+      oc->rate[h * k + q] = has_label && size[q] ? (double)acc[k + q] / (double)size[q] : NAN;
+    }
+  }
+  ps_free_strv(dt);
+  free(acc), free(p), free(y);
+  h5_close(sf);
+}
+
 int segment_run(const segment_opts_t *o) {
   double t0 = ps_now();
-  ps_path_t ins[2] = {{"--data", o->data}, {"--model", o->model}};
+  ps_path_t ins[3] = {{"--data", o->data}};
+  int nin = 1;
+  if (o->model) ins[nin++] = (ps_path_t){"--model", o->model};
+  if (o->scores) ins[nin++] = (ps_path_t){"--scores", o->scores};
   ps_path_t outs[1] = {{"--out", o->out}};
-  out_check_paths(ins, o->model ? 2 : 1, outs, o->out ? 1 : 0);
+  out_check_paths(ins, nin, outs, o->out ? 1 : 0);
   ps_data_t d;
   data_open(o->data, &d);
   int64_t N = d.n, f = d.f, row0, n;
@@ -357,6 +450,9 @@ int segment_run(const segment_opts_t *o) {
     out_commit(outf);
   }
 
+  outcomes_t oc;
+  outcomes(&d, o->scores, lab, row0, n, ids, k, size, &oc);
+
   /* the profile table */
   int top = o->top < c ? o->top : (int)c;
   int64_t *order = ps_malloc(sizeof(int64_t) * (size_t)c);
@@ -406,6 +502,17 @@ int segment_run(const segment_opts_t *o) {
         cJSON_AddNumberToObject(a, "std_diff", row[order[t]] - pop[order[t]]);
         cJSON_AddItemToArray(ap, a);
       }
+      if (oc.t > 0) {
+        cJSON *jo = cJSON_AddObjectToObject(e, "outcomes");
+        for (int h = 0; h < oc.t; h++) {
+          cJSON *t = cJSON_AddObjectToObject(jo, oc.targets[h]);
+          double sc = oc.score[h * k + q], rv = oc.rate[h * k + q];
+          if (isfinite(sc)) cJSON_AddNumberToObject(t, "mean_score", sc);
+          else cJSON_AddNullToObject(t, "mean_score");
+          if (isfinite(rv)) cJSON_AddNumberToObject(t, "rate", rv);
+          else cJSON_AddNullToObject(t, "rate");
+        }
+      }
       cJSON_AddItemToArray(jp, e);
     } else {
       char buf[1024];
@@ -417,6 +524,14 @@ int segment_run(const segment_opts_t *o) {
       ps_out("%7d %10lld %6.2f%%  %s", q, (long long)size[q], 100.0 * share, buf);
     }
   }
+  if (!doc && oc.t > 0) {
+    ps_out("%7s %-24s %10s %10s", "persona", "target", "mean score", "rate");
+    for (int q = 0; q < k; q++)
+      for (int h = 0; h < oc.t; h++)
+        ps_out("%7d %-24s %10.4f %10.4f", q, oc.targets[h], oc.score[h * k + q], oc.rate[h * k + q]);
+  }
+  ps_free_strv(oc.targets);
+  free(oc.score), free(oc.rate);
   if (doc) {
     char *s = cJSON_Print(doc);
     ps_out("%s", s);

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 typedef struct {
-  const char *data, *out, *model, *columns;
+  const char *data, *out, *model, *columns, *scores;
   int k, k_lo, k_hi; /* k_lo > 0: --k-range */
   int n_init, max_iter, top, json;
   double tol;
