@@ -19,6 +19,7 @@ python3 -c 'import faiss, sklearn, threadpoolctl' 2>/dev/null || python3 -m pip 
 [ -x "$BIN" ] || { cmake -S . -B build >/dev/null && cmake --build build -j"$(nproc)" >/dev/null; }
 mkdir -p "$OUT"
 echo "# bench_segment $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "# load before: $(cut -d" " -f1-3 /proc/loadavg)"
 echo "# ${ROWS} x ${FEATS} (gen --seed 7), k ${K}; propscore P=${NP} (1 thread a rank), peers ${NP} threads"
 DATA=$OUT/d_${ROWS}x${FEATS}.h5
 [ -f "$DATA" ] || mpirun -n "$NP" "$BIN" gen --out "$DATA" --rows "$ROWS" --features "$FEATS" --seed 7 --quiet
