@@ -236,6 +236,41 @@ static int64_t init_parallel(ctx_t *x, const km_params_t *p, int restart, double
   }
   free(nd);
   free(bd);
+  /* weighted Lloyd on the candidates (the k-means|| recluster step): the
+   * same double arithmetic on every rank */
+  int32_t *ca = ps_malloc(sizeof(int32_t) * (size_t)ncand);
+  double *sum = ps_malloc(sizeof(double) * (size_t)k * (size_t)c), *ws = ps_malloc(sizeof(double) * (size_t)k);
+  for (int64_t j = 0; j < ncand; j++) ca[j] = -1;
+  for (int it = 0; it < 100; it++) {
+    int changed = 0;
+    for (int64_t j = 0; j < ncand; j++) {
+      const float *xj = cand + (size_t)j * (size_t)c;
+      double bd2 = INFINITY;
+      int32_t bq = 0;
+      for (int q = 0; q < k; q++) {
+        const double *cq = C + (size_t)q * (size_t)c;
+        double s = 0;
+        for (int64_t t = 0; t < c; t++) {
+          double e = (double)xj[t] - cq[t];
+          s += e * e;
+        }
+        if (s < bd2) bd2 = s, bq = q;
+      }
+      changed += ca[j] != bq;
+      ca[j] = bq;
+    }
+    if (!changed) break;
+    memset(sum, 0, sizeof(double) * (size_t)k * (size_t)c);
+    memset(ws, 0, sizeof(double) * (size_t)k);
+    for (int64_t j = 0; j < ncand; j++) {
+      ws[ca[j]] += (double)w[j];
+      for (int64_t t = 0; t < c; t++) sum[(size_t)ca[j] * (size_t)c + (size_t)t] += (double)w[j] * cand[(size_t)j * (size_t)c + (size_t)t];
+    }
+    for (int q = 0; q < k; q++)
+      if (ws[q] > 0)
+        for (int64_t t = 0; t < c; t++) C[(size_t)q * (size_t)c + (size_t)t] = sum[(size_t)q * (size_t)c + (size_t)t] / ws[q];
+  }
+  free(ca), free(sum), free(ws);
   free(cd);
   free(w);
   free(cand);
