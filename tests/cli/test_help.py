@@ -30,4 +30,4 @@ def test_split_salt_default_is_the_one_used(tmp_path):
     run(1, "train", "--data", data, "--model", model, "--quiet")
     with h5py.File(model) as m:
         assert m.attrs["split_salt"] == default
-    assert "(default: 60% of available" in help_text and "(default 80% of the free memory)" in help_text
+    assert "60% of available" in help_text and "(default 80% of the free memory)" in help_text
