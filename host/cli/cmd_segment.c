@@ -97,6 +97,7 @@ int cmd_segment(int argc, char **argv) {
   args_require("segment", "--data", o.data);
   o.cuda = device_choose(device);
   if (o.model && o.k_lo > 0) ps_die_all(PS_EXIT_USAGE, "segment: --model and --k-range do not go together");
+  if (o.k_lo > 0 && o.out) ps_die_all(PS_EXIT_USAGE, "segment: --k-range writes no file; leave out --out");
   if (o.model && !o.out) ps_die_all(PS_EXIT_USAGE, "segment: --model needs --out (where the assignments go)");
   return segment_run(&o);
 }

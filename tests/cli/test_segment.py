@@ -121,6 +121,10 @@ def test_bad_input(planted, tmp_path):
     assert p.returncode == 2 and "rows" in error_line(p)
     p = run(1, "segment", "--data", planted, "--columns", "nope", check=False)
     assert p.returncode == 2 and "nope" in error_line(p)
+    p = run(1, "segment", "--data", planted, "--k-range", "5:3", check=False)
+    assert p.returncode == 2 and "--k-range" in error_line(p)
+    p = run(1, "segment", "--data", planted, "--k-range", "2:3", "--out", out, check=False)
+    assert p.returncode == 2 and "--out" in error_line(p)
     assert not os.path.exists(out)
 
 
