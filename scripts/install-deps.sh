@@ -13,7 +13,7 @@ APT_PKGS=(
   zlib1g-dev bc procps                  # CRC-32 of inputs; benchmark arithmetic; pgrep
   slurmctld slurmd slurm-client munge   # the local one-node Slurm of the job-script tests
 )
-PY_PKGS=(numpy h5py scikit-learn pandas pyarrow pytest lightgbm statsmodels scikit-uplift)
+PY_PKGS=(numpy h5py scikit-learn pandas pyarrow pytest lightgbm statsmodels scikit-uplift faiss-cpu)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -30,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 PY=${PYTHON:-python3}
-if ! "$PY" -c 'import numpy, h5py, sklearn, pandas, pyarrow, pytest, lightgbm, statsmodels, sklift' 2>/dev/null; then
+if ! "$PY" -c 'import numpy, h5py, sklearn, pandas, pyarrow, pytest, lightgbm, statsmodels, sklift, faiss' 2>/dev/null; then
   echo "install-deps: pip install ${PY_PKGS[*]}"
   "$PY" -m pip install -q --disable-pip-version-check "${PY_PKGS[@]}"
 fi

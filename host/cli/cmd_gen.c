@@ -10,7 +10,8 @@
 
 static const char *USAGE =
     "usage: propscore gen --out FILE.h5 [--rows N] [--features F] [--seed S]\n"
-    "                     [--targets NAME[:RATE],...] [--chunk-rows R] [--uplift] [--quiet]\n"
+    "                     [--targets NAME[:RATE],...] [--chunk-rows R] [--uplift] [--clusters K]\n"
+    "                     [--quiet]\n"
     "\n"
     "Generate a synthetic customer feature file (datasets/SCHEMA.md) with labels\n"
     "drawn from a planted model whose truth is stored under /truth.\n"
@@ -27,6 +28,9 @@ static const char *USAGE =
     "                   with a planted heterogeneous treatment effect; the true uplift\n"
     "                   P(y|treated) - P(y|control) per customer in /truth/<target>/uplift\n"
     "                   (needs --features >= 7)\n"
+    "  --clusters K     planted clusters instead of the customer features: each row's\n"
+    "                   cluster from its hash, features = center + N(0,1) noise; truth in\n"
+    "                   /truth/cluster and /truth/cluster_centers (segment tests)\n"
     "  --quiet          no progress log\n"
     "exit codes: 0 ok, 1 error, 2 usage, 75 stopped by a signal (nothing written)\n";
 
@@ -35,9 +39,9 @@ int cmd_gen(int argc, char **argv) {
   static struct option opts[] = {{"out", 1, 0, 'o'},   {"rows", 1, 0, 'n'},    {"features", 1, 0, 'f'},
                                  {"seed", 1, 0, 's'},  {"targets", 1, 0, 't'}, {"chunk-rows", 1, 0, 'c'},
                                  {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},    {"block-rows", 1, 0, 'b'},
-                                 {"uplift", 0, 0, 'u'},  {0, 0, 0, 0}};
+                                 {"uplift", 0, 0, 'u'},  {"clusters", 1, 0, 'K'},  {0, 0, 0, 0}};
   int c;
-  while ((c = getopt_long(argc, argv, "o:n:f:s:t:c:qhb:u", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "o:n:f:s:t:c:qhb:uK:", opts, NULL)) != -1) {
     switch (c) {
       case 'o': o.out = optarg; break;
       case 'n': o.rows = ps_parse_ll("--rows", optarg, 1, (int64_t)1 << 40); break;
@@ -47,6 +51,7 @@ int cmd_gen(int argc, char **argv) {
       case 'c': o.chunk_rows = ps_parse_ll("--chunk-rows", optarg, 1, (int64_t)1 << 30); break;
       case 'b': o.block_rows = ps_parse_ll("--block-rows", optarg, 1, (int64_t)1 << 30); break;
       case 'u': o.uplift = 1; break;
+      case 'K': o.clusters = (int)ps_parse_ll("--clusters", optarg, 1, 100000); break;
       case 'q': ps_quiet = 1; break;
       case 'h': ps_out("%s", USAGE); return 0;
       default: args_bad_option("gen");

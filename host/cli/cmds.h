@@ -12,4 +12,5 @@ int cmd_gate(int argc, char **argv);
 int cmd_holdout(int argc, char **argv);
 int cmd_offers(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_segment(int argc, char **argv);
 #endif

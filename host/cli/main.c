@@ -28,6 +28,7 @@ static const char *USAGE =
     "  holdout   stable treatment/control split of customers for a campaign\n"
     "  offers    next best offer: each customer's offers ranked by expected value\n"
     "  export    audience list (top N by a score) as CSV/Parquet with pseudonymous ids\n"
+    "  segment   k-means personas of every customer, with a profile of each\n"
     "exit codes: 0 ok, 1 error (bad input, I/O), 2 bad command line, 3 gate refused,\n"
     "            75 stopped by SIGTERM/SIGUSR1 (rerun to resume where a checkpoint was kept)\n";
 
@@ -37,7 +38,7 @@ static const struct {
 } COMMANDS[] = {{"gen", cmd_gen},     {"inspect", cmd_inspect}, {"train", cmd_train},
                 {"score", cmd_score}, {"eval", cmd_eval},       {"gate", cmd_gate},
                 {"holdout", cmd_holdout}, {"offers", cmd_offers},
-                {"export", cmd_export}};
+                {"export", cmd_export},   {"segment", cmd_segment}};
 
 int main(int argc, char **argv) {
   comm_init(&argc, &argv);

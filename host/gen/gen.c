@@ -78,10 +78,21 @@ int gen_run(const gen_opts_t *o) {
     h5_close(g);
   }
 
+  int NC = o->clusters > 0 ? 1 : 0;
+  ps_h5_t dclu = -1;
+  if (NC) {
+    dclu = h5_dset_create(gtruth, "cluster", PS_I32, 1, dims1, chunk1);
+    double *cc = ps_malloc(sizeof(double) * (size_t)o->clusters * (size_t)f);
+    for (int q = 0; q < o->clusters; q++)
+      for (int64_t j = 0; j < f; j++) cc[(size_t)q * (size_t)f + (size_t)j] = synth_cluster_center(&s, q, j);
+    int64_t dcf[2] = {o->clusters, f};
+    h5_write_small(gtruth, "cluster_centers", PS_F64, 2, dcf, cc);
+    free(cc);
+  }
   int64_t row0, n;
   ps_partition(rows, ps_size, ps_rank, &row0, &n);
   /* the pipeline's thread writes block b-1 while block b is generated */
-  ps_pipe_col_t *cols = ps_malloc(sizeof(ps_pipe_col_t) * (size_t)(2 + 3 * K + 1));
+  ps_pipe_col_t *cols = ps_malloc(sizeof(ps_pipe_col_t) * (size_t)(2 + 3 * K + 2));
   cols[0] = (ps_pipe_col_t){dx, PS_F32, f};
   cols[1] = (ps_pipe_col_t){did, PS_I64, 0};
   for (int t = 0; t < K; t++) {
@@ -90,8 +101,9 @@ int gen_run(const gen_opts_t *o) {
     if (U) cols[3 + 2 * K + t] = (ps_pipe_col_t){dupl[t], PS_F32, 0};
   }
   if (U) cols[2 + 2 * K] = (ps_pipe_col_t){dtreat, PS_U8, 0};
-  int ncols = 2 + 2 * K + (U ? 1 + K : 0);
-  int64_t br = o->block_rows > 0 ? o->block_rows : h5_block_rows(4 * f + 9 + 9 * K, chunk_rows);
+  int ncols = 2 + 2 * K + (U ? 1 + K : 0), clu_col = ncols;
+  if (NC) cols[ncols++] = (ps_pipe_col_t){dclu, PS_I32, 0};
+  int64_t br = o->block_rows > 0 ? o->block_rows : h5_block_rows(4 * f + 13 + 9 * K, chunk_rows);
   ps_pipe_spec_t spec = {"gen", row0, n, br, 0, ncols, NULL, cols, 1};
   ps_pipe_t *pipe = pipe_open(&spec);
   ps_progress_t prog;
@@ -104,7 +116,8 @@ int gen_run(const gen_opts_t *o) {
     for (int64_t i = 0; i < b.rows; i++) {
       int64_t row = row0 + b.first + i;
       float *xi = x + (size_t)i * (size_t)f;
-      synth_row(&s, row, xi);
+      if (NC) ((int32_t *)b.out[clu_col])[i] = synth_cluster_row(&s, o->clusters, row, xi);
+      else synth_row(&s, row, xi);
       ids[i] = synth_customer_id(row);
       int tr = U ? synth_treated(&s, row) : 0;
       if (U) ((uint8_t *)b.out[2 + 2 * K])[i] = (uint8_t)tr;
@@ -134,6 +147,7 @@ int gen_run(const gen_opts_t *o) {
   }
   h5_close(dtreat);
   free(dupl);
+  h5_close(dclu);
   h5_close(dx);
   h5_close(did);
   h5_close(glab);

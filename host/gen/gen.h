@@ -12,6 +12,7 @@ typedef struct {
   int64_t block_rows;                 /* rows a rank writes at a time; 0: about 64 MiB */
   uint64_t seed;
   int uplift; /* a planted campaign: /labels/treated, outcomes with a treatment effect, /truth/<t>/uplift */
+  int clusters;                       /* > 0: planted clusters (synth_cluster_row), truth in /truth/cluster */
 } gen_opts_t;
 
 /* Collective; 0, or PS_EXIT_STOPPED (nothing left behind) on a stop signal. */

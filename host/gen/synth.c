@@ -219,3 +219,15 @@ void synth_free(synth_t *s) {
   free(s->nl);
   memset(s, 0, sizeof *s);
 }
+
+double synth_cluster_center(const synth_t *s, int cluster, int64_t col) {
+  return 3.0 * ps_rng_normal(s->seed, 77, (uint64_t)cluster, 2 * (uint64_t)col);
+}
+
+int synth_cluster_row(const synth_t *s, int clusters, int64_t row, float *x) {
+  int q = (int)(ps_rng_unif(s->seed, 78, (uint64_t)row, 0) * clusters);
+  if (q >= clusters) q = clusters - 1;
+  for (int64_t j = 0; j < s->f; j++)
+    x[j] = (float)(synth_cluster_center(s, q, j) + ps_rng_normal(s->seed, 79, (uint64_t)row, 2 * (uint64_t)j));
+  return q;
+}

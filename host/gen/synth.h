@@ -39,4 +39,11 @@ int64_t synth_customer_id(int64_t row);
  * for some customers. Needs F >= 7. */
 int synth_treated(const synth_t *s, int64_t row);
 void synth_uplift_probs(const synth_t *s, int t, const float *x, double *p_c, double *p_t);
+
+/* Planted clusters (gen --clusters K): the row's cluster is drawn from its
+ * hash, every feature is the cluster's center (N(0, 3^2) a coordinate, a
+ * pure function of (seed, cluster, column)) plus N(0, 1) noise. Returns
+ * the cluster; overwrites x. */
+int synth_cluster_row(const synth_t *s, int clusters, int64_t row, float *x);
+double synth_cluster_center(const synth_t *s, int cluster, int64_t col);
 #endif

@@ -5,7 +5,7 @@ import pytest
 
 from pstest import gen, run
 
-COMMANDS = ["gen", "inspect", "train", "score", "eval", "gate"]
+COMMANDS = ["gen", "inspect", "train", "score", "eval", "gate", "segment"]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)

@@ -1,0 +1,28 @@
+/* backend.h: the compute of a Lloyd iteration behind a small interface --
+ * the CPU twins (backend_cpu.c, kernels/kmeans/assign_cpu.c, update_cpu.c) or the CUDA
+ * kernels with the rows resident on the device (backend_cuda.c, CUDA
+ * builds). The rows are given once; each call works on all of them. */
+#ifndef PS_KMEANS_BACKEND_H
+#define PS_KMEANS_BACKEND_H
+#include <stdint.h>
+
+typedef struct km_backend km_backend_t;
+struct km_backend {
+  const char *name;
+  const float *X; /* host rows [n][c] */
+  int64_t n, c;
+  int kmax;
+  void *impl;
+  /* label [n], d2 [n] (host): nearest of the k centers Cf [k][c] (float32,
+   * squared norms cnorm [k]) and the GEMM-based squared distance. */
+  void (*assign)(km_backend_t *b, const float *Cf, const double *cnorm, int k, int32_t *label, double *d2);
+  /* acc [k*c + k + 1] (host, zeroed by the caller) += fixed-point sums,
+   * counts and inertia of the last assignment (label, d2 as it returned). */
+  void (*update)(km_backend_t *b, const int32_t *label, const double *d2, int k, int64_t *acc);
+  void (*destroy)(km_backend_t *b);
+};
+
+km_backend_t *km_backend_cpu(const float *X, int64_t n, int64_t c, int kmax);
+/* NULL in builds without CUDA. */
+km_backend_t *km_backend_cuda(const float *X, int64_t n, int64_t c, int kmax);
+#endif

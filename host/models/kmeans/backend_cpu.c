@@ -1,0 +1,54 @@
+/* backend_cpu.c: the k-means backend over the CPU twins (backend.h). */
+#include "models/kmeans/backend.h"
+
+#include <stdlib.h>
+
+#include "core/util.h"
+#include "kmeans/kmeans_cpu.h"
+
+#define ROWS (4 * KM_BLOCK) /* rows an assign step takes */
+
+typedef struct {
+  float *work;
+  double *xnorm;
+} cpu_t;
+
+static void assign(km_backend_t *b, const float *Cf, const double *cnorm, int k, int32_t *label, double *d2) {
+  cpu_t *u = b->impl;
+  for (int64_t i0 = 0; i0 < b->n; i0 += ROWS) {
+    int64_t m = b->n - i0 < ROWS ? b->n - i0 : ROWS;
+    km_assign_cpu(b->X + (size_t)i0 * (size_t)b->c, u->xnorm + i0, m, b->c, Cf, cnorm, k, label + i0, d2 + i0,
+                  u->work);
+  }
+}
+
+static void update(km_backend_t *b, const int32_t *label, const double *d2, int k, int64_t *acc) {
+  size_t kc = (size_t)k * (size_t)b->c;
+  km_update_cpu(b->X, b->n, b->c, label, d2, k, acc, acc + kc, acc + kc + k);
+}
+
+static void destroy(km_backend_t *b) {
+  cpu_t *u = b->impl;
+  free(u->work);
+  free(u->xnorm);
+  free(u);
+  free(b);
+}
+
+km_backend_t *km_backend_cpu(const float *X, int64_t n, int64_t c, int kmax) {
+  km_backend_t *b = ps_calloc(1, sizeof *b);
+  cpu_t *u = ps_malloc(sizeof *u);
+  u->work = ps_malloc(sizeof(float) * (size_t)km_assign_work(c, kmax));
+  u->xnorm = ps_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+  km_norms_cpu(X, n, c, u->xnorm);
+  *b = (km_backend_t){.name = "cpu", .X = X, .n = n, .c = c, .kmax = kmax, .impl = u,
+                      .assign = assign, .update = update, .destroy = destroy};
+  return b;
+}
+
+#ifndef PROPSCORE_HAVE_CUDA
+km_backend_t *km_backend_cuda(const float *X, int64_t n, int64_t c, int kmax) {
+  (void)X, (void)n, (void)c, (void)kmax;
+  return NULL;
+}
+#endif

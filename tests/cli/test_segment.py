@@ -1,0 +1,182 @@
+"""segment: k-means personas vs planted clusters and scikit-learn, the same
+bytes for any rank count, assignment with a saved model, bad input."""
+import json
+import os
+
+import h5py
+import numpy as np
+import pytest
+
+from pstest import digest, error_line, gen, run
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    d = tmp_path_factory.mktemp("seg")
+    return gen(str(d / "c.h5"), rows=12000, features=8, extra=("--clusters", "6"))
+
+
+def std_like_prepare(X, mean, scale):
+    """The standardized float32 rows of prepare.c (NaN -> 0), from the model's mean/scale."""
+    V = X.astype(np.float64)
+    S = (V - mean) * scale
+    S = np.where(np.isfinite(V), S, 0.0)
+    return S.astype(np.float32)
+
+
+def read_personas(path):
+    with h5py.File(path) as f:
+        return {"ids": f["customer_id"][...], "persona": f["segments/persona"][...],
+                "distance": f["segments/distance"][...], "centroids": f["model/centroids"][...],
+                "mean": f["model/standardize/mean"][...], "scale": f["model/standardize/scale"][...],
+                "names": [n.decode() for n in f["model/columns/name"][...]], "attrs": dict(f.attrs)}
+
+
+def test_planted_clusters_and_sklearn(planted, tmp_path):
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+    out = str(tmp_path / "p.h5")
+    run(2, "segment", "--data", planted, "--k", 6, "--n-init", 3, "--out", out, "--quiet")
+    p = read_personas(out)
+    with h5py.File(planted) as f:
+        truth = f["truth/cluster"][...]
+        ids = f["customer_id"][...]
+        X = f["features"][...]
+    assert (p["ids"] == ids).all()
+    assert adjusted_rand_score(truth, p["persona"]) >= 0.95
+    Z = std_like_prepare(X, p["mean"], p["scale"]).astype(np.float64)
+    # our inertia: exact distances to our centroids
+    ours = float(((Z - p["centroids"][p["persona"]]) ** 2).sum())
+    assert abs(ours - p["attrs"]["inertia"]) <= 1e-6 * ours
+    np.testing.assert_allclose(p["distance"] ** 2, ((Z - p["centroids"][p["persona"]]) ** 2).sum(1), rtol=1e-5,
+                               atol=1e-5)
+    sk = KMeans(n_clusters=6, n_init=3, random_state=0).fit(Z)
+    assert ours <= sk.inertia_ * 1.005, (ours, sk.inertia_)
+
+
+def test_sklearn_inertia_unplanted(tmp_path):
+    """Overlapping customer features (no planted clusters): within 0.5% of scikit-learn."""
+    from sklearn.cluster import KMeans
+    data = gen(str(tmp_path / "d.h5"), rows=6000, features=10)
+    out = str(tmp_path / "p.h5")
+    run(1, "segment", "--data", data, "--k", 8, "--n-init", 5, "--out", out, "--quiet")
+    p = read_personas(out)
+    with h5py.File(data) as f:
+        X = f["features"][...]
+    Z = std_like_prepare(X, p["mean"], p["scale"]).astype(np.float64)
+    ours = float(((Z - p["centroids"][p["persona"]]) ** 2).sum())
+    sk = KMeans(n_clusters=8, n_init=5, random_state=0).fit(Z)
+    assert ours <= sk.inertia_ * 1.005, (ours, sk.inertia_)
+
+
+def test_same_bytes_any_rank_count(tmp_path):
+    data = gen(str(tmp_path / "d.h5"), rows=5003, features=12)
+    digs = set()
+    for np_ in (1, 2, 3):
+        out = str(tmp_path / f"p{np_}.h5")
+        run(np_, "segment", "--data", data, "--k", 7, "--n-init", 2, "--out", out, "--quiet")
+        digs.add(digest(out))
+    assert len(digs) == 1
+
+
+def test_model_assigns_new_month(planted, tmp_path):
+    out = str(tmp_path / "p.h5")
+    run(1, "segment", "--data", planted, "--k", 6, "--out", out, "--quiet")
+    again = str(tmp_path / "again.h5")
+    run(3, "segment", "--data", planted, "--model", out, "--out", again, "--quiet")
+    a, b = read_personas(out), read_personas(again)
+    assert (a["persona"] == b["persona"]).all()
+    np.testing.assert_array_equal(a["centroids"], b["centroids"])
+    assert b["names"] == a["names"]
+
+
+def test_columns_prefix_and_json(planted, tmp_path):
+    with h5py.File(planted) as f:
+        names = [n.decode() for n in f["feature_names"][...]]
+    p = run(2, "segment", "--data", planted, "--k", 3, "--columns", f"{names[0]},{names[1][:3]}*", "--json",
+            "--quiet")
+    doc = json.loads(p.stdout)
+    assert doc["columns"][0] == names[0] and names[1] in doc["columns"]
+    assert len(doc["personas"]) == 3
+    assert sum(q["size"] for q in doc["personas"]) == 12000
+    assert abs(sum(q["share"] for q in doc["personas"]) - 1) < 1e-9
+    assert all(len(q["apart"]) == min(3, len(doc["columns"])) for q in doc["personas"])
+
+
+def test_k_range(planted):
+    p = run(2, "segment", "--data", planted, "--k-range", "4:7", "--sample", 500, "--json", "--quiet")
+    rows = json.loads(p.stdout)["k_range"]
+    assert [r["k"] for r in rows] == [4, 5, 6, 7]
+    inertia = [r["inertia"] for r in rows]
+    assert inertia == sorted(inertia, reverse=True)
+    sil = {r["k"]: r["silhouette"] for r in rows}
+    assert max(sil, key=sil.get) == 6  # the planted k has the best silhouette
+
+
+def test_bad_input(planted, tmp_path):
+    out = str(tmp_path / "p.h5")
+    p = run(1, "segment", "--data", planted, "--k", 0, "--out", out, check=False)
+    assert p.returncode == 2 and "--k" in error_line(p)
+    p = run(2, "segment", "--data", planted, "--k", 20000, "--out", out, check=False)
+    assert p.returncode == 2 and "rows" in error_line(p)
+    p = run(1, "segment", "--data", planted, "--columns", "nope", check=False)
+    assert p.returncode == 2 and "nope" in error_line(p)
+    p = run(1, "segment", "--data", planted, "--k-range", "5:3", check=False)
+    assert p.returncode == 2 and "--k-range" in error_line(p)
+    p = run(1, "segment", "--data", planted, "--k-range", "2:3", "--out", out, check=False)
+    assert p.returncode == 2 and "--out" in error_line(p)
+    assert not os.path.exists(out)
+
+
+def test_constant_and_identical_rows(tmp_path):
+    path = str(tmp_path / "same.h5")
+    n = 50
+    with h5py.File(path, "w") as f:
+        f.attrs["schema_version"] = 1
+        X = np.tile(np.array([[1.0, 2.0, 3.0]], np.float32), (n, 1))
+        f["features"] = X
+        f["customer_id"] = np.arange(n, dtype=np.int64) + 100
+        f["feature_names"] = np.array([b"a", b"b", b"c"])
+    p = run(2, "segment", "--data", path, "--k", 2, check=False)
+    assert p.returncode != 0 and "distinct rows" in error_line(p)
+    out = str(tmp_path / "one.h5")
+    p = run(2, "segment", "--data", path, "--k", 1, "--out", out)
+    assert "constant" in p.stderr
+    assert (read_personas(out)["persona"] == 0).all()
+    # one constant column among varying ones: a warning, a correct answer
+    path2 = str(tmp_path / "const.h5")
+    rng = np.random.default_rng(1)
+    X = np.c_[rng.normal(size=(300, 2)) + np.repeat([[0, 0], [8, 8], [0, 8]], 100, 0), np.full(300, 5.0)]
+    with h5py.File(path2, "w") as f:
+        f.attrs["schema_version"] = 1
+        f["features"] = X.astype(np.float32)
+        f["customer_id"] = np.arange(300, dtype=np.int64)
+        f["feature_names"] = np.array([b"a", b"b", b"flat"])
+    out2 = str(tmp_path / "c.h5")
+    p = run(1, "segment", "--data", path2, "--k", 3, "--out", out2)
+    assert "flat is constant" in p.stderr
+    from sklearn.metrics import adjusted_rand_score
+    assert adjusted_rand_score(np.repeat([0, 1, 2], 100), read_personas(out2)["persona"]) == 1.0
+
+
+def test_profile_scores_and_rates(tmp_path):
+    """Per-persona size, share, raw means, mean scores and label rates vs numpy recounts."""
+    data = gen(str(tmp_path / "g.h5"), rows=4000, features=10)
+    model, scores, out = (str(tmp_path / x) for x in ("m.h5", "s.h5", "p.h5"))
+    run(1, "train", "--data", data, "--model", model, "--quiet")
+    run(2, "score", "--data", data, "--model", model, "--out", scores, "--quiet")
+    p = run(3, "segment", "--data", data, "--k", 4, "--scores", scores, "--out", out, "--json", "--quiet")
+    doc = json.loads(p.stdout)
+    per = read_personas(out)["persona"]
+    with h5py.File(data) as f, h5py.File(scores) as s:
+        X = f["features"][...].astype(np.float64)
+        for q in doc["personas"]:
+            m = per == q["persona"]
+            assert q["size"] == m.sum()
+            for j, name in enumerate(doc["columns"]):
+                col = X[m, j]
+                col = np.where(np.isfinite(col), col, np.nanmean(X[:, j][np.isfinite(X[:, j])]))
+                assert abs(q["mean"][name] - col.mean()) <= 1e-4 * (1 + abs(col.mean()))
+            for t in ("purchase_3m", "churn"):
+                assert abs(q["outcomes"][t]["rate"] - f[f"labels/{t}"][...][m].mean()) < 1e-12
+                assert abs(q["outcomes"][t]["mean_score"] - s[f"scores/{t}"][...][m].astype(np.float64).mean()) < 1e-7
