@@ -35,7 +35,7 @@ static const char *USAGE =
     "exit codes: 0 ok, 1 error, 2 usage, 75 stopped by a signal (nothing written)\n";
 
 int cmd_gen(int argc, char **argv) {
-  gen_opts_t o = {NULL, "purchase_3m,churn", 1000000, 64, 0, 0, 42, 0};
+  gen_opts_t o = {NULL, "purchase_3m,churn", 1000000, 64, 0, 0, 42, 0, 0};
   static struct option opts[] = {{"out", 1, 0, 'o'},   {"rows", 1, 0, 'n'},    {"features", 1, 0, 'f'},
                                  {"seed", 1, 0, 's'},  {"targets", 1, 0, 't'}, {"chunk-rows", 1, 0, 'c'},
                                  {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},    {"block-rows", 1, 0, 'b'},
