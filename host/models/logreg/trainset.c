@@ -57,6 +57,8 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
   ts->Yva = l->Yva;
   ts->n_pos = l->n_pos;
   ts->train = train;
+  free(l->ids); /* the split is made: logistic regression needs no ids (8 bytes a row) */
+  l->ids = NULL;
 
   /* Resident if the raw rows and their standardized copy fit the limit
    * (the same decision on every rank: the largest rank decides). */
