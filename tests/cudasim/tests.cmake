@@ -1,6 +1,7 @@
 # tests.cmake: the emulated device's own tests, included by tests/CMakeLists.txt
 # in -DPROPSCORE_CUDA_SIM=ON builds: test_cudasim (what must work as on a GPU,
-# and the planted faults it must catch) and a smoke run of the kernel bench.
+# and the planted faults it must catch), a smoke run of the kernel bench and
+# the kernel tests with the lanes of each warp in a shuffled order.
 add_executable(test_cudasim)
 cudasim_cu(test_cudasim ${CMAKE_CURRENT_SOURCE_DIR}/cudasim/test_cudasim.cu)
 target_include_directories(test_cudasim PRIVATE ${PS_INCLUDES})
@@ -11,3 +12,8 @@ set_tests_properties(gpu.test_cudasim PROPERTIES ENVIRONMENT "${PS_GPU_ENV}" LAB
 
 add_test(NAME gpu.bench_smoke COMMAND $<TARGET_FILE:propscore-bench> --rows 3000 --features 16 --reps 1 --check-rows 3000)
 set_tests_properties(gpu.bench_smoke PROPERTIES ENVIRONMENT "${PS_GPU_ENV}" LABELS "gpu;cudasim" TIMEOUT 600)
+
+# the kernel tests again with the lanes of each warp run in a shuffled order
+add_test(NAME gpu.test_logreg_kernels_shuffled COMMAND $<TARGET_FILE:test_logreg_kernels>)
+set_tests_properties(gpu.test_logreg_kernels_shuffled PROPERTIES
+                     ENVIRONMENT "${PS_GPU_ENV};PROPSCORE_CUDASIM_SCHEDULE=random:7" LABELS "gpu;cudasim" TIMEOUT 600)

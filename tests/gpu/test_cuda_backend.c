@@ -290,6 +290,7 @@ int main(int argc, char **argv) {
   case_eval(20011, 64, 2, 1);   /* bf16 storage */
   case_eval(3001, 256, 16, 0);  /* 16 heads, fused */
   case_eval(3001, 255, 3, 0);
+  case_eval(501, 400, 2, 0);    /* fused with 56 KiB of shared memory (cudaFuncSetAttribute) */
   case_eval(1, 5, 1, 0);        /* one row */
   case_eval(1003, 40, 17, 0);   /* 17 heads: cuBLAS gradient, scores in two head groups */
   case_eval(600, 5000, 2, 0);   /* (c+1) k > 8192: cuBLAS path */

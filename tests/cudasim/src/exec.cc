@@ -8,13 +8,13 @@
  * Checked, with a message naming the kernel, launch site, block, warp and
  * lanes, then abort:
  *   - a warp shuffle/vote/__syncwarp whose mask names a lane that exited,
- *     does not exist (partial warp), is waiting at __syncthreads, or that
- *     reads a lane outside the mask; lanes of one mask at different kinds of
- *     warp operation; a warp whose lanes can no longer all proceed (deadlock);
+ *     does not exist (partial warp) or waits at __syncthreads, or that reads
+ *     a lane outside the mask; a warp whose lanes can no longer all proceed
+ *     (deadlock: e.g. lanes of one mask at different kinds of operation);
  *   - warps meeting at different __syncthreads calls;
  *   - dynamic shared memory: poisoned with 0xff bytes (NaN) before each
- *     block, 64 KiB of guard pages after its end (an access there faults), canary
- *     bytes before it checked after each block;
+ *     block, 64 KiB of guard pages after its end (an access there faults),
+ *     canary bytes before it and in the slack, checked after each block;
  *   - a lane overflowing its fiber stack (guard page).
  * PROPSCORE_CUDASIM_SCHEDULE=random[:seed] runs the ready lanes of a warp
  * in a shuffled order instead of lane order.

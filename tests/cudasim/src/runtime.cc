@@ -480,12 +480,11 @@ cudaError_t memcpy_impl(const char *file, int line, void *dst, const void *src, 
     if (kind == cudaMemcpyDeviceToHost) host_waits = !async || wd == PAGEABLE;
     if (kind == cudaMemcpyHostToDevice) host_waits = !async; /* from pinned memory: synchronous */
   }
-  OpRef op = push(s, what, file, line, res, std::move(run));
+  push(s, what, file, line, res, std::move(run));
   if (host_waits) {
     VC v = s->vc;
     host_wait(v);
   }
-  (void)op;
   return cudaSuccess;
 }
 
