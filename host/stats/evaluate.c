@@ -15,13 +15,7 @@
 #include "io/data.h"
 #include "io/h5.h"
 #include "stats/metrics.h"
-
-static cJSON *num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
-static cJSON *arr(const double *v, int n) {
-  cJSON *a = cJSON_CreateArray();
-  for (int i = 0; i < n; i++) cJSON_AddItemToArray(a, num(v[i]));
-  return a;
-}
+#include "stats/json_num.h"
 
 int eval_run(const eval_opts_t *opts) {
   const char *data = opts->data, *scores = opts->scores, *split = opts->split, *targets_s = opts->targets;
@@ -124,21 +118,21 @@ int eval_run(const eval_opts_t *opts) {
       cJSON *o = cJSON_AddObjectToObject(ts, targets[h]);
       cJSON_AddNumberToObject(o, "rows", m->n);
       cJSON_AddNumberToObject(o, "positives", m->pos);
-      cJSON_AddItemToObject(o, "roc_auc", num(m->auc));
-      cJSON_AddItemToObject(o, "pr_auc", num(m->pr_auc));
-      cJSON_AddItemToObject(o, "log_loss", num(m->logloss));
-      cJSON_AddItemToObject(o, "brier", num(m->brier));
+      cJSON_AddItemToObject(o, "roc_auc", ps_json_num(m->auc));
+      cJSON_AddItemToObject(o, "pr_auc", ps_json_num(m->pr_auc));
+      cJSON_AddItemToObject(o, "log_loss", ps_json_num(m->logloss));
+      cJSON_AddItemToObject(o, "brier", ps_json_num(m->brier));
       cJSON *l = cJSON_AddObjectToObject(o, "lift");
-      cJSON_AddItemToObject(l, "rows", arr(m->lift_rows, PS_BINS));
-      cJSON_AddItemToObject(l, "positives", arr(m->lift_pos, PS_BINS));
-      cJSON_AddItemToObject(l, "rate", arr(m->lift_rate, PS_BINS));
-      cJSON_AddItemToObject(l, "lift", arr(m->lift, PS_BINS));
-      cJSON_AddItemToObject(l, "cumulative_gain", arr(m->lift_gain, PS_BINS));
-      cJSON_AddItemToObject(l, "min_score", arr(m->lift_min_score, PS_BINS));
+      cJSON_AddItemToObject(l, "rows", ps_json_arr(m->lift_rows, PS_BINS));
+      cJSON_AddItemToObject(l, "positives", ps_json_arr(m->lift_pos, PS_BINS));
+      cJSON_AddItemToObject(l, "rate", ps_json_arr(m->lift_rate, PS_BINS));
+      cJSON_AddItemToObject(l, "lift", ps_json_arr(m->lift, PS_BINS));
+      cJSON_AddItemToObject(l, "cumulative_gain", ps_json_arr(m->lift_gain, PS_BINS));
+      cJSON_AddItemToObject(l, "min_score", ps_json_arr(m->lift_min_score, PS_BINS));
       cJSON *cb = cJSON_AddObjectToObject(o, "calibration");
-      cJSON_AddItemToObject(cb, "rows", arr(m->cal_n, PS_BINS));
-      cJSON_AddItemToObject(cb, "mean_predicted", arr(m->cal_pred, PS_BINS));
-      cJSON_AddItemToObject(cb, "observed_rate", arr(m->cal_obs, PS_BINS));
+      cJSON_AddItemToObject(cb, "rows", ps_json_arr(m->cal_n, PS_BINS));
+      cJSON_AddItemToObject(cb, "mean_predicted", ps_json_arr(m->cal_pred, PS_BINS));
+      cJSON_AddItemToObject(cb, "observed_rate", ps_json_arr(m->cal_obs, PS_BINS));
     }
     char *s = cJSON_PrintBuffered(root, 1 << 16, 1);
     ps_out("%s", s);

@@ -14,8 +14,7 @@
 #include "io/data.h"
 #include "io/pipeline.h"
 #include "stats/colstats.h"
-
-static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
+#include "stats/json_num.h"
 
 int inspect_run(const inspect_opts_t *opts) {
   const char *path = opts->path;
@@ -91,10 +90,10 @@ int inspect_run(const inspect_opts_t *opts) {
         cJSON_AddNumberToObject(o, "count", st[j].count);
         cJSON_AddNumberToObject(o, "nan", st[j].nan);
         cJSON_AddNumberToObject(o, "inf", st[j].inf);
-        cJSON_AddItemToObject(o, "min", num_or_null(st[j].count > 0 ? st[j].min : NAN));
-        cJSON_AddItemToObject(o, "max", num_or_null(st[j].count > 0 ? st[j].max : NAN));
-        cJSON_AddItemToObject(o, "mean", num_or_null(stats_mean(&st[j])));
-        cJSON_AddItemToObject(o, "std", num_or_null(stats_std(&st[j])));
+        cJSON_AddItemToObject(o, "min", ps_json_num(st[j].count > 0 ? st[j].min : NAN));
+        cJSON_AddItemToObject(o, "max", ps_json_num(st[j].count > 0 ? st[j].max : NAN));
+        cJSON_AddItemToObject(o, "mean", ps_json_num(stats_mean(&st[j])));
+        cJSON_AddItemToObject(o, "std", ps_json_num(stats_std(&st[j])));
         cJSON_AddItemToArray(cols, o);
       }
       cJSON *labs = cJSON_AddObjectToObject(root, "labels");

@@ -13,6 +13,7 @@
 #include "core/util.h"
 #include "io/data.h"
 #include "io/h5.h"
+#include "stats/json_num.h"
 
 static int by_score_desc(const void *a, const void *b) {
   const ps_uplift_row_t *x = a, *y = b;
@@ -124,13 +125,6 @@ void uplift_metrics(ps_uplift_row_t *r, int64_t n, ps_uplift_metrics_t *m) {
   free(key);
 }
 
-static cJSON *num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
-static cJSON *arr(const double *v, int n) {
-  cJSON *a = cJSON_CreateArray();
-  for (int i = 0; i < n; i++) cJSON_AddItemToArray(a, num(v[i]));
-  return a;
-}
-
 int uplift_eval_run(const uplift_eval_opts_t *o) {
   const char *split = o->split;
   double holdout = o->holdout;
@@ -236,20 +230,20 @@ int uplift_eval_run(const uplift_eval_opts_t *o) {
       cJSON_AddNumberToObject(t, "control", m->n_c);
       cJSON_AddNumberToObject(t, "treated_responders", m->y_t);
       cJSON_AddNumberToObject(t, "control_responders", m->y_c);
-      cJSON_AddItemToObject(t, "qini_coefficient", num(m->qini));
-      cJSON_AddItemToObject(t, "auuc", num(m->auuc));
-      cJSON_AddItemToObject(t, "qini_area", num(m->qini_area));
-      cJSON_AddItemToObject(t, "uplift_area", num(m->auuc_area));
+      cJSON_AddItemToObject(t, "qini_coefficient", ps_json_num(m->qini));
+      cJSON_AddItemToObject(t, "auuc", ps_json_num(m->auuc));
+      cJSON_AddItemToObject(t, "qini_area", ps_json_num(m->qini_area));
+      cJSON_AddItemToObject(t, "uplift_area", ps_json_num(m->auuc_area));
       cJSON *dc = cJSON_AddObjectToObject(t, "deciles");
-      cJSON_AddItemToObject(dc, "n_treatment", arr(m->bin_n_t, PS_UPLIFT_BINS));
-      cJSON_AddItemToObject(dc, "n_control", arr(m->bin_n_c, PS_UPLIFT_BINS));
-      cJSON_AddItemToObject(dc, "rate_treatment", arr(m->bin_rate_t, PS_UPLIFT_BINS));
-      cJSON_AddItemToObject(dc, "rate_control", arr(m->bin_rate_c, PS_UPLIFT_BINS));
-      cJSON_AddItemToObject(dc, "uplift", arr(m->bin_uplift, PS_UPLIFT_BINS));
-      cJSON_AddItemToObject(dc, "uplift_se", arr(m->bin_se, PS_UPLIFT_BINS));
-      cJSON_AddItemToObject(dc, "depth_rows", arr(m->depth_rows, PS_UPLIFT_BINS));
-      cJSON_AddItemToObject(dc, "incremental_conversions", arr(m->depth_incremental, PS_UPLIFT_BINS));
-      cJSON_AddItemToObject(dc, "uplift_curve", arr(m->depth_uplift_curve, PS_UPLIFT_BINS));
+      cJSON_AddItemToObject(dc, "n_treatment", ps_json_arr(m->bin_n_t, PS_UPLIFT_BINS));
+      cJSON_AddItemToObject(dc, "n_control", ps_json_arr(m->bin_n_c, PS_UPLIFT_BINS));
+      cJSON_AddItemToObject(dc, "rate_treatment", ps_json_arr(m->bin_rate_t, PS_UPLIFT_BINS));
+      cJSON_AddItemToObject(dc, "rate_control", ps_json_arr(m->bin_rate_c, PS_UPLIFT_BINS));
+      cJSON_AddItemToObject(dc, "uplift", ps_json_arr(m->bin_uplift, PS_UPLIFT_BINS));
+      cJSON_AddItemToObject(dc, "uplift_se", ps_json_arr(m->bin_se, PS_UPLIFT_BINS));
+      cJSON_AddItemToObject(dc, "depth_rows", ps_json_arr(m->depth_rows, PS_UPLIFT_BINS));
+      cJSON_AddItemToObject(dc, "incremental_conversions", ps_json_arr(m->depth_incremental, PS_UPLIFT_BINS));
+      cJSON_AddItemToObject(dc, "uplift_curve", ps_json_arr(m->depth_uplift_curve, PS_UPLIFT_BINS));
     }
     char *s = cJSON_PrintBuffered(root, 1 << 16, 1);
     ps_out("%s", s);

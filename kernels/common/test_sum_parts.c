@@ -14,16 +14,7 @@
 #include "core/rng.h"
 #include "core/util.h"
 
-static int failures = 0;
-#define EXPECT(cond, ...)                                  \
-  do {                                                     \
-    if (!(cond)) {                                         \
-      failures++;                                          \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                        \
-      fputc('\n', stderr);                                 \
-    }                                                      \
-  } while (0)
+#include "common/test_expect.h"
 
 
 static void check(size_t len, int parts, cudaStream_t s) {

@@ -17,16 +17,7 @@
 #include "kmeans/kmeans_cpu.h"
 #include "kmeans/kmeans_kernels.h"
 
-static int failures = 0;
-#define EXPECT(cond, ...)                                  \
-  do {                                                     \
-    if (!(cond)) {                                         \
-      failures++;                                          \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                        \
-      fputc('\n', stderr);                                 \
-    }                                                      \
-  } while (0)
+#include "common/test_expect.h"
 
 static void *dev_copy(const void *h, size_t bytes) {
   void *d = NULL;

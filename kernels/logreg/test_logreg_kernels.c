@@ -21,16 +21,7 @@
 #include "logreg/logreg_cpu.h"
 #include "logreg/logreg_kernels.h"
 
-static int failures = 0;
-#define EXPECT(cond, ...)                                  \
-  do {                                                     \
-    if (!(cond)) {                                         \
-      failures++;                                          \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                        \
-      fputc('\n', stderr);                                 \
-    }                                                      \
-  } while (0)
+#include "common/test_expect.h"
 
 static cudaStream_t stream;
 static cublasHandle_t blas;

@@ -30,16 +30,7 @@ extern "C" void ps_die_local(const char *fmt, ...) {
   abort();
 }
 
-static int failures = 0;
-#define EXPECT(cond, ...)                                    \
-  do {                                                       \
-    if (!(cond)) {                                           \
-      failures++;                                            \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);   \
-      fprintf(stderr, __VA_ARGS__);                          \
-      fputc('\n', stderr);                                   \
-    }                                                        \
-  } while (0)
+#include "common/test_expect.h"
 
 namespace {
 

@@ -23,16 +23,7 @@
 #include "logreg/logreg_kernels.h"
 #include "models/logreg/backend.h"
 
-static int failures = 0;
-#define EXPECT(cond, ...)                                          \
-  do {                                                             \
-    if (!(cond)) {                                                 \
-      failures++;                                                  \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);         \
-      fprintf(stderr, __VA_ARGS__);                                \
-      fputc('\n', stderr);                                         \
-    }                                                              \
-  } while (0)
+#include "common/test_expect.h"
 
 /* NaN anywhere but in both (fmax would skip it) is an infinite difference. */
 static double max_rel(const double *a, const double *b, size_t n) {
