@@ -3,7 +3,8 @@
 # install dependencies, build, generate 1M customers x 64 features, train the
 # purchase_3m and churn heads (logistic regression, then gradient-boosted
 # trees), score every customer, evaluate on the validation split, and print
-# the AUC per target and where the scores are.
+# the AUC per target and where the scores are; then personas, a holdout
+# group, next-best offers and an exported audience.
 #   usage: scripts/demo.sh [ROWS] [FEATURES]     (defaults 1000000 64)
 #   env:   NP (ranks, default 2), OUT (output folder, default demo-out)
 set -euo pipefail
@@ -36,7 +37,18 @@ $RUN train --data "$OUT/customers.h5" --model "$OUT/model_gbdt.h5" --model-type 
 $RUN score --data "$OUT/customers.h5" --model "$OUT/model_gbdt.h5" --out "$OUT/scores_gbdt.h5" --quiet
 $RUN eval --data "$OUT/customers.h5" --scores "$OUT/scores_gbdt.h5" > "$OUT/eval_gbdt.txt"
 grep -E "^== |ROC-AUC" "$OUT/eval_gbdt.txt"
+echo "== segment: 8 personas (k-means), their sizes and label rates"
+$RUN segment --data "$OUT/customers.h5" --k 8 --scores "$OUT/scores.h5" --out "$OUT/personas.h5" 2>/dev/null | sed -n '/^persona  *size/,/^ *7 /p'
+echo "== holdout: a stable 10% control group for campaign spring-offer"
+$RUN holdout --data "$OUT/customers.h5" --campaign spring-offer --fraction 0.1 --out "$OUT/holdout.h5"
+echo "== offers: the best offer per customer by expected margin, 50000 contacts"
+$RUN offers --scores "$OUT/scores.h5" --value purchase_3m=40,churn=0 --max-offers 1 --budget 50000 --out "$OUT/offers.h5"
+echo "== export: the top 1% of the treatment group by purchase_3m, pseudonymous ids"
+[ -s "$OUT/export.key" ] || (umask 077 && od -An -tx1 -N16 /dev/urandom | tr -d ' \n' > "$OUT/export.key")
+$RUN export --scores "$OUT/scores.h5" --by purchase_3m --top-percent 1 --holdout "$OUT/holdout.h5" --group treatment \
+  --id-key-file "$OUT/export.key" --out "$OUT/audience.csv"
 echo
 echo "scores:  $OUT/scores.h5  (/customer_id, /scores/<target>)"
 echo "model:   $OUT/model.h5 (logistic regression), $OUT/model_gbdt.h5 (trees)"
 echo "report:  $OUT/eval.txt  (lift and calibration tables)"
+echo "targeting: $OUT/personas.h5 $OUT/holdout.h5 $OUT/offers.h5 $OUT/audience.csv"

@@ -13,7 +13,7 @@ static const char *USAGE =
     "usage: propscore export --scores SCORES.h5 --by TARGET (--top N | --top-percent P)\n"
     "                        --id-key-file KEY --out AUDIENCE.csv|.parquet\n"
     "                        [--uplift] [--holdout ASSIGN.h5 --group treatment|control\n"
-    "                        [--campaign NAME]] [--quiet]\n"
+    "                        [--campaign NAME]] [--personas P.h5 --persona N] [--quiet]\n"
     "\n"
     "Write an audience list for downstream tools: the best customers by a score,\n"
     "best first, as columns pseudo_id,score. Raw customer ids never leave propscore:\n"
@@ -29,6 +29,8 @@ static const char *USAGE =
     "  --holdout FILE      a holdout file (propscore holdout) of the same customers ...\n"
     "  --group G           ... and only its treatment or control group\n"
     "  --campaign NAME     the campaign in FILE (default: its only one)\n"
+    "  --personas FILE     a personas file (propscore segment) of the same customers ...\n"
+    "  --persona N         ... and only its persona N (with --holdout: both)\n"
     "  --out FILE          .csv, or .parquet (converted from the CSV by\n"
     "                      scripts/csv_to_parquet.py run by $PROPSCORE_PYTHON, default\n"
     "                      python3, with pyarrow); mode 0640,\n"
@@ -37,15 +39,15 @@ static const char *USAGE =
     "exit codes: 0 ok, 1 error, 2 usage\n";
 
 int cmd_export(int argc, char **argv) {
-  export_opts_t o = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, -1, -1, 0};
+  export_opts_t o = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, -1, -1, -1, 0};
   static const char *const groups[] = {"treatment", "control", NULL};
   static struct option opts[] = {{"scores", 1, 0, 's'},  {"by", 1, 0, 'b'},          {"top", 1, 0, 'n'},
                                  {"top-percent", 1, 0, 'p'}, {"id-key-file", 1, 0, 'k'}, {"out", 1, 0, 'o'},
                                  {"uplift", 0, 0, 'u'},  {"holdout", 1, 0, 'H'},     {"group", 1, 0, 'g'},
                                  {"campaign", 1, 0, 'c'}, {"quiet", 0, 0, 'q'},      {"help", 0, 0, 'h'},
-                                 {0, 0, 0, 0}};
+                                 {"personas", 1, 0, 'P'}, {"persona", 1, 0, 'N'},    {0, 0, 0, 0}};
   int c;
-  while ((c = getopt_long(argc, argv, "s:b:n:p:k:o:uH:g:c:qh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "s:b:n:p:k:o:uH:g:c:P:N:qh", opts, NULL)) != -1) {
     switch (c) {
       case 's': o.scores = optarg; break;
       case 'b': o.by = optarg; break;
@@ -57,6 +59,8 @@ int cmd_export(int argc, char **argv) {
       case 'H': o.holdout = optarg; break;
       case 'g': o.group = groups[ps_parse_choice("--group", optarg, groups)]; break;
       case 'c': o.campaign = optarg; break;
+      case 'P': o.personas = optarg; break;
+      case 'N': o.persona = ps_parse_ll("--persona", optarg, 0, INT32_MAX); break;
       case 'q': ps_quiet = 1; break;
       case 'h': ps_out("%s", USAGE); return 0;
       default: args_bad_option("export");
@@ -67,6 +71,8 @@ int cmd_export(int argc, char **argv) {
   args_require("export", "--by", o.by);
   args_require("export", "--id-key-file", o.key_file);
   args_require("export", "--out", o.out);
+  if ((o.personas != NULL) != (o.persona >= 0))
+    ps_die_all(PS_EXIT_USAGE, "export: --personas and --persona go together");
   if ((o.top >= 0) == (o.top_percent >= 0))
     ps_die_all(PS_EXIT_USAGE, "export: give one of --top and --top-percent");
   return export_run(&o);

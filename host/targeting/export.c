@@ -97,6 +97,37 @@ static char *helper_path(void) {
   return ps_sprintf("%s/../scripts/csv_to_parquet.py", exe);
 }
 
+/* Open a file of the same customers as the scores (its kind checked, its
+ * /customer_id equal to the scores' row for row); the caller reads from it. */
+static ps_h5_t open_aligned(const char *path, const char *want_kind, const char *what, const char *scores,
+                            const int64_t *ids, int64_t N, int64_t row0, int64_t n) {
+  ps_h5_t hf = h5_open(path, 1);
+  char *hk = h5_get_attr_str(hf, "kind");
+  if (!hk || strcmp(hk, want_kind))
+    ps_die_all(PS_EXIT_ERROR, "%s: not a propscore %s file (kind = %s)", path, what, hk ? hk : "missing");
+  free(hk);
+  int64_t hd[1];
+  ps_h5_t hid = h5_dset_open(hf, path, "/customer_id", 1, PS_KIND_INT, "int64", hd);
+  if (hd[0] != N)
+    ps_die_all(PS_EXIT_ERROR, "%s: has %lld customers but scores %s has %lld", path, (long long)hd[0], scores,
+               (long long)N);
+  size_t nn = (size_t)(n > 0 ? n : 1);
+  int64_t *hids = ps_malloc(sizeof(int64_t) * nn);
+  h5_read_range(hid, PS_I64, row0, n, 0, hids);
+  h5_close(hid);
+  char msg[1024] = "";
+  int bad = 0;
+  for (int64_t i = 0; i < n && !bad; i++)
+    if (hids[i] != ids[i]) {
+      bad = 1;
+      snprintf(msg, sizeof msg, "%s: /customer_id row %lld differs from scores %s (made from other data?)", path,
+               (long long)(row0 + i), scores);
+    }
+  ps_check_all(bad, msg);
+  free(hids);
+  return hf;
+}
+
 int export_run(const export_opts_t *o) {
   size_t ol = strlen(o->out);
   int parquet = ol > 8 && !strcmp(o->out + ol - 8, ".parquet");
@@ -114,9 +145,12 @@ int export_run(const export_opts_t *o) {
   }
   comm_bcast(&k0, sizeof k0, 0);
   comm_bcast(&k1, sizeof k1, 0);
-  ps_path_t ins[3] = {{"--scores", o->scores}, {"--id-key-file", o->key_file}, {"--holdout", o->holdout}};
+  ps_path_t ins[4] = {{"--scores", o->scores}, {"--id-key-file", o->key_file}};
+  int nin = 2;
+  if (o->holdout) ins[nin++] = (ps_path_t){"--holdout", o->holdout};
+  if (o->personas) ins[nin++] = (ps_path_t){"--personas", o->personas};
   ps_path_t outs[] = {{"--out", o->out}};
-  out_check_paths(ins, o->holdout ? 3 : 2, outs, 1);
+  out_check_paths(ins, nin, outs, 1);
   double t0 = ps_now();
 
   ps_h5_t sf = h5_open(o->scores, 1);
@@ -154,11 +188,7 @@ int export_run(const export_opts_t *o) {
   memset(in, 1, nn);
   if (o->holdout) {
     int want = !strcmp(o->group, "control");
-    ps_h5_t hf = h5_open(o->holdout, 1);
-    char *hk = h5_get_attr_str(hf, "kind");
-    if (!hk || strcmp(hk, "holdout"))
-      ps_die_all(PS_EXIT_ERROR, "%s: not a propscore holdout file (kind = %s)", o->holdout, hk ? hk : "missing");
-    free(hk);
+    ps_h5_t hf = open_aligned(o->holdout, "holdout", "holdout", o->scores, ids, N, row0, n);
     int nc = 0;
     char **camps = h5_list_datasets(hf, "/holdout", &nc);
     const char *camp = o->campaign;
@@ -168,22 +198,6 @@ int export_run(const export_opts_t *o) {
       camp = camps[0];
     }
     int64_t hd[1];
-    ps_h5_t hid = h5_dset_open(hf, o->holdout, "/customer_id", 1, PS_KIND_INT, "int64", hd);
-    if (hd[0] != N)
-      ps_die_all(PS_EXIT_ERROR, "%s: has %lld customers but scores %s has %lld", o->holdout, (long long)hd[0],
-                 o->scores, (long long)N);
-    int64_t *hids = ps_malloc(sizeof(int64_t) * nn);
-    h5_read_range(hid, PS_I64, row0, n, 0, hids);
-    h5_close(hid);
-    bad = 0;
-    for (int64_t i = 0; i < n && !bad; i++)
-      if (hids[i] != ids[i]) {
-        bad = 1;
-        snprintf(msg, sizeof msg, "%s: /customer_id row %lld differs from scores %s (made from other data?)",
-                 o->holdout, (long long)(row0 + i), o->scores);
-      }
-    ps_check_all(bad, msg);
-    free(hids);
     char *hn = ps_sprintf("/holdout/%s", camp);
     ps_h5_t gd = h5_dset_open(hf, o->holdout, hn, 1, PS_KIND_INT, "uint8", hd);
     h5_read_range(gd, PS_U8, row0, n, 0, in);
@@ -192,6 +206,23 @@ int export_run(const export_opts_t *o) {
     free(hn);
     ps_free_strv(camps);
     h5_close(hf);
+  }
+  if (o->personas) {
+    ps_h5_t pf = open_aligned(o->personas, "personas", "personas", o->scores, ids, N, row0, n);
+    int64_t pk = 0, pd1[1];
+    if (!h5_get_attr_i64(pf, "k", &pk) || pk < 1)
+      ps_die_all(PS_EXIT_ERROR, "%s: no attribute k (the number of personas): not written by propscore segment?",
+                 o->personas);
+    if (o->persona >= pk)
+      ps_die_all(PS_EXIT_USAGE, "export: --persona %lld: %s has personas 0 to %lld", (long long)o->persona,
+                 o->personas, (long long)(pk - 1));
+    ps_h5_t pset = h5_dset_open(pf, o->personas, "/segments/persona", 1, PS_KIND_INT, "int32", pd1);
+    int32_t *per = ps_malloc(sizeof(int32_t) * nn);
+    h5_read_range(pset, PS_I32, row0, n, 0, per);
+    h5_close(pset);
+    for (int64_t i = 0; i < n; i++) in[i] = in[i] && per[i] == o->persona;
+    free(per);
+    h5_close(pf);
   }
   /* candidates of the group, best first; the cut exact over all ranks */
   int64_t m = 0;
@@ -254,8 +285,10 @@ int export_run(const export_opts_t *o) {
     }
     free(csvp);
     out_commit(out);
-    ps_out("export: wrote %s: %lld of %lld customers%s%s by %s, pseudonymous ids, %.2f s", o->out, (long long)g,
-           (long long)M, o->group ? " of the group " : "", o->group ? o->group : "", name, ps_now() - t0);
+    char slice[64] = "";
+    if (o->personas) snprintf(slice, sizeof slice, " of persona %lld", (long long)o->persona);
+    ps_out("export: wrote %s: %lld of %lld customers%s%s%s by %s, pseudonymous ids, %.2f s", o->out, (long long)g,
+           (long long)M, o->group ? " of the group " : "", o->group ? o->group : "", slice, name, ps_now() - t0);
   }
   free(all);
   free(name);

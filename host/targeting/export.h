@@ -1,6 +1,7 @@
 /* export.h: the export job -- an audience list for downstream tools. The
  * top N (or top P%) customers by a score (/scores/<by>, or /uplift/<by>),
- * optionally only those of one group of a holdout file, are written by rank
+ * optionally only those of one group of a holdout file and/or of one
+ * persona of a personas file (propscore segment), are written by rank
  * 0 as CSV (pseudo_id,score) or Parquet (the same columns, converted from
  * the CSV by scripts/csv_to_parquet.py with pyarrow), best first. Customer
  * ids never leave the job: each is replaced by its pseudonym, SipHash-2-4
@@ -13,7 +14,8 @@
 #include <stdint.h>
 
 typedef struct {
-  const char *scores, *by, *out, *key_file, *holdout, *group, *campaign;
+  const char *scores, *by, *out, *key_file, *holdout, *group, *campaign, *personas;
+  int64_t persona; /* with personas: the persona kept */
   int64_t top;        /* < 0: use top_percent */
   double top_percent; /* < 0: use top */
   int uplift;

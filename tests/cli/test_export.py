@@ -1,6 +1,6 @@
 """propscore export (issue 13): top N / top P% by a score as CSV or Parquet
 with pseudonymous ids (SipHash-2-4 under a key file: checked against a Python
-SipHash and the reference vector), read back by pandas; a holdout group;
+SipHash and the reference vector), read back by pandas; a holdout group; a persona;
 0640; the same bytes for 1 and 3 ranks; no raw id in the file or the logs."""
 import os
 import stat
@@ -134,8 +134,36 @@ def test_other_key_other_pseudonyms(files, tmp_path):
     assert pd.read_csv(out, dtype={"pseudo_id": str})["pseudo_id"].tolist() == [pseudo(i, "ff" * 16) for i in raw]
 
 
+def test_persona_and_group(files, tmp_path):
+    """--personas/--persona keep one persona of a segment file (with --holdout: of
+    its group too); the same bytes for 1 and 3 ranks; a persona out of range is a
+    usage error naming the file's range."""
+    data, scores, key, assign = files
+    personas = str(tmp_path / "p.h5")
+    run(2, "segment", "--data", data, "--k", 4, "--out", personas, "--quiet")
+    outs = []
+    for np_ in (1, 3):
+        outs.append(str(tmp_path / f"p{np_}.csv"))
+        run(np_, "export", "--scores", scores, "--by", "churn", "--top", 40, "--id-key-file", key,
+            "--holdout", assign, "--group", "treatment", "--personas", personas, "--persona", 2,
+            "--out", outs[-1], "--quiet")
+    assert open(outs[0], "rb").read() == open(outs[1], "rb").read()
+    with h5py.File(assign) as a, h5py.File(personas) as p:
+        mask = (a["holdout/spring"][...] == 0) & (p["segments/persona"][...] == 2)
+    assert mask.sum() > 40
+    df = pd.read_csv(outs[0], dtype={"pseudo_id": str})
+    pids, sc, _ = reference(scores, 40, mask=mask)
+    assert df["pseudo_id"].tolist() == pids
+    np.testing.assert_array_equal(df["score"].to_numpy(), sc)
+    r = run(2, "export", "--scores", scores, "--by", "churn", "--top", 5, "--id-key-file", key,
+            "--personas", personas, "--persona", 4, "--out", str(tmp_path / "q.csv"), check=False)
+    assert r.returncode == 2 and "personas 0 to 3" in error_line(r) and personas in error_line(r)
+    assert not (tmp_path / "q.csv").exists()
+
+
 @pytest.mark.parametrize("args,msg", [
     (["--top", "5", "--out", "x.txt"], ".csv or .parquet"),
+    (["--top", "5", "--out", "x.csv", "--persona", "1"], "--personas and --persona"),
     (["--top", "5", "--top-percent", "3", "--out", "x.csv"], "one of --top"),
     (["--top", "5", "--out", "x.csv", "--group", "control"], "--holdout and --group"),
 ])

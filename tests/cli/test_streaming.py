@@ -64,8 +64,9 @@ def test_memory_cap_is_honoured(tmp_path):
     streamed = peak_rss_kb(["train", "--data", big, "--model", tmp_path / "s.h5", "--quiet",
                             "--host-mem-limit", f"{cap_mb}M"])
     # per-row state that stays resident: labels, split, and at the end the scores and
-    # sorted runs of the exact metrics (about 70 bytes a row, see train --help)
-    allowance_kb = cap_mb * 1024 + 600000 * 70 // 1024
+    # sorted runs of the exact metrics (about 75 bytes a row with two heads, see train --help;
+    # measured 70.0 with the allocator's and MPI's own pages in it)
+    allowance_kb = cap_mb * 1024 + 600000 * 75 // 1024
     print(f"peak RSS: baseline {base} KiB, resident {resident} KiB, streamed {streamed} KiB")
     assert resident - base > 250 * 1024              # the resident run does hold the rows
     assert streamed - base < allowance_kb, (streamed - base, allowance_kb)

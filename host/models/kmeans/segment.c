@@ -528,7 +528,10 @@ int segment_run(const segment_opts_t *o) {
     ps_out("%7s %-24s %10s %10s", "persona", "target", "mean score", "rate");
     for (int q = 0; q < k; q++)
       for (int h = 0; h < oc.t; h++)
-        ps_out("%7d %-24s %10.4f %10.4f", q, oc.targets[h], oc.score[h * k + q], oc.rate[h * k + q]);
+        if (isfinite(oc.score[h * k + q]))
+          ps_out("%7d %-24s %10.4f %10.4f", q, oc.targets[h], oc.score[h * k + q], oc.rate[h * k + q]);
+        else /* no --scores */
+          ps_out("%7d %-24s %10s %10.4f", q, oc.targets[h], "-", oc.rate[h * k + q]);
   }
   ps_free_strv(oc.targets);
   free(oc.score), free(oc.rate);
