@@ -99,6 +99,19 @@ void data_read_ids(const ps_data_t *d, int64_t row0, int64_t n, int64_t *ids) {
   h5_read_range(d->ids, PS_I64, row0, n, 0, ids);
 }
 
+void data_check_same_ids(const int64_t *ids, const int64_t *other, int64_t row0, int64_t n, const char *path,
+                         const char *what, const char *other_path, const char *hint) {
+  char msg[1024] = "";
+  int bad = 0;
+  for (int64_t i = 0; i < n && !bad; i++)
+    if (ids[i] != other[i]) {
+      bad = 1;
+      snprintf(msg, sizeof msg, "%s: /customer_id row %lld differs from %s %s (%s)", path, (long long)(row0 + i), what,
+               other_path, hint);
+    }
+  ps_check_all(bad, msg);
+}
+
 /* Duplicate ids, distributed: every (id, row) goes to the rank owning
  * hash(id); each rank finds repeats among its share with a hash table. */
 typedef struct {

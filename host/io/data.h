@@ -39,6 +39,11 @@ void data_read_ids(const ps_data_t *d, int64_t row0, int64_t n, int64_t *ids);
  * the repeats and names the first repeated row, never an id. ids: this
  * rank's rows [row0, row0+n). */
 void data_check_unique_ids(const ps_data_t *d, const int64_t *ids, int64_t row0, int64_t n);
+/* Dies (collectively) unless two files' customer ids agree on this rank's
+ * rows [row0, row0+n): "<path>: /customer_id row R differs from <what>
+ * <other> (<hint>)", naming the first differing row, never an id. */
+void data_check_same_ids(const int64_t *ids, const int64_t *other, int64_t row0, int64_t n, const char *path,
+                         const char *what, const char *other_path, const char *hint);
 /* The first non-finite value of rows X [n][f]: 1 and its row and column,
  * else 0. */
 int data_first_nonfinite(const float *X, int64_t n, int64_t f, int64_t *row, int64_t *col);

@@ -56,16 +56,9 @@ int eval_run(const eval_opts_t *opts) {
   data_read_ids(&d, row0, n, ids);
   h5_read_range(sid, PS_I64, row0, n, 0, sids);
   h5_close(sid);
+  data_check_same_ids(ids, sids, row0, n, scores, "data", data, "scores from other data?");
   char msg[1024] = {0};
   int bad = 0;
-  for (int64_t i = 0; i < n && !bad; i++)
-    if (ids[i] != sids[i]) {
-      bad = 1;
-      /* no customer ids in messages: the row is enough to find it */
-      snprintf(msg, sizeof msg, "%s: /customer_id row %lld differs from data %s (scores from other data?)", scores,
-               (long long)(row0 + i), data);
-    }
-  ps_check_all(bad, msg);
   uint8_t *keep = ps_malloc(nn);
   for (int64_t i = 0; i < n; i++) {
     int va = holdout > 0 && ps_id_unit(ids[i], (uint64_t)salt) < holdout;

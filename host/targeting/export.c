@@ -13,6 +13,7 @@
 #include "comm/comm.h"
 #include "core/partition.h"
 #include "core/util.h"
+#include "io/data.h"
 #include "io/h5.h"
 #include "io/output.h"
 #include "targeting/offers.h"
@@ -115,15 +116,7 @@ static ps_h5_t open_aligned(const char *path, const char *want_kind, const char 
   int64_t *hids = ps_malloc(sizeof(int64_t) * nn);
   h5_read_range(hid, PS_I64, row0, n, 0, hids);
   h5_close(hid);
-  char msg[1024] = "";
-  int bad = 0;
-  for (int64_t i = 0; i < n && !bad; i++)
-    if (hids[i] != ids[i]) {
-      bad = 1;
-      snprintf(msg, sizeof msg, "%s: /customer_id row %lld differs from scores %s (made from other data?)", path,
-               (long long)(row0 + i), scores);
-    }
-  ps_check_all(bad, msg);
+  data_check_same_ids(ids, hids, row0, n, path, "scores", scores, "made from other data?");
   free(hids);
   return hf;
 }

@@ -157,14 +157,7 @@ int offers_run(const offers_opts_t *o) {
                  (long long)N);
     int64_t *did = ps_malloc(sizeof(int64_t) * nn);
     data_read_ids(&d, row0, n, did);
-    int bad = 0;
-    for (int64_t i = 0; i < n && !bad; i++)
-      if (did[i] != ids[i]) {
-        bad = 1;
-        snprintf(msg, sizeof msg, "%s: /customer_id row %lld differs from data %s (scores from other data?)",
-                 o->scores, (long long)(row0 + i), o->data);
-      }
-    ps_check_all(bad, msg);
+    data_check_same_ids(ids, did, row0, n, o->scores, "data", o->data, "scores from other data?");
     free(did);
     for (int h = 0; h < K; h++)
       if (elig[h]) data_check_targets(&d, &elig[h], 1);

@@ -164,15 +164,9 @@ int uplift_eval_run(const uplift_eval_opts_t *o) {
   data_read_ids(&d, row0, n, ids);
   h5_read_range(sid, PS_I64, row0, n, 0, sids);
   h5_close(sid);
+  data_check_same_ids(ids, sids, row0, n, o->scores, "data", o->data, "scores from other data?");
   char msg[1024] = {0};
   int bad = 0;
-  for (int64_t i = 0; i < n && !bad; i++)
-    if (ids[i] != sids[i]) {
-      bad = 1;
-      snprintf(msg, sizeof msg, "%s: /customer_id row %lld differs from data %s (scores from other data?)",
-               o->scores, (long long)(row0 + i), o->data);
-    }
-  ps_check_all(bad, msg);
   uint8_t *keep = ps_malloc(nn), *tr = ps_malloc(nn), *y = ps_malloc(nn);
   for (int64_t i = 0; i < n; i++) {
     int va = holdout > 0 && ps_id_unit(ids[i], (uint64_t)salt) < holdout;

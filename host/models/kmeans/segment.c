@@ -177,15 +177,7 @@ static void outcomes(const ps_data_t *d, const char *scores, const int32_t *lab,
     int64_t *sids = ps_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
     h5_read_range(sid, PS_I64, row0, n, 0, sids);
     h5_close(sid);
-    char msg[1024] = {0};
-    int bad = 0;
-    for (int64_t i = 0; i < n && !bad; i++)
-      if (ids[i] != sids[i]) {
-        bad = 1;
-        snprintf(msg, sizeof msg, "%s: /customer_id row %lld differs from data %s (scores from other data?)", scores,
-                 (long long)(row0 + i), d->path);
-      }
-    ps_check_all(bad, msg);
+    data_check_same_ids(ids, sids, row0, n, scores, "data", d->path, "scores from other data?");
     free(sids);
   } else {
     oc->targets = data_targets(d, &oc->t);
