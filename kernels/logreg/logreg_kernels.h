@@ -17,19 +17,21 @@ enum { PS_X_F32 = 0, PS_X_BF16 = 1 }; /* storage of resident training rows */
 /* Fused loss + gradient, one read of X [n][c] (row-major, f32 or bf16): out
  * (device) = [k losses][k x (c+1) gradient, head-major, bias last], the
  * class-weighted sums of psmath.h's ps_loss_residual. Tiles of rows go to a
- * fixed number of blocks; block partials (scratch, ps_grad_scratch bytes)
- * are added in block order by a second kernel. Needs (c+1)*k <= PS_GRAD_MAX_PAIRS,
- * c <= PS_GRAD_MAX_COLS and k <= PS_KMAX (else ps_grad_blas). */
+ * fixed number of blocks (both products on the FP64 tensor cores, tile_mma.h);
+ * block partials (scratch, ps_grad_scratch bytes) are added in block order
+ * by a second kernel. Needs (c+1)*k <= PS_GRAD_MAX_PAIRS, c <= PS_GRAD_MAX_COLS
+ * and k <= PS_KMAX (else ps_grad_blas). */
 #define PS_GRAD_MAX_PAIRS 8192
-#define PS_GRAD_MAX_COLS 1536 /* 32 rows x c floats of shared memory per block */
+#define PS_GRAD_MAX_COLS 512 /* gradient accumulators in registers; x tiles, theta in shared memory */
 #define PS_KMAX 16
 size_t ps_grad_scratch(int64_t n, int c, int k);
 void ps_grad_fused(const void *X, int xtype, const uint8_t *Y, int64_t n, int c, int k, const double *theta,
                    const double *w_pos, const double *w_neg, double *scratch, double *out, cudaStream_t s);
 
 /* The same contract through cuBLAS (any c, k): rows in tiles widened to
- * float64, Z = X W^T and G += X^T R by DGEMM, loss and residual by a kernel,
- * bias and loss sums by fixed-order reductions. work: ps_grad_blas_work bytes. */
+ * float64 (a tile small enough to stay in L2), Z = X W^T and G += X^T R by
+ * DGEMM, loss and residual by a kernel, bias and loss sums by a fixed-order
+ * block reduction per head. work: ps_grad_blas_work bytes. */
 size_t ps_grad_blas_work(int c, int k);
 void ps_grad_blas(void *cublas, const void *X, int xtype, const uint8_t *Y, int64_t n, int c, int k,
                   const double *theta, const double *w_pos, const double *w_neg, double *work, double *out,

@@ -2,7 +2,8 @@
  * against its CPU twin (grad_cpu.c, score_cpu.c) on small and odd shapes --
  * one row, fewer rows than a tile, columns not a multiple of 32, 1, 2, 3, 16
  * and 17 heads, float32 and bfloat16 rows, dynamic shared memory above
- * 48 KiB -- and each bitwise the same when run twice. Also the bfloat16
+ * 48 KiB, more tiles than blocks (double-buffered copies), rows too wide
+ * for a tile -- and each bitwise the same when run twice. Also the bfloat16
  * conversion (round to nearest even). Runs on a GPU or on the emulated
  * device (tests/cudasim); exits 77 (ctest: skipped) with "no CUDA device"
  * without one. */
@@ -264,7 +265,15 @@ int main(void) {
       }
   check_grad(37, 400, 2, PS_X_F32, 1);   /* 56 KiB of dynamic shared memory: needs the attribute */
   check_grad(37, 400, 2, PS_X_BF16, 1);
-  check_grad(33, 1536, 5, PS_X_F32, 1);  /* the widest fused case: 197 KiB */
+  check_grad(33, 512, 5, PS_X_F32, 1);   /* the widest fused case */
+  check_grad(40, 504, 16, PS_X_BF16, 1); /* the widest at 16 heads */
+  check_grad(33, 1536, 5, PS_X_F32, 0);  /* wider: cuBLAS, tiles of 682 rows */
+  /* more tiles than blocks: each block walks several tiles (double-buffered copies) */
+  check_grad(17500, 8, 3, PS_X_F32, 1);
+  check_grad(17500, 12, 9, PS_X_BF16, 1);
+  check_score(17500, 8, 3, PS_X_F32);
+  check_score(17500, 16, 9, PS_X_BF16);
+  check_score(40, 3000, 2, PS_X_F32);    /* rows too wide for a tile: the warp-per-row kernel */
   check_grad(300, 7, 17, PS_X_F32, 0);   /* 17 heads: cuBLAS only */
   check_grad(16500, 3, 2, PS_X_BF16, 0); /* two cuBLAS tiles of rows */
   check_score(300, 7, 17, PS_X_F32);     /* 17 heads: two head groups */
