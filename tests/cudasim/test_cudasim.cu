@@ -4,11 +4,13 @@
  * shared memory (also above 48 KiB), every shuffle with widths 32..4 against
  * CUDA's documented rules, votes, atomics, bfloat16 rounding, launch limits
  * and the errors cudaGetLastError returns, memory capacity, streams and
- * events, cuBLAS against a naive reference. Then what must fail loudly: each
+ * events, cp.async (cuda_pipeline.h) double buffering, cuBLAS against a
+ * naive reference. Then what must fail loudly: each
  * "death" case runs in a child process (this binary with --death NAME) and
  * must abort with the emulator's message. */
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
+#include <cuda_pipeline.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -355,6 +357,49 @@ void test_atomics() {
     cudaFree(p);
 }
 
+/* cp.async as the tiled kernels use it: 16-byte copies into dynamic shared
+ * memory, two stages in flight, wait_prior(1) + barrier before reading what
+ * other threads copied (each thread reads another thread's chunk). */
+__global__ void cp_async_kernel(const float *in, int tiles, float *out) {
+  extern __shared__ float buf[];
+  const int t = threadIdx.x;
+  __pipeline_memcpy_async(buf + 4 * t, in + 4 * t, 16);
+  __pipeline_commit();
+  for (int i = 0; i < tiles; i++) {
+    float *cur = buf + (i & 1) * 4 * 64, *nxt = buf + ((i + 1) & 1) * 4 * 64;
+    if (i + 1 < tiles) __pipeline_memcpy_async(nxt + 4 * t, in + (size_t)(i + 1) * 256 + 4 * t, 16);
+    __pipeline_commit();
+    __pipeline_wait_prior(1);
+    __syncthreads();
+    for (int e = 0; e < 4; e++) out[(size_t)i * 256 + 4 * t + e] = cur[4 * (63 - t) + e];
+    __syncthreads();
+  }
+}
+__global__ void cp_async_misaligned_kernel(const float *in) {
+  extern __shared__ float buf[];
+  __pipeline_memcpy_async(buf + 4 * threadIdx.x, in + 4 * threadIdx.x + 1, 16); /* source off by 4 bytes */
+  __pipeline_commit();
+  __pipeline_wait_prior(0);
+}
+
+void test_cp_async() {
+  const int tiles = 5;
+  std::vector<float> h(256 * tiles), o(256 * tiles);
+  for (size_t i = 0; i < h.size(); i++) h[i] = (float)i;
+  float *din = dev<float>(h.size()), *dout = dev<float>(h.size());
+  cudaMemcpy(din, h.data(), h.size() * 4, cudaMemcpyHostToDevice);
+  PS_LAUNCH(1, 64, 2 * 256 * 4, 0, cp_async_kernel)(din, tiles, dout);
+  EXPECT(cudaGetLastError() == cudaSuccess, "cp.async launch");
+  cudaMemcpy(o.data(), dout, o.size() * 4, cudaMemcpyDeviceToHost);
+  int bad = 0;
+  for (int i = 0; i < tiles; i++)
+    for (int t = 0; t < 64; t++)
+      for (int e = 0; e < 4; e++) bad += o[(size_t)i * 256 + 4 * t + e] != h[(size_t)i * 256 + 4 * (63 - t) + e];
+  EXPECT(bad == 0, "cp.async double buffer: %d wrong values", bad);
+  cudaFree(din);
+  cudaFree(dout);
+}
+
 void test_bf16() {
   struct { unsigned in; unsigned short out; } cases[] = {
       {0x3f800000u, 0x3f80}, {0x3f808000u, 0x3f80}, /* tie: to even */ {0x3f818000u, 0x3f82}, /* tie: up to even */
@@ -506,6 +551,7 @@ int death(const char *name) {
   else if (!strcmp(name, "outside_mask")) PS_LAUNCH(1, 32, 0, 0, outside_mask_kernel)(di);
   else if (!strcmp(name, "mixed_kinds")) PS_LAUNCH(1, 32, 0, 0, mixed_kinds_kernel)(di);
   else if (!strcmp(name, "divergent_barrier")) PS_LAUNCH(1, 64, 0, 0, divergent_barrier_kernel)(di);
+  else if (!strcmp(name, "cp_async_misaligned")) PS_LAUNCH(1, 32, 32 * 16, 0, cp_async_misaligned_kernel)((float *)d);
   else if (!strcmp(name, "smem_write_past")) PS_LAUNCH(1, 64, 64 * 4 - 4, 0, smem_write_past_kernel)((float *)d);
   else if (!strcmp(name, "smem_read_past")) PS_LAUNCH(1, 64, 1024, 0, smem_read_past_kernel)((float *)d, 256);
   else if (!strcmp(name, "device_overflow")) {
@@ -551,6 +597,7 @@ int main(int argc, char **argv) {
   test_shuffles();
   test_atomics();
   test_bf16();
+  test_cp_async();
   test_memory();
   test_streams();
   test_cublas();
@@ -558,6 +605,7 @@ int main(int argc, char **argv) {
   expect_death("lane_exit", "lane 3 exited (returned from the kernel) while lanes 0-2 wait for it");
   expect_death("partial_warp", "do not exist");
   expect_death("barrier_vs_shfl", "__syncthreads");
+  expect_death("cp_async_misaligned", "cp.async copies 4, 8 or 16");
   expect_death("outside_mask", "outside the mask");
   expect_death("mixed_kinds", "deadlock");
   expect_death("divergent_barrier", "another __syncthreads");
