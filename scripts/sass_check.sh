@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# sass_check.sh: the SASS checks of the tiled logistic-regression kernels
+# (docs/PROFILING.md), repeatable without a GPU: compiles kernels/logreg/
+# score.cu and grad.cu for sm_90 with nvcc, reads ptxas -v and cuobjdump
+# --dump-sass, prints registers, spills and the instruction mix of each
+# tiled kernel (tile_kernel<...>, grad_kernel<...>) and fails unless every
+# one has no spills and no local memory (LDL/STL), FP64 tensor-core
+# products (DMMA) and 16-byte cp.async copies (LDGSTS.E.BYPASS.128).
+# Needs nvcc and cuobjdump (+ nvdisasm) on PATH, or CUOBJDUMP=...;
+# exits 77 (skipped) without them.  usage: scripts/sass_check.sh [outdir]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$(mktemp -d)}
+mkdir -p "$out"
+NVCC=${NVCC:-nvcc}
+CUOBJDUMP=${CUOBJDUMP:-cuobjdump}
+if ! command -v "$NVCC" >/dev/null || ! command -v "$CUOBJDUMP" >/dev/null; then
+  echo "sass_check: needs nvcc and cuobjdump: skipped"
+  exit 77
+fi
+fail=0
+for f in score grad; do
+  "$NVCC" -std=c++17 -arch=sm_90 -cubin -O3 -I"$root/kernels" -I"$root/host" -Xptxas -v \
+    -o "$out/$f.cubin" "$root/kernels/logreg/$f.cu" 2>"$out/$f.ptxas"
+  "$CUOBJDUMP" --dump-sass "$out/$f.cubin" >"$out/$f.sass"
+done
+printf '%-34s %5s %6s %5s %7s %6s %5s %5s %5s %5s %5s\n' kernel regs spill DMMA LDGSTS LDS F2F DFMA DADD SHFL BAR
+for f in score grad; do
+  # one "name regs spill" line per entry function, from ptxas -v
+  awk '/Compiling entry function/ {match($0, /_Z[^'"'"']*/); name=substr($0, RSTART, RLENGTH)}
+       /spill stores/ {spill=$5 + $9}
+       /Used [0-9]+ registers/ {print name, $5, spill}' "$out/$f.ptxas" >"$out/$f.regs"
+  while read -r name regs spill; do
+    case $name in *tile_kernel*|*grad_kernel*) ;; *) continue ;; esac
+    body=$(awk -v n="$name" '/Function : /{on = index($0, n) > 0} on' "$out/$f.sass")
+    count() { grep -cE "$1" <<<"$body" || true; }
+    dmma=$(count '\sDMMA'); ldgsts=$(count 'LDGSTS\.E\.BYPASS\.128'); lds=$(count '\sLDS')
+    f2f=$(count 'F2F\.F64'); dfma=$(count '\sDFMA'); dadd=$(count '\sDADD'); shfl=$(count '\sSHFL')
+    bar=$(count '\sBAR\.SYNC'); local=$(count '\s(LDL|STL)')
+    short=$(sed -E 's/.*(tile_kernel|grad_kernel)I(.*)EEvPK.*/\1<\2>/' <<<"$name")
+    printf '%-34s %5s %6s %5s %7s %6s %5s %5s %5s %5s %5s\n' "$short" "$regs" "$spill" "$dmma" "$ldgsts" "$lds" \
+      "$f2f" "$dfma" "$dadd" "$shfl" "$bar"
+    if [ "$spill" != 0 ] || [ "$local" != 0 ]; then echo "  FAIL: $short spills ($spill bytes, $local LDL/STL)"; fail=1; fi
+    if [ "$dmma" = 0 ]; then echo "  FAIL: $short has no DMMA (FP64 tensor-core products)"; fail=1; fi
+    if [ "$ldgsts" = 0 ]; then echo "  FAIL: $short has no 16-byte cp.async (LDGSTS.E.BYPASS.128)"; fail=1; fi
+  done <"$out/$f.regs"
+done
+echo "sass_check: SASS and ptxas output in $out"
+[ $fail = 0 ] && echo "sass_check: passed" || echo "sass_check: FAILED"
+exit $fail
