@@ -4,7 +4,9 @@
 #
 #   check (inspect the month's input, or import it from CSV/Parquet)
 #     -> train -> gate (metrics vs the published model) -> score
-#     -> eval -> publish (score-distribution gate, then swap ROOT/published)
+#     -> eval (metrics, and the report: DIR/YYYY-MM/report/index.html)
+#     -> publish (score-distribution gate, then swap ROOT/published: the
+#        report stays beside the model, ROOT/published/report/index.html)
 #
 #   usage: jobs/monthly_refresh.sh --root DIR --month YYYY-MM --data FILE.h5 [options]
 #     --root DIR        refresh area: DIR/YYYY-MM/{model,scores}.h5, DIR/published -> YYYY-MM
@@ -14,7 +16,8 @@
 #     --import-args A   its arguments (e.g. "--id customer_id --label churn=status:churned")
 #     --ntasks N        ranks for train and score (default 2)
 #     --sbatch-args A   extra sbatch options for every job (partition, account, time, gpus)
-#   env: PS_TRAIN_ARGS, PS_SCORE_ARGS, PS_GATE_ARGS, PS_BIN (passed to the jobs)
+#   env: PS_TRAIN_ARGS, PS_SCORE_ARGS, PS_GATE_ARGS, PS_BIN (passed to the jobs);
+#        PS_REPORT=0: no report (it needs python3 with matplotlib on the nodes)
 # Prints one line per job: "<step> <job id>". Exit 0 when all were submitted.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,7 +31,7 @@ while [ $# -gt 0 ]; do
     --import-args) IMPORT_ARGS=$2; shift 2 ;;
     --ntasks) NTASKS=$2; shift 2 ;;
     --sbatch-args) SBATCH_ARGS=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "monthly_refresh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -39,7 +42,7 @@ ROOT=$(cd "$ROOT" && pwd)
 OUT=$ROOT/$MONTH
 [ -n "$DATA" ] || DATA=$OUT/customers.h5
 export PS_JOBS_DIR=$here PS_DATA=$DATA PS_MODEL=$OUT/model.h5 PS_SCORES=$OUT/scores.h5 \
-       PS_EVAL=$OUT/eval.json PS_PUBLISHED=$ROOT/published
+       PS_EVAL=$OUT/eval.json PS_REPORT_DIR=$OUT/report PS_PUBLISHED=$ROOT/published
 [ -n "${PS_BIN:-}" ] || export PS_BIN=$(cd "$here/.." && pwd)/build/propscore
 
 submit() { # NAME DEPENDENCY SCRIPT [sbatch args...]

@@ -43,6 +43,10 @@ echo "== holdout: a stable 10% control group for campaign spring-offer"
 $RUN holdout --data "$OUT/customers.h5" --campaign spring-offer --fraction 0.1 --out "$OUT/holdout.h5"
 echo "== offers: the best offer per customer by expected margin, 50000 contacts"
 $RUN offers --scores "$OUT/scores.h5" --value purchase_3m=40,churn=0 --max-offers 1 --budget 50000 --out "$OUT/offers.h5"
+echo "== report: the trees' eval as a page with charts, against the logistic regression's scores (--report)"
+$RUN eval --data "$OUT/customers.h5" --scores "$OUT/scores_gbdt.h5" --baseline-scores "$OUT/scores.h5" \
+  --report "$OUT/report" --report-offers "$OUT/offers.h5" > /dev/null
+echo "open $OUT/report/index.html"
 echo "== export: the top 1% of the treatment group by purchase_3m, pseudonymous ids"
 [ -s "$OUT/export.key" ] || (umask 077 && od -An -tx1 -N16 /dev/urandom | tr -d ' \n' > "$OUT/export.key")
 $RUN export --scores "$OUT/scores.h5" --by purchase_3m --top-percent 1 --holdout "$OUT/holdout.h5" --group treatment \
@@ -50,5 +54,5 @@ $RUN export --scores "$OUT/scores.h5" --by purchase_3m --top-percent 1 --holdout
 echo
 echo "scores:  $OUT/scores.h5  (/customer_id, /scores/<target>)"
 echo "model:   $OUT/model.h5 (logistic regression), $OUT/model_gbdt.h5 (trees)"
-echo "report:  $OUT/eval.txt  (lift and calibration tables)"
+echo "report:  $OUT/report/index.html (charts), $OUT/eval.txt (lift and calibration tables)"
 echo "targeting: $OUT/personas.h5 $OUT/holdout.h5 $OUT/offers.h5 $OUT/audience.csv"

@@ -12,8 +12,9 @@ APT_PKGS=(
   libcjson-dev libinih-dev libcmocka-dev
   zlib1g-dev bc procps                  # CRC-32 of inputs; benchmark arithmetic; pgrep
   slurmctld slurmd slurm-client munge   # the local one-node Slurm of the job-script tests
+  chromium fonts-dejavu-core            # headless browser of the report tests (eval --report)
 )
-PY_PKGS=(numpy h5py scikit-learn pandas pyarrow pytest lightgbm statsmodels scikit-uplift faiss-cpu)
+PY_PKGS=(numpy h5py scikit-learn pandas pyarrow pytest lightgbm statsmodels scikit-uplift faiss-cpu matplotlib)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -30,7 +31,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 PY=${PYTHON:-python3}
-if ! "$PY" -c 'import numpy, h5py, sklearn, pandas, pyarrow, pytest, lightgbm, statsmodels, sklift, faiss' 2>/dev/null; then
+if ! "$PY" -c 'import numpy, h5py, sklearn, pandas, pyarrow, pytest, lightgbm, statsmodels, sklift, faiss, matplotlib' 2>/dev/null; then
   echo "install-deps: pip install ${PY_PKGS[*]}"
   "$PY" -m pip install -q --disable-pip-version-check "${PY_PKGS[@]}"
 fi

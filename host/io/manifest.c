@@ -6,8 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include "comm/comm.h"
+#include "core/rng.h"
 #include "core/util.h"
 #include "io/output.h"
 
@@ -53,6 +57,12 @@ char *manifest_utf8(const char *s) {
   return out;
 }
 
+static uint64_t ps_wall_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 static void add_str(cJSON *obj, const char *name, const char *value) {
   char *v = manifest_utf8(value ? value : "");
   cJSON_AddStringToObject(obj, name, v);
@@ -82,6 +92,14 @@ void manifest_begin(const char *command, int argc, char **argv) {
     free(v);
   }
   add_str(root, "propscore_version", PROPSCORE_VERSION);
+  /* the run's id: rank 0's clock, pid and host, the same on every rank */
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  uint64_t id = ps_mix64((uint64_t)(ps_wall_ns()) ^ ps_mix64((uint64_t)getpid()) ^ crc32(0L, (const Bytef *)host, (uInt)strlen(host)));
+  comm_bcast(&id, sizeof id, 0);
+  char ids[20];
+  snprintf(ids, sizeof ids, "%016llx", (unsigned long long)id);
+  add_str(root, "run_id", ids);
   add_str(root, "started", ts);
   cJSON_AddNumberToObject(root, "ranks", ps_size);
   const char *job = getenv("SLURM_JOB_ID");

@@ -1,5 +1,5 @@
 /* manifest.h: the run manifest, a JSON file next to an output
- * (<output>.manifest.json): command and arguments, inputs (path, size,
+ * (<output>.manifest.json): a run id (16 hex digits, unique per run), command and arguments, inputs (path, size,
  * mtime, CRC-32 of small ones such as models), parameters, ranks, devices,
  * software version, per-phase timings, metrics, outputs and exit status.
  * Every rank keeps the same record, so that whichever rank meets a fatal

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -167,6 +168,14 @@ static void remove_leftovers(const ps_output_t *o) {
   free(bcopy);
 }
 
+/* Remove a tree without following links (nftw, depth first). */
+static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f) {
+  (void)st;
+  (void)f;
+  return flag == FTW_DP ? rmdir(p) : unlink(p);
+}
+static void remove_tree(const char *path) { nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
 static ps_output_t *make(const char *final, int parallel) {
   ps_output_t *o = ps_calloc(1, sizeof *o);
   o->final = ps_strdup(final);
@@ -304,4 +313,139 @@ int out_write_small(const char *final, const char *text, int mode) {
   else fsync_dir_of(final);
   free(tmp);
   return ok ? 0 : -1;
+}
+
+/* ---- directory outputs ---- */
+
+int out_check_dir(const char *role, const char *path, const ps_path_t *inputs, int nin, char *msg, size_t n) {
+  char *copy = ps_strdup(path), *bcopy = ps_strdup(path);
+  const char *dir = dirname(copy), *base = basename(bcopy);
+  struct stat st;
+  int bad = 1;
+  char real[PATH_MAX];
+  if (!path[0] || !strcmp(base, ".") || !strcmp(base, "..") || !strcmp(base, "/"))
+    snprintf(msg, n, "%s %s: give a directory name (a new one, or an earlier report)", role, path);
+  else if (strlen(base) + TMP_SUFFIX_MAX > NAME_MAX || strlen(path) + TMP_SUFFIX_MAX >= PATH_MAX)
+    snprintf(msg, n, "%s %s: the name is too long for its temporary names", role, path);
+  else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+    snprintf(msg, n, "cannot write %s %s: directory %s does not exist", role, path, dir);
+  else if (access(dir, W_OK | X_OK) != 0)
+    snprintf(msg, n, "cannot write %s %s: directory %s: %s", role, path, dir, strerror(errno));
+  else if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+    snprintf(msg, n, "%s %s exists and is not a directory; refusing to replace it", role, path);
+  else
+    bad = 0;
+  if (!bad && lstat(path, &st) == 0) { /* an existing directory: empty, or an earlier report */
+    char *marker = ps_sprintf("%s/%s", path, OUT_DIR_MARKER);
+    int empty = 1;
+    DIR *dp = opendir(path);
+    for (struct dirent *e; dp && (e = readdir(dp));)
+      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) empty = 0;
+    if (dp) closedir(dp);
+    if (!dp) {
+      bad = 1;
+      snprintf(msg, n, "cannot read %s %s: %s", role, path, strerror(errno));
+    } else if (!empty && access(marker, F_OK) != 0) {
+      bad = 1;
+      snprintf(msg, n, "%s %s is a directory that holds other files (no %s): give a new or empty directory", role,
+               path, OUT_DIR_MARKER);
+    }
+    free(marker);
+  }
+  /* no input may be the directory or lie inside it (it is replaced whole) */
+  char *cd = bad ? NULL : canonical(path);
+  for (int j = 0; cd && j < nin && !bad; j++) {
+    if (!inputs[j].path || !realpath(inputs[j].path, real)) continue;
+    size_t l = strlen(cd);
+    if (!strncmp(real, cd, l) && (real[l] == '/' || real[l] == 0)) {
+      bad = 1;
+      snprintf(msg, n, "%s %s holds the input %s %s: refusing to replace an input", role, path, inputs[j].role,
+               inputs[j].path);
+    }
+  }
+  free(cd);
+  free(copy);
+  free(bcopy);
+  return bad;
+}
+
+/* Holding the lock: <final>.tmp-* trees left by dead runs. */
+static void remove_dir_leftovers(const char *final) {
+  char *copy = ps_strdup(final), *bcopy = ps_strdup(final);
+  const char *dir = dirname(copy), *base = basename(bcopy);
+  char *prefix = ps_sprintf("%s.tmp-", base);
+  DIR *dp = opendir(dir);
+  for (struct dirent *e; dp && (e = readdir(dp));) {
+    if (strncmp(e->d_name, prefix, strlen(prefix))) continue;
+    char *p = ps_sprintf("%s/%s", dir, e->d_name);
+    struct stat st;
+    if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+      remove_tree(p);
+      ps_log("output: removed %s, left by an interrupted run", p);
+    }
+    free(p);
+  }
+  if (dp) closedir(dp);
+  free(prefix);
+  free(copy);
+  free(bcopy);
+}
+
+ps_output_t *out_dir_begin(const char *final, char *msg, size_t n) {
+  ps_output_t *o = make(final, 0);
+  if (take_lock(o, msg, n) != 0) {
+    release(o);
+    return NULL;
+  }
+  ps_tmp_register(o->lock);
+  remove_dir_leftovers(final);
+  char name[PATH_MAX];
+  for (int tries = 0; tries < 100; tries++) {
+    snprintf(name, sizeof name, "%s.tmp-%ld-%08llx", final, (long)getpid(),
+             (unsigned long long)(ps_mix64((uint64_t)(ps_now() * 1e9) + (uint64_t)tries) & 0xffffffffu));
+    if (mkdir(name, 0700) == 0) {
+      o->tmp = ps_strdup(name);
+      return o;
+    }
+    if (errno != EEXIST) break;
+  }
+  snprintf(msg, n, "cannot create directory %s: %s", name, strerror(errno));
+  release(o);
+  return NULL;
+}
+
+int out_dir_commit(ps_output_t *o, char *msg, size_t n) {
+  char *marker = ps_sprintf("%s/%s", o->tmp, OUT_DIR_MARKER);
+  int bad = out_write_small(marker, "written by propscore: replaced whole by the next run that writes here\n", 0640);
+  free(marker);
+  if (bad || chmod(o->tmp, 0750) != 0) {
+    snprintf(msg, n, "cannot finish %s: %s", o->tmp, strerror(errno));
+    return -1;
+  }
+  struct stat st;
+  if (lstat(o->final, &st) != 0) { /* new */
+    if (rename(o->tmp, o->final) != 0) {
+      snprintf(msg, n, "cannot rename %s to %s: %s", o->tmp, o->final, strerror(errno));
+      return -1;
+    }
+  } else if (renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->final, RENAME_EXCHANGE) == 0) {
+    remove_tree(o->tmp); /* the old tree, now under the temporary name */
+  } else { /* no atomic exchange here (NFS): old aside, new in, old removed */
+    char *old = ps_sprintf("%s.tmp-old-%ld", o->final, (long)getpid());
+    if (rename(o->final, old) != 0 || rename(o->tmp, o->final) != 0) {
+      snprintf(msg, n, "cannot replace %s by %s: %s", o->final, o->tmp, strerror(errno));
+      free(old);
+      return -1;
+    }
+    remove_tree(old);
+    free(old);
+  }
+  fsync_dir_of(o->final);
+  release(o);
+  return 0;
+}
+
+void out_dir_abort(ps_output_t *o) {
+  if (o->tmp) remove_tree(o->tmp);
+  release(o);
 }

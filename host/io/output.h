@@ -14,6 +14,7 @@
  * Holding the lock, a writer removes <final>.tmp-* left by dead runs. */
 #ifndef PS_OUTPUT_H
 #define PS_OUTPUT_H
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
@@ -40,6 +41,21 @@ void out_commit(ps_output_t *o);
 void out_keep(ps_output_t *o);
 /* Give up: remove the temporary, release the lock. */
 void out_abort(ps_output_t *o);
+
+/* Directory outputs (eval --report DIR), rank 0 alone. out_check_dir: the
+ * directory's parent exists and is writable, the directory is none of the
+ * inputs nor holds one, and if it exists it is empty or an earlier output
+ * (it holds OUT_DIR_MARKER); 0, or fills msg. out_dir_begin takes
+ * <final>.lock, removes <final>.tmp-* left by dead runs and makes the
+ * temporary directory <final>.tmp-<pid>-<hex> (0700); NULL and msg on
+ * failure. out_dir_commit writes the marker, sets 0750 and swaps the
+ * temporary in (renameat2 RENAME_EXCHANGE, else two renames), then removes
+ * the old tree; 0, or fills msg. out_dir_abort removes the temporary tree. */
+#define OUT_DIR_MARKER ".propscore-report"
+int out_check_dir(const char *role, const char *path, const ps_path_t *inputs, int nin, char *msg, size_t n);
+ps_output_t *out_dir_begin(const char *final, char *msg, size_t n);
+int out_dir_commit(ps_output_t *o, char *msg, size_t n);
+void out_dir_abort(ps_output_t *o);
 
 /* Rank 0: write `text` to `final` (small files: manifests, progress) with
  * the same temporary-name discipline, without a lock. 0 on success. */

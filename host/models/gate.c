@@ -12,9 +12,7 @@
 #include "core/util.h"
 #include "io/h5.h"
 #include "models/scorer.h"
-
-#define NBINS 4000  /* fine histogram on the logit scale, [-20, 20] */
-#define PSI_BINS 10 /* PSI over the baseline's deciles */
+#include "stats/psi.h"
 
 typedef struct {
   int k;
@@ -44,8 +42,8 @@ static void read_model_metrics(const char *path, gate_model_t *m) {
   h5_close(fid);
 }
 
-/* Histogram of a head's scores on the logit scale, summed over ranks; the
- * count of scores that are not probabilities (NaN, outside [0, 1]). */
+/* Histogram of a head's scores on the logit scale (stats/psi.h), summed
+ * over ranks; the count of scores that are not probabilities. */
 static int64_t histogram(const char *path, const char *target, double *hist) {
   ps_h5_t fid = h5_open(path, 1);
   char name[600];
@@ -56,44 +54,16 @@ static int64_t histogram(const char *path, const char *target, double *hist) {
   ps_partition(n_all, ps_size, ps_rank, &row0, &n);
   float *p = ps_malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
   h5_read_range(d, PS_F32, row0, n, 0, p);
-  int64_t *cnt = ps_calloc(NBINS + 1, sizeof(int64_t));
-  for (int64_t i = 0; i < n; i++) {
-    if (!(p[i] >= 0.0f && p[i] <= 1.0f)) {
-      cnt[NBINS]++;
-      continue;
-    }
-    double q = fmin(fmax((double)p[i], 1e-9), 1 - 1e-9), z = log(q / (1 - q));
-    int b = (int)((z + 20.0) / 40.0 * NBINS);
-    cnt[b < 0 ? 0 : b >= NBINS ? NBINS - 1 : b]++;
-  }
-  comm_allreduce_sum_i64(cnt, NBINS + 1);
-  for (int b = 0; b < NBINS; b++) hist[b] = (double)cnt[b];
-  int64_t bad = cnt[NBINS];
+  int64_t *cnt = ps_calloc(PS_PSI_FINE + 1, sizeof(int64_t));
+  psi_hist_add(p, n, cnt);
+  comm_allreduce_sum_i64(cnt, PS_PSI_FINE + 1);
+  for (int b = 0; b < PS_PSI_FINE; b++) hist[b] = (double)cnt[b];
+  int64_t bad = cnt[PS_PSI_FINE];
   free(cnt);
   free(p);
   h5_close(d);
   h5_close(fid);
   return bad;
-}
-
-/* PSI of `cur` against `base` over the baseline's deciles (fine-bin edges). */
-static double psi(const double *base, const double *cur) {
-  double tb = 0, tc = 0;
-  for (int b = 0; b < NBINS; b++) { tb += base[b]; tc += cur[b]; }
-  double out = 0, eb = 0, ec = 0, acc = 0;
-  int d = 1;
-  for (int b = 0; b < NBINS; b++) {
-    eb += base[b];
-    ec += cur[b];
-    acc += base[b];
-    if (acc >= d * tb / PSI_BINS || b == NBINS - 1) {
-      double pe = fmax(eb / tb, 1e-6), pa = fmax(ec / tc, 1e-6);
-      out += (pa - pe) * log(pa / pe);
-      eb = ec = 0;
-      while (d <= PSI_BINS && acc >= d * tb / PSI_BINS) d++;
-    }
-  }
-  return out;
 }
 
 int gate_run(const gate_opts_t *opts) {
@@ -107,7 +77,7 @@ int gate_run(const gate_opts_t *opts) {
   if (baseline) read_model_metrics(baseline, &om);
   char reason[1024] = "";
   cJSON *root = cJSON_CreateObject(), *heads = cJSON_AddObjectToObject(root, "heads");
-  double *hb = ps_malloc(sizeof(double) * NBINS), *hc = ps_malloc(sizeof(double) * NBINS);
+  double *hb = ps_malloc(sizeof(double) * PS_PSI_FINE), *hc = ps_malloc(sizeof(double) * PS_PSI_FINE);
   for (int h = 0; h < om.k; h++) { /* every published head must still be there */
     int found = 0;
     for (int j = 0; j < nm.k; j++) found |= !strcmp(om.targets[h], nm.targets[j]);
@@ -141,7 +111,7 @@ int gate_run(const gate_opts_t *opts) {
         if (nonprob > 0 && !reason[0])
           snprintf(reason, sizeof reason, "%s: %lld scores of %s are not probabilities (NaN or outside [0, 1])", scores,
                    (long long)nonprob, t);
-        p = psi(hb, hc);
+        p = psi_value(hb, hc, NULL, NULL, NULL, NULL);
         cJSON_AddNumberToObject(o, "psi", p);
         if (p > max_psi && !reason[0])
           snprintf(reason, sizeof reason, "%s score distribution shifted: PSI %.4f, more than --max-psi %g", t, p,

@@ -1,7 +1,8 @@
 /* metrics.c: ROC-AUC (ties count one half), average precision (as
  * scikit-learn's average_precision_score), log-loss (probabilities clipped
  * to [eps, 1-eps], eps = DBL_EPSILON), Brier score, decile lift and
- * calibration tables, exact, over rows spread across ranks (see metrics.h):
+ * calibration tables and the curves' points, exact, over rows spread across
+ * ranks (see metrics.h):
  * a distributed sample sort puts every score range on one rank, each rank
  * adds its range's share, and the shares are summed -- no rank gathers
  * the rows. */
@@ -103,9 +104,14 @@ typedef __int128 fix_t;
 #define FIX_ONE 18446744073709551616.0 /* 2^64 */
 static fix_t fix(double x) { return (fix_t)(x * FIX_ONE); }
 
-static void partial_sums(const run_t *r, size_t g, const context_t *c, fix_t *v, double *min_score) {
+int64_t ps_curve_rows(int j, int64_t n) {
+  return j <= 10 ? (int64_t)((__int128)j * n / 1000) : (int64_t)((__int128)(j - 9) * n / 100);
+}
+
+static void partial_sums(const run_t *r, size_t g, const context_t *c, fix_t *v, double *min_score,
+                         double *curve_score) {
   /* v: [0] 2 x AUC numerator, [1] log-loss, [2] Brier, [3] AP, then lift rows[B], lift pos[B], cal n[B],
-   * cal pred[B], cal obs[B] */
+   * cal pred[B], cal obs[B], curve pos[PS_CURVE] */
   int64_t negbelow = (int64_t)c->neg_below;
   for (size_t i = 0; i < g; i++) {
     v[0] += (fix_t)r[i].pos * (fix_t)(2 * negbelow + r[i].neg) << 64; /* integers: exact */
@@ -140,6 +146,24 @@ static void partial_sums(const run_t *r, size_t g, const context_t *c, fix_t *v,
     }
     at = end;
   }
+  /* curves: positives among the top e rows for each depth e. This slice's
+   * whole runs above e add an integer (exact in fixed point in any grouping),
+   * the run that e cuts adds its share: the same sums for any rank count. */
+  fix_t *curve_pos = cal_obs + PS_BINS;
+  int64_t n64 = (int64_t)c->n, cp = 0;
+  int q = 0;
+  at = c->rows_above;
+  while (q < PS_CURVE && (double)ps_curve_rows(q, n64) <= at) q++;
+  for (size_t i = g; i-- > 0;) {
+    double cnt = (double)r[i].pos + r[i].neg, end = at + cnt;
+    for (double e; q < PS_CURVE && (e = (double)ps_curve_rows(q, n64)) <= end; q++) {
+      curve_pos[q] += fix((double)cp) + fix(r[i].pos * ((e - at) / cnt));
+      curve_score[q] = r[i].s;
+    }
+    cp += r[i].pos;
+    at = end;
+  }
+  for (; q < PS_CURVE; q++) curve_pos[q] += fix((double)cp);
   for (size_t i = 0; i < g; i++) { /* calibration bins of the predicted probability */
     int b = (int)(r[i].s * PS_BINS);
     if (b >= PS_BINS) b = PS_BINS - 1;
@@ -151,9 +175,10 @@ static void partial_sums(const run_t *r, size_t g, const context_t *c, fix_t *v,
   }
 }
 
-#define NV (4 + 5 * PS_BINS)
+#define NV (4 + 5 * PS_BINS + PS_CURVE)
 
-static void finish(const fix_t *sums, const double *min_score, const context_t *c, ps_metrics_t *m) {
+static void finish(const fix_t *sums, const double *min_score, const double *curve_score, const context_t *c,
+                   ps_metrics_t *m) {
   double P = c->P, N = c->N, n = c->n, v[NV];
   for (int i = 0; i < NV; i++) v[i] = (double)sums[i] / FIX_ONE;
   v[0] *= 0.5; /* the AUC numerator was counted twice (half ties as whole numbers) */
@@ -177,6 +202,12 @@ static void finish(const fix_t *sums, const double *min_score, const context_t *
     m->cal_n[d] = cal_n[d];
     m->cal_pred[d] = cal_n[d] > 0 ? cal_pred[d] / cal_n[d] : NAN;
     m->cal_obs[d] = cal_n[d] > 0 ? cal_obs[d] / cal_n[d] : NAN;
+  }
+  const double *curve_pos = cal_obs + PS_BINS;
+  for (int j = 0; j < PS_CURVE; j++) {
+    m->curve_rows[j] = (double)ps_curve_rows(j, (int64_t)n);
+    m->curve_pos[j] = curve_pos[j];
+    m->curve_score[j] = curve_score[j];
   }
 }
 
@@ -260,7 +291,9 @@ void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int6
   memset(v, 0, sizeof v);
   double min_score[PS_BINS];
   for (int d = 0; d < PS_BINS; d++) min_score[d] = INFINITY;
-  partial_sums(slice, g, &c, v, min_score);
+  double curve_score[PS_CURVE]; /* each depth's score is found on one rank: the max of the others' -inf */
+  for (int j = 0; j < PS_CURVE; j++) curve_score[j] = -INFINITY;
+  partial_sums(slice, g, &c, v, min_score, curve_score);
   free(slice);
   comm_allgather(v, all_v, sizeof v); /* integer sums: exact, the same for any rank count */
   memset(v, 0, sizeof v);
@@ -271,6 +304,9 @@ void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int6
   for (int d = 0; d < PS_BINS; d++) neg[d] = -min_score[d];
   comm_allreduce_max_f64(neg, PS_BINS);
   for (int d = 0; d < PS_BINS; d++) min_score[d] = isinf(neg[d]) ? NAN : -neg[d];
+  comm_allreduce_max_f64(curve_score, PS_CURVE);
+  for (int j = 0; j < PS_CURVE; j++)
+    if (isinf(curve_score[j])) curve_score[j] = NAN;
   memset(m, 0, sizeof *m);
-  finish(v, min_score, &c, m);
+  finish(v, min_score, curve_score, &c, m);
 }

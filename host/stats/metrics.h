@@ -11,6 +11,10 @@
 #include <stdint.h>
 
 #define PS_BINS 10
+/* Curve points: the top 0, 0.1%, ..., 1% of rows by score (11 depths), then
+ * 2%, 3%, ..., 100% (99): ROC, precision-recall and gains curves read off the
+ * same depths (ps_curve_rows gives a depth's row count). */
+#define PS_CURVE 110
 
 typedef struct {
   double n, pos;
@@ -20,7 +24,15 @@ typedef struct {
       lift_min_score[PS_BINS];
   /* calibration: predicted probability in [b/10, (b+1)/10) */
   double cal_n[PS_BINS], cal_pred[PS_BINS], cal_obs[PS_BINS];
+  /* curves: at depth j, the curve_rows[j] rows of highest score hold curve_pos[j]
+   * positives (a run of tied scores cut by the depth gives each side its share,
+   * so a point lies on the exact ROC curve's tie segment); curve_score[j] is the
+   * lowest score among those rows (NaN at depth 0) */
+  double curve_rows[PS_CURVE], curve_pos[PS_CURVE], curve_score[PS_CURVE];
 } ps_metrics_t;
+
+/* The row count of curve depth j (0 <= j < PS_CURVE) among n rows. */
+int64_t ps_curve_rows(int j, int64_t n);
 
 /* Collective. p[n] scores in [0,1], y[n] in {0,1}; keep[i] == 0 skips a row (keep may be NULL). */
 void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int64_t n, ps_metrics_t *m);

@@ -68,11 +68,20 @@ def test_monthly_chain(slurm, tmp_path):
     ev = json.load(open(os.path.join(month, "eval.json")))
     assert ev["targets"]["churn"]["roc_auc"] > 0.6
     assert json.load(open(os.path.join(month, "scores.h5.manifest.json")))["exit_status"] == 0
+    assert os.path.isfile(os.path.join(root, "published", "report", "index.html"))
     # next month: gated against the published one, then published
     jobs = refresh(slurm, root, "2026-11", data, str(tmp_path))
     assert wait_for(slurm, jobs["publish"]) == "COMPLETED", open_logs(root, "2026-11")
     assert os.readlink(os.path.join(root, "published")) == "2026-11"
     assert "gate: pass" in open_logs(root, "2026-11")
+    # the report, kept beside the published model: this month's, with the gate's PSI against last month's
+    rep = os.path.join(root, "published", "report")
+    assert os.path.isfile(os.path.join(rep, "index.html"))
+    ev = json.load(open(os.path.join(root, "2026-11", "eval.json")))
+    assert json.load(open(os.path.join(rep, "eval.json"))) == ev
+    gate = json.load(open(os.path.join(root, "2026-11", "eval.json.gate.json")))
+    assert gate["publish"] and ev["targets"]["churn"]["psi"]["value"] == gate["heads"]["churn"]["psi"]
+    assert 'id="gate-verdict" data-value="publish"' in open(os.path.join(rep, "index.html")).read()
 
 
 def open_logs(root, month):
