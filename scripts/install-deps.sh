@@ -35,4 +35,13 @@ if ! "$PY" -c 'import numpy, h5py, sklearn, pandas, pyarrow, pytest, lightgbm, s
   echo "install-deps: pip install ${PY_PKGS[*]}"
   "$PY" -m pip install -q --disable-pip-version-check "${PY_PKGS[@]}"
 fi
+# SASS checks (scripts/sass_check.sh) where nvcc is present: the toolkit here
+# has no cuobjdump/nvdisasm, NVIDIA publishes them as PyPI wheels
+if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
+  if ! command -v cuobjdump >/dev/null &&
+     ! "$PY" -c 'import nvidia, os, sys; sys.exit(not os.path.exists(os.path.join(list(nvidia.__path__)[0], "cu13", "bin", "nvdisasm")))' 2>/dev/null; then
+    echo "install-deps: pip install nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm (13.x)"
+    "$PY" -m pip install -q --disable-pip-version-check "nvidia-cuda-cuobjdump>=13,<14" "nvidia-cuda-nvdisasm>=13,<14"
+  fi
+fi
 echo "install-deps: ok"

@@ -13,6 +13,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$(mktemp -d)}
 mkdir -p "$out"
 NVCC=${NVCC:-nvcc}
+if [ -z "${CUOBJDUMP:-}" ] && ! command -v cuobjdump >/dev/null; then
+  # the CUDA toolkit here ships no cuobjdump: install-deps.sh installs NVIDIA's
+  # PyPI wheels (nvidia-cuda-cuobjdump, nvidia-cuda-nvdisasm); use those
+  wheel_bin=$(${PYTHON:-python3} -c 'import nvidia, os; print(os.path.join(list(nvidia.__path__)[0], "cu13", "bin"))' 2>/dev/null || true)
+  [ -n "$wheel_bin" ] && [ -x "$wheel_bin/cuobjdump" ] && export PATH="$wheel_bin:$PATH"
+fi
 CUOBJDUMP=${CUOBJDUMP:-cuobjdump}
 if ! command -v "$NVCC" >/dev/null || ! command -v "$CUOBJDUMP" >/dev/null; then
   echo "sass_check: needs nvcc and cuobjdump: skipped"
