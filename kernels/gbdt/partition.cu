@@ -14,7 +14,7 @@
 namespace {
 
 constexpr int THREADS = 256, WARPS = THREADS / 32, ITEMS = 8, TILE = THREADS * ITEMS;
-constexpr int SCAN_THREADS = 1024;
+constexpr int SCAN_THREADS = 256;
 
 struct BinTest { /* the node's test on the row's bin */
   const uint8_t *B;

@@ -1,11 +1,11 @@
 /* split.cu: the best split of a leaf from its (all-rank) histogram on the
- * device. One block per feature: a prefix sum over its value bins (exact
- * int64), each thread the candidates of one cut (missing right, then
- * missing left; "every value left, missing right" at the last bin), the
- * gain by gbdt_math.h's rounded formula, and the first best in the twin's
- * order (bin, then missing right first) by a reduction whose comparison is
- * a total order, so the winner does not depend on how the tree of the
- * reduction runs. Then one thread takes the best over features in feature
+ * device. One warp per feature: each lane sums 8 consecutive value bins, a
+ * warp scan (exact int64) gives the sums before them, then the lane walks
+ * its bins' candidates in the twin's order (missing right, then missing
+ * left; "every value left, missing right" at the last bin) with the gain of
+ * gbdt_math.h's rounded formula; a warp reduction whose comparison is a
+ * total order (gain, then the earlier candidate) picks the feature's first
+ * best whatever the order of the reduction. Then one thread takes the best over features in feature
  * order with the twin's strict "greater". CPU twin: split_cpu.c. */
 #include "common/cuda_check.h"
 #include "common/launch.h"
@@ -14,8 +14,8 @@
 
 namespace {
 
-constexpr int THREADS = PS_GBDT_MAX_BIN + 1; /* a thread per bin of a feature */
-static_assert(THREADS == 256, "one block covers a feature's bins");
+constexpr int WARPS = 4, THREADS = 32 * WARPS; /* a warp per feature */
+constexpr int PER_LANE = (PS_GBDT_MAX_BIN + 31) / 32; /* value bins 1..255: 8 a lane */
 
 /* a beats b: valid first, then the larger gain, then the earlier candidate */
 __device__ __forceinline__ bool beats(double ga, int ka, double gb, int kb) {
@@ -25,68 +25,66 @@ __device__ __forceinline__ bool beats(double ga, int ka, double gb, int kb) {
   return ka < kb;
 }
 
+__device__ __forceinline__ int64_t up(int64_t v, int d) {
+  return (int64_t)__shfl_up_sync(0xffffffffu, (long long)v, (unsigned)d);
+}
+
 __global__ void __launch_bounds__(THREADS)
-    feature_kernel(const int64_t *__restrict__ hist, const int64_t *__restrict__ bin_off,
+    feature_kernel(const int64_t *__restrict__ hist, const int64_t *__restrict__ bin_off, int64_t f,
                    const uint8_t *__restrict__ use, int64_t G, int64_t H, int64_t N, ps_split_params_t p,
                    ps_split_t *per_feature) {
-  __shared__ int64_t sg[THREADS], sh[THREADS], sn[THREADS];
-  __shared__ double gain[THREADS];
-  __shared__ int key[THREADS], idx[THREADS];
-  const int j = blockIdx.x, t = threadIdx.x;
+  const int lane = threadIdx.x & 31;
+  const int64_t j = (int64_t)blockIdx.x * WARPS + (threadIdx.x >> 5);
+  if (j >= f) return; /* the whole warp */
   if (use && !use[j]) {
-    if (t == 0) per_feature[j].feature = -1;
+    if (lane == 0) per_feature[j].feature = -1;
     return;
   }
   const int nb = (int)(bin_off[j + 1] - bin_off[j]);
   const int64_t *h = hist + PS_HIST_W * bin_off[j];
-  const bool value_bin = t >= 1 && t < nb;
-  sg[t] = value_bin ? h[PS_HIST_W * t] : 0;
-  sh[t] = value_bin ? h[PS_HIST_W * t + 1] : 0;
-  sn[t] = value_bin ? h[PS_HIST_W * t + 2] : 0;
-  __syncthreads();
-  for (int off = 1; off < THREADS; off <<= 1) { /* inclusive scan: exact integers */
-    int64_t a = 0, b = 0, c = 0;
-    if (t >= off) a = sg[t - off], b = sh[t - off], c = sn[t - off];
-    __syncthreads();
-    sg[t] += a, sh[t] += b, sn[t] += c;
-    __syncthreads();
+  /* this lane's value bins t0 .. t1-1, their sums; the lanes before it by a scan (exact integers) */
+  const int t0 = 1 + lane * PER_LANE, t1 = t0 + PER_LANE < nb ? t0 + PER_LANE : nb;
+  int64_t lg = 0, lh = 0, ln = 0;
+  for (int t = t0; t < t1; t++) lg += h[PS_HIST_W * t], lh += h[PS_HIST_W * t + 1], ln += h[PS_HIST_W * t + 2];
+  int64_t ig = lg, ih = lh, in = ln;
+  for (int d = 1; d < 32; d <<= 1) {
+    int64_t a = up(ig, d), b = up(ih, d), c = up(in, d);
+    if (lane >= d) ig += a, ih += b, in += c;
   }
+  int64_t cg = ig - lg, ch = ih - lh, cn = in - ln; /* sums of the bins before t0 */
   const int64_t mg = h[0], mh = h[1], mn = h[2];
   const double parent = ps_gbdt_split_parent(G, H, p.scale, p.l2), inv = 1.0 / p.scale;
   double best = p.min_gain;
   int bkey = -1;
-  if (value_bin) {
-    const int64_t cg = sg[t], ch = sh[t], cn = sn[t];
+  int64_t bg = 0, bh = 0, bn = 0;
+  for (int t = t0; t < t1; t++) { /* the twin's order: bins up, missing right before missing left */
+    cg += h[PS_HIST_W * t], ch += h[PS_HIST_W * t + 1], cn += h[PS_HIST_W * t + 2];
     if (t < nb - 1 || mn > 0) { /* values 1..t left (at the last bin: only when missing rows go right) */
       double g0 = ps_gbdt_split_gain(cg, ch, cn, G, H, N, parent, inv, p.l2, p.min_data, p.min_hess);
-      if (g0 > best) best = g0, bkey = 2 * t;
+      if (g0 > best) best = g0, bkey = 2 * t, bg = cg, bh = ch, bn = cn;
     }
     if (t < nb - 1 && mn > 0) { /* and the missing rows too */
       double g1 = ps_gbdt_split_gain(cg + mg, ch + mh, cn + mn, G, H, N, parent, inv, p.l2, p.min_data, p.min_hess);
-      if (g1 > best) best = g1, bkey = 2 * t + 1;
+      if (g1 > best) best = g1, bkey = 2 * t + 1, bg = cg + mg, bh = ch + mh, bn = cn + mn;
     }
   }
-  gain[t] = best;
-  key[t] = bkey;
-  idx[t] = t;
-  __syncthreads();
-  for (int s = THREADS / 2; s > 0; s >>= 1) {
-    if (t < s) {
-      int a = idx[t], b = idx[t + s];
-      if (beats(gain[b], key[b], gain[a], key[a])) idx[t] = b;
-    }
-    __syncthreads();
+  /* the warp's winner: a total order, so every lane gets the same one whatever the tree */
+  double wg = best;
+  int wk = bkey;
+  for (int o = 16; o > 0; o >>= 1) {
+    double og = __shfl_xor_sync(0xffffffffu, wg, o);
+    int ok = __shfl_xor_sync(0xffffffffu, wk, o);
+    if (beats(og, ok, wg, wk)) wg = og, wk = ok;
   }
-  if (t == 0) {
+  if (wk < 0) {
+    if (lane == 0) per_feature[j].feature = -1;
+  } else if (wk == bkey) { /* the lane that found it */
     ps_split_t r;
-    const int w = idx[0], k = key[w];
-    r.feature = k >= 0 ? j : -1;
-    r.gain = gain[w];
-    r.bin = k >= 0 ? k >> 1 : 0;
-    r.default_left = k >= 0 ? k & 1 : 0;
-    r.lg = k >= 0 ? sg[k >> 1] + ((k & 1) ? mg : 0) : 0;
-    r.lh = k >= 0 ? sh[k >> 1] + ((k & 1) ? mh : 0) : 0;
-    r.ln = k >= 0 ? sn[k >> 1] + ((k & 1) ? mn : 0) : 0;
+    r.gain = best;
+    r.feature = (int32_t)j;
+    r.bin = bkey >> 1;
+    r.default_left = bkey & 1;
+    r.lg = bg, r.lh = bh, r.ln = bn;
     per_feature[j] = r;
   }
 }
@@ -115,8 +113,7 @@ extern "C" void ps_gbdt_split_cuda(const int64_t *hist, int64_t f, const int64_t
                                    cudaStream_t s) {
   ps_split_t *per = (ps_split_t *)work;
   if (f > 0) {
-    if (f > 0x7fffffff) ps_die_local("split kernel: %lld features exceed one grid", (long long)f);
-    PS_LAUNCH((unsigned)f, THREADS, 0, s, feature_kernel)(hist, bin_off, use, G, H, N, p, per);
+    PS_LAUNCH(ps_grid_1d((uint64_t)f, WARPS), THREADS, 0, s, feature_kernel)(hist, bin_off, f, use, G, H, N, p, per);
     CUDA_CHECK(cudaGetLastError());
   }
   PS_LAUNCH(1, 1, 0, s, best_kernel)(per, f, hist, bin_off, N, p.min_gain, best);
