@@ -94,5 +94,5 @@ def test_rows_that_do_not_fit_are_refused(data, tmp_path):
             check=False, env=ENV)
     assert r.returncode == 1, r.stderr
     line = error_line(r)
-    assert "GiB of GPU memory" in line and "--gpu-mem-limit" in line and "--device cpu" in line, line
+    assert "MiB of GPU memory" in line and "--gpu-mem-limit" in line and "--device cpu" in line, line
     assert not os.path.exists(model) and not leftovers(tmp_path)

@@ -217,9 +217,9 @@ int gbdt_train(const train_common_t *cm, const gbdt_opts_t *o) {
     comm_allreduce_max_f64(&dneed, 1);
     if (dneed > (double)gpu_limit)
       ps_die_all(PS_EXIT_ERROR,
-                 "%s: --device cuda: the binned training rows need %.2f GiB of GPU memory on a rank, more than "
-                 "--gpu-mem-limit %.2f GiB: use more ranks (one GPU each), raise the limit, or --device cpu",
-                 cm->data, dneed / 1073741824.0, (double)gpu_limit / 1073741824.0);
+                 "%s: --device cuda: the binned training rows need %.1f MiB of GPU memory on a rank, more than "
+                 "--gpu-mem-limit %.1f MiB: use more ranks (one GPU each), raise the limit, or --device cpu",
+                 cm->data, dneed / 1048576.0, (double)gpu_limit / 1048576.0);
   }
   ps_gbdt_model_t mdl;
   gbdt_model_init(&mdl, f, k);
