@@ -45,7 +45,7 @@ struct ps_gbdt_backend {
 ps_gbdt_backend_t *gbdt_backend_cpu(void);
 #ifdef PROPSCORE_HAVE_CUDA
 ps_gbdt_backend_t *gbdt_backend_cuda(void);
-/* Scoring raw rows on the device (scorer_cuda.c): every head's forest
+/* Scoring raw rows on the device (backend_cuda.c): every head's forest
  * uploaded once; z [k][n] = init[h] + the forest's value (the CPU twin's
  * bits). */
 typedef struct gbdt_cuda_scorer gbdt_cuda_scorer_t;

@@ -1,6 +1,6 @@
 /* scorer.c: the gradient-boosted trees model as a scorer (models/scorer.h):
  * raw rows through every head's forest (no bins needed) -- the predict
- * kernel with --device cuda (scorer_cuda.c), else its CPU twin: the same
+ * kernel with --device cuda (backend_cuda.c), else its CPU twin: the same
  * bits -- then the sigmoid. */
 #include <stdlib.h>
 
