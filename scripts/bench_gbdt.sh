@@ -5,8 +5,13 @@
 # P = 1). Prints one row per run: training seconds (the whole train command
 # for propscore: read, bin, fit, metrics, write), validation AUC per head,
 # peak resident memory of the largest process, and propscore's phase times.
+# When a GPU is lent (nvidia-smi sees one and the CUDA build exists), two
+# more rows a size: propscore --device cuda (P=1, the tree kernels) and
+# XGBoost device=cuda (hist, lossguide), same settings; on a GPU machine run
+# it as  scripts/bench_gbdt.sh 20000000x64 10000000x256  (issue 11's sizes).
 #   usage: scripts/bench_gbdt.sh [SIZES...]     (default "1000000x64 4000000x32")
-#   env:   OUT (work folder, default /tmp/propscore-bench-gbdt), NP (default 2)
+#   env:   OUT (work folder, default /tmp/propscore-bench-gbdt), NP (default 2),
+#          CUDA_BIN (default build-cuda/propscore), GPU=0 to skip the GPU rows
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
@@ -18,6 +23,14 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 python3 -c 'import lightgbm, xgboost' 2>/dev/null || python3 -m pip install -q lightgbm xgboost-cpu
 [ -x "$BIN" ] || { cmake -S . -B build >/dev/null && cmake --build build -j"$(nproc)" >/dev/null; }
 mkdir -p "$OUT"
+CUDA_BIN=${CUDA_BIN:-$SRC/build-cuda/propscore}
+HAVE_GPU=0
+if [ "${GPU:-1}" != 0 ] && nvidia-smi -L >/dev/null 2>&1 && [ -x "$CUDA_BIN" ]; then
+  HAVE_GPU=1
+  python3 -c 'import xgboost, sys; sys.exit(0 if xgboost.build_info().get("USE_CUDA") else 1)' 2>/dev/null ||
+    python3 -m pip install -q xgboost || echo "# no CUDA XGBoost: its GPU row will fail"
+  echo "# GPU: $(nvidia-smi -L | head -1)"
+fi
 echo "# bench_gbdt $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "# 100 trees, 31 leaves, learning rate 0.1, 255 bins, min 20 rows a leaf, no subsampling; holdout 0.2 by id"
 
@@ -49,11 +62,25 @@ for size in $SIZES; do
     phases=$(grep -o 'phases: .*' "$OUT/log" | sed 's/phases: //')
     printf "%-10s %-22s %9s %9d %9s %9s   %s\n" "$size" "propscore P=$p" "$secs" $((rss / 1024)) "$auc_c" "$auc_p" "$phases"
   done
-  for peer in lightgbm xgboost; do
+  if [ "$HAVE_GPU" = 1 ]; then # the tree kernels: rows resident on the GPU
+    res=$(measure mpirun -n 1 "$CUDA_BIN" train --data "$data" --model "$OUT/m.h5" --model-type gbdt --device cuda \
+      2>"$OUT/log")
+    read -r secs rss <<<"$(head -1 <<<"$res")"
+    auc_c=$(grep -o 'churn .*valid AUC [0-9.]*' <<<"$res" | awk '{print $NF}')
+    auc_p=$(grep -o 'purchase_3m .*valid AUC [0-9.]*' <<<"$res" | awk '{print $NF}')
+    phases=$(grep -o 'phases: .*' "$OUT/log" | sed 's/phases: //')
+    printf "%-10s %-22s %9s %9d %9s %9s   %s\n" "$size" "propscore cuda P=1" "$secs" $((rss / 1024)) "$auc_c" \
+      "$auc_p" "$phases"
+  fi
+  peers="lightgbm xgboost"
+  [ "$HAVE_GPU" = 1 ] && peers="$peers xgboost-cuda"
+  for peer in $peers; do
     res=$(measure python3 "$SRC/scripts/bench_gbdt_peer.py" "$data" "$peer" "$NP")
     read -r _ rss <<<"$(head -1 <<<"$res")"
     read -r secs auc_c auc_p <<<"$(tail -1 <<<"$res")"
-    printf "%-10s %-22s %9s %9d %9s %9s   %s\n" "$size" "$peer ($NP threads)" "$secs" $((rss / 1024)) "$auc_c" "$auc_p" \
+    who="$peer ($NP threads)"
+    [ "$peer" = xgboost-cuda ] && who="xgboost device=cuda"
+    printf "%-10s %-22s %9s %9d %9s %9s   %s\n" "$size" "$who" "$secs" $((rss / 1024)) "$auc_c" "$auc_p" \
       "fit only (its binning included; reading the file not counted)"
   done
 done

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""bench_gbdt_peer.py: LightGBM or XGBoost (hist) on a propscore feature file,
+"""bench_gbdt_peer.py: LightGBM or XGBoost (hist; xgboost-cuda: device=cuda) on a propscore feature file,
 with bench_gbdt.sh's settings and propscore's train/validation split (the
 id hash of host/core/rng.h). Prints the fit seconds (every head, the peer's
 own binning included) and the validation AUC of each head, on one line.
-  usage: bench_gbdt_peer.py DATA.h5 lightgbm|xgboost THREADS"""
+  usage: bench_gbdt_peer.py DATA.h5 lightgbm|xgboost|xgboost-cuda THREADS"""
 import os
 import sys
 import time
@@ -30,7 +30,7 @@ for t in ("churn", "purchase_3m"):
         import xgboost as xgb
         m = xgb.XGBClassifier(n_estimators=100, max_leaves=31, grow_policy="lossguide", max_depth=0,
                               learning_rate=0.1, max_bin=256, tree_method="hist", min_child_weight=1e-3,
-                              reg_lambda=0.0, n_jobs=threads)
+                              reg_lambda=0.0, n_jobs=threads, device="cuda" if peer == "xgboost-cuda" else "cpu")
     t0 = time.time()
     m.fit(X[~va], y[~va])
     fit += time.time() - t0

@@ -3,12 +3,14 @@
 # the device recipe in DEVELOPERS.md):
 #   1. check the carried CUDA build (build-cuda/, built on the development machine)
 #   2. the GPU tests -- each kernel vs its CPU twin (test_logreg_kernels,
-#      test_sum_parts), the CUDA backend vs its CPU twin, --device cuda end to
-#      end -- the same tests CI runs on the emulated device (docs/TESTING.md);
+#      test_gbdt_kernels, test_sum_parts), the CUDA backend vs its CPU twin,
+#      --device cuda end to end (logreg; gbdt: model bytes = --device cpu) --
+#      the same tests CI runs on the emulated device (docs/TESTING.md);
 #      on a GPU machine a skip is a failure
 #   3. compute-sanitizer memcheck, racecheck and synccheck on the kernel tests,
-#      memcheck and racecheck on a small train and score
-#   4. the kernel bench (propscore-bench) and the PyTorch equivalents
+#      memcheck and racecheck on a small train and score (logreg and trees)
+#   4. the kernel bench (propscore-bench: logreg, then the tree kernels at
+#      F=64 too) and the PyTorch equivalents
 #      (scripts/bench_torch.py), plus the full-fit comparison unless NO_FIT=1
 # Logs go to $OUT (the device tool's folder) when set, else build-cuda/gpu-check.
 #   usage: [source scripts/gpu-runtime-env.sh .gpu-runtime;] scripts/gpu-check.sh
@@ -26,7 +28,7 @@ step "build (build-cuda/, carried from the development machine)"
 #   cmake -S . -B build-cuda -DPROPSCORE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 && cmake --build build-cuda -j
 # and carry build-cuda/ and .gpu-runtime/ (see DEVELOPERS.md). Tests run
 # directly (ctest's files hold the build machine's paths).
-GPU_TESTS="test_logreg_kernels test_sum_parts test_cuda_backend"
+GPU_TESTS="test_logreg_kernels test_gbdt_kernels test_sum_parts test_cuda_backend"
 for t in propscore propscore-bench $(printf 'tests/%s ' $GPU_TESTS); do
   [ -x build-cuda/$t ] || missing="${missing:-} $t"
 done
@@ -44,14 +46,15 @@ for t in $GPU_TESTS; do
   rc=${PIPESTATUS[0]}
   [ "$rc" -eq 0 ] || { echo "$t: exit $rc (77 = no CUDA device: a failure here)"; status=1; }
 done
-python3 -m pytest -q -s -p no:cacheprovider tests/gpu/test_gpu_cli.py 2>&1 | tee -a "$LOG/gpu-tests.log"
+python3 -m pytest -q -s -p no:cacheprovider tests/gpu/test_gpu_cli.py tests/gpu/test_gbdt_gpu.py 2>&1 \
+  | tee -a "$LOG/gpu-tests.log"
 rc=${PIPESTATUS[0]}
 grep -q "no CUDA device" "$LOG/gpu-tests.log" && { echo "GPU tests were skipped on a GPU machine"; status=1; }
 [ "$rc" -eq 0 ] || { echo "test_gpu_cli: exit $rc"; status=1; }
 
 step "compute-sanitizer (memcheck, racecheck, synccheck) on the kernel tests and a small case"
 for tool in memcheck racecheck synccheck; do
-  for t in test_logreg_kernels test_sum_parts; do
+  for t in test_logreg_kernels test_gbdt_kernels test_sum_parts; do
     compute-sanitizer --tool $tool --error-exitcode 9 build-cuda/tests/$t >>"$LOG/sanitizer.log" 2>&1
     rc=$?
     echo "$tool: $t: exit $rc"
@@ -63,7 +66,9 @@ build-cuda/propscore gen --out "$D/d.h5" --rows 20000 --features 40 --quiet
 for tool in memcheck racecheck; do
   for cmd in "train --data $D/d.h5 --model $D/m.h5 --device cuda --quiet" \
              "train --data $D/d.h5 --model $D/n.h5 --device cuda --solver newton --x-dtype bf16 --quiet" \
-             "score --data $D/d.h5 --model $D/m.h5 --out $D/s.h5 --device cuda --quiet"; do
+             "score --data $D/d.h5 --model $D/m.h5 --out $D/s.h5 --device cuda --quiet" \
+             "train --data $D/d.h5 --model $D/g.h5 --model-type gbdt --trees 5 --device cuda --quiet" \
+             "score --data $D/d.h5 --model $D/g.h5 --out $D/t.h5 --device cuda --quiet"; do
     compute-sanitizer --tool $tool --error-exitcode 9 build-cuda/propscore $cmd >>"$LOG/sanitizer.log" 2>&1
     rc=$?
     echo "$tool: propscore ${cmd%% *}: exit $rc"
@@ -74,8 +79,11 @@ compute-sanitizer --tool memcheck --error-exitcode 9 build-cuda/propscore-bench 
   >>"$LOG/sanitizer.log" 2>&1 || { echo "memcheck: propscore-bench failed"; status=1; }
 tail -3 "$LOG/sanitizer.log"
 
-step "kernel bench (propscore-bench, N=20M F=256)"
+step "kernel bench (propscore-bench, N=20M F=256; the tree kernels at F=64 too)"
 build-cuda/propscore-bench --rows ${BENCH_ROWS:-20000000} --features 256 2>&1 | tee "$LOG/bench.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "propscore-bench: a kernel disagrees with its CPU twin"; status=1; }
+build-cuda/propscore-bench --rows ${BENCH_ROWS:-20000000} --features 64 --kernels trees 2>&1 | tee -a "$LOG/bench.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "propscore-bench (trees, F=64): a kernel disagrees with its CPU twin"; status=1; }
 
 step "PyTorch equivalents (scripts/bench_torch.py)"
 FIT=--fit

@@ -8,8 +8,15 @@
  *   score v2: fused kernel (one read of each row, standardize, K logits, sigmoid)
  *   grad  v1: cuBLAS DGEMM path (tiles widened to float64)
  *   grad  v2: fused kernel (one read of X: logits, residual, loss, X^T r)
- * Exits 1 if propscore's kernels (v2) get a checked value wrong.
- * usage: propscore-bench [--rows N] [--features F] [--reps R] [--check-rows M] */
+ * Tree kernels (bench_trees, 255 value bins a feature): bin (raw rows ->
+ * bins), hist (the root's histogram: GB/s of bins read), split (the best
+ * split from it), partition (the root split), predict (100 trees of 31
+ * leaves over raw rows: rows/s); each validated bitwise against its CPU
+ * twin on the first M rows, then timed on N.
+ * Exits 1 if propscore's kernels (v2, and the tree kernels) get a checked
+ * value wrong.
+ * usage: propscore-bench [--rows N] [--features F] [--reps R] [--check-rows M]
+ *                        [--kernels all|logreg|trees] */
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <math.h>
@@ -28,6 +35,7 @@ extern "C" {
 #include "common/launch.h"
 #include "logreg/logreg_kernels.h"
 #include "logreg/logreg_cpu.h"
+#include "gbdt/gbdt_kernels.h"
 #include "common/psmath.h"
 #include "core/rng.h"
 
@@ -120,15 +128,196 @@ double time_ms(int reps, F &&f) {
 
 } // namespace
 
+/* ---- the tree kernels (kept apart from the logistic-regression cases) ---- */
+namespace {
+
+__global__ void grad_fill_kernel(int64_t *gq, int64_t *hq, int64_t n) {
+  int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  double u = ps_rng_unif(11, 1, (uint64_t)i, 0);
+  gq[i] = (int64_t)((u - 0.3) * 1099511627776.0); /* 2^40 fixed point */
+  hq[i] = (int64_t)(u * (1 - u) * 1099511627776.0);
+}
+
+template <class T>
+T *dalloc(size_t n) {
+  T *p;
+  CUDA_CHECK(cudaMalloc((void **)&p, sizeof(T) * (n ? n : 1)));
+  return p;
+}
+
+template <class T>
+std::vector<T> fetch(const T *d, size_t n) {
+  std::vector<T> h(n);
+  CUDA_CHECK(cudaDeviceSynchronize());
+  if (n) CUDA_CHECK(cudaMemcpy(h.data(), d, sizeof(T) * n, cudaMemcpyDeviceToHost));
+  return h;
+}
+
+void tree_row(const char *kernel, double ms, double gb, double rows, long wrong, double copy) {
+  double gbs = gb / (ms * 1e-3);
+  printf("%10s %10.3f %9.1f %6.1f%% %12.3g %7ld\n", kernel, ms, gbs, 100 * gbs / copy, rows / (ms * 1e-3), wrong);
+  wrong_fused += wrong;
+}
+
+/* X: the bench's raw rows (device, N x F float32); their first M rows on the host */
+void bench_trees(const float *X, int64_t N, int F, int64_t M, const std::vector<float> &hx, int reps, double copy) {
+  printf("# tree kernels: N=%lld F=%d, 255 value bins a feature; validated on %lld rows\n", (long long)N, F,
+         (long long)M);
+  printf("#%9s %10s %9s %7s %12s %7s\n", "kernel", "ms", "GB/s", "%copy", "rows/s", "#wrong");
+  const int nc = PS_GBDT_MAX_BIN - 1; /* 254 cuts: codes 0 (missing), 1..255 */
+  std::vector<int64_t> cut_off(F + 1), bin_off(F + 1);
+  std::vector<float> cuts((size_t)F * nc);
+  for (int j = 0; j <= F; j++) cut_off[j] = (int64_t)j * nc, bin_off[j] = (int64_t)j * (nc + 2);
+  for (int j = 0; j < F; j++)
+    for (int q = 0; q < nc; q++) cuts[(size_t)j * nc + q] = (float)(-3.0 + 6.0 * q / (nc - 1));
+  const int64_t total_bins = bin_off[F];
+  float *dcuts = dalloc<float>(cuts.size());
+  int64_t *dcut_off = dalloc<int64_t>(F + 1), *dbin_off = dalloc<int64_t>(F + 1);
+  CUDA_CHECK(cudaMemcpy(dcuts, cuts.data(), sizeof(float) * cuts.size(), cudaMemcpyHostToDevice));
+  CUDA_CHECK(cudaMemcpy(dcut_off, cut_off.data(), sizeof(int64_t) * (F + 1), cudaMemcpyHostToDevice));
+  CUDA_CHECK(cudaMemcpy(dbin_off, bin_off.data(), sizeof(int64_t) * (F + 1), cudaMemcpyHostToDevice));
+  uint8_t *B = dalloc<uint8_t>((size_t)N * F);
+  /* bin */
+  std::vector<uint8_t> hb((size_t)M * F);
+  ps_gbdt_bin_cpu(hx.data(), M, F, cuts.data(), cut_off.data(), hb.data());
+  ps_gbdt_bin_cuda(X, M, F, dcuts, dcut_off, B, 0);
+  std::vector<uint8_t> gb = fetch(B, (size_t)M * F);
+  long wrong = 0;
+  for (size_t e = 0; e < hb.size(); e++) wrong += hb[e] != gb[e];
+  double ms = time_ms(reps, [&] { ps_gbdt_bin_cuda(X, N, F, dcuts, dcut_off, B, 0); });
+  tree_row("bin", ms, (double)N * F * 5 / 1e9, (double)N, wrong, copy);
+  /* hist: the root's (every row), then a leaf of every other row */
+  int64_t *gq = dalloc<int64_t>(N), *hq = dalloc<int64_t>(N), *hist = dalloc<int64_t>((size_t)total_bins * 3);
+  PS_LAUNCH(grid(N), 256, 0, 0, grad_fill_kernel)(gq, hq, N);
+  CUDA_CHECK(cudaGetLastError());
+  std::vector<int64_t> hg = fetch(gq, M), hh = fetch(hq, M);
+  ps_gbdt_hist_plan_t *plan = ps_gbdt_hist_plan_create(bin_off.data(), F, 0, 0);
+  const size_t hl = (size_t)total_bins * 3;
+  std::vector<int64_t> all(M), href(hl, 0);
+  for (int64_t i = 0; i < M; i++) all[i] = i;
+  ps_gbdt_hist_cpu(hb.data(), F, bin_off.data(), all.data(), M, hg.data(), hh.data(), href.data());
+  CUDA_CHECK(cudaMemset(hist, 0, sizeof(int64_t) * hl));
+  ps_gbdt_hist_cuda(plan, B, NULL, M, gq, hq, hist, 0);
+  std::vector<int64_t> hgpu = fetch(hist, hl);
+  wrong = 0;
+  for (size_t e = 0; e < hl; e++) wrong += href[e] != hgpu[e];
+  ms = time_ms(reps, [&] {
+    CUDA_CHECK(cudaMemsetAsync(hist, 0, sizeof(int64_t) * hl));
+    ps_gbdt_hist_cuda(plan, B, NULL, N, gq, hq, hist, 0);
+  });
+  tree_row("hist", ms, (double)N * F / 1e9, (double)N, wrong, copy); /* GB/s: bins read */
+  /* split: the best split of the validated histogram (M rows) */
+  int64_t G = 0, H = 0, n = 0;
+  for (int q = 0; q < nc + 2; q++) G += href[3 * q], H += href[3 * q + 1], n += href[3 * q + 2];
+  ps_split_params_t sp = {1.0, 20, 1e-3, 0.0, 1099511627776.0};
+  ps_split_t a, b;
+  ps_gbdt_split_cpu(href.data(), F, bin_off.data(), NULL, G, H, n, &sp, &a);
+  CUDA_CHECK(cudaMemcpy(hist, href.data(), sizeof(int64_t) * hl, cudaMemcpyHostToDevice));
+  void *swork = dalloc<char>(ps_gbdt_split_work(F));
+  ps_split_t *dbest = dalloc<ps_split_t>(1);
+  ps_gbdt_split_cuda(hist, F, dbin_off, NULL, G, H, n, sp, swork, dbest, 0);
+  b = fetch(dbest, 1)[0];
+  wrong = !(a.feature == b.feature && a.bin == b.bin && a.default_left == b.default_left && a.ln == b.ln &&
+            a.lg == b.lg && a.lh == b.lh && !memcmp(&a.gain, &b.gain, sizeof(double)));
+  ms = time_ms(reps, [&] { ps_gbdt_split_cuda(hist, F, dbin_off, NULL, G, H, n, sp, swork, dbest, 0); });
+  tree_row("split", ms, (double)hl * 8 / 1e9, 0, wrong, copy);
+  /* partition: every row by that split (the first M validated) */
+  int64_t *rows = dalloc<int64_t>(N), *tmp = dalloc<int64_t>(N);
+  void *pwork = dalloc<char>(ps_gbdt_partition_work(N));
+  int32_t fj = a.feature >= 0 ? a.feature : 0, fb = a.feature >= 0 ? a.bin : 128;
+  int64_t nl_cpu = ps_gbdt_partition_cpu(hb.data(), F, all.data(), M, fj, fb, a.default_left,
+                                         std::vector<int64_t>(M).data());
+  ps_gbdt_bag_rows_cuda(NULL, M, rows, tmp, pwork, 0);
+  int64_t nl_gpu = ps_gbdt_partition_cuda(B, F, rows, M, fj, fb, a.default_left, tmp, pwork, 0);
+  std::vector<int64_t> rg = fetch(rows, M);
+  wrong = nl_cpu != nl_gpu;
+  for (int64_t i = 0; i < M; i++) wrong += rg[i] != all[i];
+  ms = time_ms(reps, [&] {
+    ps_gbdt_bag_rows_cuda(NULL, N, rows, tmp, pwork, 0);
+    ps_gbdt_partition_cuda(B, F, rows, N, fj, fb, a.default_left, tmp, pwork, 0);
+  });
+  tree_row("partition", ms, (double)N * (F > 0 ? 1 : 0) / 1e9 + (double)N * 32 / 1e9, (double)N, wrong, copy);
+  /* predict: 100 trees of 31 leaves (random splits on the cuts) over the raw rows */
+  const int T = 100, L = 31;
+  std::vector<int64_t> node_off(T + 1), leaf_off(T + 1);
+  std::vector<int32_t> feat((size_t)T * (L - 1)), left((size_t)T * (L - 1)), right((size_t)T * (L - 1));
+  std::vector<float> thr((size_t)T * (L - 1));
+  std::vector<uint8_t> bin((size_t)T * (L - 1)), dl((size_t)T * (L - 1));
+  std::vector<double> val((size_t)T * L);
+  std::vector<int32_t> pnode(L), pside(L);
+  for (int t = 0; t < T; t++) {
+    int64_t nb = (int64_t)t * (L - 1);
+    pnode[0] = -1;
+    for (int nl = 1; nl < L; nl++) { /* split a random leaf, numbered as grow.c does */
+      int leaf = (int)(ps_rng_unif(9, 2, t, nl) * nl), node = nl - 1;
+      int64_t k = nb + node;
+      feat[k] = (int32_t)(ps_rng_unif(9, 3, t, nl) * F);
+      bin[k] = (uint8_t)(1 + ps_rng_unif(9, 4, t, nl) * nc);
+      thr[k] = cuts[(size_t)feat[k] * nc + bin[k] - 1];
+      dl[k] = ps_rng_unif(9, 5, t, nl) < 0.5;
+      left[k] = ~leaf;
+      right[k] = ~nl;
+      if (pnode[leaf] >= 0) (pside[leaf] == 0 ? left : right)[nb + pnode[leaf]] = node;
+      pnode[leaf] = pnode[nl] = node;
+      pside[leaf] = 0;
+      pside[nl] = 1;
+    }
+    for (int q = 0; q < L; q++) val[(size_t)t * L + q] = 0.1 * ps_rng_normal(9, 6, t, q);
+    node_off[t + 1] = node_off[t] + (L - 1);
+    leaf_off[t + 1] = leaf_off[t] + L;
+  }
+  ps_forest_view_t v = {T, node_off.data(), leaf_off.data(), feat.data(), thr.data(), bin.data(), dl.data(),
+                        left.data(), right.data(), val.data()};
+  auto up = [](const void *h, size_t bytes) {
+    void *d;
+    CUDA_CHECK(cudaMalloc(&d, bytes));
+    CUDA_CHECK(cudaMemcpy(d, h, bytes, cudaMemcpyHostToDevice));
+    return d;
+  };
+  ps_forest_view_t dv = {T,
+                         (const int64_t *)up(node_off.data(), 8 * node_off.size()),
+                         (const int64_t *)up(leaf_off.data(), 8 * leaf_off.size()),
+                         (const int32_t *)up(feat.data(), 4 * feat.size()),
+                         (const float *)up(thr.data(), 4 * thr.size()),
+                         (const uint8_t *)up(bin.data(), bin.size()),
+                         (const uint8_t *)up(dl.data(), dl.size()),
+                         (const int32_t *)up(left.data(), 4 * left.size()),
+                         (const int32_t *)up(right.data(), 4 * right.size()),
+                         (const double *)up(val.data(), 8 * val.size())};
+  double *z = dalloc<double>(N);
+  std::vector<double> zr(M, 0.0);
+  ps_gbdt_predict_cpu(&v, hx.data(), M, F, zr.data());
+  CUDA_CHECK(cudaMemset(z, 0, sizeof(double) * M));
+  ps_gbdt_predict_cuda(&dv, X, M, F, z, 0);
+  std::vector<double> zg = fetch(z, M);
+  wrong = 0;
+  for (int64_t i = 0; i < M; i++) wrong += memcmp(&zr[i], &zg[i], sizeof(double)) != 0;
+  ms = time_ms(reps, [&] { ps_gbdt_predict_cuda(&dv, X, N, F, z, 0); });
+  tree_row("predict", ms, (double)N * F * 4 / 1e9, (double)N, wrong, copy);
+  for (const void *p : {(const void *)dv.node_off, (const void *)dv.leaf_off, (const void *)dv.feature,
+                        (const void *)dv.threshold, (const void *)dv.bin, (const void *)dv.default_left,
+                        (const void *)dv.left, (const void *)dv.right, (const void *)dv.leaf_value, (const void *)z,
+                        (const void *)rows, (const void *)tmp, (const void *)pwork, (const void *)swork, (const void *)dbest, (const void *)gq,
+                        (const void *)hq, (const void *)hist, (const void *)B, (const void *)dcuts,
+                        (const void *)dcut_off, (const void *)dbin_off})
+    CUDA_CHECK(cudaFree((void *)p));
+  ps_gbdt_hist_plan_destroy(plan);
+}
+
+} // namespace
+
 int main(int argc, char **argv) {
   comm_init(&argc, &argv);
   int64_t N = 20000000, M = 65536;
   int F = 256, reps = 10;
+  const char *kernels = "all"; /* all | logreg | trees */
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--rows")) N = atoll(argv[i + 1]);
     else if (!strcmp(argv[i], "--features")) F = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--reps")) reps = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--check-rows")) M = atoll(argv[i + 1]);
+    else if (!strcmp(argv[i], "--kernels")) kernels = argv[i + 1];
   }
   if (backend_cuda_devices() == 0) {
     printf("no CUDA device: nothing to benchmark\n");
@@ -143,7 +332,8 @@ int main(int argc, char **argv) {
   double copy = copy_bandwidth(std::min((size_t)2 << 30, std::max((size_t)64 << 20, (size_t)(4 * N * F))));
   printf("# propscore-bench  %s  N=%lld F=%d reps=%d (median)  device-to-device copy %.0f GB/s\n", prop.name,
          (long long)N, F, reps, copy);
-  printf("#%9s %4s %5s %-10s %10s %9s %7s %7s\n", "kernel", "K", "dtype", "version", "ms", "GB/s", "%copy", "#wrong");
+  if (strcmp(kernels, "trees"))
+    printf("#%9s %4s %5s %-10s %10s %9s %7s %7s\n", "kernel", "K", "dtype", "version", "ms", "GB/s", "%copy", "#wrong");
   cublasHandle_t blas;
   CUBLAS_CHECK(cublasCreate(&blas));
   CUBLAS_CHECK(cublasSetAtomicsMode(blas, CUBLAS_ATOMICS_NOT_ALLOWED));
@@ -160,6 +350,7 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < hx.size(); i++) hxb[i] = ps_bf16_to_float(ps_float_to_bf16(hx[i]));
   ps_backend_t *cpu = backend_cpu_create();
   for (int K : {2, 16}) {
+    if (!strcmp(kernels, "trees")) break;
     const int c1 = F + 1;
     std::vector<double> theta((size_t)K * c1);
     for (size_t i = 0; i < theta.size(); i++) theta[i] = 0.05 * ps_rng_normal(5, 5, i, 0);
@@ -265,6 +456,7 @@ int main(int argc, char **argv) {
       CUDA_CHECK(cudaFree(p));
   }
   cpu->destroy(cpu);
+  if (strcmp(kernels, "logreg")) bench_trees(X, N, F, M, hx, reps, copy);
   CUBLAS_CHECK(cublasDestroy(blas));
   CUDA_CHECK(cudaFree(Xb));
   CUDA_CHECK(cudaFree(X));

@@ -6,7 +6,11 @@
  *    every histogram sum is an exact integer, the same in any order, on any
  *    rank count and any block count;
  *  - the split gain and the leaf value of the L2-regularized second-order
- *    objective (XGBoost/LightGBM): G^2 / (H + lambda) and -G / (H + lambda). */
+ *    objective (XGBoost/LightGBM): G^2 / (H + lambda) and -G / (H + lambda),
+ *    and a candidate split's gain from its left sums. On the device every
+ *    double operation of these is an explicitly rounded intrinsic (nvcc
+ *    would otherwise contract a*b + c into an FMA), so the split kernel
+ *    computes the very bits of the CPU twin. */
 #ifndef PS_GBDT_MATH_H
 #define PS_GBDT_MATH_H
 #include <math.h>
@@ -36,8 +40,38 @@ PS_GHD int ps_gbdt_bin(float v, const float *cuts, int ncuts) {
 /* v * 2^shift rounded to the nearest integer (ties to even). */
 PS_GHD int64_t ps_gbdt_fix(double v, double scale) { return (int64_t)nearbyint(v * scale); }
 
-PS_GHD double ps_gbdt_leaf_gain(double G, double H, double l2) { return G * G / (H + l2); }
-PS_GHD double ps_gbdt_leaf_output(double G, double H, double l2) { return -G / (H + l2); }
+#if defined(__CUDA_ARCH__)
+#define PS_DMUL(a, b) __dmul_rn((a), (b))
+#define PS_DADD(a, b) __dadd_rn((a), (b))
+#define PS_DSUB(a, b) __dsub_rn((a), (b))
+#define PS_DDIV(a, b) __ddiv_rn((a), (b))
+#else
+#define PS_DMUL(a, b) ((a) * (b))
+#define PS_DADD(a, b) ((a) + (b))
+#define PS_DSUB(a, b) ((a) - (b))
+#define PS_DDIV(a, b) ((a) / (b))
+#endif
+
+PS_GHD double ps_gbdt_leaf_gain(double G, double H, double l2) { return PS_DDIV(PS_DMUL(G, G), PS_DADD(H, l2)); }
+PS_GHD double ps_gbdt_leaf_output(double G, double H, double l2) { return PS_DDIV(-G, PS_DADD(H, l2)); }
+
+/* A leaf's own gain, the baseline of its candidate splits. */
+PS_GHD double ps_gbdt_split_parent(int64_t G, int64_t H, double scale, double l2) {
+  return ps_gbdt_leaf_gain(PS_DDIV((double)G, scale), PS_DDIV((double)H, scale), l2);
+}
+
+/* The gain of sending (lg, lh, ln) left and the rest of (G, H, N) right
+ * (fixed-point sums; 1/scale back to real units), or -1 when a child has
+ * fewer than min_data rows or less than min_hess Hessian. */
+PS_GHD double ps_gbdt_split_gain(int64_t lg, int64_t lh, int64_t ln, int64_t G, int64_t H, int64_t N, double parent,
+                                 double inv_scale, double l2, int64_t min_data, double min_hess) {
+  int64_t rn = N - ln;
+  double HL = PS_DMUL((double)lh, inv_scale), HR = PS_DMUL((double)(H - lh), inv_scale);
+  if (ln < min_data || rn < min_data || HL < min_hess || HR < min_hess) return -1.0;
+  return PS_DSUB(PS_DADD(ps_gbdt_leaf_gain(PS_DMUL((double)lg, inv_scale), HL, l2),
+                         ps_gbdt_leaf_gain(PS_DMUL((double)(G - lg), inv_scale), HR, l2)),
+                 parent);
+}
 
 /* Does a row go left at a node? Raw value against the cut, or its bin. */
 PS_GHD int ps_gbdt_left_raw(float v, float threshold, int default_left) {

@@ -1,6 +1,7 @@
 /* partition_cpu.c: CPU twin of partition.cu -- a leaf's rows split by a
  * node's test on bins (gbdt_math.h ps_gbdt_left_bin), stable: the left rows
- * first in their order, then the right rows in theirs. */
+ * first in their order, then the right rows in theirs; and a tree's first
+ * leaf, the rows of the bag in order (a stable selection too). */
 #include <string.h>
 
 #include "gbdt/gbdt_cpu.h"
@@ -15,4 +16,11 @@ int64_t ps_gbdt_partition_cpu(const uint8_t *B, int64_t f, int64_t *rows, int64_
   }
   memcpy(rows + nl, tmp, sizeof(int64_t) * (size_t)nr);
   return nl;
+}
+
+int64_t ps_gbdt_bag_rows_cpu(const uint8_t *bag, int64_t n, int64_t *rows) {
+  int64_t m = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (!bag || bag[i]) rows[m++] = i;
+  return m;
 }

@@ -18,13 +18,10 @@ static void consider(ps_split_t *best, double gain, int32_t j, int32_t t, int32_
   best->ln = ln;
 }
 
-/* One candidate: left sums (lg, lh, ln), the rest right. */
+/* One candidate: left sums (lg, lh, ln), the rest right (gbdt_math.h). */
 static double gain_of(int64_t lg, int64_t lh, int64_t ln, int64_t G, int64_t H, int64_t N, double parent,
                       const ps_split_params_t *p) {
-  int64_t rn = N - ln;
-  double sl = 1.0 / p->scale, HL = (double)lh * sl, HR = (double)(H - lh) * sl;
-  if (ln < p->min_data || rn < p->min_data || HL < p->min_hess || HR < p->min_hess) return -1.0;
-  return ps_gbdt_leaf_gain((double)lg * sl, HL, p->l2) + ps_gbdt_leaf_gain((double)(G - lg) * sl, HR, p->l2) - parent;
+  return ps_gbdt_split_gain(lg, lh, ln, G, H, N, parent, 1.0 / p->scale, p->l2, p->min_data, p->min_hess);
 }
 
 void ps_gbdt_split_cpu(const int64_t *hist, int64_t f, const int64_t *bin_off, const uint8_t *use, int64_t G,
@@ -34,7 +31,7 @@ void ps_gbdt_split_cpu(const int64_t *hist, int64_t f, const int64_t *bin_off, c
   best->bin = 0;
   best->default_left = 0;
   best->lg = best->lh = best->ln = 0;
-  double parent = ps_gbdt_leaf_gain((double)G / p->scale, (double)H / p->scale, p->l2);
+  double parent = ps_gbdt_split_parent(G, H, p->scale, p->l2);
   for (int64_t j = 0; j < f; j++) {
     if (use && !use[j]) continue;
     const int64_t *h = hist + PS_HIST_W * bin_off[j];

@@ -55,9 +55,9 @@ endfunction()
 
 # the CUDA backend: kernels + backend_cuda.c, as pscuda_obj in the nvcc build
 file(GLOB PS_CUDA_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/kernels/common/*.cu ${CMAKE_SOURCE_DIR}/kernels/logreg/*.cu
-     ${CMAKE_SOURCE_DIR}/kernels/kmeans/*.cu)
+     ${CMAKE_SOURCE_DIR}/kernels/kmeans/*.cu ${CMAKE_SOURCE_DIR}/kernels/gbdt/*.cu)
 add_library(pscuda_obj OBJECT ${CMAKE_SOURCE_DIR}/host/models/logreg/backend_cuda.c
-            ${CMAKE_SOURCE_DIR}/host/models/kmeans/backend_cuda.c)
+            ${CMAKE_SOURCE_DIR}/host/models/kmeans/backend_cuda.c ${CMAKE_SOURCE_DIR}/host/models/gbdt/backend_cuda.c)
 cudasim_cu(pscuda_obj ${PS_CUDA_SRC})
 target_include_directories(pscuda_obj PRIVATE ${PS_INCLUDES})
 target_compile_definitions(pscuda_obj PRIVATE ${PS_DEFS})

@@ -17,3 +17,6 @@ set_tests_properties(gpu.bench_smoke PROPERTIES ENVIRONMENT "${PS_GPU_ENV}" LABE
 add_test(NAME gpu.test_logreg_kernels_shuffled COMMAND $<TARGET_FILE:test_logreg_kernels>)
 set_tests_properties(gpu.test_logreg_kernels_shuffled PROPERTIES
                      ENVIRONMENT "${PS_GPU_ENV};PROPSCORE_CUDASIM_SCHEDULE=random:7" LABELS "gpu;cudasim" TIMEOUT 600)
+add_test(NAME gpu.test_gbdt_kernels_shuffled COMMAND $<TARGET_FILE:test_gbdt_kernels>)
+set_tests_properties(gpu.test_gbdt_kernels_shuffled PROPERTIES
+                     ENVIRONMENT "${PS_GPU_ENV};PROPSCORE_CUDASIM_SCHEDULE=random:7" LABELS "gpu;cudasim" TIMEOUT 600)

@@ -1,12 +1,16 @@
 /* backend.h: the compute contract of the trees -- what grow.c asks of a
  * device: resident binned rows, the row partition of the tree being grown
  * (leaf -> its rows), a leaf's local histogram, a split of a leaf's rows,
- * and the leaves' values added to the rows' scores. The CPU backend runs
- * the CPU twins of kernels/gbdt; a CUDA backend runs the kernels (issue 11).
- * Never sees MPI: histograms are summed across ranks by the caller. */
+ * and the leaves' values added to the rows' scores; optionally the binning
+ * of raw rows and the split search. The CPU backend runs the CPU twins of
+ * kernels/gbdt (backend_cpu.c); the CUDA backend the kernels, rows resident
+ * on the device (backend_cuda.c). Both give the same bits. Never sees MPI:
+ * histograms are summed across ranks by the caller. */
 #ifndef PS_GBDT_BACKEND_H
 #define PS_GBDT_BACKEND_H
 #include <stdint.h>
+
+#include "gbdt/gbdt_cpu.h"
 
 typedef struct ps_gbdt_backend ps_gbdt_backend_t;
 struct ps_gbdt_backend {
@@ -23,11 +27,33 @@ struct ps_gbdt_backend {
   void (*split)(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, int32_t bin, int32_t default_left);
   /* score[i] += value[leaf of row i], for the rows of the tree (nleaves leaves). */
   void (*add_leaves)(ps_gbdt_backend_t *b, int nleaves, const double *value, double *score);
+  /* Optional (NULL: the caller runs the CPU twin). B [n][f] = the bins of
+   * raw rows X [n][f] (host pointers; cut points as in binning.h). */
+  void (*bin)(ps_gbdt_backend_t *b, const float *X, int64_t n, int64_t f, const float *cuts, const int64_t *cut_off,
+              uint8_t *B);
+  /* Optional: the best split of a leaf from its all-rank histogram (host). */
+  void (*find_split)(ps_gbdt_backend_t *b, const int64_t *hist, const uint8_t *use, int64_t G, int64_t H, int64_t N,
+                     const ps_split_params_t *p, ps_split_t *best);
   void (*destroy)(ps_gbdt_backend_t *b);
+  /* Device memory this rank may use (bytes; 0: a host backend) and what
+   * set_rows needs there for n rows. */
+  int64_t device_memory;
+  int64_t (*device_bytes)(int64_t n, int64_t f, int64_t total_bins, int max_leaves);
   void *impl;
 };
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void);
-/* The backend for --device (collective). */
+#ifdef PROPSCORE_HAVE_CUDA
+ps_gbdt_backend_t *gbdt_backend_cuda(void);
+/* Scoring raw rows on the device (backend_cuda.c): every head's forest
+ * uploaded once; z [k][n] = init[h] + the forest's value (the CPU twin's
+ * bits). */
+typedef struct gbdt_cuda_scorer gbdt_cuda_scorer_t;
+gbdt_cuda_scorer_t *gbdt_cuda_scorer_create(const ps_forest_view_t *heads, int k);
+void gbdt_cuda_scorer_predict(gbdt_cuda_scorer_t *c, const float *X, int64_t n, int64_t f, const double *init,
+                              double *z);
+void gbdt_cuda_scorer_destroy(gbdt_cuda_scorer_t *c);
+#endif
+/* The backend for --device (collective): cuda when chosen (device.h). */
 ps_gbdt_backend_t *gbdt_backend_create(const char *device);
 #endif

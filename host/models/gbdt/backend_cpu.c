@@ -37,11 +37,8 @@ static void begin_tree(ps_gbdt_backend_t *b, const int64_t *gq, const int64_t *h
   cpu_t *s = b->impl;
   s->gq = gq;
   s->hq = hq;
-  int64_t m = 0;
-  for (int64_t i = 0; i < s->n; i++)
-    if (!bag || bag[i]) s->rows[m++] = i;
   s->begin[0] = 0;
-  s->count[0] = m;
+  s->count[0] = ps_gbdt_bag_rows_cpu(bag, s->n, s->rows);
 }
 
 static void hist(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
@@ -85,8 +82,10 @@ ps_gbdt_backend_t *gbdt_backend_cpu(void) {
 }
 
 ps_gbdt_backend_t *gbdt_backend_create(const char *device) {
-  if (device_choose(device))
-    ps_die_all(PS_EXIT_USAGE, "--model-type gbdt --device cuda: the tree kernels are not in this build yet; use "
-                              "--device cpu");
+  int cuda = device_choose(device); /* collective; dies on cuda without a GPU or without CUDA in the build */
+#ifdef PROPSCORE_HAVE_CUDA
+  if (cuda) return gbdt_backend_cuda();
+#endif
+  (void)cuda;
   return gbdt_backend_cpu();
 }

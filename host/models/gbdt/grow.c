@@ -29,14 +29,18 @@ static void build(ps_gbdt_backend_t *b, int leaf, int64_t *h, size_t len, ps_gro
   tm->allreduce += now_minus(t0);
 }
 
-static void find_split(leaf_t *l, const int64_t *h, const ps_bins_t *bins, const ps_grow_params_t *p,
-                       ps_grow_times_t *tm) {
+/* A leaf's best split: on the backend's device if it has a split search
+ * (the same bits), else by the CPU twin. */
+static void find_split(ps_gbdt_backend_t *b, leaf_t *l, const int64_t *h, const ps_bins_t *bins,
+                       const ps_grow_params_t *p, ps_grow_times_t *tm) {
   double t0 = ps_now();
   l->best.feature = -1;
   l->best.gain = 0;
   int deep = p->max_depth > 0 && l->depth >= p->max_depth;
-  if (!deep && l->n >= 2 * p->split.min_data)
-    ps_gbdt_split_cpu(h, bins->f, bins->bin_off, p->use, l->g, l->h, l->n, &p->split, &l->best);
+  if (!deep && l->n >= 2 * p->split.min_data) {
+    if (b->find_split) b->find_split(b, h, p->use, l->g, l->h, l->n, &p->split, &l->best);
+    else ps_gbdt_split_cpu(h, bins->f, bins->bin_off, p->use, l->g, l->h, l->n, &p->split, &l->best);
+  }
   tm->split += now_minus(t0);
 }
 
@@ -56,7 +60,7 @@ void grow_tree(ps_gbdt_backend_t *b, const ps_bins_t *bins, const ps_grow_params
     leaf[0].n += leaf[0].hist[PS_HIST_W * q + 2];
   }
   leaf[0].parent_node = -1;
-  find_split(&leaf[0], leaf[0].hist, bins, p, tm);
+  find_split(b, &leaf[0], leaf[0].hist, bins, p, tm);
   t->nleaves = 1;
   while (t->nleaves < L) {
     int best = -1;
@@ -107,8 +111,8 @@ void grow_tree(ps_gbdt_backend_t *b, const ps_bins_t *bins, const ps_grow_params
     } else {
       build(b, large, hl, len, tm);
     }
-    find_split(&leaf[small], hs, bins, p, tm);
-    find_split(&leaf[large], hl, bins, p, tm);
+    find_split(b, &leaf[small], hs, bins, p, tm);
+    find_split(b, &leaf[large], hl, bins, p, tm);
     /* keep them while the budget allows (a leaf that can still split needs its histogram) */
     leaf[small].hist = hs;
     leaf[large].hist = hl;

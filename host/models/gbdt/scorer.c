@@ -1,12 +1,14 @@
 /* scorer.c: the gradient-boosted trees model as a scorer (models/scorer.h):
- * raw rows through every head's forest (the kernels' CPU twin; no bins
- * needed), then the sigmoid. */
+ * raw rows through every head's forest (no bins needed) -- the predict
+ * kernel with --device cuda (backend_cuda.c), else its CPU twin: the same
+ * bits -- then the sigmoid. */
 #include <stdlib.h>
 
 #include "common/psmath.h"
 #include "core/util.h"
 #include "gbdt/gbdt_cpu.h"
 #include "models/device.h"
+#include "models/gbdt/backend.h"
 #include "models/gbdt/model.h"
 #include "models/scorer.h"
 
@@ -14,15 +16,25 @@ typedef struct {
   ps_gbdt_model_t m;
   double *z;
   int64_t cap;
+#ifdef PROPSCORE_HAVE_CUDA
+  gbdt_cuda_scorer_t *cuda;
+#endif
 } gbdt_scorer_t;
 
 static void predict(ps_scorer_t *s, const float *X, int64_t n, float *P) {
   gbdt_scorer_t *g = s->impl;
   if (n > g->cap) {
     free(g->z);
-    g->z = ps_malloc(sizeof(double) * (size_t)n);
+    g->z = ps_malloc(sizeof(double) * (size_t)n * (size_t)(g->m.k > 0 ? g->m.k : 1));
     g->cap = n;
   }
+#ifdef PROPSCORE_HAVE_CUDA
+  if (g->cuda) {
+    gbdt_cuda_scorer_predict(g->cuda, X, n, g->m.f, g->m.init_score, g->z);
+    for (size_t e = 0; e < (size_t)n * (size_t)g->m.k; e++) P[e] = (float)ps_sigmoid(g->z[e]);
+    return;
+  }
+#endif
   for (int h = 0; h < g->m.k; h++) {
     for (int64_t i = 0; i < n; i++) g->z[i] = g->m.init_score[h];
     ps_forest_view_t v = forest_view(&g->m.forest[h]);
@@ -33,6 +45,9 @@ static void predict(ps_scorer_t *s, const float *X, int64_t n, float *P) {
 
 static void destroy(ps_scorer_t *s) {
   gbdt_scorer_t *g = s->impl;
+#ifdef PROPSCORE_HAVE_CUDA
+  gbdt_cuda_scorer_destroy(g->cuda);
+#endif
   gbdt_model_free(&g->m);
   free(g->z);
   free(g);
@@ -40,13 +55,22 @@ static void destroy(ps_scorer_t *s) {
 }
 
 ps_scorer_t *gbdt_scorer_open(ps_h5_t fid, const char *path, const char *device) {
-  if (device_choose(device))
-    ps_log("score: the tree kernels are not in this build yet: gbdt models score on the CPU");
+  int cuda = device_choose(device); /* collective: the same on every rank */
   gbdt_scorer_t *g = ps_calloc(1, sizeof *g);
   gbdt_model_read(fid, path, &g->m);
   ps_scorer_t *s = ps_calloc(1, sizeof *s);
   s->model_type = "gbdt";
   s->device = "cpu";
+#ifdef PROPSCORE_HAVE_CUDA
+  if (cuda) {
+    ps_forest_view_t *v = ps_malloc(sizeof(ps_forest_view_t) * (size_t)(g->m.k > 0 ? g->m.k : 1));
+    for (int h = 0; h < g->m.k; h++) v[h] = forest_view(&g->m.forest[h]);
+    g->cuda = gbdt_cuda_scorer_create(v, g->m.k);
+    free(v);
+    s->device = "cuda";
+  }
+#endif
+  (void)cuda;
   s->k = g->m.k;
   s->targets = g->m.targets;
   s->f = g->m.f;

@@ -43,8 +43,8 @@ typedef struct {
 
 /* Pass 1 reads the rows and keeps the binning sample (and rejects
  * non-finite values if asked); the cuts come from the sample; pass 2 bins. */
-static void load_rows(ps_data_t *d, const ps_labeled_t *l, const gbdt_opts_t *o, int reject, ps_bins_t *bins,
-                      binned_t *r) {
+static void load_rows(ps_data_t *d, const ps_labeled_t *l, const gbdt_opts_t *o, int reject, ps_gbdt_backend_t *be,
+                      ps_bins_t *bins, binned_t *r) {
   int64_t f = d->f;
   r->f = f;
   double rate = o->bin_sample >= l->g_tr ? 1.0 : (double)o->bin_sample / l->g_tr;
@@ -82,16 +82,20 @@ static void load_rows(ps_data_t *d, const ps_labeled_t *l, const gbdt_opts_t *o,
   r->Btr = ps_malloc((size_t)(l->n_tr > 0 ? l->n_tr : 1) * (size_t)f);
   r->Bva = ps_malloc((size_t)(l->n_va > 0 ? l->n_va : 1) * (size_t)f);
   int64_t itr = 0, iva = 0;
+  uint8_t *blk = be->bin ? ps_malloc((size_t)br * (size_t)(f > 0 ? f : 1)) : NULL; /* a block binned on the device */
   pipe_start(pipe, 0);
   while (pipe_next(pipe, &b)) {
     const float *X = b.in[0];
+    if (blk) be->bin(be, X, b.rows, f, bins->cuts, bins->cut_off, blk);
     for (int64_t i = 0; i < b.rows; i++) {
       uint8_t *dst = l->train[b.first + i] ? r->Btr + (size_t)(itr++) * (size_t)f : r->Bva + (size_t)(iva++) * (size_t)f;
-      ps_gbdt_bin_cpu(X + (size_t)i * (size_t)f, 1, f, bins->cuts, bins->cut_off, dst);
+      if (blk) memcpy(dst, blk + (size_t)i * (size_t)f, (size_t)f);
+      else ps_gbdt_bin_cpu(X + (size_t)i * (size_t)f, 1, f, bins->cuts, bins->cut_off, dst);
     }
   }
   pipe_check(pipe, NULL);
   pipe_close(pipe);
+  free(blk);
 }
 
 /* Fixed-point scale for a head: sums of up to `rows` values of |g| <= wmax
@@ -207,6 +211,16 @@ int gbdt_train(const train_common_t *cm, const gbdt_opts_t *o) {
                "%s: the binned rows need %.1f GiB on a rank, more than --host-mem-limit %.1f GiB: use more ranks "
                "(each holds rows/P) or raise the limit",
                cm->data, need / 1073741824.0, (double)mem_limit / 1073741824.0);
+  if (be->device_memory > 0) { /* the GPU holds the training rows' bins, gradients and partition */
+    int64_t gpu_limit = cm->gpu_mem_limit ? cm->gpu_mem_limit : be->device_memory;
+    double dneed = (double)be->device_bytes(l.n_tr, f, f * (PS_GBDT_MAX_BIN + 1), o->num_leaves);
+    comm_allreduce_max_f64(&dneed, 1);
+    if (dneed > (double)gpu_limit)
+      ps_die_all(PS_EXIT_ERROR,
+                 "%s: --device cuda: the binned training rows need %.1f MiB of GPU memory on a rank, more than "
+                 "--gpu-mem-limit %.1f MiB: use more ranks (one GPU each), raise the limit, or --device cpu",
+                 cm->data, dneed / 1048576.0, (double)gpu_limit / 1048576.0);
+  }
   ps_gbdt_model_t mdl;
   gbdt_model_init(&mdl, f, k);
   mdl.feature_names = d.feature_names;
@@ -214,12 +228,12 @@ int gbdt_train(const train_common_t *cm, const gbdt_opts_t *o) {
   mdl.holdout = cm->holdout;
   mdl.split_salt = cm->split_salt;
   binned_t rows;
-  load_rows(&d, &l, o, cm->reject_nonfinite, &mdl.bins, &rows);
+  load_rows(&d, &l, o, cm->reject_nonfinite, be, &mdl.bins, &rows);
   t_load = ps_now() - t_load;
   ps_log("train: %lld rows x %lld features binned (%lld bins in all, %lld sampled rows) in %.2f s; %.0f train + "
-         "%.0f validation rows, %d rank%s, gradient-boosted trees",
+         "%.0f validation rows, %d rank%s, gradient-boosted trees, device %s",
          (long long)d.n, (long long)f, (long long)mdl.bins.total_bins, (long long)rows.m, t_load, l.g_tr, l.g_va,
-         ps_size, ps_size == 1 ? "" : "s");
+         ps_size, ps_size == 1 ? "" : "s", be->name);
   /* what this run is: a checkpoint of another run is refused */
   ps_fp_t fp;
   fp_init(&fp);

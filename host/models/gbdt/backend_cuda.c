@@ -1,0 +1,325 @@
+/* backend_cuda.c: the trees' CUDA backend (backend.h) over the kernels of
+ * kernels/gbdt: the training rows' bins, fixed-point gradients, the row
+ * partition (one array of row indices, a leaf a segment of it, as the CPU
+ * backend) and the leaf histograms stay on the device; a histogram comes
+ * back to the host for the all-rank sum (exact integers), the split search
+ * runs on the device from the summed histogram, and only the split's
+ * numbers come back. Raw rows are binned on the device block by block while
+ * they load. Every kernel gives its CPU twin's bits, so the model file is
+ * byte-identical to --device cpu. Also the scoring side (gbdt_cuda_scorer_*,
+ * for `score --device cuda`): every head's forest goes up once, a block of
+ * raw rows once for all heads, the predict kernel adds the trees in order. */
+#include <cuda_runtime_api.h>
+#include <nvtx3/nvToolsExt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comm/comm.h"
+#include "common/cuda_check.h"
+#include "core/util.h"
+#include "gbdt/gbdt_kernels.h"
+#include "models/gbdt/backend.h"
+
+typedef struct {
+  int device;
+  cudaStream_t s;
+  int64_t n, f, total_bins, m; /* m: rows of the current tree */
+  int max_leaves;
+  uint8_t *B, *bag, *use;      /* device: bins [n][f], bag [n], features in use [f] */
+  int64_t *gq, *hq, *rows, *tmp, *hist, *bin_off, *dbegin, *dcount;
+  int32_t *leaf_of;
+  void *pwork, *swork;
+  ps_split_t *best;
+  ps_gbdt_hist_plan_t *plan;
+  int64_t *begin, *count;      /* host [max_leaves]: a leaf's segment of rows */
+  int32_t *leaf_h;             /* host [n] */
+  /* binning while the rows load */
+  float *X, *cuts;
+  uint8_t *Bblk;
+  int64_t *cut_off;
+  size_t x_cap, cuts_cap;
+  const float *cuts_of;        /* the host cut points uploaded */
+} cuda_t;
+
+static void dev_alloc(void **p, size_t bytes, const char *what) {
+  cudaError_t e = cudaMalloc(p, bytes ? bytes : 8);
+  if (e == cudaErrorMemoryAllocation) {
+    size_t fr = 0, tot = 0;
+    cudaGetLastError();
+    cudaMemGetInfo(&fr, &tot);
+    ps_die_local("--device cuda: the GPU is out of memory: %zu bytes for %s (%zu of %zu bytes free)", bytes, what, fr,
+                 tot);
+  }
+  CUDA_CHECK(e);
+}
+
+static void dev_free(void *p) {
+  if (p) CUDA_CHECK(cudaFree(p));
+}
+
+static void release_rows(cuda_t *s) {
+  void *ps[] = {s->B, s->bag, s->use, s->gq, s->hq, s->rows, s->tmp, s->hist, s->bin_off, s->dbegin, s->dcount,
+                s->leaf_of, s->pwork, s->swork, s->best};
+  for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) dev_free(ps[i]);
+  s->B = s->bag = s->use = NULL;
+  s->gq = s->hq = s->rows = s->tmp = s->hist = s->bin_off = s->dbegin = s->dcount = NULL;
+  s->leaf_of = NULL;
+  s->pwork = s->swork = NULL;
+  s->best = NULL;
+  ps_gbdt_hist_plan_destroy(s->plan);
+  s->plan = NULL;
+  free(s->begin), free(s->count), free(s->leaf_h);
+  s->begin = s->count = NULL;
+  s->leaf_h = NULL;
+}
+
+/* What set_rows allocates for n rows (the train command checks it against
+ * --gpu-mem-limit before loading). */
+static int64_t device_bytes(int64_t n, int64_t f, int64_t total_bins, int max_leaves) {
+  int64_t per_row = f + 1 + 8 * 4 + 4; /* bins, bag, gq hq rows tmp, leaf */
+  return n * per_row + (int64_t)ps_gbdt_partition_work(n) + 24 * total_bins + 8 * (f + 1) + f +
+         (int64_t)ps_gbdt_split_work(f) + 16 * (int64_t)max_leaves + ((int64_t)1 << 20);
+}
+
+static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t f, const int64_t *bin_off,
+                     int64_t total_bins, int max_leaves) {
+  cuda_t *s = b->impl;
+  release_rows(s);
+  nvtxRangePushA("copy binned rows to GPU");
+  s->n = n;
+  s->f = f;
+  s->total_bins = total_bins;
+  s->max_leaves = max_leaves < 2 ? 2 : max_leaves;
+  size_t nn = (size_t)(n > 0 ? n : 1), L = (size_t)s->max_leaves + 1;
+  dev_alloc((void **)&s->B, nn * (size_t)(f > 0 ? f : 1), "the binned rows");
+  dev_alloc((void **)&s->bag, nn, "the bag");
+  dev_alloc((void **)&s->use, (size_t)(f > 0 ? f : 1), "the feature mask");
+  dev_alloc((void **)&s->gq, nn * sizeof(int64_t), "the gradients");
+  dev_alloc((void **)&s->hq, nn * sizeof(int64_t), "the Hessians");
+  dev_alloc((void **)&s->rows, nn * sizeof(int64_t), "the row partition");
+  dev_alloc((void **)&s->tmp, nn * sizeof(int64_t), "the row partition");
+  dev_alloc((void **)&s->leaf_of, nn * sizeof(int32_t), "the rows' leaves");
+  dev_alloc(&s->pwork, ps_gbdt_partition_work((int64_t)nn), "the partition's counts");
+  dev_alloc((void **)&s->hist, (size_t)PS_HIST_W * sizeof(int64_t) * (size_t)(total_bins > 0 ? total_bins : 1),
+            "a histogram");
+  dev_alloc((void **)&s->bin_off, sizeof(int64_t) * (size_t)(f + 1), "the bin offsets");
+  dev_alloc(&s->swork, ps_gbdt_split_work(f), "the split search");
+  dev_alloc((void **)&s->best, sizeof(ps_split_t), "the split search");
+  dev_alloc((void **)&s->dbegin, sizeof(int64_t) * L, "the leaves");
+  dev_alloc((void **)&s->dcount, sizeof(int64_t) * L, "the leaves");
+  s->begin = ps_calloc(L, sizeof(int64_t));
+  s->count = ps_calloc(L, sizeof(int64_t));
+  s->leaf_h = ps_malloc(nn * sizeof(int32_t));
+  if (n > 0 && f > 0) CUDA_CHECK(cudaMemcpyAsync(s->B, B, (size_t)n * (size_t)f, cudaMemcpyHostToDevice, s->s));
+  CUDA_CHECK(cudaMemcpyAsync(s->bin_off, bin_off, sizeof(int64_t) * (size_t)(f + 1), cudaMemcpyHostToDevice, s->s));
+  s->plan = ps_gbdt_hist_plan_create(bin_off, f, 0, s->s); /* waits for the copies too */
+  nvtxRangePop();
+}
+
+static void begin_tree(ps_gbdt_backend_t *b, const int64_t *gq, const int64_t *hq, const uint8_t *bag) {
+  cuda_t *s = b->impl;
+  size_t n = (size_t)s->n;
+  if (n > 0) {
+    CUDA_CHECK(cudaMemcpyAsync(s->gq, gq, n * sizeof(int64_t), cudaMemcpyHostToDevice, s->s));
+    CUDA_CHECK(cudaMemcpyAsync(s->hq, hq, n * sizeof(int64_t), cudaMemcpyHostToDevice, s->s));
+    if (bag) CUDA_CHECK(cudaMemcpyAsync(s->bag, bag, n, cudaMemcpyHostToDevice, s->s));
+  }
+  s->m = ps_gbdt_bag_rows_cuda(bag ? s->bag : NULL, s->n, s->rows, s->tmp, s->pwork, s->s); /* waits */
+  s->begin[0] = 0;
+  s->count[0] = s->m;
+}
+
+static void hist(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
+  cuda_t *s = b->impl;
+  size_t bytes = (size_t)PS_HIST_W * sizeof(int64_t) * (size_t)s->total_bins;
+  nvtxRangePushA("histogram");
+  CUDA_CHECK(cudaMemsetAsync(s->hist, 0, bytes ? bytes : 8, s->s));
+  ps_gbdt_hist_cuda(s->plan, s->B, s->rows + s->begin[leaf], s->count[leaf], s->gq, s->hq, s->hist, s->s);
+  if (bytes) CUDA_CHECK(cudaMemcpyAsync(h, s->hist, bytes, cudaMemcpyDeviceToHost, s->s));
+  CUDA_CHECK(cudaStreamSynchronize(s->s));
+  nvtxRangePop();
+}
+
+static void find_split(ps_gbdt_backend_t *b, const int64_t *h, const uint8_t *use, int64_t G, int64_t H, int64_t N,
+                       const ps_split_params_t *p, ps_split_t *best) {
+  cuda_t *s = b->impl;
+  size_t bytes = (size_t)PS_HIST_W * sizeof(int64_t) * (size_t)s->total_bins;
+  nvtxRangePushA("split search");
+  if (bytes) CUDA_CHECK(cudaMemcpyAsync(s->hist, h, bytes, cudaMemcpyHostToDevice, s->s));
+  if (use && s->f > 0) CUDA_CHECK(cudaMemcpyAsync(s->use, use, (size_t)s->f, cudaMemcpyHostToDevice, s->s));
+  ps_gbdt_split_cuda(s->hist, s->f, s->bin_off, use ? s->use : NULL, G, H, N, *p, s->swork, s->best, s->s);
+  CUDA_CHECK(cudaMemcpyAsync(best, s->best, sizeof *best, cudaMemcpyDeviceToHost, s->s));
+  CUDA_CHECK(cudaStreamSynchronize(s->s));
+  nvtxRangePop();
+}
+
+static void split(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, int32_t bin, int32_t default_left) {
+  cuda_t *s = b->impl;
+  nvtxRangePushA("partition");
+  int64_t nl = ps_gbdt_partition_cuda(s->B, s->f, s->rows + s->begin[leaf], s->count[leaf], feature, bin,
+                                      default_left, s->tmp, s->pwork, s->s);
+  s->begin[right] = s->begin[leaf] + nl;
+  s->count[right] = s->count[leaf] - nl;
+  s->count[leaf] = nl;
+  nvtxRangePop();
+}
+
+static void add_leaves(ps_gbdt_backend_t *b, int nleaves, const double *value, double *score) {
+  cuda_t *s = b->impl;
+  if (s->n == 0) return;
+  size_t n = (size_t)s->n;
+  CUDA_CHECK(cudaMemcpyAsync(s->dbegin, s->begin, sizeof(int64_t) * (size_t)nleaves, cudaMemcpyHostToDevice, s->s));
+  CUDA_CHECK(cudaMemcpyAsync(s->dcount, s->count, sizeof(int64_t) * (size_t)nleaves, cudaMemcpyHostToDevice, s->s));
+  CUDA_CHECK(cudaMemsetAsync(s->leaf_of, 0xff, n * sizeof(int32_t), s->s)); /* -1: not in the tree */
+  ps_gbdt_leaf_of_cuda(s->rows, s->dbegin, s->dcount, nleaves, s->m, s->leaf_of, s->s);
+  CUDA_CHECK(cudaMemcpyAsync(s->leaf_h, s->leaf_of, n * sizeof(int32_t), cudaMemcpyDeviceToHost, s->s));
+  CUDA_CHECK(cudaStreamSynchronize(s->s));
+  for (size_t i = 0; i < n; i++) /* one addition a row, as the CPU backend's */
+    if (s->leaf_h[i] >= 0) score[i] += value[s->leaf_h[i]];
+}
+
+static void bin(ps_gbdt_backend_t *b, const float *X, int64_t n, int64_t f, const float *cuts, const int64_t *cut_off,
+                uint8_t *B) {
+  cuda_t *s = b->impl;
+  if (n <= 0 || f <= 0) return;
+  if (s->cuts_of != cuts) { /* the cut points go up once */
+    size_t nc = (size_t)cut_off[f];
+    dev_free(s->cuts), dev_free(s->cut_off);
+    dev_alloc((void **)&s->cuts, sizeof(float) * (nc ? nc : 1), "the cut points");
+    dev_alloc((void **)&s->cut_off, sizeof(int64_t) * (size_t)(f + 1), "the cut points");
+    if (nc) CUDA_CHECK(cudaMemcpyAsync(s->cuts, cuts, sizeof(float) * nc, cudaMemcpyHostToDevice, s->s));
+    CUDA_CHECK(cudaMemcpyAsync(s->cut_off, cut_off, sizeof(int64_t) * (size_t)(f + 1), cudaMemcpyHostToDevice, s->s));
+    s->cuts_of = cuts;
+  }
+  size_t e = (size_t)n * (size_t)f;
+  if (e > s->x_cap) {
+    dev_free(s->X), dev_free(s->Bblk);
+    dev_alloc((void **)&s->X, sizeof(float) * e, "a block of rows");
+    dev_alloc((void **)&s->Bblk, e, "a block of bins");
+    s->x_cap = e;
+  }
+  nvtxRangePushA("bin rows");
+  CUDA_CHECK(cudaMemcpyAsync(s->X, X, sizeof(float) * e, cudaMemcpyHostToDevice, s->s));
+  ps_gbdt_bin_cuda(s->X, n, f, s->cuts, s->cut_off, s->Bblk, s->s);
+  CUDA_CHECK(cudaMemcpyAsync(B, s->Bblk, e, cudaMemcpyDeviceToHost, s->s));
+  CUDA_CHECK(cudaStreamSynchronize(s->s));
+  nvtxRangePop();
+}
+
+static void destroy(ps_gbdt_backend_t *b) {
+  cuda_t *s = b->impl;
+  release_rows(s);
+  dev_free(s->X), dev_free(s->Bblk), dev_free(s->cuts), dev_free(s->cut_off);
+  CUDA_CHECK(cudaStreamDestroy(s->s));
+  free(s);
+  free(b);
+}
+
+ps_gbdt_backend_t *gbdt_backend_cuda(void) {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+    cudaGetLastError();
+    ps_die_local("--device cuda: no CUDA device visible to rank %d", ps_rank);
+  }
+  cuda_t *s = ps_calloc(1, sizeof *s);
+  /* one GPU per rank by node-local rank; ranks beyond the GPUs share them */
+  int share = comm_local_size() > count ? (comm_local_size() + count - 1) / count : 1;
+  s->device = comm_local_rank() % count;
+  CUDA_CHECK(cudaSetDevice(s->device));
+  CUDA_CHECK(cudaStreamCreateWithFlags(&s->s, cudaStreamNonBlocking));
+  size_t free_b = 0, total_b = 0;
+  CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  ps_gbdt_backend_t *b = ps_calloc(1, sizeof *b);
+  *b = (ps_gbdt_backend_t){.name = "cuda", .set_rows = set_rows, .begin_tree = begin_tree, .hist = hist,
+                           .split = split, .add_leaves = add_leaves, .bin = bin, .find_split = find_split,
+                           .destroy = destroy, .device_memory = (int64_t)(0.8 * (double)free_b / share),
+                           .device_bytes = device_bytes, .impl = s};
+  return b;
+}
+
+/* ---- scoring raw rows (score --device cuda) ---- */
+
+struct gbdt_cuda_scorer {
+  cudaStream_t s;
+  int k;
+  ps_forest_view_t *dev; /* [k] views of device arrays */
+  float *X;
+  double *z;
+  size_t cap; /* rows the buffers hold */
+  int64_t f;
+};
+
+static void *up(const void *h, size_t bytes, cudaStream_t s) {
+  void *d = NULL;
+  CUDA_CHECK(cudaMalloc(&d, bytes ? bytes : 8));
+  if (bytes) CUDA_CHECK(cudaMemcpyAsync(d, h, bytes, cudaMemcpyHostToDevice, s));
+  return d;
+}
+
+gbdt_cuda_scorer_t *gbdt_cuda_scorer_create(const ps_forest_view_t *heads, int k) {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+    cudaGetLastError();
+    ps_die_local("--device cuda: no CUDA device visible to rank %d", ps_rank);
+  }
+  CUDA_CHECK(cudaSetDevice(comm_local_rank() % count));
+  gbdt_cuda_scorer_t *c = ps_calloc(1, sizeof *c);
+  CUDA_CHECK(cudaStreamCreateWithFlags(&c->s, cudaStreamNonBlocking));
+  c->k = k;
+  c->dev = ps_calloc((size_t)(k > 0 ? k : 1), sizeof(ps_forest_view_t));
+  for (int h = 0; h < k; h++) {
+    const ps_forest_view_t *v = &heads[h];
+    ps_forest_view_t *d = &c->dev[h];
+    size_t nt = (size_t)v->ntrees, nodes = (size_t)v->node_off[nt], leaves = (size_t)v->leaf_off[nt];
+    d->ntrees = v->ntrees;
+    d->node_off = up(v->node_off, sizeof(int64_t) * (nt + 1), c->s);
+    d->leaf_off = up(v->leaf_off, sizeof(int64_t) * (nt + 1), c->s);
+    d->feature = up(v->feature, sizeof(int32_t) * nodes, c->s);
+    d->threshold = up(v->threshold, sizeof(float) * nodes, c->s);
+    d->bin = up(v->bin, nodes, c->s);
+    d->default_left = up(v->default_left, nodes, c->s);
+    d->left = up(v->left, sizeof(int32_t) * nodes, c->s);
+    d->right = up(v->right, sizeof(int32_t) * nodes, c->s);
+    d->leaf_value = up(v->leaf_value, sizeof(double) * leaves, c->s);
+  }
+  CUDA_CHECK(cudaStreamSynchronize(c->s));
+  return c;
+}
+
+void gbdt_cuda_scorer_predict(gbdt_cuda_scorer_t *c, const float *X, int64_t n, int64_t f, const double *init,
+                              double *z) {
+  if (n <= 0) return;
+  size_t need = (size_t)n;
+  if (need > c->cap || f != c->f) {
+    if (c->X) CUDA_CHECK(cudaFree(c->X));
+    if (c->z) CUDA_CHECK(cudaFree(c->z));
+    CUDA_CHECK(cudaMalloc((void **)&c->X, sizeof(float) * need * (size_t)(f > 0 ? f : 1)));
+    CUDA_CHECK(cudaMalloc((void **)&c->z, sizeof(double) * need * (size_t)(c->k > 0 ? c->k : 1)));
+    c->cap = need;
+    c->f = f;
+  }
+  nvtxRangePushA("score (trees)");
+  for (int h = 0; h < c->k; h++) /* the starting scores: init[h] on every row */
+    for (int64_t i = 0; i < n; i++) z[(size_t)h * need + (size_t)i] = init[h];
+  CUDA_CHECK(cudaMemcpyAsync(c->X, X, sizeof(float) * need * (size_t)f, cudaMemcpyHostToDevice, c->s));
+  CUDA_CHECK(cudaMemcpyAsync(c->z, z, sizeof(double) * need * (size_t)c->k, cudaMemcpyHostToDevice, c->s));
+  for (int h = 0; h < c->k; h++) ps_gbdt_predict_cuda(&c->dev[h], c->X, n, f, c->z + (size_t)h * need, c->s);
+  CUDA_CHECK(cudaMemcpyAsync(z, c->z, sizeof(double) * need * (size_t)c->k, cudaMemcpyDeviceToHost, c->s));
+  CUDA_CHECK(cudaStreamSynchronize(c->s));
+  nvtxRangePop();
+}
+
+void gbdt_cuda_scorer_destroy(gbdt_cuda_scorer_t *c) {
+  if (!c) return;
+  for (int h = 0; h < c->k; h++) {
+    ps_forest_view_t *d = &c->dev[h];
+    const void *ps[] = {d->node_off, d->leaf_off, d->feature, d->threshold, d->bin, d->default_left,
+                        d->left, d->right, d->leaf_value};
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) CUDA_CHECK(cudaFree((void *)ps[i]));
+  }
+  if (c->X) CUDA_CHECK(cudaFree(c->X));
+  if (c->z) CUDA_CHECK(cudaFree(c->z));
+  CUDA_CHECK(cudaStreamDestroy(c->s));
+  free(c->dev);
+  free(c);
+}
