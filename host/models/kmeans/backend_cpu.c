@@ -3,7 +3,8 @@
  * rows packed once, GEMM tile + argmin, AVX-512) where the CPU has AVX-512,
  * otherwise OpenBLAS SGEMM blocks + the argmin twin (assign_cpu.c);
  * PROPSCORE_KMEANS_ASSIGN=blas forces the latter (benchmarks). Either is
- * the same bits for any rank count on one machine. */
+ * the same bits for any rank count on one machine. The panels are the
+ * caller's (fit.c packs them once for k-means|| and Lloyd). */
 #include "models/kmeans/backend.h"
 
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 
 typedef struct {
   float *work;  /* OpenBLAS path: GEMM output and padding */
-  float *panels; /* fused path: the rows as panels (NULL on the OpenBLAS path) */
+  const float *panels; /* fused path: the rows as panels (NULL on the OpenBLAS path) */
   double *xnorm;
 } cpu_t;
 
@@ -41,25 +42,26 @@ static void update(km_backend_t *b, const int32_t *label, const double *d2, int 
 static void destroy(km_backend_t *b) {
   cpu_t *u = b->impl;
   free(u->work);
-  free(u->panels);
   free(u->xnorm);
   free(u);
   free(b);
 }
 
-km_backend_t *km_backend_cpu(const float *X, int64_t n, int64_t c, int kmax) {
+float *km_panels_new(const float *X, int64_t n, int64_t c) {
+  const char *force = getenv("PROPSCORE_KMEANS_ASSIGN");
+  if ((force && strcmp(force, "blas") == 0) || !km_assign_panels_available()) return NULL;
+  size_t bytes = sizeof(float) * (size_t)(km_panel_floats(n > 0 ? n : 1, c));
+  float *P = aligned_alloc(64, bytes); /* bytes: a multiple of 64 (panels of 16 floats a column) */
+  if (!P) ps_die_local("segment: out of memory packing %zu bytes of rows", bytes);
+  km_pack_panels(X, n, c, P);
+  return P;
+}
+
+km_backend_t *km_backend_cpu(const float *X, const float *panels, int64_t n, int64_t c, int kmax) {
   km_backend_t *b = ps_calloc(1, sizeof *b);
   cpu_t *u = ps_calloc(1, sizeof *u);
-  const char *force = getenv("PROPSCORE_KMEANS_ASSIGN");
-  int blas = force && strcmp(force, "blas") == 0;
-  if (!blas && km_assign_panels_available()) {
-    size_t bytes = sizeof(float) * (size_t)(km_panel_floats(n > 0 ? n : 1, c));
-    u->panels = aligned_alloc(64, bytes); /* bytes: a multiple of 64 (panels of 16 floats a column) */
-    if (!u->panels) ps_die_local("segment: out of memory packing %zu bytes of rows", bytes);
-    km_pack_panels(X, n, c, u->panels);
-  } else {
-    u->work = ps_malloc(sizeof(float) * (size_t)km_assign_work(c, kmax));
-  }
+  u->panels = panels;
+  if (!panels) u->work = ps_malloc(sizeof(float) * (size_t)km_assign_work(c, kmax));
   u->xnorm = ps_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
   km_norms_cpu(X, n, c, u->xnorm);
   *b = (km_backend_t){.name = u->panels ? "cpu" : "cpu-blas", .X = X, .n = n, .c = c, .kmax = kmax, .impl = u,

@@ -21,7 +21,18 @@ typedef struct {
   float *work;
   km_backend_t *be;
   double *xnorm;
+  const float *panels; /* the rows as panels (fused assignment) or NULL (OpenBLAS) */
 } ctx_t;
+
+/* Nearest of m centers for every row of this rank: the fused panel kernel
+ * where the rows are packed, else OpenBLAS blocks (the same path for the
+ * CPU and the CUDA backend, so both start from the same centers). */
+static void assign_all(ctx_t *x, const float *Cf, const double *cnorm, int m, int32_t *lab, double *d2) {
+  if (x->panels)
+    km_assign_panels_cpu(x->panels, x->xnorm, x->n, x->c, Cf, cnorm, m, lab, d2);
+  else
+    km_assign_cpu(x->X, x->xnorm, x->n, x->c, Cf, cnorm, m, lab, d2, x->work);
+}
 
 /* a candidate center: its row's id and values */
 typedef struct {
@@ -61,7 +72,7 @@ static void min_update(ctx_t *x, const float *Cf, const double *cnorm, int m, do
   /* in groups of at most 256 centers (work sized for that) */
   for (int j0 = 0; j0 < m; j0 += 256) {
     int mm = m - j0 < 256 ? m - j0 : 256;
-    km_assign_cpu(x->X, x->xnorm, x->n, x->c, Cf + (size_t)j0 * (size_t)x->c, cnorm + j0, mm, lab, d2, x->work);
+    assign_all(x, Cf + (size_t)j0 * (size_t)x->c, cnorm + j0, mm, lab, d2);
     for (int64_t i = 0; i < x->n; i++)
       if (d2[i] < mind2[i]) mind2[i] = d2[i];
   }
@@ -159,7 +170,7 @@ static int64_t init_parallel(ctx_t *x, const km_params_t *p, int restart, double
     for (int64_t i = 0; i < n; i++) best_d[i] = INFINITY, best_j[i] = 0;
     for (int64_t j0 = 0; j0 < ncand; j0 += 256) {
       int mm = ncand - j0 < 256 ? (int)(ncand - j0) : 256;
-      km_assign_cpu(x->X, x->xnorm, n, c, cand + (size_t)j0 * (size_t)c, cn + j0, mm, lab, d2, x->work);
+      assign_all(x, cand + (size_t)j0 * (size_t)c, cn + j0, mm, lab, d2);
       for (int64_t i = 0; i < n; i++)
         if (d2[i] < best_d[i]) best_d[i] = d2[i], best_j[i] = j0 + lab[i];
     }
@@ -391,10 +402,11 @@ void km_predict(const float *X, int64_t n, int64_t c, const double *C, int k, in
 void km_fit(const float *X, const int64_t *ids, int64_t n, int64_t c, const km_params_t *p, km_result_t *r) {
   int k = p->k;
   size_t nn = (size_t)(n > 0 ? n : 1);
+  float *panels = km_panels_new(X, n, c);
   ctx_t x = {X, ids, n, c, ps_malloc(sizeof(float) * (size_t)km_assign_work(c, k > 256 ? k : 256)), NULL,
-             ps_malloc(sizeof(double) * nn)};
+             ps_malloc(sizeof(double) * nn), panels};
   km_norms_cpu(X, n, c, x.xnorm);
-  x.be = p->cuda ? km_backend_cuda(X, n, c, k) : km_backend_cpu(X, n, c, k);
+  x.be = p->cuda ? km_backend_cuda(X, n, c, k) : km_backend_cpu(X, panels, n, c, k);
   if (!x.be) ps_die_all(PS_EXIT_USAGE, "segment: --device cuda: this build has no CUDA");
   double *C = ps_malloc(sizeof(double) * (size_t)k * (size_t)c);
   int32_t *lab = ps_malloc(sizeof(int32_t) * nn);
@@ -435,6 +447,7 @@ void km_fit(const float *X, const int64_t *ids, int64_t n, int64_t c, const km_p
   free(x.work);
   free(x.xnorm);
   x.be->destroy(x.be);
+  free(panels);
 }
 
 void km_result_free(km_result_t *r) {
