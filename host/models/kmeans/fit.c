@@ -387,16 +387,30 @@ static int64_t lloyd(ctx_t *x, const km_params_t *p, double *C, int *iters, int 
 void km_predict(const float *X, int64_t n, int64_t c, const double *C, int k, int32_t *label, double *d2) {
   float *Cf = ps_malloc(sizeof(float) * (size_t)k * (size_t)c);
   double *cn = ps_malloc(sizeof(double) * (size_t)k);
-  float *work = ps_malloc(sizeof(float) * (size_t)km_assign_work(c, k));
   centers_f32(C, k, c, Cf, cn);
   double *xn = ps_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
   km_norms_cpu(X, n, c, xn);
-  km_assign_cpu(X, xn, n, c, Cf, cn, k, label, d2, work);
+  /* the assignment of the Lloyd iterations (fused panels or OpenBLAS), so a
+   * saved model puts a row where the fit did; panels packed a chunk at a
+   * time (a row's result does not depend on its place) */
+  enum { CHUNK = 1 << 16 };
+  float *P = km_panels_new(X, n < CHUNK ? n : CHUNK, c);
+  if (P) {
+    for (int64_t i0 = 0; i0 < n; i0 += CHUNK) {
+      int64_t m = n - i0 < CHUNK ? n - i0 : CHUNK;
+      km_pack_panels(X + (size_t)i0 * (size_t)c, m, c, P);
+      km_assign_panels_cpu(P, xn + i0, m, c, Cf, cn, k, label + i0, d2 + i0);
+    }
+    free(P);
+  } else {
+    float *work = ps_malloc(sizeof(float) * (size_t)km_assign_work(c, k));
+    km_assign_cpu(X, xn, n, c, Cf, cn, k, label, d2, work);
+    free(work);
+  }
   free(xn);
   km_exact_d2_cpu(X, n, c, C, label, d2);
   free(Cf);
   free(cn);
-  free(work);
 }
 
 void km_fit(const float *X, const int64_t *ids, int64_t n, int64_t c, const km_params_t *p, km_result_t *r) {
