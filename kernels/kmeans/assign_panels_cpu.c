@@ -6,7 +6,10 @@
  * load and 13 broadcast FMAs a column, and the scores go straight into the
  * running argmin (no G matrix in memory). A dot product is an fmaf chain
  * over the columns in order, so a row's result has the same bits wherever
- * it is (any rank count) and the same as km_assign_panels_ref. */
+ * it is (any rank count) and the same as km_assign_panels_ref. The Lloyd
+ * variant adds the fixed-point update from the panel while it is in L1
+ * (one gather a row and 16 columns), so the rows are read once an
+ * iteration: the same integers as km_update_cpu. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,9 +58,14 @@ void km_assign_panels_ref(const float *P, const double *xnorm, int64_t n, int64_
 __attribute__((target("avx512f,avx512dq"))) static void panels_avx512(const float *P, const double *xnorm, int64_t n,
                                                                        int64_t c, const float *CT,
                                                                        const double *cnorm, int k, int32_t *label,
-                                                                       double *d2) {
+                                                                       double *d2, int64_t *upd) {
   int64_t np = (n + KM_PANEL - 1) / KM_PANEL;
   const __m512d two = _mm512_set1_pd(2.0), zero = _mm512_setzero_pd();
+  /* the update from the panel while it is in L1: a row's 16 columns by one gather */
+  const __m512i gidx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32(KM_PANEL));
+  const __m512 fix = _mm512_set1_ps((float)KM_FIX_X);
+  int64_t *counts = upd ? upd + (size_t)k * (size_t)c : NULL, inertia = 0;
   for (int64_t p = 0; p < np; p++) {
     const float *x = P + (size_t)p * (size_t)c * KM_PANEL;
     __m512d best_lo = _mm512_set1_pd(INFINITY), best_hi = best_lo;
@@ -93,7 +101,33 @@ __attribute__((target("avx512f,avx512dq"))) static void panels_avx512(const floa
     __m512d xl = _mm512_maskz_loadu_pd(ml, xnorm + i0), xh = _mm512_maskz_loadu_pd(mh, xnorm + i0 + 8);
     _mm512_mask_storeu_pd(d2 + i0, ml, _mm512_max_pd(_mm512_add_pd(xl, best_lo), zero));
     _mm512_mask_storeu_pd(d2 + i0 + 8, mh, _mm512_max_pd(_mm512_add_pd(xh, best_hi), zero));
+    if (!upd) continue;
+    /* km_update_cpu's integers: x * 2^24 is exact in float as in double, and
+     * vcvttps2qq truncates (INT64_MIN out of range) as the double cast does */
+    for (int64_t r = 0; r < rows; r++) {
+      int32_t l = label[i0 + r];
+      int64_t *s = upd + (size_t)l * (size_t)c;
+      for (int64_t t0 = 0; t0 < c; t0 += 16) {
+        int64_t w = c - t0 < 16 ? c - t0 : 16;
+        __mmask16 mt = (__mmask16)(w == 16 ? 0xffffu : (1u << w) - 1u);
+        __m512 v = _mm512_mul_ps(_mm512_mask_i32gather_ps(_mm512_setzero_ps(), mt, gidx, x + t0 * KM_PANEL + r, 4),
+                                 fix);
+        __m512i q0 = _mm512_cvttps_epi64(_mm512_castps512_ps256(v));
+        __m512i q1 = _mm512_cvttps_epi64(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+        if (w == 16) {
+          _mm512_storeu_si512(s + t0, _mm512_add_epi64(_mm512_loadu_si512(s + t0), q0));
+          _mm512_storeu_si512(s + t0 + 8, _mm512_add_epi64(_mm512_loadu_si512(s + t0 + 8), q1));
+        } else {
+          __mmask8 a = (__mmask8)(mt & 0xff), b = (__mmask8)(mt >> 8);
+          _mm512_mask_storeu_epi64(s + t0, a, _mm512_add_epi64(_mm512_maskz_loadu_epi64(a, s + t0), q0));
+          if (b) _mm512_mask_storeu_epi64(s + t0 + 8, b, _mm512_add_epi64(_mm512_maskz_loadu_epi64(b, s + t0 + 8), q1));
+        }
+      }
+      counts[l]++;
+      inertia += km_fix_d2(d2[i0 + r]);
+    }
   }
+  if (upd) upd[(size_t)k * (size_t)c + (size_t)k] += inertia;
 }
 #endif
 
@@ -105,8 +139,8 @@ int km_assign_panels_available(void) {
 #endif
 }
 
-void km_assign_panels_cpu(const float *P, const double *xnorm, int64_t n, int64_t c, const float *Cf,
-                          const double *cnorm, int k, int32_t *label, double *d2) {
+static void assign_panels(const float *P, const float *X, const double *xnorm, int64_t n, int64_t c,
+                          const float *Cf, const double *cnorm, int k, int32_t *label, double *d2, int64_t *acc) {
 #ifdef KM_HAVE_X86
   if (km_assign_panels_available()) {
     /* the centers by groups of GROUP, column-major in a group: one pointer, constant offsets */
@@ -117,11 +151,23 @@ void km_assign_panels_cpu(const float *P, const double *xnorm, int64_t n, int64_
         for (int64_t t = 0; t < c; t++)
           CT[((size_t)(j / GROUP) * (size_t)c + (size_t)t) * GROUP + (size_t)(j % GROUP)] =
               Cf[(size_t)j * (size_t)c + (size_t)t];
-      panels_avx512(P, xnorm, n, c, CT, cnorm, k, label, d2);
+      panels_avx512(P, xnorm, n, c, CT, cnorm, k, label, d2, acc);
       free(CT);
       return;
     }
   }
 #endif
   km_assign_panels_ref(P, xnorm, n, c, Cf, cnorm, k, label, d2);
+  if (acc) km_update_cpu(X, n, c, label, d2, k, acc, acc + (size_t)k * (size_t)c, acc + (size_t)k * (size_t)c + k);
+}
+
+void km_assign_panels_cpu(const float *P, const double *xnorm, int64_t n, int64_t c, const float *Cf,
+                          const double *cnorm, int k, int32_t *label, double *d2) {
+  assign_panels(P, NULL, xnorm, n, c, Cf, cnorm, k, label, d2, NULL);
+}
+
+void km_assign_update_panels_cpu(const float *P, const float *X, const double *xnorm, int64_t n, int64_t c,
+                                 const float *Cf, const double *cnorm, int k, int32_t *label, double *d2,
+                                 int64_t *acc) {
+  assign_panels(P, X, xnorm, n, c, Cf, cnorm, k, label, d2, acc);
 }

@@ -36,6 +36,12 @@ void km_pack_panels(const float *X, int64_t n, int64_t c, float *P);
 int km_assign_panels_available(void);
 void km_assign_panels_cpu(const float *P, const double *xnorm, int64_t n, int64_t c, const float *Cf,
                           const double *cnorm, int k, int32_t *label, double *d2);
+/* The assignment and, in the same pass, km_update_cpu's sums of it:
+ * acc [k*c + k + 1] += sums, counts, inertia (the same integers). X: the
+ * rows unpacked (used where the AVX-512 kernel is not). */
+void km_assign_update_panels_cpu(const float *P, const float *X, const double *xnorm, int64_t n, int64_t c,
+                                 const float *Cf, const double *cnorm, int k, int32_t *label, double *d2,
+                                 int64_t *acc);
 void km_assign_panels_ref(const float *P, const double *xnorm, int64_t n, int64_t c, const float *Cf,
                           const double *cnorm, int k, int32_t *label, double *d2);
 /* Exact squared distance of each row to its center (double, columns in order). */

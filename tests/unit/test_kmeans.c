@@ -163,9 +163,11 @@ static void panels_match_reference(void **state) {
   }
 }
 
+/* km_update_cpu (vectorized where the CPU can) against the contract written
+ * out one row at a time, and the update fused into the panel pass against it */
 static void update_gives_scalar_integers(void **state) {
   (void)state;
-  const int64_t shapes[][3] = {{1001, 7, 5}, {999, 32, 26}, {300, 19, 3}};
+  const int64_t shapes[][3] = {{1001, 7, 5}, {999, 32, 26}, {300, 19, 3}, {77, 40, 30}, {33, 16, 2}};
   for (size_t q = 0; q < sizeof shapes / sizeof shapes[0]; q++) {
     shape_t s = make_shape(shapes[q][0], shapes[q][1], (int)shapes[q][2], 40 + q);
     int64_t n = s.n, c = s.c;
@@ -182,6 +184,15 @@ static void update_gives_scalar_integers(void **state) {
       b[k * c + k] += km_fix_d2(d2[i]);
     }
     assert_memory_equal(a, b, sizeof(int64_t) * na);
+    /* the update made in the assignment's pass (from the panels): the same labels, distances, integers */
+    int32_t *lab2 = malloc(sizeof(int32_t) * (size_t)n);
+    double *d22 = malloc(sizeof(double) * (size_t)n);
+    int64_t *f = calloc(na, sizeof(int64_t));
+    km_assign_update_panels_cpu(s.P, s.X, s.xn, n, c, s.Cf, s.cn, k, lab2, d22, f);
+    assert_memory_equal(lab, lab2, sizeof(int32_t) * (size_t)n);
+    assert_memory_equal(d2, d22, sizeof(double) * (size_t)n);
+    assert_memory_equal(a, f, sizeof(int64_t) * na);
+    free(lab2), free(d22), free(f);
     free(a), free(b), free(lab), free(d2);
     free_shape(&s);
   }

@@ -18,13 +18,15 @@
 typedef struct {
   float *work;  /* OpenBLAS path: GEMM output and padding */
   const float *panels; /* fused path: the rows as panels (NULL on the OpenBLAS path) */
+  int64_t *acc;        /* fused path: the update made in the assignment's pass, for update() */
   double *xnorm;
 } cpu_t;
 
 static void assign(km_backend_t *b, const float *Cf, const double *cnorm, int k, int32_t *label, double *d2) {
   cpu_t *u = b->impl;
   if (u->panels) {
-    km_assign_panels_cpu(u->panels, u->xnorm, b->n, b->c, Cf, cnorm, k, label, d2);
+    memset(u->acc, 0, sizeof(int64_t) * ((size_t)k * (size_t)b->c + (size_t)k + 1));
+    km_assign_update_panels_cpu(u->panels, b->X, u->xnorm, b->n, b->c, Cf, cnorm, k, label, d2, u->acc);
     return;
   }
   for (int64_t i0 = 0; i0 < b->n; i0 += ROWS) {
@@ -36,12 +38,18 @@ static void assign(km_backend_t *b, const float *Cf, const double *cnorm, int k,
 
 static void update(km_backend_t *b, const int32_t *label, const double *d2, int k, int64_t *acc) {
   size_t kc = (size_t)k * (size_t)b->c;
+  cpu_t *u = b->impl;
+  if (u->panels) { /* made by the last assign (label, d2 are its) */
+    for (size_t i = 0; i < kc + (size_t)k + 1; i++) acc[i] += u->acc[i];
+    return;
+  }
   km_update_cpu(b->X, b->n, b->c, label, d2, k, acc, acc + kc, acc + kc + k);
 }
 
 static void destroy(km_backend_t *b) {
   cpu_t *u = b->impl;
   free(u->work);
+  free(u->acc);
   free(u->xnorm);
   free(u);
   free(b);
@@ -62,6 +70,7 @@ km_backend_t *km_backend_cpu(const float *X, const float *panels, int64_t n, int
   cpu_t *u = ps_calloc(1, sizeof *u);
   u->panels = panels;
   if (!panels) u->work = ps_malloc(sizeof(float) * (size_t)km_assign_work(c, kmax));
+  else u->acc = ps_malloc(sizeof(int64_t) * ((size_t)kmax * (size_t)c + (size_t)kmax + 1));
   u->xnorm = ps_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
   km_norms_cpu(X, n, c, u->xnorm);
   *b = (km_backend_t){.name = u->panels ? "cpu" : "cpu-blas", .X = X, .n = n, .c = c, .kmax = kmax, .impl = u,
