@@ -8,8 +8,8 @@
  * over the columns in order, so a row's result has the same bits wherever
  * it is (any rank count) and the same as km_assign_panels_ref. The Lloyd
  * variant adds the fixed-point update from the panel while it is in L1
- * (one gather a row and 16 columns), so the rows are read once an
- * iteration: the same integers as km_update_cpu. */
+ * (16 columns at a time transposed in registers to row vectors), so the
+ * rows are read once an iteration: the same integers as km_update_cpu. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,15 +55,34 @@ void km_assign_panels_ref(const float *P, const double *xnorm, int64_t n, int64_
 }
 
 #ifdef KM_HAVE_X86
+#define UPS(a, b) _mm512_unpacklo_ps(a, b)
+#define HPS(a, b) _mm512_unpackhi_ps(a, b)
+#define UPD(a, b) _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)))
+#define HPD(a, b) _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)))
+/* r[16] (16 columns of 16 rows) -> r[16] (16 rows of 16 columns): moves bits only */
+__attribute__((target("avx512f"))) static inline void transpose16(__m512 *r) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) t[i] = UPS(r[i], r[i + 1]), t[i + 1] = HPS(r[i], r[i + 1]);
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = UPD(t[i], t[i + 2]), r[i + 1] = HPD(t[i], t[i + 2]);
+    r[i + 2] = UPD(t[i + 1], t[i + 3]), r[i + 3] = HPD(t[i + 1], t[i + 3]);
+  }
+  for (int i = 0; i < 4; i++) {
+    t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88), t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+    t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+  }
+  for (int i = 0; i < 8; i++)
+    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88), r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+}
+
 __attribute__((target("avx512f,avx512dq"))) static void panels_avx512(const float *P, const double *xnorm, int64_t n,
                                                                        int64_t c, const float *CT,
                                                                        const double *cnorm, int k, int32_t *label,
                                                                        double *d2, int64_t *upd) {
   int64_t np = (n + KM_PANEL - 1) / KM_PANEL;
   const __m512d two = _mm512_set1_pd(2.0), zero = _mm512_setzero_pd();
-  /* the update from the panel while it is in L1: a row's 16 columns by one gather */
-  const __m512i gidx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                          _mm512_set1_epi32(KM_PANEL));
+  /* the update from the panel while it is in L1: 16 columns at a time transposed to rows */
   const __m512 fix = _mm512_set1_ps((float)KM_FIX_X);
   int64_t *counts = upd ? upd + (size_t)k * (size_t)c : NULL, inertia = 0;
   for (int64_t p = 0; p < np; p++) {
@@ -104,26 +123,31 @@ __attribute__((target("avx512f,avx512dq"))) static void panels_avx512(const floa
     if (!upd) continue;
     /* km_update_cpu's integers: x * 2^24 is exact in float as in double, and
      * vcvttps2qq truncates (INT64_MIN out of range) as the double cast does */
-    for (int64_t r = 0; r < rows; r++) {
-      int32_t l = label[i0 + r];
-      int64_t *s = upd + (size_t)l * (size_t)c;
-      for (int64_t t0 = 0; t0 < c; t0 += 16) {
-        int64_t w = c - t0 < 16 ? c - t0 : 16;
-        __mmask16 mt = (__mmask16)(w == 16 ? 0xffffu : (1u << w) - 1u);
-        __m512 v = _mm512_mul_ps(_mm512_mask_i32gather_ps(_mm512_setzero_ps(), mt, gidx, x + t0 * KM_PANEL + r, 4),
-                                 fix);
-        __m512i q0 = _mm512_cvttps_epi64(_mm512_castps512_ps256(v));
-        __m512i q1 = _mm512_cvttps_epi64(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    int32_t lab[KM_PANEL];
+    _mm512_storeu_si512(lab, idx);
+    for (int64_t t0 = 0; t0 < c; t0 += 16) { /* 16 columns: transposed in registers to 16 row vectors */
+      int64_t w = c - t0 < 16 ? c - t0 : 16;
+      __m512 v[16];
+#pragma GCC unroll 16
+      for (int tt = 0; tt < 16; tt++) v[tt] = tt < w ? _mm512_load_ps(x + (t0 + tt) * KM_PANEL) : _mm512_setzero_ps();
+      transpose16(v);
+      __mmask8 a = (__mmask8)(w >= 8 ? 0xffu : (1u << w) - 1u), b = (__mmask8)(w >= 16 ? 0xffu : w > 8 ? (1u << (w - 8)) - 1u : 0u);
+      for (int64_t r = 0; r < rows; r++) {
+        int64_t *s = upd + (size_t)lab[r] * (size_t)c + t0;
+        __m512 f = _mm512_mul_ps(v[r], fix);
+        __m512i q0 = _mm512_cvttps_epi64(_mm512_castps512_ps256(f));
+        __m512i q1 = _mm512_cvttps_epi64(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1)));
         if (w == 16) {
-          _mm512_storeu_si512(s + t0, _mm512_add_epi64(_mm512_loadu_si512(s + t0), q0));
-          _mm512_storeu_si512(s + t0 + 8, _mm512_add_epi64(_mm512_loadu_si512(s + t0 + 8), q1));
+          _mm512_storeu_si512(s, _mm512_add_epi64(_mm512_loadu_si512(s), q0));
+          _mm512_storeu_si512(s + 8, _mm512_add_epi64(_mm512_loadu_si512(s + 8), q1));
         } else {
-          __mmask8 a = (__mmask8)(mt & 0xff), b = (__mmask8)(mt >> 8);
-          _mm512_mask_storeu_epi64(s + t0, a, _mm512_add_epi64(_mm512_maskz_loadu_epi64(a, s + t0), q0));
-          if (b) _mm512_mask_storeu_epi64(s + t0 + 8, b, _mm512_add_epi64(_mm512_maskz_loadu_epi64(b, s + t0 + 8), q1));
+          _mm512_mask_storeu_epi64(s, a, _mm512_add_epi64(_mm512_maskz_loadu_epi64(a, s), q0));
+          if (b) _mm512_mask_storeu_epi64(s + 8, b, _mm512_add_epi64(_mm512_maskz_loadu_epi64(b, s + 8), q1));
         }
       }
-      counts[l]++;
+    }
+    for (int64_t r = 0; r < rows; r++) {
+      counts[lab[r]]++;
       inertia += km_fix_d2(d2[i0 + r]);
     }
   }
