@@ -113,7 +113,8 @@ class Encoder:
     def encode(self, texts, progress=None):
         """Unit vectors [len(texts), dim] float32; texts of one token length go
         through the encoder together (no padding, so a text's vector does not
-        depend on the others)."""
+        depend on the others beyond float rounding; the same texts give the
+        same bits)."""
         import numpy as np
         enc = [e.ids for e in self.tok.encode_batch(list(texts))]
         out = np.zeros((len(enc), self.dim), dtype=np.float32)
