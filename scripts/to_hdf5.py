@@ -17,6 +17,14 @@ the first row that is not a number: give --categorical COL, --drop COL, or
 "NA", "n/a", "NULL" already are). Errors about ids and feature columns name
 the row (and CSV line), never the cell's value.
 
+--merge FILE adds the numeric columns of another table, such as the emb_*
+columns of scripts/embed_text.py, as features. The rule: when FILE has a
+column named as --id, its rows join the customers on that id (a customer
+FILE lacks gets missing values, imputed later; ids FILE has that the table
+lacks are counted and left out; a repeated id is an error); otherwise FILE
+joins by row order and must have exactly as many rows as the table. Its
+cells must be numbers or empty; its column names must be new.
+
 The output is written to a new temporary file beside it (mode 0600, created
 exclusively), synced, made mode 0640 and renamed when complete; on an error
 or SIGTERM the temporary file is removed. --out must not be the input (by any
@@ -205,6 +213,53 @@ def encode_features(df, categorical, max_categories, path):
     return names, np.stack(cols, axis=1)
 
 
+def merge_columns(path, ids, id_col, n, names, na_values):
+    """Numeric columns of PATH joined on ID_COL (or by row order): (names, [n, m] float32)."""
+    import numpy as np
+    import pandas as pd
+    m = read_table(path, na_values)
+    by_id = id_col is not None and id_col in m.columns
+    if not by_id and len(m) != n:
+        how = f"no column '{id_col}' to join on, so it joins by row order" if id_col else "it joins by row order (no --id)"
+        fail(f"{path}: --merge: {how}, but it has {len(m)} rows and the table {n}")
+    cols = [c for c in m.columns if not (by_id and c == id_col)]
+    if not cols:
+        fail(f"{path}: --merge: no columns besides the id")
+    for c in cols:
+        if str(c) in names:
+            fail(f"{path}: --merge: column '{c}' is already a feature; rename it")
+    V = np.empty((len(m), len(cols)), dtype=np.float32)
+    for j, c in enumerate(cols):
+        s = m[c]
+        num = pd.to_numeric(s, errors="coerce")
+        bad = (s.notna() & num.isna()).to_numpy()
+        if bad.any():
+            fail(f"{path}: --merge: column '{c}': not a number at {at_rows(path, int(np.argmax(bad)))}")
+        V[:, j] = num.to_numpy(dtype=np.float32, na_value=np.nan)
+    if not by_id:
+        return [str(c) for c in cols], V, f"{len(cols)} columns by row order"
+    s = m[id_col]
+    num = pd.to_numeric(s, errors="coerce")
+    bad = (num.isna() | (num != np.floor(num))).to_numpy()
+    if bad.any():
+        fail(f"{path}: --merge: column '{id_col}' (id): not an integer at {at_rows(path, int(np.argmax(bad)))}")
+    mid = num.to_numpy().astype(np.int64)
+    dup = pd.Series(mid).duplicated().to_numpy()
+    if dup.any():
+        j = int(np.argmax(dup))
+        i = int(np.flatnonzero(mid == mid[j])[0])
+        fail(f"{path}: --merge: column '{id_col}' (id): {at_rows(path, i, j)} hold the same id")
+    order = np.argsort(mid, kind="stable")
+    pos = np.searchsorted(mid[order], ids)
+    pos[pos == len(mid)] = 0
+    hit = mid[order][pos] == ids
+    out = np.full((n, len(cols)), np.nan, dtype=np.float32)
+    out[hit] = V[order[pos[hit]]]
+    extra = len(mid) - int(hit.sum())
+    return [str(c) for c in cols], out, (f"{len(cols)} columns for {int(hit.sum())} of {n} customers by "
+                                         f"'{id_col}'" + (f"; {extra} ids not in the table left out" if extra else ""))
+
+
 def write_atomic(out, write):
     """Call write(tmp) on a new file beside OUT, created exclusively (mode 0600,
     never through a symlink), then fsync, chmod 0640 and rename it to OUT.
@@ -252,9 +307,14 @@ def main(argv=None):
     ap.add_argument("--na-values", default="", metavar="S1,S2",
                     help="comma-separated extra strings meaning missing, e.g. 'n/a,NULL,-' "
                          "(write --na-values=-,... when the first starts with '-')")
+    ap.add_argument("--merge", action="append", default=[], metavar="FILE",
+                    help="a CSV/Parquet of more numeric columns (e.g. embed_text.py's emb_*), joined on the --id "
+                         "column when FILE has it, else by row order (see above)")
     ap.add_argument("--max-categories", type=int, default=100, help="most distinct values a one-hot column may have")
     a = ap.parse_args(argv)
     check_paths(a.input, a.out)
+    for mf in a.merge:
+        check_paths(mf, a.out)
 
     import h5py
     import numpy as np
@@ -300,6 +360,11 @@ def main(argv=None):
         if c not in df.columns:
             fail(f"{a.input}: --categorical: no column '{c}'")
     names, X = encode_features(df[[c for c in df.columns if c not in used]], categorical, a.max_categories, a.input)
+    merged = []
+    for mf in a.merge:
+        mn, mX, how = merge_columns(mf, ids, a.id, len(ids), set(names), [v for v in a.na_values.split(",") if v])
+        names, X = names + mn, np.concatenate([X, mX], axis=1)
+        merged.append(f"merged {mf}: {how}")
 
     n, f = X.shape
     chunk_rows = max(1, min(n, (4 << 20) // (4 * f)))
@@ -320,6 +385,8 @@ def main(argv=None):
 
     write_atomic(a.out, write)
     rates = ", ".join(f"{k} {y.mean():.4f}" for k, y in labels.items())
+    for m in merged:
+        print(f"to_hdf5: {m}")
     print(f"to_hdf5: wrote {a.out}: {n} rows x {f} features" + (f"; label rates: {rates}" if labels else ""))
 
 

@@ -22,7 +22,12 @@ struct km_backend {
   void (*destroy)(km_backend_t *b);
 };
 
-km_backend_t *km_backend_cpu(const float *X, int64_t n, int64_t c, int kmax);
+/* panels: the rows packed by km_pack_panels (the caller's, kept while the
+ * backend lives): the fused assignment; NULL: OpenBLAS SGEMM + argmin. */
+km_backend_t *km_backend_cpu(const float *X, const float *panels, int64_t n, int64_t c, int kmax);
+/* The rows as panels for the fused CPU assignment, or NULL where it is not
+ * used (no AVX-512, or PROPSCORE_KMEANS_ASSIGN=blas); free() it. */
+float *km_panels_new(const float *X, int64_t n, int64_t c);
 /* NULL in builds without CUDA. */
 km_backend_t *km_backend_cuda(const float *X, int64_t n, int64_t c, int kmax);
 #endif

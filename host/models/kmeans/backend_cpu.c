@@ -1,20 +1,34 @@
-/* backend_cpu.c: the k-means backend over the CPU twins (backend.h). */
+/* backend_cpu.c: the k-means backend over the CPU twins (backend.h). The
+ * assignment is the fused panel kernel (kernels/kmeans/assign_panels_cpu.c:
+ * rows packed once, GEMM tile + argmin, AVX-512) where the CPU has AVX-512,
+ * otherwise OpenBLAS SGEMM blocks + the argmin twin (assign_cpu.c);
+ * PROPSCORE_KMEANS_ASSIGN=blas forces the latter (benchmarks). Either is
+ * the same bits for any rank count on one machine. The panels are the
+ * caller's (fit.c packs them once for k-means|| and Lloyd). */
 #include "models/kmeans/backend.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/util.h"
 #include "kmeans/kmeans_cpu.h"
 
-#define ROWS (4 * KM_BLOCK) /* rows an assign step takes */
+#define ROWS (4 * KM_BLOCK) /* rows an assign step takes (OpenBLAS path) */
 
 typedef struct {
-  float *work;
+  float *work;  /* OpenBLAS path: GEMM output and padding */
+  const float *panels; /* fused path: the rows as panels (NULL on the OpenBLAS path) */
+  int64_t *acc;        /* fused path: the update made in the assignment's pass, for update() */
   double *xnorm;
 } cpu_t;
 
 static void assign(km_backend_t *b, const float *Cf, const double *cnorm, int k, int32_t *label, double *d2) {
   cpu_t *u = b->impl;
+  if (u->panels) {
+    memset(u->acc, 0, sizeof(int64_t) * ((size_t)k * (size_t)b->c + (size_t)k + 1));
+    km_assign_update_panels_cpu(u->panels, b->X, u->xnorm, b->n, b->c, Cf, cnorm, k, label, d2, u->acc);
+    return;
+  }
   for (int64_t i0 = 0; i0 < b->n; i0 += ROWS) {
     int64_t m = b->n - i0 < ROWS ? b->n - i0 : ROWS;
     km_assign_cpu(b->X + (size_t)i0 * (size_t)b->c, u->xnorm + i0, m, b->c, Cf, cnorm, k, label + i0, d2 + i0,
@@ -24,24 +38,42 @@ static void assign(km_backend_t *b, const float *Cf, const double *cnorm, int k,
 
 static void update(km_backend_t *b, const int32_t *label, const double *d2, int k, int64_t *acc) {
   size_t kc = (size_t)k * (size_t)b->c;
+  cpu_t *u = b->impl;
+  if (u->panels) { /* made by the last assign (label, d2 are its) */
+    for (size_t i = 0; i < kc + (size_t)k + 1; i++) acc[i] += u->acc[i];
+    return;
+  }
   km_update_cpu(b->X, b->n, b->c, label, d2, k, acc, acc + kc, acc + kc + k);
 }
 
 static void destroy(km_backend_t *b) {
   cpu_t *u = b->impl;
   free(u->work);
+  free(u->acc);
   free(u->xnorm);
   free(u);
   free(b);
 }
 
-km_backend_t *km_backend_cpu(const float *X, int64_t n, int64_t c, int kmax) {
+float *km_panels_new(const float *X, int64_t n, int64_t c) {
+  const char *force = getenv("PROPSCORE_KMEANS_ASSIGN");
+  if ((force && strcmp(force, "blas") == 0) || !km_assign_panels_available()) return NULL;
+  size_t bytes = sizeof(float) * (size_t)(km_panel_floats(n > 0 ? n : 1, c));
+  float *P = aligned_alloc(64, bytes); /* bytes: a multiple of 64 (panels of 16 floats a column) */
+  if (!P) ps_die_local("segment: out of memory packing %zu bytes of rows", bytes);
+  km_pack_panels(X, n, c, P);
+  return P;
+}
+
+km_backend_t *km_backend_cpu(const float *X, const float *panels, int64_t n, int64_t c, int kmax) {
   km_backend_t *b = ps_calloc(1, sizeof *b);
-  cpu_t *u = ps_malloc(sizeof *u);
-  u->work = ps_malloc(sizeof(float) * (size_t)km_assign_work(c, kmax));
+  cpu_t *u = ps_calloc(1, sizeof *u);
+  u->panels = panels;
+  if (!panels) u->work = ps_malloc(sizeof(float) * (size_t)km_assign_work(c, kmax));
+  else u->acc = ps_malloc(sizeof(int64_t) * ((size_t)kmax * (size_t)c + (size_t)kmax + 1));
   u->xnorm = ps_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
   km_norms_cpu(X, n, c, u->xnorm);
-  *b = (km_backend_t){.name = "cpu", .X = X, .n = n, .c = c, .kmax = kmax, .impl = u,
+  *b = (km_backend_t){.name = u->panels ? "cpu" : "cpu-blas", .X = X, .n = n, .c = c, .kmax = kmax, .impl = u,
                       .assign = assign, .update = update, .destroy = destroy};
   return b;
 }

@@ -21,7 +21,18 @@ typedef struct {
   float *work;
   km_backend_t *be;
   double *xnorm;
+  const float *panels; /* the rows as panels (fused assignment) or NULL (OpenBLAS) */
 } ctx_t;
+
+/* Nearest of m centers for every row of this rank: the fused panel kernel
+ * where the rows are packed, else OpenBLAS blocks (the same path for the
+ * CPU and the CUDA backend, so both start from the same centers). */
+static void assign_all(ctx_t *x, const float *Cf, const double *cnorm, int m, int32_t *lab, double *d2) {
+  if (x->panels)
+    km_assign_panels_cpu(x->panels, x->xnorm, x->n, x->c, Cf, cnorm, m, lab, d2);
+  else
+    km_assign_cpu(x->X, x->xnorm, x->n, x->c, Cf, cnorm, m, lab, d2, x->work);
+}
 
 /* a candidate center: its row's id and values */
 typedef struct {
@@ -61,7 +72,7 @@ static void min_update(ctx_t *x, const float *Cf, const double *cnorm, int m, do
   /* in groups of at most 256 centers (work sized for that) */
   for (int j0 = 0; j0 < m; j0 += 256) {
     int mm = m - j0 < 256 ? m - j0 : 256;
-    km_assign_cpu(x->X, x->xnorm, x->n, x->c, Cf + (size_t)j0 * (size_t)x->c, cnorm + j0, mm, lab, d2, x->work);
+    assign_all(x, Cf + (size_t)j0 * (size_t)x->c, cnorm + j0, mm, lab, d2);
     for (int64_t i = 0; i < x->n; i++)
       if (d2[i] < mind2[i]) mind2[i] = d2[i];
   }
@@ -159,7 +170,7 @@ static int64_t init_parallel(ctx_t *x, const km_params_t *p, int restart, double
     for (int64_t i = 0; i < n; i++) best_d[i] = INFINITY, best_j[i] = 0;
     for (int64_t j0 = 0; j0 < ncand; j0 += 256) {
       int mm = ncand - j0 < 256 ? (int)(ncand - j0) : 256;
-      km_assign_cpu(x->X, x->xnorm, n, c, cand + (size_t)j0 * (size_t)c, cn + j0, mm, lab, d2, x->work);
+      assign_all(x, cand + (size_t)j0 * (size_t)c, cn + j0, mm, lab, d2);
       for (int64_t i = 0; i < n; i++)
         if (d2[i] < best_d[i]) best_d[i] = d2[i], best_j[i] = j0 + lab[i];
     }
@@ -376,25 +387,40 @@ static int64_t lloyd(ctx_t *x, const km_params_t *p, double *C, int *iters, int 
 void km_predict(const float *X, int64_t n, int64_t c, const double *C, int k, int32_t *label, double *d2) {
   float *Cf = ps_malloc(sizeof(float) * (size_t)k * (size_t)c);
   double *cn = ps_malloc(sizeof(double) * (size_t)k);
-  float *work = ps_malloc(sizeof(float) * (size_t)km_assign_work(c, k));
   centers_f32(C, k, c, Cf, cn);
   double *xn = ps_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
   km_norms_cpu(X, n, c, xn);
-  km_assign_cpu(X, xn, n, c, Cf, cn, k, label, d2, work);
+  /* the assignment of the Lloyd iterations (fused panels or OpenBLAS), so a
+   * saved model puts a row where the fit did; panels packed a chunk at a
+   * time (a row's result does not depend on its place) */
+  enum { CHUNK = 1 << 16 };
+  float *P = km_panels_new(X, n < CHUNK ? n : CHUNK, c);
+  if (P) {
+    for (int64_t i0 = 0; i0 < n; i0 += CHUNK) {
+      int64_t m = n - i0 < CHUNK ? n - i0 : CHUNK;
+      km_pack_panels(X + (size_t)i0 * (size_t)c, m, c, P);
+      km_assign_panels_cpu(P, xn + i0, m, c, Cf, cn, k, label + i0, d2 + i0);
+    }
+    free(P);
+  } else {
+    float *work = ps_malloc(sizeof(float) * (size_t)km_assign_work(c, k));
+    km_assign_cpu(X, xn, n, c, Cf, cn, k, label, d2, work);
+    free(work);
+  }
   free(xn);
   km_exact_d2_cpu(X, n, c, C, label, d2);
   free(Cf);
   free(cn);
-  free(work);
 }
 
 void km_fit(const float *X, const int64_t *ids, int64_t n, int64_t c, const km_params_t *p, km_result_t *r) {
   int k = p->k;
   size_t nn = (size_t)(n > 0 ? n : 1);
+  float *panels = km_panels_new(X, n, c);
   ctx_t x = {X, ids, n, c, ps_malloc(sizeof(float) * (size_t)km_assign_work(c, k > 256 ? k : 256)), NULL,
-             ps_malloc(sizeof(double) * nn)};
+             ps_malloc(sizeof(double) * nn), panels};
   km_norms_cpu(X, n, c, x.xnorm);
-  x.be = p->cuda ? km_backend_cuda(X, n, c, k) : km_backend_cpu(X, n, c, k);
+  x.be = p->cuda ? km_backend_cuda(X, n, c, k) : km_backend_cpu(X, panels, n, c, k);
   if (!x.be) ps_die_all(PS_EXIT_USAGE, "segment: --device cuda: this build has no CUDA");
   double *C = ps_malloc(sizeof(double) * (size_t)k * (size_t)c);
   int32_t *lab = ps_malloc(sizeof(int32_t) * nn);
@@ -435,6 +461,7 @@ void km_fit(const float *X, const int64_t *ids, int64_t n, int64_t c, const km_p
   free(x.work);
   free(x.xnorm);
   x.be->destroy(x.be);
+  free(panels);
 }
 
 void km_result_free(km_result_t *r) {
