@@ -4,6 +4,7 @@ import glob
 import hashlib
 import os
 import subprocess
+import sys
 
 BIN = os.environ.get("PROPSCORE_BIN", os.path.join(os.path.dirname(__file__), "../../build/propscore"))
 SRC = os.environ.get("PROPSCORE_SRC", os.path.join(os.path.dirname(__file__), "../.."))
@@ -11,6 +12,10 @@ MPIEXEC = os.environ.get("MPIEXEC", "mpirun")
 for k, v in {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
              "OMPI_MCA_rmaps_base_oversubscribe": "1"}.items():
     os.environ.setdefault(k, v)
+# eval --report runs scripts/report.py with $PROPSCORE_PYTHON (default: python3
+# on PATH, which under ctest + pyenv can be a Python without matplotlib): the
+# tests' own interpreter, which has every oracle package
+os.environ.setdefault("PROPSCORE_PYTHON", sys.executable)
 
 
 def run(np_, *args, check=True, timeout=900, env=None):
