@@ -93,6 +93,23 @@ def test_fused_kernel_agrees_with_openblas_path(planted, tmp_path):
     np.testing.assert_allclose(pa["centroids"], pb["centroids"], rtol=1e-9, atol=1e-12)
 
 
+def test_ranks_agree_on_one_assignment_path(tmp_path):
+    """A rank that cannot take the fused path (here: PROPSCORE_KMEANS_ASSIGN=blas
+    on rank 0 only, as on a node without AVX-512) makes every rank take the
+    OpenBLAS path: the file equals the all-OpenBLAS one, byte for byte."""
+    import subprocess
+    from pstest import BIN, MPIEXEC
+    data = gen(str(tmp_path / "d.h5"), rows=3001, features=10)
+    ref, mixed = str(tmp_path / "ref.h5"), str(tmp_path / "mixed.h5")
+    run(2, "segment", "--data", data, "--k", 5, "--out", ref, "--quiet", env={"PROPSCORE_KMEANS_ASSIGN": "blas"})
+    args = ["segment", "--data", data, "--k", 5, "--out", mixed]
+    cmd = [MPIEXEC, "-n", "1", "env", "PROPSCORE_KMEANS_ASSIGN=blas", BIN, *args, ":", "-n", "1", BIN, *args]
+    p = subprocess.run([str(a) for a in cmd], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    assert "assignment by OpenBLAS on every rank (PROPSCORE_KMEANS_ASSIGN=blas)" in p.stderr
+    assert digest(mixed) == digest(ref)
+
+
 def test_model_assigns_new_month(planted, tmp_path):
     out = str(tmp_path / "p.h5")
     run(1, "segment", "--data", planted, "--k", 6, "--out", out, "--quiet")

@@ -26,7 +26,8 @@ struct km_backend {
  * backend lives): the fused assignment; NULL: OpenBLAS SGEMM + argmin. */
 km_backend_t *km_backend_cpu(const float *X, const float *panels, int64_t n, int64_t c, int kmax);
 /* The rows as panels for the fused CPU assignment, or NULL where it is not
- * used (no AVX-512, or PROPSCORE_KMEANS_ASSIGN=blas); free() it. */
+ * used: collective, NULL on every rank unless every rank has AVX-512, no
+ * PROPSCORE_KMEANS_ASSIGN=blas and the memory to pack; free() it. */
 float *km_panels_new(const float *X, int64_t n, int64_t c);
 /* NULL in builds without CUDA. */
 km_backend_t *km_backend_cuda(const float *X, int64_t n, int64_t c, int kmax);

@@ -2,14 +2,16 @@
  * assignment is the fused panel kernel (kernels/kmeans/assign_panels_cpu.c:
  * rows packed once, GEMM tile + argmin, AVX-512) where the CPU has AVX-512,
  * otherwise OpenBLAS SGEMM blocks + the argmin twin (assign_cpu.c);
- * PROPSCORE_KMEANS_ASSIGN=blas forces the latter (benchmarks). Either is
- * the same bits for any rank count on one machine. The panels are the
+ * PROPSCORE_KMEANS_ASSIGN=blas forces the latter (benchmarks). The ranks
+ * agree on one path (km_panels_new is collective), so either is the same
+ * bits for any rank count. The panels are the
  * caller's (fit.c packs them once for k-means|| and Lloyd). */
 #include "models/kmeans/backend.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "comm/comm.h"
 #include "core/util.h"
 #include "kmeans/kmeans_cpu.h"
 
@@ -56,11 +58,28 @@ static void destroy(km_backend_t *b) {
 }
 
 float *km_panels_new(const float *X, int64_t n, int64_t c) {
+  /* Collective: every rank takes the same path (the fused panels and the
+   * OpenBLAS GEMM give different bits near ties), so a mixed cluster, an
+   * environment variable set on some ranks only or a failed allocation on
+   * one rank cannot make a row's persona depend on where it lives. */
   const char *force = getenv("PROPSCORE_KMEANS_ASSIGN");
-  if ((force && strcmp(force, "blas") == 0) || !km_assign_panels_available()) return NULL;
+  int forced = force && strcmp(force, "blas") == 0;
+  int64_t ok = !forced && km_assign_panels_available();
   size_t bytes = sizeof(float) * (size_t)(km_panel_floats(n > 0 ? n : 1, c));
-  float *P = aligned_alloc(64, bytes); /* bytes: a multiple of 64 (panels of 16 floats a column) */
-  if (!P) ps_die_local("segment: out of memory packing %zu bytes of rows", bytes);
+  float *P = ok ? aligned_alloc(64, bytes) : NULL; /* bytes: a multiple of 64 (panels of 16 floats a column) */
+  if (ok && !P) ok = 0;
+  int64_t why[2] = {!P && !forced && km_assign_panels_available(), forced};
+  comm_allreduce_min_i64(&ok, 1);
+  if (!ok) {
+    free(P);
+    comm_allreduce_max_i64(why, 2);
+    static int said; /* once a run */
+    if (ps_rank == 0 && !said++)
+      ps_log("segment: assignment by OpenBLAS on every rank (%s)",
+             why[1] ? "PROPSCORE_KMEANS_ASSIGN=blas" : why[0] ? "a rank could not pack its rows: out of memory"
+                                                               : "a rank's CPU has no AVX-512");
+    return NULL;
+  }
   km_pack_panels(X, n, c, P);
   return P;
 }
