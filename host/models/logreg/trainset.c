@@ -1,6 +1,8 @@
 /* trainset.c: loading and preparing the training rows (see trainset.h). */
+#define _DEFAULT_SOURCE /* madvise */
 #include "models/logreg/trainset.h"
 
+#include <sys/mman.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,22 @@
 #include "core/partition.h"
 #include "core/rng.h"
 #include "core/util.h"
+
+/* Gigabytes of rows touched once in order: on 2 MiB pages where the kernel
+ * offers them (transparent huge pages in "madvise" mode), so the first
+ * touch costs one fault a 2 MiB page instead of one a 4 KiB page (it was
+ * most of the standardization's time at 20M rows). Freed with free(). */
+static void *rows_alloc(size_t bytes) {
+  const size_t huge = (size_t)2 << 20;
+  if (bytes < 4 * huge) return ps_malloc(bytes);
+  void *p = NULL;
+  size_t n = (bytes + huge - 1) / huge * huge;
+  if (posix_memalign(&p, huge, n) != 0) return ps_malloc(bytes);
+#ifdef MADV_HUGEPAGE
+  madvise(p, n, MADV_HUGEPAGE); /* advice only: no huge pages is not an error */
+#endif
+  return p;
+}
 
 void trainset_rewind(ps_trainset_t *ts) {
   ts->tr_off = ts->va_off = 0;
@@ -79,7 +97,7 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
   ps_colacc_t *sa = stats_tree_begin(f, n > 0 ? row0 : 0);
   char msg[1024];
   if (!ts->streamed) {
-    float *X = ps_malloc(sizeof(float) * nn * (size_t)f);
+    float *X = rows_alloc(sizeof(float) * nn * (size_t)f);
     double t_read = ps_now();
     h5_read_range(d->features, PS_F32, row0, n, f, X);
     t_read = ps_now() - t_read;
@@ -97,8 +115,8 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
     prepare_columns(st, f, missing_ind, &ts->cols);
     ts->tf = prepare_transform(&ts->cols);
     ts->c = ts->cols.c;
-    ts->Xtr = ps_malloc(sizeof(float) * (size_t)(ts->n_tr > 0 ? ts->n_tr : 1) * (size_t)ts->c);
-    ts->Xva = ps_malloc(sizeof(float) * (size_t)(ts->n_va > 0 ? ts->n_va : 1) * (size_t)ts->c);
+    ts->Xtr = rows_alloc(sizeof(float) * (size_t)(ts->n_tr > 0 ? ts->n_tr : 1) * (size_t)ts->c);
+    ts->Xva = rows_alloc(sizeof(float) * (size_t)(ts->n_va > 0 ? ts->n_va : 1) * (size_t)ts->c);
     double t_tf = ps_now();
     prepare_rows(&ts->tf, X, n, train, ts->Xtr, ts->Xva);
     t_tf = ps_now() - t_tf;
