@@ -85,9 +85,14 @@ void prepare_rows(const ps_transform_t *t, const float *X, int64_t n, const uint
     when_fin[j - nv] = (float)ps_standardize(0.0f, t->kind[j], t->mean[j], t->scale[j]);
     when_not[j - nv] = (float)ps_standardize(NAN, t->kind[j], t->mean[j], t->scale[j]);
   }
+  float *row = ps_malloc(sizeof(float) * (size_t)(f > 0 ? f : 1));
   for (int64_t i = 0; i < n; i++) {
     const float *x = X + (size_t)i * (size_t)f;
     float *o = !train || train[i] ? xtr + (size_t)itr++ * (size_t)c : xva + (size_t)iva++ * (size_t)c;
+    if ((const float *)o < x + f && x < (const float *)o + c) { /* in place (xtr == X, c <= f): from a copy */
+      memcpy(row, x, sizeof(float) * (size_t)f);
+      x = row;
+    }
     std_values(x, nv, t->mean, t->scale, o);
     if (all_ind) {
       for (int64_t j = nv; j < c; j++) {
@@ -100,4 +105,5 @@ void prepare_rows(const ps_transform_t *t, const float *X, int64_t n, const uint
     }
   }
   free(when_fin);
+  free(row);
 }

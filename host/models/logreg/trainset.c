@@ -1,8 +1,6 @@
 /* trainset.c: loading and preparing the training rows (see trainset.h). */
-#define _DEFAULT_SOURCE /* madvise */
 #include "models/logreg/trainset.h"
 
-#include <sys/mman.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,22 +10,6 @@
 #include "core/partition.h"
 #include "core/rng.h"
 #include "core/util.h"
-
-/* Gigabytes of rows touched once in order: on 2 MiB pages where the kernel
- * offers them (transparent huge pages in "madvise" mode), so the first
- * touch costs one fault a 2 MiB page instead of one a 4 KiB page (it was
- * most of the standardization's time at 20M rows). Freed with free(). */
-static void *rows_alloc(size_t bytes) {
-  const size_t huge = (size_t)2 << 20;
-  if (bytes < 4 * huge) return ps_malloc(bytes);
-  void *p = NULL;
-  size_t n = (bytes + huge - 1) / huge * huge;
-  if (posix_memalign(&p, huge, n) != 0) return ps_malloc(bytes);
-#ifdef MADV_HUGEPAGE
-  madvise(p, n, MADV_HUGEPAGE); /* advice only: no huge pages is not an error */
-#endif
-  return p;
-}
 
 void trainset_rewind(ps_trainset_t *ts) {
   ts->tr_off = ts->va_off = 0;
@@ -89,7 +71,9 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
   /* Resident if the raw rows and their standardized copy fit the limit
    * (the same decision on every rank: the largest rank decides). */
   int64_t cmax = missing_ind ? 2 * f : f;
-  double need = (double)n * (double)(f + cmax) * 4.0;
+  /* raw rows, then their standardized copy: only the validation rows' when
+   * the training rows are standardized in place (no missing indicators) */
+  double need = ((double)n * (double)f + (double)(missing_ind ? n : l->n_va) * (double)cmax) * 4.0;
   comm_allreduce_max_f64(&need, 1);
   ts->streamed = need > (double)mem_limit;
   ps_colstat_t *st = ps_malloc(sizeof(ps_colstat_t) * (size_t)(f > 0 ? f : 1));
@@ -97,7 +81,7 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
   ps_colacc_t *sa = stats_tree_begin(f, n > 0 ? row0 : 0);
   char msg[1024];
   if (!ts->streamed) {
-    float *X = rows_alloc(sizeof(float) * nn * (size_t)f);
+    float *X = ps_malloc(sizeof(float) * nn * (size_t)f);
     double t_read = ps_now();
     h5_read_range(d->features, PS_F32, row0, n, f, X);
     t_read = ps_now() - t_read;
@@ -115,11 +99,17 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
     prepare_columns(st, f, missing_ind, &ts->cols);
     ts->tf = prepare_transform(&ts->cols);
     ts->c = ts->cols.c;
-    ts->Xtr = rows_alloc(sizeof(float) * (size_t)(ts->n_tr > 0 ? ts->n_tr : 1) * (size_t)ts->c);
-    ts->Xva = rows_alloc(sizeof(float) * (size_t)(ts->n_va > 0 ? ts->n_va : 1) * (size_t)ts->c);
+    /* No wider than the input (no missing indicators): the training rows are
+     * standardized in place (row i goes to row itr <= i of the same width),
+     * so only the validation rows take new memory (fresh pages cost more
+     * than the arithmetic: most of the pass at 20M rows) */
+    int in_place = ts->c <= f && n > 0;
+    ts->Xtr = in_place ? X : ps_malloc(sizeof(float) * (size_t)(ts->n_tr > 0 ? ts->n_tr : 1) * (size_t)ts->c);
+    ts->Xva = ps_malloc(sizeof(float) * (size_t)(ts->n_va > 0 ? ts->n_va : 1) * (size_t)ts->c);
     double t_tf = ps_now();
     prepare_rows(&ts->tf, X, n, train, ts->Xtr, ts->Xva);
     t_tf = ps_now() - t_tf;
+    if (in_place) X = NULL; /* now ts->Xtr (rows [n_tr][c] at its start) */
     ps_log("train: prepare: statistics %.2f s, standardization %.2f s (%.2f GB/s of rows a rank)", t_st, t_tf,
            (double)n * (double)f * 4.0 / 1e9 / (t_st + t_tf > 0 ? t_st + t_tf : 1e-9));
     free(X);
