@@ -66,6 +66,16 @@ printf "%-32s %9.2f %9.2f   (page cache %s)\n" "I/O floor: read input" "$T_READ"
 printf "%-32s %9.2f %9.2f\n" "I/O floor: write scores-size" "$T_WRITE" "$(gbs $SCORE_BYTES $T_WRITE)"
 echo "score / I/O floor: $(echo "scale=2; $T_SCORE / $FLOOR" | bc)x   (goal <= 1.5x)"
 grep -E "ROC-AUC" "$DIR/eval.txt" | head -2
-grep -E "streaming|resident|phases" "$DIR/train.log" | sed 's/^/# /'
+# issue 15's goals, from train's own log: metrics <= 25% of the fit, prepare
+# (statistics + standardization) <= 2x the read, the command <= 2x (read + fit)
+READ=$(grep -oE 'features in [0-9.]+ s' "$DIR/train.log" | head -1 | awk '{print $3}')
+PREP=$(grep -oE 'statistics [0-9.]+ s, standardization [0-9.]+ s' "$DIR/train.log" | awk '{print $2 + $5}')
+METR=$(grep -oE 'metrics [0-9.]+ s' "$DIR/train.log" | tail -1 | awk '{print $2}')
+if [ -n "$READ" ] && [ -n "$PREP" ] && [ -n "$METR" ] && [ -n "$FIT" ]; then
+  echo "metrics / fit: $(echo "scale=2; $METR / $FIT" | bc)   (goal <= 0.25)"
+  echo "prepare / read: $(echo "scale=2; $PREP / $READ" | bc)   (goal <= 2; read $READ s, prepare $PREP s)"
+  echo "train / (read + fit): $(echo "scale=2; $T_TRAIN / ($READ + $FIT)" | bc)   (goal <= 2)"
+fi
+grep -E "streaming|resident|phases|prepare:" "$DIR/train.log" | sed 's/^/# /'
 grep -E "rank 0 time" "$DIR/score.log" | sed 's/^/# /'
 [ "${KEEP:-0}" = 1 ] || rm -f "$DATA" "$MODEL" "$SCORES" "$DIR"/*.manifest.json

@@ -25,8 +25,8 @@ int inspect_run(const inspect_opts_t *opts) {
   int64_t f = d.f, row0, n;
   ps_partition(d.n, ps_size, ps_rank, &row0, &n);
 
-  ps_colstat_t *st = ps_malloc(sizeof(ps_colstat_t) * (size_t)f);
-  stats_init(st, f);
+  ps_colstat_t *st = ps_malloc(sizeof(ps_colstat_t) * (size_t)(f > 0 ? f : 1));
+  ps_colacc_t *sa = stats_tree_begin(f, n > 0 ? row0 : 0); /* the same numbers for any rank count */
   ps_pipe_col_t in = {d.features, PS_F32, f};
   int64_t br = opts->block_rows > 0 ? opts->block_rows : h5_block_rows(4 * f, d.chunk_rows);
   ps_pipe_spec_t spec = {"inspect", row0, n, br, 1, 0, &in, NULL, 1};
@@ -36,11 +36,12 @@ int inspect_run(const inspect_opts_t *opts) {
   ps_block_t b;
   pipe_start(pipe, 0);
   while (pipe_next(pipe, &b)) {
-    stats_add_block(st, b.in[0], b.rows, f, NULL);
+    stats_tree_add(sa, b.in[0], b.rows, NULL);
     ps_progress_update(&prog, (double)(b.first + b.rows) * (double)ps_size);
   }
   int stopped = pipe_check(pipe, NULL) == PS_PIPE_STOPPED;
   pipe_close(pipe);
+  stats_tree_end(sa, st);
   if (stopped) {
     int sig = comm_agree_stop();
     ps_out("inspect: stopped by %s before the end; nothing was written", ps_signal_name(sig));
@@ -48,7 +49,6 @@ int inspect_run(const inspect_opts_t *opts) {
     data_close(&d);
     return PS_EXIT_STOPPED;
   }
-  stats_allreduce(st, f);
 
   /* Labels: positives, negatives and anything else. */
   int nt = 0;

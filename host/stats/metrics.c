@@ -29,21 +29,32 @@ static uint32_t key_of(float f) {
   return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
-/* LSD radix sort of runs by score: 4 passes of 8 bits, stable, O(n). */
+/* LSD radix sort of runs by score: 4 digits of 8 bits, stable, O(n); the
+ * four histograms in one read, and a digit all keys share is skipped. */
+#define RBITS 8
+#define RBUCKETS (1 << RBITS)
 static void radix_sort(run_t *r, size_t n) {
+  size_t(*count)[RBUCKETS + 1] = ps_calloc(4, sizeof *count);
+  for (size_t i = 0; i < n; i++) {
+    uint32_t k = key_of(r[i].s);
+    for (int d = 0; d < 4; d++) count[d][((k >> (RBITS * d)) & (RBUCKETS - 1)) + 1]++;
+  }
   run_t *tmp = ps_malloc(sizeof(run_t) * (n > 0 ? n : 1));
   run_t *src = r, *dst = tmp;
-  for (int shift = 0; shift < 32; shift += 8) {
-    size_t count[257] = {0};
-    for (size_t i = 0; i < n; i++) count[((key_of(src[i].s) >> shift) & 0xff) + 1]++;
-    for (int b = 0; b < 256; b++) count[b + 1] += count[b];
-    for (size_t i = 0; i < n; i++) dst[count[(key_of(src[i].s) >> shift) & 0xff]++] = src[i];
+  for (int d = 0; d < 4; d++) {
+    size_t *c = count[d];
+    int trivial = 0;
+    for (int b = 0; b < RBUCKETS; b++) trivial |= c[b + 1] == n;
+    if (trivial) continue;
+    for (int b = 0; b < RBUCKETS; b++) c[b + 1] += c[b];
+    for (size_t i = 0; i < n; i++) dst[c[(key_of(src[i].s) >> (RBITS * d)) & (RBUCKETS - 1)]++] = src[i];
     run_t *t = src;
     src = dst;
     dst = t;
   }
-  /* four passes: the result is back in r */
+  if (src != r) memcpy(r, src, sizeof(run_t) * n);
   free(tmp);
+  free(count);
 }
 
 /* Sort runs by score and merge equal scores; returns the new count. */
@@ -102,7 +113,14 @@ typedef struct {
  * rank count, however the score ranges fall on the ranks. */
 typedef __int128 fix_t;
 #define FIX_ONE 18446744073709551616.0 /* 2^64 */
-static fix_t fix(double x) { return (fix_t)(x * FIX_ONE); }
+/* (fix_t)(x * 2^64), truncated toward zero, without the libgcc call: the
+ * integer part and the exact fraction converted apart (the same value). */
+static inline fix_t fix(double x) {
+  if (!(fabs(x) < 4611686018427387904.0)) return (fix_t)(x * FIX_ONE); /* |x| >= 2^62, NaN */
+  double h = trunc(x), s = (x - h) * FIX_ONE; /* x - h exact, same sign as x */
+  fix_t v = (fix_t)(int64_t)h * ((fix_t)1 << 64);
+  return s >= 0 ? v + (fix_t)(uint64_t)s : v - (fix_t)(uint64_t)(-s);
+}
 
 int64_t ps_curve_rows(int j, int64_t n) {
   return j <= 10 ? (int64_t)((__int128)j * n / 1000) : (int64_t)((__int128)(j - 9) * n / 100);
@@ -117,7 +135,9 @@ static void partial_sums(const run_t *r, size_t g, const context_t *c, fix_t *v,
     v[0] += (fix_t)r[i].pos * (fix_t)(2 * negbelow + r[i].neg) << 64; /* integers: exact */
     negbelow += r[i].neg;
     double p = fmin(fmax((double)r[i].s, DBL_EPSILON), 1.0 - DBL_EPSILON), q = r[i].s;
-    v[1] += fix(-(r[i].pos * log(p) + r[i].neg * log1p(-p)));
+    /* a count of zero adds +-0 (the logs are finite): skip its log */
+    double lp = r[i].pos ? r[i].pos * log(p) : 0.0, ln = r[i].neg ? r[i].neg * log1p(-p) : 0.0;
+    v[1] += fix(-(lp + ln));
     v[2] += fix(r[i].pos * (1.0 - q) * (1.0 - q) + r[i].neg * q * q);
   }
   /* average precision: descending thresholds, sum (R_k - R_{k-1}) * P_k */
@@ -133,12 +153,19 @@ static void partial_sums(const run_t *r, size_t g, const context_t *c, fix_t *v,
   fix_t *cal_pred = cal_n + PS_BINS, *cal_obs = cal_pred + PS_BINS;
   /* deciles by descending score; a run of tied scores that straddles a
    * decile edge gives each side its share of the run's positives */
-  double at = c->rows_above, n = c->n;
+  double at = c->rows_above, n = c->n, lo_d[PS_BINS], hi_d[PS_BINS];
+  for (int d = 0; d < PS_BINS; d++) {
+    lo_d[d] = floor(d * n / PS_BINS);
+    hi_d[d] = floor((d + 1) * n / PS_BINS);
+  }
+  /* runs come in descending order, so the bins a run overlaps start at d0
+   * (the first bin ending after the run's start) and are contiguous */
+  int d0 = 0;
   for (size_t i = g; i-- > 0;) {
     double cnt = (double)r[i].pos + r[i].neg, end = at + cnt;
-    for (int d = 0; d < PS_BINS; d++) {
-      double lo = floor(d * n / PS_BINS), hi = floor((d + 1) * n / PS_BINS);
-      double ov = fmin(end, hi) - fmax(at, lo);
+    while (d0 < PS_BINS && hi_d[d0] <= at) d0++;
+    for (int d = d0; d < PS_BINS && lo_d[d] < end; d++) {
+      double ov = fmin(end, hi_d[d]) - fmax(at, lo_d[d]);
       if (ov <= 0) continue;
       lift_rows[d] += fix(ov);
       lift_pos[d] += fix(r[i].pos * (ov / cnt));

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/psmath.h"
+#include "common/simd.h"
 #include "core/util.h"
 
 void prepare_columns(const ps_colstat_t *st, int64_t f, int missing_indicators, ps_columns_t *cols) {
@@ -58,11 +59,51 @@ ps_transform_t prepare_transform(const ps_columns_t *cols) {
   return t;
 }
 
+/* Value columns 0 .. nv-1 read input columns 0 .. nv-1 (prepare_columns
+ * puts them first, in order): a branch-free loop the compiler vectorizes,
+ * the same arithmetic as ps_standardize (NaN/Inf -> 0, else (x - mean) *
+ * scale in double, rounded to float). */
+PS_KERNEL static void std_values(const float *restrict x, int64_t nv, const double *restrict mean,
+                                 const double *restrict scale, float *restrict o) {
+  for (int64_t j = 0; j < nv; j++) {
+    float v = x[j];
+    double s = ((double)v - mean[j]) * scale[j];
+    o[j] = v - v == 0.0f ? (float)s : 0.0f;
+  }
+}
+
 void prepare_rows(const ps_transform_t *t, const float *X, int64_t n, const uint8_t *train, float *xtr, float *xva) {
-  int64_t f = t->f, c = t->c, itr = 0, iva = 0;
+  int64_t f = t->f, c = t->c, itr = 0, iva = 0, nv = 0;
+  while (nv < c && nv < f && t->src[nv] == nv && t->kind[nv] == PS_COL_VALUE) nv++;
+  /* the other columns take one of two values (missing indicators) or are
+   * values out of order: their outputs precomputed by ps_standardize */
+  int64_t nr = c - nv;
+  float *when_fin = ps_malloc(sizeof(float) * (size_t)(2 * nr + 1)), *when_not = when_fin + nr;
+  int all_ind = 1;
+  for (int64_t j = nv; j < c; j++) {
+    all_ind &= t->kind[j] == PS_COL_MISSING;
+    when_fin[j - nv] = (float)ps_standardize(0.0f, t->kind[j], t->mean[j], t->scale[j]);
+    when_not[j - nv] = (float)ps_standardize(NAN, t->kind[j], t->mean[j], t->scale[j]);
+  }
+  float *row = ps_malloc(sizeof(float) * (size_t)(f > 0 ? f : 1));
   for (int64_t i = 0; i < n; i++) {
     const float *x = X + (size_t)i * (size_t)f;
     float *o = !train || train[i] ? xtr + (size_t)itr++ * (size_t)c : xva + (size_t)iva++ * (size_t)c;
-    for (int64_t j = 0; j < c; j++) o[j] = (float)ps_standardize(x[t->src[j]], t->kind[j], t->mean[j], t->scale[j]);
+    if ((const float *)o < x + f && x < (const float *)o + c) { /* in place (xtr == X, c <= f): from a copy */
+      memcpy(row, x, sizeof(float) * (size_t)f);
+      x = row;
+    }
+    std_values(x, nv, t->mean, t->scale, o);
+    if (all_ind) {
+      for (int64_t j = nv; j < c; j++) {
+        float v = x[t->src[j]];
+        o[j] = v - v == 0.0f ? when_fin[j - nv] : when_not[j - nv];
+      }
+    } else {
+      for (int64_t j = nv; j < c; j++)
+        o[j] = (float)ps_standardize(x[t->src[j]], t->kind[j], t->mean[j], t->scale[j]);
+    }
   }
+  free(when_fin);
+  free(row);
 }

@@ -136,10 +136,10 @@ void ps_grad_cpu_rows(ps_grad_acc_t *a, const float *X, const uint8_t *Y, int64_
   }
 }
 
-void ps_grad_cpu_end(ps_grad_acc_t *a, double *loss, double *grad, double *hess) {
+/* The sums out (the mirrored Hessians of masked heads, zeros for the others). */
+static void sums_out(ps_grad_acc_t *a, double *loss, double *grad, double *hess) {
   int64_t c1 = a->c + 1;
   int k = a->k;
-  if (a->ncarry > 0) do_tile(a, a->carry, a->carry_y, a->ncarry);
   memcpy(loss, a->loss, sizeof(double) * (size_t)k);
   memcpy(grad, a->grad, sizeof(double) * (size_t)k * (size_t)c1);
   if (hess) {
@@ -152,7 +152,24 @@ void ps_grad_cpu_end(ps_grad_acc_t *a, double *loss, double *grad, double *hess)
         for (int64_t j = 0; j < i; j++) H[i * c1 + j] = H[j * c1 + i];
     }
   }
+}
+
+void ps_grad_cpu_end(ps_grad_acc_t *a, double *loss, double *grad, double *hess) {
+  if (a->ncarry > 0) do_tile(a, a->carry, a->carry_y, a->ncarry);
+  sums_out(a, loss, grad, hess);
   free(a->loss); free(a->grad); free(a->hess); free(a->z); free(a->r); free(a->l); free(a->xt); free(a->hrow);
   free(a->carry); free(a->carry_y);
   free(a);
+}
+
+void ps_grad_cpu_block(ps_grad_acc_t *a, const float *X, const uint8_t *Y, int64_t n, double *loss, double *grad,
+                       double *hess) {
+  int64_t c = a->c, c1 = c + 1, k = a->k, i = 0;
+  memset(a->loss, 0, sizeof(double) * (size_t)k);
+  memset(a->grad, 0, sizeof(double) * (size_t)k * (size_t)c1);
+  if (a->hess) memset(a->hess, 0, sizeof(double) * (size_t)k * (size_t)(c1 * c1));
+  /* the tiles of rows(): whole tiles, then the rest (read in place, not via the carry: the same values) */
+  for (; i + TILE <= n; i += TILE) do_tile(a, X + i * c, Y + i * k, TILE);
+  if (i < n) do_tile(a, X + i * c, Y + i * k, n - i);
+  sums_out(a, loss, grad, hess);
 }

@@ -26,6 +26,12 @@ ps_grad_acc_t *ps_grad_cpu_begin(int64_t c, int k, const double *theta, const do
                                  const uint8_t *hmask);
 void ps_grad_cpu_rows(ps_grad_acc_t *a, const float *X, const uint8_t *Y, int64_t n);
 void ps_grad_cpu_end(ps_grad_acc_t *a, double *loss, double *grad, double *hess);
+/* The sums of rows X, Y [n] alone, bitwise those of begin, rows, end over
+ * them, into loss, grad, hess (as end); a keeps its buffers for the next
+ * call (no rows pending in a: only block calls since begin). The exact
+ * per-grid-block sums of the CPU backend (host/models/logreg/train.c). */
+void ps_grad_cpu_block(ps_grad_acc_t *a, const float *X, const uint8_t *Y, int64_t n, double *loss, double *grad,
+                       double *hess);
 
 /* Probabilities of standardized rows X [n][c] -> P[h*n + i] (head-major). */
 void ps_score_std_cpu(const float *X, int64_t n, int64_t c, int k, const double *theta, float *P);

@@ -82,3 +82,26 @@ def test_rank_0_needs_no_more_memory(tmp_path):
     others = max(v for k, v in rss.items() if k)
     print("peak RSS per rank (KiB):", rss)
     assert rss[0] <= 1.2 * others
+
+
+def test_ranks_with_no_rows_spread(tmp_path):
+    """600 rows are three grid blocks (core/partition.h): with 5 ranks, two
+    have no rows. Metrics equal scikit-learn's; train on 5 ranks writes the
+    same model file as on 1 (its own metrics included)."""
+    data = gen(str(tmp_path / "small.h5"), rows=600, features=6, np_=1)
+    models = {}
+    for p in (1, 5):
+        models[p] = str(tmp_path / f"m{p}.h5")
+        run(p, "train", "--data", data, "--model", models[p], "--quiet", env={"SOURCE_DATE_EPOCH": "1700000000"})
+    assert open(models[1], "rb").read() == open(models[5], "rb").read()
+    scores = str(tmp_path / "s.h5")
+    run(5, "score", "--data", data, "--model", models[5], "--out", scores, "--quiet")
+    with h5py.File(data) as d, h5py.File(scores) as s:
+        truth = {t: (d["labels"][t][...], s["scores"][t][...].astype(np.float64)) for t in s["scores"]}
+    for p in (1, 5):
+        got = evaluate(p, data, scores)
+        for t, (y, s) in truth.items():
+            g = got["targets"][t]
+            assert abs(g["roc_auc"] - roc_auc_score(y, s)) < 1e-12
+            assert abs(g["pr_auc"] - average_precision_score(y, s)) < 1e-12
+            assert abs(g["brier"] - brier_score_loss(y, s)) < 1e-12

@@ -68,7 +68,8 @@ def test_memory_cap_is_honoured(tmp_path):
     # measured 70.0 with the allocator's and MPI's own pages in it)
     allowance_kb = cap_mb * 1024 + 600000 * 75 // 1024
     print(f"peak RSS: baseline {base} KiB, resident {resident} KiB, streamed {streamed} KiB")
-    assert resident - base > 250 * 1024              # the resident run does hold the rows
+    assert resident - base > 150 * 1024              # the resident run does hold the rows (154 MB; the
+                                                     # training rows are standardized in place)
     assert streamed - base < allowance_kb, (streamed - base, allowance_kb)
     with h5py.File(tmp_path / "r.h5") as a, h5py.File(tmp_path / "s.h5") as b:
         assert a["weights"][...].tobytes() == b["weights"][...].tobytes()

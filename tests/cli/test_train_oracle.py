@@ -85,7 +85,7 @@ def test_model_file_contents(trained, data):
     model_path, _ = trained
     m = load_model(model_path)
     a = m["attrs"]
-    assert a["schema_version"] == 1 and a["kind"] == "model" and a["ranks"] == 2
+    assert a["schema_version"] == 1 and a["kind"] == "model" and "ranks" not in a  # the same file for any rank count
     assert a["input_path"].endswith("d.h5") and a["input_size"] > 0 and a["input_mtime"] > 0
     for t in m["targets"]:
         assert m["metrics"][t]["converged"] == 1 and 0.5 < m["metrics"][t]["valid_auc"] < 1

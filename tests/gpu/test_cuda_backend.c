@@ -4,7 +4,9 @@
  * bfloat16 storage; the fused and the cuBLAS gradient; more than 16 heads;
  * resident rows and rows streamed in blocks (eval_begin/rows/end) -- and
  * bitwise repeatability; then what broke before: a device almost full
- * (rows must go up in bounded blocks), a model with more parameters than
+ * (rows must go up in bounded blocks), streamed rows double-buffered over
+ * two streams (a missing wait changes the sums or is a stream race), a
+ * model with more parameters than
  * the last one (theta grows), a transform changed in place (the cache is
  * keyed by value, not by address). Runs on a GPU and on the emulated device
  * (tests/cudasim); exits 77 (ctest: skipped) with "no CUDA device" when the
@@ -237,6 +239,53 @@ static void case_memory_limit(void) {
   free_data(&d);
 }
 
+/* Streamed evaluation, double-buffered (backend_cuda.c stream_piece): with
+ * ~4 MiB of the device free, 60000 rows go up in a dozen pieces in one
+ * eval_rows call, then again in uneven calls, so each slot's pinned and
+ * device buffers are reused while the other slot's piece is in flight.
+ * Catches a missing wait: on the emulated device copies run lazily, so
+ * staging a piece over a slot whose copy has not run yet changes the sums;
+ * a kernel that does not wait for its copy stream is a reported stream race. */
+static void case_stream_overlap(void) {
+  const size_t target = (size_t)4 << 20;
+  ps_backend_t *cpu = backend_cpu_create(), *gpu = backend_cuda_create(PS_X_F32);
+  size_t fr = 0, tot = 0;
+  void *ballast = NULL;
+  cudaMemGetInfo(&fr, &tot);
+  for (size_t want = fr > target ? fr - target : 0; want > 0 && !ballast; want -= want / 64)
+    if (cudaMalloc(&ballast, want) != cudaSuccess) {
+      ballast = NULL;
+      cudaGetLastError();
+      if (want < ((size_t)1 << 20)) break;
+    }
+  cudaMemGetInfo(&fr, &tot);
+  int64_t n = 60000, c = 24;
+  int k = 2;
+  data_t d = make_data(n, c, k, 0, 13);
+  cpu->set_train(cpu, d.X, d.Y, n, c, k, d.wp, d.wn);
+  double l1[2], l2[2], l3[2], *g1 = ps_malloc(sizeof(double) * (size_t)(k * (c + 1)));
+  double *g2 = ps_malloc(sizeof(double) * (size_t)(k * (c + 1))), *g3 = ps_malloc(sizeof(double) * (size_t)(k * (c + 1)));
+  cpu->eval(cpu, d.theta, l1, g1, NULL, NULL);
+  gpu->eval_begin(gpu, d.theta, c, k, d.wp, d.wn, NULL);
+  gpu->eval_rows(gpu, d.X, d.Y, n);
+  gpu->eval_end(gpu, l2, g2, NULL);
+  const int64_t cuts[] = {0, 7001, 7002, 31000, 31500, 60000};
+  gpu->eval_begin(gpu, d.theta, c, k, d.wp, d.wn, NULL);
+  for (int i = 0; i + 1 < 6; i++)
+    gpu->eval_rows(gpu, d.X + cuts[i] * c, d.Y + cuts[i] * k, cuts[i + 1] - cuts[i]);
+  gpu->eval_end(gpu, l3, g3, NULL);
+  size_t gl = (size_t)(k * (c + 1));
+  double el = fmax(max_rel(l2, l1, 2), max_rel(l3, l1, 2)), eg = fmax(max_rel(g2, g1, gl), max_rel(g3, g1, gl));
+  printf("streamed, double-buffered (%zu bytes free): loss %.2e grad %.2e (relative)\n", fr, el, eg);
+  EXPECT(el < 1e-10, "double-buffered streamed loss differs %.3e", el);
+  EXPECT(eg < 1e-5, "double-buffered streamed gradient differs %.3e", eg);
+  free(g1); free(g2); free(g3);
+  cpu->destroy(cpu);
+  gpu->destroy(gpu);
+  if (ballast) cudaFree(ballast);
+  free_data(&d);
+}
+
 /* One backend, then a wider model (more parameters than set_train's) and a
  * transform whose values change in place (same address). */
 static void case_reuse(void) {
@@ -287,6 +336,7 @@ int main(int argc, char **argv) {
   case_eval(600, 5000, 2, 0);   /* (c+1) k > 8192: cuBLAS path */
   case_eval(700, 2000, 3, 1);   /* c > 1536: cuBLAS path, bf16 rows */
   case_memory_limit();
+  case_stream_overlap();
   case_reuse();
   printf("%s: %d failure%s (%.1f s)\n", failures ? "FAILED" : "passed", failures, failures == 1 ? "" : "s", ps_now() - t0);
   comm_finalize();

@@ -124,9 +124,39 @@ static void streamed_equals_resident(void **state) {
   b->destroy(b);
 }
 
+/* eval_block: the sums of a block of rows alone, bitwise those of a pass
+ * over just those rows (any size: below, at and above a tile), and the
+ * next block starts from zero. */
+static void block_equals_pass_over_its_rows(void **state) {
+  (void)state;
+  setup_data();
+  ps_backend_t *b = backend_cpu_create(), *r = backend_cpu_create();
+  assert_non_null(b->eval_block);
+  double theta[K * C1], l1[K], g1[K * C1], h1[K * C1 * C1], l2[K], g2[K * C1], h2[K * C1 * C1];
+  for (int i = 0; i < K * C1; i++) theta[i] = 0.2 * ps_rng_normal(5, 4, (uint64_t)i, 0);
+  uint8_t mask[K] = {0, 1};
+  const int64_t blocks[] = {1, 200, 256, 243};
+  b->eval_begin(b, theta, C, K, wpos, wneg, mask);
+  int64_t at = 0;
+  for (int i = 0; i < 4; i++) {
+    int64_t m = blocks[i];
+    b->eval_block(b, X + at * C, Y + at * K, m, l1, g1, h1);
+    r->set_train(r, X + at * C, Y + at * K, m, C, K, wpos, wneg);
+    r->eval(r, theta, l2, g2, h2, mask);
+    assert_memory_equal(l1, l2, sizeof l1);
+    assert_memory_equal(g1, g2, sizeof g1);
+    assert_memory_equal(h1, h2, sizeof h1);
+    at += m;
+  }
+  b->eval_end(b, l1, g1, h1);
+  b->destroy(b);
+  r->destroy(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(gradient_and_hessian),
                                      cmocka_unit_test(raw_and_standardized_scores_agree),
-                                     cmocka_unit_test(streamed_equals_resident)};
+                                     cmocka_unit_test(streamed_equals_resident),
+                                     cmocka_unit_test(block_equals_pass_over_its_rows)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "core/partition.h"
+#include "core/xsum.h"
 #include "common/psmath.h"
 #include "core/rng.h"
 
@@ -97,23 +98,67 @@ static void rng_counter_based(void **state) {
 
 static void partition_covers(void **state) {
   (void)state;
-  for (int64_t n = 1; n < 60; n += 7)
+  /* contiguous, covering, whole grid blocks (a rank starts on the grid), balanced to one block */
+  const int64_t ns[] = {0, 1, 255, 256, 257, 1000, 40001, 1 << 20, 3 * 256 + 1};
+  for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++)
     for (int p = 1; p <= 7; p++) {
-      if (n < p) continue;
-      int64_t next = 0;
+      int64_t n = ns[t], next = 0, nb = (n + PS_ROW_GRID - 1) / PS_ROW_GRID;
       for (int r = 0; r < p; r++) {
         int64_t r0, c;
         ps_partition(n, p, r, &r0, &c);
-        assert_true(r0 == next && c >= n / p && c <= n / p + 1);
+        assert_true(r0 == next && c >= 0 && (r0 % PS_ROW_GRID == 0 || r0 == n));
+        int64_t blocks = (c + PS_ROW_GRID - 1) / PS_ROW_GRID;
+        assert_true(blocks >= nb / p && blocks <= nb / p + 1);
         next = r0 + c;
       }
       assert_true(next == n);
     }
 }
 
+/* Exact sums: any grouping and order gives the same words; the value is
+ * the true sum to the quantum; overflow reads as +Inf. */
+static void xsum_exact_any_order(void **state) {
+  (void)state;
+  enum { N = 4000 };
+  static double v[N];
+  uint64_t s = 12345;
+  long double ref = 0;
+  for (int i = 0; i < N; i++) {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    double m = (double)(s >> 11) / 9007199254740992.0 - 0.5;
+    v[i] = ldexp(m, (int)((s >> 3) % 60) - 30); /* magnitudes 2^-31 .. 2^29, both signs */
+    ref += v[i];
+  }
+  int64_t a[PS_XS_WORDS] = {0}, b[PS_XS_WORDS] = {0}, parts[3][PS_XS_WORDS] = {{0}};
+  for (int i = 0; i < N; i++) ps_xsum_add(a, v[i]);
+  for (int i = N - 1; i >= 0; i--) ps_xsum_add(parts[i % 3], v[i]); /* three "ranks", reversed, interleaved */
+  for (int r = 0; r < 3; r++) {
+    ps_xsum_norm(parts[r]);
+    for (int w = 0; w < PS_XS_WORDS; w++) b[w] += parts[r][w];
+  }
+  ps_xsum_norm(a);
+  ps_xsum_norm(b);
+  assert_memory_equal(a, b, sizeof a);
+  double va = ps_xsum_value(a);
+  assert_true(fabsl((long double)va - ref) <= 1e-15L * fabsl(ref) + 1e-20L);
+  /* a sum and its negation cancel exactly; tiny values round to the quantum */
+  for (int i = 0; i < N; i++) ps_xsum_add(a, -v[i]);
+  assert_true(ps_xsum_value(a) == 0.0);
+  ps_xsum_add(a, ldexp(1.0, -PS_XS_FRAC - 2));
+  assert_true(ps_xsum_value(a) == 0.0);
+  ps_xsum_add(a, -ldexp(3.0, -PS_XS_FRAC - 1)); /* -1.5 quanta: ties away from zero */
+  assert_true(ps_xsum_value(a) == -ldexp(2.0, -PS_XS_FRAC));
+  int64_t o[PS_XS_WORDS] = {0};
+  ps_xsum_add(o, 1e30);
+  assert_true(isinf(ps_xsum_value(o)));
+  int64_t n[PS_XS_WORDS] = {0};
+  ps_xsum_add(n, NAN);
+  assert_true(isinf(ps_xsum_value(n)));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(sigmoid_stable), cmocka_unit_test(loss_terms), cmocka_unit_test(fast_exp_log),
                                      cmocka_unit_test(standardize), cmocka_unit_test(rng_counter_based),
-                                     cmocka_unit_test(partition_covers)};
+                                     cmocka_unit_test(partition_covers), cmocka_unit_test(xsum_exact_any_order)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,13 @@ struct ps_backend {
                      const double *w_neg, const uint8_t *hmask);
   void (*eval_rows)(ps_backend_t *b, const float *X, const uint8_t *Y, int64_t n);
   void (*eval_end)(ps_backend_t *b, double *loss, double *grad, double *hess);
+  /* Optional (NULL: not offered): between eval_begin and eval_end, and
+   * instead of eval_rows, the sums of rows X [n] alone, as eval would
+   * return them for these rows only. The CPU backend offers it: train sums
+   * each grid block of rows alone and adds the sums exactly, which makes
+   * the model the same for any rank count (fit.h). */
+  void (*eval_block)(ps_backend_t *b, const float *X, const uint8_t *Y, int64_t n, double *loss, double *grad,
+                     double *hess);
   /* Probabilities of the resident training rows (set_train) -> P [k][n]:
    * the copy already on the device, nothing uploaded again. The predict
    * functions take any number of heads and any n: a GPU backend moves rows

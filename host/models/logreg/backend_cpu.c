@@ -51,6 +51,12 @@ static void cpu_eval_rows(ps_backend_t *b, const float *X, const uint8_t *Y, int
   ps_grad_cpu_rows(s->acc, X, Y, n);
 }
 
+static void cpu_eval_block(ps_backend_t *b, const float *X, const uint8_t *Y, int64_t n, double *loss, double *grad,
+                           double *hess) {
+  cpu_t *s = b->impl;
+  ps_grad_cpu_block(s->acc, X, Y, n, loss, grad, hess);
+}
+
 static void cpu_eval_end(ps_backend_t *b, double *loss, double *grad, double *hess) {
   cpu_t *s = b->impl;
   ps_grad_cpu_end(s->acc, loss, grad, hess);
@@ -95,6 +101,7 @@ static const ps_backend_t CPU_BACKEND = {
     .eval_begin = cpu_eval_begin,
     .eval_rows = cpu_eval_rows,
     .eval_end = cpu_eval_end,
+    .eval_block = cpu_eval_block,
     .predict_train = cpu_predict_train,
     .predict_std = cpu_predict_std,
     .predict_raw = cpu_predict_raw,

@@ -7,8 +7,12 @@
  * block_bytes of device memory, never all at once. Every copy and memset is
  * asynchronous on the backend's own non-blocking stream, through pinned
  * host buffers for the rows and the results, so every kernel sees the data
- * its stream put there (nothing runs on the legacy default stream). Every
- * CUDA and cuBLAS call is checked. NVTX ranges name each phase. */
+ * its stream put there (nothing runs on the legacy default stream).
+ * Streamed evaluation (eval_rows) is double-buffered: pieces of rows go up
+ * on a second stream through two pinned buffers and two device buffers, so
+ * the copy of piece b+1 (and the host's staging of it) overlaps the kernels
+ * of piece b; events order the two streams both ways (see stream_piece).
+ * Every CUDA and cuBLAS call is checked. NVTX ranges name each phase. */
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <nvtx3/nvToolsExt.h>
@@ -47,7 +51,18 @@ typedef struct {
   float *pin_p;
   double *pin_r;
   size_t pin_x_bytes, pin_p_bytes, pin_r_bytes;
-  /* streamed evaluation (eval_begin .. eval_end) */
+  /* streamed evaluation (eval_begin .. eval_end), double-buffered: piece
+   * i of rows uses slot i % 2 (pinned staging, device rows and labels,
+   * pinned sums); up[slot]: its copy is done (copy stream), done[slot]: its
+   * kernels and the copy of its sums are done (compute stream) */
+  cudaStream_t cs;
+  cudaEvent_t up[2], done[2];
+  void *sx[2], *pin_sx[2];
+  uint8_t *sy[2], *pin_sy[2];
+  double *pin_sr[2];
+  size_t sx_bytes[2], sy_bytes[2], pin_sx_bytes[2], pin_sy_bytes[2], pin_sr_bytes[2];
+  int pending[2];     /* the slot's sums are not yet added to acc */
+  int64_t pieces;     /* pieces since eval_begin */
   int64_t sc;
   int sk;
   double *acc;        /* host running sums: k losses, k (c+1) gradient */
@@ -226,16 +241,17 @@ static void cuda_eval(ps_backend_t *b, const double *theta, double *loss, double
 
 /* ---- streamed rows ---- */
 
-/* Each block goes up through pinned memory, in pieces of at most block_bytes,
- * through the same kernels; the pieces' sums are added on the host in
- * arrival order (so the result depends on the piece sizes, unlike the CPU
- * twin's tiles; it stays within the GPU-vs-CPU tolerance). */
+/* Each block goes up in pieces of at most half the block budget (two are on
+ * the device at once), through the same kernels; the pieces' sums are added
+ * on the host in piece order (so the result depends on the piece sizes,
+ * unlike the CPU twin's tiles; it stays within the GPU-vs-CPU tolerance). */
 static void cuda_eval_begin(ps_backend_t *b, const double *theta, int64_t c, int k, const double *w_pos,
                             const double *w_neg, const uint8_t *hmask) {
   cuda_t *s = b->impl;
   int64_t c1 = c + 1;
   s->sc = c;
   s->sk = k;
+  s->pieces = 0;
   put_theta(s, theta, k, c);
   put_weights(s, k, w_pos, w_neg);
   free(s->acc);
@@ -250,37 +266,70 @@ static void cuda_eval_begin(ps_backend_t *b, const double *theta, int64_t c, int
   }
 }
 
+/* Wait for the piece in `slot` (its kernels, the copy of its sums, and so
+ * the copy of its rows, which the kernels waited for) and add its sums:
+ * afterwards the slot's buffers, pinned and device, are free. */
+static void retire_slot(cuda_t *s, int slot) {
+  if (!s->pending[slot]) return;
+  int64_t nsum = s->sk + s->sk * (s->sc + 1);
+  CUDA_CHECK(cudaEventSynchronize(s->done[slot]));
+  for (int64_t i = 0; i < nsum; i++) s->acc[i] += s->pin_sr[slot][i];
+  s->pending[slot] = 0;
+}
+
+/* Piece i = s->pieces of m rows: stage into slot i % 2's pinned buffer once
+ * the slot's previous piece (i - 2) is retired, copy up on the copy stream,
+ * and queue the kernels on the compute stream behind that copy. Returns
+ * without waiting: piece i's copy overlaps piece i - 1's kernels. */
+static void stream_piece(cuda_t *s, const float *X, const uint8_t *Y, int64_t m) {
+  int64_t c = s->sc, c1 = c + 1;
+  int k = s->sk, slot = (int)(s->pieces % 2);
+  size_t cells = (size_t)m * (size_t)c, xb = cells * s->esz, yb = (size_t)m * (size_t)k;
+  size_t rb = sizeof(double) * (size_t)(k + k * c1);
+  retire_slot(s, slot);
+  dev_grow(&s->sx[slot], &s->sx_bytes[slot], xb, "a block of rows");
+  dev_grow((void **)&s->sy[slot], &s->sy_bytes[slot], yb, "a block of labels");
+  pin_grow(&s->pin_sx[slot], &s->pin_sx_bytes[slot], xb);
+  pin_grow((void **)&s->pin_sy[slot], &s->pin_sy_bytes[slot], yb);
+  pin_grow((void **)&s->pin_sr[slot], &s->pin_sr_bytes[slot], rb);
+  nvtxRangePushA("stage and copy rows to GPU");
+  if (s->xtype == PS_X_BF16) {
+    uint16_t *p = s->pin_sx[slot];
+    for (size_t i = 0; i < cells; i++) p[i] = ps_float_to_bf16(X[i]);
+  } else {
+    memcpy(s->pin_sx[slot], X, cells * 4);
+  }
+  memcpy(s->pin_sy[slot], Y, yb);
+  CUDA_CHECK(cudaMemcpyAsync(s->sx[slot], s->pin_sx[slot], xb, cudaMemcpyHostToDevice, s->cs));
+  CUDA_CHECK(cudaMemcpyAsync(s->sy[slot], s->pin_sy[slot], yb, cudaMemcpyHostToDevice, s->cs));
+  CUDA_CHECK(cudaEventRecord(s->up[slot], s->cs));
+  nvtxRangePop();
+  CUDA_CHECK(cudaStreamWaitEvent(s->s, s->up[slot], 0)); /* the kernels read what the copy stream wrote */
+  grad_rows(s, s->sx[slot], s->sy[slot], m, c, k);
+  CUDA_CHECK(cudaMemcpyAsync(s->pin_sr[slot], s->out, rb, cudaMemcpyDeviceToHost, s->s));
+  if (s->hmask) {
+    dev_grow((void **)&s->work, &s->work_bytes, ps_hess_work((int)c), "the Hessian's work space");
+    for (int h = 0; h < k; h++)
+      if (s->hmask[h])
+        ps_hess(s->blas, s->sx[slot], s->xtype, s->sy[slot], m, (int)c, k, h, s->theta, s->w_pos, s->w_neg, s->work,
+                s->hacc + (size_t)h * (size_t)(c1 * c1), s->s);
+  }
+  CUDA_CHECK(cudaEventRecord(s->done[slot], s->s));
+  s->pending[slot] = 1;
+  s->pieces++;
+}
+
 static void cuda_eval_rows(ps_backend_t *b, const float *X, const uint8_t *Y, int64_t n) {
   cuda_t *s = b->impl;
-  int64_t c = s->sc, c1 = c + 1;
+  int64_t c = s->sc;
   int k = s->sk;
   if (n == 0) return;
   nvtxRangePushA("gradient (streamed block)");
   size_t row = s->esz * (size_t)c + (size_t)k;
-  int64_t per = (int64_t)(block_budget(s) / row);
+  int64_t per = (int64_t)(block_budget(s) / 2 / row);
   if (per < 1) per = 1;
-  double *r = ps_malloc(sizeof(double) * (size_t)(k + k * c1));
-  for (int64_t r0 = 0; r0 < n; r0 += per) {
-    int64_t m = n - r0 < per ? n - r0 : per;
-    dev_grow(&s->xb, &s->xb_bytes, s->esz * (size_t)m * (size_t)c, "a block of rows");
-    dev_grow((void **)&s->yb, &s->yb_bytes, (size_t)m * (size_t)k, "a block of labels");
-    nvtxRangePushA("copy rows to GPU");
-    upload_rows(s, s->xb, X + (size_t)r0 * (size_t)c, m, c);
-    upload(s, s->yb, Y + (size_t)r0 * (size_t)k, (size_t)m * (size_t)k);
-    nvtxRangePop();
-    grad_rows(s, s->xb, s->yb, m, c, k);
-    download_f64(s, r, s->out, (size_t)(k + k * c1));
-    for (int64_t i = 0; i < k + k * c1; i++) s->acc[i] += r[i];
-    if (s->hmask) {
-      dev_grow((void **)&s->work, &s->work_bytes, ps_hess_work((int)c), "the Hessian's work space");
-      for (int h = 0; h < k; h++)
-        if (s->hmask[h])
-          ps_hess(s->blas, s->xb, s->xtype, s->yb, m, (int)c, k, h, s->theta, s->w_pos, s->w_neg, s->work,
-                  s->hacc + (size_t)h * (size_t)(c1 * c1), s->s);
-      CUDA_CHECK(cudaStreamSynchronize(s->s));
-    }
-  }
-  free(r);
+  for (int64_t r0 = 0; r0 < n; r0 += per)
+    stream_piece(s, X + (size_t)r0 * (size_t)c, Y + (size_t)r0 * (size_t)k, n - r0 < per ? n - r0 : per);
   nvtxRangePop();
 }
 
@@ -288,6 +337,8 @@ static void cuda_eval_end(ps_backend_t *b, double *loss, double *grad, double *h
   cuda_t *s = b->impl;
   int64_t c1 = s->sc + 1;
   int k = s->sk;
+  retire_slot(s, (int)(s->pieces % 2)); /* the older piece first: sums in piece order */
+  retire_slot(s, (int)((s->pieces + 1) % 2));
   memcpy(loss, s->acc, sizeof(double) * (size_t)k);
   memcpy(grad, s->acc + k, sizeof(double) * (size_t)(k * c1));
   free(s->acc);
@@ -414,14 +465,22 @@ static void cuda_predict_raw(ps_backend_t *b, const ps_transform_t *t, const dou
 static void cuda_destroy(ps_backend_t *b) {
   cuda_t *s = b->impl;
   CUDA_CHECK(cudaStreamSynchronize(s->s));
-  void *dev[] = {s->X,  s->Y,  s->theta, s->w_pos, s->w_neg, s->out,  s->scratch, s->work,  s->H,
-                 s->xb, s->yb, s->pb,    s->hacc,  s->src,   s->kind, s->mean,    s->scale};
+  CUDA_CHECK(cudaStreamSynchronize(s->cs));
+  void *dev[] = {s->X,  s->Y,  s->theta, s->w_pos, s->w_neg, s->out,  s->scratch, s->work,  s->H,     s->xb,
+                 s->yb, s->pb, s->hacc,  s->src,   s->kind,  s->mean, s->scale,   s->sx[0], s->sx[1], s->sy[0],
+                 s->sy[1]};
   for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
     if (dev[i]) CUDA_CHECK(cudaFree(dev[i]));
-  void *pinned[] = {s->pin_x, s->pin_p, s->pin_r};
+  void *pinned[] = {s->pin_x,     s->pin_p,     s->pin_r,     s->pin_sx[0], s->pin_sx[1],
+                    s->pin_sy[0], s->pin_sy[1], s->pin_sr[0], s->pin_sr[1]};
   for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++)
     if (pinned[i]) CUDA_CHECK(cudaFreeHost(pinned[i]));
   CUBLAS_CHECK(cublasDestroy(s->blas));
+  for (int i = 0; i < 2; i++) {
+    CUDA_CHECK(cudaEventDestroy(s->up[i]));
+    CUDA_CHECK(cudaEventDestroy(s->done[i]));
+  }
+  CUDA_CHECK(cudaStreamDestroy(s->cs));
   CUDA_CHECK(cudaStreamDestroy(s->s));
   free(s->acc);
   free(s->tf_host);
@@ -451,6 +510,11 @@ ps_backend_t *backend_cuda_create(int xtype) {
   s->device = comm_local_rank() % count;
   CUDA_CHECK(cudaSetDevice(s->device));
   CUDA_CHECK(cudaStreamCreateWithFlags(&s->s, cudaStreamNonBlocking));
+  CUDA_CHECK(cudaStreamCreateWithFlags(&s->cs, cudaStreamNonBlocking)); /* copies up, beside the kernels */
+  for (int i = 0; i < 2; i++) {
+    CUDA_CHECK(cudaEventCreateWithFlags(&s->up[i], cudaEventDisableTiming));
+    CUDA_CHECK(cudaEventCreateWithFlags(&s->done[i], cudaEventDisableTiming));
+  }
   CUBLAS_CHECK(cublasCreate(&s->blas));
   /* deterministic cuBLAS: no atomics-based reductions */
   CUBLAS_CHECK(cublasSetAtomicsMode(s->blas, CUBLAS_ATOMICS_NOT_ALLOWED));

@@ -1,5 +1,6 @@
 /* fit.c: drives the per-head optimizers (linesearch.h) over one pass
- * callback and the collective sum (fit.h): the objective of head h is the
+ * callback and the collective sum (fit.h; exact fixed-point sums,
+ * core/xsum.h, so the rank count changes no bit): the objective of head h is the
  * class-weighted mean log-loss plus l2[h]/2 * ||w||^2 (bias not penalized). */
 #include "models/logreg/fit.h"
 
@@ -10,6 +11,7 @@
 #include "comm/comm.h"
 #include "core/signals.h"
 #include "core/util.h"
+#include "core/xsum.h"
 
 typedef struct {
   fit_pass_t pass;
@@ -17,44 +19,66 @@ typedef struct {
   int k;
   const fit_opts_t *fo;
   double *loss, *grad, *hess, *buf;
+  int64_t *acc; /* exact sums (core/xsum.h) and the stop flag */
   int stop; /* a stop signal reached some rank before this evaluation's sum */
 } evaluator_t;
 
 const ps_direction_t *fit_direction(int method) { return method == PS_OPT_NEWTON ? &ps_dir_newton : &ps_dir_lbfgs; }
 
-/* Objective, gradient (and Hessians of masked heads) of every head at theta,
- * summed over ranks in one message (with the ranks' stop flags) and normalized. */
+size_t fit_sums_count(int64_t c, int k, const uint8_t *hmask) {
+  size_t c1 = (size_t)c + 1, n = (size_t)k * (1 + c1);
+  for (int h = 0; hmask && h < k; h++) n += hmask[h] ? c1 * (c1 + 1) / 2 : 0;
+  return n;
+}
+
+void fit_sums_add(int64_t *acc, int64_t c, int k, const uint8_t *hmask, const double *loss, const double *grad,
+                  const double *hess) {
+  int64_t c1 = c + 1;
+  for (int h = 0; h < k; h++, acc += PS_XS_WORDS) ps_xsum_add(acc, loss[h]);
+  for (int64_t i = 0; i < (int64_t)k * c1; i++, acc += PS_XS_WORDS) ps_xsum_add(acc, grad[i]);
+  for (int h = 0; hess && hmask && h < k; h++) {
+    if (!hmask[h]) continue;
+    const double *H = hess + (size_t)h * (size_t)(c1 * c1);
+    for (int64_t i = 0; i < c1; i++)
+      for (int64_t j = i; j < c1; j++, acc += PS_XS_WORDS) ps_xsum_add(acc, H[i * c1 + j]);
+  }
+}
+
+/* Objective, gradient (and Hessians of masked heads) of every head at theta:
+ * exact sums over rows and ranks (one message, with the ranks' stop flags),
+ * normalized. */
 static void evaluate(evaluator_t *e, const double *theta, const uint8_t *hmask, double *f, double *g, double *H) {
   int64_t c1 = e->c + 1;
   int k = e->k, nh = 0;
   for (int h = 0; hmask && h < k; h++) nh += hmask[h] != 0;
-  e->pass.fn(e->pass.ctx, theta, e->loss, e->grad, nh ? e->hess : NULL, hmask);
-  size_t n = (size_t)k + (size_t)k * (size_t)c1 + (size_t)nh * (size_t)(c1 * c1), pos = 0;
-  memcpy(e->buf, e->loss, sizeof(double) * (size_t)k);
-  memcpy(e->buf + k, e->grad, sizeof(double) * (size_t)k * (size_t)c1);
-  pos = (size_t)k + (size_t)k * (size_t)c1;
-  for (int h = 0; h < k && nh; h++)
-    if (hmask[h]) {
-      memcpy(e->buf + pos, e->hess + (size_t)h * (size_t)(c1 * c1), sizeof(double) * (size_t)(c1 * c1));
-      pos += (size_t)(c1 * c1);
-    }
-  e->buf[n] = ps_stop_requested() ? 1.0 : 0.0;
-  comm_allreduce_sum_f64(e->buf, n + 1);
-  e->stop = e->buf[n] > 0;
-  pos = (size_t)k + (size_t)k * (size_t)c1;
+  size_t n = fit_sums_count(e->c, k, nh ? hmask : NULL), words = n * PS_XS_WORDS;
+  int64_t *acc = e->acc;
+  memset(acc, 0, sizeof(int64_t) * (words + 1));
+  if (e->pass.fn_exact) {
+    e->pass.fn_exact(e->pass.ctx, theta, nh ? hmask : NULL, acc);
+  } else {
+    e->pass.fn(e->pass.ctx, theta, e->loss, e->grad, nh ? e->hess : NULL, hmask);
+    fit_sums_add(acc, e->c, k, nh ? hmask : NULL, e->loss, e->grad, nh ? e->hess : NULL);
+  }
+  for (size_t i = 0; i < n; i++) ps_xsum_norm(acc + i * PS_XS_WORDS);
+  acc[words] = ps_stop_requested() ? 1 : 0;
+  comm_allreduce_sum_i64(acc, words + 1);
+  e->stop = acc[words] > 0;
+  double *buf = e->buf;
+  for (size_t i = 0; i < n; i++) buf[i] = ps_xsum_value(acc + i * PS_XS_WORDS);
+  size_t pos = (size_t)k + (size_t)k * (size_t)c1;
   for (int h = 0; h < k; h++) {
     const double *w = theta + (size_t)h * (size_t)c1;
     double inv = 1.0 / e->fo->wsum[h], l2 = e->fo->l2[h], pen = 0;
     for (int64_t j = 0; j < e->c; j++) pen += w[j] * w[j];
-    f[h] = e->buf[h] * inv + 0.5 * l2 * pen;
+    f[h] = buf[h] * inv + 0.5 * l2 * pen;
     double *gh = g + (size_t)h * (size_t)c1;
-    const double *gs = e->buf + k + (size_t)h * (size_t)c1;
+    const double *gs = buf + k + (size_t)h * (size_t)c1;
     for (int64_t j = 0; j < c1; j++) gh[j] = gs[j] * inv + (j < e->c ? l2 * w[j] : 0.0);
     if (nh && hmask[h]) {
       double *Hh = H + (size_t)h * (size_t)(c1 * c1);
-      const double *Hs = e->buf + pos;
-      pos += (size_t)(c1 * c1);
-      for (int64_t i = 0; i < c1 * c1; i++) Hh[i] = Hs[i] * inv;
+      for (int64_t i = 0; i < c1; i++)
+        for (int64_t j = i; j < c1; j++) Hh[i * c1 + j] = Hh[j * c1 + i] = buf[pos++] * inv;
       for (int64_t j = 0; j < e->c; j++) Hh[j * c1 + j] += l2 + (e->fo->dead && e->fo->dead[j] ? 1.0 : 0.0);
     }
   }
@@ -75,15 +99,16 @@ int fit_heads(fit_pass_t pass, int64_t c, int k, const fit_opts_t *fo, double *t
               const fit_ckpt_t *ck) {
   int64_t c1 = c + 1;
   int newton = fo->method == PS_OPT_NEWTON;
-  evaluator_t e = {pass, c, k, fo, NULL, NULL, NULL, NULL, 0};
+  evaluator_t e = {pass, c, k, fo, NULL, NULL, NULL, NULL, NULL, 0};
   e.loss = ps_malloc(sizeof(double) * (size_t)k);
   e.grad = ps_malloc(sizeof(double) * (size_t)k * (size_t)c1);
   e.hess = newton ? ps_malloc(sizeof(double) * (size_t)k * (size_t)(c1 * c1)) : NULL;
-  e.buf = ps_malloc(sizeof(double) *
-                    (1 + (size_t)k + (size_t)k * (size_t)c1 + (newton ? (size_t)k * (size_t)(c1 * c1) : 0)));
+  size_t nsum = fit_sums_count(c, k, NULL) + (newton ? (size_t)k * (size_t)(c1 * (c1 + 1) / 2) : 0);
+  e.buf = ps_malloc(sizeof(double) * nsum);
+  e.acc = ps_malloc(sizeof(int64_t) * (nsum * PS_XS_WORDS + 1));
+  uint8_t *hmask = ps_malloc((size_t)k);
   double *f = ps_malloc(sizeof(double) * (size_t)k), *g = ps_malloc(sizeof(double) * (size_t)k * (size_t)c1);
   double *H = newton ? ps_malloc(sizeof(double) * (size_t)k * (size_t)(c1 * c1)) : NULL;
-  uint8_t *hmask = ps_malloc((size_t)k);
   ps_opt_t *o = ps_calloc((size_t)k, sizeof(ps_opt_t));
   double t0 = ps_now();
   int saving = ck && ck->save;
@@ -146,6 +171,6 @@ int fit_heads(fit_pass_t pass, int64_t c, int k, const fit_opts_t *fo, double *t
     opt_free(&o[h]);
   }
   free(o); free(hmask); free(f); free(g); free(H);
-  free(e.loss); free(e.grad); free(e.hess); free(e.buf);
+  free(e.loss); free(e.grad); free(e.hess); free(e.buf); free(e.acc);
   return stopped ? PS_EXIT_STOPPED : 0;
 }

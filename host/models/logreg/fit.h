@@ -21,11 +21,26 @@ typedef struct {
   char *const *names;  /* [k] head names for the log */
 } fit_opts_t;
 
-/* One pass over this rank's rows at theta: local sums as backend.h's eval. */
+/* One pass over this rank's rows at theta: local sums as backend.h's eval.
+ * fn_exact (optional, used instead of fn): the same sums added into exact
+ * accumulators (core/xsum.h, fit_sums_add's layout), each grid block of
+ * rows (core/partition.h) summed alone and added: the total is then the
+ * same for any rank count, and so is the model. With fn only, each rank's
+ * doubles are added exactly (the same bits for the same rank count). */
 typedef struct {
   void (*fn)(void *ctx, const double *theta, double *loss, double *grad, double *hess, const uint8_t *hmask);
   void *ctx;
+  void (*fn_exact)(void *ctx, const double *theta, const uint8_t *hmask, int64_t *acc);
 } fit_pass_t;
+
+/* Exact sums of one evaluation: values loss[k], grad[k][c+1], then the
+ * upper triangle (row-major, i <= j) of each masked head's Hessian, each
+ * PS_XS_WORDS int64 words. */
+size_t fit_sums_count(int64_t c, int k, const uint8_t *hmask);
+/* acc += loss, grad and (hess != NULL) the masked heads' full symmetric
+ * Hessians, as backend.h's eval returns them. */
+void fit_sums_add(int64_t *acc, int64_t c, int k, const uint8_t *hmask, const double *loss, const double *grad,
+                  const double *hess);
 
 /* Checkpoints: save every head's state (rank 0 writes; called on every
  * rank, between passes), and load it at the start (every rank: 1 if there

@@ -28,7 +28,6 @@ void model_write(const char *path, const ps_model_t *m, const ps_train_report_t 
   h5_attr_str(fid, "model_type", "logreg");
   h5_attr_str(fid, "propscore_version", PROPSCORE_VERSION);
   h5_attr_str(fid, "created", ts);
-  h5_attr_i64(fid, "ranks", r->ranks);
   h5_attr_str(fid, "device", r->device);
   h5_attr_str(fid, "solver", r->solver);
   h5_attr_str(fid, "class_weight", r->class_weight);

@@ -31,7 +31,58 @@ typedef struct {
   ps_trainset_t *ts;
   const double *w_pos, *w_neg;
   int dev_resident;
+  double *loss, *grad, *hess; /* one grid block's sums (exact passes) */
 } train_ctx_t;
+
+/* Exact passes (the CPU backend): the training rows X, Y of grid blocks
+ * [g0, g1) (ts->grid_ntr rows each), each grid block summed alone by the
+ * backend and its sums added exactly (fit.h). A grid block's rows are the
+ * same on every rank count, and so are its sums: the total does not depend
+ * on where the ranks' rows begin and end. */
+static void add_grid_blocks(train_ctx_t *t, const uint8_t *hmask, const float *X,
+                            const uint8_t *Y, int64_t g0, int64_t g1, int64_t *acc) {
+  ps_trainset_t *ts = t->ts;
+  int64_t c = ts->c;
+  int k = ts->k;
+  for (int64_t g = g0; g < g1 && g < ts->n_grid; g++) {
+    int64_t m = ts->grid_ntr[g];
+    if (m == 0) continue;
+    t->b->eval_block(t->b, X, Y, m, t->loss, t->grad, hmask ? t->hess : NULL);
+    fit_sums_add(acc, c, k, hmask, t->loss, t->grad, hmask ? t->hess : NULL);
+    X += (size_t)m * (size_t)c;
+    Y += (size_t)m * (size_t)k;
+  }
+}
+
+/* eval_begin .. eval_end around grid blocks (the sums of eval_end are not used). */
+static void exact_begin(train_ctx_t *t, const double *theta, const uint8_t *hmask) {
+  int64_t c1 = t->ts->c + 1;
+  if (hmask && !t->hess) t->hess = ps_malloc(sizeof(double) * (size_t)t->ts->k * (size_t)(c1 * c1));
+  t->b->eval_begin(t->b, theta, t->ts->c, t->ts->k, t->w_pos, t->w_neg, hmask);
+}
+
+static void exact_end(train_ctx_t *t, const uint8_t *hmask) {
+  t->b->eval_end(t->b, t->loss, t->grad, hmask ? t->hess : NULL);
+}
+
+static void pass_exact_resident(void *ctx, const double *theta, const uint8_t *hmask, int64_t *acc) {
+  train_ctx_t *t = ctx;
+  exact_begin(t, theta, hmask);
+  add_grid_blocks(t, hmask, t->ts->Xtr, t->ts->Ytr, 0, t->ts->n_grid, acc);
+  exact_end(t, hmask);
+}
+
+static void pass_exact_streamed(void *ctx, const double *theta, const uint8_t *hmask, int64_t *acc) {
+  train_ctx_t *t = ctx;
+  const float *Xtr, *Xva;
+  const uint8_t *Ytr, *Yva;
+  int64_t ntr, nva;
+  exact_begin(t, theta, hmask);
+  trainset_rewind(t->ts);
+  while (trainset_next(t->ts, &Xtr, &Ytr, &ntr, &Xva, &Yva, &nva))
+    add_grid_blocks(t, hmask, Xtr, Ytr, t->ts->blk_g0, t->ts->blk_g1, acc);
+  exact_end(t, hmask);
+}
 
 /* One pass over resident rows (on the device or in host memory). */
 static void pass_resident(void *ctx, const double *theta, double *loss, double *grad, double *hess,
@@ -153,14 +204,18 @@ int logreg_train(const train_common_t *cm, const logreg_opts_t *o) {
          (long long)cols, (long long)ts.f, o->missing_indicators ? " + missing indicators" : "", ts.g_tr, ts.g_va,
          ps_size, ps_size == 1 ? "" : "s", newton ? "newton" : "lbfgs", b->name);
 
-  train_ctx_t tc = {b, &ts, w_pos, w_neg, 0};
+  train_ctx_t tc = {b, &ts, w_pos, w_neg, 0, NULL, NULL, NULL};
+  tc.loss = ps_malloc(sizeof(double) * (size_t)k);
+  tc.grad = ps_malloc(sizeof(double) * (size_t)k * (size_t)c1);
   /* rows on the device if they fit there (the same decision on every rank) */
   int64_t gpu_limit = cm->gpu_mem_limit ? cm->gpu_mem_limit : b->device_memory;
   double dev_need = (double)ts.n_tr * (double)cols * (!strcmp(o->x_dtype, "bf16") ? 2.0 : 4.0);
   comm_allreduce_max_f64(&dev_need, 1);
   tc.dev_resident = !ts.streamed && (b->device_memory == 0 || dev_need <= (double)gpu_limit);
   if (tc.dev_resident) b->set_train(b, ts.Xtr, ts.Ytr, ts.n_tr, cols, k, w_pos, w_neg);
-  fit_pass_t pass = {ts.streamed ? pass_streamed : tc.dev_resident ? pass_resident : pass_host_blocks, &tc};
+  fit_pass_t pass = {ts.streamed ? pass_streamed : tc.dev_resident ? pass_resident : pass_host_blocks, &tc, NULL};
+  /* the CPU backend sums grid block by grid block: the same model for any rank count */
+  if (b->eval_block && !(getenv("PS_NOEXACT") && *getenv("PS_NOEXACT"))) pass.fn_exact = ts.streamed ? pass_exact_streamed : pass_exact_resident;
   if (!ts.streamed && !tc.dev_resident)
     ps_log("train: rows exceed --gpu-mem-limit %.0f MiB: they go up to the GPU in blocks every pass",
            (double)gpu_limit / 1048576.0);
@@ -281,6 +336,7 @@ int logreg_train(const train_common_t *cm, const logreg_opts_t *o) {
     free(mva);
   }
   for (int h = 0; h < k; h++) free(traces[h].data);
+  free(tc.loss); free(tc.grad); free(tc.hess);
   free(traces); free(theta); free(w_pos); free(w_neg); free(wsum); free(l2); free(pw); free(bal);
   free(ckpt);
   free(manifest);

@@ -35,6 +35,8 @@ int trainset_next(ps_trainset_t *ts, const float **Xtr, const uint8_t **Ytr, int
   *nva = b.rows - a;
   ts->tr_off += a;
   ts->va_off += b.rows - a;
+  ts->blk_g1 = (b.first + b.rows + PS_ROW_GRID - 1) / PS_ROW_GRID;
+  ts->blk_g0 = b.rows > 0 ? b.first / PS_ROW_GRID : ts->blk_g1; /* an empty block starts at the rank's end */
   return 1;
 }
 
@@ -59,34 +61,57 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
   ts->train = train;
   free(l->ids); /* the split is made: logistic regression needs no ids (8 bytes a row) */
   l->ids = NULL;
+  if (row0 % PS_ROW_GRID != 0 && n > 0)
+    ps_die_local("train: rank rows start at %lld, off the %d-row grid [%s:%d]", (long long)row0,
+                 PS_ROW_GRID, __FILE__, __LINE__);
+  ts->n_grid = (n + PS_ROW_GRID - 1) / PS_ROW_GRID;
+  ts->grid_ntr = ps_calloc((size_t)(ts->n_grid > 0 ? ts->n_grid : 1), sizeof(int32_t));
+  for (int64_t i = 0; i < n; i++) ts->grid_ntr[i / PS_ROW_GRID] += train[i];
 
   /* Resident if the raw rows and their standardized copy fit the limit
    * (the same decision on every rank: the largest rank decides). */
   int64_t cmax = missing_ind ? 2 * f : f;
-  double need = (double)n * (double)(f + cmax) * 4.0;
+  /* raw rows, then their standardized copy: only the validation rows' when
+   * the training rows are standardized in place (no missing indicators) */
+  double need = ((double)n * (double)f + (double)(missing_ind ? n : l->n_va) * (double)cmax) * 4.0;
   comm_allreduce_max_f64(&need, 1);
   ts->streamed = need > (double)mem_limit;
-  ps_colstat_t *st = ps_malloc(sizeof(ps_colstat_t) * (size_t)f);
-  stats_init(st, f);
+  ps_colstat_t *st = ps_malloc(sizeof(ps_colstat_t) * (size_t)(f > 0 ? f : 1));
+  /* along the fixed tree of grid blocks: the same statistics for any rank count */
+  ps_colacc_t *sa = stats_tree_begin(f, n > 0 ? row0 : 0);
   char msg[1024];
   if (!ts->streamed) {
     float *X = ps_malloc(sizeof(float) * nn * (size_t)f);
+    double t_read = ps_now();
     h5_read_range(d->features, PS_F32, row0, n, f, X);
+    t_read = ps_now() - t_read;
     int64_t br = -1, bc = -1;
     int bad = reject_nonfinite && data_first_nonfinite(X, n, f, &br, &bc);
     if (bad) data_nonfinite_message(d, row0 + br, bc, X[(size_t)br * (size_t)f + (size_t)bc], msg, sizeof msg);
     ps_check_all(bad, msg);
-    double tr = ps_now() - t0;
-    ps_log("train: read %lld rows x %lld features in %.2f s (%.2f GB/s), resident", (long long)d->n, (long long)f, tr,
-           (double)d->n * (double)f * 4.0 / 1e9 / (tr > 0 ? tr : 1e-9));
-    stats_add_block(st, X, n, f, train);
-    stats_allreduce(st, f);
+    double tr = t_read, gb = (double)d->n * (double)f * 4.0 / 1e9;
+    ps_log("train: read %lld rows x %lld features in %.2f s (%.2f GB/s), resident; labels and split %.2f s",
+           (long long)d->n, (long long)f, tr, gb / (tr > 0 ? tr : 1e-9), ps_now() - t0 - tr);
+    double t_st = ps_now();
+    stats_tree_add(sa, X, n, train);
+    stats_tree_end(sa, st);
+    t_st = ps_now() - t_st;
     prepare_columns(st, f, missing_ind, &ts->cols);
     ts->tf = prepare_transform(&ts->cols);
     ts->c = ts->cols.c;
-    ts->Xtr = ps_malloc(sizeof(float) * (size_t)(ts->n_tr > 0 ? ts->n_tr : 1) * (size_t)ts->c);
+    /* No wider than the input (no missing indicators): the training rows are
+     * standardized in place (row i goes to row itr <= i of the same width),
+     * so only the validation rows take new memory (fresh pages cost more
+     * than the arithmetic: most of the pass at 20M rows) */
+    int in_place = ts->c <= f && n > 0;
+    ts->Xtr = in_place ? X : ps_malloc(sizeof(float) * (size_t)(ts->n_tr > 0 ? ts->n_tr : 1) * (size_t)ts->c);
     ts->Xva = ps_malloc(sizeof(float) * (size_t)(ts->n_va > 0 ? ts->n_va : 1) * (size_t)ts->c);
+    double t_tf = ps_now();
     prepare_rows(&ts->tf, X, n, train, ts->Xtr, ts->Xva);
+    t_tf = ps_now() - t_tf;
+    if (in_place) X = NULL; /* now ts->Xtr (rows [n_tr][c] at its start) */
+    ps_log("train: prepare: statistics %.2f s, standardization %.2f s (%.2f GB/s of rows a rank)", t_st, t_tf,
+           (double)n * (double)f * 4.0 / 1e9 / (t_st + t_tf > 0 ? t_st + t_tf : 1e-9));
     free(X);
   } else {
     /* blocks: two raw buffers (the pipeline) + two standardized (both splits),
@@ -108,10 +133,10 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
         data_nonfinite_message(d, row0 + b.first + r, c, X[(size_t)r * (size_t)f + (size_t)c], msg, sizeof msg);
         pipe_fail(ts->pipe, row0 + b.first + r, "%s", msg);
       }
-      stats_add_block(st, X, b.rows, f, train + b.first);
+      stats_tree_add(sa, X, b.rows, train + b.first);
     }
     pipe_check(ts->pipe, NULL); /* agreed on the pipeline's thread; it is idle now */
-    stats_allreduce(st, f);
+    stats_tree_end(sa, st);
     prepare_columns(st, f, missing_ind, &ts->cols);
     ts->tf = prepare_transform(&ts->cols);
     ts->c = ts->cols.c;
@@ -127,6 +152,7 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
 
 void trainset_free(ps_trainset_t *ts) {
   pipe_close(ts->pipe);
+  free(ts->grid_ntr);
   free(ts->bx_tr);
   free(ts->bx_va);
   free(ts->Xtr);

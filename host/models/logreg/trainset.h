@@ -30,6 +30,12 @@ typedef struct {
   const uint8_t *train;  /* [rank rows] 1 = training row (lab's) */
   float *bx_tr, *bx_va;  /* one block's standardized rows of each split */
   int64_t tr_off, va_off;/* rows of each split handed out so far this pass */
+  /* grid blocks (core/partition.h: PS_ROW_GRID rows of the file, a rank's
+   * first row on the grid): training rows in each of this rank's, and the
+   * grid blocks [blk_g0, blk_g1) of the block trainset_next handed out */
+  int64_t n_grid;
+  int32_t *grid_ntr;
+  int64_t blk_g0, blk_g1;
 } ps_trainset_t;
 
 /* Collective. reject_nonfinite: die naming the first NaN/Inf feature (row,
