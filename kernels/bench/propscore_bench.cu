@@ -423,12 +423,13 @@ int main(int argc, char **argv) {
       std::vector<double> l((size_t)K), g((size_t)K * c1), out((size_t)K + (size_t)K * c1);
       c2->eval(c2, theta.data(), l.data(), g.data(), NULL, NULL);
       double *scratch, *work, *dout;
-      size_t sb = std::max(ps_grad_scratch(N, F, K), ps_grad_scratch(M, F, K));
-      CUDA_CHECK(cudaMalloc(&scratch, sb));
+      size_t sb = std::max(ps_grad_scratch(N, F, K, xt), ps_grad_scratch(M, F, K, xt));
+      CUDA_CHECK(cudaMalloc(&scratch, sb ? sb : 8));
       CUDA_CHECK(cudaMalloc(&work, ps_grad_blas_work(F, K)));
       CUDA_CHECK(cudaMalloc(&dout, sizeof(double) * out.size()));
       const double grad_bytes = (double)N * F * (xt ? 2 : 4) + (double)N * K;
-      for (int v = 1; v <= 2; v++) {
+      const int fused_ok = ps_grad_fused_ok(F, K, xt); /* else a tile does not fit this device's shared memory */
+      for (int v = 1; v <= (fused_ok ? 2 : 1); v++) {
         auto run = [&](int64_t n) {
           if (v == 1) ps_grad_blas(blas, Xd, xt, Y, n, F, K, dth, wp, wn, work, dout, 0);
           else ps_grad_fused(Xd, xt, Y, n, F, K, dth, wp, wn, scratch, dout, 0);

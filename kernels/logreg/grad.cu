@@ -5,6 +5,7 @@
 #include <cublas_v2.h>
 
 #include "common/cuda_check.h"
+#include "common/device_limits.h"
 #include "common/launch.h"
 #include "common/psmath.h"
 #include "common/sum_parts.h"
@@ -16,19 +17,19 @@ namespace {
 using ps_tile::THREADS;
 constexpr int NWARPS = THREADS / 32;
 constexpr int MW = ((PS_GRAD_MAX_COLS + 1 + 7) / 8 + NWARPS - 1) / NWARPS; // gradient m-tiles a warp owns
-constexpr int MAX_BLOCKS = 264; // 2 per SM of an H100: every block gets the same number of tiles (+-1)
-constexpr size_t SMEM_BUDGET = 200 * 1024;
 
 __device__ __forceinline__ float load_x(const float *x, int64_t i) { return x[i]; }
 __device__ __forceinline__ float load_x(const __nv_bfloat16 *x, int64_t i) { return __bfloat162float(x[i]); }
 
 /* Shared memory of the fused gradient kernel: theta [8 NT][ct], biases,
- * residuals [R][8 NT + 4], the warp pairs' exchange, then two x tiles [R][cs]. */
+ * residuals [R][8 NT + 4], the warp pairs' exchange, then two x tiles [R][cs].
+ * R: the largest of 64, 32, 16 rows whose block fits the device's opt-in
+ * shared memory (budget: ps_smem_plan_budget); 0 when none does (then ps_grad_blas). */
 struct grad_shape {
   int nt, R, cs, ct;
   size_t doubles, bytes;
 };
-grad_shape grad_plan(int c, int k, int esz) {
+grad_shape grad_plan(int c, int k, int esz, size_t budget) {
   grad_shape g;
   g.nt = k > 8 ? 2 : 1;
   g.cs = ps_tile::row_stride(c, esz);
@@ -37,14 +38,14 @@ grad_shape grad_plan(int c, int k, int esz) {
     g.doubles = (size_t)8 * g.nt * g.ct + 8 * g.nt + (size_t)g.R * (8 * g.nt + 4) + 512 * (size_t)g.nt;
     g.doubles = (g.doubles + 1) / 2 * 2; /* the x tiles start 16-byte aligned */
     g.bytes = g.doubles * 8 + (size_t)2 * g.R * g.cs * esz;
-    if (g.bytes <= SMEM_BUDGET || g.R == 16) break;
+    if (g.bytes <= budget) return g;
+    if (g.R == 16) break;
   }
+  g.R = 0;
   return g;
 }
-
-int grad_blocks(int64_t n, int c, int k) {
-  int64_t tiles = (n + grad_plan(c, k, 4).R - 1) / grad_plan(c, k, 4).R;
-  return (int)(tiles < MAX_BLOCKS ? (tiles > 0 ? tiles : 1) : MAX_BLOCKS);
+grad_shape grad_plan(int c, int k, int xtype) {
+  return grad_plan(c, k, xtype == PS_X_BF16 ? 2 : 4, ps_smem_plan_budget());
 }
 
 /* One block walks tiles of R rows b, b + gridDim.x, ... in order; tile t+1
@@ -246,10 +247,40 @@ int64_t blas_rows(int c) {
   return r < BLAS_TILE ? r : BLAS_TILE;
 }
 
+/* Blocks of grad_kernel<T, NT> resident on an SM with g's shared memory
+ * (1 on every device so far: __launch_bounds__(256, 1) and ~180 registers a
+ * thread leave no room for a second block); allows g.bytes first. */
+template <typename T, int NT>
+int grad_resident(const grad_shape &g) {
+  int b = 0;
+  CUDA_CHECK(cudaFuncSetAttribute(grad_kernel<T, NT>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)g.bytes));
+  CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&b, grad_kernel<T, NT>, THREADS, g.bytes));
+  if (b < 1) ps_die_local("ps_grad_fused: a block of %zu bytes of shared memory does not fit an SM", g.bytes);
+  return b;
+}
+
+/* Blocks of one launch: one wave (SMs x resident blocks), fewer when there
+ * are fewer tiles. Block b sums tiles b, b + nb, ... and the block sums are
+ * added in block order, so the bits of the result depend on nb: fixed for a
+ * device (its SM count, its opt-in shared memory through R) and n. */
+int grad_blocks(int64_t n, int c, int k, int xtype, const grad_shape &g) {
+  int per_sm;
+  if (xtype == PS_X_BF16) per_sm = g.nt == 1 ? grad_resident<__nv_bfloat16, 1>(g) : grad_resident<__nv_bfloat16, 2>(g);
+  else per_sm = g.nt == 1 ? grad_resident<float, 1>(g) : grad_resident<float, 2>(g);
+  const int64_t wave = (int64_t)ps_device_limits().sms * per_sm, tiles = (n + g.R - 1) / g.R;
+  return (int)(tiles < wave ? (tiles > 0 ? tiles : 1) : wave);
+}
+
 } // namespace
 
-extern "C" size_t ps_grad_scratch(int64_t n, int c, int k) {
-  return sizeof(double) * (size_t)grad_blocks(n, c, k) * (size_t)(k + (c + 1) * k);
+extern "C" int ps_grad_fused_ok(int c, int k, int xtype) {
+  if ((c + 1) * k > PS_GRAD_MAX_PAIRS || k > PS_KMAX || c > PS_GRAD_MAX_COLS) return 0;
+  return grad_plan(c, k, xtype).R > 0;
+}
+
+extern "C" size_t ps_grad_scratch(int64_t n, int c, int k, int xtype) {
+  if (!ps_grad_fused_ok(c, k, xtype)) return 0;
+  return sizeof(double) * (size_t)grad_blocks(n, c, k, xtype, grad_plan(c, k, xtype)) * (size_t)(k + (c + 1) * k);
 }
 
 template <typename T, int NT>
@@ -257,17 +288,18 @@ static void launch_grad(const T *X, const uint8_t *Y, int64_t n, int c, int k, c
                         const double *w_neg, double *scratch, int nb, const grad_shape &g, cudaStream_t s) {
   /* 16-byte copies: rows start 16-byte aligned and are whole 16-byte chunks */
   const int vec = ((uintptr_t)X % 16 == 0) && ((size_t)c * sizeof(T)) % 16 == 0;
-  CUDA_CHECK(cudaFuncSetAttribute(grad_kernel<T, NT>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)g.bytes));
+  /* grad_blocks allowed g.bytes (cudaFuncSetAttribute) */
   PS_LAUNCH(nb, THREADS, g.bytes, s, grad_kernel<T, NT>)(X, Y, n, c, k, g.R, g.cs, g.ct, vec, theta, w_pos, w_neg,
                                                           scratch);
 }
 
 extern "C" void ps_grad_fused(const void *X, int xtype, const uint8_t *Y, int64_t n, int c, int k, const double *theta,
                               const double *w_pos, const double *w_neg, double *scratch, double *out, cudaStream_t s) {
-  if ((c + 1) * k > PS_GRAD_MAX_PAIRS || k > PS_KMAX || c > PS_GRAD_MAX_COLS)
-    ps_die_local("ps_grad_fused: c=%d k=%d too large (use ps_grad_blas)", c, k);
-  const int nb = grad_blocks(n, c, k);
-  const grad_shape g = grad_plan(c, k, xtype == PS_X_BF16 ? 2 : 4);
+  if (!ps_grad_fused_ok(c, k, xtype))
+    ps_die_local("ps_grad_fused: c=%d k=%d too large for this device (%zu bytes of shared memory a block; use "
+                 "ps_grad_blas)", c, k, ps_smem_plan_budget());
+  const grad_shape g = grad_plan(c, k, xtype);
+  const int nb = grad_blocks(n, c, k, xtype, g);
   if (xtype == PS_X_BF16) {
     const __nv_bfloat16 *Xb = (const __nv_bfloat16 *)X;
     if (g.nt == 1) launch_grad<__nv_bfloat16, 1>(Xb, Y, n, c, k, theta, w_pos, w_neg, scratch, nb, g, s);

@@ -16,15 +16,18 @@ enum { PS_X_F32 = 0, PS_X_BF16 = 1 }; /* storage of resident training rows */
 
 /* Fused loss + gradient, one read of X [n][c] (row-major, f32 or bf16): out
  * (device) = [k losses][k x (c+1) gradient, head-major, bias last], the
- * class-weighted sums of psmath.h's ps_loss_residual. Tiles of rows go to a
- * fixed number of blocks (both products on the FP64 tensor cores, tile_mma.h);
- * block partials (scratch, ps_grad_scratch bytes) are added in block order
- * by a second kernel. Needs (c+1)*k <= PS_GRAD_MAX_PAIRS, c <= PS_GRAD_MAX_COLS
- * and k <= PS_KMAX (else ps_grad_blas). */
+ * class-weighted sums of psmath.h's ps_loss_residual. Tiles of rows go to one
+ * wave of blocks (SMs x resident blocks; both products on the FP64 tensor
+ * cores, tile_mma.h); block partials (scratch, ps_grad_scratch bytes) are
+ * added in block order by a second kernel, so the bits are fixed for a
+ * device and n. Needs ps_grad_fused_ok: (c+1)*k <= PS_GRAD_MAX_PAIRS,
+ * c <= PS_GRAD_MAX_COLS, k <= PS_KMAX and a tile of 16 rows within the
+ * device's opt-in shared memory per block (else ps_grad_blas). */
 #define PS_GRAD_MAX_PAIRS 8192
 #define PS_GRAD_MAX_COLS 512 /* gradient accumulators in registers; x tiles, theta in shared memory */
 #define PS_KMAX 16
-size_t ps_grad_scratch(int64_t n, int c, int k);
+int ps_grad_fused_ok(int c, int k, int xtype);
+size_t ps_grad_scratch(int64_t n, int c, int k, int xtype);
 void ps_grad_fused(const void *X, int xtype, const uint8_t *Y, int64_t n, int c, int k, const double *theta,
                    const double *w_pos, const double *w_neg, double *scratch, double *out, cudaStream_t s);
 

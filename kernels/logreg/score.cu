@@ -7,6 +7,7 @@
 #include <cuda_bf16.h>
 
 #include "common/cuda_check.h"
+#include "common/device_limits.h"
 #include "common/launch.h"
 #include "common/psmath.h"
 #include "logreg/logreg_kernels.h"
@@ -15,8 +16,6 @@
 namespace {
 
 constexpr int THREADS = 256;
-constexpr int MAX_BLOCKS = 264;
-constexpr size_t SMEM_BUDGET = 200 * 1024;
 
 __device__ __forceinline__ float load_x(const float *x, int64_t i) { return __ldg(x + i); }
 __device__ __forceinline__ float load_x(const __nv_bfloat16 *x, int64_t i) { return __bfloat162float(x[i]); }
@@ -65,12 +64,14 @@ unsigned grid_for(int64_t n) {
 
 /* Shared memory of the tiled kernel: theta [8 NT][ct], biases, the warp
  * pairs' exchange; then the x tiles: two [R][cs] of T (standardized rows),
- * or two raw [R][fs] floats and one standardized [R][cs]. R = 0: too wide. */
+ * or two raw [R][fs] floats and one standardized [R][cs]. R: the largest of
+ * 64, 32, 16 rows within the device's opt-in shared memory per block
+ * (budget); 0: too wide (then rows_kernel). */
 struct score_shape {
   int nt, R, cs, fs, ct;
   size_t doubles, bytes;
 };
-score_shape score_plan(int f, int c, int kk, int esz, bool raw) {
+score_shape score_plan(int f, int c, int kk, int esz, bool raw, size_t budget) {
   score_shape g;
   g.nt = kk > 8 ? 2 : 1;
   g.cs = ps_tile::row_stride(c, raw ? 4 : esz);
@@ -79,7 +80,7 @@ score_shape score_plan(int f, int c, int kk, int esz, bool raw) {
   g.doubles = ((size_t)8 * g.nt * g.ct + 8 * g.nt + 512 * (size_t)g.nt + 1) / 2 * 2;
   for (g.R = 64; g.R >= 16; g.R /= 2) {
     g.bytes = g.doubles * 8 + (raw ? (size_t)g.R * (2 * (size_t)g.fs + g.cs) * 4 : (size_t)2 * g.R * g.cs * esz);
-    if (g.bytes <= SMEM_BUDGET) return g;
+    if (g.bytes <= budget) return g;
   }
   g.R = 0;
   return g;
@@ -165,10 +166,15 @@ template <typename T, int NT, bool RAW>
 void launch_tile(const score_shape &g, const T *X, int64_t n, int f, int c, int kk, const int64_t *src,
                  const uint8_t *kind, const double *mean, const double *scale, const double *th, float *P,
                  cudaStream_t s) {
-  const int64_t tiles = (n + g.R - 1) / g.R;
-  const unsigned nb = (unsigned)(tiles < MAX_BLOCKS ? tiles : MAX_BLOCKS);
-  const int vec = (uintptr_t)X % 16 == 0 && ((size_t)(RAW ? f : c) * sizeof(T)) % 16 == 0;
+  /* one wave: SMs x the blocks resident on one (each row's probabilities
+   * come from that row alone, so the block count does not change the bits) */
   CUDA_CHECK(cudaFuncSetAttribute(tile_kernel<T, NT, RAW>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)g.bytes));
+  int per_sm = 0;
+  CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, tile_kernel<T, NT, RAW>, THREADS, g.bytes));
+  if (per_sm < 1) ps_die_local("ps_score: a block of %zu bytes of shared memory does not fit an SM", g.bytes);
+  const int64_t tiles = (n + g.R - 1) / g.R, wave = (int64_t)ps_device_limits().sms * per_sm;
+  const unsigned nb = (unsigned)(tiles < wave ? tiles : wave);
+  const int vec = (uintptr_t)X % 16 == 0 && ((size_t)(RAW ? f : c) * sizeof(T)) % 16 == 0;
   PS_LAUNCH(nb, THREADS, g.bytes, s, tile_kernel<T, NT, RAW>)(X, n, f, c, kk, g.R, g.cs, g.fs, g.ct, vec, src, kind,
                                                                mean, scale, th, P);
 }
@@ -186,7 +192,7 @@ extern "C" void ps_score_raw(const float *X, int64_t n, int f, int c, int k, con
     const double *th = theta + (size_t)h0 * (size_t)(c + 1);
     float *Pg = P + (size_t)h0 * (size_t)n;
     const int kk = head_group(k, h0);
-    const score_shape g = score_plan(f, c, kk, 4, true);
+    const score_shape g = score_plan(f, c, kk, 4, true, ps_smem_plan_budget());
     if (g.R == 0)
       PS_LAUNCH(grid_for(n), THREADS, 0, s, rows_kernel<float, true>)(X, n, f, c, kk, src, kind, mean, scale, th, Pg);
     else if (g.nt == 1)
@@ -200,7 +206,7 @@ extern "C" void ps_score_raw(const float *X, int64_t n, int f, int c, int k, con
 template <typename T>
 static void score_std_group(const T *X, int xtype, int64_t n, int c, int kk, const double *th, float *Pg,
                             cudaStream_t s) {
-  const score_shape g = score_plan(c, c, kk, (int)sizeof(T), false);
+  const score_shape g = score_plan(c, c, kk, (int)sizeof(T), false, ps_smem_plan_budget());
   if (g.R == 0)
     PS_LAUNCH(grid_for(n), THREADS, 0, s, rows_kernel<T, false>)(X, n, c, c, kk, nullptr, nullptr, nullptr, nullptr,
                                                                  th, Pg);

@@ -4,7 +4,11 @@
  * and 17 heads, float32 and bfloat16 rows, dynamic shared memory above
  * 48 KiB, more tiles than blocks (double-buffered copies), rows too wide
  * for a tile -- and each bitwise the same when run twice. Also the bfloat16
- * conversion (round to nearest even). Runs on a GPU or on the emulated
+ * conversion (round to nearest even), and the plans under the device's
+ * opt-in shared memory per block (ctest runs this again on the emulated
+ * device with 163 KiB, sm_80, and 99 KiB, sm_86/89: the tiles shrink, the
+ * widest gradients go to cuBLAS, the widest scores to the warp-per-row
+ * kernel, and the results still match the twins). Runs on a GPU or on the emulated
  * device (tests/cudasim); exits 77 (ctest: skipped) with "no CUDA device"
  * without one. */
 #include <math.h>
@@ -117,8 +121,9 @@ static void check_grad(int64_t n, int64_t c, int k, int xtype, int fused) {
   double *again = ps_malloc(sizeof(double) * len);
   twin(&t, want, NULL, NULL);
   double *dout = dev_alloc(sizeof(double) * len), *work;
+  if (fused && !ps_grad_fused_ok((int)c, k, xtype)) fused = 0; /* as the backend: no tile fits this device */
   if (fused) {
-    work = dev_alloc(ps_grad_scratch(n, (int)c, k));
+    work = dev_alloc(ps_grad_scratch(n, (int)c, k, xtype));
     ps_grad_fused(t.dX, xtype, t.dY, n, (int)c, k, t.dtheta, t.dwp, t.dwn, work, dout, stream);
     down(got, dout, sizeof(double) * len);
     ps_grad_fused(t.dX, xtype, t.dY, n, (int)c, k, t.dtheta, t.dwp, t.dwn, work, dout, stream);
@@ -223,6 +228,22 @@ static void check_score(int64_t n, int64_t c, int k, int xtype) {
   free_case(&t);
 }
 
+/* Which gradients the fused kernel takes under the device's opt-in shared
+ * memory per block: a tile of 16 rows (the smallest) of c 512, k 5, float32
+ * needs 104,768 bytes and of c 504, k 16, bfloat16 110,208 (so not at
+ * 99 KiB); c 400, k 2 needs 85,312 (fits everywhere). */
+static void check_plans(void) {
+  int optin = 0;
+  CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
+  printf("opt-in shared memory per block: %d bytes\n", optin);
+  EXPECT(ps_grad_fused_ok(512, 5, PS_X_F32) == (optin >= 104768), "fused c 512 k 5 f32 at %d bytes: %d", optin,
+         ps_grad_fused_ok(512, 5, PS_X_F32));
+  EXPECT(ps_grad_fused_ok(504, 16, PS_X_BF16) == (optin >= 110208), "fused c 504 k 16 bf16 at %d bytes: %d", optin,
+         ps_grad_fused_ok(504, 16, PS_X_BF16));
+  EXPECT(ps_grad_fused_ok(400, 2, PS_X_F32) && ps_grad_fused_ok(256, 16, PS_X_F32), "fused c 400 k 2 / c 256 k 16");
+  EXPECT(!ps_grad_fused_ok(513, 1, PS_X_F32) && !ps_grad_fused_ok(8, 17, PS_X_F32), "fused beyond its columns/heads");
+}
+
 static void check_bf16(void) {
   static const struct {
     uint32_t in;
@@ -249,6 +270,7 @@ int main(void) {
   CUBLAS_CHECK(cublasCreate(&blas));
   CUBLAS_CHECK(cublasSetAtomicsMode(blas, CUBLAS_ATOMICS_NOT_ALLOWED));
   check_bf16();
+  check_plans();
   /* shapes: rows 1, < one tile (32), just over, many tiles; columns 1, odd, not a multiple of 32, one warp + 1 */
   static const int64_t rows[] = {1, 31, 33, 1000};
   static const int64_t cols[] = {1, 5, 33, 64};
@@ -274,6 +296,9 @@ int main(void) {
   check_score(17500, 8, 3, PS_X_F32);
   check_score(17500, 16, 9, PS_X_BF16);
   check_score(40, 3000, 2, PS_X_F32);    /* rows too wide for a tile: the warp-per-row kernel */
+  check_score(40, 600, 2, PS_X_F32);     /* tiles of 16-32 rows; at 99 KiB the warp-per-row kernel */
+  check_grad(40, 400, 2, PS_X_F32, 1);   /* tiles of 16-32 rows, whatever the opt-in limit */
+  check_grad(40, 256, 16, PS_X_F32, 1);
   check_grad(300, 7, 17, PS_X_F32, 0);   /* 17 heads: cuBLAS only */
   check_grad(16500, 3, 2, PS_X_BF16, 0); /* two cuBLAS tiles of rows */
   check_score(300, 7, 17, PS_X_F32);     /* 17 heads: two head groups */

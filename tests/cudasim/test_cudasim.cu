@@ -280,6 +280,16 @@ void test_launch_limits() {
              cudaSuccess, "cudaFuncSetAttribute");
   PS_LAUNCH(2, 256, sizeof(double) * words, 0, big_smem_kernel)(words, d);
   EXPECT(cudaGetLastError() == cudaSuccess, "> 48 KiB after cudaFuncSetAttribute");
+  int optin = 0, sms = 0, per_sm = -1;
+  EXPECT(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0) == cudaSuccess &&
+             optin == 227 * 1024, "opt-in shared memory %d (PROPSCORE_CUDASIM_SMEM_OPTIN unset: 227 KiB)", optin);
+  EXPECT(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0) == cudaSuccess && sms == 132, "SMs %d", sms);
+  EXPECT(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, big_smem_kernel, 256, sizeof(double) * words) ==
+             cudaSuccess && per_sm == 2, "two blocks of 96000 bytes an SM: %d", per_sm);
+  EXPECT(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, big_smem_kernel, 256, 0) == cudaSuccess &&
+             per_sm == 8, "eight blocks of 256 threads an SM: %d", per_sm);
+  EXPECT(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, big_smem_kernel, 256, 200 * 1024) == cudaSuccess &&
+             per_sm == 0, "above the kernel's cudaFuncSetAttribute: %d blocks", per_sm);
   auto h = down(d, 512);
   double want = 0;
   for (int i = 0; i < words; i += 256) want += words - 1 - i;

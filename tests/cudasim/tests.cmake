@@ -1,6 +1,7 @@
 # tests.cmake: the emulated device's own tests, included by tests/CMakeLists.txt
 # in -DPROPSCORE_CUDA_SIM=ON builds: test_cudasim (what must work as on a GPU,
-# and the planted faults it must catch), a smoke run of the kernel bench and
+# and the planted faults it must catch), a smoke run of the kernel bench, the
+# logistic-regression kernel tests under smaller opt-in shared memory, and
 # the kernel tests with the lanes of each warp in a shuffled order.
 add_executable(test_cudasim)
 cudasim_cu(test_cudasim ${CMAKE_CURRENT_SOURCE_DIR}/cudasim/test_cudasim.cu)
@@ -12,6 +13,14 @@ set_tests_properties(gpu.test_cudasim PROPERTIES ENVIRONMENT "${PS_GPU_ENV}" LAB
 
 add_test(NAME gpu.bench_smoke COMMAND $<TARGET_FILE:propscore-bench> --rows 3000 --features 16 --reps 1 --check-rows 3000)
 set_tests_properties(gpu.bench_smoke PROPERTIES ENVIRONMENT "${PS_GPU_ENV}" LABELS "gpu;cudasim" TIMEOUT 600)
+
+# the logistic-regression kernels again on devices with less opt-in shared
+# memory per block: 163 KiB (sm_80) and 99 KiB (sm_86/89)
+foreach(optin 166912 101376)
+  add_test(NAME gpu.test_logreg_kernels_smem${optin} COMMAND $<TARGET_FILE:test_logreg_kernels>)
+  set_tests_properties(gpu.test_logreg_kernels_smem${optin} PROPERTIES
+                       ENVIRONMENT "${PS_GPU_ENV};PROPSCORE_CUDASIM_SMEM_OPTIN=${optin}" LABELS "gpu;cudasim" TIMEOUT 600)
+endforeach()
 
 # the kernel tests again with the lanes of each warp run in a shuffled order
 add_test(NAME gpu.test_logreg_kernels_shuffled COMMAND $<TARGET_FILE:test_logreg_kernels>)

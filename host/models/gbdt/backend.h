@@ -35,10 +35,11 @@ struct ps_gbdt_backend {
   void (*find_split)(ps_gbdt_backend_t *b, const int64_t *hist, const uint8_t *use, int64_t G, int64_t H, int64_t N,
                      const ps_split_params_t *p, ps_split_t *best);
   void (*destroy)(ps_gbdt_backend_t *b);
-  /* Device memory this rank may use (bytes; 0: a host backend) and what
-   * set_rows needs there for n rows. */
+  /* Device memory this rank may use (bytes; 0: a host backend) and the most
+   * it holds at once: binning blocks of bin_rows raw rows (bin), then what
+   * set_rows needs for n rows (set_rows frees the binning buffers first). */
   int64_t device_memory;
-  int64_t (*device_bytes)(int64_t n, int64_t f, int64_t total_bins, int max_leaves);
+  int64_t (*device_bytes)(int64_t n, int64_t f, int64_t total_bins, int max_leaves, int64_t bin_rows);
   void *impl;
 };
 

@@ -73,18 +73,34 @@ static void release_rows(cuda_t *s) {
   s->leaf_h = NULL;
 }
 
-/* What set_rows allocates for n rows (the train command checks it against
- * --gpu-mem-limit before loading). */
-static int64_t device_bytes(int64_t n, int64_t f, int64_t total_bins, int max_leaves) {
+/* The binning buffers (bin): a block of raw rows, its bins and the cut
+ * points; freed by set_rows, which comes once the rows are binned. */
+static void release_binning(cuda_t *s) {
+  dev_free(s->X), dev_free(s->Bblk), dev_free(s->cuts), dev_free(s->cut_off);
+  s->X = s->cuts = NULL;
+  s->Bblk = NULL;
+  s->cut_off = NULL;
+  s->x_cap = 0;
+  s->cuts_of = NULL;
+}
+
+/* The most this backend holds at once (the train command checks it against
+ * --gpu-mem-limit before loading): while the rows load, a block of bin_rows
+ * raw rows and their bins (5 bytes a value) and the cut points; then what
+ * set_rows allocates for n rows (the binning buffers freed first). */
+static int64_t device_bytes(int64_t n, int64_t f, int64_t total_bins, int max_leaves, int64_t bin_rows) {
   int64_t per_row = f + 1 + 8 * 4 + 4; /* bins, bag, gq hq rows tmp, leaf */
-  return n * per_row + (int64_t)ps_gbdt_partition_work(n) + 24 * total_bins + 8 * (f + 1) + f +
-         (int64_t)ps_gbdt_split_work(f) + 16 * (int64_t)max_leaves + ((int64_t)1 << 20);
+  int64_t rows = n * per_row + (int64_t)ps_gbdt_partition_work(n) + 24 * total_bins + 8 * (f + 1) + f +
+                 (int64_t)ps_gbdt_split_work(f) + 16 * (int64_t)max_leaves + ((int64_t)1 << 20);
+  int64_t binning = bin_rows * f * 5 + 4 * total_bins + 8 * (f + 1) + ((int64_t)1 << 20);
+  return rows > binning ? rows : binning;
 }
 
 static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t f, const int64_t *bin_off,
                      int64_t total_bins, int max_leaves) {
   cuda_t *s = b->impl;
   release_rows(s);
+  release_binning(s); /* the rows are binned: device_bytes counts the larger of the two phases, not their sum */
   nvtxRangePushA("copy binned rows to GPU");
   s->n = n;
   s->f = f;
@@ -209,7 +225,7 @@ static void bin(ps_gbdt_backend_t *b, const float *X, int64_t n, int64_t f, cons
 static void destroy(ps_gbdt_backend_t *b) {
   cuda_t *s = b->impl;
   release_rows(s);
-  dev_free(s->X), dev_free(s->Bblk), dev_free(s->cuts), dev_free(s->cut_off);
+  release_binning(s);
   CUDA_CHECK(cudaStreamDestroy(s->s));
   free(s);
   free(b);

@@ -213,7 +213,9 @@ int gbdt_train(const train_common_t *cm, const gbdt_opts_t *o) {
                cm->data, need / 1073741824.0, (double)mem_limit / 1073741824.0);
   if (be->device_memory > 0) { /* the GPU holds the training rows' bins, gradients and partition */
     int64_t gpu_limit = cm->gpu_mem_limit ? cm->gpu_mem_limit : be->device_memory;
-    double dneed = (double)be->device_bytes(l.n_tr, f, f * (PS_GBDT_MAX_BIN + 1), o->num_leaves);
+    int64_t bin_rows = h5_block_rows(4 * f, d.chunk_rows); /* load_rows' blocks */
+    if (bin_rows > l.n) bin_rows = l.n;
+    double dneed = (double)be->device_bytes(l.n_tr, f, f * (PS_GBDT_MAX_BIN + 1), o->num_leaves, bin_rows);
     comm_allreduce_max_f64(&dneed, 1);
     if (dneed > (double)gpu_limit)
       ps_die_all(PS_EXIT_ERROR,

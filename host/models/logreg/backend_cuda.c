@@ -165,15 +165,17 @@ static void put_weights(cuda_t *s, int k, const double *w_pos, const double *w_n
   upload(s, s->w_neg, w_neg, bytes);
 }
 
-static int fused_fits(int64_t c, int k) {
-  return (c + 1) * k <= PS_GRAD_MAX_PAIRS && k <= PS_KMAX && c <= PS_GRAD_MAX_COLS;
+/* The fused kernel: narrow enough, and a tile of rows fits the device's shared memory. */
+static int fused_fits(int64_t c, int k, int xtype) {
+  return c <= PS_GRAD_MAX_COLS && ps_grad_fused_ok((int)c, k, xtype);
 }
 
 /* Loss and gradient sums of n rows on the device into s->out (k + k(c+1)). */
 static void grad_rows(cuda_t *s, const void *X, const uint8_t *Y, int64_t n, int64_t c, int k) {
   dev_grow((void **)&s->out, &s->out_bytes, sizeof(double) * (size_t)k * (size_t)(c + 2), "the gradient");
-  if (fused_fits(c, k)) {
-    dev_grow((void **)&s->scratch, &s->scratch_bytes, ps_grad_scratch(n, (int)c, k), "the gradient's partial sums");
+  if (fused_fits(c, k, s->xtype)) {
+    dev_grow((void **)&s->scratch, &s->scratch_bytes, ps_grad_scratch(n, (int)c, k, s->xtype),
+             "the gradient's partial sums");
     ps_grad_fused(X, s->xtype, Y, n, (int)c, k, s->theta, s->w_pos, s->w_neg, s->scratch, s->out, s->s);
   } else {
     dev_grow((void **)&s->work, &s->work_bytes, ps_grad_blas_work((int)c, k), "the gradient's work space");
@@ -201,7 +203,9 @@ static void cuda_set_train(ps_backend_t *b, const float *X, const uint8_t *Y, in
   upload_rows(s, s->X, X, n, c);
   upload(s, s->Y, Y, (size_t)n * (size_t)k);
   put_weights(s, k, w_pos, w_neg);
-  dev_grow((void **)&s->scratch, &s->scratch_bytes, ps_grad_scratch(n, (int)c, k), "the gradient's partial sums");
+  if (fused_fits(c, k, s->xtype))
+    dev_grow((void **)&s->scratch, &s->scratch_bytes, ps_grad_scratch(n, (int)c, k, s->xtype),
+             "the gradient's partial sums");
   CUDA_CHECK(cudaStreamSynchronize(s->s));
   nvtxRangePop();
 }

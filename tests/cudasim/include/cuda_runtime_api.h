@@ -47,6 +47,11 @@ enum cudaMemcpyKind {
   cudaMemcpyDefault = 4
 };
 
+enum cudaDeviceAttr {
+  cudaDevAttrMultiProcessorCount = 16,
+  cudaDevAttrMaxSharedMemoryPerBlockOptin = 97
+};
+
 enum cudaFuncAttribute {
   cudaFuncAttributeMaxDynamicSharedMemorySize = 8,
   cudaFuncAttributePreferredSharedMemoryCarveout = 9
@@ -76,7 +81,9 @@ struct dim3 {
 };
 typedef struct dim3 dim3;
 
-/* The fields propscore reads, with an H100's values (name and memory: the emulator's). */
+/* The fields propscore reads, with an H100's values (name and memory: the
+ * emulator's; the opt-in shared memory per block: PROPSCORE_CUDASIM_SMEM_OPTIN,
+ * default 227 KiB). */
 struct cudaDeviceProp {
   char name[256];
   size_t totalGlobalMem;
@@ -97,6 +104,13 @@ cudaError_t cudaGetDeviceCount(int *count);
 cudaError_t cudaSetDevice(int device);
 cudaError_t cudaGetDevice(int *device);
 cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *prop, int device);
+cudaError_t cudaDeviceGetAttribute(int *value, enum cudaDeviceAttr attr, int device);
+/* Blocks of a kernel resident on one SM: limited by threads (2048 an SM) and
+ * shared memory (the opt-in limit + 1 KiB an SM, 1 KiB reserved a block);
+ * registers are not modelled. 0 when dynamic_smem is above what the kernel
+ * may use (48 KiB, or its cudaFuncSetAttribute). */
+cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int *blocks, const void *func, int block_size,
+                                                          size_t dynamic_smem);
 cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes);
 cudaError_t cudaDeviceSynchronize(void);
 cudaError_t cudaRuntimeGetVersion(int *version);
@@ -161,6 +175,12 @@ inline cudaError_t cudasim_Malloc(const char *file, int line, T **p, size_t byte
 template <class T>
 inline cudaError_t cudasim_MallocHost(const char *file, int line, T **p, size_t bytes) {
   return cudasim_MallocHost(file, line, reinterpret_cast<void **>(p), bytes);
+}
+template <class R, class... P>
+inline cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int *blocks, R (*func)(P...), int block_size,
+                                                                 size_t dynamic_smem) {
+  return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, reinterpret_cast<const void *>(func), block_size,
+                                                       dynamic_smem);
 }
 template <class R, class... P>
 inline cudaError_t cudasim_FuncSetAttribute(const char *file, int line, R (*func)(P...), enum cudaFuncAttribute attr,

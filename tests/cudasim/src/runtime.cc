@@ -187,9 +187,14 @@ struct State {
   std::set<const CUstream_st *> live;
   VC host;
   std::map<const void *, int> func_smem;
+  size_t smem_optin; /* opt-in dynamic shared memory of a block (PROPSCORE_CUDASIM_SMEM_OPTIN) */
   int exec_depth = 0;
   State() {
     capacity = env_size("PROPSCORE_CUDASIM_MEM", (size_t)2 << 30);
+    smem_optin = env_size("PROPSCORE_CUDASIM_SMEM_OPTIN", (size_t)227 << 10);
+    if (smem_optin < ((size_t)48 << 10) || smem_optin > ((size_t)227 << 10))
+      die("PROPSCORE_CUDASIM_SMEM_OPTIN=%zu: expected 48K to 227K (99K: sm_86/89, 163K: sm_80, 227K: sm_90)",
+          smem_optin);
     const char *d = getenv("PROPSCORE_CUDASIM_DEVICES");
     devices = d && *d ? atoi(d) : 1;
     const char *h = getenv("PROPSCORE_CUDASIM_HOST_ACCESS");
@@ -600,7 +605,7 @@ namespace detail {
 void launch(const char *name, const char *file, int line, const void *fn, dim3 g, dim3 b, size_t smem,
             cudaStream_t stream, const PtrArg *ptrs, int nptrs, std::shared_ptr<const void> keep,
             void (*body)(const void *)) {
-  const size_t DEFAULT_SMEM = 48 * 1024, MAX_SMEM = 227 * 1024;
+  const size_t DEFAULT_SMEM = 48 * 1024, MAX_SMEM = st().smem_optin;
   std::string where = site(file, line);
   auto refuse = [&](cudaError_t e, const std::string &why) {
     note("launch of %s at %s refused (%s): %s", name, where.c_str(), cudaGetErrorName(e), why.c_str());
@@ -726,7 +731,7 @@ cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *p, int device) {
   snprintf(p->name, sizeof p->name, "cudasim (emulated device, H100 limits)");
   p->totalGlobalMem = st().capacity;
   p->sharedMemPerBlock = 48 * 1024;
-  p->sharedMemPerBlockOptin = 227 * 1024;
+  p->sharedMemPerBlockOptin = st().smem_optin;
   p->regsPerBlock = 65536;
   p->warpSize = 32;
   p->maxThreadsPerBlock = 1024;
@@ -740,6 +745,34 @@ cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *p, int device) {
   p->minor = 0;
   p->multiProcessorCount = 132;
   p->l2CacheSize = 50 * 1024 * 1024;
+  return cudaSuccess;
+}
+
+cudaError_t cudaDeviceGetAttribute(int *value, enum cudaDeviceAttr attr, int device) {
+  if (st().devices <= 0) return fail(cudaErrorNoDevice);
+  if (device < 0 || device >= st().devices) return fail(cudaErrorInvalidDevice);
+  if (!value) return fail(cudaErrorInvalidValue);
+  switch (attr) {
+    case cudaDevAttrMultiProcessorCount: *value = 132; return cudaSuccess;
+    case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = (int)st().smem_optin; return cudaSuccess;
+  }
+  return fail(cudaErrorInvalidValue);
+}
+
+cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int *blocks, const void *func, int block_size,
+                                                          size_t dynamic_smem) {
+  State &S = st();
+  if (S.devices <= 0) return fail(cudaErrorNoDevice);
+  if (!blocks || !func || block_size <= 0 || block_size > 1024) return fail(cudaErrorInvalidValue);
+  const size_t allowed = dynamic_smem > ((size_t)48 << 10) ? (size_t)rt::func_max_dynamic_smem(func) : dynamic_smem;
+  if (dynamic_smem > allowed || dynamic_smem > S.smem_optin) {
+    *blocks = 0;
+    return cudaSuccess;
+  }
+  const size_t per_sm = S.smem_optin + 1024, per_block = dynamic_smem + 1024;
+  int by_threads = 2048 / block_size, by_smem = (int)(per_sm / per_block);
+  int b = by_threads < by_smem ? by_threads : by_smem;
+  *blocks = b < 32 ? b : 32;
   return cudaSuccess;
 }
 
@@ -1047,9 +1080,9 @@ cudaError_t cudasim_FuncSetAttribute(const char *file, int line, const void *fun
   std::lock_guard<std::recursive_mutex> lock(S.mu);
   if (!func) return fail(cudaErrorInvalidDeviceFunction);
   if (attr == cudaFuncAttributeMaxDynamicSharedMemorySize) {
-    if (value < 0 || value > 227 * 1024) {
-      note("cudaFuncSetAttribute at %s: MaxDynamicSharedMemorySize %d; at most %d", site(file, line).c_str(), value,
-           227 * 1024);
+    if (value < 0 || (size_t)value > S.smem_optin) {
+      note("cudaFuncSetAttribute at %s: MaxDynamicSharedMemorySize %d; at most %zu (the opt-in limit)",
+           site(file, line).c_str(), value, S.smem_optin);
       return fail(cudaErrorInvalidValue);
     }
     S.func_smem[func] = value;
