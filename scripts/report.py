@@ -69,8 +69,39 @@ def fmt(v, digits=4):
     return f"{v:.{digits}f}"
 
 
-def slug(s):
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in s)
+def base_slug(s):
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in s) or "_"
+
+
+def unique_slugs(names):
+    """name -> a slug for HTML ids and PNG names that no other name shares:
+    base_slug(name), or base_slug(name) + "-1", "-2"... for every name of a
+    group that maps to one slug ("a b" and "a_b": "a_b-1", "a_b-2")."""
+    names = list(dict.fromkeys(names))
+    base = {t: base_slug(t) for t in names}
+    count = {}
+    for b in base.values():
+        count[b] = count.get(b, 0) + 1
+    used = {b for b in base.values() if count[b] == 1}
+    out = {}
+    for t in names:
+        b = base[t]
+        if count[b] == 1:
+            out[t] = b
+            continue
+        k = 1
+        while f"{b}-{k}" in used:
+            k += 1
+        out[t] = f"{b}-{k}"
+        used.add(out[t])
+    return out
+
+
+SLUGS = {}  # every target name of this report -> its unique slug (main sets it)
+
+
+def slug(t):
+    return SLUGS.get(t) or base_slug(t)
 
 
 class Report:
@@ -415,6 +446,10 @@ def main():
                                         ((ev.get("model") or {}).get("found_at") or "") + ".manifest.json")
                             if p != ".manifest.json" and os.path.isfile(p)]
     manifests = [(p, load_json(p, "--manifest")) for p in mpaths]
+    up = load_json(a.uplift, "--uplift") if a.uplift else None
+    # one slug per target name across the eval, gate and uplift outputs: unique ids and PNG names
+    SLUGS.update(unique_slugs(list(ev["targets"]) + list((gate or {}).get("heads", {}))
+                              + list((up or {}).get("targets", {}))))
     rep = Report(a.out)
     hd = header(ev, gate, manifests)
     body = []
@@ -423,7 +458,7 @@ def main():
     if a.personas:
         body.append(("Personas", personas_section(rep, load_json(a.personas, "--personas"))))
     if a.uplift:
-        body.append(("Uplift (Qini)", uplift_section(rep, load_json(a.uplift, "--uplift"))))
+        body.append(("Uplift (Qini)", uplift_section(rep, up)))
     if a.offers:
         body.append(("Offers", offers_section(rep, a.offers)))
     title = f"propscore report: {os.path.basename(ev['scores'])} on {os.path.basename(ev['data'])}"

@@ -139,21 +139,18 @@ int eval_report_write(const eval_report_t *r, const char *json, char *msg, size_
       snprintf(msg, n, "cannot write %s: %s", ej, strerror(errno));
     }
     if (!bad) {
-      char **argv = ps_calloc((size_t)(8 + 2 * r->nextra), sizeof(char *));
+      /* --opt=PATH: a path that begins with '-' stays the option's value for argparse */
+      char **argv = ps_calloc((size_t)(6 + r->nextra), sizeof(char *));
       int a = 0;
       argv[a++] = (char *)python();
       argv[a++] = script;
-      argv[a++] = "--eval";
-      argv[a++] = ej;
-      argv[a++] = "--out";
-      argv[a++] = (char *)out_tmp(o);
-      for (int i = 0; i < r->nextra; i++) {
-        argv[a++] = (char *)r->extra[i].flag;
-        argv[a++] = (char *)r->extra[i].path;
-      }
+      argv[a++] = ps_sprintf("--eval=%s", ej);
+      argv[a++] = ps_sprintf("--out=%s", out_tmp(o));
+      for (int i = 0; i < r->nextra; i++) argv[a++] = ps_sprintf("%s=%s", r->extra[i].flag, r->extra[i].path);
       argv[a] = NULL;
       ps_log("eval: writing the report: %s %s", argv[0], argv[1]);
       bad = run_script(argv, msg, n) != 0;
+      for (int i = 2; i < a; i++) free(argv[i]);
       free(argv);
     }
     if (!bad) bad = out_dir_commit(o, msg, n) != 0;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -317,6 +318,49 @@ int out_write_small(const char *final, const char *text, int mode) {
 
 /* ---- directory outputs ---- */
 
+/* What a directory output's name holds now (never following a link). */
+enum { DIR_ABSENT, DIR_OURS, DIR_NOT_DIR, DIR_FOREIGN, DIR_UNREADABLE };
+static int dir_state(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) != 0) return errno == ENOENT ? DIR_ABSENT : DIR_UNREADABLE;
+  if (!S_ISDIR(st.st_mode)) return DIR_NOT_DIR;
+  DIR *dp = opendir(path);
+  if (!dp) return DIR_UNREADABLE;
+  int empty = 1, marker = 0;
+  for (struct dirent *e; (e = readdir(dp));) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    empty = 0;
+    if (!strcmp(e->d_name, OUT_DIR_MARKER)) marker = 1;
+  }
+  closedir(dp);
+  return empty || marker ? DIR_OURS : DIR_FOREIGN;
+}
+
+/* msg for a name that is no longer ours to replace (state from dir_state). */
+static void changed_msg(const char *path, int state, char *msg, size_t n) {
+  if (state == DIR_NOT_DIR)
+    snprintf(msg, n, "%s was replaced during this run by something that is not a directory; left untouched", path);
+  else if (state == DIR_UNREADABLE)
+    snprintf(msg, n, "cannot read %s: %s", path, strerror(errno));
+  else
+    snprintf(msg, n, "%s changed during this run: it now holds other files (no %s); left untouched, give a new or "
+             "empty directory", path, OUT_DIR_MARKER);
+}
+
+/* Tests only: PROPSCORE_FAULT_DIR=WORD[,WORD] -- "no-exchange": take the
+ * two-rename path (as without renameat2); "fail-swap": its second rename
+ * fails; "plant": just after the last check before the swap, the earlier
+ * output moves to <final>.fault-moved and a user's directory (one file)
+ * takes its name, as a user could do at that moment. */
+static int fault_dir(const char *word) {
+  const char *spec = getenv("PROPSCORE_FAULT_DIR");
+  if (!spec) return 0;
+  size_t l = strlen(word);
+  for (const char *p = spec; (p = strstr(p, word)); p += l)
+    if ((p == spec || p[-1] == ',') && (p[l] == 0 || p[l] == ',')) return 1;
+  return 0;
+}
+
 int out_check_dir(const char *role, const char *path, const ps_path_t *inputs, int nin, char *msg, size_t n) {
   char *copy = ps_strdup(path), *bcopy = ps_strdup(path);
   const char *dir = dirname(copy), *base = basename(bcopy);
@@ -335,22 +379,16 @@ int out_check_dir(const char *role, const char *path, const ps_path_t *inputs, i
     snprintf(msg, n, "%s %s exists and is not a directory; refusing to replace it", role, path);
   else
     bad = 0;
-  if (!bad && lstat(path, &st) == 0) { /* an existing directory: empty, or an earlier report */
-    char *marker = ps_sprintf("%s/%s", path, OUT_DIR_MARKER);
-    int empty = 1;
-    DIR *dp = opendir(path);
-    for (struct dirent *e; dp && (e = readdir(dp));)
-      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) empty = 0;
-    if (dp) closedir(dp);
-    if (!dp) {
+  if (!bad) {
+    int why = dir_state(path);
+    if (why == DIR_UNREADABLE) {
       bad = 1;
       snprintf(msg, n, "cannot read %s %s: %s", role, path, strerror(errno));
-    } else if (!empty && access(marker, F_OK) != 0) {
+    } else if (why != DIR_OURS && why != DIR_ABSENT) {
       bad = 1;
       snprintf(msg, n, "%s %s is a directory that holds other files (no %s): give a new or empty directory", role,
                path, OUT_DIR_MARKER);
     }
-    free(marker);
   }
   /* no input may be the directory or lie inside it (it is replaced whole) */
   char *cd = bad ? NULL : canonical(path);
@@ -369,19 +407,55 @@ int out_check_dir(const char *role, const char *path, const ps_path_t *inputs, i
   return bad;
 }
 
-/* Holding the lock: <final>.tmp-* trees left by dead runs. */
+/* The pid in a temporary's name: "<pid>-<8 hex>" (kind 0, a tree being
+ * written) or "old-<pid>" (kind 1, the old tree set aside by the two-rename
+ * swap); 0 when the name is neither (a user's "report.tmp-backup"). */
+static long tmp_name_pid(const char *rest, int kind) {
+  if (kind == 1) {
+    if (strncmp(rest, "old-", 4)) return 0;
+    rest += 4;
+  }
+  const char *p = rest;
+  while (*p >= '0' && *p <= '9') p++;
+  if (p == rest || p - rest > 10 || *rest == '0') return 0;
+  long pid = strtol(rest, NULL, 10);
+  if (kind == 1) return *p ? 0 : pid;
+  if (*p != '-') return 0;
+  p++;
+  for (int i = 0; i < 8; i++, p++)
+    if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return 0;
+  return *p ? 0 : pid;
+}
+
+static int pid_dead(long pid) { return pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH; }
+
+/* Holding the lock: trees left by runs that died. Only our exact temporary
+ * names of dead processes are touched: <final>.tmp-<pid>-<8 hex> is removed;
+ * <final>.tmp-old-<pid> (a run died between its two renames) is renamed back
+ * to <final> when that is missing, else removed if it is an earlier report. */
 static void remove_dir_leftovers(const char *final) {
   char *copy = ps_strdup(final), *bcopy = ps_strdup(final);
   const char *dir = dirname(copy), *base = basename(bcopy);
   char *prefix = ps_sprintf("%s.tmp-", base);
+  size_t pl = strlen(prefix);
   DIR *dp = opendir(dir);
   for (struct dirent *e; dp && (e = readdir(dp));) {
-    if (strncmp(e->d_name, prefix, strlen(prefix))) continue;
+    if (strncmp(e->d_name, prefix, pl)) continue;
+    const char *rest = e->d_name + pl;
+    long pid = tmp_name_pid(rest, 0), old = pid ? 0 : tmp_name_pid(rest, 1);
+    if (!(pid && pid_dead(pid)) && !(old && pid_dead(old))) continue;
     char *p = ps_sprintf("%s/%s", dir, e->d_name);
     struct stat st;
     if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-      remove_tree(p);
-      ps_log("output: removed %s, left by an interrupted run", p);
+      if (pid) {
+        remove_tree(p);
+        ps_log("output: removed %s, left by an interrupted run", p);
+      } else if (dir_state(final) == DIR_ABSENT && rename(p, final) == 0) {
+        ps_log("output: restored %s from %s, left by a run interrupted while replacing it", final, p);
+      } else if (dir_state(p) == DIR_OURS && dir_state(final) != DIR_ABSENT) {
+        remove_tree(p);
+        ps_log("output: removed %s, an earlier report left by an interrupted run", p);
+      }
     }
     free(p);
   }
@@ -399,6 +473,13 @@ ps_output_t *out_dir_begin(const char *final, char *msg, size_t n) {
   }
   ps_tmp_register(o->lock);
   remove_dir_leftovers(final);
+  /* checked before the metrics; again now, under the lock */
+  int state = dir_state(final);
+  if (state != DIR_ABSENT && state != DIR_OURS) {
+    changed_msg(final, state, msg, n);
+    release(o);
+    return NULL;
+  }
   char name[PATH_MAX];
   for (int tries = 0; tries < 100; tries++) {
     snprintf(name, sizeof name, "%s.tmp-%ld-%08llx", final, (long)getpid(),
@@ -414,27 +495,85 @@ ps_output_t *out_dir_begin(const char *final, char *msg, size_t n) {
   return NULL;
 }
 
+/* The old tree is at `aside` now (final holds ours, or nothing on the
+ * two-rename path): is it ours to remove? If not, put it back. 0: remove it. */
+static int check_aside(ps_output_t *o, const char *aside, int exchanged, char *msg, size_t n) {
+  int state = dir_state(aside);
+  if (state == DIR_OURS) return 0;
+  int back = exchanged ? renameat2(AT_FDCWD, aside, AT_FDCWD, o->final, RENAME_EXCHANGE) : rename(aside, o->final);
+  if (back == 0) {
+    changed_msg(o->final, state, msg, n);
+  } else {
+    snprintf(msg, n, "%s changed during this run and cannot be put back (%s): it is at %s; nothing was removed",
+             o->final, strerror(errno), aside);
+    if (exchanged) { /* ours is at final, theirs at the temporary's name: keep both */
+      free(o->tmp);
+      o->tmp = NULL;
+    }
+  }
+  return -1;
+}
+
 int out_dir_commit(ps_output_t *o, char *msg, size_t n) {
   char *marker = ps_sprintf("%s/%s", o->tmp, OUT_DIR_MARKER);
   int bad = out_write_small(marker, "written by propscore: replaced whole by the next run that writes here\n", 0640);
   free(marker);
   if (bad || chmod(o->tmp, 0750) != 0) {
     snprintf(msg, n, "cannot finish %s: %s", o->tmp, strerror(errno));
+    out_dir_abort(o);
     return -1;
   }
-  struct stat st;
-  if (lstat(o->final, &st) != 0) { /* new */
+  int state = dir_state(o->final); /* the last check before the swap */
+  if (state != DIR_ABSENT && state != DIR_OURS) {
+    changed_msg(o->final, state, msg, n);
+    out_dir_abort(o);
+    return -1;
+  }
+  if (fault_dir("plant") && state == DIR_OURS) { /* a user's tree takes the name: the old one moves aside */
+    char *moved = ps_sprintf("%s.fault-moved", o->final), *f = ps_sprintf("%s/planted-by-PROPSCORE_FAULT_DIR", o->final);
+    if (rename(o->final, moved) == 0 && mkdir(o->final, 0700) == 0) out_write_small(f, "a user's file\n", 0640);
+    free(moved);
+    free(f);
+  }
+  if (state == DIR_ABSENT) { /* new: rename() replaces at most an empty directory made meanwhile */
     if (rename(o->tmp, o->final) != 0) {
       snprintf(msg, n, "cannot rename %s to %s: %s", o->tmp, o->final, strerror(errno));
+      out_dir_abort(o);
       return -1;
     }
-  } else if (renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->final, RENAME_EXCHANGE) == 0) {
-    remove_tree(o->tmp); /* the old tree, now under the temporary name */
+  } else if (!fault_dir("no-exchange") &&
+             renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->final, RENAME_EXCHANGE) == 0) {
+    /* the old tree is now under the temporary name */
+    if (check_aside(o, o->tmp, 1, msg, n) != 0) {
+      out_dir_abort(o); /* ours, back at the temporary name (or kept, see check_aside) */
+      return -1;
+    }
+    remove_tree(o->tmp);
   } else { /* no atomic exchange here (NFS): old aside, new in, old removed */
     char *old = ps_sprintf("%s.tmp-old-%ld", o->final, (long)getpid());
-    if (rename(o->final, old) != 0 || rename(o->tmp, o->final) != 0) {
-      snprintf(msg, n, "cannot replace %s by %s: %s", o->final, o->tmp, strerror(errno));
+    if (rename(o->final, old) != 0) {
+      snprintf(msg, n, "cannot move %s aside to %s: %s", o->final, old, strerror(errno));
       free(old);
+      out_dir_abort(o);
+      return -1;
+    }
+    if (check_aside(o, old, 0, msg, n) != 0) {
+      free(old);
+      out_dir_abort(o);
+      return -1;
+    }
+    int e = 0;
+    if (fault_dir("fail-swap")) e = EIO;
+    else if (rename(o->tmp, o->final) != 0) e = errno;
+    if (e) {
+      if (rename(old, o->final) == 0)
+        snprintf(msg, n, "cannot rename %s to %s: %s; the earlier %s is back in place", o->tmp, o->final,
+                 strerror(e), o->final);
+      else
+        snprintf(msg, n, "cannot rename %s to %s: %s; the earlier report is at %s (the next run puts it back)",
+                 o->tmp, o->final, strerror(e), old);
+      free(old);
+      out_dir_abort(o);
       return -1;
     }
     remove_tree(old);

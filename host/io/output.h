@@ -46,11 +46,17 @@ void out_abort(ps_output_t *o);
  * directory's parent exists and is writable, the directory is none of the
  * inputs nor holds one, and if it exists it is empty or an earlier output
  * (it holds OUT_DIR_MARKER); 0, or fills msg. out_dir_begin takes
- * <final>.lock, removes <final>.tmp-* left by dead runs and makes the
- * temporary directory <final>.tmp-<pid>-<hex> (0700); NULL and msg on
- * failure. out_dir_commit writes the marker, sets 0750 and swaps the
+ * <final>.lock, cleans what dead runs left (only the exact temporary names
+ * <final>.tmp-<pid>-<8 hex> and <final>.tmp-old-<pid> of dead pids; the
+ * latter is put back when <final> is missing), checks <final> again (it may
+ * have changed since out_check_dir) and makes the temporary directory
+ * <final>.tmp-<pid>-<hex> (0700); NULL and msg on failure. out_dir_commit
+ * writes the marker, sets 0750, checks <final> a last time and swaps the
  * temporary in (renameat2 RENAME_EXCHANGE, else two renames), then removes
- * the old tree; 0, or fills msg. out_dir_abort removes the temporary tree. */
+ * the old tree only if it is still an earlier output or empty (else it is
+ * swapped back); 0, or fills msg -- on failure it has already aborted (the
+ * old directory is in place, the lock released). out_dir_abort removes the
+ * temporary tree and releases the lock. Tests: PROPSCORE_FAULT_DIR (output.c). */
 #define OUT_DIR_MARKER ".propscore-report"
 int out_check_dir(const char *role, const char *path, const ps_path_t *inputs, int nin, char *msg, size_t n);
 ps_output_t *out_dir_begin(const char *final, char *msg, size_t n);

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_curve
 
-from pstest import SRC, error_line, gen, run
+from pstest import BIN, MPIEXEC, SRC, error_line, gen, run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -311,3 +311,157 @@ def test_report_script_help_and_check():
     assert subprocess.run(["python3", script, "--check"]).returncode == 0
     h = subprocess.run(["python3", script, "--help"], capture_output=True, text=True)
     assert h.returncode == 0 and "--personas" in h.stdout
+
+
+# A stand-in for report.py (fast, no matplotlib): parses the same options (as --opt=VALUE),
+# writes index.html; PLANT=<python statement> runs at the phase named by PLANT_AT
+# (check: eval_report_check's --check, before the lock; write: while the report is written).
+FAKE = r'''import argparse, os, sys
+ap = argparse.ArgumentParser()
+for o in ("--eval", "--out", "--gate", "--personas", "--uplift", "--offers"):
+    ap.add_argument(o)
+ap.add_argument("--manifest", action="append", default=[])
+ap.add_argument("--check", action="store_true")
+a = ap.parse_args()
+if os.environ.get("PLANT_AT") == ("check" if a.check else "write"):
+    exec(os.environ["PLANT"])
+if not a.check:
+    open(os.path.join(a.out, "index.html"), "w").write(os.environ.get("REPORT_TEXT", "report"))
+'''
+
+
+@pytest.fixture
+def fake(tmp_path):
+    p = tmp_path / "fake_report.py"
+    p.write_text(FAKE)
+    return str(p)
+
+
+def fake_report(scored, fake, out, env=None):
+    return run(1, "eval", "--data", scored["data"], "--scores", scored["scores"], "--report", str(out),
+               env={"PROPSCORE_REPORT_SCRIPT": fake, **(env or {})}, check=False)
+
+
+def leftovers(d, name):
+    return sorted(p for p in os.listdir(d) if p.startswith(name + "."))
+
+
+@pytest.mark.parametrize("at", ["check", "write"])
+@pytest.mark.parametrize("what", ["tree", "file", "symlink"])
+def test_directory_that_appears_during_the_run_is_left_untouched(scored, fake, tmp_path, at, what):
+    """DIR is checked before the metrics; a user's tree, file or link made there later (before
+    the lock: at check; or while the report is written) is never swapped out nor removed."""
+    out, mine = tmp_path / "r", tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("keep me")
+    plant = {"tree": f"os.mkdir({str(out)!r}); open({str(out / 'thesis.tex')!r}, 'w').write('keep me')",
+             "file": f"open({str(out)!r}, 'w').write('keep me')",
+             "symlink": f"os.symlink({str(mine)!r}, {str(out)!r})"}[what]
+    r = fake_report(scored, fake, out, env={"PLANT_AT": at, "PLANT": plant})
+    assert r.returncode == 1, r.stderr
+    line = error_line(r)
+    assert str(out) in line and ("changed during this run" in line or "not a directory" in line), line
+    assert "left untouched" in line
+    assert (mine / "thesis.tex").read_text() == "keep me" and os.listdir(mine) == ["thesis.tex"]
+    if what == "tree":
+        assert os.listdir(out) == ["thesis.tex"] and (out / "thesis.tex").read_text() == "keep me"
+    elif what == "file":
+        assert out.read_text() == "keep me"
+    else:
+        assert os.readlink(out) == str(mine)
+    assert leftovers(tmp_path, "r") == []  # no temporary, no lock
+
+
+@pytest.mark.parametrize("fault", ["plant", "no-exchange,plant"])
+def test_directory_replaced_at_the_swap_is_put_back(scored, fake, tmp_path, fault):
+    """An earlier report replaced by a user's tree between the last check and the swap
+    (PROPSCORE_FAULT_DIR=plant does that at that moment): the swapped-out tree is not ours,
+    so it is swapped back, not removed; with and without renameat2."""
+    out = tmp_path / "r"
+    assert fake_report(scored, fake, out).returncode == 0
+    r = fake_report(scored, fake, out, env={"PROPSCORE_FAULT_DIR": fault, "REPORT_TEXT": "new"})
+    assert r.returncode == 1, r.stderr
+    line = error_line(r)
+    assert "changed during this run" in line and "left untouched" in line, line
+    assert os.listdir(out) == ["planted-by-PROPSCORE_FAULT_DIR"]
+    assert (tmp_path / "r.fault-moved" / "index.html").read_text() == "report"  # the earlier report, moved by the hook
+    assert leftovers(tmp_path, "r") == ["r.fault-moved"]
+
+
+def test_two_rename_swap_restores_the_earlier_report(scored, fake, tmp_path):
+    """Without renameat2: a report replaces the earlier one; when the second rename fails, the
+    earlier one is put back in place and nothing is left."""
+    out = tmp_path / "r"
+    assert fake_report(scored, fake, out).returncode == 0
+    r = fake_report(scored, fake, out, env={"PROPSCORE_FAULT_DIR": "no-exchange", "REPORT_TEXT": "second"})
+    assert r.returncode == 0, r.stderr
+    assert (out / "index.html").read_text() == "second" and leftovers(tmp_path, "r") == []
+    r = fake_report(scored, fake, out, env={"PROPSCORE_FAULT_DIR": "no-exchange,fail-swap", "REPORT_TEXT": "third"})
+    assert r.returncode == 1
+    assert "the earlier" in error_line(r) and "back in place" in error_line(r)
+    assert (out / "index.html").read_text() == "second" and leftovers(tmp_path, "r") == []
+
+
+def test_leftovers_of_dead_runs_only_by_their_exact_names(scored, fake, tmp_path):
+    """Only <DIR>.tmp-<pid>-<8 hex> of a dead pid is removed; a user's DIR.tmp-backup, a live
+    pid's temporary and near-miss names stay; DIR.tmp-old-<dead pid> is put back when DIR is missing."""
+    out = tmp_path / "r"
+    keep = ["r.tmp-backup", "r.tmp-999999-deadbeefX", "r.tmp-999999-DEADBEEF", f"r.tmp-{os.getpid()}-0badc0de",
+            "r.tmp-old-", "r.tmp-old-999999x", "r.tmp-1-deadbee"]
+    for k in keep:
+        (tmp_path / k).mkdir()
+        (tmp_path / k / "data.csv").write_text("mine")
+    stale = tmp_path / "r.tmp-999999-deadbeef"
+    stale.mkdir()
+    (stale / "index.html").write_text("half written")
+    old = tmp_path / "r.tmp-old-999998"
+    old.mkdir()
+    (old / ".propscore-report").write_text("")
+    (old / "index.html").write_text("the earlier report")
+    r = fake_report(scored, fake, out, env={"PLANT_AT": "write",
+                                            "PLANT": f"assert open({str(out / 'index.html')!r}).read() == "
+                                                     "'the earlier report'"})
+    assert r.returncode == 0, r.stderr
+    assert "restored" in r.stderr and "removed" in r.stderr
+    assert not stale.exists() and not old.exists() and (out / "index.html").read_text() == "report"
+    for k in keep:
+        assert (tmp_path / k / "data.csv").read_text() == "mine", k
+    assert leftovers(tmp_path, "r") == sorted(keep)
+
+
+def test_paths_that_begin_with_a_dash(scored, extras, tmp_path):
+    """--report -r and --report-gate -g.json (relative names that begin with '-') reach report.py
+    as values, not options."""
+    shutil.copy(extras["gate"], tmp_path / "-g.json")
+    cmd = [MPIEXEC, "-n", "1", BIN, "eval", "--data", scored["data"], "--scores", scored["scores"],
+           "--report", "-r", "--report-gate", "-g.json"]
+    p = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    html = (tmp_path / "-r" / "index.html").read_text()
+    assert 'id="gate-verdict"' in html and leftovers(tmp_path, "-r") == []
+
+
+def test_targets_with_one_slug_get_their_own_charts(scored, tmp_path):
+    """Targets "a b" and "a_b" (one slug): each has its own PNGs and HTML ids."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("report", os.path.join(SRC, "scripts", "report.py"))
+    rp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rp)
+    assert rp.unique_slugs(["churn", "a b", "a_b", "a_b-1", "a.b"]) == \
+        {"churn": "churn", "a b": "a_b-2", "a_b": "a_b-3", "a_b-1": "a_b-1", "a.b": "a_b-4"}
+    ev = eval_json(1, scored["data"], scored["scores"])
+    m = ev["targets"]["churn"]
+    m2 = json.loads(json.dumps(ev["targets"]["purchase_3m"]))
+    ev["targets"] = {"a b": m, "a_b": m2}
+    ev["model"] = None
+    (tmp_path / "eval.json").write_text(json.dumps(ev))
+    out = tmp_path / "rep"
+    subprocess.run(["python3", os.path.join(SRC, "scripts", "report.py"), "--eval", str(tmp_path / "eval.json"),
+                    "--out", str(out)], check=True, capture_output=True)
+    rj = json.load(open(out / "report.json"))
+    files = [c["file"] for c in rj["charts"]]
+    assert len(files) == len(set(files)) and all((out / f).is_file() for f in files)
+    by = {(c["id"].split("-")[0], c["target"]): c["data"] for c in rj["charts"]}
+    assert by[("roc", "a b")]["roc_auc"] == m["roc_auc"] and by[("roc", "a_b")]["roc_auc"] == m2["roc_auc"]
+    ids = re.findall(r' id="([^"]+)"', (out / "index.html").read_text())
+    assert len(ids) == len(set(ids))

@@ -137,3 +137,25 @@ def test_requeue_resumes_from_checkpoint(slurm, tmp_path):
     assert "stopped after a checkpoint" in text or "stop signal" in text, text[-3000:]
     assert "resumed at iteration" in text
     assert filecmp.cmp(ref, model, shallow=False), "requeued model differs from an uninterrupted run"
+
+
+def test_eval_step_fails_when_its_gate_fails(slurm, tmp_path):
+    """The eval step's gate (for the report's header) may refuse (exit 3: the report shows it), but
+    an error (exit 1: here a damaged model) fails the step; no gate.json, whole or partial, is left."""
+    data = gen(str(tmp_path / "d.h5"), rows=3000, features=8, np_=1)
+    model, scores = str(tmp_path / "m.h5"), str(tmp_path / "s.h5")
+    run(1, "train", "--data", data, "--model", model, "--quiet", env=ENV)
+    run(1, "score", "--data", data, "--model", model, "--out", scores, "--quiet", env=ENV)
+    bad = tmp_path / "damaged.h5"
+    bad.write_bytes(b"not an HDF5 file" * 64)
+    ev = str(tmp_path / "eval.json")
+    env = dict(slurm, PS_STEP="eval", PS_DATA=data, PS_SCORES=scores, PS_MODEL=str(bad), PS_EVAL=ev,
+               PS_REPORT_DIR=str(tmp_path / "report"), PS_PUBLISHED=str(tmp_path / "published"), PS_JOBS_DIR=JOBS)
+    log = str(tmp_path / "eval.out")
+    job = subprocess.run(["sbatch", "--parsable", "--output", log, os.path.join(JOBS, "step.sbatch")],
+                         capture_output=True, text=True, env=env, cwd=str(tmp_path)).stdout.strip()
+    assert wait_for(env, job) == "FAILED", open(log).read()
+    text = open(log).read()
+    assert "gate for the report failed (exit 1)" in text, text
+    assert not [p for p in os.listdir(tmp_path) if p.startswith("eval.json")]
+    assert not os.path.exists(tmp_path / "report")
