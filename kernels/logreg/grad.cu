@@ -101,18 +101,7 @@ __global__ void __launch_bounds__(THREADS, 1)
     __pipeline_wait_prior(1); /* this tile's copies (this thread's) are done; the barrier: everyone's */
     __syncthreads();
     double d[2][NT][2];
-    if (pair_on) {
-      ps_tile::tile_logits<T, NT>(xs, cs, c, th, ct, p, half, d);
-      if (half) {
-#pragma unroll
-        for (int m = 0; m < 2; m++)
-#pragma unroll
-          for (int nt = 0; nt < NT; nt++)
-#pragma unroll
-            for (int i = 0; i < 2; i++) zx[((p * 2 + m) * NT + nt) * 64 + i * 32 + lane] = d[m][nt][i];
-      }
-    }
-    __syncthreads();
+    ps_tile::pair_logits<T, NT>(xs, cs, c, th, ct, p, half, pair_on, zx, bias, d);
     if (pair_on && !half) {
 #pragma unroll
       for (int m = 0; m < 2; m++)
@@ -121,7 +110,7 @@ __global__ void __launch_bounds__(THREADS, 1)
 #pragma unroll
           for (int i = 0; i < 2; i++) {
             const int row = 16 * p + 8 * m + g, h = nt * 8 + 2 * t + i;
-            const double z = (d[m][nt][i] + zx[((p * 2 + m) * NT + nt) * 64 + i * 32 + lane]) + bias[h];
+            const double z = d[m][nt][i];
             double r = 0.0;
             if (row < rows && h < k) {
               const double y = Y[(r0 + row) * k + h];

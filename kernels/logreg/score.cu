@@ -134,18 +134,7 @@ __global__ void __launch_bounds__(THREADS, 1)
       xs = xstd;
     }
     double d[2][NT][2];
-    if (pair_on) {
-      ps_tile::tile_logits<T, NT>(xs, cs, c, th, ct, p, half, d);
-      if (half) {
-#pragma unroll
-        for (int m = 0; m < 2; m++)
-#pragma unroll
-          for (int nt = 0; nt < NT; nt++)
-#pragma unroll
-            for (int i = 0; i < 2; i++) zx[((p * 2 + m) * NT + nt) * 64 + i * 32 + lane] = d[m][nt][i];
-      }
-    }
-    __syncthreads();
+    ps_tile::pair_logits<T, NT>(xs, cs, c, th, ct, p, half, pair_on, zx, bias, d);
     if (pair_on && !half) {
 #pragma unroll
       for (int m = 0; m < 2; m++)
@@ -154,7 +143,7 @@ __global__ void __launch_bounds__(THREADS, 1)
 #pragma unroll
           for (int i = 0; i < 2; i++) {
             const int row = 16 * p + 8 * m + g, h = nt * 8 + 2 * t + i;
-            const double z = (d[m][nt][i] + zx[((p * 2 + m) * NT + nt) * 64 + i * 32 + lane]) + bias[h];
+            const double z = d[m][nt][i];
             if (row < rows && h < k) P[(size_t)h * n + r0 + row] = (float)ps_sigmoid(z);
           }
     }

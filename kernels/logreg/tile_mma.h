@@ -7,7 +7,8 @@
  *                padded stride: 16-byte cp.async copies when the rows allow
  *                it (else plain loads), rows past the end zero-filled;
  *   ps_tile_logits  the logits of 16 rows of a staged tile for 8*NT heads,
- *                half of the columns (the warp pair splits them).
+ *                half of the columns (the warp pair splits them);
+ *   ps_pair_logits  both halves added through shared memory, bias included.
  * Fragment layouts (PTX ISA, mma.m8n8k4.f64): lane l, g = l / 4, t = l % 4
  * holds A[g][t], B[t][g] and D[g][2t], D[g][2t + 1]. */
 #ifndef PS_TILE_MMA_H
@@ -100,6 +101,39 @@ __device__ __forceinline__ void tile_logits(const T *xs, int cs, int c, const do
       dmma(d[0][nt][0], d[0][nt][1], a0, b, d[0][nt][0], d[0][nt][1]);
       dmma(d[1][nt][0], d[1][nt][1], a1, b, d[1][nt][0], d[1][nt][1]);
     }
+  }
+}
+
+/* The logits with bias of the pair's 16 rows, all columns: each warp of the
+ * pair takes half of the columns (tile_logits), the half = 1 warp hands its
+ * partial to the half = 0 warp through zx (512 NT doubles of shared memory)
+ * -- one exchange a tile instead of butterflies a row. Afterwards the
+ * half = 0 warps of pairs with rows hold z[m][nt][i] for row 16p + 8m + g,
+ * head 8nt + 2t + i. Has a barrier: every thread of the block calls it. */
+template <typename T, int NT>
+__device__ __forceinline__ void pair_logits(const T *xs, int cs, int c, const double *th, int ct, int p, int half,
+                                            bool pair_on, double *zx, const double *bias, double (&z)[2][NT][2]) {
+  const int lane = threadIdx.x & 31, t = lane & 3;
+  if (pair_on) {
+    tile_logits<T, NT>(xs, cs, c, th, ct, p, half, z);
+    if (half) {
+#pragma unroll
+      for (int m = 0; m < 2; m++)
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+          for (int i = 0; i < 2; i++) zx[((p * 2 + m) * NT + nt) * 64 + i * 32 + lane] = z[m][nt][i];
+    }
+  }
+  __syncthreads();
+  if (pair_on && !half) {
+#pragma unroll
+    for (int m = 0; m < 2; m++)
+#pragma unroll
+      for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+        for (int i = 0; i < 2; i++)
+          z[m][nt][i] = (z[m][nt][i] + zx[((p * 2 + m) * NT + nt) * 64 + i * 32 + lane]) + bias[nt * 8 + 2 * t + i];
   }
 }
 
