@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "comm/comm.h"
 #include "core/partition.h"
 #include "core/util.h"
 #include "io/h5.h"
@@ -54,12 +53,7 @@ static int64_t histogram(const char *path, const char *target, double *hist) {
   ps_partition(n_all, ps_size, ps_rank, &row0, &n);
   float *p = ps_malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
   h5_read_range(d, PS_F32, row0, n, 0, p);
-  int64_t *cnt = ps_calloc(PS_PSI_FINE + 1, sizeof(int64_t));
-  psi_hist_add(p, n, cnt);
-  comm_allreduce_sum_i64(cnt, PS_PSI_FINE + 1);
-  for (int b = 0; b < PS_PSI_FINE; b++) hist[b] = (double)cnt[b];
-  int64_t bad = cnt[PS_PSI_FINE];
-  free(cnt);
+  int64_t bad = psi_hist_all(p, n, hist);
   free(p);
   h5_close(d);
   h5_close(fid);

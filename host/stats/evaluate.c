@@ -24,18 +24,6 @@
 #define HIST_BINS 60   /* display bins of the score histogram (groups of fine PSI bins) */
 #define TOP_FEATURES 20 /* GBDT importances in the report */
 
-/* The fine logit-scale histogram of p[n] (this rank's rows), summed over
- * ranks; the count of values that are not probabilities. */
-static int64_t fine_hist(const float *p, int64_t n, double *hist) {
-  int64_t *cnt = ps_calloc(PS_PSI_FINE + 1, sizeof(int64_t));
-  psi_hist_add(p, n, cnt);
-  comm_allreduce_sum_i64(cnt, PS_PSI_FINE + 1);
-  for (int b = 0; b < PS_PSI_FINE; b++) hist[b] = (double)cnt[b];
-  int64_t bad = cnt[PS_PSI_FINE];
-  free(cnt);
-  return bad;
-}
-
 /* The baseline scores' fine histogram of a head (every row of that file, as
  * the gate); 0 if the baseline has no such head. */
 static int baseline_hist(ps_h5_t bf, const char *path, const char *target, double *hist, int64_t *bad) {
@@ -48,7 +36,7 @@ static int baseline_hist(ps_h5_t bf, const char *path, const char *target, doubl
   float *p = ps_malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
   h5_read_range(d, PS_F32, row0, n, 0, p);
   h5_close(d);
-  *bad = fine_hist(p, n, hist);
+  *bad = psi_hist_all(p, n, hist);
   free(p);
   return 1;
 }
@@ -261,7 +249,7 @@ int eval_run(const eval_opts_t *opts) {
     data_read_labels(&d, targets[h], row0, n, 1, 0, y);
     metrics_compute(p, y, keep, n, &mt[h]);
     if (want_doc || bscores) {
-      fine_hist(p, n, hcur + (size_t)h * PS_PSI_FINE);
+      psi_hist_all(p, n, hcur + (size_t)h * PS_PSI_FINE);
       if (bscores) has_base[h] = baseline_hist(bf, bscores, targets[h], hbase + (size_t)h * PS_PSI_FINE, &base_bad[h]);
     }
   }

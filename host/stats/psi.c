@@ -2,6 +2,10 @@
 #include "stats/psi.h"
 
 #include <math.h>
+#include <stdlib.h>
+
+#include "comm/comm.h"
+#include "core/util.h"
 
 int psi_bin(double p) {
   double q = fmin(fmax(p, 1e-9), 1 - 1e-9), z = log(q / (1 - q));
@@ -46,4 +50,14 @@ double psi_value(const double *base, const double *cur, int *edges, double *expe
   }
   if (bins) *bins = nb;
   return out;
+}
+
+int64_t psi_hist_all(const float *p, int64_t n, double *hist) {
+  int64_t *cnt = ps_calloc(PS_PSI_FINE + 1, sizeof(int64_t));
+  psi_hist_add(p, n, cnt);
+  comm_allreduce_sum_i64(cnt, PS_PSI_FINE + 1);
+  for (int b = 0; b < PS_PSI_FINE; b++) hist[b] = (double)cnt[b];
+  int64_t bad = cnt[PS_PSI_FINE];
+  free(cnt);
+  return bad;
 }

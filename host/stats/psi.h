@@ -15,6 +15,11 @@
  * scores that are not probabilities: NaN or outside [0, 1]). */
 void psi_hist_add(const float *p, int64_t n, int64_t *hist);
 
+/* The fine histogram hist[PS_PSI_FINE] of every rank's p[n], summed over
+ * ranks (collective, exact: integer counts); returns the count of scores
+ * that are not probabilities. */
+int64_t psi_hist_all(const float *p, int64_t n, double *hist);
+
 /* The fine bin that a probability falls in. */
 int psi_bin(double p);
 
