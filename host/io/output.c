@@ -146,7 +146,12 @@ static void release_lock(ps_output_t *o) {
   o->lock_fd = -1;
 }
 
-/* Holding the lock: <final>.tmp-* are left by runs that died; remove them. */
+static long tmp_name_pid(const char *rest, int kind);
+static int pid_dead(long pid);
+
+/* Holding the lock: <final>.tmp-<pid>-<8 hex> files of dead processes are
+ * left by runs that died; remove them. Nothing else is touched (a user's
+ * "scores.h5.tmp-backup" stays). */
 static void remove_leftovers(const ps_output_t *o) {
   char *copy = ps_strdup(o->final), *bcopy = ps_strdup(o->final);
   const char *dir = dirname(copy), *base = basename(bcopy);
@@ -155,6 +160,8 @@ static void remove_leftovers(const ps_output_t *o) {
   int removed = 0;
   for (struct dirent *e; dp && (e = readdir(dp));) {
     if (strncmp(e->d_name, prefix, strlen(prefix))) continue;
+    long pid = tmp_name_pid(e->d_name + strlen(prefix), 0);
+    if (!pid || !pid_dead(pid)) continue;
     char *p = ps_sprintf("%s/%s", dir, e->d_name);
     struct stat st;
     if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && unlink(p) == 0) removed++;

@@ -237,9 +237,16 @@ def test_leftover_temporaries_are_removed(tmp_path):
     out = str(tmp_path / "g.h5")
     left = tmp_path / "g.h5.tmp-999999-deadbeef"
     left.write_bytes(b"x" * 1000)
+    # only exact temporary names of dead processes: a user's file, a live
+    # process's name and near misses stay
+    keep = [tmp_path / n for n in ("g.h5.tmp-backup", f"g.h5.tmp-{os.getpid()}-deadbeef",
+                                   "g.h5.tmp-999999-deadbee", "g.h5.tmp-999999-deadbeef.bak")]
+    for k in keep:
+        k.write_bytes(b"mine")
     r = run(2, "gen", "--out", out, "--rows", "1000", "--features", "4")
     assert "removed 1 temporary file" in r.stderr
     assert not left.exists() and os.path.exists(out)
+    assert all(k.read_bytes() == b"mine" for k in keep)
 
 
 # 5. A model with a non-finite number is refused by score and gate; the gate refuses
