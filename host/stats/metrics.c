@@ -29,53 +29,118 @@ static uint32_t key_of(float f) {
   return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
-/* LSD radix sort of runs by score: 4 digits of 8 bits, stable, O(n); the
- * four histograms in one read, and a digit all keys share is skipped. */
+/* The float of a key (key_of's inverse). */
+static inline float float_of(uint32_t k) {
+  uint32_t u = (k & 0x80000000u) ? (k & 0x7FFFFFFFu) : ~k;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+/* LSD radix sort of keys: 4 digits of 8 bits, O(n), the four histograms
+ * in one read, and a digit all keys share is skipped; tmp holds n keys.
+ * Returns where the sorted keys are (k or tmp). */
 #define RBITS 8
 #define RBUCKETS (1 << RBITS)
-static void radix_sort(run_t *r, size_t n) {
-  size_t(*count)[RBUCKETS + 1] = ps_calloc(4, sizeof *count);
+static uint32_t *radix_sort(uint32_t *k, uint32_t *tmp, size_t n) {
+  size_t count[4][RBUCKETS + 1];
+  memset(count, 0, sizeof count);
   for (size_t i = 0; i < n; i++) {
-    uint32_t k = key_of(r[i].s);
-    for (int d = 0; d < 4; d++) count[d][((k >> (RBITS * d)) & (RBUCKETS - 1)) + 1]++;
+    uint32_t x = k[i];
+    count[0][(x & 255) + 1]++;
+    count[1][((x >> 8) & 255) + 1]++;
+    count[2][((x >> 16) & 255) + 1]++;
+    count[3][(x >> 24) + 1]++;
   }
-  run_t *tmp = ps_malloc(sizeof(run_t) * (n > 0 ? n : 1));
-  run_t *src = r, *dst = tmp;
+  uint32_t *src = k, *dst = tmp;
   for (int d = 0; d < 4; d++) {
     size_t *c = count[d];
     int trivial = 0;
     for (int b = 0; b < RBUCKETS; b++) trivial |= c[b + 1] == n;
     if (trivial) continue;
     for (int b = 0; b < RBUCKETS; b++) c[b + 1] += c[b];
-    for (size_t i = 0; i < n; i++) dst[c[(key_of(src[i].s) >> (RBITS * d)) & (RBUCKETS - 1)]++] = src[i];
-    run_t *t = src;
+    int sh = RBITS * d;
+    for (size_t i = 0; i < n; i++) {
+      uint32_t x = src[i];
+      dst[c[(x >> sh) & 255]++] = x;
+    }
+    uint32_t *t = src;
     src = dst;
     dst = t;
   }
-  if (src != r) memcpy(r, src, sizeof(run_t) * n);
-  free(tmp);
-  free(count);
+  return src;
 }
 
-/* Sort runs by score and merge equal scores; returns the new count. */
-static size_t compress(run_t *r, size_t n) {
-  radix_sort(r, n);
-  size_t w = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (w > 0 && r[w - 1].s == r[i].s) {
-      r[w - 1].pos += r[i].pos;
-      r[w - 1].neg += r[i].neg;
+/* The runs of the rows in keep (all if NULL): scores sorted, equal scores
+ * combined (the first in key order gives the run its score: -0 before +0),
+ * each with its positives and negatives. Positives' and negatives' keys are
+ * sorted apart (4 bytes a row) and merged. Returns the run count. */
+static size_t sorted_runs(const float *p, const uint8_t *y, const uint8_t *keep, int64_t n, run_t *r) {
+  size_t nn = (size_t)(n > 0 ? n : 1), np = 0, nq = 0;
+  uint32_t *k = ps_malloc(sizeof(uint32_t) * nn), *tmp = ps_malloc(sizeof(uint32_t) * nn);
+  for (int64_t i = 0; i < n; i++) /* positives from the front, negatives from the back */
+    if (!keep || keep[i]) {
+      if (y[i]) k[np++] = key_of(p[i]);
+      else k[nn - 1 - nq++] = key_of(p[i]);
+    }
+  uint32_t *kp = radix_sort(k, tmp, np);
+  uint32_t *kn = radix_sort(k + nn - nq, tmp + nn - nq, nq);
+  size_t i = 0, j = 0, g = 0;
+  while (i < np || j < nq) {
+    uint32_t x;
+    int pos;
+    if (j >= nq || (i < np && kp[i] <= kn[j])) {
+      x = kp[i++];
+      pos = 1;
     } else {
-      r[w++] = r[i];
+      x = kn[j++];
+      pos = 0;
+    }
+    float s = float_of(x);
+    if (g > 0 && r[g - 1].s == s) {
+      r[g - 1].pos += pos;
+      r[g - 1].neg += !pos;
+    } else {
+      r[g].s = s;
+      r[g].pos = pos;
+      r[g].neg = !pos;
+      g++;
     }
   }
-  return w;
+  free(k);
+  free(tmp);
+  return g;
 }
 
 /* The P sorted lists received from the ranks, one after another in `all`
  * (their lengths in cnt), merged into one sorted list with equal scores
  * combined (P-way merge; rank order among equal keys). */
+/* Appends x to the merged list out[0..g), combining equal scores. */
+static inline size_t push_run(run_t *out, size_t g, run_t x) {
+  if (g > 0 && out[g - 1].s == x.s) {
+    out[g - 1].pos += x.pos;
+    out[g - 1].neg += x.neg;
+    return g;
+  }
+  out[g] = x;
+  return g + 1;
+}
+
+/* merge_runs for two lists: the same order (the first list's run first
+ * among equal keys) and the same result. */
+static size_t merge_two(const run_t *a, size_t na, const run_t *b, size_t nb, run_t *out) {
+  size_t i = 0, j = 0, g = 0;
+  while (i < na && j < nb) {
+    if (key_of(b[j].s) < key_of(a[i].s)) g = push_run(out, g, b[j++]);
+    else g = push_run(out, g, a[i++]);
+  }
+  while (i < na) g = push_run(out, g, a[i++]);
+  while (j < nb) g = push_run(out, g, b[j++]);
+  return g;
+}
+
 static size_t merge_runs(const run_t *all, const size_t *cnt, int P, run_t *out) {
+  if (P == 2) return merge_two(all, cnt[0], all + cnt[0], cnt[1], out);
   size_t *head = ps_malloc(sizeof(size_t) * (size_t)P), *end = ps_malloc(sizeof(size_t) * (size_t)P), at = 0, g = 0;
   for (int r = 0; r < P; r++) {
     head[r] = at;
@@ -126,31 +191,58 @@ int64_t ps_curve_rows(int j, int64_t n) {
   return j <= 10 ? (int64_t)((__int128)j * n / 1000) : (int64_t)((__int128)(j - 9) * n / 100);
 }
 
+/* fmax/fmin for a non-NaN b and any a (NaN a gives b, as fmax/fmin do):
+ * the same values without the library calls. */
+static inline double max_nn(double a, double b) { return a > b ? a : b; }
+static inline double min_nn(double a, double b) { return a < b ? a : b; }
+
 static void partial_sums(const run_t *r, size_t g, const context_t *c, fix_t *v, double *min_score,
                          double *curve_score) {
   /* v: [0] 2 x AUC numerator, [1] log-loss, [2] Brier, [3] AP, then lift rows[B], lift pos[B], cal n[B],
-   * cal pred[B], cal obs[B], curve pos[PS_CURVE] */
-  int64_t negbelow = (int64_t)c->neg_below;
+   * cal pred[B], cal obs[B], curve pos[PS_CURVE].
+   * A term that is an integer is added as an integer (fix() of an integer
+   * is that integer times 2^64 exactly, so the sums are the same bits). */
+  fix_t *lift_rows = v + 4, *lift_pos = lift_rows + PS_BINS, *cal_n = lift_pos + PS_BINS;
+  fix_t *cal_pred = cal_n + PS_BINS, *cal_obs = cal_pred + PS_BINS;
+  int64_t negbelow = (int64_t)c->neg_below, cal_ni[PS_BINS] = {0}, cal_oi[PS_BINS] = {0};
+  fix_t auc = 0, ll = 0, br = 0;
   for (size_t i = 0; i < g; i++) {
-    v[0] += (fix_t)r[i].pos * (fix_t)(2 * negbelow + r[i].neg) << 64; /* integers: exact */
+    auc += (fix_t)r[i].pos * (fix_t)(2 * negbelow + r[i].neg); /* integers: exact */
     negbelow += r[i].neg;
-    double p = fmin(fmax((double)r[i].s, DBL_EPSILON), 1.0 - DBL_EPSILON), q = r[i].s;
+    double q = r[i].s, p = min_nn(!(q >= DBL_EPSILON) ? DBL_EPSILON : q, 1.0 - DBL_EPSILON);
     /* a count of zero adds +-0 (the logs are finite): skip its log */
     double lp = r[i].pos ? r[i].pos * log(p) : 0.0, ln = r[i].neg ? r[i].neg * log1p(-p) : 0.0;
-    v[1] += fix(-(lp + ln));
-    v[2] += fix(r[i].pos * (1.0 - q) * (1.0 - q) + r[i].neg * q * q);
+    ll += fix(-(lp + ln));
+    br += fix(r[i].pos * (1.0 - q) * (1.0 - q) + r[i].neg * q * q);
+    /* calibration bins of the predicted probability */
+    int b = (int)(r[i].s * PS_BINS);
+    if (b >= PS_BINS) b = PS_BINS - 1;
+    if (b < 0) b = 0;
+    double cnt = (double)r[i].pos + r[i].neg;
+    cal_ni[b] += (int64_t)r[i].pos + r[i].neg;
+    cal_pred[b] += fix(cnt * (double)r[i].s);
+    cal_oi[b] += r[i].pos;
   }
-  /* average precision: descending thresholds, sum (R_k - R_{k-1}) * P_k */
+  v[0] += auc << 64;
+  v[1] += ll;
+  v[2] += br;
+  for (int d = 0; d < PS_BINS; d++) {
+    cal_n[d] += (fix_t)cal_ni[d] << 64;
+    cal_obs[d] += (fix_t)cal_oi[d] << 64;
+  }
+  /* average precision: descending thresholds, sum (R_k - R_{k-1}) * P_k;
+   * a run without positives adds (R - R) * P = 0 */
   double tp = c->pos_above, fp = c->neg_above, rprev = c->P > 0 ? tp / c->P : 0;
+  fix_t ap = 0;
   for (size_t i = g; i-- > 0;) {
     tp += r[i].pos;
     fp += r[i].neg;
+    if (!r[i].pos) continue;
     double rec = c->P > 0 ? tp / c->P : 0;
-    v[3] += fix((rec - rprev) * (tp / (tp + fp)));
+    ap += fix((rec - rprev) * (tp / (tp + fp)));
     rprev = rec;
   }
-  fix_t *lift_rows = v + 4, *lift_pos = lift_rows + PS_BINS, *cal_n = lift_pos + PS_BINS;
-  fix_t *cal_pred = cal_n + PS_BINS, *cal_obs = cal_pred + PS_BINS;
+  v[3] += ap;
   /* deciles by descending score; a run of tied scores that straddles a
    * decile edge gives each side its share of the run's positives */
   double at = c->rows_above, n = c->n, lo_d[PS_BINS], hi_d[PS_BINS];
@@ -161,11 +253,21 @@ static void partial_sums(const run_t *r, size_t g, const context_t *c, fix_t *v,
   /* runs come in descending order, so the bins a run overlaps start at d0
    * (the first bin ending after the run's start) and are contiguous */
   int d0 = 0;
+  int64_t lrows[PS_BINS] = {0}, lpos[PS_BINS] = {0};
   for (size_t i = g; i-- > 0;) {
     double cnt = (double)r[i].pos + r[i].neg, end = at + cnt;
     while (d0 < PS_BINS && hi_d[d0] <= at) d0++;
+    if (d0 < PS_BINS && lo_d[d0] <= at && end <= hi_d[d0]) { /* the whole run in bin d0: integers */
+      if (cnt > 0) {
+        lrows[d0] += (int64_t)cnt;
+        lpos[d0] += r[i].pos;
+        min_score[d0] = r[i].s;
+      }
+      at = end;
+      continue;
+    }
     for (int d = d0; d < PS_BINS && lo_d[d] < end; d++) {
-      double ov = fmin(end, hi_d[d]) - fmax(at, lo_d[d]);
+      double ov = min_nn(end, hi_d[d]) - max_nn(at, lo_d[d]);
       if (ov <= 0) continue;
       lift_rows[d] += fix(ov);
       lift_pos[d] += fix(r[i].pos * (ov / cnt));
@@ -173,17 +275,24 @@ static void partial_sums(const run_t *r, size_t g, const context_t *c, fix_t *v,
     }
     at = end;
   }
+  for (int d = 0; d < PS_BINS; d++) {
+    lift_rows[d] += (fix_t)lrows[d] << 64;
+    lift_pos[d] += (fix_t)lpos[d] << 64;
+  }
   /* curves: positives among the top e rows for each depth e. This slice's
    * whole runs above e add an integer (exact in fixed point in any grouping),
    * the run that e cuts adds its share: the same sums for any rank count. */
   fix_t *curve_pos = cal_obs + PS_BINS;
   int64_t n64 = (int64_t)c->n, cp = 0;
+  double depth[PS_CURVE + 1];
+  for (int j = 0; j < PS_CURVE; j++) depth[j] = (double)ps_curve_rows(j, n64);
+  depth[PS_CURVE] = INFINITY;
   int q = 0;
   at = c->rows_above;
-  while (q < PS_CURVE && (double)ps_curve_rows(q, n64) <= at) q++;
+  while (q < PS_CURVE && depth[q] <= at) q++;
   for (size_t i = g; i-- > 0;) {
     double cnt = (double)r[i].pos + r[i].neg, end = at + cnt;
-    for (double e; q < PS_CURVE && (e = (double)ps_curve_rows(q, n64)) <= end; q++) {
+    for (double e; (e = depth[q]) <= end; q++) {
       curve_pos[q] += fix((double)cp) + fix(r[i].pos * ((e - at) / cnt));
       curve_score[q] = r[i].s;
     }
@@ -191,15 +300,6 @@ static void partial_sums(const run_t *r, size_t g, const context_t *c, fix_t *v,
     at = end;
   }
   for (; q < PS_CURVE; q++) curve_pos[q] += fix((double)cp);
-  for (size_t i = 0; i < g; i++) { /* calibration bins of the predicted probability */
-    int b = (int)(r[i].s * PS_BINS);
-    if (b >= PS_BINS) b = PS_BINS - 1;
-    if (b < 0) b = 0;
-    double cnt = (double)r[i].pos + r[i].neg;
-    cal_n[b] += fix(cnt);
-    cal_pred[b] += fix(cnt * (double)r[i].s);
-    cal_obs[b] += fix(r[i].pos);
-  }
 }
 
 #define NV (4 + 5 * PS_BINS + PS_CURVE)
@@ -277,15 +377,7 @@ static run_t *redistribute(run_t *r, size_t m, size_t *g_out) {
 
 void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int64_t n, ps_metrics_t *m) {
   run_t *r = ps_malloc(sizeof(run_t) * (size_t)(n > 0 ? n : 1));
-  size_t cnt = 0;
-  for (int64_t i = 0; i < n; i++) {
-    if (keep && !keep[i]) continue;
-    r[cnt].s = p[i];
-    r[cnt].pos = y[i] != 0;
-    r[cnt].neg = y[i] == 0;
-    cnt++;
-  }
-  cnt = compress(r, cnt);
+  size_t cnt = sorted_runs(p, y, keep, n, r);
   size_t g = cnt;
   run_t *slice = r;
   if (ps_size > 1) {
