@@ -3,9 +3,10 @@
  * to [eps, 1-eps], eps = DBL_EPSILON), Brier score, decile lift and
  * calibration tables and the curves' points, exact, over rows spread across
  * ranks (see metrics.h):
- * a distributed sample sort puts every score range on one rank, each rank
- * adds its range's share, and the shares are summed -- no rank gathers
- * the rows. */
+ * a distributed sample sort puts every score range on one rank (the rows'
+ * 4-byte score keys, positives' and negatives' apart, sent before any sort),
+ * each rank radix-sorts its range, merges it into runs of equal scores, adds
+ * its range's share, and the shares are summed -- no rank gathers the rows. */
 #include "stats/metrics.h"
 
 #include <float.h>
@@ -71,97 +72,115 @@ static uint32_t *radix_sort(uint32_t *k, uint32_t *tmp, size_t n) {
   return src;
 }
 
-/* The runs of the rows in keep (all if NULL): scores sorted, equal scores
- * combined (the first in key order gives the run its score: -0 before +0),
- * each with its positives and negatives. Positives' and negatives' keys are
- * sorted apart (4 bytes a row) and merged. Returns the run count. */
-static size_t sorted_runs(const float *p, const uint8_t *y, const uint8_t *keep, int64_t n, run_t *r) {
-  size_t nn = (size_t)(n > 0 ? n : 1), np = 0, nq = 0;
-  uint32_t *k = ps_malloc(sizeof(uint32_t) * nn), *tmp = ps_malloc(sizeof(uint32_t) * nn);
-  for (int64_t i = 0; i < n; i++) /* positives from the front, negatives from the back */
-    if (!keep || keep[i]) {
-      if (y[i]) k[np++] = key_of(p[i]);
-      else k[nn - 1 - nq++] = key_of(p[i]);
-    }
-  uint32_t *kp = radix_sort(k, tmp, np);
-  uint32_t *kn = radix_sort(k + nn - nq, tmp + nn - nq, nq);
+/* The runs of sorted keys: positives' kp[np] and negatives' kn[nq], each
+ * followed by a UINT32_MAX sentinel (a NaN's key: no score has it), merged
+ * with equal scores combined (the first in key order gives the run its
+ * score: -0 before +0), each run with its positives and negatives. */
+static size_t merge_keys(const uint32_t *kp, size_t np, const uint32_t *kn, size_t nq, run_t *r) {
   size_t i = 0, j = 0, g = 0;
-  while (i < np || j < nq) {
-    uint32_t x;
-    int pos;
-    if (j >= nq || (i < np && kp[i] <= kn[j])) {
-      x = kp[i++];
-      pos = 1;
-    } else {
-      x = kn[j++];
-      pos = 0;
-    }
+  float last = NAN;
+  for (size_t t = np + nq; t-- > 0;) {
+    uint32_t a = kp[i], b = kn[j];
+    int pos = a <= b; /* past the positives' end a is the sentinel: > any key */
+    uint32_t x = pos ? a : b;
+    i += pos;
+    j += !pos;
     float s = float_of(x);
-    if (g > 0 && r[g - 1].s == s) {
-      r[g - 1].pos += pos;
-      r[g - 1].neg += !pos;
+    if (s == last) { /* NaN never equals: the first run starts fresh */
+      r[g - 1].pos += (uint32_t)pos;
+      r[g - 1].neg += (uint32_t)!pos;
     } else {
       r[g].s = s;
-      r[g].pos = pos;
-      r[g].neg = !pos;
+      r[g].pos = (uint32_t)pos;
+      r[g].neg = (uint32_t)!pos;
       g++;
+      last = s;
     }
   }
-  free(k);
-  free(tmp);
   return g;
 }
 
-/* The P sorted lists received from the ranks, one after another in `all`
- * (their lengths in cnt), merged into one sorted list with equal scores
- * combined (P-way merge; rank order among equal keys). */
-/* Appends x to the merged list out[0..g), combining equal scores. */
-static inline size_t push_run(run_t *out, size_t g, run_t x) {
-  if (g > 0 && out[g - 1].s == x.s) {
-    out[g - 1].pos += x.pos;
-    out[g - 1].neg += x.neg;
-    return g;
-  }
-  out[g] = x;
-  return g + 1;
+/* A key for choosing ranks: -0 with +0 (equal scores stay on one rank). */
+static inline uint32_t split_key(uint32_t k) { return k == 0x7FFFFFFFu ? 0x80000000u : k; }
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
 }
 
-/* merge_runs for two lists: the same order (the first list's run first
- * among equal keys) and the same result. */
-static size_t merge_two(const run_t *a, size_t na, const run_t *b, size_t nb, run_t *out) {
-  size_t i = 0, j = 0, g = 0;
-  while (i < na && j < nb) {
-    if (key_of(b[j].s) < key_of(a[i].s)) g = push_run(out, g, b[j++]);
-    else g = push_run(out, g, a[i++]);
+/* Distributed sample sort of the keys, before any local sort: splitters from
+ * every rank's regular sample, each key sent (4 bytes) to the rank owning its
+ * score range (equal scores together), positives and negatives apart. On
+ * return *kp, *kn (malloc'd, room for a sentinel each) hold this rank's
+ * range; no rank ever holds more than its share. */
+#define SAMPLES 256
+/* The rank that takes key x: the first q with x <= split[q] (the count of
+ * splitters below x; without branches for a few ranks, keys being random
+ * against them). */
+static inline int rank_of(uint32_t x, const uint32_t *split, int P) {
+  if (P <= 16) {
+    int q = 0;
+    for (int i = 0; i < P - 1; i++) q += x > split[i];
+    return q;
   }
-  while (i < na) g = push_run(out, g, a[i++]);
-  while (j < nb) g = push_run(out, g, b[j++]);
-  return g;
+  int lo = 0, hi = P - 1;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (x <= split[mid]) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
-static size_t merge_runs(const run_t *all, const size_t *cnt, int P, run_t *out) {
-  if (P == 2) return merge_two(all, cnt[0], all + cnt[0], cnt[1], out);
-  size_t *head = ps_malloc(sizeof(size_t) * (size_t)P), *end = ps_malloc(sizeof(size_t) * (size_t)P), at = 0, g = 0;
-  for (int r = 0; r < P; r++) {
-    head[r] = at;
-    at += cnt[r];
-    end[r] = at;
-  }
-  for (size_t o = 0; o < at; o++) {
-    int best = -1;
-    for (int r = 0; r < P; r++)
-      if (head[r] < end[r] && (best < 0 || key_of(all[head[r]].s) < key_of(all[head[best]].s))) best = r;
-    run_t x = all[head[best]++];
-    if (g > 0 && out[g - 1].s == x.s) {
-      out[g - 1].pos += x.pos;
-      out[g - 1].neg += x.neg;
+static void exchange_keys(const uint32_t *kp0, size_t np, const uint32_t *kn0, size_t nq, uint32_t **kp,
+                          size_t *np_out, uint32_t **kn, size_t *nq_out) {
+  int P = ps_size;
+  size_t m = np + nq; /* key i: kp0[i] for i < np, else kn0[i - np] */
+#define KEY(i) ((i) < np ? kp0[i] : kn0[(i) - np])
+  uint32_t mine[SAMPLES], *samples = ps_malloc(sizeof(uint32_t) * SAMPLES * (size_t)P);
+  for (size_t i = 0; i < SAMPLES; i++) mine[i] = m > 0 ? split_key(KEY((2 * i + 1) * m / (2 * SAMPLES))) : UINT32_MAX;
+  comm_allgather(mine, samples, sizeof mine);
+  size_t ns = 0;
+  for (size_t i = 0; i < SAMPLES * (size_t)P; i++)
+    if (samples[i] != UINT32_MAX) samples[ns++] = samples[i];
+  qsort(samples, ns, sizeof(uint32_t), cmp_u32);
+  uint32_t *split = ps_malloc(sizeof(uint32_t) * (size_t)P); /* rank q takes keys <= split[q] */
+  for (int q = 0; q < P - 1; q++) split[q] = ns ? samples[(size_t)(q + 1) * ns / (size_t)P] : UINT32_MAX;
+  split[P - 1] = UINT32_MAX;
+  free(samples);
+  size_t *cnt = ps_calloc(2 * (size_t)P, sizeof(size_t)); /* [0,P): positives, [P,2P): negatives */
+  for (size_t i = 0; i < np; i++) cnt[rank_of(split_key(kp0[i]), split, P)]++;
+  for (size_t i = 0; i < nq; i++) cnt[P + rank_of(split_key(kn0[i]), split, P)]++;
+  uint32_t *send = ps_malloc(sizeof(uint32_t) * (m > 0 ? m : 1));
+  size_t *at = ps_malloc(sizeof(size_t) * 2 * (size_t)P);
+  at[0] = 0;
+  for (int q = 1; q < 2 * P; q++) at[q] = at[q - 1] + cnt[q - 1];
+  for (size_t i = 0; i < np; i++) send[at[rank_of(split_key(kp0[i]), split, P)]++] = kp0[i];
+  for (size_t i = 0; i < nq; i++) send[at[P + rank_of(split_key(kn0[i]), split, P)]++] = kn0[i];
+#undef KEY
+  free(split);
+  size_t *bytes = ps_malloc(sizeof(size_t) * (size_t)P), *recv = ps_malloc(sizeof(size_t) * (size_t)P), total = 0;
+  for (int half = 0; half < 2; half++) {
+    for (int q = 0; q < P; q++) bytes[q] = cnt[half * P + q] * sizeof(uint32_t);
+    const uint32_t *from = send + (half ? np : 0);
+    uint32_t *got = comm_alltoallv_bytes(from, bytes, recv, &total);
+    size_t c = total / sizeof(uint32_t);
+    uint32_t *keys = ps_malloc(sizeof(uint32_t) * (c + 1));
+    memcpy(keys, got, total);
+    free(got);
+    if (half) {
+      *kn = keys;
+      *nq_out = c;
     } else {
-      out[g++] = x;
+      *kp = keys;
+      *np_out = c;
     }
   }
-  free(head);
-  free(end);
-  return g;
+  free(send);
+  free(cnt);
+  free(at);
+  free(bytes);
+  free(recv);
 }
 
 /* The metrics' pieces from this rank's slice of the globally sorted runs:
@@ -178,13 +197,21 @@ typedef struct {
  * rank count, however the score ranges fall on the ranks. */
 typedef __int128 fix_t;
 #define FIX_ONE 18446744073709551616.0 /* 2^64 */
-/* (fix_t)(x * 2^64), truncated toward zero, without the libgcc call: the
- * integer part and the exact fraction converted apart (the same value). */
+/* (fix_t)(x * 2^64), truncated toward zero, without the libgcc call: from
+ * the double's bits, |x| * 2^64 = m * 2^(e - 1011) with m the 53-bit
+ * significand, shifted as an integer (a right shift truncates toward zero),
+ * then signed: the same value as the conversion. */
 static inline fix_t fix(double x) {
-  if (!(fabs(x) < 4611686018427387904.0)) return (fix_t)(x * FIX_ONE); /* |x| >= 2^62, NaN */
-  double h = trunc(x), s = (x - h) * FIX_ONE; /* x - h exact, same sign as x */
-  fix_t v = (fix_t)(int64_t)h * ((fix_t)1 << 64);
-  return s >= 0 ? v + (fix_t)(uint64_t)s : v - (fix_t)(uint64_t)(-s);
+  uint64_t u;
+  memcpy(&u, &x, sizeof u);
+  int e = (int)((u >> 52) & 0x7FF);
+  if (e >= 1023 + 62) return (fix_t)(x * FIX_ONE); /* |x| >= 2^62, Inf, NaN */
+  uint64_t m = u & 0x000FFFFFFFFFFFFFull;
+  if (e) m |= 0x0010000000000000ull; /* normal: the implicit bit */
+  else e = 1;                        /* subnormal */
+  int sh = e - 1011;
+  unsigned __int128 a = sh >= 0 ? (unsigned __int128)m << sh : sh > -64 ? (unsigned __int128)(m >> -sh) : 0;
+  return (u >> 63) ? -(fix_t)a : (fix_t)a;
 }
 
 int64_t ps_curve_rows(int j, int64_t n) {
@@ -338,52 +365,41 @@ static void finish(const fix_t *sums, const double *min_score, const double *cur
   }
 }
 
-/* Distributed sample sort of the runs: splitters from every rank's regular
- * samples, runs sent to the rank owning their score range (ties stay
- * together), merged there. Returns this rank's slice (sorted, ties combined);
- * no rank ever holds more than its share. */
-static run_t *redistribute(run_t *r, size_t m, size_t *g_out) {
-  int P = ps_size;
-  float *samples = ps_malloc(sizeof(float) * (size_t)P * (size_t)P), *mine = ps_malloc(sizeof(float) * (size_t)P);
-  for (int q = 0; q < P; q++) mine[q] = m > 0 && q < P - 1 ? r[(size_t)(q + 1) * m / (size_t)P].s : NAN;
-  comm_allgather(mine, samples, sizeof(float) * (size_t)P);
-  size_t ns = 0;
-  for (int i = 0; i < P * P; i++)
-    if (!isnan(samples[i])) samples[ns++] = samples[i];
-  /* sort the samples by key (insertion: at most P^2 of them) */
-  for (size_t i = 1; i < ns; i++)
-    for (size_t j = i; j > 0 && key_of(samples[j]) < key_of(samples[j - 1]); j--) {
-      float t = samples[j];
-      samples[j] = samples[j - 1];
-      samples[j - 1] = t;
-    }
-  uint32_t *split = ps_malloc(sizeof(uint32_t) * (size_t)P); /* bucket q holds keys <= split[q] */
-  for (int q = 0; q < P - 1; q++) split[q] = ns ? key_of(samples[(size_t)(q + 1) * ns / (size_t)P]) : UINT32_MAX;
-  split[P - 1] = UINT32_MAX;
-  size_t *send = ps_calloc((size_t)P, sizeof(size_t)), *recv = ps_calloc((size_t)P, sizeof(size_t));
-  for (size_t i = 0, q = 0; i < m; i++) {
-    while (key_of(r[i].s) > split[q]) q++;
-    send[q] += sizeof(run_t);
-  }
-  size_t total = 0;
-  run_t *got = comm_alltoallv_bytes(r, send, recv, &total);
-  size_t *cnt = ps_malloc(sizeof(size_t) * (size_t)P);
-  for (int q = 0; q < P; q++) cnt[q] = recv[q] / sizeof(run_t);
-  run_t *out = ps_malloc(sizeof(run_t) * (total / sizeof(run_t) + 1));
-  *g_out = merge_runs(got, cnt, P, out);
-  free(got); free(cnt); free(send); free(recv); free(split); free(samples); free(mine);
-  return out;
-}
-
 void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int64_t n, ps_metrics_t *m) {
-  run_t *r = ps_malloc(sizeof(run_t) * (size_t)(n > 0 ? n : 1));
-  size_t cnt = sorted_runs(p, y, keep, n, r);
-  size_t g = cnt;
-  run_t *slice = r;
+  size_t nn = (size_t)(n > 0 ? n : 1), np = 0, nq = 0;
+  uint32_t *k = ps_malloc(sizeof(uint32_t) * (nn + 2));
+  for (int64_t i = 0; i < n; i++) /* positives from the front, negatives from the back */
+    if (!keep || keep[i]) {
+      if (y[i]) k[np++] = key_of(p[i]);
+      else k[nn - 1 - nq++] = key_of(p[i]);
+    }
+  /* the negatives after the positives and a slot for the positives' sentinel */
+  memmove(k + np + 1, k + nn - nq, sizeof(uint32_t) * nq);
+  uint32_t *kp = k, *kn = k + np + 1;
+  int own = 0;
   if (ps_size > 1) {
-    slice = redistribute(r, cnt, &g);
-    free(r);
+    exchange_keys(kp, np, kn, nq, &kp, &np, &kn, &nq);
+    free(k);
+    k = NULL;
+    own = 1;
   }
+  /* sort each list (tmp of the same size; a sentinel after each) */
+  size_t big = np > nq ? np : nq;
+  uint32_t *tmp = ps_malloc(sizeof(uint32_t) * (big + 1));
+  uint32_t *sp = radix_sort(kp, tmp, np);
+  if (sp != kp) memcpy(kp, sp, sizeof(uint32_t) * np);
+  uint32_t *sn = radix_sort(kn, tmp, nq);
+  if (sn != kn) memcpy(kn, sn, sizeof(uint32_t) * nq);
+  free(tmp);
+  run_t *slice = ps_malloc(sizeof(run_t) * (np + nq + 1));
+  kp[np] = UINT32_MAX;
+  kn[nq] = UINT32_MAX;
+  size_t g = merge_keys(kp, np, kn, nq, slice);
+  if (own) {
+    free(kp);
+    free(kn);
+  }
+  free(k);
   /* where this slice sits: totals of every rank's slice, in rank (= score) order */
   double mine[3] = {0, 0, 0};
   for (size_t i = 0; i < g; i++) {
