@@ -17,11 +17,6 @@
 #include "comm/comm.h"
 #include "core/util.h"
 
-typedef struct {
-  float s;
-  uint32_t pos, neg;
-} run_t;
-
 /* Order-preserving key of a float: flip the sign bit of positives, all bits
  * of negatives (NaN never reaches here: eval and train reject it). */
 static uint32_t key_of(float f) {
@@ -38,23 +33,21 @@ static inline float float_of(uint32_t k) {
   return f;
 }
 
-/* LSD radix sort of keys: 4 digits of 8 bits, O(n), the four histograms
- * in one read, and a digit all keys share is skipped; tmp holds n keys.
- * Returns where the sorted keys are (k or tmp). */
-#define RBITS 8
+/* LSD radix sort of keys: 3 digits of 11, 11 and 10 bits, O(n), the
+ * histograms in one read, and a digit all keys share is skipped; tmp holds
+ * n keys. Returns where the sorted keys are (k or tmp). */
+#define RBITS 11
 #define RBUCKETS (1 << RBITS)
 static uint32_t *radix_sort(uint32_t *k, uint32_t *tmp, size_t n) {
-  size_t count[4][RBUCKETS + 1];
-  memset(count, 0, sizeof count);
+  size_t(*count)[RBUCKETS + 1] = ps_calloc(3, sizeof *count);
   for (size_t i = 0; i < n; i++) {
     uint32_t x = k[i];
-    count[0][(x & 255) + 1]++;
-    count[1][((x >> 8) & 255) + 1]++;
-    count[2][((x >> 16) & 255) + 1]++;
-    count[3][(x >> 24) + 1]++;
+    count[0][(x & (RBUCKETS - 1)) + 1]++;
+    count[1][((x >> RBITS) & (RBUCKETS - 1)) + 1]++;
+    count[2][(x >> (2 * RBITS)) + 1]++;
   }
   uint32_t *src = k, *dst = tmp;
-  for (int d = 0; d < 4; d++) {
+  for (int d = 0; d < 3; d++) {
     size_t *c = count[d];
     int trivial = 0;
     for (int b = 0; b < RBUCKETS; b++) trivial |= c[b + 1] == n;
@@ -63,41 +56,14 @@ static uint32_t *radix_sort(uint32_t *k, uint32_t *tmp, size_t n) {
     int sh = RBITS * d;
     for (size_t i = 0; i < n; i++) {
       uint32_t x = src[i];
-      dst[c[(x >> sh) & 255]++] = x;
+      dst[c[(x >> sh) & (RBUCKETS - 1)]++] = x;
     }
     uint32_t *t = src;
     src = dst;
     dst = t;
   }
+  free(count);
   return src;
-}
-
-/* The runs of sorted keys: positives' kp[np] and negatives' kn[nq], each
- * followed by a UINT32_MAX sentinel (a NaN's key: no score has it), merged
- * with equal scores combined (the first in key order gives the run its
- * score: -0 before +0), each run with its positives and negatives. */
-static size_t merge_keys(const uint32_t *kp, size_t np, const uint32_t *kn, size_t nq, run_t *r) {
-  size_t i = 0, j = 0, g = 0;
-  float last = NAN;
-  for (size_t t = np + nq; t-- > 0;) {
-    uint32_t a = kp[i], b = kn[j];
-    int pos = a <= b; /* past the positives' end a is the sentinel: > any key */
-    uint32_t x = pos ? a : b;
-    i += pos;
-    j += !pos;
-    float s = float_of(x);
-    if (s == last) { /* NaN never equals: the first run starts fresh */
-      r[g - 1].pos += (uint32_t)pos;
-      r[g - 1].neg += (uint32_t)!pos;
-    } else {
-      r[g].s = s;
-      r[g].pos = (uint32_t)pos;
-      r[g].neg = (uint32_t)!pos;
-      g++;
-      last = s;
-    }
-  }
-  return g;
 }
 
 /* A key for choosing ranks: -0 with +0 (equal scores stay on one rank). */
@@ -111,7 +77,7 @@ static int cmp_u32(const void *a, const void *b) {
 /* Distributed sample sort of the keys, before any local sort: splitters from
  * every rank's regular sample, each key sent (4 bytes) to the rank owning its
  * score range (equal scores together), positives and negatives apart. On
- * return *kp, *kn (malloc'd, room for a sentinel each) hold this rank's
+ * return *kp, *kn (malloc'd) hold this rank's
  * range; no rank ever holds more than its share. */
 #define SAMPLES 256
 /* The rank that takes key x: the first q with x <= split[q] (the count of
@@ -165,9 +131,7 @@ static void exchange_keys(const uint32_t *kp0, size_t np, const uint32_t *kn0, s
     const uint32_t *from = send + (half ? np : 0);
     uint32_t *got = comm_alltoallv_bytes(from, bytes, recv, &total);
     size_t c = total / sizeof(uint32_t);
-    uint32_t *keys = ps_malloc(sizeof(uint32_t) * (c + 1));
-    memcpy(keys, got, total);
-    free(got);
+    uint32_t *keys = got;
     if (half) {
       *kn = keys;
       *nq_out = c;
@@ -189,6 +153,7 @@ static void exchange_keys(const uint32_t *kp0, size_t np, const uint32_t *kn0, s
 typedef struct {
   double P, N, n;                  /* all ranks */
   double neg_below, pos_above, neg_above, rows_above;
+  double slice_neg; /* this slice's negatives */
 } context_t;
 
 /* Every sum in fixed point (times 2^64) as a 128-bit integer: each run's
@@ -223,53 +188,22 @@ int64_t ps_curve_rows(int j, int64_t n) {
 static inline double max_nn(double a, double b) { return a > b ? a : b; }
 static inline double min_nn(double a, double b) { return a < b ? a : b; }
 
-static void partial_sums(const run_t *r, size_t g, const context_t *c, fix_t *v, double *min_score,
-                         double *curve_score) {
+static void partial_sums(const uint32_t *kp, size_t np, const uint32_t *kn, size_t nq, const context_t *c, fix_t *v,
+                         double *min_score, double *curve_score) {
   /* v: [0] 2 x AUC numerator, [1] log-loss, [2] Brier, [3] AP, then lift rows[B], lift pos[B], cal n[B],
    * cal pred[B], cal obs[B], curve pos[PS_CURVE].
-   * A term that is an integer is added as an integer (fix() of an integer
-   * is that integer times 2^64 exactly, so the sums are the same bits). */
+   * One pass over the runs, by descending score. A term that is an integer
+   * is added as an integer (fix() of an integer is that integer times 2^64
+   * exactly), and fixed-point sums are exact in any order: the same bits as
+   * one pass a sum. */
   fix_t *lift_rows = v + 4, *lift_pos = lift_rows + PS_BINS, *cal_n = lift_pos + PS_BINS;
-  fix_t *cal_pred = cal_n + PS_BINS, *cal_obs = cal_pred + PS_BINS;
-  int64_t negbelow = (int64_t)c->neg_below, cal_ni[PS_BINS] = {0}, cal_oi[PS_BINS] = {0};
-  fix_t auc = 0, ll = 0, br = 0;
-  for (size_t i = 0; i < g; i++) {
-    auc += (fix_t)r[i].pos * (fix_t)(2 * negbelow + r[i].neg); /* integers: exact */
-    negbelow += r[i].neg;
-    double q = r[i].s, p = min_nn(!(q >= DBL_EPSILON) ? DBL_EPSILON : q, 1.0 - DBL_EPSILON);
-    /* a count of zero adds +-0 (the logs are finite): skip its log */
-    double lp = r[i].pos ? r[i].pos * log(p) : 0.0, ln = r[i].neg ? r[i].neg * log1p(-p) : 0.0;
-    ll += fix(-(lp + ln));
-    br += fix(r[i].pos * (1.0 - q) * (1.0 - q) + r[i].neg * q * q);
-    /* calibration bins of the predicted probability */
-    int b = (int)(r[i].s * PS_BINS);
-    if (b >= PS_BINS) b = PS_BINS - 1;
-    if (b < 0) b = 0;
-    double cnt = (double)r[i].pos + r[i].neg;
-    cal_ni[b] += (int64_t)r[i].pos + r[i].neg;
-    cal_pred[b] += fix(cnt * (double)r[i].s);
-    cal_oi[b] += r[i].pos;
-  }
-  v[0] += auc << 64;
-  v[1] += ll;
-  v[2] += br;
-  for (int d = 0; d < PS_BINS; d++) {
-    cal_n[d] += (fix_t)cal_ni[d] << 64;
-    cal_obs[d] += (fix_t)cal_oi[d] << 64;
-  }
+  fix_t *cal_pred = cal_n + PS_BINS, *cal_obs = cal_pred + PS_BINS, *curve_pos = cal_obs + PS_BINS;
+  /* AUC: negatives below each run (all ranks), counted down from the slice's top */
+  int64_t negbelow = (int64_t)c->neg_below + (int64_t)c->slice_neg, cal_ni[PS_BINS] = {0}, cal_oi[PS_BINS] = {0};
+  fix_t auc = 0, ll = 0, br = 0, ap = 0;
   /* average precision: descending thresholds, sum (R_k - R_{k-1}) * P_k;
    * a run without positives adds (R - R) * P = 0 */
   double tp = c->pos_above, fp = c->neg_above, rprev = c->P > 0 ? tp / c->P : 0;
-  fix_t ap = 0;
-  for (size_t i = g; i-- > 0;) {
-    tp += r[i].pos;
-    fp += r[i].neg;
-    if (!r[i].pos) continue;
-    double rec = c->P > 0 ? tp / c->P : 0;
-    ap += fix((rec - rprev) * (tp / (tp + fp)));
-    rprev = rec;
-  }
-  v[3] += ap;
   /* deciles by descending score; a run of tied scores that straddles a
    * decile edge gives each side its share of the run's positives */
   double at = c->rows_above, n = c->n, lo_d[PS_BINS], hi_d[PS_BINS];
@@ -281,52 +215,89 @@ static void partial_sums(const run_t *r, size_t g, const context_t *c, fix_t *v,
    * (the first bin ending after the run's start) and are contiguous */
   int d0 = 0;
   int64_t lrows[PS_BINS] = {0}, lpos[PS_BINS] = {0};
-  for (size_t i = g; i-- > 0;) {
-    double cnt = (double)r[i].pos + r[i].neg, end = at + cnt;
-    while (d0 < PS_BINS && hi_d[d0] <= at) d0++;
-    if (d0 < PS_BINS && lo_d[d0] <= at && end <= hi_d[d0]) { /* the whole run in bin d0: integers */
-      if (cnt > 0) {
-        lrows[d0] += (int64_t)cnt;
-        lpos[d0] += r[i].pos;
-        min_score[d0] = r[i].s;
-      }
-      at = end;
-      continue;
-    }
-    for (int d = d0; d < PS_BINS && lo_d[d] < end; d++) {
-      double ov = min_nn(end, hi_d[d]) - max_nn(at, lo_d[d]);
-      if (ov <= 0) continue;
-      lift_rows[d] += fix(ov);
-      lift_pos[d] += fix(r[i].pos * (ov / cnt));
-      min_score[d] = r[i].s;
-    }
-    at = end;
-  }
-  for (int d = 0; d < PS_BINS; d++) {
-    lift_rows[d] += (fix_t)lrows[d] << 64;
-    lift_pos[d] += (fix_t)lpos[d] << 64;
-  }
   /* curves: positives among the top e rows for each depth e. This slice's
    * whole runs above e add an integer (exact in fixed point in any grouping),
    * the run that e cuts adds its share: the same sums for any rank count. */
-  fix_t *curve_pos = cal_obs + PS_BINS;
   int64_t n64 = (int64_t)c->n, cp = 0;
   double depth[PS_CURVE + 1];
   for (int j = 0; j < PS_CURVE; j++) depth[j] = (double)ps_curve_rows(j, n64);
   depth[PS_CURVE] = INFINITY;
   int q = 0;
-  at = c->rows_above;
   while (q < PS_CURVE && depth[q] <= at) q++;
-  for (size_t i = g; i-- > 0;) {
-    double cnt = (double)r[i].pos + r[i].neg, end = at + cnt;
-    for (double e; (e = depth[q]) <= end; q++) {
-      curve_pos[q] += fix((double)cp) + fix(r[i].pos * ((e - at) / cnt));
-      curve_score[q] = r[i].s;
+  /* the runs, by descending score, straight from the two sorted key lists:
+   * equal scores form one run, whose score is its lowest key's (-0 before +0) */
+  size_t i = np, j = nq;
+  while (i > 0 || j > 0) {
+    uint32_t a = i ? kp[i - 1] : 0, bk = j ? kn[j - 1] : 0; /* 0: no score has that key (a NaN's) */
+    float sf = float_of(a >= bk && i > 0 ? a : bk);
+    uint32_t pos = 0, neg = 0, low = UINT32_MAX;
+    for (;;) { /* take every key whose score equals sf */
+      if (i > 0 && float_of(kp[i - 1]) == sf) {
+        low = kp[--i] < low ? kp[i] : low;
+        pos++;
+      } else if (j > 0 && float_of(kn[j - 1]) == sf) {
+        low = kn[--j] < low ? kn[j] : low;
+        neg++;
+      } else {
+        break;
+      }
     }
-    cp += r[i].pos;
+    sf = float_of(low);
+    negbelow -= neg;
+    auc += (fix_t)pos * (fix_t)(2 * negbelow + neg); /* integers: exact */
+    double qd = sf, p = min_nn(!(qd >= DBL_EPSILON) ? DBL_EPSILON : qd, 1.0 - DBL_EPSILON);
+    /* a count of zero adds +-0 (the logs are finite): skip its log */
+    double lp = pos ? pos * log(p) : 0.0, ln = neg ? neg * log1p(-p) : 0.0;
+    ll += fix(-(lp + ln));
+    br += fix(pos * (1.0 - qd) * (1.0 - qd) + neg * qd * qd);
+    /* calibration bins of the predicted probability */
+    int b = (int)(sf * PS_BINS);
+    if (b >= PS_BINS) b = PS_BINS - 1;
+    if (b < 0) b = 0;
+    double cnt = (double)pos + neg;
+    cal_ni[b] += (int64_t)pos + neg;
+    cal_pred[b] += fix(cnt * (double)sf);
+    cal_oi[b] += pos;
+    tp += pos;
+    fp += neg;
+    if (pos) {
+      double rec = c->P > 0 ? tp / c->P : 0;
+      ap += fix((rec - rprev) * (tp / (tp + fp)));
+      rprev = rec;
+    }
+    double end = at + cnt;
+    while (d0 < PS_BINS && hi_d[d0] <= at) d0++;
+    if (d0 < PS_BINS && lo_d[d0] <= at && end <= hi_d[d0]) { /* the whole run in bin d0: integers */
+      lrows[d0] += (int64_t)cnt;
+      lpos[d0] += pos;
+      min_score[d0] = sf;
+    } else {
+      for (int d = d0; d < PS_BINS && lo_d[d] < end; d++) {
+        double ov = min_nn(end, hi_d[d]) - max_nn(at, lo_d[d]);
+        if (ov <= 0) continue;
+        lift_rows[d] += fix(ov);
+        lift_pos[d] += fix(pos * (ov / cnt));
+        min_score[d] = sf;
+      }
+    }
+    for (double e; (e = depth[q]) <= end; q++) {
+      curve_pos[q] += fix((double)cp) + fix(pos * ((e - at) / cnt));
+      curve_score[q] = sf;
+    }
+    cp += pos;
     at = end;
   }
   for (; q < PS_CURVE; q++) curve_pos[q] += fix((double)cp);
+  v[0] += auc << 64;
+  v[1] += ll;
+  v[2] += br;
+  v[3] += ap;
+  for (int d = 0; d < PS_BINS; d++) {
+    cal_n[d] += (fix_t)cal_ni[d] << 64;
+    cal_obs[d] += (fix_t)cal_oi[d] << 64;
+    lift_rows[d] += (fix_t)lrows[d] << 64;
+    lift_pos[d] += (fix_t)lpos[d] << 64;
+  }
 }
 
 #define NV (4 + 5 * PS_BINS + PS_CURVE)
@@ -367,15 +338,13 @@ static void finish(const fix_t *sums, const double *min_score, const double *cur
 
 void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int64_t n, ps_metrics_t *m) {
   size_t nn = (size_t)(n > 0 ? n : 1), np = 0, nq = 0;
-  uint32_t *k = ps_malloc(sizeof(uint32_t) * (nn + 2));
+  uint32_t *k = ps_malloc(sizeof(uint32_t) * nn);
   for (int64_t i = 0; i < n; i++) /* positives from the front, negatives from the back */
     if (!keep || keep[i]) {
       if (y[i]) k[np++] = key_of(p[i]);
       else k[nn - 1 - nq++] = key_of(p[i]);
     }
-  /* the negatives after the positives and a slot for the positives' sentinel */
-  memmove(k + np + 1, k + nn - nq, sizeof(uint32_t) * nq);
-  uint32_t *kp = k, *kn = k + np + 1;
+  uint32_t *kp = k, *kn = k + nn - nq;
   int own = 0;
   if (ps_size > 1) {
     exchange_keys(kp, np, kn, nq, &kp, &np, &kn, &nq);
@@ -383,30 +352,15 @@ void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int6
     k = NULL;
     own = 1;
   }
-  /* sort each list (tmp of the same size; a sentinel after each) */
+  /* sort each list */
   size_t big = np > nq ? np : nq;
-  uint32_t *tmp = ps_malloc(sizeof(uint32_t) * (big + 1));
+  uint32_t *tmp = ps_malloc(sizeof(uint32_t) * (big > 0 ? big : 1));
   uint32_t *sp = radix_sort(kp, tmp, np);
   if (sp != kp) memcpy(kp, sp, sizeof(uint32_t) * np);
   uint32_t *sn = radix_sort(kn, tmp, nq);
   if (sn != kn) memcpy(kn, sn, sizeof(uint32_t) * nq);
   free(tmp);
-  run_t *slice = ps_malloc(sizeof(run_t) * (np + nq + 1));
-  kp[np] = UINT32_MAX;
-  kn[nq] = UINT32_MAX;
-  size_t g = merge_keys(kp, np, kn, nq, slice);
-  if (own) {
-    free(kp);
-    free(kn);
-  }
-  free(k);
-  /* where this slice sits: totals of every rank's slice, in rank (= score) order */
-  double mine[3] = {0, 0, 0};
-  for (size_t i = 0; i < g; i++) {
-    mine[0] += slice[i].pos;
-    mine[1] += slice[i].neg;
-  }
-  mine[2] = mine[0] + mine[1];
+  double mine[3] = {(double)np, (double)nq, (double)np + (double)nq}; /* the slice's positives, negatives, rows */
   double *all = ps_malloc(sizeof(double) * 3 * (size_t)ps_size);
   comm_allgather(mine, all, sizeof mine);
   context_t c = {0};
@@ -421,6 +375,7 @@ void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int6
     }
   }
   c.n = c.P + c.N;
+  c.slice_neg = mine[1];
   free(all);
   fix_t v[NV], *all_v = ps_malloc(sizeof(fix_t) * NV * (size_t)ps_size);
   memset(v, 0, sizeof v);
@@ -428,8 +383,12 @@ void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int6
   for (int d = 0; d < PS_BINS; d++) min_score[d] = INFINITY;
   double curve_score[PS_CURVE]; /* each depth's score is found on one rank: the max of the others' -inf */
   for (int j = 0; j < PS_CURVE; j++) curve_score[j] = -INFINITY;
-  partial_sums(slice, g, &c, v, min_score, curve_score);
-  free(slice);
+  partial_sums(kp, np, kn, nq, &c, v, min_score, curve_score);
+  if (own) {
+    free(kp);
+    free(kn);
+  }
+  free(k);
   comm_allgather(v, all_v, sizeof v); /* integer sums: exact, the same for any rank count */
   memset(v, 0, sizeof v);
   for (int q = 0; q < ps_size; q++)
