@@ -72,6 +72,9 @@ int ps_strv_duplicate(char *const *v, int n);
 
 /* This process's peak resident set (VmHWM) in KiB (0 if unknown). */
 long ps_peak_rss_kb(void);
+/* Start the peak (VmHWM) again from the current resident set (Linux; a no-op
+ * elsewhere): the peak of one phase. */
+void ps_reset_peak_rss(void);
 /* MemAvailable of this machine in bytes (0 if unknown). */
 int64_t ps_mem_available(void);
 #endif

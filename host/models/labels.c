@@ -55,9 +55,11 @@ void labels_load(ps_data_t *d, char *const *targets, int k, double holdout, int6
   if (l->g_tr < 2)
     ps_die_all(PS_EXIT_ERROR, "%s: only %.0f training rows after --holdout %g", d->path, cnt[0], holdout);
   l->n_pos = ps_calloc((size_t)k, sizeof(double));
-  for (int64_t i = 0; i < n; i++)
-    if (l->train[i])
-      for (int h = 0; h < k; h++) l->n_pos[h] += Y[(size_t)i * (size_t)k + (size_t)h];
+  for (int h = 0; h < k; h++) { /* integer counts: the same as adding 0/1 doubles */
+    int64_t c = 0;
+    for (int64_t i = 0; i < n; i++) c += l->train[i] & Y[(size_t)i * (size_t)k + (size_t)h];
+    l->n_pos[h] = (double)c;
+  }
   comm_allreduce_sum_f64(l->n_pos, (size_t)k);
   for (int h = 0; h < k; h++)
     if (l->n_pos[h] == 0 || l->n_pos[h] == l->g_tr)
@@ -65,9 +67,10 @@ void labels_load(ps_data_t *d, char *const *targets, int k, double holdout, int6
                  targets[h], l->n_pos[h] == 0 ? 0 : 1);
   l->Ytr = ps_malloc((size_t)(l->n_tr > 0 ? l->n_tr : 1) * (size_t)k);
   l->Yva = ps_malloc((size_t)(l->n_va > 0 ? l->n_va : 1) * (size_t)k);
-  for (int64_t i = 0, itr = 0, iva = 0; i < n; i++)
-    memcpy(l->train[i] ? l->Ytr + (size_t)itr++ * (size_t)k : l->Yva + (size_t)iva++ * (size_t)k,
-           Y + (size_t)i * (size_t)k, (size_t)k);
+  for (int64_t i = 0, itr = 0, iva = 0; i < n; i++) {
+    uint8_t *to = l->train[i] ? l->Ytr + (size_t)itr++ * (size_t)k : l->Yva + (size_t)iva++ * (size_t)k;
+    for (int h = 0; h < k; h++) to[h] = Y[(size_t)i * (size_t)k + (size_t)h];
+  }
   free(Y);
 }
 

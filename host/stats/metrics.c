@@ -3,9 +3,10 @@
  * to [eps, 1-eps], eps = DBL_EPSILON), Brier score, decile lift and
  * calibration tables and the curves' points, exact, over rows spread across
  * ranks (see metrics.h):
- * a distributed sample sort puts every score range on one rank, each rank
- * adds its range's share, and the shares are summed -- no rank gathers
- * the rows. */
+ * a distributed sample sort puts every score range on one rank (the rows'
+ * 4-byte score keys, positives' and negatives' apart, sent before any sort),
+ * each rank radix-sorts its range, merges it into runs of equal scores, adds
+ * its range's share, and the shares are summed -- no rank gathers the rows. */
 #include "stats/metrics.h"
 
 #include <float.h>
@@ -16,11 +17,6 @@
 #include "comm/comm.h"
 #include "core/util.h"
 
-typedef struct {
-  float s;
-  uint32_t pos, neg;
-} run_t;
-
 /* Order-preserving key of a float: flip the sign bit of positives, all bits
  * of negatives (NaN never reaches here: eval and train reject it). */
 static uint32_t key_of(float f) {
@@ -29,74 +25,126 @@ static uint32_t key_of(float f) {
   return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
-/* LSD radix sort of runs by score: 4 digits of 8 bits, stable, O(n); the
- * four histograms in one read, and a digit all keys share is skipped. */
-#define RBITS 8
+/* The float of a key (key_of's inverse). */
+static inline float float_of(uint32_t k) {
+  uint32_t u = (k & 0x80000000u) ? (k & 0x7FFFFFFFu) : ~k;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+/* LSD radix sort of keys: 3 digits of 11, 11 and 10 bits, O(n), the
+ * histograms in one read, and a digit all keys share is skipped; tmp holds
+ * n keys. Returns where the sorted keys are (k or tmp). */
+#define RBITS 11
 #define RBUCKETS (1 << RBITS)
-static void radix_sort(run_t *r, size_t n) {
-  size_t(*count)[RBUCKETS + 1] = ps_calloc(4, sizeof *count);
+static uint32_t *radix_sort(uint32_t *k, uint32_t *tmp, size_t n) {
+  size_t(*count)[RBUCKETS + 1] = ps_calloc(3, sizeof *count);
   for (size_t i = 0; i < n; i++) {
-    uint32_t k = key_of(r[i].s);
-    for (int d = 0; d < 4; d++) count[d][((k >> (RBITS * d)) & (RBUCKETS - 1)) + 1]++;
+    uint32_t x = k[i];
+    count[0][(x & (RBUCKETS - 1)) + 1]++;
+    count[1][((x >> RBITS) & (RBUCKETS - 1)) + 1]++;
+    count[2][(x >> (2 * RBITS)) + 1]++;
   }
-  run_t *tmp = ps_malloc(sizeof(run_t) * (n > 0 ? n : 1));
-  run_t *src = r, *dst = tmp;
-  for (int d = 0; d < 4; d++) {
+  uint32_t *src = k, *dst = tmp;
+  for (int d = 0; d < 3; d++) {
     size_t *c = count[d];
     int trivial = 0;
     for (int b = 0; b < RBUCKETS; b++) trivial |= c[b + 1] == n;
     if (trivial) continue;
     for (int b = 0; b < RBUCKETS; b++) c[b + 1] += c[b];
-    for (size_t i = 0; i < n; i++) dst[c[(key_of(src[i].s) >> (RBITS * d)) & (RBUCKETS - 1)]++] = src[i];
-    run_t *t = src;
+    int sh = RBITS * d;
+    for (size_t i = 0; i < n; i++) {
+      uint32_t x = src[i];
+      dst[c[(x >> sh) & (RBUCKETS - 1)]++] = x;
+    }
+    uint32_t *t = src;
     src = dst;
     dst = t;
   }
-  if (src != r) memcpy(r, src, sizeof(run_t) * n);
-  free(tmp);
   free(count);
+  return src;
 }
 
-/* Sort runs by score and merge equal scores; returns the new count. */
-static size_t compress(run_t *r, size_t n) {
-  radix_sort(r, n);
-  size_t w = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (w > 0 && r[w - 1].s == r[i].s) {
-      r[w - 1].pos += r[i].pos;
-      r[w - 1].neg += r[i].neg;
-    } else {
-      r[w++] = r[i];
-    }
-  }
-  return w;
+/* A key for choosing ranks: -0 with +0 (equal scores stay on one rank). */
+static inline uint32_t split_key(uint32_t k) { return k == 0x7FFFFFFFu ? 0x80000000u : k; }
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
 }
 
-/* The P sorted lists received from the ranks, one after another in `all`
- * (their lengths in cnt), merged into one sorted list with equal scores
- * combined (P-way merge; rank order among equal keys). */
-static size_t merge_runs(const run_t *all, const size_t *cnt, int P, run_t *out) {
-  size_t *head = ps_malloc(sizeof(size_t) * (size_t)P), *end = ps_malloc(sizeof(size_t) * (size_t)P), at = 0, g = 0;
-  for (int r = 0; r < P; r++) {
-    head[r] = at;
-    at += cnt[r];
-    end[r] = at;
+/* Distributed sample sort of the keys, before any local sort: splitters from
+ * every rank's regular sample, each key sent (4 bytes) to the rank owning its
+ * score range (equal scores together), positives and negatives apart. On
+ * return *kp, *kn (malloc'd) hold this rank's
+ * range; no rank ever holds more than its share. */
+#define SAMPLES 256
+/* The rank that takes key x: the first q with x <= split[q] (the count of
+ * splitters below x; without branches for a few ranks, keys being random
+ * against them). */
+static inline int rank_of(uint32_t x, const uint32_t *split, int P) {
+  if (P <= 16) {
+    int q = 0;
+    for (int i = 0; i < P - 1; i++) q += x > split[i];
+    return q;
   }
-  for (size_t o = 0; o < at; o++) {
-    int best = -1;
-    for (int r = 0; r < P; r++)
-      if (head[r] < end[r] && (best < 0 || key_of(all[head[r]].s) < key_of(all[head[best]].s))) best = r;
-    run_t x = all[head[best]++];
-    if (g > 0 && out[g - 1].s == x.s) {
-      out[g - 1].pos += x.pos;
-      out[g - 1].neg += x.neg;
+  int lo = 0, hi = P - 1;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (x <= split[mid]) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+static void exchange_keys(const uint32_t *kp0, size_t np, const uint32_t *kn0, size_t nq, uint32_t **kp,
+                          size_t *np_out, uint32_t **kn, size_t *nq_out) {
+  int P = ps_size;
+  size_t m = np + nq; /* key i: kp0[i] for i < np, else kn0[i - np] */
+#define KEY(i) ((i) < np ? kp0[i] : kn0[(i) - np])
+  uint32_t mine[SAMPLES], *samples = ps_malloc(sizeof(uint32_t) * SAMPLES * (size_t)P);
+  for (size_t i = 0; i < SAMPLES; i++) mine[i] = m > 0 ? split_key(KEY((2 * i + 1) * m / (2 * SAMPLES))) : UINT32_MAX;
+  comm_allgather(mine, samples, sizeof mine);
+  size_t ns = 0;
+  for (size_t i = 0; i < SAMPLES * (size_t)P; i++)
+    if (samples[i] != UINT32_MAX) samples[ns++] = samples[i];
+  qsort(samples, ns, sizeof(uint32_t), cmp_u32);
+  uint32_t *split = ps_malloc(sizeof(uint32_t) * (size_t)P); /* rank q takes keys <= split[q] */
+  for (int q = 0; q < P - 1; q++) split[q] = ns ? samples[(size_t)(q + 1) * ns / (size_t)P] : UINT32_MAX;
+  split[P - 1] = UINT32_MAX;
+  free(samples);
+  size_t *cnt = ps_calloc(2 * (size_t)P, sizeof(size_t)); /* [0,P): positives, [P,2P): negatives */
+  for (size_t i = 0; i < np; i++) cnt[rank_of(split_key(kp0[i]), split, P)]++;
+  for (size_t i = 0; i < nq; i++) cnt[P + rank_of(split_key(kn0[i]), split, P)]++;
+  uint32_t *send = ps_malloc(sizeof(uint32_t) * (m > 0 ? m : 1));
+  size_t *at = ps_malloc(sizeof(size_t) * 2 * (size_t)P);
+  at[0] = 0;
+  for (int q = 1; q < 2 * P; q++) at[q] = at[q - 1] + cnt[q - 1];
+  for (size_t i = 0; i < np; i++) send[at[rank_of(split_key(kp0[i]), split, P)]++] = kp0[i];
+  for (size_t i = 0; i < nq; i++) send[at[P + rank_of(split_key(kn0[i]), split, P)]++] = kn0[i];
+#undef KEY
+  free(split);
+  size_t *bytes = ps_malloc(sizeof(size_t) * (size_t)P), *recv = ps_malloc(sizeof(size_t) * (size_t)P), total = 0;
+  for (int half = 0; half < 2; half++) {
+    for (int q = 0; q < P; q++) bytes[q] = cnt[half * P + q] * sizeof(uint32_t);
+    const uint32_t *from = send + (half ? np : 0);
+    uint32_t *got = comm_alltoallv_bytes(from, bytes, recv, &total);
+    size_t c = total / sizeof(uint32_t);
+    uint32_t *keys = got;
+    if (half) {
+      *kn = keys;
+      *nq_out = c;
     } else {
-      out[g++] = x;
+      *kp = keys;
+      *np_out = c;
     }
   }
-  free(head);
-  free(end);
-  return g;
+  free(send);
+  free(cnt);
+  free(at);
+  free(bytes);
+  free(recv);
 }
 
 /* The metrics' pieces from this rank's slice of the globally sorted runs:
@@ -105,6 +153,7 @@ static size_t merge_runs(const run_t *all, const size_t *cnt, int P, run_t *out)
 typedef struct {
   double P, N, n;                  /* all ranks */
   double neg_below, pos_above, neg_above, rows_above;
+  double slice_neg; /* this slice's negatives */
 } context_t;
 
 /* Every sum in fixed point (times 2^64) as a 128-bit integer: each run's
@@ -113,44 +162,48 @@ typedef struct {
  * rank count, however the score ranges fall on the ranks. */
 typedef __int128 fix_t;
 #define FIX_ONE 18446744073709551616.0 /* 2^64 */
-/* (fix_t)(x * 2^64), truncated toward zero, without the libgcc call: the
- * integer part and the exact fraction converted apart (the same value). */
+/* (fix_t)(x * 2^64), truncated toward zero, without the libgcc call: from
+ * the double's bits, |x| * 2^64 = m * 2^(e - 1011) with m the 53-bit
+ * significand, shifted as an integer (a right shift truncates toward zero),
+ * then signed: the same value as the conversion. */
 static inline fix_t fix(double x) {
-  if (!(fabs(x) < 4611686018427387904.0)) return (fix_t)(x * FIX_ONE); /* |x| >= 2^62, NaN */
-  double h = trunc(x), s = (x - h) * FIX_ONE; /* x - h exact, same sign as x */
-  fix_t v = (fix_t)(int64_t)h * ((fix_t)1 << 64);
-  return s >= 0 ? v + (fix_t)(uint64_t)s : v - (fix_t)(uint64_t)(-s);
+  uint64_t u;
+  memcpy(&u, &x, sizeof u);
+  int e = (int)((u >> 52) & 0x7FF);
+  if (e >= 1023 + 62) return (fix_t)(x * FIX_ONE); /* |x| >= 2^62, Inf, NaN */
+  uint64_t m = u & 0x000FFFFFFFFFFFFFull;
+  if (e) m |= 0x0010000000000000ull; /* normal: the implicit bit */
+  else e = 1;                        /* subnormal */
+  int sh = e - 1011;
+  unsigned __int128 a = sh >= 0 ? (unsigned __int128)m << sh : sh > -64 ? (unsigned __int128)(m >> -sh) : 0;
+  return (u >> 63) ? -(fix_t)a : (fix_t)a;
 }
 
 int64_t ps_curve_rows(int j, int64_t n) {
   return j <= 10 ? (int64_t)((__int128)j * n / 1000) : (int64_t)((__int128)(j - 9) * n / 100);
 }
 
-static void partial_sums(const run_t *r, size_t g, const context_t *c, fix_t *v, double *min_score,
-                         double *curve_score) {
+/* fmax/fmin for a non-NaN b and any a (NaN a gives b, as fmax/fmin do):
+ * the same values without the library calls. */
+static inline double max_nn(double a, double b) { return a > b ? a : b; }
+static inline double min_nn(double a, double b) { return a < b ? a : b; }
+
+static void partial_sums(const uint32_t *kp, size_t np, const uint32_t *kn, size_t nq, const context_t *c, fix_t *v,
+                         double *min_score, double *curve_score) {
   /* v: [0] 2 x AUC numerator, [1] log-loss, [2] Brier, [3] AP, then lift rows[B], lift pos[B], cal n[B],
-   * cal pred[B], cal obs[B], curve pos[PS_CURVE] */
-  int64_t negbelow = (int64_t)c->neg_below;
-  for (size_t i = 0; i < g; i++) {
-    v[0] += (fix_t)r[i].pos * (fix_t)(2 * negbelow + r[i].neg) << 64; /* integers: exact */
-    negbelow += r[i].neg;
-    double p = fmin(fmax((double)r[i].s, DBL_EPSILON), 1.0 - DBL_EPSILON), q = r[i].s;
-    /* a count of zero adds +-0 (the logs are finite): skip its log */
-    double lp = r[i].pos ? r[i].pos * log(p) : 0.0, ln = r[i].neg ? r[i].neg * log1p(-p) : 0.0;
-    v[1] += fix(-(lp + ln));
-    v[2] += fix(r[i].pos * (1.0 - q) * (1.0 - q) + r[i].neg * q * q);
-  }
-  /* average precision: descending thresholds, sum (R_k - R_{k-1}) * P_k */
-  double tp = c->pos_above, fp = c->neg_above, rprev = c->P > 0 ? tp / c->P : 0;
-  for (size_t i = g; i-- > 0;) {
-    tp += r[i].pos;
-    fp += r[i].neg;
-    double rec = c->P > 0 ? tp / c->P : 0;
-    v[3] += fix((rec - rprev) * (tp / (tp + fp)));
-    rprev = rec;
-  }
+   * cal pred[B], cal obs[B], curve pos[PS_CURVE].
+   * One pass over the runs, by descending score. A term that is an integer
+   * is added as an integer (fix() of an integer is that integer times 2^64
+   * exactly), and fixed-point sums are exact in any order: the same bits as
+   * one pass a sum. */
   fix_t *lift_rows = v + 4, *lift_pos = lift_rows + PS_BINS, *cal_n = lift_pos + PS_BINS;
-  fix_t *cal_pred = cal_n + PS_BINS, *cal_obs = cal_pred + PS_BINS;
+  fix_t *cal_pred = cal_n + PS_BINS, *cal_obs = cal_pred + PS_BINS, *curve_pos = cal_obs + PS_BINS;
+  /* AUC: negatives below each run (all ranks), counted down from the slice's top */
+  int64_t negbelow = (int64_t)c->neg_below + (int64_t)c->slice_neg, cal_ni[PS_BINS] = {0}, cal_oi[PS_BINS] = {0};
+  fix_t auc = 0, ll = 0, br = 0, ap = 0;
+  /* average precision: descending thresholds, sum (R_k - R_{k-1}) * P_k;
+   * a run without positives adds (R - R) * P = 0 */
+  double tp = c->pos_above, fp = c->neg_above, rprev = c->P > 0 ? tp / c->P : 0;
   /* deciles by descending score; a run of tied scores that straddles a
    * decile edge gives each side its share of the run's positives */
   double at = c->rows_above, n = c->n, lo_d[PS_BINS], hi_d[PS_BINS];
@@ -161,44 +214,89 @@ static void partial_sums(const run_t *r, size_t g, const context_t *c, fix_t *v,
   /* runs come in descending order, so the bins a run overlaps start at d0
    * (the first bin ending after the run's start) and are contiguous */
   int d0 = 0;
-  for (size_t i = g; i-- > 0;) {
-    double cnt = (double)r[i].pos + r[i].neg, end = at + cnt;
-    while (d0 < PS_BINS && hi_d[d0] <= at) d0++;
-    for (int d = d0; d < PS_BINS && lo_d[d] < end; d++) {
-      double ov = fmin(end, hi_d[d]) - fmax(at, lo_d[d]);
-      if (ov <= 0) continue;
-      lift_rows[d] += fix(ov);
-      lift_pos[d] += fix(r[i].pos * (ov / cnt));
-      min_score[d] = r[i].s;
-    }
-    at = end;
-  }
+  int64_t lrows[PS_BINS] = {0}, lpos[PS_BINS] = {0};
   /* curves: positives among the top e rows for each depth e. This slice's
    * whole runs above e add an integer (exact in fixed point in any grouping),
    * the run that e cuts adds its share: the same sums for any rank count. */
-  fix_t *curve_pos = cal_obs + PS_BINS;
   int64_t n64 = (int64_t)c->n, cp = 0;
+  double depth[PS_CURVE + 1];
+  for (int j = 0; j < PS_CURVE; j++) depth[j] = (double)ps_curve_rows(j, n64);
+  depth[PS_CURVE] = INFINITY;
   int q = 0;
-  at = c->rows_above;
-  while (q < PS_CURVE && (double)ps_curve_rows(q, n64) <= at) q++;
-  for (size_t i = g; i-- > 0;) {
-    double cnt = (double)r[i].pos + r[i].neg, end = at + cnt;
-    for (double e; q < PS_CURVE && (e = (double)ps_curve_rows(q, n64)) <= end; q++) {
-      curve_pos[q] += fix((double)cp) + fix(r[i].pos * ((e - at) / cnt));
-      curve_score[q] = r[i].s;
+  while (q < PS_CURVE && depth[q] <= at) q++;
+  /* the runs, by descending score, straight from the two sorted key lists:
+   * equal scores form one run, whose score is its lowest key's (-0 before +0) */
+  size_t i = np, j = nq;
+  while (i > 0 || j > 0) {
+    uint32_t a = i ? kp[i - 1] : 0, bk = j ? kn[j - 1] : 0; /* 0: no score has that key (a NaN's) */
+    float sf = float_of(a >= bk && i > 0 ? a : bk);
+    uint32_t pos = 0, neg = 0, low = UINT32_MAX;
+    for (;;) { /* take every key whose score equals sf */
+      if (i > 0 && float_of(kp[i - 1]) == sf) {
+        low = kp[--i] < low ? kp[i] : low;
+        pos++;
+      } else if (j > 0 && float_of(kn[j - 1]) == sf) {
+        low = kn[--j] < low ? kn[j] : low;
+        neg++;
+      } else {
+        break;
+      }
     }
-    cp += r[i].pos;
+    sf = float_of(low);
+    negbelow -= neg;
+    auc += (fix_t)pos * (fix_t)(2 * negbelow + neg); /* integers: exact */
+    double qd = sf, p = min_nn(!(qd >= DBL_EPSILON) ? DBL_EPSILON : qd, 1.0 - DBL_EPSILON);
+    /* a count of zero adds +-0 (the logs are finite): skip its log */
+    double lp = pos ? pos * log(p) : 0.0, ln = neg ? neg * log1p(-p) : 0.0;
+    ll += fix(-(lp + ln));
+    br += fix(pos * (1.0 - qd) * (1.0 - qd) + neg * qd * qd);
+    /* calibration bins of the predicted probability */
+    int b = (int)(sf * PS_BINS);
+    if (b >= PS_BINS) b = PS_BINS - 1;
+    if (b < 0) b = 0;
+    double cnt = (double)pos + neg;
+    cal_ni[b] += (int64_t)pos + neg;
+    cal_pred[b] += fix(cnt * (double)sf);
+    cal_oi[b] += pos;
+    tp += pos;
+    fp += neg;
+    if (pos) {
+      double rec = c->P > 0 ? tp / c->P : 0;
+      ap += fix((rec - rprev) * (tp / (tp + fp)));
+      rprev = rec;
+    }
+    double end = at + cnt;
+    while (d0 < PS_BINS && hi_d[d0] <= at) d0++;
+    if (d0 < PS_BINS && lo_d[d0] <= at && end <= hi_d[d0]) { /* the whole run in bin d0: integers */
+      lrows[d0] += (int64_t)cnt;
+      lpos[d0] += pos;
+      min_score[d0] = sf;
+    } else {
+      for (int d = d0; d < PS_BINS && lo_d[d] < end; d++) {
+        double ov = min_nn(end, hi_d[d]) - max_nn(at, lo_d[d]);
+        if (ov <= 0) continue;
+        lift_rows[d] += fix(ov);
+        lift_pos[d] += fix(pos * (ov / cnt));
+        min_score[d] = sf;
+      }
+    }
+    for (double e; (e = depth[q]) <= end; q++) {
+      curve_pos[q] += fix((double)cp) + fix(pos * ((e - at) / cnt));
+      curve_score[q] = sf;
+    }
+    cp += pos;
     at = end;
   }
   for (; q < PS_CURVE; q++) curve_pos[q] += fix((double)cp);
-  for (size_t i = 0; i < g; i++) { /* calibration bins of the predicted probability */
-    int b = (int)(r[i].s * PS_BINS);
-    if (b >= PS_BINS) b = PS_BINS - 1;
-    if (b < 0) b = 0;
-    double cnt = (double)r[i].pos + r[i].neg;
-    cal_n[b] += fix(cnt);
-    cal_pred[b] += fix(cnt * (double)r[i].s);
-    cal_obs[b] += fix(r[i].pos);
+  v[0] += auc << 64;
+  v[1] += ll;
+  v[2] += br;
+  v[3] += ap;
+  for (int d = 0; d < PS_BINS; d++) {
+    cal_n[d] += (fix_t)cal_ni[d] << 64;
+    cal_obs[d] += (fix_t)cal_oi[d] << 64;
+    lift_rows[d] += (fix_t)lrows[d] << 64;
+    lift_pos[d] += (fix_t)lpos[d] << 64;
   }
 }
 
@@ -238,67 +336,31 @@ static void finish(const fix_t *sums, const double *min_score, const double *cur
   }
 }
 
-/* Distributed sample sort of the runs: splitters from every rank's regular
- * samples, runs sent to the rank owning their score range (ties stay
- * together), merged there. Returns this rank's slice (sorted, ties combined);
- * no rank ever holds more than its share. */
-static run_t *redistribute(run_t *r, size_t m, size_t *g_out) {
-  int P = ps_size;
-  float *samples = ps_malloc(sizeof(float) * (size_t)P * (size_t)P), *mine = ps_malloc(sizeof(float) * (size_t)P);
-  for (int q = 0; q < P; q++) mine[q] = m > 0 && q < P - 1 ? r[(size_t)(q + 1) * m / (size_t)P].s : NAN;
-  comm_allgather(mine, samples, sizeof(float) * (size_t)P);
-  size_t ns = 0;
-  for (int i = 0; i < P * P; i++)
-    if (!isnan(samples[i])) samples[ns++] = samples[i];
-  /* sort the samples by key (insertion: at most P^2 of them) */
-  for (size_t i = 1; i < ns; i++)
-    for (size_t j = i; j > 0 && key_of(samples[j]) < key_of(samples[j - 1]); j--) {
-      float t = samples[j];
-      samples[j] = samples[j - 1];
-      samples[j - 1] = t;
-    }
-  uint32_t *split = ps_malloc(sizeof(uint32_t) * (size_t)P); /* bucket q holds keys <= split[q] */
-  for (int q = 0; q < P - 1; q++) split[q] = ns ? key_of(samples[(size_t)(q + 1) * ns / (size_t)P]) : UINT32_MAX;
-  split[P - 1] = UINT32_MAX;
-  size_t *send = ps_calloc((size_t)P, sizeof(size_t)), *recv = ps_calloc((size_t)P, sizeof(size_t));
-  for (size_t i = 0, q = 0; i < m; i++) {
-    while (key_of(r[i].s) > split[q]) q++;
-    send[q] += sizeof(run_t);
-  }
-  size_t total = 0;
-  run_t *got = comm_alltoallv_bytes(r, send, recv, &total);
-  size_t *cnt = ps_malloc(sizeof(size_t) * (size_t)P);
-  for (int q = 0; q < P; q++) cnt[q] = recv[q] / sizeof(run_t);
-  run_t *out = ps_malloc(sizeof(run_t) * (total / sizeof(run_t) + 1));
-  *g_out = merge_runs(got, cnt, P, out);
-  free(got); free(cnt); free(send); free(recv); free(split); free(samples); free(mine);
-  return out;
-}
-
 void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int64_t n, ps_metrics_t *m) {
-  run_t *r = ps_malloc(sizeof(run_t) * (size_t)(n > 0 ? n : 1));
-  size_t cnt = 0;
-  for (int64_t i = 0; i < n; i++) {
-    if (keep && !keep[i]) continue;
-    r[cnt].s = p[i];
-    r[cnt].pos = y[i] != 0;
-    r[cnt].neg = y[i] == 0;
-    cnt++;
-  }
-  cnt = compress(r, cnt);
-  size_t g = cnt;
-  run_t *slice = r;
+  size_t nn = (size_t)(n > 0 ? n : 1), np = 0, nq = 0;
+  uint32_t *k = ps_malloc(sizeof(uint32_t) * nn);
+  for (int64_t i = 0; i < n; i++) /* positives from the front, negatives from the back */
+    if (!keep || keep[i]) {
+      if (y[i]) k[np++] = key_of(p[i]);
+      else k[nn - 1 - nq++] = key_of(p[i]);
+    }
+  uint32_t *kp = k, *kn = k + nn - nq;
+  int own = 0;
   if (ps_size > 1) {
-    slice = redistribute(r, cnt, &g);
-    free(r);
+    exchange_keys(kp, np, kn, nq, &kp, &np, &kn, &nq);
+    free(k);
+    k = NULL;
+    own = 1;
   }
-  /* where this slice sits: totals of every rank's slice, in rank (= score) order */
-  double mine[3] = {0, 0, 0};
-  for (size_t i = 0; i < g; i++) {
-    mine[0] += slice[i].pos;
-    mine[1] += slice[i].neg;
-  }
-  mine[2] = mine[0] + mine[1];
+  /* sort each list */
+  size_t big = np > nq ? np : nq;
+  uint32_t *tmp = ps_malloc(sizeof(uint32_t) * (big > 0 ? big : 1));
+  uint32_t *sp = radix_sort(kp, tmp, np);
+  if (sp != kp) memcpy(kp, sp, sizeof(uint32_t) * np);
+  uint32_t *sn = radix_sort(kn, tmp, nq);
+  if (sn != kn) memcpy(kn, sn, sizeof(uint32_t) * nq);
+  free(tmp);
+  double mine[3] = {(double)np, (double)nq, (double)np + (double)nq}; /* the slice's positives, negatives, rows */
   double *all = ps_malloc(sizeof(double) * 3 * (size_t)ps_size);
   comm_allgather(mine, all, sizeof mine);
   context_t c = {0};
@@ -313,6 +375,7 @@ void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int6
     }
   }
   c.n = c.P + c.N;
+  c.slice_neg = mine[1];
   free(all);
   fix_t v[NV], *all_v = ps_malloc(sizeof(fix_t) * NV * (size_t)ps_size);
   memset(v, 0, sizeof v);
@@ -320,8 +383,12 @@ void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int6
   for (int d = 0; d < PS_BINS; d++) min_score[d] = INFINITY;
   double curve_score[PS_CURVE]; /* each depth's score is found on one rank: the max of the others' -inf */
   for (int j = 0; j < PS_CURVE; j++) curve_score[j] = -INFINITY;
-  partial_sums(slice, g, &c, v, min_score, curve_score);
-  free(slice);
+  partial_sums(kp, np, kn, nq, &c, v, min_score, curve_score);
+  if (own) {
+    free(kp);
+    free(kn);
+  }
+  free(k);
   comm_allgather(v, all_v, sizeof v); /* integer sums: exact, the same for any rank count */
   memset(v, 0, sizeof v);
   for (int q = 0; q < ps_size; q++)

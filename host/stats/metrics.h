@@ -1,7 +1,7 @@
 /* metrics.h: exact ranking and probability metrics of scores against 0/1
- * labels, over rows spread across ranks. Each rank sorts and run-length
- * compresses its (score, label) pairs; a distributed sample sort sends
- * every score range to one rank (ties together), each rank computes its
+ * labels, over rows spread across ranks. A distributed sample sort sends
+ * every score range to one rank (ties together; 4-byte keys, positives and
+ * negatives apart), which sorts it into runs of equal scores and computes its
  * range's share of every sum knowing the counts below and above it, in
  * fixed point (128-bit integers), and the shares are added exactly. Memory
  * per rank O(its rows); the same numbers as one sorted pass to ~1e-12, and
