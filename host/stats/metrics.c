@@ -18,7 +18,7 @@
 #include "core/util.h"
 
 /* Order-preserving key of a float: flip the sign bit of positives, all bits
- * of negatives (NaN never reaches here: eval and train reject it). */
+ * of negatives (NaN never reaches here: metrics_compute refuses it). */
 static uint32_t key_of(float f) {
   uint32_t u;
   memcpy(&u, &f, sizeof u);
@@ -338,6 +338,17 @@ static void finish(const fix_t *sums, const double *min_score, const double *cur
 
 void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int64_t n, ps_metrics_t *m) {
   size_t nn = (size_t)(n > 0 ? n : 1), np = 0, nq = 0;
+  /* A NaN score has no place in the order (and would stall the run loop):
+   * eval refuses NaN scores when it reads them; here it is a model's own
+   * prediction overflowing (e.g. rows far outside the training range). */
+  int64_t nan = 0;
+  for (int64_t i = 0; i < n; i++) nan += (!keep || keep[i]) && isnan(p[i]);
+  comm_allreduce_sum_i64(&nan, 1);
+  if (nan)
+    ps_die_all(PS_EXIT_ERROR,
+               "metrics: %lld of the model's predictions are NaN (its logits overflow on rows far outside the "
+               "training data's range): no exact metric is defined; check the features of those rows",
+               (long long)nan);
   uint32_t *k = ps_malloc(sizeof(uint32_t) * nn);
   for (int64_t i = 0; i < n; i++) /* positives from the front, negatives from the back */
     if (!keep || keep[i]) {

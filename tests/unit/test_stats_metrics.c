@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <cmocka.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "comm/comm.h"
 #include "stats/metrics.h"
@@ -106,10 +108,29 @@ static void average_precision_small(void **state) {
   assert_true(m.n == 3 && m.pos == 1 && m.auc == 1.0);
 }
 
+/* A NaN prediction is refused with an error (exit 1), never a stall: run in
+ * a child process under an alarm. */
+static void nan_score_is_an_error(void **state) {
+  (void)state;
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    alarm(20); /* a stall dies by SIGALRM */
+    float p[5] = {0.2f, NAN, 0.7f, 0.7f, 0.1f};
+    uint8_t y[5] = {0, 1, 1, 0, 0};
+    ps_metrics_t m;
+    metrics_compute(p, y, NULL, 5, &m);
+    _exit(0);
+  }
+  int st = 0;
+  assert_true(waitpid(pid, &st, 0) == pid);
+  assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+}
+
 int main(int argc, char **argv) {
   comm_init(&argc, &argv);
   const struct CMUnitTest tests[] = {cmocka_unit_test(stats_match_two_pass), cmocka_unit_test(metrics_brute_force),
-                                     cmocka_unit_test(average_precision_small)};
+                                     cmocka_unit_test(average_precision_small), cmocka_unit_test(nan_score_is_an_error)};
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   comm_finalize();
   return rc;

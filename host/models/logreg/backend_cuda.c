@@ -109,11 +109,13 @@ static void pin_grow(void **p, size_t *have, size_t want) {
 
 /* Device bytes for the next block of rows: block_bytes, or less when the
  * device has filled up since the backend was made (a quarter of what is
- * free, counting the block buffers this backend holds already). */
+ * free, counting every block buffer this backend holds already: the next
+ * pass gets the same pieces as this one, so the same sums). */
 static size_t block_budget(cuda_t *s) {
   size_t fr = 0, tot = 0;
   CUDA_CHECK(cudaMemGetInfo(&fr, &tot));
-  size_t avail = (fr + s->xb_bytes + s->yb_bytes + s->pb_bytes) / 4;
+  size_t avail = (fr + s->xb_bytes + s->yb_bytes + s->pb_bytes + s->sx_bytes[0] + s->sx_bytes[1] +
+                  s->sy_bytes[0] + s->sy_bytes[1]) / 4;
   size_t b = s->block_bytes < avail ? s->block_bytes : avail;
   return b > 65536 ? b : 65536;
 }
