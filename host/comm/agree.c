@@ -1,11 +1,19 @@
-/* agree.c: collective agreement on failures and stop signals, built on the
- * transport primitives of comm.h (so it works on every transport). */
+/* agree.c: collective agreement on failures and stop signals, and the
+ * one-call all-to-all, built on the transport primitives of comm.h (so they
+ * work on every transport). */
 #include <stdio.h>
 #include <string.h>
 
 #include "comm/comm.h"
 #include "core/signals.h"
 #include "core/util.h"
+
+void *comm_alltoallv_bytes(const void *in, const size_t *send_sizes, size_t *recv_sizes, size_t *total) {
+  *total = comm_alltoall_sizes(send_sizes, recv_sizes);
+  void *out = ps_malloc(*total > 0 ? *total : 1);
+  comm_alltoallv_bytes_into(in, send_sizes, recv_sizes, out);
+  return out;
+}
 
 int comm_agree_failure(int64_t key, const char *msg, char *out, size_t n) {
   int64_t lo = key;

@@ -29,8 +29,13 @@ void comm_allgather(const void *in, void *out, size_t bytes);
 void *comm_gatherv_bytes(const void *in, size_t bytes, size_t *total, size_t *sizes);
 /* All-to-all of bytes: send_sizes[P] bytes to each rank from `in` (rank
  * order, packed); returns the received bytes (malloc'd, rank order) and
- * fills recv_sizes[P] and *total. */
+ * fills recv_sizes[P] and *total. (agree.c, from the two calls below.) */
 void *comm_alltoallv_bytes(const void *in, const size_t *send_sizes, size_t *recv_sizes, size_t *total);
+/* The same in two steps, for callers that receive into memory they keep:
+ * the sizes (fills recv_sizes[P], returns their total), then the bytes
+ * into out (room for that total). */
+size_t comm_alltoall_sizes(const size_t *send_sizes, size_t *recv_sizes);
+void comm_alltoallv_bytes_into(const void *in, const size_t *send_sizes, const size_t *recv_sizes, void *out);
 /* Ranks on this node (shared memory): GPU choice. */
 int comm_local_rank(void);
 int comm_local_size(void);

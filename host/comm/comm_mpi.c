@@ -161,47 +161,53 @@ void *comm_gatherv_bytes(const void *in, size_t bytes, size_t *total, size_t *ou
   return out;
 }
 
-void *comm_alltoallv_bytes(const void *in, const size_t *send_sizes, size_t *recv_sizes, size_t *total) {
+size_t comm_alltoall_sizes(const size_t *send_sizes, size_t *recv_sizes) {
   int P = ps_size;
   int64_t *ss = ps_malloc(sizeof(int64_t) * (size_t)P), *rs = ps_malloc(sizeof(int64_t) * (size_t)P);
   for (int r = 0; r < P; r++) ss[r] = (int64_t)send_sizes[r];
   if (P == 1) rs[0] = ss[0];
   else MPI_CHECK(MPI_Alltoall(ss, 1, MPI_INT64_T, rs, 1, MPI_INT64_T, MPI_COMM_WORLD));
-  size_t tot = 0, *soff = ps_malloc(sizeof(size_t) * (size_t)P), *roff = ps_malloc(sizeof(size_t) * (size_t)P);
-  size_t so = 0;
+  size_t tot = 0;
+  for (int r = 0; r < P; r++) tot += recv_sizes[r] = (size_t)rs[r];
+  free(ss);
+  free(rs);
+  return tot;
+}
+
+void comm_alltoallv_bytes_into(const void *in, const size_t *send_sizes, const size_t *recv_sizes, void *outv) {
+  int P = ps_size;
+  char *out = outv;
+  size_t *soff = ps_malloc(sizeof(size_t) * (size_t)P), *roff = ps_malloc(sizeof(size_t) * (size_t)P), so = 0, ro = 0;
   for (int r = 0; r < P; r++) {
     soff[r] = so;
-    so += (size_t)ss[r];
-    roff[r] = tot;
-    tot += (size_t)rs[r];
-    recv_sizes[r] = (size_t)rs[r];
+    so += send_sizes[r];
+    roff[r] = ro;
+    ro += recv_sizes[r];
   }
-  *total = tot;
-  char *out = ps_malloc(tot);
   /* pairwise exchange in chunks (no 2^31 limit): step s sends to rank+s and
    * receives from rank-s, each side posting the same chunks */
   size_t cb = CHUNK * 64;
   for (int s = 0; s < P; s++) {
     int to = (ps_rank + s) % P, from = (ps_rank - s + P) % P;
     if (s == 0) {
-      memcpy(out + roff[from], (const char *)in + soff[to], (size_t)ss[to]);
+      memcpy(out + roff[from], (const char *)in + soff[to], send_sizes[to]);
       continue;
     }
-    size_t nr = ((size_t)rs[from] + cb - 1) / cb, ns = ((size_t)ss[to] + cb - 1) / cb;
+    size_t nr = (recv_sizes[from] + cb - 1) / cb, ns = (send_sizes[to] + cb - 1) / cb;
     MPI_Request *req = ps_malloc(sizeof(MPI_Request) * (nr + ns + 1));
     for (size_t i = 0; i < nr; i++) {
-      size_t off = i * cb, m = (size_t)rs[from] - off < cb ? (size_t)rs[from] - off : cb;
+      size_t off = i * cb, m = recv_sizes[from] - off < cb ? recv_sizes[from] - off : cb;
       MPI_CHECK(MPI_Irecv(out + roff[from] + off, (int)m, MPI_BYTE, from, 12, MPI_COMM_WORLD, &req[i]));
     }
     for (size_t i = 0; i < ns; i++) {
-      size_t off = i * cb, m = (size_t)ss[to] - off < cb ? (size_t)ss[to] - off : cb;
+      size_t off = i * cb, m = send_sizes[to] - off < cb ? send_sizes[to] - off : cb;
       MPI_CHECK(MPI_Isend((const char *)in + soff[to] + off, (int)m, MPI_BYTE, to, 12, MPI_COMM_WORLD, &req[nr + i]));
     }
     MPI_CHECK(MPI_Waitall((int)(nr + ns), req, MPI_STATUSES_IGNORE));
     free(req);
   }
-  free(ss); free(rs); free(soff); free(roff);
-  return out;
+  free(soff);
+  free(roff);
 }
 
 void comm_use_device(int device) {

@@ -249,14 +249,15 @@ int eval_run(const eval_opts_t *opts) {
       }
     ps_check_all(bad, msg);
     data_read_labels(&d, targets[h], row0, n, 1, 0, y);
-    if (rss) ps_reset_peak_rss(); /* the metrics' own peak, not the reads' (MPI-IO buffers) */
-    metrics_compute(p, y, keep, n, &mt[h]);
-    if (rss && ps_peak_rss_kb() > metrics_rss) metrics_rss = ps_peak_rss_kb();
     if (want_doc || bscores) {
       psi_hist_all(p, n, hcur + (size_t)h * PS_PSI_FINE);
       if (bscores) has_base[h] = baseline_hist(bf, bscores, targets[h], hbase + (size_t)h * PS_PSI_FINE, &base_bad[h]);
     }
+    if (rss) ps_reset_peak_rss(); /* the metrics' own peak, not the reads' (MPI-IO buffers) */
+    metrics_compute_in(p, y, keep, n, &mt[h]); /* p's scores are used up: the next head reads its own */
+    if (rss && ps_peak_rss_kb() > metrics_rss) metrics_rss = ps_peak_rss_kb();
   }
+  metrics_release();
   if (bscores) h5_close(bf);
   if (rss) fprintf(stderr, "propscore: rank %d metrics peak RSS %ld KiB\n", ps_rank, metrics_rss);
   cJSON *model = want_doc ? model_json(sf, scores, targets, k) : NULL;

@@ -3,10 +3,12 @@
  * to [eps, 1-eps], eps = DBL_EPSILON), Brier score, decile lift and
  * calibration tables and the curves' points, exact, over rows spread across
  * ranks (see metrics.h):
- * a distributed sample sort puts every score range on one rank (the rows'
- * 4-byte score keys, positives' and negatives' apart, sent before any sort),
- * each rank radix-sorts its range, merges it into runs of equal scores, adds
- * its range's share, and the shares are summed -- no rank gathers the rows. */
+ * a distributed sample sort puts every score range on one rank (each row's
+ * 4-byte key: its score's bits and its label, sent before any sort), each
+ * rank radix-sorts its range, reads it as runs of equal scores, adds its
+ * range's share, and the shares are summed -- no rank gathers the rows.
+ * The key buffers are kept between calls (train asks for 2 x heads metrics
+ * in a row; fresh pages cost more than the work) until metrics_release(). */
 #include "stats/metrics.h"
 
 #include <float.h>
@@ -17,19 +19,19 @@
 #include "comm/comm.h"
 #include "core/util.h"
 
-/* Order-preserving key of a float: flip the sign bit of positives, all bits
- * of negatives (NaN never reaches here: metrics_compute refuses it). */
-static uint32_t key_of(float f) {
+/* A row's key: a score in [0, 1] has float bits 0 .. 0x3F800000, which
+ * order like the scores (-0 is taken as +0); shifted up one with the label
+ * as the lowest bit, keys order by score, then negatives before positives. */
+static inline uint32_t key_of(float p, uint8_t y) {
   uint32_t u;
-  memcpy(&u, &f, sizeof u);
-  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+  memcpy(&u, &p, sizeof u);
+  return (u & 0x7FFFFFFFu) << 1 | (y != 0);
 }
 
-/* The float of a key (key_of's inverse). */
-static inline float float_of(uint32_t k) {
-  uint32_t u = (k & 0x80000000u) ? (k & 0x7FFFFFFFu) : ~k;
+/* The score of a key (of key >> 1, the score's bits). */
+static inline float score_of(uint32_t s) {
   float f;
-  memcpy(&f, &u, sizeof f);
+  memcpy(&f, &s, sizeof f);
   return f;
 }
 
@@ -38,7 +40,7 @@ static inline float float_of(uint32_t k) {
  * n keys. Returns where the sorted keys are (k or tmp). */
 #define RBITS 11
 #define RBUCKETS (1 << RBITS)
-static uint32_t *radix_sort(uint32_t *k, uint32_t *tmp, size_t n) {
+static uint32_t *radix_sort(uint32_t *k, uint32_t *tmp, size_t n, size_t *odd) {
   size_t(*count)[RBUCKETS + 1] = ps_calloc(3, sizeof *count);
   for (size_t i = 0; i < n; i++) {
     uint32_t x = k[i];
@@ -46,6 +48,8 @@ static uint32_t *radix_sort(uint32_t *k, uint32_t *tmp, size_t n) {
     count[1][((x >> RBITS) & (RBUCKETS - 1)) + 1]++;
     count[2][(x >> (2 * RBITS)) + 1]++;
   }
+  *odd = 0; /* keys with the lowest bit set: positives */
+  for (int b = 1; b < RBUCKETS; b += 2) *odd += count[0][b + 1];
   uint32_t *src = k, *dst = tmp;
   for (int d = 0; d < 3; d++) {
     size_t *c = count[d];
@@ -66,85 +70,98 @@ static uint32_t *radix_sort(uint32_t *k, uint32_t *tmp, size_t n) {
   return src;
 }
 
-/* A key for choosing ranks: -0 with +0 (equal scores stay on one rank). */
-static inline uint32_t split_key(uint32_t k) { return k == 0x7FFFFFFFu ? 0x80000000u : k; }
-
 static int cmp_u32(const void *a, const void *b) {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
   return (x > y) - (x < y);
 }
 
-/* Distributed sample sort of the keys, before any local sort: splitters from
- * every rank's regular sample, each key sent (4 bytes) to the rank owning its
- * score range (equal scores together), positives and negatives apart. On
- * return *kp, *kn (malloc'd) hold this rank's
- * range; no rank ever holds more than its share. */
+/* Buffers kept between calls: [0] the keys to send and the sort's spare,
+ * [1] keys made from a const score array, [2] received keys that overflow
+ * the key buffer. [0] and [2] may be memory a caller lent (metrics_lend). */
+static struct {
+  uint32_t *buf[3];
+  size_t cap[3];
+  uint32_t *lent;
+  size_t lent_cap;
+} ws;
+
+static uint32_t *ws_get(int i, size_t n) {
+  size_t half = ws.lent_cap / 2; /* [0] in the first half, [2] in the second */
+  if (i != 1 && ws.lent && half >= n) return ws.lent + (i ? half : 0);
+  if (ws.cap[i] < n || !ws.buf[i]) {
+    free(ws.buf[i]);
+    ws.cap[i] = n + n / 8 + 1024; /* the next call's split may differ a little */
+    ws.buf[i] = ps_malloc(sizeof(uint32_t) * ws.cap[i]);
+  }
+  return ws.buf[i];
+}
+
+void metrics_lend(void *mem, size_t bytes) {
+  ws.lent = mem;
+  ws.lent_cap = mem ? bytes / sizeof(uint32_t) : 0;
+}
+
+void metrics_release(void) {
+  for (int i = 0; i < 3; i++) free(ws.buf[i]);
+  memset(&ws, 0, sizeof ws);
+}
+
+/* Distributed sample sort of the keys, before any local sort: splitters
+ * (scores) from every rank's regular sample, each key sent (4 bytes) to the
+ * rank owning its score range, equal scores together. Returns this rank's
+ * range (in key[] if it fits its cap keys, else in a kept buffer) and its
+ * size; no rank ever holds more than its share. */
 #define SAMPLES 256
-/* The rank that takes key x: the first q with x <= split[q] (the count of
- * splitters below x; without branches for a few ranks, keys being random
- * against them). */
-static inline int rank_of(uint32_t x, const uint32_t *split, int P) {
+/* The rank that takes score bits s: the first q with s <= split[q] (the
+ * count of splitters below s; without branches for a few ranks, scores
+ * being random against them). */
+static inline int rank_of(uint32_t s, const uint32_t *split, int P) {
   if (P <= 16) {
     int q = 0;
-    for (int i = 0; i < P - 1; i++) q += x > split[i];
+    for (int i = 0; i < P - 1; i++) q += s > split[i];
     return q;
   }
   int lo = 0, hi = P - 1;
   while (lo < hi) {
     int mid = (lo + hi) / 2;
-    if (x <= split[mid]) hi = mid;
+    if (s <= split[mid]) hi = mid;
     else lo = mid + 1;
   }
   return lo;
 }
 
-static void exchange_keys(const uint32_t *kp0, size_t np, const uint32_t *kn0, size_t nq, uint32_t **kp,
-                          size_t *np_out, uint32_t **kn, size_t *nq_out) {
+static uint32_t *exchange_keys(uint32_t *key, size_t m, size_t cap, size_t *m_out) {
   int P = ps_size;
-  size_t m = np + nq; /* key i: kp0[i] for i < np, else kn0[i - np] */
-#define KEY(i) ((i) < np ? kp0[i] : kn0[(i) - np])
   uint32_t mine[SAMPLES], *samples = ps_malloc(sizeof(uint32_t) * SAMPLES * (size_t)P);
-  for (size_t i = 0; i < SAMPLES; i++) mine[i] = m > 0 ? split_key(KEY((2 * i + 1) * m / (2 * SAMPLES))) : UINT32_MAX;
+  for (size_t i = 0; i < SAMPLES; i++) mine[i] = m > 0 ? key[(2 * i + 1) * m / (2 * SAMPLES)] >> 1 : UINT32_MAX;
   comm_allgather(mine, samples, sizeof mine);
   size_t ns = 0;
   for (size_t i = 0; i < SAMPLES * (size_t)P; i++)
     if (samples[i] != UINT32_MAX) samples[ns++] = samples[i];
   qsort(samples, ns, sizeof(uint32_t), cmp_u32);
-  uint32_t *split = ps_malloc(sizeof(uint32_t) * (size_t)P); /* rank q takes keys <= split[q] */
+  uint32_t *split = ps_malloc(sizeof(uint32_t) * (size_t)P); /* rank q takes scores <= split[q] */
   for (int q = 0; q < P - 1; q++) split[q] = ns ? samples[(size_t)(q + 1) * ns / (size_t)P] : UINT32_MAX;
   split[P - 1] = UINT32_MAX;
   free(samples);
-  size_t *cnt = ps_calloc(2 * (size_t)P, sizeof(size_t)); /* [0,P): positives, [P,2P): negatives */
-  for (size_t i = 0; i < np; i++) cnt[rank_of(split_key(kp0[i]), split, P)]++;
-  for (size_t i = 0; i < nq; i++) cnt[P + rank_of(split_key(kn0[i]), split, P)]++;
-  uint32_t *send = ps_malloc(sizeof(uint32_t) * (m > 0 ? m : 1));
-  size_t *at = ps_malloc(sizeof(size_t) * 2 * (size_t)P);
+  size_t *cnt = ps_calloc((size_t)P, sizeof(size_t)), *at = ps_malloc(sizeof(size_t) * (size_t)P);
+  for (size_t i = 0; i < m; i++) cnt[rank_of(key[i] >> 1, split, P)]++;
+  uint32_t *send = ws_get(0, m);
   at[0] = 0;
-  for (int q = 1; q < 2 * P; q++) at[q] = at[q - 1] + cnt[q - 1];
-  for (size_t i = 0; i < np; i++) send[at[rank_of(split_key(kp0[i]), split, P)]++] = kp0[i];
-  for (size_t i = 0; i < nq; i++) send[at[P + rank_of(split_key(kn0[i]), split, P)]++] = kn0[i];
-#undef KEY
+  for (int q = 1; q < P; q++) at[q] = at[q - 1] + cnt[q - 1];
+  for (size_t i = 0; i < m; i++) send[at[rank_of(key[i] >> 1, split, P)]++] = key[i];
   free(split);
-  size_t *bytes = ps_malloc(sizeof(size_t) * (size_t)P), *recv = ps_malloc(sizeof(size_t) * (size_t)P), total = 0;
-  for (int half = 0; half < 2; half++) {
-    for (int q = 0; q < P; q++) bytes[q] = cnt[half * P + q] * sizeof(uint32_t);
-    const uint32_t *from = send + (half ? np : 0);
-    uint32_t *got = comm_alltoallv_bytes(from, bytes, recv, &total);
-    size_t c = total / sizeof(uint32_t);
-    uint32_t *keys = got;
-    if (half) {
-      *kn = keys;
-      *nq_out = c;
-    } else {
-      *kp = keys;
-      *np_out = c;
-    }
-  }
-  free(send);
+  size_t *bytes = ps_malloc(sizeof(size_t) * (size_t)P), *recv = ps_malloc(sizeof(size_t) * (size_t)P);
+  for (int q = 0; q < P; q++) bytes[q] = cnt[q] * sizeof(uint32_t);
+  size_t total = comm_alltoall_sizes(bytes, recv);
+  size_t r = total / sizeof(uint32_t);
+  uint32_t *got = r <= cap ? key : ws_get(2, r); /* the keys are in send now: their buffer is free */
+  comm_alltoallv_bytes_into(send, bytes, recv, got);
+  *m_out = r;
   free(cnt);
   free(at);
   free(bytes);
   free(recv);
+  return got;
 }
 
 /* The metrics' pieces from this rank's slice of the globally sorted runs:
@@ -188,8 +205,8 @@ int64_t ps_curve_rows(int j, int64_t n) {
 static inline double max_nn(double a, double b) { return a > b ? a : b; }
 static inline double min_nn(double a, double b) { return a < b ? a : b; }
 
-static void partial_sums(const uint32_t *kp, size_t np, const uint32_t *kn, size_t nq, const context_t *c, fix_t *v,
-                         double *min_score, double *curve_score) {
+static void partial_sums(const uint32_t *key, size_t m, const context_t *c, fix_t *v, double *min_score,
+                         double *curve_score) {
   /* v: [0] 2 x AUC numerator, [1] log-loss, [2] Brier, [3] AP, then lift rows[B], lift pos[B], cal n[B],
    * cal pred[B], cal obs[B], curve pos[PS_CURVE].
    * One pass over the runs, by descending score. A term that is an integer
@@ -224,25 +241,16 @@ static void partial_sums(const uint32_t *kp, size_t np, const uint32_t *kn, size
   depth[PS_CURVE] = INFINITY;
   int q = 0;
   while (q < PS_CURVE && depth[q] <= at) q++;
-  /* the runs, by descending score, straight from the two sorted key lists:
-   * equal scores form one run, whose score is its lowest key's (-0 before +0) */
-  size_t i = np, j = nq;
-  while (i > 0 || j > 0) {
-    uint32_t a = i ? kp[i - 1] : 0, bk = j ? kn[j - 1] : 0; /* 0: no score has that key (a NaN's) */
-    float sf = float_of(a >= bk && i > 0 ? a : bk);
-    uint32_t pos = 0, neg = 0, low = UINT32_MAX;
-    for (;;) { /* take every key whose score equals sf */
-      if (i > 0 && float_of(kp[i - 1]) == sf) {
-        low = kp[--i] < low ? kp[i] : low;
-        pos++;
-      } else if (j > 0 && float_of(kn[j - 1]) == sf) {
-        low = kn[--j] < low ? kn[j] : low;
-        neg++;
-      } else {
-        break;
-      }
-    }
-    sf = float_of(low);
+  /* the runs, by descending score: keys of one score are adjacent */
+  size_t i = m;
+  while (i > 0) {
+    uint32_t sb = key[i - 1] >> 1, pos = 0, cnt1 = 0;
+    do {
+      pos += key[--i] & 1;
+      cnt1++;
+    } while (i > 0 && key[i - 1] >> 1 == sb);
+    uint32_t neg = cnt1 - pos;
+    float sf = score_of(sb);
     negbelow -= neg;
     auc += (fix_t)pos * (fix_t)(2 * negbelow + neg); /* integers: exact */
     double qd = sf, p = min_nn(!(qd >= DBL_EPSILON) ? DBL_EPSILON : qd, 1.0 - DBL_EPSILON);
@@ -336,42 +344,48 @@ static void finish(const fix_t *sums, const double *min_score, const double *cur
   }
 }
 
-void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int64_t n, ps_metrics_t *m) {
-  size_t nn = (size_t)(n > 0 ? n : 1), np = 0, nq = 0;
-  /* A NaN score has no place in the order (and would stall the run loop):
-   * eval refuses NaN scores when it reads them; here it is a model's own
-   * prediction overflowing (e.g. rows far outside the training range). */
-  int64_t nan = 0;
-  for (int64_t i = 0; i < n; i++) nan += (!keep || keep[i]) && isnan(p[i]);
-  comm_allreduce_sum_i64(&nan, 1);
-  if (nan)
+/* Refuses NaN and scores outside [0, 1] (every rank dies with one line). */
+static void check_scores(const float *p, const uint8_t *keep, int64_t n) {
+  /* A NaN score has no place in the order: eval refuses NaN scores when it
+   * reads them; here it is a model's own prediction overflowing (e.g. rows
+   * far outside the training range). */
+  int64_t bad[2] = {0, 0}; /* NaN, outside [0, 1] */
+  for (int64_t i = 0; i < n; i++)
+    if (!keep || keep[i]) {
+      bad[0] += isnan(p[i]);
+      bad[1] += !(p[i] >= 0.0f && p[i] <= 1.0f);
+    }
+  comm_allreduce_sum_i64(bad, 2);
+  if (bad[0])
     ps_die_all(PS_EXIT_ERROR,
                "metrics: %lld of the model's predictions are NaN (its logits overflow on rows far outside the "
                "training data's range): no exact metric is defined; check the features of those rows",
-               (long long)nan);
-  uint32_t *k = ps_malloc(sizeof(uint32_t) * nn);
-  for (int64_t i = 0; i < n; i++) /* positives from the front, negatives from the back */
-    if (!keep || keep[i]) {
-      if (y[i]) k[np++] = key_of(p[i]);
-      else k[nn - 1 - nq++] = key_of(p[i]);
-    }
-  uint32_t *kp = k, *kn = k + nn - nq;
-  int own = 0;
-  if (ps_size > 1) {
-    exchange_keys(kp, np, kn, nq, &kp, &np, &kn, &nq);
-    free(k);
-    k = NULL;
-    own = 1;
+               (long long)bad[0]);
+  if (bad[1])
+    ps_die_all(PS_EXIT_ERROR, "metrics: scores outside [0, 1] (%lld of them): not probabilities", (long long)bad[1]);
+}
+
+/* The kept rows' keys into out (which may be p's own memory: key i is
+ * written after score i is read, through memcpy, so the float and integer
+ * views never alias); returns their count. */
+static size_t make_keys(const float *p, const uint8_t *y, const uint8_t *keep, int64_t n, void *out) {
+  size_t m = 0;
+  for (int64_t i = 0; i < n; i++) {
+    float f;
+    memcpy(&f, (const char *)p + sizeof(float) * (size_t)i, sizeof f);
+    uint32_t k = key_of(f, y[i]);
+    memcpy((char *)out + sizeof(uint32_t) * m, &k, sizeof k);
+    m += !keep || keep[i];
   }
-  /* sort each list */
-  size_t big = np > nq ? np : nq;
-  uint32_t *tmp = ps_malloc(sizeof(uint32_t) * (big > 0 ? big : 1));
-  uint32_t *sp = radix_sort(kp, tmp, np);
-  if (sp != kp) memcpy(kp, sp, sizeof(uint32_t) * np);
-  uint32_t *sn = radix_sort(kn, tmp, nq);
-  if (sn != kn) memcpy(kn, sn, sizeof(uint32_t) * nq);
-  free(tmp);
-  double mine[3] = {(double)np, (double)nq, (double)np + (double)nq}; /* the slice's positives, negatives, rows */
+  return m;
+}
+
+/* The metrics of the m keys at key[] (room for cap keys). */
+static void metrics_of_keys(uint32_t *key, size_t m, size_t cap, ps_metrics_t *mt) {
+  if (ps_size > 1) key = exchange_keys(key, m, cap, &m);
+  size_t npos;
+  uint32_t *sorted = radix_sort(key, ws_get(0, m), m, &npos);
+  double mine[3] = {(double)npos, (double)(m - npos), (double)m}; /* the slice's positives, negatives, rows */
   double *all = ps_malloc(sizeof(double) * 3 * (size_t)ps_size);
   comm_allgather(mine, all, sizeof mine);
   context_t c = {0};
@@ -394,12 +408,7 @@ void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int6
   for (int d = 0; d < PS_BINS; d++) min_score[d] = INFINITY;
   double curve_score[PS_CURVE]; /* each depth's score is found on one rank: the max of the others' -inf */
   for (int j = 0; j < PS_CURVE; j++) curve_score[j] = -INFINITY;
-  partial_sums(kp, np, kn, nq, &c, v, min_score, curve_score);
-  if (own) {
-    free(kp);
-    free(kn);
-  }
-  free(k);
+  partial_sums(sorted, m, &c, v, min_score, curve_score);
   comm_allgather(v, all_v, sizeof v); /* integer sums: exact, the same for any rank count */
   memset(v, 0, sizeof v);
   for (int q = 0; q < ps_size; q++)
@@ -412,6 +421,21 @@ void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int6
   comm_allreduce_max_f64(curve_score, PS_CURVE);
   for (int j = 0; j < PS_CURVE; j++)
     if (isinf(curve_score[j])) curve_score[j] = NAN;
-  memset(m, 0, sizeof *m);
-  finish(v, min_score, curve_score, &c, m);
+  memset(mt, 0, sizeof *mt);
+  finish(v, min_score, curve_score, &c, mt);
+}
+
+void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int64_t n, ps_metrics_t *mt) {
+  check_scores(p, keep, n);
+  size_t nn = (size_t)(n > 0 ? n : 0);
+  uint32_t *key = ws_get(1, nn);
+  size_t m = make_keys(p, y, keep, n, key);
+  metrics_of_keys(key, m, ws.cap[1], mt);
+}
+
+void metrics_compute_in(float *p, const uint8_t *y, const uint8_t *keep, int64_t n, ps_metrics_t *mt) {
+  check_scores(p, keep, n);
+  size_t nn = (size_t)(n > 0 ? n : 0);
+  size_t m = make_keys(p, y, keep, n, p);
+  metrics_of_keys((uint32_t *)(void *)p, m, nn, mt);
 }

@@ -1,13 +1,14 @@
 /* metrics.h: exact ranking and probability metrics of scores against 0/1
  * labels, over rows spread across ranks. A distributed sample sort sends
- * every score range to one rank (ties together; 4-byte keys, positives and
- * negatives apart), which sorts it into runs of equal scores and computes its
+ * every score range to one rank (ties together; a 4-byte key a row: the
+ * score's bits and the label), which sorts it into runs of equal scores and computes its
  * range's share of every sum knowing the counts below and above it, in
  * fixed point (128-bit integers), and the shares are added exactly. Memory
  * per rank O(its rows); the same numbers as one sorted pass to ~1e-12, and
  * the same bits for any rank count. */
 #ifndef PS_METRICS_H
 #define PS_METRICS_H
+#include <stddef.h>
 #include <stdint.h>
 
 #define PS_BINS 10
@@ -36,4 +37,13 @@ int64_t ps_curve_rows(int j, int64_t n);
 
 /* Collective. p[n] scores in [0,1], y[n] in {0,1}; keep[i] == 0 skips a row (keep may be NULL). */
 void metrics_compute(const float *p, const uint8_t *y, const uint8_t *keep, int64_t n, ps_metrics_t *m);
+/* The same, p's memory used for the keys (its scores are lost): no key
+ * buffer of n rows to allocate. */
+void metrics_compute_in(float *p, const uint8_t *y, const uint8_t *keep, int64_t n, ps_metrics_t *m);
+/* Memory the caller lends for the keys to send, the sort and received keys
+ * beyond n (used when half of it holds 4 bytes a row) until
+ * metrics_release(). */
+void metrics_lend(void *mem, size_t bytes);
+/* Frees the key buffers kept for the next call, forgets lent memory. */
+void metrics_release(void);
 #endif

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -127,10 +128,72 @@ static void nan_score_is_an_error(void **state) {
   assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
 }
 
+/* metrics_compute_in (keys in the scores' own memory), with or without lent
+ * memory of any size, gives the same bits as metrics_compute. */
+static void in_place_matches(void **state) {
+  (void)state;
+  enum { N = 5000 };
+  static float p[N], q[N], lent[3 * N];
+  static uint8_t y[N], keep[N];
+  for (int i = 0; i < N; i++) {
+    p[i] = (float)(floor(ps_rng_unif(5, 1, (uint64_t)i, 0) * 300) / 300.0); /* ties */
+    y[i] = ps_rng_unif(5, 2, (uint64_t)i, 0) < 0.1 + 0.8 * p[i];
+    keep[i] = ps_rng_unif(5, 3, (uint64_t)i, 0) < 0.7;
+  }
+  p[0] = -0.0f; /* -0 ties with +0 */
+  p[1] = 0.0f;
+  for (int k = 0; k < 2; k++) {
+    const uint8_t *kp = k ? keep : NULL;
+    ps_metrics_t a, b;
+    metrics_compute(p, y, kp, N, &a);
+    size_t lend[] = {0, 16, sizeof(float) * N, sizeof lent};
+    for (int l = 0; l < 4; l++) {
+      memcpy(q, p, sizeof p);
+      if (lend[l]) metrics_lend(lent, lend[l]);
+      metrics_compute_in(q, y, kp, N, &b);
+      metrics_release();
+      assert_memory_equal(&a, &b, sizeof a);
+    }
+  }
+  float z[2] = {-0.0f, 0.0f};
+  uint8_t zy[2] = {1, 0};
+  ps_metrics_t m;
+  metrics_compute(z, zy, NULL, 2, &m);
+  assert_true(m.auc == 0.5);
+}
+
+/* A score outside [0, 1] is refused with one line naming the problem. */
+static void out_of_range_is_an_error(void **state) {
+  (void)state;
+  int fd[2];
+  assert_true(pipe(fd) == 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    alarm(20);
+    dup2(fd[1], 2);
+    float p[3] = {0.2f, 1.5f, 0.7f};
+    uint8_t y[3] = {0, 1, 1};
+    ps_metrics_t m;
+    metrics_compute(p, y, NULL, 3, &m);
+    _exit(0);
+  }
+  close(fd[1]);
+  char buf[4096] = {0};
+  size_t got = 0;
+  for (ssize_t r; got < sizeof buf - 1 && (r = read(fd[0], buf + got, sizeof buf - 1 - got)) > 0;) got += (size_t)r;
+  close(fd[0]);
+  int st = 0;
+  assert_true(waitpid(pid, &st, 0) == pid);
+  assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+  assert_non_null(strstr(buf, "metrics: scores outside [0, 1] (1 of them)"));
+}
+
 int main(int argc, char **argv) {
   comm_init(&argc, &argv);
   const struct CMUnitTest tests[] = {cmocka_unit_test(stats_match_two_pass), cmocka_unit_test(metrics_brute_force),
-                                     cmocka_unit_test(average_precision_small), cmocka_unit_test(nan_score_is_an_error)};
+                                     cmocka_unit_test(average_precision_small), cmocka_unit_test(nan_score_is_an_error),
+                                     cmocka_unit_test(in_place_matches), cmocka_unit_test(out_of_range_is_an_error)};
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   comm_finalize();
   return rc;

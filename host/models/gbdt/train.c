@@ -163,14 +163,15 @@ static void head_metrics(const ps_labeled_t *l, int h, const double *ztr, const 
   float *p = ps_malloc(sizeof(float) * (size_t)(l->n_tr + l->n_va + 1));
   uint8_t *y = labels_head(l->Ytr, l->n_tr, l->k, h);
   for (int64_t i = 0; i < l->n_tr; i++) p[i] = (float)ps_sigmoid(ztr[i]);
-  metrics_compute(p, y, NULL, l->n_tr, mtr);
+  metrics_compute_in(p, y, NULL, l->n_tr, mtr);
   free(y);
   if (l->g_va > 0) {
     y = labels_head(l->Yva, l->n_va, l->k, h);
     for (int64_t i = 0; i < l->n_va; i++) p[i] = (float)ps_sigmoid(zva[i]);
-    metrics_compute(p, y, NULL, l->n_va, mva);
+    metrics_compute_in(p, y, NULL, l->n_va, mva);
     free(y);
   }
+  metrics_release(); /* not kept through the next head's trees */
   free(p);
 }
 

@@ -257,21 +257,30 @@ int logreg_train(const train_common_t *cm, const logreg_opts_t *o) {
     double t_metrics = ps_now();
     /* Metrics on both splits (unweighted log-loss, as scikit-learn's log_loss). */
     ps_metrics_t *mtr = ps_calloc((size_t)k, sizeof(ps_metrics_t)), *mva = ps_calloc((size_t)k, sizeof(ps_metrics_t));
-    float *Ptr = ps_malloc(sizeof(float) * (size_t)k * (size_t)(ts.n_tr + 1));
-    float *Pva = ps_malloc(sizeof(float) * (size_t)k * (size_t)(ts.n_va + 1));
+    /* The predictions, then the metrics' keys in their place; in the
+     * resident matrix's unused tail when it has room (memory already
+     * touched: fresh pages can cost more than this whole phase). */
+    size_t ntr = (size_t)k * (size_t)(ts.n_tr + 1), nva = (size_t)k * (size_t)(ts.n_va + 1);
+    int spare = ts.spare_floats >= ntr + nva;
+    float *Ptr = spare ? ts.spare : ps_malloc(sizeof(float) * ntr);
+    float *Pva = spare ? ts.spare + ntr : ps_malloc(sizeof(float) * nva);
+    if (spare) metrics_lend(ts.spare + ntr + nva, sizeof(float) * (ts.spare_floats - ntr - nva));
     predict_splits(&tc, theta, Ptr, Pva);
     for (int h = 0; h < k; h++) {
       uint8_t *y = labels_head(ts.Ytr, ts.n_tr, k, h);
-      metrics_compute(Ptr + (size_t)h * (size_t)ts.n_tr, y, NULL, ts.n_tr, &mtr[h]);
+      metrics_compute_in(Ptr + (size_t)h * (size_t)ts.n_tr, y, NULL, ts.n_tr, &mtr[h]);
       free(y);
       if (ts.g_va > 0) {
         y = labels_head(ts.Yva, ts.n_va, k, h);
-        metrics_compute(Pva + (size_t)h * (size_t)ts.n_va, y, NULL, ts.n_va, &mva[h]);
+        metrics_compute_in(Pva + (size_t)h * (size_t)ts.n_va, y, NULL, ts.n_va, &mva[h]);
         free(y);
       }
     }
-    free(Ptr);
-    free(Pva);
+    metrics_release();
+    if (!spare) {
+      free(Ptr);
+      free(Pva);
+    }
     t_metrics = ps_now() - t_metrics;
     ps_log("train: phases: load+prepare %.2f s, fit %.2f s, metrics %.2f s", t_load, t_fit, t_metrics);
 

@@ -109,7 +109,11 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
     double t_tf = ps_now();
     prepare_rows(&ts->tf, X, n, train, ts->Xtr, ts->Xva);
     t_tf = ps_now() - t_tf;
-    if (in_place) X = NULL; /* now ts->Xtr (rows [n_tr][c] at its start) */
+    if (in_place) { /* now ts->Xtr (rows [n_tr][c] at its start) */
+      ts->spare = X + (size_t)ts->n_tr * (size_t)ts->c;
+      ts->spare_floats = nn * (size_t)f - (size_t)ts->n_tr * (size_t)ts->c;
+      X = NULL;
+    }
     ps_log("train: prepare: statistics %.2f s, standardization %.2f s (%.2f GB/s of rows a rank)", t_st, t_tf,
            (double)n * (double)f * 4.0 / 1e9 / (t_st + t_tf > 0 ? t_st + t_tf : 1e-9));
     free(X);

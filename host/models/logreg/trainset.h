@@ -19,6 +19,8 @@ typedef struct {
   int64_t n_tr, n_va;    /* this rank's rows (= lab's) */
   double g_tr, g_va;     /* rows in all ranks */
   float *Xtr, *Xva;      /* [n][c] standardized (resident) */
+  float *spare;          /* resident, standardized in place: the read matrix's tail past Xtr's */
+  size_t spare_floats;   /* rows, unused (touched memory: scratch after the fit) */
   uint8_t *Ytr, *Yva;    /* [n][k] (lab's) */
   ps_columns_t cols;
   ps_transform_t tf;
