@@ -239,7 +239,8 @@ static void case_memory_limit(void) {
   free_data(&d);
 }
 
-/* Streamed evaluation, double-buffered (backend_cuda.c stream_piece): with
+/* Streamed evaluation and scoring, double-buffered (backend_cuda.c
+ * stream_piece, score_piece): with
  * ~4 MiB of the device free, 60000 rows go up in a dozen pieces in one
  * eval_rows call, then again in uneven calls, so each slot's pinned and
  * device buffers are reused while the other slot's piece is in flight.
@@ -248,6 +249,17 @@ static void case_memory_limit(void) {
  * a kernel that does not wait for its copy stream is a reported stream race. */
 static void case_stream_overlap(void) {
   const size_t target = (size_t)4 << 20;
+  int64_t n = 60000, c = 24;
+  int k = 2;
+  data_t d = make_data(n, c, k, 0, 13);
+  tf_t tf = make_tf(c);
+  size_t np = (size_t)n * (size_t)k;
+  /* scores in a piece or two, before the device fills up: the reference */
+  float *Sref = ps_malloc(sizeof(float) * np), *Rref = ps_malloc(sizeof(float) * np);
+  ps_backend_t *ref = backend_cuda_create(PS_X_F32);
+  ref->predict_std(ref, d.theta, k, d.X, n, c, Sref);
+  ref->predict_raw(ref, &tf.t, d.theta, k, d.X, n, Rref);
+  ref->destroy(ref);
   ps_backend_t *cpu = backend_cpu_create(), *gpu = backend_cuda_create(PS_X_F32);
   size_t fr = 0, tot = 0;
   void *ballast = NULL;
@@ -259,9 +271,6 @@ static void case_stream_overlap(void) {
       if (want < ((size_t)1 << 20)) break;
     }
   cudaMemGetInfo(&fr, &tot);
-  int64_t n = 60000, c = 24;
-  int k = 2;
-  data_t d = make_data(n, c, k, 0, 13);
   cpu->set_train(cpu, d.X, d.Y, n, c, k, d.wp, d.wn);
   double l1[2], l2[2], l3[2], *g1 = ps_malloc(sizeof(double) * (size_t)(k * (c + 1)));
   double *g2 = ps_malloc(sizeof(double) * (size_t)(k * (c + 1))), *g3 = ps_malloc(sizeof(double) * (size_t)(k * (c + 1)));
@@ -280,6 +289,22 @@ static void case_stream_overlap(void) {
   EXPECT(el < 1e-10, "double-buffered streamed loss differs %.3e", el);
   EXPECT(eg < 1e-5, "double-buffered streamed gradient differs %.3e", eg);
   free(g1); free(g2); free(g3);
+  /* scoring goes the same way (score_piece): now in a dozen pieces, each
+   * row's score the same bits as in one piece, and the CPU twin's to 1e-6;
+   * a missing wait would score rows not yet up or overwrite a slot in use */
+  float *S = ps_malloc(sizeof(float) * np), *R = ps_malloc(sizeof(float) * np), *C = ps_malloc(sizeof(float) * np);
+  gpu->predict_std(gpu, d.theta, k, d.X, n, c, S);
+  gpu->predict_raw(gpu, &tf.t, d.theta, k, d.X, n, R);
+  EXPECT(!memcmp(S, Sref, sizeof(float) * np), "scores of standardized rows in pieces differ from one piece's");
+  EXPECT(!memcmp(R, Rref, sizeof(float) * np), "scores of raw rows in pieces differ from one piece's");
+  cpu->predict_std(cpu, d.theta, k, d.X, n, c, C);
+  double es = max_abs_f(S, C, np);
+  cpu->predict_raw(cpu, &tf.t, d.theta, k, d.X, n, C);
+  double er = max_abs_f(R, C, np);
+  printf("scored in pieces, double-buffered: std %.2e raw %.2e (max |dp| vs CPU)\n", es, er);
+  EXPECT(es < 1e-6 && er < 1e-6, "scores in pieces differ from the CPU twin's: %.3e %.3e", es, er);
+  free(S); free(R); free(C); free(Sref); free(Rref);
+  free_tf(&tf);
   cpu->destroy(cpu);
   gpu->destroy(gpu);
   if (ballast) cudaFree(ballast);

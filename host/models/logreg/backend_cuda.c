@@ -12,6 +12,9 @@
  * on a second stream through two pinned buffers and two device buffers, so
  * the copy of piece b+1 (and the host's staging of it) overlaps the kernels
  * of piece b; events order the two streams both ways (see stream_piece).
+ * Scoring (predict_std, predict_raw) goes the same way (score_piece): the
+ * rows of piece b+1 are staged and copied up while piece b is scored, and
+ * each piece's probabilities come down behind its kernel.
  * Every CUDA and cuBLAS call is checked. NVTX ranges name each phase. */
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
@@ -41,11 +44,9 @@ typedef struct {
   /* parameters, sums and work space, grown on demand */
   double *theta, *w_pos, *w_neg, *out, *scratch, *work, *H;
   size_t theta_bytes, wp_bytes, wn_bytes, out_bytes, scratch_bytes, work_bytes, h_bytes;
-  /* blocks of rows going up, probabilities coming down */
-  void *xb;
-  uint8_t *yb;
+  /* probabilities of the resident rows coming down (predict_train) */
   float *pb;
-  size_t xb_bytes, yb_bytes, pb_bytes;
+  size_t pb_bytes;
   /* pinned host buffers: rows going up, results coming down */
   void *pin_x;
   float *pin_p;
@@ -69,6 +70,16 @@ typedef struct {
   const uint8_t *hmask;
   double *hacc;       /* device Hessians of the masked heads, [k][(c+1)^2] */
   size_t hacc_bytes;
+  /* scoring, double-buffered like eval_rows (its own events and count):
+   * piece i uses slot i % 2 (sx/pin_sx for its rows, sp/pin_sp for its
+   * probabilities); retiring the slot puts them into place in pP */
+  cudaEvent_t pup[2], pdone[2];
+  float *sp[2], *pin_sp[2];
+  size_t sp_bytes[2], pin_sp_bytes[2];
+  int ppend[2];
+  int64_t pr0[2], pm[2], ppieces, pn;
+  int pk;
+  float *pP;
   /* the transform of predict_raw on the device, and what it holds */
   int64_t *src;
   uint8_t *kind;
@@ -114,8 +125,8 @@ static void pin_grow(void **p, size_t *have, size_t want) {
 static size_t block_budget(cuda_t *s) {
   size_t fr = 0, tot = 0;
   CUDA_CHECK(cudaMemGetInfo(&fr, &tot));
-  size_t avail = (fr + s->xb_bytes + s->yb_bytes + s->pb_bytes + s->sx_bytes[0] + s->sx_bytes[1] +
-                  s->sy_bytes[0] + s->sy_bytes[1]) / 4;
+  size_t avail = (fr + s->pb_bytes + s->sx_bytes[0] + s->sx_bytes[1] +
+                  s->sy_bytes[0] + s->sy_bytes[1] + s->sp_bytes[0] + s->sp_bytes[1]) / 4;
   size_t b = s->block_bytes < avail ? s->block_bytes : avail;
   return b > 65536 ? b : 65536;
 }
@@ -379,21 +390,80 @@ static void download_probs(cuda_t *s, int k, int64_t m, int64_t r0, int64_t n, f
     memcpy(P + (size_t)h * (size_t)n + (size_t)r0, s->pin_p + (size_t)h * (size_t)m, sizeof(float) * (size_t)m);
 }
 
+/* Wait for the scoring piece in `slot` (its copy down, behind its kernel)
+ * and put its probabilities into place: the slot's buffers are free after. */
+static void retire_scores(cuda_t *s, int slot) {
+  if (!s->ppend[slot]) return;
+  CUDA_CHECK(cudaEventSynchronize(s->pdone[slot]));
+  int64_t m = s->pm[slot];
+  for (int h = 0; h < s->pk; h++)
+    memcpy(s->pP + (size_t)h * (size_t)s->pn + (size_t)s->pr0[slot], s->pin_sp[slot] + (size_t)h * (size_t)m,
+           sizeof(float) * (size_t)m);
+  s->ppend[slot] = 0;
+}
+
+/* Scoring piece i = s->ppieces, rows [r0, r0 + m) of X (w floats a row):
+ * raw rows through the model's transform (t != NULL, on the device already)
+ * or standardized rows in the storage type (bf16: the rounding training
+ * saw). Staged once the slot's previous piece is retired, copied up on the
+ * copy stream, scored and copied down on the compute stream; returns
+ * without waiting, so piece i's staging and copy overlap piece i - 1's
+ * kernel. A row's score does not depend on the pieces. */
+static void score_piece(cuda_t *s, const ps_transform_t *t, const float *X, int64_t w, int64_t r0, int64_t m) {
+  int slot = (int)(s->ppieces % 2), k = s->pk;
+  size_t cells = (size_t)m * (size_t)w, xb = cells * (t ? sizeof(float) : s->esz);
+  size_t pb = sizeof(float) * (size_t)k * (size_t)m;
+  retire_scores(s, slot);
+  dev_grow(&s->sx[slot], &s->sx_bytes[slot], xb, "a block of rows");
+  dev_grow((void **)&s->sp[slot], &s->sp_bytes[slot], pb, "a block of probabilities");
+  pin_grow(&s->pin_sx[slot], &s->pin_sx_bytes[slot], xb);
+  pin_grow((void **)&s->pin_sp[slot], &s->pin_sp_bytes[slot], pb);
+  nvtxRangePushA("stage and copy rows to GPU");
+  const float *x = X + (size_t)r0 * (size_t)w;
+  if (!t && s->xtype == PS_X_BF16) {
+    uint16_t *p = s->pin_sx[slot];
+    for (size_t i = 0; i < cells; i++) p[i] = ps_float_to_bf16(x[i]);
+  } else {
+    memcpy(s->pin_sx[slot], x, xb);
+  }
+  CUDA_CHECK(cudaMemcpyAsync(s->sx[slot], s->pin_sx[slot], xb, cudaMemcpyHostToDevice, s->cs));
+  CUDA_CHECK(cudaEventRecord(s->pup[slot], s->cs));
+  nvtxRangePop();
+  CUDA_CHECK(cudaStreamWaitEvent(s->s, s->pup[slot], 0)); /* the kernel reads what the copy stream wrote */
+  if (t)
+    ps_score_raw(s->sx[slot], m, (int)t->f, (int)t->c, k, s->src, s->kind, s->mean, s->scale, s->theta, s->sp[slot],
+                 s->s);
+  else
+    ps_score_std(s->sx[slot], s->xtype, m, (int)w, k, s->theta, s->sp[slot], s->s);
+  CUDA_CHECK(cudaMemcpyAsync(s->pin_sp[slot], s->sp[slot], pb, cudaMemcpyDeviceToHost, s->s));
+  CUDA_CHECK(cudaEventRecord(s->pdone[slot], s->s));
+  s->pr0[slot] = r0;
+  s->pm[slot] = m;
+  s->ppend[slot] = 1;
+  s->ppieces++;
+}
+
+/* Probabilities P ([k][n]) of n rows of X (w floats a row), in pieces of
+ * at most half the block budget (two are on the device at once). */
+static void score_rows(cuda_t *s, const ps_transform_t *t, const float *X, int64_t n, int64_t w, int k, float *P) {
+  s->pP = P;
+  s->pn = n;
+  s->pk = k;
+  s->ppieces = 0;
+  int64_t per = rows_per_block(s, (t ? sizeof(float) : s->esz) * (size_t)w, k) / 2;
+  if (per < 1) per = 1;
+  for (int64_t r0 = 0; r0 < n; r0 += per) score_piece(s, t, X, w, r0, n - r0 < per ? n - r0 : per);
+  retire_scores(s, (int)(s->ppieces % 2)); /* the older piece first */
+  retire_scores(s, (int)((s->ppieces + 1) % 2));
+}
+
 static void cuda_predict_std(ps_backend_t *b, const double *theta, int k, const float *X, int64_t n, int64_t c,
                              float *P) {
   cuda_t *s = b->impl;
   if (n == 0) return;
   nvtxRangePushA("score");
   put_theta(s, theta, k, c);
-  int64_t per = rows_per_block(s, s->esz * (size_t)c, k);
-  for (int64_t r0 = 0; r0 < n; r0 += per) {
-    int64_t m = n - r0 < per ? n - r0 : per;
-    dev_grow(&s->xb, &s->xb_bytes, s->esz * (size_t)m * (size_t)c, "a block of rows");
-    dev_grow((void **)&s->pb, &s->pb_bytes, sizeof(float) * (size_t)k * (size_t)m, "a block of probabilities");
-    upload_rows(s, s->xb, X + (size_t)r0 * (size_t)c, m, c); /* bf16: the rounding training saw */
-    ps_score_std(s->xb, s->xtype, m, (int)c, k, s->theta, s->pb, s->s);
-    download_probs(s, k, m, r0, n, P);
-  }
+  score_rows(s, NULL, X, n, c, k, P);
   nvtxRangePop();
 }
 
@@ -446,25 +516,11 @@ static void put_transform(cuda_t *s, const ps_transform_t *t) {
 static void cuda_predict_raw(ps_backend_t *b, const ps_transform_t *t, const double *theta, int k, const float *X,
                              int64_t n, float *P) {
   cuda_t *s = b->impl;
-  int64_t c = t->c, f = t->f;
   if (n == 0) return;
   nvtxRangePushA("score");
   put_transform(s, t);
-  put_theta(s, theta, k, c);
-  int64_t per = rows_per_block(s, sizeof(float) * (size_t)f, k);
-  for (int64_t r0 = 0; r0 < n; r0 += per) {
-    int64_t m = n - r0 < per ? n - r0 : per;
-    size_t xbytes = sizeof(float) * (size_t)m * (size_t)f;
-    dev_grow(&s->xb, &s->xb_bytes, xbytes, "a block of rows");
-    dev_grow((void **)&s->pb, &s->pb_bytes, sizeof(float) * (size_t)k * (size_t)m, "a block of probabilities");
-    nvtxRangePushA("copy rows to GPU");
-    pin_grow(&s->pin_x, &s->pin_x_bytes, xbytes);
-    memcpy(s->pin_x, X + (size_t)r0 * (size_t)f, xbytes);
-    upload(s, s->xb, s->pin_x, xbytes);
-    nvtxRangePop();
-    ps_score_raw(s->xb, m, (int)f, (int)c, k, s->src, s->kind, s->mean, s->scale, s->theta, s->pb, s->s);
-    download_probs(s, k, m, r0, n, P); /* synchronizes: the staging buffer is free again */
-  }
+  put_theta(s, theta, k, t->c);
+  score_rows(s, t, X, n, t->f, k, P);
   nvtxRangePop();
 }
 
@@ -472,19 +528,21 @@ static void cuda_destroy(ps_backend_t *b) {
   cuda_t *s = b->impl;
   CUDA_CHECK(cudaStreamSynchronize(s->s));
   CUDA_CHECK(cudaStreamSynchronize(s->cs));
-  void *dev[] = {s->X,  s->Y,  s->theta, s->w_pos, s->w_neg, s->out,  s->scratch, s->work,  s->H,     s->xb,
-                 s->yb, s->pb, s->hacc,  s->src,   s->kind,  s->mean, s->scale,   s->sx[0], s->sx[1], s->sy[0],
-                 s->sy[1]};
+  void *dev[] = {s->X,  s->Y,  s->theta, s->w_pos, s->w_neg, s->out,  s->scratch, s->work,  s->H,
+                 s->pb, s->hacc,  s->src,   s->kind,  s->mean, s->scale,   s->sx[0], s->sx[1], s->sy[0],
+                 s->sy[1], s->sp[0], s->sp[1]};
   for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
     if (dev[i]) CUDA_CHECK(cudaFree(dev[i]));
-  void *pinned[] = {s->pin_x,     s->pin_p,     s->pin_r,     s->pin_sx[0], s->pin_sx[1],
-                    s->pin_sy[0], s->pin_sy[1], s->pin_sr[0], s->pin_sr[1]};
+  void *pinned[] = {s->pin_x,     s->pin_p,     s->pin_r,     s->pin_sx[0], s->pin_sx[1], s->pin_sy[0],
+                    s->pin_sy[1], s->pin_sr[0], s->pin_sr[1], s->pin_sp[0], s->pin_sp[1]};
   for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++)
     if (pinned[i]) CUDA_CHECK(cudaFreeHost(pinned[i]));
   CUBLAS_CHECK(cublasDestroy(s->blas));
   for (int i = 0; i < 2; i++) {
     CUDA_CHECK(cudaEventDestroy(s->up[i]));
     CUDA_CHECK(cudaEventDestroy(s->done[i]));
+    CUDA_CHECK(cudaEventDestroy(s->pup[i]));
+    CUDA_CHECK(cudaEventDestroy(s->pdone[i]));
   }
   CUDA_CHECK(cudaStreamDestroy(s->cs));
   CUDA_CHECK(cudaStreamDestroy(s->s));
@@ -520,6 +578,8 @@ ps_backend_t *backend_cuda_create(int xtype) {
   for (int i = 0; i < 2; i++) {
     CUDA_CHECK(cudaEventCreateWithFlags(&s->up[i], cudaEventDisableTiming));
     CUDA_CHECK(cudaEventCreateWithFlags(&s->done[i], cudaEventDisableTiming));
+    CUDA_CHECK(cudaEventCreateWithFlags(&s->pup[i], cudaEventDisableTiming));
+    CUDA_CHECK(cudaEventCreateWithFlags(&s->pdone[i], cudaEventDisableTiming));
   }
   CUBLAS_CHECK(cublasCreate(&s->blas));
   /* deterministic cuBLAS: no atomics-based reductions */
