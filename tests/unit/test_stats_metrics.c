@@ -160,6 +160,9 @@ static void in_place_matches(void **state) {
   ps_metrics_t m;
   metrics_compute(z, zy, NULL, 2, &m);
   assert_true(m.auc == 0.5);
+  /* a run of zeros reports +0 as its score, whatever sign its rows had */
+  assert_true(m.lift_min_score[PS_BINS - 1] == 0.0 && !signbit(m.lift_min_score[PS_BINS - 1]));
+  assert_true(m.curve_score[PS_CURVE - 1] == 0.0 && !signbit(m.curve_score[PS_CURVE - 1]));
 }
 
 /* A score outside [0, 1] is refused with one line naming the problem. */
