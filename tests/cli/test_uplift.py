@@ -1,8 +1,12 @@
 """Uplift (issue 13): gen --uplift plants a heterogeneous treatment effect and
 its truth; eval --uplift computes Qini, AUUC, uplift by decile and the
 incremental conversions with scikit-uplift's definitions (checked against
-sklift.metrics on the same scores to 1e-9, for 1-3 ranks and with ties)."""
+sklift.metrics on the same scores to 1e-9, for 1-3 ranks and with ties).
+The metrics are computed distributed (targeting/uplift_metrics.c, no rank
+gathers the rows): the JSON is the same bytes for any rank count, ranks
+without rows included, and rank 0 needs no more memory than the others."""
 import json
+import re
 
 import h5py
 import numpy as np
@@ -36,9 +40,9 @@ def scores_file(path, ids, u, **attrs):
     return path
 
 
-def eval_uplift(np_, data, scores, *extra):
+def eval_uplift(np_, data, scores, *extra, raw=False):
     r = run(np_, "eval", "--data", data, "--scores", scores, "--uplift", "--treatment", "treated", "--json", *extra)
-    return json.loads(r.stdout)["targets"]["y"]
+    return r.stdout if raw else json.loads(r.stdout)["targets"]["y"]
 
 
 def test_gen_uplift_plants_an_effect(data, tmp_path):
@@ -55,11 +59,12 @@ def test_gen_uplift_plants_an_effect(data, tmp_path):
             np.testing.assert_array_equal(f[k][...], g[k][...])
 
 
-@pytest.mark.parametrize("kind", ["truth", "noisy", "ties"])
+@pytest.mark.parametrize("kind", ["truth", "noisy", "ties", "coarse"])
 def test_metrics_equal_scikit_uplift(data, tmp_path, kind):
     ids, y, t, u, _ = load(data)
     rng = np.random.default_rng(5)
-    s = {"truth": u, "noisy": np.clip(u + rng.normal(0, 0.1, len(u)), -1, 1), "ties": np.round(u, 1)}[kind]
+    s = {"truth": u, "noisy": np.clip(u + rng.normal(0, 0.1, len(u)), -1, 1), "ties": np.round(u, 1),
+         "coarse": np.round(u / 0.05) * 0.05}[kind]
     s = s.astype(np.float32)
     sc = scores_file(str(tmp_path / "s.h5"), ids, s)
     s64 = s.astype(np.float64)
@@ -67,8 +72,10 @@ def test_metrics_equal_scikit_uplift(data, tmp_path, kind):
     df = sklift.uplift_by_percentile(y, s64, t, bins=10, std=True)
     x_q, y_q = sklift.qini_curve(y, s64, t)
     x_u, y_u = sklift.uplift_curve(y, s64, t)
-    for p in (1, 3):
-        m = eval_uplift(p, data, sc)
+    raw = {p: eval_uplift(p, data, sc, raw=True) for p in (1, 2, 3)}
+    for p in (1, 2, 3):
+        assert raw[p] == raw[1], f"{p} ranks: JSON differs from 1 rank's"
+        m = json.loads(raw[p])["targets"]["y"]
         assert abs(m["qini_coefficient"] - q) < 1e-9 and abs(m["auuc"] - a) < 1e-9
         dc = m["deciles"]
         np.testing.assert_array_equal(dc["n_treatment"], df["n_treatment"].values)
@@ -81,10 +88,76 @@ def test_metrics_equal_scikit_uplift(data, tmp_path, kind):
         depth = np.array(dc["depth_rows"]).astype(int)
         at = np.searchsorted(x_q, depth)
         ok = (at < len(x_q)) & (x_q[np.minimum(at, len(x_q) - 1)] == depth)
-        assert ok.sum() >= (8 if kind != "ties" else 1)
+        assert ok.sum() >= (8 if kind in ("truth", "noisy") else 1)
         np.testing.assert_allclose(np.array(dc["incremental_conversions"])[ok], y_q[at[ok]], atol=1e-9)
         np.testing.assert_allclose(np.array(dc["uplift_curve"])[ok], y_u[at[ok]], atol=1e-9)
         assert m["rows"] == len(y) and m["treated"] == t.sum()
+
+
+def sklift_all(y, s, t):
+    """Every number eval --uplift reports, by scikit-uplift (None: NaN)."""
+    q, a = sklift.qini_auc_score(y, s, t), sklift.uplift_auc_score(y, s, t)
+    with np.errstate(all="ignore"):
+        df = sklift.uplift_by_percentile(y, s, t, bins=10, std=True) if len(y) >= 10 else None
+    return q, a, df
+
+
+@pytest.mark.parametrize("kind", ["coarse", "one_score", "two_scores", "float64"])
+def test_ranks_without_rows_and_ties(tmp_path, kind):
+    """300 rows are two grid blocks (core/partition.h): with 5 ranks, three
+    read no rows; after the sample sort every rank holds a slice, and groups
+    of equal scores span several of them (one score: a single group over
+    every rank). The JSON is the same bytes for 1, 2, 3 and 5 ranks and
+    equals scikit-uplift's numbers. float64 scores (not float32 values) take
+    the 16-byte keys."""
+    data = gen(str(tmp_path / "small.h5"), rows=300, features=8, targets="y:0.3", extra=("--uplift",))
+    ids, y, t, u, _ = load(data)
+    rng = np.random.default_rng(11)
+    s = {"coarse": np.round(u / 0.05) * 0.05, "one_score": np.full(len(u), 0.25),
+         "two_scores": np.where(rng.random(len(u)) < 0.3, 0.5, -0.25),
+         "float64": u.astype(np.float64) + 1e-12 * rng.random(len(u))}[kind]
+    with h5py.File(str(tmp_path / "s.h5"), "w") as g:
+        g.attrs["kind"] = "scores"
+        g["customer_id"] = ids
+        g["uplift/y"] = s if kind == "float64" else s.astype(np.float32)
+    sc = str(tmp_path / "s.h5")
+    s64 = s.astype(np.float32).astype(np.float64) if kind != "float64" else s
+    raw = {p: eval_uplift(p, data, sc, raw=True) for p in (1, 2, 3, 5)}
+    for p in raw:
+        assert raw[p] == raw[1], f"{p} ranks: JSON differs from 1 rank's"
+    m = json.loads(raw[1])["targets"]["y"]
+    q, a, df = sklift_all(y, s64, t)
+    assert abs(m["qini_coefficient"] - q) < 1e-9 and abs(m["auuc"] - a) < 1e-9
+    dc = m["deciles"]
+    np.testing.assert_array_equal(dc["n_treatment"], df["n_treatment"].values)
+    np.testing.assert_array_equal(dc["n_control"], df["n_control"].values)
+    np.testing.assert_allclose(dc["uplift"], df["uplift"].values, atol=1e-12)
+    # 4 kept rows on 5 ranks (the validation split): a rank holds no key at all
+    sc2 = scores_file(str(tmp_path / "s2.h5"), ids, s, holdout=0.015, split_salt=0x5EED)
+    raw = {p: eval_uplift(p, data, sc2, raw=True) for p in (1, 5)}
+    assert raw[5] == raw[1]
+    from pstest import validation_mask
+    va = validation_mask(ids, 0.015)
+    m = json.loads(raw[5])["targets"]["y"]
+    assert va.sum() == 4 and m["rows"] == 4 and m["treated"] == t[va].sum()
+    assert m["deciles"]["depth_rows"] == [1, 2, 3, 4, 4, 4, 4, 4, 4, 4]  # numpy.array_split of 4 rows
+
+
+def test_rank_0_needs_no_more_memory(tmp_path):
+    """Before: every rank sent 24 bytes a kept row to rank 0, which sorted
+    them all. Now each rank holds its share; the peak is the uplift metrics'
+    own (eval --uplift restarts it before each target's metrics)."""
+    data = gen(str(tmp_path / "big.h5"), rows=1500000, features=8, np_=3, targets="y:0.1", extra=("--uplift",))
+    with h5py.File(data) as f:
+        ids, u = f["customer_id"][...], f["truth/y/uplift"][...]
+    sc = scores_file(str(tmp_path / "s.h5"), ids, u)
+    r = run(3, "eval", "--data", data, "--scores", sc, "--uplift", "--treatment", "treated", "--json",
+            env={"PROPSCORE_REPORT_RSS": "1"})
+    rss = {int(a): int(b) for a, b in re.findall(r"rank (\d+) uplift metrics peak RSS (\d+) KiB", r.stderr)}
+    assert len(rss) == 3, r.stderr
+    others = max(v for k, v in rss.items() if k)
+    print("uplift metrics peak RSS per rank (KiB):", rss)
+    assert rss[0] <= 1.2 * others
 
 
 def test_split_and_table(data, tmp_path):
