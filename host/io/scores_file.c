@@ -11,7 +11,6 @@
 #include "core/partition.h"
 #include "core/rng.h"
 #include "core/util.h"
-#include "io/data.h"
 
 const ps_score_range_t PS_SCORE_PROBABILITY = {0.0f, 1.0f, "score", "a probability"};
 const ps_score_range_t PS_SCORE_UPLIFT = {-1.0f, 1.0f, "uplift", "in [-1, 1]"};
@@ -49,6 +48,14 @@ void scores_check_ids(ps_h5_t f, const char *path, const int64_t *ids, int64_t N
   h5_close(d);
   data_check_same_ids(ids, mine, row0, n, path, what, other, "made from other data?");
   free(mine);
+}
+
+int64_t *scores_data_ids(ps_h5_t sf, const char *path, const ps_data_t *d, int64_t *row0, int64_t *n) {
+  ps_partition(d->n, ps_size, ps_rank, row0, n);
+  int64_t *ids = ps_malloc(sizeof(int64_t) * (size_t)(*n > 0 ? *n : 1));
+  data_read_ids(d, *row0, *n, ids);
+  scores_check_ids(sf, path, ids, d->n, *row0, *n, "data", d->path);
+  return ids;
 }
 
 void scores_read_head(ps_h5_t f, const char *path, const char *name, int64_t N, int64_t row0, int64_t n,

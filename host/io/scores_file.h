@@ -9,6 +9,7 @@
 #define PS_SCORES_FILE_H
 #include <stdint.h>
 
+#include "io/data.h"
 #include "io/h5.h"
 
 /* Opens `path` read-only; dies "<path>: not a propscore <kind> file (kind =
@@ -26,6 +27,11 @@ int64_t *scores_read_ids(ps_h5_t f, const char *path, int64_t *N, int64_t *row0,
  * <other> (made from other data?)"). */
 void scores_check_ids(ps_h5_t f, const char *path, const int64_t *ids, int64_t N, int64_t row0, int64_t n,
                       const char *what, const char *other);
+
+/* This rank's rows [*row0, *row0 + *n) of the data file d (ps_partition)
+ * and their customer ids, returned (ps_malloc'ed, at least one element),
+ * after scores_check_ids has matched them with the scores file's. */
+int64_t *scores_data_ids(ps_h5_t sf, const char *path, const ps_data_t *d, int64_t *row0, int64_t *n);
 
 /* What a head's values must be: in [lo, hi] (NaN never is); a value that is
  * not is reported as "<noun> V is not <rule>". */

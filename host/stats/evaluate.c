@@ -168,11 +168,8 @@ int eval_run(const eval_opts_t *opts) {
   split = scores_split(sf, split, &holdout, &salt);
 
   int64_t row0, n;
-  ps_partition(d.n, ps_size, ps_rank, &row0, &n);
+  int64_t *ids = scores_data_ids(sf, scores, &d, &row0, &n);
   size_t nn = (size_t)(n > 0 ? n : 1);
-  int64_t *ids = ps_malloc(sizeof(int64_t) * nn);
-  data_read_ids(&d, row0, n, ids);
-  scores_check_ids(sf, scores, ids, d.n, row0, n, "data", data);
 
   int k = 0;
   char **targets = targets_s ? ps_split(targets_s, ',', &k) : h5_list_datasets(sf, "/scores", &k);

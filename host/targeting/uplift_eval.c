@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "comm/comm.h"
-#include "core/partition.h"
 #include "core/util.h"
 #include "io/data.h"
 #include "io/h5.h"
@@ -136,11 +135,8 @@ int uplift_eval_run(const uplift_eval_opts_t *o) {
   ps_h5_t sf = scores_open(o->scores, "scores");
   split = scores_split(sf, split, &holdout, &salt);
   int64_t row0, n;
-  ps_partition(d.n, ps_size, ps_rank, &row0, &n);
+  int64_t *ids = scores_data_ids(sf, o->scores, &d, &row0, &n);
   size_t nn = (size_t)(n > 0 ? n : 1);
-  int64_t *ids = ps_malloc(sizeof(int64_t) * nn);
-  data_read_ids(&d, row0, n, ids);
-  scores_check_ids(sf, o->scores, ids, d.n, row0, n, "data", o->data);
   int k = 0;
   char **targets = o->targets ? ps_split(o->targets, ',', &k) : h5_list_datasets(sf, "/uplift", &k);
   if (k == 0) ps_die_all(PS_EXIT_ERROR, "%s: no /uplift/<target> datasets (scores of an uplift model?)", o->scores);
