@@ -12,11 +12,11 @@
 
 #include "comm/comm.h"
 #include "core/partition.h"
-#include "core/rng.h"
 #include "core/signals.h"
 #include "core/util.h"
 #include "io/data.h"
 #include "io/h5.h"
+#include "io/scores_file.h"
 #include "stats/metrics.h"
 #include "stats/json_num.h"
 #include "stats/psi.h"
@@ -164,57 +164,23 @@ int eval_run(const eval_opts_t *opts) {
   const char *bscores = opts->baseline_scores;
   ps_data_t d;
   data_open(data, &d);
-  ps_h5_t sf = h5_open(scores, 1);
-  char *kind = h5_get_attr_str(sf, "kind");
-  if (!kind || strcmp(kind, "scores"))
-    ps_die_all(PS_EXIT_ERROR, "%s: not a propscore scores file (kind = %s)", scores, kind ? kind : "missing");
-  free(kind);
-  double h_file = 0;
-  int64_t salt_file = 0;
-  h5_get_attr_f64(sf, "holdout", &h_file);
-  h5_get_attr_i64(sf, "split_salt", &salt_file);
-  if (holdout < 0) holdout = h_file;
-  if (salt < 0) salt = salt_file;
-  if (!split) split = holdout > 0 ? "valid" : "all";
-  if (strcmp(split, "all") && !(holdout > 0))
-    ps_die_all(PS_EXIT_USAGE, "--split %s: the scores file records no holdout; give --holdout", split);
+  ps_h5_t sf = scores_open(scores, "scores");
+  split = scores_split(sf, split, &holdout, &salt);
 
-  int64_t sdims[1];
-  ps_h5_t sid = h5_dset_open(sf, scores, "/customer_id", 1, PS_KIND_INT, "int64", sdims);
-  int64_t sn = sdims[0];
-  if (sn != d.n)
-    ps_die_all(PS_EXIT_ERROR, "%s: has %lld rows but data %s has %lld", scores, (long long)sn, data, (long long)d.n);
+  int64_t row0, n;
+  int64_t *ids = scores_data_ids(sf, scores, &d, &row0, &n);
+  size_t nn = (size_t)(n > 0 ? n : 1);
 
   int k = 0;
   char **targets = targets_s ? ps_split(targets_s, ',', &k) : h5_list_datasets(sf, "/scores", &k);
   if (k == 0) ps_die_all(PS_EXIT_ERROR, "%s: no /scores/<target> datasets", scores);
 
-  int64_t row0, n;
-  ps_partition(d.n, ps_size, ps_rank, &row0, &n);
-  size_t nn = (size_t)(n > 0 ? n : 1);
-  int64_t *ids = ps_malloc(sizeof(int64_t) * nn), *sids = ps_malloc(sizeof(int64_t) * nn);
-  data_read_ids(&d, row0, n, ids);
-  h5_read_range(sid, PS_I64, row0, n, 0, sids);
-  h5_close(sid);
-  data_check_same_ids(ids, sids, row0, n, scores, "data", data, "scores from other data?");
-  char msg[1024] = {0};
-  int bad = 0;
   uint8_t *keep = ps_malloc(nn);
-  for (int64_t i = 0; i < n; i++) {
-    int va = holdout > 0 && ps_id_unit(ids[i], (uint64_t)salt) < holdout;
-    keep[i] = !strcmp(split, "all") || (!strcmp(split, "valid") ? va : !va);
-  }
+  scores_split_keep(ids, n, split, holdout, salt, keep);
   free(ids);
-  free(sids);
 
   ps_h5_t bf = 0; /* open iff bscores */
-  if (bscores) {
-    bf = h5_open(bscores, 1);
-    char *bk = h5_get_attr_str(bf, "kind");
-    if (!bk || strcmp(bk, "scores"))
-      ps_die_all(PS_EXIT_ERROR, "%s: not a propscore scores file (kind = %s)", bscores, bk ? bk : "missing");
-    free(bk);
-  }
+  if (bscores) bf = scores_open(bscores, "scores");
   /* score histograms (every row of each file, as the gate counts them) */
   double *hcur = ps_calloc((size_t)k * PS_PSI_FINE, sizeof(double));
   double *hbase = ps_calloc((size_t)k * PS_PSI_FINE, sizeof(double));
@@ -233,21 +199,7 @@ int eval_run(const eval_opts_t *opts) {
     }
     char name[600];
     snprintf(name, sizeof name, "/scores/%s", targets[h]);
-    int64_t pdims[1];
-    ps_h5_t ds = h5_dset_open(sf, scores, name, 1, PS_KIND_FLOAT, "float32", pdims);
-    if (pdims[0] != d.n)
-      ps_die_all(PS_EXIT_ERROR, "%s: %s has %lld rows but data %s has %lld", scores, name, (long long)pdims[0], data,
-                 (long long)d.n);
-    h5_read_range(ds, PS_F32, row0, n, 0, p);
-    h5_close(ds);
-    bad = 0;
-    for (int64_t i = 0; i < n && !bad; i++)
-      if (!(p[i] >= 0.0f && p[i] <= 1.0f)) {
-        bad = 1;
-        snprintf(msg, sizeof msg, "%s: %s row %lld: score %g is not a probability", scores, name,
-                 (long long)(row0 + i), p[i]);
-      }
-    ps_check_all(bad, msg);
+    scores_read_head(sf, scores, name, d.n, row0, n, &PS_SCORE_PROBABILITY, PS_F32, p);
     data_read_labels(&d, targets[h], row0, n, 1, 0, y);
     if (want_doc || bscores) {
       psi_hist_all(p, n, hcur + (size_t)h * PS_PSI_FINE);

@@ -11,11 +11,10 @@
 #include <unistd.h>
 
 #include "comm/comm.h"
-#include "core/partition.h"
 #include "core/util.h"
-#include "io/data.h"
 #include "io/h5.h"
 #include "io/output.h"
+#include "io/scores_file.h"
 #include "targeting/offers.h"
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
@@ -100,25 +99,11 @@ static char *helper_path(void) {
 
 /* Open a file of the same customers as the scores (its kind checked, its
  * /customer_id equal to the scores' row for row); the caller reads from it. */
-static ps_h5_t open_aligned(const char *path, const char *want_kind, const char *what, const char *scores,
-                            const int64_t *ids, int64_t N, int64_t row0, int64_t n) {
-  ps_h5_t hf = h5_open(path, 1);
-  char *hk = h5_get_attr_str(hf, "kind");
-  if (!hk || strcmp(hk, want_kind))
-    ps_die_all(PS_EXIT_ERROR, "%s: not a propscore %s file (kind = %s)", path, what, hk ? hk : "missing");
-  free(hk);
-  int64_t hd[1];
-  ps_h5_t hid = h5_dset_open(hf, path, "/customer_id", 1, PS_KIND_INT, "int64", hd);
-  if (hd[0] != N)
-    ps_die_all(PS_EXIT_ERROR, "%s: has %lld customers but scores %s has %lld", path, (long long)hd[0], scores,
-               (long long)N);
-  size_t nn = (size_t)(n > 0 ? n : 1);
-  int64_t *hids = ps_malloc(sizeof(int64_t) * nn);
-  h5_read_range(hid, PS_I64, row0, n, 0, hids);
-  h5_close(hid);
-  data_check_same_ids(ids, hids, row0, n, path, "scores", scores, "made from other data?");
-  free(hids);
-  return hf;
+static ps_h5_t open_aligned(const char *path, const char *kind, const char *scores, const int64_t *ids, int64_t N,
+                            int64_t row0, int64_t n) {
+  ps_h5_t f = scores_open(path, kind);
+  scores_check_ids(f, path, ids, N, row0, n, "scores", scores);
+  return f;
 }
 
 int export_run(const export_opts_t *o) {
@@ -146,42 +131,19 @@ int export_run(const export_opts_t *o) {
   out_check_paths(ins, nin, outs, 1);
   double t0 = ps_now();
 
-  ps_h5_t sf = h5_open(o->scores, 1);
-  char *kind = h5_get_attr_str(sf, "kind");
-  if (!kind || strcmp(kind, "scores"))
-    ps_die_all(PS_EXIT_ERROR, "%s: not a propscore scores file (kind = %s)", o->scores, kind ? kind : "missing");
-  free(kind);
-  int64_t sd[1];
-  ps_h5_t sid = h5_dset_open(sf, o->scores, "/customer_id", 1, PS_KIND_INT, "int64", sd);
-  int64_t N = sd[0], row0, n;
-  ps_partition(N, ps_size, ps_rank, &row0, &n);
+  ps_h5_t sf = scores_open(o->scores, "scores");
+  int64_t N, row0, n;
+  int64_t *ids = scores_read_ids(sf, o->scores, &N, &row0, &n);
   size_t nn = (size_t)(n > 0 ? n : 1);
-  int64_t *ids = ps_malloc(sizeof(int64_t) * nn);
-  h5_read_range(sid, PS_I64, row0, n, 0, ids);
-  h5_close(sid);
   char *name = ps_sprintf("%s/%s", o->uplift ? "/uplift" : "/scores", o->by);
-  int64_t pd[1];
-  ps_h5_t ds = h5_dset_open(sf, o->scores, name, 1, PS_KIND_FLOAT, "float32", pd);
-  if (pd[0] != N)
-    ps_die_all(PS_EXIT_ERROR, "%s: %s has %lld rows but /customer_id has %lld", o->scores, name, (long long)pd[0],
-               (long long)N);
   float *p = ps_malloc(sizeof(float) * nn);
-  h5_read_range(ds, PS_F32, row0, n, 0, p);
-  h5_close(ds);
+  scores_read_head(sf, o->scores, name, N, row0, n, &PS_SCORE_FINITE, PS_F32, p);
   h5_close(sf);
-  bad = 0;
-  for (int64_t i = 0; i < n && !bad; i++)
-    if (!isfinite(p[i])) {
-      bad = 1;
-      snprintf(msg, sizeof msg, "%s: %s row %lld: score %g is not finite", o->scores, name, (long long)(row0 + i),
-               p[i]);
-    }
-  ps_check_all(bad, msg);
   uint8_t *in = ps_malloc(nn);
   memset(in, 1, nn);
   if (o->holdout) {
     int want = !strcmp(o->group, "control");
-    ps_h5_t hf = open_aligned(o->holdout, "holdout", "holdout", o->scores, ids, N, row0, n);
+    ps_h5_t hf = open_aligned(o->holdout, "holdout", o->scores, ids, N, row0, n);
     int nc = 0;
     char **camps = h5_list_datasets(hf, "/holdout", &nc);
     const char *camp = o->campaign;
@@ -201,7 +163,7 @@ int export_run(const export_opts_t *o) {
     h5_close(hf);
   }
   if (o->personas) {
-    ps_h5_t pf = open_aligned(o->personas, "personas", "personas", o->scores, ids, N, row0, n);
+    ps_h5_t pf = open_aligned(o->personas, "personas", o->scores, ids, N, row0, n);
     int64_t pk = 0, pd1[1];
     if (!h5_get_attr_i64(pf, "k", &pk) || pk < 1)
       ps_die_all(PS_EXIT_ERROR, "%s: no attribute k (the number of personas): not written by propscore segment?",

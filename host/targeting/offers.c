@@ -7,12 +7,12 @@
 #include <string.h>
 
 #include "comm/comm.h"
-#include "core/partition.h"
 #include "core/util.h"
 #include "io/data.h"
 #include "io/h5.h"
 #include "io/output.h"
 #include "io/pipeline.h"
+#include "io/scores_file.h"
 
 int offers_better(const ps_offer_t *a, const ps_offer_t *b) {
   if (a->value != b->value) return a->value > b->value;
@@ -94,11 +94,7 @@ int64_t offers_select_budget(const ps_offer_t *c, int64_t n, int64_t budget, uin
 }
 
 int offers_run(const offers_opts_t *o) {
-  ps_h5_t sf = h5_open(o->scores, 1);
-  char *kind = h5_get_attr_str(sf, "kind");
-  if (!kind || strcmp(kind, "scores"))
-    ps_die_all(PS_EXIT_ERROR, "%s: not a propscore scores file (kind = %s)", o->scores, kind ? kind : "missing");
-  free(kind);
+  ps_h5_t sf = scores_open(o->scores, "scores");
   const char *grp = o->uplift ? "/uplift" : "/scores";
   int K = 0;
   char **heads = h5_list_datasets(sf, grp, &K);
@@ -139,26 +135,14 @@ int offers_run(const offers_opts_t *o) {
   out_check_paths(ins, o->data ? 2 : 1, outs, 1);
   double t0 = ps_now();
 
-  int64_t sd[1];
-  ps_h5_t sid = h5_dset_open(sf, o->scores, "/customer_id", 1, PS_KIND_INT, "int64", sd);
-  int64_t N = sd[0], row0, n;
-  ps_partition(N, ps_size, ps_rank, &row0, &n);
+  int64_t N, row0, n;
+  int64_t *ids = scores_read_ids(sf, o->scores, &N, &row0, &n);
   size_t nn = (size_t)(n > 0 ? n : 1);
-  int64_t *ids = ps_malloc(sizeof(int64_t) * nn);
-  h5_read_range(sid, PS_I64, row0, n, 0, ids);
-  h5_close(sid);
-  char msg[1024] = "";
   ps_data_t d;
   int have_data = o->data != NULL;
   if (have_data) {
     data_open(o->data, &d);
-    if (d.n != N)
-      ps_die_all(PS_EXIT_ERROR, "%s: has %lld rows but scores %s has %lld", o->data, (long long)d.n, o->scores,
-                 (long long)N);
-    int64_t *did = ps_malloc(sizeof(int64_t) * nn);
-    data_read_ids(&d, row0, n, did);
-    data_check_same_ids(ids, did, row0, n, o->scores, "data", o->data, "scores from other data?");
-    free(did);
+    scores_check_ids(d.fid, o->data, ids, N, row0, n, "scores", o->scores);
     for (int h = 0; h < K; h++)
       if (elig[h]) data_check_targets(&d, &elig[h], 1);
   }
@@ -169,24 +153,9 @@ int offers_run(const offers_opts_t *o) {
   double *V = ps_malloc(sizeof(double) * nn * (size_t)K);
   float *p = ps_malloc(sizeof(float) * nn);
   uint8_t *e = ps_malloc(nn);
-  double lo = o->uplift ? -1.0 : 0.0;
   for (int h = 0; h < K; h++) {
     char *name = ps_sprintf("%s/%s", grp, heads[h]);
-    int64_t pd[1];
-    ps_h5_t ds = h5_dset_open(sf, o->scores, name, 1, PS_KIND_FLOAT, "float32", pd);
-    if (pd[0] != N)
-      ps_die_all(PS_EXIT_ERROR, "%s: %s has %lld rows but /customer_id has %lld", o->scores, name,
-                 (long long)pd[0], (long long)N);
-    h5_read_range(ds, PS_F32, row0, n, 0, p);
-    h5_close(ds);
-    int bad = 0;
-    for (int64_t i = 0; i < n && !bad; i++)
-      if (!(p[i] >= lo && p[i] <= 1.0f)) {
-        bad = 1;
-        snprintf(msg, sizeof msg, "%s: %s row %lld: %g is not in [%g, 1]", o->scores, name, (long long)(row0 + i),
-                 p[i], lo);
-      }
-    ps_check_all(bad, msg);
+    scores_read_head(sf, o->scores, name, N, row0, n, o->uplift ? &PS_SCORE_UPLIFT : &PS_SCORE_PROBABILITY, PS_F32, p);
     if (elig[h]) data_read_labels(&d, elig[h], row0, n, 1, 0, e);
     for (int64_t i = 0; i < n; i++)
       V[(size_t)i * (size_t)K + (size_t)h] = (!elig[h] || e[i]) ? (double)p[i] * val[h] : -INFINITY;

@@ -8,11 +8,10 @@
 #include <string.h>
 
 #include "comm/comm.h"
-#include "core/partition.h"
-#include "core/rng.h"
 #include "core/util.h"
 #include "io/data.h"
 #include "io/h5.h"
+#include "io/scores_file.h"
 #include "stats/json_num.h"
 
 int uplift_eval_run(const uplift_eval_opts_t *o) {
@@ -23,47 +22,19 @@ int uplift_eval_run(const uplift_eval_opts_t *o) {
   data_open(o->data, &d);
   char *tt[1] = {(char *)o->treatment};
   data_check_targets(&d, tt, 1);
-  ps_h5_t sf = h5_open(o->scores, 1);
-  char *kind = h5_get_attr_str(sf, "kind");
-  if (!kind || strcmp(kind, "scores"))
-    ps_die_all(PS_EXIT_ERROR, "%s: not a propscore scores file (kind = %s)", o->scores, kind ? kind : "missing");
-  free(kind);
-  double h_file = 0;
-  int64_t salt_file = 0;
-  h5_get_attr_f64(sf, "holdout", &h_file);
-  h5_get_attr_i64(sf, "split_salt", &salt_file);
-  if (holdout < 0) holdout = h_file;
-  if (salt < 0) salt = salt_file;
-  if (!split) split = holdout > 0 ? "valid" : "all";
-  if (strcmp(split, "all") && !(holdout > 0))
-    ps_die_all(PS_EXIT_USAGE, "--split %s: the scores file records no holdout; give --holdout", split);
-  int64_t sdims[1];
-  ps_h5_t sid = h5_dset_open(sf, o->scores, "/customer_id", 1, PS_KIND_INT, "int64", sdims);
-  if (sdims[0] != d.n)
-    ps_die_all(PS_EXIT_ERROR, "%s: has %lld rows but data %s has %lld", o->scores, (long long)sdims[0], o->data,
-               (long long)d.n);
+  ps_h5_t sf = scores_open(o->scores, "scores");
+  split = scores_split(sf, split, &holdout, &salt);
+  int64_t row0, n;
+  int64_t *ids = scores_data_ids(sf, o->scores, &d, &row0, &n);
+  size_t nn = (size_t)(n > 0 ? n : 1);
   int k = 0;
   char **targets = o->targets ? ps_split(o->targets, ',', &k) : h5_list_datasets(sf, "/uplift", &k);
   if (k == 0) ps_die_all(PS_EXIT_ERROR, "%s: no /uplift/<target> datasets (scores of an uplift model?)", o->scores);
   data_check_targets(&d, targets, k);
 
-  int64_t row0, n;
-  ps_partition(d.n, ps_size, ps_rank, &row0, &n);
-  size_t nn = (size_t)(n > 0 ? n : 1);
-  int64_t *ids = ps_malloc(sizeof(int64_t) * nn), *sids = ps_malloc(sizeof(int64_t) * nn);
-  data_read_ids(&d, row0, n, ids);
-  h5_read_range(sid, PS_I64, row0, n, 0, sids);
-  h5_close(sid);
-  data_check_same_ids(ids, sids, row0, n, o->scores, "data", o->data, "scores from other data?");
-  char msg[1024] = {0};
-  int bad = 0;
   uint8_t *keep = ps_malloc(nn), *tr = ps_malloc(nn), *y = ps_malloc(nn);
-  for (int64_t i = 0; i < n; i++) {
-    int va = holdout > 0 && ps_id_unit(ids[i], (uint64_t)salt) < holdout;
-    keep[i] = !strcmp(split, "all") || (!strcmp(split, "valid") ? va : !va);
-  }
+  scores_split_keep(ids, n, split, holdout, salt, keep);
   free(ids);
-  free(sids);
   data_read_labels(&d, o->treatment, row0, n, 1, 0, tr);
   size_t ucap = nn + nn / 4 + 1024; /* uplift_metrics receives its slice here (unwritten pages cost nothing) */
   double *u = ps_malloc(sizeof(double) * ucap);
@@ -73,21 +44,7 @@ int uplift_eval_run(const uplift_eval_opts_t *o) {
   for (int h = 0; h < k; h++) {
     char name[600];
     snprintf(name, sizeof name, "/uplift/%s", targets[h]);
-    int64_t pd[1];
-    ps_h5_t ds = h5_dset_open(sf, o->scores, name, 1, PS_KIND_FLOAT, "float32", pd);
-    if (pd[0] != d.n)
-      ps_die_all(PS_EXIT_ERROR, "%s: %s has %lld rows but data %s has %lld", o->scores, name, (long long)pd[0],
-                 o->data, (long long)d.n);
-    h5_read_range(ds, PS_F64, row0, n, 0, u);
-    h5_close(ds);
-    bad = 0;
-    for (int64_t i = 0; i < n && !bad; i++)
-      if (!(u[i] >= -1.0 && u[i] <= 1.0)) {
-        bad = 1;
-        snprintf(msg, sizeof msg, "%s: %s row %lld: uplift %g is not in [-1, 1]", o->scores, name,
-                 (long long)(row0 + i), u[i]);
-      }
-    ps_check_all(bad, msg);
+    scores_read_head(sf, o->scores, name, d.n, row0, n, &PS_SCORE_UPLIFT, PS_F64, u);
     data_read_labels(&d, targets[h], row0, n, 1, 0, y);
     if (rss) ps_reset_peak_rss(); /* the metrics' own peak, not the reads' */
     uplift_metrics(u, ucap, y, tr, keep, row0, n, d.n, &mt[h]); /* u is used up: the next target reads its own */

@@ -1,16 +1,14 @@
 /* model.c: gradient-boosted trees model files (see model.h). */
-#define _DEFAULT_SOURCE
 #include "models/gbdt/model.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/util.h"
 #include "io/output.h"
+#include "models/model_file.h"
 
 void gbdt_model_init(ps_gbdt_model_t *m, int64_t f, int k) {
   memset(m, 0, sizeof *m);
@@ -75,25 +73,12 @@ void gbdt_model_write_trees(ps_h5_t fid, const ps_gbdt_model_t *m, int heads) {
 
 void gbdt_model_write(const char *path, const ps_gbdt_model_t *m, const ps_gbdt_report_t *r) {
   ps_output_t *out = out_begin(path, 0);
-  ps_h5_t fid = h5_create(out_tmp(out), 0);
-  char ts[64];
-  ps_timestamp(ts, sizeof ts);
-  h5_attr_i64(fid, "schema_version", PS_SCHEMA_VERSION);
-  h5_attr_str(fid, "kind", "model");
-  h5_attr_str(fid, "model_type", "gbdt");
-  h5_attr_str(fid, "propscore_version", PROPSCORE_VERSION);
-  h5_attr_str(fid, "created", ts);
+  ps_h5_t fid = model_file_create(out, "gbdt");
   h5_attr_f64(fid, "holdout", m->holdout);
   h5_attr_i64(fid, "split_salt", m->split_salt);
   h5_attr_f64(fid, "n_train", r->n_train);
   h5_attr_f64(fid, "n_valid", r->n_valid);
-  char real[PATH_MAX];
-  struct stat st;
-  h5_attr_str(fid, "input_path", realpath(r->input_path, real) ? real : r->input_path);
-  if (stat(r->input_path, &st) == 0) {
-    h5_attr_i64(fid, "input_size", (int64_t)st.st_size);
-    h5_attr_i64(fid, "input_mtime", (int64_t)st.st_mtime);
-  }
+  model_file_input(fid, r->input_path);
   const char *in_[] = {"trees", "num_leaves", "max_depth", "min_data_in_leaf", "max_bin", "bagging_freq",
                        "early_stopping_rounds", "seed"};
   int64_t iv[] = {r->trees, r->num_leaves, r->max_depth, r->min_data, r->max_bin, r->bagging_freq,
@@ -116,13 +101,7 @@ void gbdt_model_write(const char *path, const ps_gbdt_model_t *m, const ps_gbdt_
     h5_attr_f64(mh, "n_pos", r->n_pos[h]);
     h5_attr_i64(mh, "trees", m->forest[h].ntrees);
     h5_attr_i64(mh, "best_iteration", r->best_iteration[h]);
-    h5_attr_f64(mh, "train_loss", r->train[h].logloss);
-    h5_attr_f64(mh, "train_auc", r->train[h].auc);
-    if (r->valid) {
-      h5_attr_f64(mh, "valid_loss", r->valid[h].logloss);
-      h5_attr_f64(mh, "valid_auc", r->valid[h].auc);
-      h5_attr_f64(mh, "valid_pr_auc", r->valid[h].pr_auc);
-    }
+    model_file_metrics(mh, &r->train[h], r->valid ? &r->valid[h] : NULL);
     h5_close(mh);
   }
   h5_close(gtr);

@@ -22,7 +22,6 @@
 #include "gbdt/gbdt_cpu.h"
 #include "io/data.h"
 #include "io/manifest.h"
-#include "io/output.h"
 #include "io/pipeline.h"
 #include "models/gbdt/backend.h"
 #include "models/gbdt/binning.h"
@@ -31,6 +30,7 @@
 #include "models/gbdt/model.h"
 #include "models/labels.h"
 #include "models/train.h"
+#include "models/train_job.h"
 #include "stats/metrics.h"
 
 
@@ -176,24 +176,15 @@ static void head_metrics(const ps_labeled_t *l, int h, const double *ztr, const 
 }
 
 int gbdt_train(const train_common_t *cm, const gbdt_opts_t *o) {
-  char *ckpt = cm->checkpoint ? ps_strdup(cm->checkpoint) : ps_sprintf("%s.ckpt", cm->model);
-  char *manifest = ps_sprintf("%s.manifest.json", cm->model);
-  ps_path_t in[] = {{"--data", cm->data}};
-  ps_path_t outs[] = {{"--model", cm->model}, {"--checkpoint", ckpt}, {"the manifest", manifest}};
-  out_check_paths(in, 1, outs, 3);
-  manifest_set_output(cm->model);
+  char *ckpt, *manifest;
+  train_job_outputs(cm, &ckpt, &manifest);
   ps_gbdt_backend_t *be = gbdt_backend_create(cm->device);
   manifest_device(be->name);
   double t0 = ps_now(), t_load = ps_now();
 
   ps_data_t d;
-  data_open(cm->data, &d);
-  int k = 0;
-  char **targets = cm->targets ? ps_split(cm->targets, ',', &k) : data_targets(&d, &k);
-  if (k == 0)
-    ps_die_all(PS_EXIT_ERROR,
-               "%s: no /labels/<target> datasets: nothing to train (add labels, see to_hdf5.py --label)", cm->data);
-  data_check_targets(&d, targets, k);
+  int k;
+  char **targets = train_job_targets(cm, &d, &k);
   double *w_pos = ps_malloc(sizeof(double) * (size_t)k), *w_neg = ps_malloc(sizeof(double) * (size_t)k);
   double *ratio = ps_malloc(sizeof(double) * (size_t)k);
   int *bal = ps_calloc((size_t)k, sizeof(int));
@@ -203,8 +194,7 @@ int gbdt_train(const train_common_t *cm, const gbdt_opts_t *o) {
   ps_labeled_t l;
   labels_load(&d, targets, k, cm->holdout, cm->split_salt, &l);
   labels_class_weights(&l, o->pos_weight, w_pos, w_neg, ratio);
-  int64_t f = d.f, mem_limit = cm->host_mem_limit;
-  if (mem_limit == 0) mem_limit = (int64_t)(0.6 * (double)ps_mem_available() / comm_local_size());
+  int64_t f = d.f, mem_limit = train_job_mem_limit(cm);
   double need = (double)l.n * (double)f; /* bins: one byte a value */
   comm_allreduce_max_f64(&need, 1);
   if (mem_limit > 0 && need > (double)mem_limit)
@@ -386,10 +376,7 @@ int gbdt_train(const train_common_t *cm, const gbdt_opts_t *o) {
   t_fit = ps_now() - t_fit;
   int rc = 0;
   if (stopped) {
-    ps_out("train: stopped by %s after a checkpoint (%s): run the same command again to resume", ps_signal_name(sig),
-           ckpt);
-    manifest_phase("fit", t_fit);
-    manifest_finish(PS_EXIT_STOPPED, "stopped by a signal; checkpoint written");
+    train_job_stopped(sig, ckpt, t_fit);
     rc = PS_EXIT_STOPPED;
   } else {
     ps_log("train: phases: load+bin %.2f s, fit %.2f s (gradients %.2f, histograms %.2f, allreduce %.2f, split "
@@ -433,12 +420,7 @@ int gbdt_train(const train_common_t *cm, const gbdt_opts_t *o) {
       if (mj) {
         cJSON *jo = cJSON_AddObjectToObject(mj, targets[h]);
         cJSON_AddNumberToObject(jo, "trees", mdl.forest[h].ntrees);
-        cJSON_AddNumberToObject(jo, "train_auc", mtr[h].auc);
-        cJSON_AddNumberToObject(jo, "train_log_loss", mtr[h].logloss);
-        if (l.g_va > 0) {
-          cJSON_AddNumberToObject(jo, "valid_auc", mva[h].auc);
-          cJSON_AddNumberToObject(jo, "valid_log_loss", mva[h].logloss);
-        }
+        train_job_manifest_metrics(jo, &mtr[h], l.g_va > 0 ? &mva[h] : NULL);
       }
       if (l.g_va > 0)
         ps_out("train: %-16s %3d trees  train AUC %.4f log-loss %.5f | valid AUC %.4f log-loss %.5f", targets[h],

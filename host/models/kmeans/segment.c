@@ -15,6 +15,7 @@
 #include "io/data.h"
 #include "io/h5.h"
 #include "io/output.h"
+#include "io/scores_file.h"
 #include "kmeans/kmeans_cpu.h"
 #include "models/kmeans/fit.h"
 #include "stats/colstats.h"
@@ -163,22 +164,9 @@ static void outcomes(const ps_data_t *d, const char *scores, const int32_t *lab,
   memset(oc, 0, sizeof *oc);
   ps_h5_t sf = -1;
   if (scores) {
-    sf = h5_open(scores, 1);
-    char *kind = h5_get_attr_str(sf, "kind");
-    if (!kind || strcmp(kind, "scores"))
-      ps_die_all(PS_EXIT_ERROR, "%s: not a propscore scores file (kind = %s)", scores, kind ? kind : "missing");
-    free(kind);
+    sf = scores_open(scores, "scores");
     oc->targets = h5_list_datasets(sf, "/scores", &oc->t);
-    int64_t sdims[1];
-    ps_h5_t sid = h5_dset_open(sf, scores, "/customer_id", 1, PS_KIND_INT, "int64", sdims);
-    if (sdims[0] != d->n)
-      ps_die_all(PS_EXIT_ERROR, "%s: has %lld rows but data %s has %lld", scores, (long long)sdims[0], d->path,
-                 (long long)d->n);
-    int64_t *sids = ps_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
-    h5_read_range(sid, PS_I64, row0, n, 0, sids);
-    h5_close(sid);
-    data_check_same_ids(ids, sids, row0, n, scores, "data", d->path, "scores from other data?");
-    free(sids);
+    scores_check_ids(sf, scores, ids, d->n, row0, n, "data", d->path);
   } else {
     oc->targets = data_targets(d, &oc->t);
   }
@@ -198,22 +186,7 @@ static void outcomes(const ps_data_t *d, const char *scores, const int32_t *lab,
     if (has_score) {
       char name[600];
       snprintf(name, sizeof name, "/scores/%s", oc->targets[h]);
-      int64_t pd[1];
-      ps_h5_t ds = h5_dset_open(sf, scores, name, 1, PS_KIND_FLOAT, "float32", pd);
-      if (pd[0] != d->n)
-        ps_die_all(PS_EXIT_ERROR, "%s: %s has %lld rows but data %s has %lld", scores, name, (long long)pd[0],
-                   d->path, (long long)d->n);
-      h5_read_range(ds, PS_F32, row0, n, 0, p);
-      h5_close(ds);
-      char msg[1024] = {0};
-      int bad = 0;
-      for (int64_t i = 0; i < n && !bad; i++)
-        if (!(p[i] >= 0.0f && p[i] <= 1.0f)) {
-          bad = 1;
-          snprintf(msg, sizeof msg, "%s: %s row %lld: score %g is not a probability", scores, name,
-                   (long long)(row0 + i), p[i]);
-        }
-      ps_check_all(bad, msg);
+      scores_read_head(sf, scores, name, d->n, row0, n, &PS_SCORE_PROBABILITY, PS_F32, p);
       for (int64_t i = 0; i < n; i++) acc[lab[i]] += (int64_t)((double)p[i] * 4294967296.0);
     }
     if (has_label) {

@@ -1,15 +1,13 @@
 /* model.c: logistic-regression model files (see model.h). */
-#define _DEFAULT_SOURCE
 #include "models/logreg/model.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/util.h"
 #include "io/output.h"
+#include "models/model_file.h"
 #include "models/logreg/linesearch.h"
 
 ps_transform_t model_transform(const ps_model_t *m) {
@@ -19,15 +17,8 @@ ps_transform_t model_transform(const ps_model_t *m) {
 
 void model_write(const char *path, const ps_model_t *m, const ps_train_report_t *r) {
   ps_output_t *out = out_begin(path, 0);
-  ps_h5_t fid = h5_create(out_tmp(out), 0);
+  ps_h5_t fid = model_file_create(out, "logreg");
   int64_t c = m->c, c1 = c + 1, k = m->k;
-  char ts[64];
-  ps_timestamp(ts, sizeof ts);
-  h5_attr_i64(fid, "schema_version", PS_SCHEMA_VERSION);
-  h5_attr_str(fid, "kind", "model");
-  h5_attr_str(fid, "model_type", "logreg");
-  h5_attr_str(fid, "propscore_version", PROPSCORE_VERSION);
-  h5_attr_str(fid, "created", ts);
   h5_attr_str(fid, "device", r->device);
   h5_attr_str(fid, "solver", r->solver);
   h5_attr_str(fid, "class_weight", r->class_weight);
@@ -39,14 +30,7 @@ void model_write(const char *path, const ps_model_t *m, const ps_train_report_t 
   h5_attr_i64(fid, "missing_indicators", r->missing_indicators);
   h5_attr_f64(fid, "n_train", r->n_train);
   h5_attr_f64(fid, "n_valid", r->n_valid);
-  /* Input identity: path, size and modification time of the training data. */
-  char real[PATH_MAX];
-  struct stat st;
-  h5_attr_str(fid, "input_path", realpath(r->input_path, real) ? real : r->input_path);
-  if (stat(r->input_path, &st) == 0) {
-    h5_attr_i64(fid, "input_size", (int64_t)st.st_size);
-    h5_attr_i64(fid, "input_mtime", (int64_t)st.st_mtime);
-  }
+  model_file_input(fid, r->input_path);
   h5_write_strings(fid, "/feature_names", m->feature_names, m->f);
   h5_write_strings(fid, "/targets", m->targets, k);
   ps_h5_t g = h5_group_create(fid, "/columns");
@@ -83,13 +67,7 @@ void model_write(const char *path, const ps_model_t *m, const ps_train_report_t 
     h5_attr_i64(mh, "converged", tr->status == PS_CONVERGED);
     h5_attr_str(mh, "stop", tr->stop);
     h5_attr_f64(mh, "objective", tr->data[PS_TRACE_COLS * (tr->rows - 1) + 1]);
-    h5_attr_f64(mh, "train_loss", r->train[h].logloss);
-    h5_attr_f64(mh, "train_auc", r->train[h].auc);
-    if (r->valid) {
-      h5_attr_f64(mh, "valid_loss", r->valid[h].logloss);
-      h5_attr_f64(mh, "valid_auc", r->valid[h].auc);
-      h5_attr_f64(mh, "valid_pr_auc", r->valid[h].pr_auc);
-    }
+    model_file_metrics(mh, &r->train[h], r->valid ? &r->valid[h] : NULL);
     h5_close(mh);
   }
   h5_close(gt);

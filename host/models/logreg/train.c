@@ -10,17 +10,16 @@
 #include "comm/comm.h"
 #include "core/fingerprint.h"
 #include "core/parse.h"
-#include "core/signals.h"
 #include "core/util.h"
 #include "io/data.h"
 #include "io/manifest.h"
-#include "io/output.h"
 #include "models/logreg/backend.h"
 #include "models/logreg/checkpoint.h"
 #include "models/logreg/fit.h"
 #include "models/logreg/model.h"
 #include "models/logreg/trainset.h"
 #include "models/train.h"
+#include "models/train_job.h"
 #include "stats/metrics.h"
 
 #define NEWTON_AUTO_MAX 32 /* --solver auto: Newton up to this many model columns */
@@ -150,24 +149,15 @@ static void predict_splits(train_ctx_t *t, const double *theta, float *Ptr, floa
 int logreg_train(const train_common_t *cm, const logreg_opts_t *o) {
   static const char *const solvers[] = {"auto", "lbfgs", "newton", NULL};
   int solver = ps_parse_choice("--solver", o->solver, solvers);
-  char *ckpt = cm->checkpoint ? ps_strdup(cm->checkpoint) : ps_sprintf("%s.ckpt", cm->model);
-  char *manifest = ps_sprintf("%s.manifest.json", cm->model);
-  ps_path_t in[] = {{"--data", cm->data}};
-  ps_path_t outs[] = {{"--model", cm->model}, {"--checkpoint", ckpt}, {"the manifest", manifest}};
-  out_check_paths(in, 1, outs, 3);
-  manifest_set_output(cm->model);
+  char *ckpt, *manifest;
+  train_job_outputs(cm, &ckpt, &manifest);
   ps_backend_t *b = backend_create(cm->device, o->x_dtype);
   manifest_device(b->name);
   double t0 = ps_now();
 
   ps_data_t d;
-  data_open(cm->data, &d);
-  int k = 0;
-  char **targets = cm->targets ? ps_split(cm->targets, ',', &k) : data_targets(&d, &k);
-  if (k == 0)
-    ps_die_all(PS_EXIT_ERROR,
-               "%s: no /labels/<target> datasets: nothing to train (add labels, see to_hdf5.py --label)", cm->data);
-  data_check_targets(&d, targets, k);
+  int k;
+  char **targets = train_job_targets(cm, &d, &k);
   double *l2 = ps_malloc(sizeof(double) * (size_t)k), *pw = ps_malloc(sizeof(double) * (size_t)k);
   int *bal = ps_calloc((size_t)k, sizeof(int));
   ps_parse_per_target("--l2", o->l2, k, l2, NULL, 0.0, 1e6);
@@ -175,8 +165,7 @@ int logreg_train(const train_common_t *cm, const logreg_opts_t *o) {
 
   ps_trainset_t ts;
   double t_load = ps_now();
-  int64_t mem_limit = cm->host_mem_limit;
-  if (mem_limit == 0) mem_limit = (int64_t)(0.6 * (double)ps_mem_available() / comm_local_size());
+  int64_t mem_limit = train_job_mem_limit(cm);
   if (mem_limit <= 0) mem_limit = (int64_t)4 << 30;
   trainset_load(&d, targets, k, cm->holdout, cm->split_salt, o->missing_indicators, cm->reject_nonfinite, mem_limit,
                 &ts);
@@ -248,11 +237,7 @@ int logreg_train(const train_common_t *cm, const logreg_opts_t *o) {
   int rc = fit_heads(pass, cols, k, &fo, theta, traces, &ck);
   t_fit = ps_now() - t_fit;
   if (rc == PS_EXIT_STOPPED) {
-    int sig = comm_agree_stop();
-    ps_out("train: stopped by %s after a checkpoint (%s): run the same command again to resume", ps_signal_name(sig),
-           ckpt);
-    manifest_phase("fit", t_fit);
-    manifest_finish(PS_EXIT_STOPPED, "stopped by a signal; checkpoint written");
+    train_job_stopped(comm_agree_stop(), ckpt, t_fit);
   } else {
     double t_metrics = ps_now();
     /* Metrics on both splits (unweighted log-loss, as scikit-learn's log_loss). */
@@ -321,12 +306,7 @@ int logreg_train(const train_common_t *cm, const logreg_opts_t *o) {
       cJSON *jo = cJSON_AddObjectToObject(mj, targets[h]);
       cJSON_AddNumberToObject(jo, "iterations", traces[h].rows - 1);
       cJSON_AddStringToObject(jo, "stop", traces[h].stop);
-      cJSON_AddNumberToObject(jo, "train_auc", mtr[h].auc);
-      cJSON_AddNumberToObject(jo, "train_log_loss", mtr[h].logloss);
-      if (ts.g_va > 0) {
-        cJSON_AddNumberToObject(jo, "valid_auc", mva[h].auc);
-        cJSON_AddNumberToObject(jo, "valid_log_loss", mva[h].logloss);
-      }
+      train_job_manifest_metrics(jo, &mtr[h], ts.g_va > 0 ? &mva[h] : NULL);
     }
     for (int h = 0; h < k; h++) {
       if (ts.g_va > 0)
