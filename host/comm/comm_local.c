@@ -23,7 +23,7 @@ void comm_bcast(void *buf, size_t bytes, int root) { (void)buf; (void)bytes; (vo
 void comm_allgather(const void *in, void *out, size_t bytes) { memcpy(out, in, bytes); }
 void *comm_gatherv_bytes(const void *in, size_t bytes, size_t *total, size_t *sizes) {
   void *out = ps_malloc(bytes);
-  memcpy(out, in, bytes);
+  if (bytes) memcpy(out, in, bytes);
   *total = bytes;
   if (sizes) sizes[0] = bytes;
   return out;
@@ -31,7 +31,7 @@ void *comm_gatherv_bytes(const void *in, size_t bytes, size_t *total, size_t *si
 size_t comm_alltoall_sizes(const size_t *send_sizes, size_t *recv_sizes) { return recv_sizes[0] = send_sizes[0]; }
 void comm_alltoallv_bytes_into(const void *in, const size_t *send_sizes, const size_t *recv_sizes, void *out) {
   (void)recv_sizes;
-  memcpy(out, in, send_sizes[0]);
+  if (send_sizes[0]) memcpy(out, in, send_sizes[0]);
 }
 int comm_local_rank(void) { return 0; }
 int comm_local_size(void) { return 1; }

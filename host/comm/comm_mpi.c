@@ -144,7 +144,7 @@ void *comm_gatherv_bytes(const void *in, size_t bytes, size_t *total, size_t *ou
   char *out = NULL;
   if (ps_rank == 0) {
     out = ps_malloc(tot);
-    memcpy(out, in, bytes);
+    if (bytes) memcpy(out, in, bytes); /* in may be NULL when rank 0 sends nothing */
   }
   /* Point-to-point in chunks: no 2^31 limit on a rank's contribution. */
   size_t cb = CHUNK * 64, pos = (size_t)sizes[0];
@@ -190,7 +190,7 @@ void comm_alltoallv_bytes_into(const void *in, const size_t *send_sizes, const s
   for (int s = 0; s < P; s++) {
     int to = (ps_rank + s) % P, from = (ps_rank - s + P) % P;
     if (s == 0) {
-      memcpy(out + roff[from], (const char *)in + soff[to], send_sizes[to]);
+      if (send_sizes[to]) memcpy(out + roff[from], (const char *)in + soff[to], send_sizes[to]);
       continue;
     }
     size_t nr = (recv_sizes[from] + cb - 1) / cb, ns = (send_sizes[to] + cb - 1) / cb;

@@ -106,6 +106,37 @@ def test_bit_flips_never_crash(base, tmp_path):
     assert outcomes.get(1, 0) > 0  # some flips were caught (checksums), none crashed
 
 
+@pytest.mark.skipif(not ASAN_BIN, reason="needs the ASan build (scripts/test.sh builds it)")
+def test_subcommands_clean_under_sanitizers_on_three_ranks(tmp_path):
+    """The job's subcommands on 3 ranks of the ASan + UBSan build: exit 0 and no report (a rank with
+    nothing to send once passed NULL to memcpy in a gather, only with --k 3 at P = 3)."""
+    data = gen(str(tmp_path / "d.h5"), rows=3000, features=8, np_=1)
+    p = lambda name: str(tmp_path / name)
+    key = p("k.key")
+    open(key, "w").write("00112233445566778899aabbccddeeff")
+    os.chmod(key, 0o600)
+    chain = [
+        ["train", "--data", data, "--model", p("m.h5"), "--quiet"],
+        ["train", "--data", data, "--model", p("g.h5"), "--model-type", "gbdt", "--trees", "5", "--quiet"],
+        ["score", "--data", data, "--model", p("m.h5"), "--out", p("s.h5"), "--quiet"],
+        ["score", "--data", data, "--model", p("g.h5"), "--out", p("sg.h5"), "--quiet"],
+        ["eval", "--data", data, "--scores", p("s.h5"), "--baseline-scores", p("sg.h5"), "--json"],
+        ["segment", "--data", data, "--k", "3", "--scores", p("s.h5"), "--out", p("personas.h5")],
+        ["holdout", "--data", data, "--campaign", "c", "--fraction", "0.2", "--out", p("h.h5")],
+        ["offers", "--scores", p("s.h5"), "--value", "purchase_3m=40,churn=0", "--max-offers", "1",
+         "--out", p("o.h5")],
+        ["export", "--scores", p("s.h5"), "--by", "purchase_3m", "--top-percent", "10", "--holdout", p("h.h5"),
+         "--group", "treatment", "--id-key-file", key, "--out", p("a.csv")],
+    ]
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:exitcode=99",
+               UBSAN_OPTIONS="halt_on_error=1:exitcode=98")
+    for args in chain:
+        r = subprocess.run([MPIEXEC, "-n", "3", ASAN_BIN, *args], capture_output=True, text=True, env=env,
+                           timeout=300)
+        assert r.returncode == 0, f"{args[0]}: exit {r.returncode}\n{r.stderr[-3000:]}"
+        assert "ERROR: AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr[-3000:]
+
+
 def test_rank_with_empty_partition(base, tmp_path):
     d, data, model = base
     tiny = gen(str(tmp_path / "tiny.h5"), rows=5, features=16, np_=1)
