@@ -42,10 +42,10 @@ void labels_load(ps_data_t *d, char *const *targets, int k, double holdout, int6
     data_read_labels(d, filter_label, l->row0, n, 1, 0, flt);
   }
   for (int64_t i = 0; i < n; i++) {
-    int va = (holdout > 0 && ps_id_unit(l->ids[i], (uint64_t)salt) < holdout) || (flt && flt[i] != filter_value);
-    l->train[i] = !va;
-    l->n_tr += !va;
-    l->n_va += va;
+    int va = holdout > 0 && ps_id_unit(l->ids[i], (uint64_t)salt) < holdout;
+    l->train[i] = flt && flt[i] != filter_value ? PS_ROW_NONE : va ? PS_ROW_VALID : PS_ROW_TRAIN;
+    l->n_tr += l->train[i] == PS_ROW_TRAIN;
+    l->n_va += l->train[i] == PS_ROW_VALID;
   }
   free(flt);
   double cnt[2] = {(double)l->n_tr, (double)l->n_va};
@@ -57,7 +57,7 @@ void labels_load(ps_data_t *d, char *const *targets, int k, double holdout, int6
   l->n_pos = ps_calloc((size_t)k, sizeof(double));
   for (int h = 0; h < k; h++) { /* integer counts: the same as adding 0/1 doubles */
     int64_t c = 0;
-    for (int64_t i = 0; i < n; i++) c += l->train[i] & Y[(size_t)i * (size_t)k + (size_t)h];
+    for (int64_t i = 0; i < n; i++) c += (l->train[i] == PS_ROW_TRAIN) & Y[(size_t)i * (size_t)k + (size_t)h];
     l->n_pos[h] = (double)c;
   }
   comm_allreduce_sum_f64(l->n_pos, (size_t)k);
@@ -68,7 +68,8 @@ void labels_load(ps_data_t *d, char *const *targets, int k, double holdout, int6
   l->Ytr = ps_malloc((size_t)(l->n_tr > 0 ? l->n_tr : 1) * (size_t)k);
   l->Yva = ps_malloc((size_t)(l->n_va > 0 ? l->n_va : 1) * (size_t)k);
   for (int64_t i = 0, itr = 0, iva = 0; i < n; i++) {
-    uint8_t *to = l->train[i] ? l->Ytr + (size_t)itr++ * (size_t)k : l->Yva + (size_t)iva++ * (size_t)k;
+    if (l->train[i] == PS_ROW_NONE) continue;
+    uint8_t *to = l->train[i] == PS_ROW_TRAIN ? l->Ytr + (size_t)itr++ * (size_t)k : l->Yva + (size_t)iva++ * (size_t)k;
     for (int h = 0; h < k; h++) to[h] = Y[(size_t)i * (size_t)k + (size_t)h];
   }
   free(Y);

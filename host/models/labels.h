@@ -9,12 +9,17 @@
 
 #include "io/data.h"
 
+/* A row's place (ps_labeled_t.train): in the training split, in the
+ * validation split, or in neither (another group's row under train
+ * --uplift: it never reaches the fit, its statistics or its metrics). */
+enum { PS_ROW_VALID = 0, PS_ROW_TRAIN = 1, PS_ROW_NONE = 2 };
+
 typedef struct {
   int k;
   int64_t row0, n;       /* this rank's rows of the file */
   int64_t n_tr, n_va;    /* this rank's rows of each split */
   double g_tr, g_va;     /* rows of each split in all ranks */
-  uint8_t *train;        /* [n] 1 = training row */
+  uint8_t *train;        /* [n] each row's split: PS_ROW_TRAIN, PS_ROW_VALID or PS_ROW_NONE */
   int64_t *ids;          /* [n] customer ids */
   uint8_t *Ytr, *Yva;    /* [n_tr][k], [n_va][k] */
   double *n_pos;         /* [k] training positives in all ranks */
@@ -25,8 +30,8 @@ typedef struct {
 void labels_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, ps_labeled_t *l);
 void labels_free(ps_labeled_t *l);
 /* train --uplift (two models): until reset with label NULL, labels_load
- * trains only on rows whose /labels/<label> is `value` (checked 0/1); the
- * other rows join the validation side (they never reach a fit). */
+ * keeps only rows whose /labels/<label> is `value` (checked 0/1), in both
+ * splits; the other rows are PS_ROW_NONE. */
 void labels_set_row_filter(const char *label, int value);
 /* Labels of head h of a split (Y [n][k]) as a contiguous array (caller frees). */
 uint8_t *labels_head(const uint8_t *Y, int64_t n, int k, int h);

@@ -46,7 +46,7 @@ PS_KERNEL static int64_t pass1(const float *restrict x, int64_t r0, int64_t r1, 
                                int32_t *restrict nan) {
   int64_t kept = 0;
   for (int64_t i = r0; i < r1; i++) {
-    if (keep && !keep[i]) continue;
+    if (keep && keep[i] != 1) continue;
     kept++;
     const float *restrict xi = x + (size_t)i * (size_t)f;
     for (int64_t j = 0; j < f; j++) {
@@ -70,7 +70,7 @@ PS_KERNEL static int64_t pass1(const float *restrict x, int64_t r0, int64_t r1, 
 PS_KERNEL static void pass2(const float *restrict x, int64_t r0, int64_t r1, int64_t f, const uint8_t *keep,
                             const double *restrict mean, double *restrict m2) {
   for (int64_t i = r0; i < r1; i++) {
-    if (keep && !keep[i]) continue;
+    if (keep && keep[i] != 1) continue;
     const float *restrict xi = x + (size_t)i * (size_t)f;
     for (int64_t j = 0; j < f; j++) {
       double v = xi[j], d = v - mean[j];

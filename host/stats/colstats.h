@@ -13,7 +13,7 @@ typedef struct {
 } ps_colstat_t;
 
 void stats_init(ps_colstat_t *st, int64_t f);
-/* Add rows of a row-major block; rows with keep[i] == 0 are skipped (keep may be NULL). */
+/* Add rows of a row-major block; rows with keep[i] != 1 are skipped (keep may be NULL). */
 void stats_add_block(ps_colstat_t *st, const float *x, int64_t rows, int64_t f, const uint8_t *keep);
 /* Merge every rank's stats (collective); all ranks get the same result. */
 void stats_allreduce(ps_colstat_t *st, int64_t f);
@@ -29,7 +29,7 @@ double stats_mean(const ps_colstat_t *s);
  * Rows come in order, in blocks of any size. */
 typedef struct ps_colacc ps_colacc_t;
 ps_colacc_t *stats_tree_begin(int64_t f, int64_t row0);
-void stats_tree_add(ps_colacc_t *a, const float *x, int64_t rows, const uint8_t *keep);
+void stats_tree_add(ps_colacc_t *a, const float *x, int64_t rows, const uint8_t *keep); /* keep as stats_add_block */
 /* Collective: the statistics of all ranks' rows into st[f] on every rank; frees a. */
 void stats_tree_end(ps_colacc_t *a, ps_colstat_t *st);
 #endif

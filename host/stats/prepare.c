@@ -87,6 +87,7 @@ void prepare_rows(const ps_transform_t *t, const float *X, int64_t n, const uint
   }
   float *row = ps_malloc(sizeof(float) * (size_t)(f > 0 ? f : 1));
   for (int64_t i = 0; i < n; i++) {
+    if (train && train[i] > 1) continue; /* in neither split */
     const float *x = X + (size_t)i * (size_t)f;
     float *o = !train || train[i] ? xtr + (size_t)itr++ * (size_t)c : xva + (size_t)iva++ * (size_t)c;
     if ((const float *)o < x + f && x < (const float *)o + c) { /* in place (xtr == X, c <= f): from a copy */

@@ -34,7 +34,8 @@ void prepare_columns(const ps_colstat_t *st, int64_t f, int missing_indicators, 
 void prepare_free(ps_columns_t *cols);
 ps_transform_t prepare_transform(const ps_columns_t *cols);
 /* Standardize raw rows X [n][f] into float32 model columns. With train
- * (0/1 a row) rows go to xtr or xva in order; without, all go to xtr.
+ * (a row: 1 training, 0 validation, else neither) rows go to xtr or xva in
+ * order, or nowhere; without, all go to xtr.
  * xtr may be X itself when c <= f (in place: row i goes to a row <= i). */
 void prepare_rows(const ps_transform_t *t, const float *X, int64_t n, const uint8_t *train, float *xtr, float *xva);
 #endif

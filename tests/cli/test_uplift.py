@@ -216,6 +216,14 @@ def test_train_score_eval_two_model(tmp_path):
     from pstest import validation_mask
     va = validation_mask(ids, 0.2)
     assert n_train == ((t == 1) & ~va).sum()
+    # ... and is validated on its group's validation rows only (the other group's rows are in neither split)
+    from sklearn.metrics import log_loss, roc_auc_score
+    for g, flag in (("treated", 1), ("control", 0)):
+        with h5py.File(str(tmp_path / f"m.{g}.h5")) as m:
+            auc, loss = m["metrics/y"].attrs["valid_auc"], m["metrics/y"].attrs["valid_loss"]
+        mine = va & (t == flag)
+        assert abs(auc - roc_auc_score(y[mine], sub[g][mine])) < 1e-9, (g, auc)
+        assert abs(loss - log_loss(y[mine], sub[g][mine].astype(np.float64))) < 1e-6, (g, loss)
     # Qini on the validation split: the model's >= 90% of the planted truth's
     m = eval_uplift(2, data, scores)
     truth = scores_file(str(tmp_path / "truth.h5"), ids, u, holdout=0.2, split_salt=0x5EED)
@@ -226,6 +234,29 @@ def test_train_score_eval_two_model(tmp_path):
     # and it equals scikit-uplift's on the same scores
     q = sklift.qini_auc_score(y[va], up[va].astype(np.float64), t[va])
     assert abs(m["qini_coefficient"] - q) < 1e-9
+
+
+def test_train_uplift_gbdt_sub_models(tmp_path):
+    """train --uplift --model-type gbdt: each sub-model trains and early-stops on its own group's rows, and its
+    validation metrics are its group's validation rows' (scikit-learn on its own scores)."""
+    from sklearn.metrics import roc_auc_score
+    from pstest import validation_mask
+    data = gen(str(tmp_path / "d.h5"), rows=20000, features=8, targets="y:0.15", extra=("--uplift",))
+    model = str(tmp_path / "m.h5")
+    run(3, "train", "--data", data, "--model", model, "--uplift", "--treatment", "treated", "--targets", "y",
+        "--model-type", "gbdt", "--trees", "30", "--early-stopping", "5", "--quiet")
+    ids, y, t, u, _ = load(data)
+    va = validation_mask(ids, 0.2)
+    for g, flag in (("treated", 1), ("control", 0)):
+        sub, out = str(tmp_path / f"m.{g}.h5"), str(tmp_path / f"s_{g}.h5")
+        run(2, "score", "--data", data, "--model", sub, "--out", out, "--quiet")
+        with h5py.File(out) as f:
+            p = f["scores/y"][...]
+        with h5py.File(sub) as m:
+            auc = m["metrics/y"].attrs["valid_auc"]
+            assert m.attrs["n_train"] == ((t == flag) & ~va).sum()
+        mine = va & (t == flag)
+        assert abs(auc - roc_auc_score(y[mine], p[mine])) < 1e-9, (g, auc)
 
 
 def test_train_uplift_errors(data, tmp_path):

@@ -67,7 +67,7 @@ static void load_rows(ps_data_t *d, const ps_labeled_t *l, const gbdt_opts_t *o,
     }
     for (int64_t i = 0; i < b.rows; i++) {
       int64_t g = b.first + i;
-      if (!l->train[g] || !bins_in_sample(l->ids[g], rate, o->seed)) continue;
+      if (l->train[g] != PS_ROW_TRAIN || !bins_in_sample(l->ids[g], rate, o->seed)) continue;
       if (r->m == cap) {
         cap *= 2;
         r->sample = ps_realloc(r->sample, sizeof(float) * (size_t)(cap * f));
@@ -88,7 +88,9 @@ static void load_rows(ps_data_t *d, const ps_labeled_t *l, const gbdt_opts_t *o,
     const float *X = b.in[0];
     if (blk) be->bin(be, X, b.rows, f, bins->cuts, bins->cut_off, blk);
     for (int64_t i = 0; i < b.rows; i++) {
-      uint8_t *dst = l->train[b.first + i] ? r->Btr + (size_t)(itr++) * (size_t)f : r->Bva + (size_t)(iva++) * (size_t)f;
+      int place = l->train[b.first + i];
+      if (place == PS_ROW_NONE) continue;
+      uint8_t *dst = place == PS_ROW_TRAIN ? r->Btr + (size_t)(itr++) * (size_t)f : r->Bva + (size_t)(iva++) * (size_t)f;
       if (blk) memcpy(dst, blk + (size_t)i * (size_t)f, (size_t)f);
       else ps_gbdt_bin_cpu(X + (size_t)i * (size_t)f, 1, f, bins->cuts, bins->cut_off, dst);
     }
@@ -313,7 +315,7 @@ int gbdt_train(const train_common_t *cm, const gbdt_opts_t *o) {
       if (bag) {
         int64_t round = o->bagging_freq > 0 ? t / o->bagging_freq : t;
         for (int64_t i = 0, r = 0; i < l.n; i++)
-          if (l.train[i]) bag[r++] = ps_rng_unif(o->seed, 13, (uint64_t)l.ids[i], ((uint64_t)h << 32) | (uint64_t)round) <
+          if (l.train[i] == PS_ROW_TRAIN) bag[r++] = ps_rng_unif(o->seed, 13, (uint64_t)l.ids[i], ((uint64_t)h << 32) | (uint64_t)round) <
                                      o->bagging_fraction;
       }
       feature_mask(use, f, o->feature_fraction, o->seed, h, t);

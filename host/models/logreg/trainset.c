@@ -24,17 +24,20 @@ int trainset_next(ps_trainset_t *ts, const float **Xtr, const uint8_t **Ytr, int
     return 0;
   }
   const uint8_t *train = ts->train + b.first;
-  int64_t a = 0;
-  for (int64_t i = 0; i < b.rows; i++) a += train[i];
+  int64_t a = 0, v = 0;
+  for (int64_t i = 0; i < b.rows; i++) {
+    a += train[i] == PS_ROW_TRAIN;
+    v += train[i] == PS_ROW_VALID;
+  }
   prepare_rows(&ts->tf, b.in[0], b.rows, train, ts->bx_tr, ts->bx_va);
   *Xtr = ts->bx_tr;
   *Ytr = ts->Ytr + (size_t)ts->tr_off * (size_t)ts->k;
   *ntr = a;
   *Xva = ts->bx_va;
   *Yva = ts->Yva + (size_t)ts->va_off * (size_t)ts->k;
-  *nva = b.rows - a;
+  *nva = v;
   ts->tr_off += a;
-  ts->va_off += b.rows - a;
+  ts->va_off += v;
   ts->blk_g1 = (b.first + b.rows + PS_ROW_GRID - 1) / PS_ROW_GRID;
   ts->blk_g0 = b.rows > 0 ? b.first / PS_ROW_GRID : ts->blk_g1; /* an empty block starts at the rank's end */
   return 1;
@@ -66,7 +69,7 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
                  PS_ROW_GRID, __FILE__, __LINE__);
   ts->n_grid = (n + PS_ROW_GRID - 1) / PS_ROW_GRID;
   ts->grid_ntr = ps_calloc((size_t)(ts->n_grid > 0 ? ts->n_grid : 1), sizeof(int32_t));
-  for (int64_t i = 0; i < n; i++) ts->grid_ntr[i / PS_ROW_GRID] += train[i];
+  for (int64_t i = 0; i < n; i++) ts->grid_ntr[i / PS_ROW_GRID] += train[i] == PS_ROW_TRAIN;
 
   /* Resident if the raw rows and their standardized copy fit the limit
    * (the same decision on every rank: the largest rank decides). */
