@@ -134,20 +134,22 @@ static uint64_t *radix_sort(uint64_t *k, uint64_t *tmp, size_t n, const layout_t
   return L->W == 1 ? radix_w(k, tmp, n, L->bits, cls, 1) : radix_w(k, tmp, n, L->bits, cls, 2);
 }
 
-/* Sample sort: splitters from every rank's regular sample (keys are
- * distinct, so the ranges are even however many scores tie: a slice is the
- * average within a few % -- 1/sqrt(samples) -- whatever the data); rank q
+/* Sample sort: splitters at the weighted quantiles of every rank's regular
+ * sample (keys are distinct, so the ranges are even however many scores tie
+ * and however unequal the ranks' counts: a slice is the average within a
+ * few % -- 1/sqrt(samples)); rank q
  * takes the keys in (split[q-1], split[q]]. Each key is sent once. The
  * slice arrives in key[] when it fits its cap keys (callers leave room:
  * pages never written cost no memory), else in new memory (*fresh); the
  * send buffer, with room for the slice, is returned in *spare for the sort.
  * Returns the slice and its size in *r. */
 static int samples_per_rank(int P) { return P <= 64 ? 1024 : P <= 256 ? 65536 / P : 256; }
-static int cmp_u128(const void *a, const void *b) {
-  u128 x, y;
-  memcpy(&x, a, sizeof x);
-  memcpy(&y, b, sizeof y);
-  return (x > y) - (x < y);
+typedef struct {
+  u128 k, w; /* a sampled key, the keys it stands for (times S) */
+} wsample_t;
+static int cmp_wsample(const void *a, const void *b) {
+  const wsample_t *x = a, *y = b;
+  return (x->k > y->k) - (x->k < y->k);
 }
 static inline int rank_of(u128 x, const u128 *split, int P) {
   int lo = 0, hi = P - 1; /* the first q with x <= split[q]; split[P-1] is past every key */
@@ -166,13 +168,27 @@ static uint64_t *exchange(uint64_t *key, size_t m, size_t cap, const layout_t *L
   mine[0] = m;
   for (size_t i = 0; i < (size_t)S && m > 0; i++) mine[1 + i] = kget(key, (2 * i + 1) * m / (2 * (size_t)S), W);
   comm_allgather(mine, smp, rec);
+  /* a sample stands for m_q / S keys of its rank q: splitters at the
+   * weighted quantiles, so ranks holding unequal counts still get even
+   * slices (integer weights m_q against targets S * sum(m) * (q + 1) / P) */
+  wsample_t *ws = ps_malloc(sizeof(wsample_t) * (size_t)S * (size_t)P);
   size_t ns = 0;
-  for (int q = 0; q < P; q++)
-    if (smp[(size_t)q * (S + 1)] > 0) memmove(smp + ns, smp + (size_t)q * (S + 1) + 1, sizeof(u128) * S), ns += S;
-  qsort(smp, ns, sizeof(u128), cmp_u128);
-  u128 *split = ps_malloc(sizeof(u128) * (size_t)P);
-  for (int q = 0; q < P - 1; q++) split[q] = ns ? smp[(size_t)(q + 1) * ns / (size_t)P] : 0;
+  u128 wsum = 0;
+  for (int q = 0; q < P; q++) {
+    u128 mq = smp[(size_t)q * (S + 1)];
+    for (size_t i = 0; mq > 0 && i < (size_t)S; i++) ws[ns++] = (wsample_t){smp[(size_t)q * (S + 1) + 1 + i], mq};
+    wsum += mq * (u128)S;
+  }
+  qsort(ws, ns, sizeof(wsample_t), cmp_wsample);
+  u128 *split = ps_malloc(sizeof(u128) * (size_t)P), acc = 0;
+  size_t j = 0;
+  for (int q = 0; q < P - 1; q++) {
+    u128 target = wsum / (u128)P * (u128)(q + 1) + wsum % (u128)P * (u128)(q + 1) / (u128)P;
+    while (j < ns && acc < target) acc += ws[j++].w;
+    split[q] = j ? ws[j - 1].k : 0;
+  }
   split[P - 1] = ~(u128)0;
+  free(ws);
   free(mine);
   free(smp);
   size_t *cnt = ps_calloc((size_t)P, sizeof(size_t)), *at = ps_malloc(sizeof(size_t) * (size_t)P);

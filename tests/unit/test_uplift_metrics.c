@@ -1,5 +1,8 @@
-/* test_uplift_metrics.c: targeting/uplift_metrics.c on one rank (the
- * one-rank transport, no MPI) against the definitions written plainly: rows
+/* test_uplift_metrics.c: targeting/uplift_metrics.c against the definitions
+ * written plainly, on one rank (the one-rank transport, no MPI) and, built
+ * again with MPI, on 3 and 5 ranks (rows spread evenly, unevenly with an
+ * empty rank, or all on the last rank; scores buffers with no spare room,
+ * so slices that do not fit take the fallback): rows
  * sorted by score descending, ties by row descending, sklift's curves with
  * a point at each end of a group of equal scores and their trapezoid areas,
  * the perfect curves from rows sorted by sklift's perfect keys, deciles as
@@ -16,7 +19,9 @@
 #include <cmocka.h>
 
 #include "comm/comm.h"
+#include "core/partition.h"
 #include "core/rng.h"
+#include "core/util.h"
 #include "targeting/uplift_metrics.h"
 
 typedef struct {
@@ -125,12 +130,47 @@ static void compare(const ps_uplift_metrics_t *g, const ps_uplift_metrics_t *w) 
   }
 }
 
-/* n rows from row0 of a file of n_file rows; score kinds: 0 continuous
- * float32, 1 rounded to 0.05, 2 one score, 3 float64 (not float32 values),
- * 4 two scores; every 7th row not kept; treat: 0 random, 1 all treated. */
-static void check(int64_t n, int64_t row0, int64_t n_file, int kind, int treat, uint64_t seed) {
-  size_t cap = (size_t)n + 16;
-  double *u = malloc(sizeof(double) * cap);
+/* This rank's rows [*b0, *b1) of n: mode 0 even (ps_partition), 1 uneven
+ * random cuts with an empty rank, 2 all on the last rank. */
+static void slice_of(int64_t n, int mode, uint64_t seed, int64_t *b0, int64_t *b1) {
+  int P = ps_size, q = ps_rank;
+  if (mode == 0) {
+    int64_t c;
+    ps_partition(n, P, q, b0, &c);
+    *b1 = *b0 + c;
+    return;
+  }
+  if (mode == 2) {
+    *b0 = q == P - 1 ? 0 : n;
+    *b1 = n;
+    return;
+  }
+  int64_t *cut = malloc(sizeof(int64_t) * (size_t)(P + 1));
+  cut[0] = 0;
+  cut[P] = n;
+  for (int i = 1; i < P; i++) cut[i] = (int64_t)(ps_rng_unif(seed, 7, (uint64_t)i, 0) * (double)n);
+  for (int i = 1; i < P; i++) /* sorted */
+    for (int j = i + 1; j < P; j++)
+      if (cut[j] < cut[i]) {
+        int64_t x = cut[i];
+        cut[i] = cut[j];
+        cut[j] = x;
+      }
+  if (P > 2) cut[2] = cut[1]; /* rank 1 empty */
+  *b0 = cut[q];
+  *b1 = cut[q + 1];
+  free(cut);
+}
+
+/* n rows from row0 of a file of n_file rows, spread over the ranks as
+ * `mode` says (slice_of), each rank's scores buffer with room for its rows
+ * only (tight) or more; score kinds: 0 continuous float32, 1 rounded to
+ * 0.05, 2 one score, 3 float64 (not float32 values), 4 two scores; every
+ * 7th row not kept; treat: 0 random, 1 all treated. Every rank compares
+ * with the reference over all kept rows. */
+static void check_spread(int64_t n, int64_t row0, int64_t n_file, int kind, int treat, uint64_t seed, int mode,
+                         int tight) {
+  double *all = malloc(sizeof(double) * ((size_t)n + 1));
   uint8_t *y = malloc((size_t)n + 1), *t = malloc((size_t)n + 1), *keep = malloc((size_t)n + 1);
   row_t *r = malloc(sizeof(row_t) * ((size_t)n + 1));
   int64_t m = 0;
@@ -140,17 +180,28 @@ static void check(int64_t n, int64_t row0, int64_t n_file, int kind, int treat, 
              : (s > 0.4 ? 0.5f : -0.25f);
     if (i == 3) x = -0.0; /* -0 ties with +0 */
     if (i == 4) x = 0.0;
-    u[i] = x;
+    all[i] = x;
     t[i] = treat ? 1 : ps_rng_unif(seed, 2, (uint64_t)i, 0) < 0.5;
     y[i] = ps_rng_unif(seed, 3, (uint64_t)i, 0) < (t[i] ? 0.3 + 0.2 * x : 0.3);
     keep[i] = i % 7 != 5;
     if (keep[i]) r[m++] = (row_t){x, 0, row0 + i, y[i], t[i]};
   }
+  int64_t b0, b1;
+  slice_of(n, mode, seed, &b0, &b1);
+  size_t cap = (size_t)(b1 - b0) + (tight ? 0 : 16);
+  double *u = malloc(sizeof(double) * (cap > 0 ? cap : 1));
+  if (b1 > b0) memcpy(u, all + b0, sizeof(double) * (size_t)(b1 - b0));
   ps_uplift_metrics_t got, want;
-  uplift_metrics(u, cap, y, t, keep, row0, n, n_file, &got);
+  uplift_metrics(u, cap, y + b0, t + b0, keep + b0, row0 + b0, b1 - b0, n_file, &got);
   reference(r, m, &want);
   compare(&got, &want);
-  free(u), free(y), free(t), free(keep), free(r);
+  free(all), free(u), free(y), free(t), free(keep), free(r);
+}
+
+/* Every spread of the rows over the ranks (one spread on one rank). */
+static void check(int64_t n, int64_t row0, int64_t n_file, int kind, int treat, uint64_t seed) {
+  for (int mode = 0; mode < (ps_size > 1 ? 3 : 1); mode++)
+    for (int tight = 0; tight < 2; tight++) check_spread(n, row0, n_file, kind, treat, seed, mode, tight);
 }
 
 static void continuous_and_ties(void **state) {
