@@ -206,6 +206,21 @@ static void case_eval(int64_t n, int64_t c, int k, int bf16) {
   free_data(&d);
 }
 
+/* Takes all but about `left` bytes of the device (a ballast allocation, so a
+ * case runs the same on a GPU and on the emulated device); NULL if none. */
+static void *fill_device_to(size_t left) {
+  size_t fr = 0, tot = 0;
+  void *ballast = NULL;
+  cudaMemGetInfo(&fr, &tot);
+  for (size_t want = fr > left ? fr - left : 0; want > 0 && !ballast; want -= want / 64)
+    if (cudaMalloc(&ballast, want) != cudaSuccess) {
+      ballast = NULL;
+      cudaGetLastError();
+      if (want < ((size_t)1 << 20)) break;
+    }
+  return ballast;
+}
+
 /* A device almost full: the training rows take ~45% of what is free, then
  * the same number of rows is scored and streamed: it must go up in blocks
  * (before, predict_std and predict_raw uploaded all rows at once and ran
@@ -215,14 +230,7 @@ static void case_memory_limit(void) {
   const size_t target = (size_t)4 << 20;
   ps_backend_t *cpu = backend_cpu_create(), *gpu = backend_cuda_create(PS_X_F32);
   size_t fr = 0, tot = 0;
-  void *ballast = NULL;
-  cudaMemGetInfo(&fr, &tot);
-  for (size_t want = fr > target ? fr - target : 0; want > 0 && !ballast; want -= want / 64)
-    if (cudaMalloc(&ballast, want) != cudaSuccess) {
-      ballast = NULL;
-      cudaGetLastError();
-      if (want < ((size_t)1 << 20)) break;
-    }
+  void *ballast = fill_device_to(target);
   cudaMemGetInfo(&fr, &tot);
   int64_t c = 24, n = (int64_t)(0.45 * (double)fr / (4.0 * (double)c));
   printf("memory limit: %zu bytes free, %lld resident rows (%.0f%% of it)\n", fr, (long long)n,
@@ -262,14 +270,7 @@ static void case_stream_overlap(void) {
   ref->destroy(ref);
   ps_backend_t *cpu = backend_cpu_create(), *gpu = backend_cuda_create(PS_X_F32);
   size_t fr = 0, tot = 0;
-  void *ballast = NULL;
-  cudaMemGetInfo(&fr, &tot);
-  for (size_t want = fr > target ? fr - target : 0; want > 0 && !ballast; want -= want / 64)
-    if (cudaMalloc(&ballast, want) != cudaSuccess) {
-      ballast = NULL;
-      cudaGetLastError();
-      if (want < ((size_t)1 << 20)) break;
-    }
+  void *ballast = fill_device_to(target);
   cudaMemGetInfo(&fr, &tot);
   cpu->set_train(cpu, d.X, d.Y, n, c, k, d.wp, d.wn);
   double l1[2], l2[2], l3[2], *g1 = ps_malloc(sizeof(double) * (size_t)(k * (c + 1)));
