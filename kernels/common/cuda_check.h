@@ -25,4 +25,19 @@ void ps_die_local(const char *fmt, ...) __attribute__((format(printf, 1, 2), nor
     if (e_ != CUBLAS_STATUS_SUCCESS)                                                                \
       ps_die_local("%s:%d: %s failed: %s", __FILE__, __LINE__, #x, cublasGetStatusString(e_));      \
   } while (0)
+
+/* cudaMalloc of `bytes` (at least 8) for `what`; a full device is the
+ * user's one-line error (sizes and what is free), any other failure a
+ * CUDA_CHECK. */
+static inline void ps_cuda_malloc(void **p, size_t bytes, const char *what) {
+  cudaError_t e = cudaMalloc(p, bytes ? bytes : 8);
+  if (e == cudaErrorMemoryAllocation) {
+    size_t fr = 0, tot = 0;
+    cudaGetLastError();
+    cudaMemGetInfo(&fr, &tot);
+    ps_die_local("--device cuda: the GPU is out of memory: %zu bytes for %s (%zu of %zu bytes free)", bytes, what, fr,
+                 tot);
+  }
+  CUDA_CHECK(e);
+}
 #endif

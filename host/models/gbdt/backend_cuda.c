@@ -41,17 +41,6 @@ typedef struct {
   const float *cuts_of;        /* the host cut points uploaded */
 } cuda_t;
 
-static void dev_alloc(void **p, size_t bytes, const char *what) {
-  cudaError_t e = cudaMalloc(p, bytes ? bytes : 8);
-  if (e == cudaErrorMemoryAllocation) {
-    size_t fr = 0, tot = 0;
-    cudaGetLastError();
-    cudaMemGetInfo(&fr, &tot);
-    ps_die_local("--device cuda: the GPU is out of memory: %zu bytes for %s (%zu of %zu bytes free)", bytes, what, fr,
-                 tot);
-  }
-  CUDA_CHECK(e);
-}
 
 static void dev_free(void *p) {
   if (p) CUDA_CHECK(cudaFree(p));
@@ -107,22 +96,22 @@ static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t 
   s->total_bins = total_bins;
   s->max_leaves = max_leaves < 2 ? 2 : max_leaves;
   size_t nn = (size_t)(n > 0 ? n : 1), L = (size_t)s->max_leaves + 1;
-  dev_alloc((void **)&s->B, nn * (size_t)(f > 0 ? f : 1), "the binned rows");
-  dev_alloc((void **)&s->bag, nn, "the bag");
-  dev_alloc((void **)&s->use, (size_t)(f > 0 ? f : 1), "the feature mask");
-  dev_alloc((void **)&s->gq, nn * sizeof(int64_t), "the gradients");
-  dev_alloc((void **)&s->hq, nn * sizeof(int64_t), "the Hessians");
-  dev_alloc((void **)&s->rows, nn * sizeof(int64_t), "the row partition");
-  dev_alloc((void **)&s->tmp, nn * sizeof(int64_t), "the row partition");
-  dev_alloc((void **)&s->leaf_of, nn * sizeof(int32_t), "the rows' leaves");
-  dev_alloc(&s->pwork, ps_gbdt_partition_work((int64_t)nn), "the partition's counts");
-  dev_alloc((void **)&s->hist, (size_t)PS_HIST_W * sizeof(int64_t) * (size_t)(total_bins > 0 ? total_bins : 1),
+  ps_cuda_malloc((void **)&s->B, nn * (size_t)(f > 0 ? f : 1), "the binned rows");
+  ps_cuda_malloc((void **)&s->bag, nn, "the bag");
+  ps_cuda_malloc((void **)&s->use, (size_t)(f > 0 ? f : 1), "the feature mask");
+  ps_cuda_malloc((void **)&s->gq, nn * sizeof(int64_t), "the gradients");
+  ps_cuda_malloc((void **)&s->hq, nn * sizeof(int64_t), "the Hessians");
+  ps_cuda_malloc((void **)&s->rows, nn * sizeof(int64_t), "the row partition");
+  ps_cuda_malloc((void **)&s->tmp, nn * sizeof(int64_t), "the row partition");
+  ps_cuda_malloc((void **)&s->leaf_of, nn * sizeof(int32_t), "the rows' leaves");
+  ps_cuda_malloc(&s->pwork, ps_gbdt_partition_work((int64_t)nn), "the partition's counts");
+  ps_cuda_malloc((void **)&s->hist, (size_t)PS_HIST_W * sizeof(int64_t) * (size_t)(total_bins > 0 ? total_bins : 1),
             "a histogram");
-  dev_alloc((void **)&s->bin_off, sizeof(int64_t) * (size_t)(f + 1), "the bin offsets");
-  dev_alloc(&s->swork, ps_gbdt_split_work(f), "the split search");
-  dev_alloc((void **)&s->best, sizeof(ps_split_t), "the split search");
-  dev_alloc((void **)&s->dbegin, sizeof(int64_t) * L, "the leaves");
-  dev_alloc((void **)&s->dcount, sizeof(int64_t) * L, "the leaves");
+  ps_cuda_malloc((void **)&s->bin_off, sizeof(int64_t) * (size_t)(f + 1), "the bin offsets");
+  ps_cuda_malloc(&s->swork, ps_gbdt_split_work(f), "the split search");
+  ps_cuda_malloc((void **)&s->best, sizeof(ps_split_t), "the split search");
+  ps_cuda_malloc((void **)&s->dbegin, sizeof(int64_t) * L, "the leaves");
+  ps_cuda_malloc((void **)&s->dcount, sizeof(int64_t) * L, "the leaves");
   s->begin = ps_calloc(L, sizeof(int64_t));
   s->count = ps_calloc(L, sizeof(int64_t));
   s->leaf_h = ps_malloc(nn * sizeof(int32_t));
@@ -201,8 +190,8 @@ static void bin(ps_gbdt_backend_t *b, const float *X, int64_t n, int64_t f, cons
   if (s->cuts_of != cuts) { /* the cut points go up once */
     size_t nc = (size_t)cut_off[f];
     dev_free(s->cuts), dev_free(s->cut_off);
-    dev_alloc((void **)&s->cuts, sizeof(float) * (nc ? nc : 1), "the cut points");
-    dev_alloc((void **)&s->cut_off, sizeof(int64_t) * (size_t)(f + 1), "the cut points");
+    ps_cuda_malloc((void **)&s->cuts, sizeof(float) * (nc ? nc : 1), "the cut points");
+    ps_cuda_malloc((void **)&s->cut_off, sizeof(int64_t) * (size_t)(f + 1), "the cut points");
     if (nc) CUDA_CHECK(cudaMemcpyAsync(s->cuts, cuts, sizeof(float) * nc, cudaMemcpyHostToDevice, s->s));
     CUDA_CHECK(cudaMemcpyAsync(s->cut_off, cut_off, sizeof(int64_t) * (size_t)(f + 1), cudaMemcpyHostToDevice, s->s));
     s->cuts_of = cuts;
@@ -210,8 +199,8 @@ static void bin(ps_gbdt_backend_t *b, const float *X, int64_t n, int64_t f, cons
   size_t e = (size_t)n * (size_t)f;
   if (e > s->x_cap) {
     dev_free(s->X), dev_free(s->Bblk);
-    dev_alloc((void **)&s->X, sizeof(float) * e, "a block of rows");
-    dev_alloc((void **)&s->Bblk, e, "a block of bins");
+    ps_cuda_malloc((void **)&s->X, sizeof(float) * e, "a block of rows");
+    ps_cuda_malloc((void **)&s->Bblk, e, "a block of bins");
     s->x_cap = e;
   }
   nvtxRangePushA("bin rows");

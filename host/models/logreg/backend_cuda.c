@@ -97,15 +97,7 @@ static void dev_grow(void **p, size_t *have, size_t want, const char *what) {
   if (*p) CUDA_CHECK(cudaFree(*p));
   *p = NULL;
   *have = 0;
-  cudaError_t e = cudaMalloc(p, want);
-  if (e == cudaErrorMemoryAllocation) {
-    size_t fr = 0, tot = 0;
-    cudaGetLastError();
-    cudaMemGetInfo(&fr, &tot);
-    ps_die_local("--device cuda: the GPU is out of memory: %zu bytes for %s (%zu of %zu bytes free)", want, what, fr,
-                 tot);
-  }
-  CUDA_CHECK(e);
+  ps_cuda_malloc(p, want, what);
   *have = want;
 }
 
