@@ -160,6 +160,20 @@ void manifest_param_str(const char *name, const char *value) {
 void manifest_param_num(const char *name, double value) {
   if (root) cJSON_AddNumberToObject(params, name, value);
 }
+void manifest_params(const ps_option_t *opts, const void *base) {
+  for (const ps_option_t *o = opts; o->name || o->help; o++) {
+    if (!o->name || !o->manifest) continue;
+    const void *f = opts_field(o, base);
+    switch (o->type) {
+      case OPT_STR: manifest_param_str(o->manifest, *(const char *const *)f); break;
+      case OPT_CHOICE: manifest_param_str(o->manifest, o->choices[*(const int *)f]); break;
+      case OPT_DOUBLE: manifest_param_num(o->manifest, *(const double *)f); break;
+      case OPT_FLAG: case OPT_INT: manifest_param_num(o->manifest, *(const int *)f); break;
+      case OPT_I64: case OPT_SIZE: manifest_param_num(o->manifest, (double)*(const int64_t *)f); break;
+      case OPT_U64: manifest_param_num(o->manifest, (double)*(const uint64_t *)f); break;
+    }
+  }
+}
 void manifest_phase(const char *name, double seconds) {
   if (root) cJSON_AddNumberToObject(phases, name, seconds);
 }

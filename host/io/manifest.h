@@ -10,6 +10,8 @@
 #define PS_MANIFEST_H
 #include <cJSON.h>
 
+#include "core/options.h"
+
 void manifest_begin(const char *command, int argc, char **argv);
 /* A fresh record with the same command and arguments (one command that
  * runs several jobs, each with its own manifest). */
@@ -20,6 +22,9 @@ void manifest_input(const char *role, const char *path, int checksum);
 void manifest_output(const char *role, const char *path);
 void manifest_param_str(const char *name, const char *value);
 void manifest_param_num(const char *name, double value);
+/* The parameters of every option-table line with .manifest, in table
+ * order: strings and choices as text, the rest as numbers. */
+void manifest_params(const ps_option_t *opts, const void *base);
 void manifest_phase(const char *name, double seconds);
 void manifest_device(const char *device);
 /* Object under "metrics" to fill (NULL before manifest_begin). */

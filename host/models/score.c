@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "models/score.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,34 @@
 #include "io/output.h"
 #include "io/pipeline.h"
 #include "models/scorer.h"
+
+static const char *const NONFINITE[] = {"impute", "reject", NULL};
+#define F(field) offsetof(score_opts_t, field)
+static const ps_option_t SCORE_OPTS[] = {
+    {.name = "data", .type = OPT_STR, .off = F(data), .arg = "FILE", .help = "feature file", .flags = OPT_REQUIRED, .short_name = 'd'},
+    {.name = "model", .type = OPT_STR, .off = F(model), .arg = "FILE", .help = "model file (any kind)", .flags = OPT_REQUIRED, .short_name = 'm'},
+    {.name = "out", .type = OPT_STR, .off = F(out), .arg = "FILE", .help = "scores file", .flags = OPT_REQUIRED, .short_name = 'o'},
+    {.name = "block-rows", .type = OPT_I64, .off = F(block_rows), .min = 1, .max = (int64_t)1 << 30, .arg = "N",
+     .help = "rows per rank per block (default: about 64 MiB of features);\nmemory per rank is about 2 N x (4 x features + 16 + 4 x heads) bytes",
+     .short_name = 'b'},
+    {.name = "nonfinite", .type = OPT_CHOICE, .off = F(reject_nonfinite), .choices = NONFINITE, .def = "impute", .arg = "P",
+     .help = "impute|reject NaN/Inf features (default impute: by the training mean)", .fp = "reject_nonfinite",
+     .manifest = "nonfinite", .short_name = 'N'},
+    {.name = "device", .type = OPT_STR, .off = F(device), .def = "auto", .arg = "D",
+     .help = "cpu|cuda|auto (default auto: cuda when every rank sees a GPU)", .short_name = 'D'},
+    {.name = "quiet", .type = OPT_FLAG, .ptr = &ps_quiet, .help = "no progress log", .short_name = 'q'},
+    {0}};
+#undef F
+
+const ps_cmd_spec_t score_cmd = {
+    .name = "score",
+    .opts = SCORE_OPTS,
+    .usage = "usage: propscore score --data FILE.h5 --model MODEL.h5 --out SCORES.h5 [options]\n"
+             "\n"
+             "Write /customer_id and /scores/<target> (float32 probabilities) for every row.\n",
+    .epilog = "The output is written to SCORES.h5.partial-<run id> and renamed when complete; while\n"
+              "it runs, SCORES.h5.lock keeps a second run off the same output. On SIGTERM or SIGUSR1\n"
+              "the finished blocks are kept (exit 75); the same command resumes after them.\n"};
 
 /* Blocks done by a stopped run of this very job (-1: none). */
 static int64_t read_progress(const char *path, const char *fp) {
@@ -77,7 +106,7 @@ int score_run(const score_opts_t *o) {
   fp_file(&fp, "model", o->model);
   fp_int(&fp, "ranks", ps_size);
   fp_int(&fp, "block_rows", br);
-  fp_int(&fp, "reject_nonfinite", o->reject_nonfinite);
+  opts_fingerprint(SCORE_OPTS, o, &fp);
   int exists = 0;
   ps_output_t *out = out_begin_partial(o->out, fp_hash(fp.s), &exists);
   char *partial = ps_strdup(out_tmp(out));
@@ -207,7 +236,7 @@ int score_run(const score_opts_t *o) {
            (double)n_all * (double)f * 4.0 / 1e9 / el, ps_size, ps_size == 1 ? "" : "s");
     manifest_output("scores", o->out);
     manifest_param_num("block_rows", (double)br);
-    manifest_param_str("nonfinite", o->reject_nonfinite ? "reject" : "impute");
+    manifest_params(SCORE_OPTS, o);
     manifest_phase("metadata", t_meta);
     manifest_phase("read", t_read);
     manifest_phase("compute", t_comp);

@@ -5,11 +5,16 @@
 #define PS_SCORE_H
 #include <stdint.h>
 
+#include "core/options.h"
+
 typedef struct {
   const char *data, *model, *out, *device;
   int64_t block_rows; /* 0: about 64 MiB of features a block */
   int reject_nonfinite;
 } score_opts_t;
+
+/* `propscore score`: its options (one table) and help. */
+extern const ps_cmd_spec_t score_cmd;
 
 /* Collective; returns the exit code (0, or PS_EXIT_STOPPED after a stop
  * signal with the finished blocks kept for a resume). */

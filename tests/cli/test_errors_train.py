@@ -155,7 +155,7 @@ def test_eval_scores_from_other_data(base, tmp_path):
     (["train", "--data", "d.h5"], "--data and --model are required"),
     (["train", "--data", "d.h5", "--model", "m.h5", "--solver", "sgd"], "--solver: 'sgd' is not one of"),
     (["train", "--data", "d.h5", "--model", "m.h5", "--l2", "1,2,3"], ""),
-    (["score", "--data", "d.h5"], "--data, --model and --out are required"),
+    (["score", "--data", "d.h5"], "score: --model and --out are required"),  # names only the missing ones
     (["eval", "--data", "d.h5", "--scores", "s.h5", "--split", "test"], "--split: 'test' is not one of"),
 ])
 def test_usage(args, msg):
