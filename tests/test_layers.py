@@ -4,7 +4,9 @@
 - only host/io includes hdf5.h; only host/comm includes mpi.h and nccl.h;
   CUDA headers only in kernels/, the CUDA backends and comm's NCCL transport;
 - every CUDA kernel file (a .cu with __global__) has its CPU twin
-  <name>_cpu.c in the same folder, including common/psmath.h when it does.
+  <name>_cpu.c in the same folder, including common/psmath.h when it does
+  (benches, bench_*.cu beside their kernels, only fill their inputs);
+- benches are at the kernels' level: kernels/ and host/core headers only.
 The rules are also tested on small planted violations, so a rule that
 stops seeing anything fails too."""
 import os
@@ -15,7 +17,7 @@ import pytest
 SRC = os.environ.get("PROPSCORE_SRC", os.path.join(os.path.dirname(__file__), ".."))
 
 # layer of a path under host/ or kernels/, by its first folders
-LEVELS = {"host/core": 1, "kernels": 1.5, "kernels/bench": 5, "host/comm": 2, "host/io": 2.5, "host/stats": 3, "host/models": 4,
+LEVELS = {"host/core": 1, "kernels": 1.5, "host/comm": 2, "host/io": 2.5, "host/stats": 3, "host/models": 4,
           "host/gen": 4, "host/targeting": 4, "host/cli": 5}
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 CUDA_HEADERS = ("cuda_runtime.h", "cuda_runtime_api.h", "cublas_v2.h", "cuda_bf16.h", "cuda.h")
@@ -80,7 +82,7 @@ def violations(files):
             tl = layer_of(target)
             if level is not None and tl is not None and tl > level:
                 out.append(f"{rel}: includes {name}, a header of a higher layer")
-        if rel.endswith(".cu") and "__global__" in text and not rel.startswith("kernels/bench/"):
+        if rel.endswith(".cu") and "__global__" in text and not os.path.basename(rel).startswith("bench_"):
             twin = rel[:-3] + "_cpu.c"
             if twin not in files:
                 out.append(f"{rel}: CUDA kernels without their CPU twin {twin}")
@@ -107,8 +109,16 @@ def test_the_tree_keeps_the_rules():
     ("host/stats/x.c", '#include "util.h"\n', "without its folder"),
     ("kernels/common/x.h", "#include <nccl.h>\n", "nccl.h outside host/comm"),
     ("kernels/logreg/new.cu", '#include "common/psmath.h"\n__global__ void k() {}\n', "without their CPU twin"),
+    ("kernels/logreg/bench_new.cu", '#include "models/logreg/backend.h"\n', "higher layer"),
+    ("kernels/gbdt/bench_new.cu", '#include "comm/comm.h"\n', "higher layer"),
 ])
 def test_planted_violations_are_seen(rel, text, expect):
     files = dict(sources())
     files[rel] = text
     assert any(expect in v for v in violations(files)), violations(files)
+
+
+def test_a_bench_needs_no_twin():
+    files = dict(sources())
+    files["kernels/gbdt/bench_new.cu"] = '#include "common/bench_common.h"\n__global__ void fill() {}\n'
+    assert not violations(files)
