@@ -1,8 +1,9 @@
 /* bench_grad.cu: loss + gradient (grad.cu) at K = 2 and 16 heads, float32
  * and bfloat16 resident rows, through both paths: v1 cuBLAS (tiles widened
  * to float64, DGEMM; any width) and v2 fused (one read of X, FP64 tensor
- * cores; when a tile fits the device). Each validated on the first M rows
- * against grad_cpu.c within the kernel test's 1e-12 of the largest value
+ * cores; when a tile fits the device), and at K = 2 Newton's Hessian of a
+ * head (DSYRK over tiles). Each validated on the first M rows against
+ * grad_cpu.c within the kernel test's 1e-12 of the largest value
  * (test_logreg_kernels.c), then timed over N. GB/s: X and the labels read. */
 #include <cuda_bf16.h>
 #include <math.h>
@@ -73,6 +74,36 @@ long one(const ps_bench_args_t *a, int K, int xt, const data_t &d, void *blas) {
   return wrong;
 }
 
+/* Newton's Hessian of head 0 (ps_hess: DSYRK over tiles), its upper triangle against the twin's */
+long hess(const ps_bench_args_t *a, int K, int xt, const data_t &d, void *blas) {
+  const int F = a->features, c1 = F + 1;
+  const int64_t N = a->rows, M = a->check_rows;
+  const size_t hl = (size_t)c1 * c1;
+  std::vector<double> sums((size_t)K + (size_t)K * c1), want(hl * K);
+  std::vector<uint8_t> mask(K, 0);
+  mask[0] = 1;
+  ps_grad_acc_t *acc = ps_grad_cpu_begin(F, K, d.htheta, d.hwp, d.hwn, mask.data());
+  ps_grad_cpu_rows(acc, d.hx, d.hy, M);
+  ps_grad_cpu_end(acc, sums.data(), sums.data() + K, want.data());
+  double *work = ps_bench_alloc<double>(ps_hess_work(F) / 8 + 1), *H = ps_bench_alloc<double>(hl);
+  auto run = [&](int64_t n) {
+    CUDA_CHECK(cudaMemsetAsync(H, 0, sizeof(double) * hl));
+    ps_hess(blas, d.X, xt, d.Y, n, F, K, 0, d.theta, d.wp, d.wn, work, H, 0);
+  };
+  run(M);
+  std::vector<double> got = ps_bench_fetch(H, hl), up, up_want; /* column-major upper triangle */
+  for (int col = 0; col < c1; col++)
+    for (int row = 0; row <= col; row++) up.push_back(got[(size_t)col * c1 + row]), up_want.push_back(want[(size_t)col * c1 + row]);
+  long w = off(up.data(), up_want.data(), up.size());
+  char name[64];
+  snprintf(name, sizeof name, "K=%d %s hess head 0", K, xt ? "bf16" : "f32");
+  double ms = ps_bench_time_ms(a->reps, [&] { run(N); });
+  w = ps_bench_row("grad", name, N, ms, (double)N * F * (xt ? 2 : 4) + (double)N * K, w);
+  CUDA_CHECK(cudaFree(work));
+  CUDA_CHECK(cudaFree(H));
+  return w;
+}
+
 } // namespace
 
 long ps_bench_grad(const ps_bench_args_t *a) {
@@ -102,6 +133,7 @@ long ps_bench_grad(const ps_bench_args_t *a) {
       d.Y = Y, d.hy = hy.data(), d.theta = dth, d.wp = dwp, d.wn = dwn;
       d.htheta = theta.data(), d.hwp = wp.data(), d.hwn = wn.data();
       wrong += one(a, K, xt, d, blas);
+      if (K == 2) wrong += hess(a, K, xt, d, blas);
     }
     for (void *p : {(void *)Y, (void *)dth, (void *)dwp, (void *)dwn}) CUDA_CHECK(cudaFree(p));
   }
