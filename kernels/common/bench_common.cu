@@ -116,7 +116,8 @@ void ps_bench_normal_f64(double *d, int64_t n, uint64_t seed) {
 
 long ps_bench_diff(const void *a, const void *b, size_t count, size_t width) {
   long wrong = 0;
-  for (size_t i = 0; i < count; i++) wrong += memcmp((const char *)a + i * width, (const char *)b + i * width, width) != 0;
+  const char *p = (const char *)a, *q = (const char *)b;
+  for (size_t i = 0; i < count; i++) wrong += memcmp(p + i * width, q + i * width, width) != 0;
   return wrong;
 }
 

@@ -30,7 +30,8 @@ long ps_bench_split(const ps_bench_args_t *a) {
   long wrong = !(want.feature == got.feature && want.bin == got.bin && want.default_left == got.default_left &&
                  want.lg == got.lg && want.lh == got.lh && want.ln == got.ln &&
                  !memcmp(&want.gain, &got.gain, sizeof(double)));
-  double ms = ps_bench_time_ms(a->reps, [&] { ps_gbdt_split_cuda(dh, F, t.dbin_off, NULL, G, H, n, p, work, best, 0); });
+  double ms =
+      ps_bench_time_ms(a->reps, [&] { ps_gbdt_split_cuda(dh, F, t.dbin_off, NULL, G, H, n, p, work, best, 0); });
   wrong = ps_bench_row("split", "root, 255 bins", bins, ms, (double)hl * 8, wrong);
   for (void *q : {(void *)dh, (void *)work, (void *)best}) CUDA_CHECK(cudaFree(q));
   ps_bench_trees_free(&t);

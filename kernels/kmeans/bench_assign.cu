@@ -33,7 +33,8 @@ long centers(const ps_bench_args_t *a, int k, const double *dxn, const std::vect
   std::vector<int32_t> want_lab((size_t)M);
   std::vector<double> want_d2((size_t)M);
   km_argmin_cpu(xn.data(), M, hG.data(), cn.data(), k, want_lab.data(), want_d2.data());
-  long wrong = ps_bench_diff(ps_bench_fetch(lab, (size_t)M), want_lab) + ps_bench_diff(ps_bench_fetch(d2, (size_t)M), want_d2);
+  long wrong =
+      ps_bench_diff(ps_bench_fetch(lab, (size_t)M), want_lab) + ps_bench_diff(ps_bench_fetch(d2, (size_t)M), want_d2);
   double ms = ps_bench_time_ms(a->reps, [&] { km_assign_cuda(blas, a->X, dxn, N, F, dC, dcn, k, G, lab, d2, 0); });
   char name[32];
   snprintf(name, sizeof name, "k=%d SGEMM+argmin", k);

@@ -93,7 +93,10 @@ long hess(const ps_bench_args_t *a, int K, int xt, const data_t &d, void *blas) 
   run(M);
   std::vector<double> got = ps_bench_fetch(H, hl), up, up_want; /* column-major upper triangle */
   for (int col = 0; col < c1; col++)
-    for (int row = 0; row <= col; row++) up.push_back(got[(size_t)col * c1 + row]), up_want.push_back(want[(size_t)col * c1 + row]);
+    for (int row = 0; row <= col; row++) {
+      up.push_back(got[(size_t)col * c1 + row]);
+      up_want.push_back(want[(size_t)col * c1 + row]);
+    }
   long w = off(up.data(), up_want.data(), up.size());
   char name[64];
   snprintf(name, sizeof name, "K=%d %s hess head 0", K, xt ? "bf16" : "f32");
