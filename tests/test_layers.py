@@ -4,7 +4,9 @@
 - only host/io includes hdf5.h; only host/comm includes mpi.h and nccl.h;
   CUDA headers only in kernels/, the CUDA backends and comm's NCCL transport;
 - every CUDA kernel file (a .cu with __global__) has its CPU twin
-  <name>_cpu.c in the same folder, including common/psmath.h when it does;
+  <name>_cpu.c in the same folder, including common/psmath.h when it does
+  (benches, bench_*.cu beside their kernels, only fill their inputs);
+- benches are at the kernels' level: kernels/ and host/core headers only;
 - within one layer a file includes headers of its own folder, of a folder
   above it or of kernels/common; any other same-layer include (sibling
   folders: targeting -> models, models/logreg -> models/gbdt) is one of
@@ -26,7 +28,7 @@ import pytest
 SRC = os.environ.get("PROPSCORE_SRC", os.path.join(os.path.dirname(__file__), ".."))
 
 # layer of a path under host/ or kernels/, by its first folders
-LEVELS = {"host/core": 1, "kernels": 1.5, "kernels/bench": 5, "host/comm": 2, "host/io": 2.5, "host/stats": 3, "host/models": 4,
+LEVELS = {"host/core": 1, "kernels": 1.5, "host/comm": 2, "host/io": 2.5, "host/stats": 3, "host/models": 4,
           "host/gen": 4, "host/targeting": 4, "host/cli": 5}
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 CUDA_HEADERS = ("cuda_runtime.h", "cuda_runtime_api.h", "cublas_v2.h", "cuda_bf16.h", "cuda.h")
@@ -263,7 +265,7 @@ def violations(files):
             elif level is not None and tl == level and not folder_may_include(rel, target) \
                     and (rel, target) not in SAME_LAYER_ALLOWED:
                 out.append(f"{rel}: same-layer include of {name} from another folder (not in SAME_LAYER_ALLOWED)")
-        if rel.endswith(".cu") and "__global__" in text and not rel.startswith("kernels/bench/"):
+        if rel.endswith(".cu") and "__global__" in text and not os.path.basename(rel).startswith("bench_"):
             twin = rel[:-3] + "_cpu.c"
             if twin not in files:
                 out.append(f"{rel}: CUDA kernels without their CPU twin {twin}")
@@ -295,6 +297,8 @@ def test_the_tree_keeps_the_rules():
     ("kernels/gbdt/x.c", '#include "logreg/logreg_cpu.h"\n', "same-layer include"),
     ("host/models/x.c", "ps_h5_t h5_open(const char *path, int parallel);\n", "local prototype of h5_open"),
     ("host/models/gbdt/x.c", "extern void\ngrow_tree(int n);\n", "local prototype of grow_tree"),
+    ("kernels/logreg/bench_new.cu", '#include "models/logreg/backend.h"\n', "higher layer"),
+    ("kernels/gbdt/bench_new.cu", '#include "comm/comm.h"\n', "higher layer"),
 ])
 def test_planted_violations_are_seen(rel, text, expect):
     files = dict(sources())
@@ -334,3 +338,7 @@ def test_the_compute_library_has_no_io():
     assert planted != text
     assert "CMakeLists.txt: ps_compute_obj compiles host/io/output.c, an io/ source" in compute_violations(planted)
     assert "CMakeLists.txt: pscore_local compiles host/io/output.c, an io/ source" in compute_violations(planted)
+def test_a_bench_needs_no_twin():
+    files = dict(sources())
+    files["kernels/gbdt/bench_new.cu"] = '#include "common/bench_common.h"\n__global__ void fill() {}\n'
+    assert not violations(files)
