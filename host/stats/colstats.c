@@ -97,7 +97,8 @@ static void leaf_stats(const float *x, int64_t r0, int64_t r1, int64_t f, const 
   for (int64_t j = 0; j < f; j++) mean[j] = cnt[j] > 0 ? sum[j] / (double)cnt[j] : 0.0;
   pass2(x, r0, r1, f, keep, mean, m2);
   for (int64_t j = 0; j < f; j++) {
-    ps_colstat_t sub = {(double)cnt[j], (double)nan[j], kept - cnt[j] - nan[j], mn[j], mx[j], mean[j], m2[j]};
+    ps_colstat_t sub = {.count = (double)cnt[j], .nan = (double)nan[j], .inf = kept - cnt[j] - nan[j], .min = mn[j],
+                        .max = mx[j], .mean = mean[j], .m2 = m2[j]};
     out[j] = sub;
   }
 }

@@ -55,7 +55,7 @@ void prepare_free(ps_columns_t *cols) {
 }
 
 ps_transform_t prepare_transform(const ps_columns_t *cols) {
-  ps_transform_t t = {cols->c, cols->f, cols->src, cols->kind, cols->mean, cols->scale};
+  ps_transform_t t = {.c = cols->c, .f = cols->f, .src = cols->src, .kind = cols->kind, .mean = cols->mean, .scale = cols->scale};
   return t;
 }
 

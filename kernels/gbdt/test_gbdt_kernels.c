@@ -97,8 +97,9 @@ static void forest_make(forest_t *fo, int ntrees, int maxl, int64_t f, const flo
 }
 
 static ps_forest_view_t view_of(const forest_t *fo) {
-  ps_forest_view_t v = {fo->ntrees, fo->node_off, fo->leaf_off, fo->feature, fo->threshold, fo->bin, fo->dl,
-                        fo->left, fo->right, fo->value};
+  ps_forest_view_t v = {.ntrees = fo->ntrees, .node_off = fo->node_off, .leaf_off = fo->leaf_off,
+                        .feature = fo->feature, .threshold = fo->threshold, .bin = fo->bin, .default_left = fo->dl,
+                        .left = fo->left, .right = fo->right, .leaf_value = fo->value};
   return v;
 }
 
@@ -245,7 +246,8 @@ static void one_case(int64_t n, int64_t f, int ncut, double nan_rate, int64_t mi
   cudaMemcpy(dh, h, sizeof(int64_t) * hl, cudaMemcpyHostToDevice);
   ps_split_t chosen = {0};
   for (int c = 0; c < 4; c++) {
-    ps_split_params_t p = {c == 2 ? 10.0 : 1.0, c == 1 ? min_data * 5 : min_data, c == 3 ? 1e30 : 1e-3, 0.0, scale};
+    ps_split_params_t p = {.l2 = c == 2 ? 10.0 : 1.0, .min_data = c == 1 ? min_data * 5 : min_data,
+                           .min_hess = c == 3 ? 1e30 : 1e-3, .min_gain = 0.0, .scale = scale};
     ps_split_t a, b;
     ps_gbdt_split_cpu(h, f, bin_off, c == 2 ? use : NULL, G, H, N, &p, &a);
     ps_gbdt_split_cuda(dh, f, dbin_off, c == 2 ? duse : NULL, G, H, N, p, swork, dbest, 0);

@@ -71,7 +71,7 @@ typedef struct {
 } case_t;
 
 static case_t make_case(int64_t n, int64_t c, int k, int xtype) {
-  case_t t = {n, c, k, xtype, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+  case_t t = {.n = n, .c = c, .k = k, .xtype = xtype};
   size_t cells = (size_t)(n * c);
   t.X = ps_malloc(sizeof(float) * cells + 4);
   uint16_t *xb = ps_malloc(2 * cells + 2);

@@ -94,7 +94,9 @@ void forest_truncate(ps_forest_t *fo, int32_t ntrees) {
 }
 
 ps_forest_view_t forest_view(const ps_forest_t *fo) {
-  ps_forest_view_t v = {fo->ntrees, fo->node_off, fo->leaf_off, fo->feature, fo->threshold, fo->bin,
-                        fo->default_left, fo->left, fo->right, fo->leaf_value};
+  ps_forest_view_t v = {.ntrees = fo->ntrees, .node_off = fo->node_off, .leaf_off = fo->leaf_off,
+                        .feature = fo->feature, .threshold = fo->threshold, .bin = fo->bin,
+                        .default_left = fo->default_left, .left = fo->left, .right = fo->right,
+                        .leaf_value = fo->leaf_value};
   return v;
 }

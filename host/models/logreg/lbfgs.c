@@ -100,5 +100,6 @@ static void state_load(void *st, const double *in) {
   memcpy(s->Y, in + 2 + s->m + mn, sizeof(double) * mn);
 }
 
-const ps_direction_t ps_dir_lbfgs = {"lbfgs", 0, create, destroy, compute, accept, reset, scaled,
-                                     state_size, state_save, state_load};
+const ps_direction_t ps_dir_lbfgs = {.name = "lbfgs", .needs_hessian = 0, .create = create, .destroy = destroy,
+    .compute = compute, .accept = accept, .reset = reset, .scaled = scaled,
+    .state_size = state_size, .state_save = state_save, .state_load = state_load};

@@ -11,7 +11,7 @@
 #include "models/logreg/linesearch.h"
 
 ps_transform_t model_transform(const ps_model_t *m) {
-  ps_transform_t t = {m->c, m->f, m->src, m->kind, m->mean, m->scale};
+  ps_transform_t t = {.c = m->c, .f = m->f, .src = m->src, .kind = m->kind, .mean = m->mean, .scale = m->scale};
   return t;
 }
 

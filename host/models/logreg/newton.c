@@ -35,5 +35,6 @@ static size_t state_size(const void *st) { (void)st; return 0; }
 static void state_save(const void *st, double *out) { (void)st; (void)out; }
 static void state_load(void *st, const double *in) { (void)st; (void)in; }
 
-const ps_direction_t ps_dir_newton = {"newton", 1, create, destroy, compute, accept, reset, scaled,
-                                      state_size, state_save, state_load};
+const ps_direction_t ps_dir_newton = {.name = "newton", .needs_hessian = 1, .create = create, .destroy = destroy,
+    .compute = compute, .accept = accept, .reset = reset, .scaled = scaled,
+    .state_size = state_size, .state_save = state_save, .state_load = state_load};
