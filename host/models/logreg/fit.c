@@ -99,7 +99,7 @@ int fit_heads(fit_pass_t pass, int64_t c, int k, const fit_opts_t *fo, double *t
               const fit_ckpt_t *ck) {
   int64_t c1 = c + 1;
   int newton = fo->method == PS_OPT_NEWTON;
-  evaluator_t e = {pass, c, k, fo, NULL, NULL, NULL, NULL, NULL, 0};
+  evaluator_t e = {.pass = pass, .c = c, .k = k, .fo = fo};
   e.loss = ps_malloc(sizeof(double) * (size_t)k);
   e.grad = ps_malloc(sizeof(double) * (size_t)k * (size_t)c1);
   e.hess = newton ? ps_malloc(sizeof(double) * (size_t)k * (size_t)(c1 * c1)) : NULL;
