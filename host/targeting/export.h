@@ -13,13 +13,20 @@
 #define PS_EXPORT_H
 #include <stdint.h>
 
+#include "core/options.h"
+
 typedef struct {
-  const char *scores, *by, *out, *key_file, *holdout, *group, *campaign, *personas;
+  const char *scores, *by, *out, *key_file, *holdout, *campaign, *personas;
+  int group;       /* with holdout: index in EXPORT_GROUPS (0 treatment, 1 control) */
   int64_t persona; /* with personas: the persona kept */
   int64_t top;        /* < 0: use top_percent */
   double top_percent; /* < 0: use top */
   int uplift;
 } export_opts_t;
+
+/* `propscore export`: its options (one table) and help; --group's words. */
+extern const ps_cmd_spec_t export_cmd;
+extern const char *const EXPORT_GROUPS[];
 
 int export_run(const export_opts_t *o);
 /* SipHash-2-4 of 8 bytes (little-endian id) under key k0, k1. */
