@@ -6,9 +6,12 @@
  * the CSV by scripts/csv_to_parquet.py with pyarrow), best first. Customer
  * ids never leave the job: each is replaced by its pseudonym, SipHash-2-4
  * of the id (8 bytes, little-endian) under a 128-bit key read from a key
- * file (32 hex digits), as 16 hex digits. The file is written under a
- * temporary name (0600) and renamed 0640 when complete. Ties at the cut go
- * to the lower customer id (exact for any rank count). */
+ * file (32 hex digits), as 16 hex digits (with a leading 'p' where they
+ * would read as a number: digits only, or digits 'e' digits). The file is
+ * written under a temporary name (0600) and renamed 0640 when complete; the
+ * CSV a Parquet file is made from is another output temporary. Ties at the
+ * cut go to the lower customer id (exact for any rank count); repeated ids
+ * are refused. */
 #ifndef PS_EXPORT_H
 #define PS_EXPORT_H
 #include <stdint.h>
