@@ -65,8 +65,9 @@ const ps_cmd_spec_t export_cmd = {
              "\n"
              "Write an audience list for downstream tools: the best customers by a score,\n"
              "best first, as columns pseudo_id,score. Raw customer ids never leave propscore:\n"
-             "pseudo_id is SipHash-2-4 of the id under a secret 128-bit key (16 hex digits),\n"
-             "the same for the same key and id (join lists from several runs with one key).\n",
+             "pseudo_id is SipHash-2-4 of the id under a secret 128-bit key (16 hex digits,\n"
+             "after a 'p' where they would read as a number), the same for the same key and\n"
+             "id (join lists from several runs with one key).\n",
     .epilog = "exit codes: 0 ok, 1 error, 2 usage\n"};
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
