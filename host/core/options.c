@@ -139,6 +139,8 @@ int opts_parse(const ps_cmd_spec_t *cmd, void *base, int argc, char **argv) {
       for (i = 0; i < n && (c == '?' || c == ':' || cmd->opts[i].short_name != c); i++) {}
       if (i >= n) ps_die_all(PS_EXIT_USAGE, "%s: bad option (see propscore %s --help)", cmd->name, cmd->name);
     }
+    if (g_given[i] && cmd->opts[i].type != OPT_FLAG) /* the last would win silently */
+      ps_die_all(PS_EXIT_USAGE, "%s: --%s given twice", cmd->name, cmd->opts[i].name);
     set_value(&cmd->opts[i], base, optarg);
     g_given[i] = 1;
   }

@@ -392,6 +392,17 @@ static int fault_write(void) {
   return ps_rank == rank && ++count == at;
 }
 
+/* Memory type of a transfer: an int64 read of a uint64 dataset (customer ids)
+ * takes the 8 bytes as they are -- a conversion would clip every id >= 2^63
+ * to 2^63 - 1, and distinct ids would read as repeats. */
+static hid_t xfer_type(hid_t dset, ps_dtype_t type, int write) {
+  if (write || type != PS_I64) return mem_type(type);
+  hid_t t = H5Dget_type(dset);
+  int u64 = t >= 0 && H5Tget_class(t) == H5T_INTEGER && H5Tget_sign(t) == H5T_SGN_NONE && H5Tget_size(t) == 8;
+  if (t >= 0) H5Tclose(t);
+  return u64 ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64;
+}
+
 void h5_xfer_rows(ps_h5_t dset, ps_dtype_t type, int64_t row0, int64_t nrows, int64_t ncols, void *buf, int write) {
   int rank = ncols > 0 ? 2 : 1;
   hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)ncols};
@@ -415,7 +426,7 @@ void h5_xfer_rows(ps_h5_t dset, ps_dtype_t type, int64_t row0, int64_t nrows, in
   int faulty = write && fault_write();
   herr_t rc = faulty ? -1
               : write ? H5Dwrite(dset, mem_type(type), ms, fs, dxpl, buf)
-                      : H5Dread(dset, mem_type(type), ms, fs, dxpl, buf);
+                      : H5Dread(dset, xfer_type(dset, type, 0), ms, fs, dxpl, buf);
   if (rc < 0) {
     char why[512], name[256] = "?", file[1024] = "?";
     snprintf(why, sizeof why, "%s", faulty ? "No space left on device (PROPSCORE_FAULT_IO)" : h5_last_error());
@@ -458,8 +469,11 @@ void h5_read_range(ps_h5_t dset, ps_dtype_t type, int64_t row0, int64_t nrows, i
 void h5_write_small(ps_h5_t loc, const char *name, ps_dtype_t type, int rank, const int64_t *dims, const void *buf) {
   hid_t d = h5_dset_create(loc, name, type, rank, dims, NULL);
   int64_t rows = dims[0], cols = rank == 2 ? dims[1] : 0;
-  if (file_is_parallel(d)) h5_xfer_rows(d, type, 0, ps_rank == 0 ? rows : 0, cols, (void *)buf, 1);
-  else if (rows > 0 && (rank == 1 || cols > 0))
+  if (rows == 0 || (rank == 2 && cols == 0)) {
+    /* nothing to write (an empty dataset has no storage to write to) */
+  } else if (file_is_parallel(d)) {
+    h5_xfer_rows(d, type, 0, ps_rank == 0 ? rows : 0, cols, (void *)buf, 1);
+  } else
     H5_CHECK_OBJ(H5Dwrite(d, mem_type(type), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), d, "writing");
   H5Dclose(d);
 }

@@ -258,6 +258,34 @@ ps_output_t *out_begin_partial(const char *final, uint64_t runid, int *exists) {
 
 const char *out_tmp(const ps_output_t *o) { return o->tmp; }
 
+int out_side_tmp(const ps_output_t *o, char **path) {
+  *path = NULL;
+  for (int tries = 0; tries < 100; tries++) {
+    char *name = ps_sprintf("%s.tmp-%ld-%08llx", o->final, (long)getpid(),
+                            (unsigned long long)(ps_mix64((uint64_t)(ps_now() * 1e9) + (uint64_t)tries) & 0xffffffffu));
+    int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ps_tmp_register(name);
+      *path = name;
+      return fd;
+    }
+    int e = errno;
+    free(name);
+    if (e != EEXIST) {
+      errno = e;
+      return -1;
+    }
+  }
+  return -1;
+}
+
+void out_side_remove(char *path) {
+  if (!path) return;
+  unlink(path);
+  ps_tmp_forget(path);
+  free(path);
+}
+
 static void release(ps_output_t *o) {
   release_lock(o);
   free(o->final);

@@ -34,6 +34,14 @@ ps_output_t *out_begin(const char *final, int parallel);
  * whether a stopped run of this same job left it. Collective. */
 ps_output_t *out_begin_partial(const char *final, uint64_t runid, int *exists);
 const char *out_tmp(const ps_output_t *o);
+/* Rank 0 holding o: one more temporary beside o's, made the same way
+ * (<final>.tmp-<pid>-<8 hex>, O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600,
+ * removed if the run fails and, if the process dies, by the next writer of
+ * <final>), for a file the output is made from (export's CSV for Parquet).
+ * Returns its descriptor open for writing and sets *path (the caller
+ * frees it; out_side_remove removes it); -1 on failure, *path NULL. */
+int out_side_tmp(const ps_output_t *o, char **path);
+void out_side_remove(char *path);
 /* The file is closed on every rank: make it final (collective if parallel).
  * Dies if the rename fails. */
 void out_commit(ps_output_t *o);

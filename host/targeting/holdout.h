@@ -12,6 +12,8 @@
 #define PS_HOLDOUT_H
 #include <stdint.h>
 
+#include "core/options.h"
+
 typedef struct {
   const char *data, *campaign, *strata, *out;
   double fraction;
@@ -22,5 +24,7 @@ uint64_t holdout_salt(const char *campaign);
 int holdout_is_control(int64_t id, uint64_t salt, double fraction);
 /* Dies (usage) unless the name is 1..64 of [A-Za-z0-9_.-]. */
 void holdout_check_campaign(const char *campaign);
+/* `propscore holdout`: its options (one table) and help. */
+extern const ps_cmd_spec_t holdout_cmd;
 int holdout_run(const holdout_opts_t *o);
 #endif

@@ -14,12 +14,17 @@
 #define PS_OFFERS_H
 #include <stdint.h>
 
+#include "core/options.h"
+
 typedef struct {
   const char *scores, *data, *values, *eligible, *out;
   int max_offers; /* 0: as many as heads */
   int64_t budget; /* < 0: none */
   int uplift;
 } offers_opts_t;
+
+/* `propscore offers`: its options (one table) and help. */
+extern const ps_cmd_spec_t offers_cmd;
 
 int offers_run(const offers_opts_t *o);
 

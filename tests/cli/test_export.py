@@ -3,6 +3,7 @@ with pseudonymous ids (SipHash-2-4 under a key file: checked against a Python
 SipHash and the reference vector), read back by pandas; a holdout group; a persona;
 0640; the same bytes for 1 and 3 ranks; no raw id in the file or the logs."""
 import os
+import re
 import stat
 import sys
 
@@ -44,7 +45,9 @@ def siphash24(key16, msg):
 
 
 def pseudo(i, key=KEY):
-    return f"{siphash24(bytes.fromhex(key), int(i).to_bytes(8, 'little', signed=True)):016x}"
+    """16 hex digits; with a leading 'p' where a spreadsheet would read a number."""
+    h = f"{siphash24(bytes.fromhex(key), int(i).to_bytes(8, 'little', signed=True)):016x}"
+    return "p" + h if re.fullmatch(r"[0-9]+|[0-9]+e[0-9]+", h) else h
 
 
 def test_python_siphash_reference_vector():
@@ -166,6 +169,7 @@ def test_persona_and_group(files, tmp_path):
     (["--top", "5", "--out", "x.csv", "--persona", "1"], "--personas and --persona"),
     (["--top", "5", "--top-percent", "3", "--out", "x.csv"], "one of --top"),
     (["--top", "5", "--out", "x.csv", "--group", "control"], "--holdout and --group"),
+    (["--top", "5", "--out", "x.csv", "--campaign", "spring"], "--campaign"),  # issue 32: was ignored
 ])
 def test_usage_errors(files, tmp_path, args, msg):
     _, scores, key, _ = files
@@ -182,3 +186,122 @@ def test_bad_key_file(files, tmp_path):
             str(tmp_path / "o.csv"), check=False)
     assert r.returncode == 2 and "32 hex digits" in error_line(r) and "not a key" not in r.stderr
     assert not (tmp_path / "o.csv").exists()
+
+
+def _scores_with_ids(path, ids, seed=5):
+    rng = np.random.default_rng(seed)
+    with h5py.File(path, "w") as s:
+        s.attrs["kind"] = "scores"
+        s["customer_id"] = np.asarray(ids, dtype=np.int64)
+        s["scores/churn"] = rng.random(len(ids)).astype(np.float32)
+    return path
+
+
+def test_numeric_looking_pseudonyms_get_a_letter(tmp_path):
+    """Issue 32: a pseudonym of digits only (or digits 'e' digits) was read by
+    spreadsheets and pandas as a number (leading zeros and digits lost): it
+    gets a leading 'p'; the others stay 16 hex digits."""
+    numeric, other = [], []
+    for i in range(1, 60000):
+        h = f"{siphash24(bytes.fromhex(KEY), i.to_bytes(8, 'little', signed=True)):016x}"
+        (numeric if re.fullmatch(r"[0-9]+|[0-9]+e[0-9]+", h) else other).append(i)
+    assert any("e" in pseudo(i) for i in numeric) and any("e" not in pseudo(i) for i in numeric)
+    ids = numeric[:20] + other[:20]
+    scores = _scores_with_ids(str(tmp_path / "s.h5"), ids)
+    key = tmp_path / "k"
+    key.write_text(KEY)
+    out = str(tmp_path / "a.csv")
+    run(2, "export", "--scores", scores, "--by", "churn", "--top", len(ids), "--id-key-file", str(key), "--out", out)
+    df = pd.read_csv(out, dtype={"pseudo_id": str})
+    for p in df["pseudo_id"]:
+        with pytest.raises(ValueError):
+            float(p)  # what a spreadsheet would do with it
+    pids, _, raw = reference(scores, len(ids))
+    assert df["pseudo_id"].tolist() == pids
+    got = dict(zip(raw.tolist(), df["pseudo_id"]))
+    assert all(got[i][0] == "p" and len(got[i]) == 17 for i in numeric[:20])
+    assert all(len(got[i]) == 16 for i in other[:20])
+
+
+def test_repeated_id_refused(files, tmp_path):
+    """Issue 32: a repeated customer id in the scores wrote its pseudonym twice."""
+    ids = list(range(100, 200))
+    ids[57] = ids[12]
+    scores = _scores_with_ids(str(tmp_path / "s.h5"), ids)
+    out = tmp_path / "a.csv"
+    r = run(2, "export", "--scores", scores, "--by", "churn", "--top", 100, "--id-key-file", files[2],
+            "--out", str(out), check=False)
+    line = error_line(r)
+    assert r.returncode == 1 and scores in line and "/customer_id" in line and "row 57" in line
+    assert not out.exists()
+
+
+def test_key_file_fifo_refused(files, tmp_path):
+    """Issue 32: --id-key-file on a FIFO blocked for ever."""
+    fifo = tmp_path / "k.fifo"
+    os.mkfifo(fifo)
+    r = run(2, "export", "--scores", files[1], "--by", "churn", "--top", 3, "--id-key-file", str(fifo),
+            "--out", str(tmp_path / "o.csv"), check=False, timeout=60)
+    assert r.returncode == 2 and "not a regular file" in error_line(r) and str(fifo) in error_line(r)
+
+
+@pytest.mark.parametrize("content,msg", [
+    (KEY.encode() + b"\0" + b"ff" * 8, "NUL byte"),
+    (KEY.encode() + b" " * 300 + b"ab", "too long"),
+])
+def test_key_file_nul_or_long_refused(files, tmp_path, content, msg):
+    """Issue 32: bytes after a NUL, or after the first 255 bytes, were ignored."""
+    k = tmp_path / "k"
+    k.write_bytes(content)
+    r = run(1, "export", "--scores", files[1], "--by", "churn", "--top", 3, "--id-key-file", str(k),
+            "--out", str(tmp_path / "o.csv"), check=False)
+    assert r.returncode == 2 and msg in error_line(r) and "32 hex digits" in error_line(r)
+
+
+def test_key_file_warnings(files, tmp_path):
+    """Issue 32: a key every user can read, or the all-zero key, is warned about."""
+    k = tmp_path / "k"
+    k.write_text(KEY)
+    args = ["export", "--scores", files[1], "--by", "churn", "--top", 3, "--id-key-file", str(k)]
+    os.chmod(k, 0o644)
+    r = run(2, *args, "--out", str(tmp_path / "a.csv"))
+    assert "readable by every user" in r.stderr and KEY not in r.stderr + r.stdout
+    os.chmod(k, 0o600)
+    r = run(2, *args, "--out", str(tmp_path / "b.csv"))
+    assert "warning" not in r.stderr
+    k.write_text("0" * 32)
+    r = run(2, *args, "--out", str(tmp_path / "c.csv"))
+    assert "all-zero key" in r.stderr
+
+
+STUB = """import os, re, signal, stat, sys
+st = os.lstat(sys.argv[1])
+with open(os.environ["STUB_REPORT"], "w") as f:
+    f.write("%o %s %d" % (stat.S_IMODE(st.st_mode), os.path.basename(sys.argv[1]), stat.S_ISREG(st.st_mode)))
+os.kill(os.getppid(), signal.SIGKILL)
+"""
+
+
+def test_parquet_csv_is_a_private_temporary(files, tmp_path):
+    """Issue 32: the CSV a Parquet export is made from was opened with
+    fopen(.., "w") (a planted link followed, mode 0644) under a name the
+    clean-up of dead runs' temporaries did not match. Now it is an output
+    temporary (exclusive, no-follow, 0600, <out>.tmp-<pid>-<8 hex>): a run
+    killed while converting leaves it, and the next run removes it."""
+    _, scores, key, _ = files
+    d = tmp_path / "out"
+    d.mkdir()
+    out = str(d / "aud.parquet")
+    stub, report = tmp_path / "stub.py", tmp_path / "report"
+    stub.write_text(STUB)
+    r = run(1, "export", "--scores", scores, "--by", "churn", "--top", 10, "--id-key-file", key, "--out", out,
+            check=False, env={"PROPSCORE_PARQUET_HELPER": str(stub), "STUB_REPORT": str(report)})
+    assert r.returncode != 0
+    mode, name, regular = report.read_text().split()
+    assert mode == "600" and regular == "1"
+    assert re.fullmatch(r"aud\.parquet\.tmp-[1-9][0-9]*-[0-9a-f]{8}", name), name
+    assert name in os.listdir(d)  # killed: left behind ...
+    run(1, "export", "--scores", scores, "--by", "churn", "--top", 10, "--id-key-file", key, "--out", out,
+        env={"PROPSCORE_PYTHON": sys.executable})
+    assert sorted(os.listdir(d)) == ["aud.parquet"]  # ... and removed by the next run
+    assert pd.read_parquet(out)["pseudo_id"].tolist() == reference(scores, 10)[0]

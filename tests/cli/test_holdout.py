@@ -165,3 +165,43 @@ def test_bad_stratum_value_names_row(data, tmp_path):
     assert r.returncode == 1
     line = error_line(r)
     assert "/labels/segment" in line and "row 12345" in line and bad in line
+
+
+def test_zero_rows_with_strata(data, tmp_path):
+    """Issue 32: --strata on a file of 0 rows died with HDF5's 'addr overflow'
+    (writing an empty dataset); now the groups and the strata are empty."""
+    empty = str(tmp_path / "empty.h5")
+    _copy(data, empty, np.arange(0))
+    for np_ in (1, 2):
+        out = str(tmp_path / f"o{np_}.h5")
+        run(np_, "holdout", "--data", empty, "--campaign", "x", "--fraction", "0.1", "--strata", "churn",
+            "--out", out, "--quiet")
+        with h5py.File(out) as f:
+            assert f["holdout/x"].shape == (0,) and f["holdout/x"].attrs["customers"] == 0
+            assert all(f["strata/x/" + k].shape == (0,) for k in ("value", "count", "control"))
+
+
+def test_uint64_ids_above_2_63(data, tmp_path):
+    """Issue 32: uint64 ids >= 2^63 were read clipped to 2^63 - 1 and reported
+    as repeated ids. They are taken bit for bit (as int64: negative), so the
+    group is the rule's on the id's 8 bytes; a real repeat is still found."""
+    with h5py.File(data) as f:
+        n = f["customer_id"].shape[0]
+    big = str(tmp_path / "big.h5")
+    _copy(data, big, np.arange(n))
+    ids = np.uint64(2**63) + np.arange(n, dtype=np.uint64) * np.uint64(7919)
+    ids[::2] = np.arange(0, n, 2, dtype=np.uint64) + np.uint64(1)  # and some below 2^63
+    with h5py.File(big, "a") as g:
+        del g["customer_id"]
+        g["customer_id"] = ids
+    out = str(tmp_path / "o.h5")
+    run(2, "holdout", "--data", big, "--campaign", "spring", "--fraction", FRACTION, "--out", out, "--quiet")
+    with h5py.File(out) as f:
+        got_ids, g = f["customer_id"][...], f["holdout/spring"][...]
+    np.testing.assert_array_equal(got_ids.view(np.uint64), ids)
+    np.testing.assert_array_equal(g.astype(bool), control_rule(ids.view(np.int64), "spring", FRACTION))
+    ids[1001] = ids[3]
+    with h5py.File(big, "a") as f:
+        f["customer_id"][...] = ids
+    r = run(2, "holdout", "--data", big, "--campaign", "spring", "--fraction", FRACTION, "--out", out, check=False)
+    assert r.returncode == 1 and "repeated id (the first repeat at row 1001)" in error_line(r)

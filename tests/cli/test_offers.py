@@ -128,6 +128,10 @@ def test_ties_at_the_budget_boundary(files, tmp_path):
     (["--value", "card=-1"], "--value", 2),
     (["--eligible", "card=missing"], "/labels/missing", 1),
     (["--eligible", "card"], "HEAD=LABEL", 2),
+    # issue 32: a head named twice, or the option given twice, was the last one silently
+    (["--value", "card=5,card=7"], "names head 'card' twice", 2),
+    (["--eligible", "loan=ok_loan,loan=ok_card"], "names head 'loan' twice", 2),
+    (["--value", "card=5", "--value", "loan=7"], "--value given twice", 2),
 ])
 def test_errors(files, tmp_path, args, msg, rc):
     data, scores = files
