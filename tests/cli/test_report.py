@@ -346,6 +346,16 @@ def leftovers(d, name):
     return sorted(p for p in os.listdir(d) if p.startswith(name + "."))
 
 
+def test_lock_name_taken_during_the_run_is_not_removed(scored, fake, tmp_path):
+    """A file that takes DIR.lock's name while the report is written (another run's output, a user's
+    file) is not ours: releasing the lock leaves it."""
+    out, lock = tmp_path / "r", tmp_path / "r.lock"
+    plant = f"open({str(tmp_path / 'x')!r}, 'w').write('keep me'); os.replace({str(tmp_path / 'x')!r}, {str(lock)!r})"
+    r = fake_report(scored, fake, out, env={"PLANT_AT": "write", "PLANT": plant})
+    assert r.returncode == 0, r.stderr
+    assert (out / "index.html").exists() and lock.read_text() == "keep me"
+
+
 @pytest.mark.parametrize("at", ["check", "write"])
 @pytest.mark.parametrize("what", ["tree", "file", "symlink"])
 def test_directory_that_appears_during_the_run_is_left_untouched(scored, fake, tmp_path, at, what):
