@@ -330,16 +330,19 @@ int out_write_small(const char *final, const char *text, int mode) {
   char *tmp = ps_sprintf("%s.tmp-%ld-%08llx", final, (long)getpid(),
                          (unsigned long long)(ps_mix64((uint64_t)(ps_now() * 1e9)) & 0xffffffffu));
   int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  int ok = fd >= 0;
+  int ok = fd >= 0, e = errno;
   if (ok) {
     size_t len = strlen(text);
+    errno = EIO; /* a short write sets none */
     ok = write(fd, text, len) == (ssize_t)len && fsync(fd) == 0 && fchmod(fd, (mode_t)mode) == 0;
-    ok = close(fd) == 0 && ok;
+    e = errno;
+    if (close(fd) != 0 && ok) ok = 0, e = errno;
   }
-  if (ok) ok = rename(tmp, final) == 0;
+  if (ok && rename(tmp, final) != 0) ok = 0, e = errno;
   if (!ok) unlink(tmp);
   else fsync_dir_of(final);
   free(tmp);
+  errno = e; /* the failure's, for the caller's message */
   return ok ? 0 : -1;
 }
 

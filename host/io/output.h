@@ -67,6 +67,7 @@ int out_dir_commit(ps_output_t *o, char *msg, size_t n);
 void out_dir_abort(ps_output_t *o);
 
 /* Rank 0: write `text` to `final` (small files: manifests, progress) with
- * the same temporary-name discipline, without a lock. 0 on success. */
+ * the same temporary-name discipline, without a lock. 0 on success, else
+ * -1 with errno set (the temporary removed). */
 int out_write_small(const char *final, const char *text, int mode);
 #endif

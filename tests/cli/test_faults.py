@@ -215,6 +215,37 @@ def test_disk_full(base, tmp_path):
         subprocess.run(["umount", str(mnt)])
 
 
+def test_disk_full_at_the_manifest(tmp_path):
+    """The disk fills just when the manifest is written: the run fails (exit 1, one error line
+    naming the manifest and the cause); the output is complete and kept; an earlier run's
+    manifest beside it (it describes another output) is removed; no temporary is left."""
+    data = gen(str(tmp_path / "d.h5"), rows=200, features=2, np_=1)
+    model, ref = str(tmp_path / "m.h5"), str(tmp_path / "ref.h5")
+    run(1, "train", "--data", data, "--model", model, "--holdout", "0", "--quiet")
+    run(2, "score", "--data", data, "--model", model, "--out", ref, "--quiet")
+    pages = -(-os.path.getsize(ref) // 4096)
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    # room for the scores and for one page: the earlier manifest's
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={(pages + 1) * 4096}", "tmpfs", str(mnt)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        out = mnt / "s.h5"
+        (mnt / "s.h5.manifest.json").write_text('{"run_id": "an earlier run"}\n')
+        r = run(2, "score", "--data", data, "--model", model, "--out", out, "--quiet", check=False)
+        assert r.returncode == 1, r.stderr
+        line = error_line(r)
+        assert f"cannot write the manifest {out}.manifest.json: No space left on device" in line, line
+        assert "is complete" in line
+        with h5py.File(ref) as a, h5py.File(out) as b:
+            for t in a["scores"]:
+                assert np.array_equal(a["scores"][t][...], b["scores"][t][...])
+        assert sorted(os.listdir(mnt)) == ["s.h5"]
+    finally:
+        subprocess.run(["umount", str(mnt)])
+
+
 def test_unreadable_model(base, tmp_path):
     d, data, model = base
     junk = tmp_path / "junk.h5"
