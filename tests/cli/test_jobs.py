@@ -46,3 +46,33 @@ def test_failed_eval_step_leaves_no_eval_json(scored, tmp_path):
     assert r.returncode == 0, r.stderr
     assert json.loads(ev.read_text())["targets"]["churn"]["roc_auc"] > 0.5
     assert os.listdir(tmp_path) == ["eval.json"]
+
+
+def test_sigterm_to_the_documented_mpirun_wrapper(tmp_path):
+    """docs/OPERATIONS.md's advice for a SIGTERM under mpirun (Open MPI 4.1 cannot forward one:
+    odls_base_sigkill_timeout only delays it): its shell block, run as written, turns a SIGTERM
+    into SIGUSR1 for mpirun; the ranks checkpoint at once and the shell exits 75."""
+    import re
+    import signal
+    import time
+    doc = open(os.path.join(SRC, "docs", "OPERATIONS.md")).read()
+    block = re.search(r"```sh\n( *# mpirun-usr1:.*?)```", doc, re.S).group(1)
+    wrapper = tmp_path / "mpirun-usr1"
+    wrapper.write_text("\n".join(l.strip() for l in block.splitlines()) + "\n")
+    data = gen(str(tmp_path / "d.h5"), rows=20000, features=8, np_=2)
+    model = str(tmp_path / "m.h5")
+    p = subprocess.Popen(["sh", str(wrapper), *MPIEXEC.split()[1:], "-n", "2", os.path.abspath(BIN), "train",
+                          "--data", data, "--model", model, "--model-type", "gbdt", "--trees", "100000",
+                          "--learning-rate", "0.001", "--early-stopping", "0"],
+                         stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                         env=dict(os.environ, **ENV), cwd=str(tmp_path))
+    for line in p.stderr:  # the trees have begun
+        if " tree " in line:
+            break
+    t0 = time.time()
+    p.send_signal(signal.SIGTERM)
+    out, rest = p.communicate(timeout=120)
+    assert p.returncode == 75, rest
+    assert time.time() - t0 < 30, rest  # not odls_base_sigkill_timeout's 2 x 120 s
+    assert os.path.exists(model + ".ckpt") and not os.path.exists(model)
+    assert "stopped by SIGUSR1 after a checkpoint" in out, out
