@@ -59,11 +59,18 @@ def num(v):
     return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
 
 
+def esc(v):
+    """Anything from a file, for HTML (text and attribute values): a string of it, escaped."""
+    return html.escape(str(v))
+
+
 def fmt(v, digits=4):
     if v is None:
         return "–"
     if isinstance(v, bool):
         return "yes" if v else "no"
+    if not isinstance(v, (int, float)):  # a file's text where a number belongs: shown as text
+        return esc(v)
     if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) >= 1000):
         return f"{int(v):,}"
     return f"{v:.{digits}f}"
@@ -112,6 +119,8 @@ class Report:
         self.plt = plt
         plt.rcParams.update({"figure.dpi": 100, "font.size": 9, "axes.grid": True, "grid.alpha": 0.3,
                              "svg.hashsalt": "propscore", "axes.titlesize": 10})
+        if "text.parse_math" in plt.rcParams:  # names are text: "$x_$" in a target or feature is no formula
+            plt.rcParams["text.parse_math"] = False
         self.out = out
         self.charts = []   # report.json: every chart's data points
         self.sections = []  # (title, html)
@@ -333,12 +342,14 @@ def offers_curve(path, points=100):
     v = np.concatenate(vals) if vals else np.zeros(0)
     h = np.concatenate(hs) if hs else np.zeros(0, int)
     order = np.argsort(-v, kind="stable")
-    cum = np.concatenate([[0.0], np.cumsum(v[order])])
+    big = np.finfo(np.float64).max  # sums beyond float64 (values of 1e308) are clamped: report.json stays JSON
+    with np.errstate(over="ignore", invalid="ignore"):
+        cum = np.nan_to_num(np.concatenate([[0.0], np.cumsum(v[order])]), nan=0.0, posinf=big, neginf=-big)
     n = len(v)
     at = sorted(set(int(round(n * j / points)) for j in range(points + 1)))
     per_head = {hd: int((h == i).sum()) for i, hd in enumerate(heads)}
     return {"offers": [int(a) for a in at], "value": [float(cum[a]) for a in at], "per_head": per_head,
-            "total_value": float(cum[-1]), "max_offers": M}
+            "total_value": float(cum[-1]), "max_offers": M, "clamped": bool(np.any(np.abs(cum) == big))}
 
 
 def offers_section(rep, path):
@@ -373,7 +384,7 @@ def header(ev, gate, manifests):
 
 
 def header_html(h):
-    e = html.escape
+    e = esc
     rows = [("data file", e(h["data"])), ("rows in the data", fmt(h["data_rows"])), ("scores", e(h["scores"])),
             ("split evaluated", e(h["split"])),
             ("model", f'{e(str(h["model"]))} (<span id="model-kind">{e(str(h["model_kind"]))}</span>'
@@ -390,21 +401,21 @@ def header_html(h):
         out.append('<table class="num"><tr><th>head</th>' + "".join(f"<th>{k}</th>" for k in keys) + "</tr>")
         for t, v in g["heads"].items():
             out.append(f"<tr><th>{e(t)}</th>" + "".join(
-                f'<td id="gate-{slug(t)}-{k}" data-value="{v[k]!r}">{fmt(v[k])}</td>' if k in v else "<td>–</td>"
+                f'<td id="gate-{slug(t)}-{k}" data-value="{e(repr(v[k]))}">{fmt(v[k])}</td>' if k in v else "<td>–</td>"
                 for k in keys) + "</tr>")
         out.append("</table>")
     keys = ["rows", "positives", "roc_auc", "pr_auc", "log_loss", "brier", "psi"]
     out.append('<table class="num"><tr><th>target</th>' + "".join(f"<th>{k}</th>" for k in keys) + "</tr>")
     for t, v in h["targets"].items():
         out.append(f"<tr><th>{e(t)}</th>" + "".join(
-            f'<td id="m-{slug(t)}-{k}" data-value="{v[k]!r}">{fmt(num(v[k]), 5 if k in ("log_loss", "brier") else 4)}</td>'
+            f'<td id="m-{slug(t)}-{k}" data-value="{e(repr(v[k]))}">{fmt(num(v[k]), 5 if k in ("log_loss", "brier") else 4)}</td>'
             if v.get(k) is not None else "<td>–</td>" for k in keys) + "</tr>")
     out.append("</table>")
     for r in h["runs"]:
-        cmd = " ".join(["propscore"] + r["argv"])  # argv starts with the command
+        cmd = " ".join(["propscore"] + [str(x) for x in r["argv"] or []])  # argv starts with the command
         out.append(f'<p class="run">Run <code class="run-id">{e(r["run_id"] or "–")}</code> ({e(str(r["command"]))}'
                    + (f', Slurm job {e(r["slurm_job_id"])}' if r.get("slurm_job_id") else "")
-                   + f', started <span class="run-date">{e(str(r["started"]))}</span>, {r["ranks"]} ranks, '
+                   + f', started <span class="run-date">{e(str(r["started"]))}</span>, {e(r["ranks"])} ranks, '
                    f'{e(str(r["status"]))}): <code class="run-command">{e(cmd)}</code></p>')
     return "\n".join(out)
 

@@ -15,7 +15,11 @@ none of its cells is a number. A text column whose cells are partly numbers
 the first row that is not a number: give --categorical COL, --drop COL, or
 --na-values for the strings that mean missing (pandas' defaults such as "",
 "NA", "n/a", "NULL" already are). Errors about ids and feature columns name
-the row (and CSV line), never the cell's value.
+the row (and CSV line), never the cell's value; so do label errors. Feature
+names must be unique (a one-hot "color=red" next to a column "color=red" is
+an error), numbers must fit float32 (1e39 is an error, not inf), ids must
+be integers of at most 64 bits, and a label name is not "." or ".." and has
+no "/", "," or "=".
 
 --merge FILE adds the numeric columns of another table, such as the emb_*
 columns of scripts/embed_text.py, as features. The rule: when FILE has a
@@ -134,18 +138,21 @@ def read_table(path, na_values):
     fail(f"{path}: unknown table format (use .csv, .tsv or .parquet)")
 
 
-def parse_label(spec, df, path):
-    """NAME=COL[:POSITIVE] -> (name, 0/1 uint8 array)."""
+def parse_label(spec, df, path, id_col=None):
+    """NAME=COL[:POSITIVE] -> (name, 0/1 uint8 array). Errors name the row, never the cell."""
     import numpy as np
     import pandas as pd
     if "=" not in spec:
         fail(f"--label {spec}: expected NAME=COL[:POSITIVE]")
     name, rest = spec.split("=", 1)
     col, pos = (rest.split(":", 1) + [None])[:2] if ":" in rest else (rest, None)
-    if not name or "/" in name:
-        fail(f"--label {spec}: bad label name '{name}'")
+    if name in ("", ".", "..") or any(ch in name for ch in "/,=") or not name.isprintable():
+        fail(f"--label {spec}: bad label name '{name}' (a dataset /labels/NAME and a --targets entry: not . or .., "
+             "no '/', ',', '=' or control characters)")
     if col not in df.columns:
         fail(f"{path}: --label {spec}: no column '{col}' (columns: {', '.join(map(str, df.columns[:20]))})")
+    if col == id_col:
+        fail(f"{path}: --label {spec}: column '{col}' is the --id column; a label is another column")
     s = df[col]
     missing = s.isna().to_numpy()
     if missing.any():
@@ -160,21 +167,68 @@ def parse_label(spec, df, path):
         bad = ~(low.isin(truthy) | low.isin(falsy)).to_numpy()
         if bad.any():
             i = int(np.argmax(bad))
-            fail(f"{path}: column '{col}' (label {name}): value '{s.iloc[i]}' at row {i} is not 0/1; "
-                 "give NAME=COL:POSITIVE")
+            fail(f"{path}: column '{col}' (label {name}): the value at {at_rows(path, i)} is not 0/1 (nor "
+                 "true/false, yes/no); give NAME=COL:POSITIVE")
         return name, col, low.isin(truthy).to_numpy().astype(np.uint8)
     v = s.to_numpy(dtype=float)
     bad = ~np.isin(v, [0.0, 1.0])
     if bad.any():
         i = int(np.argmax(bad))
-        fail(f"{path}: column '{col}' (label {name}): value {v[i]!r} at row {i} is not 0/1; give NAME=COL:POSITIVE")
+        fail(f"{path}: column '{col}' (label {name}): the value at {at_rows(path, i)} is not 0/1; "
+             "give NAME=COL:POSITIVE")
     return name, col, v.astype(np.uint8)
+
+
+def parse_ids(s, path, col):
+    """The id column as int64; the first row that is not an integer in int64's range is an
+    error naming the row, never the id."""
+    import numpy as np
+    hi = 1 << 63
+    v = s.to_numpy()
+    if v.dtype.kind == "i" or (v.dtype.kind == "u" and (len(v) == 0 or int(v.max()) < hi)):
+        return v.astype(np.int64)
+    if v.dtype.kind == "f":
+        bad = ~(np.isfinite(v) & (v == np.floor(v)) & (v >= -hi) & (v < hi))
+    else:  # uint64 beyond int64, or text (CSV cells beyond 64 bits): one by one
+        def fits(x):
+            try:
+                return -hi <= int(x) < hi and (not isinstance(x, float) or x == int(x))
+            except (ValueError, TypeError, OverflowError):
+                return False
+        bad = np.array([not fits(x) for x in v], dtype=bool)
+    if bad.any():
+        fail(f"{path}: column '{col}' (id): the value at {at_rows(path, int(np.argmax(bad)))} is not an integer "
+             "of at most 64 bits (-2^63 .. 2^63-1)")
+    return np.array([int(x) for x in v], dtype=np.int64)
+
+
+def to_float32(v, path, what):
+    """Float64 values as float32; a finite value beyond float32's range (it would become inf) is
+    an error naming the row, never the value."""
+    import numpy as np
+    v = np.asarray(v, dtype=np.float64)
+    big = np.isfinite(v) & (np.abs(v) > np.finfo(np.float32).max)
+    if big.any():
+        fail(f"{path}: {what}: the value at {at_rows(path, int(np.argmax(big)))} is beyond float32's range "
+             "(|x| > 3.4e38)")
+    return v.astype(np.float32)
+
+
+def check_unique(names, sources, path):
+    """Feature names must be unique (propscore maps columns by name): a one-hot 'color=red'
+    next to a column named 'color=red' is an error naming both columns."""
+    first = {}
+    for name, src in zip(names, sources):
+        if name in first:
+            fail(f"{path}: feature '{name}' would come from both {first[name]} and {src}; "
+                 "rename or --drop one of them")
+        first[name] = src
 
 
 def encode_features(df, categorical, max_categories, path):
     import numpy as np
     import pandas as pd
-    names, cols = [], []
+    names, cols, sources = [], [], []  # sources: where each name comes from, for check_unique
     for c in df.columns:
         s = df[c]
         text = s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
@@ -195,21 +249,27 @@ def encode_features(df, categorical, max_categories, path):
             st = s.astype(str).where(s.notna(), None)
             for v in values:
                 names.append(f"{c}={v}")
+                sources.append(f"the one-hot of column '{c}'")
                 cols.append((st == v).to_numpy().astype(np.float32))
         elif s.dtype == bool:
             names.append(str(c))
+            sources.append(f"column '{c}'")
             cols.append(s.to_numpy().astype(np.float32))
         elif pd.api.types.is_datetime64_any_dtype(s.dtype):
             names.append(str(c))
+            sources.append(f"column '{c}'")
             days = (s - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
             cols.append(days.to_numpy(dtype=np.float32, na_value=np.nan))
         elif pd.api.types.is_numeric_dtype(s.dtype):
             names.append(str(c))
-            cols.append(pd.to_numeric(s).to_numpy(dtype=np.float32, na_value=np.nan))
+            sources.append(f"column '{c}'")
+            cols.append(to_float32(pd.to_numeric(s).to_numpy(dtype=np.float64, na_value=np.nan), path,
+                                   f"column '{c}'"))
         else:
             fail(f"{path}: column '{c}': unsupported type {s.dtype}")
     if not cols:
         fail(f"{path}: no feature columns left")
+    check_unique(names, sources, path)
     return names, np.stack(cols, axis=1)
 
 
@@ -235,7 +295,7 @@ def merge_columns(path, ids, id_col, n, names, na_values):
         bad = (s.notna() & num.isna()).to_numpy()
         if bad.any():
             fail(f"{path}: --merge: column '{c}': not a number at {at_rows(path, int(np.argmax(bad)))}")
-        V[:, j] = num.to_numpy(dtype=np.float32, na_value=np.nan)
+        V[:, j] = to_float32(num.to_numpy(dtype=np.float64, na_value=np.nan), path, f"--merge: column '{c}'")
     if not by_id:
         return [str(c) for c in cols], V, f"{len(cols)} columns by row order"
     s = m[id_col]
@@ -333,12 +393,7 @@ def main(argv=None):
         s = df[a.id]
         if s.isna().any():
             fail(f"{a.input}: column '{a.id}' (id): missing value at {at_rows(a.input, int(np.argmax(s.isna().to_numpy())))}")
-        try:
-            ids = s.to_numpy().astype(np.int64)
-            if not np.array_equal(ids, s.to_numpy()):
-                raise ValueError
-        except (ValueError, TypeError):
-            fail(f"{a.input}: column '{a.id}' (id): values must be integers")
+        ids = parse_ids(s, a.input, a.id)
         dup = s.duplicated().to_numpy()
         if dup.any():  # name rows, never the id itself: ids are customer data
             j = int(np.argmax(dup))
@@ -350,7 +405,7 @@ def main(argv=None):
         ids = np.arange(len(df), dtype=np.int64)
     labels = {}
     for spec in a.label:
-        name, col, y = parse_label(spec, df, a.input)
+        name, col, y = parse_label(spec, df, a.input, a.id)
         if name in labels:
             fail(f"--label: '{name}' given twice")
         labels[name] = y

@@ -103,11 +103,23 @@ void ps_die_local(const char *fmt, ...) {
   exit(PS_EXIT_ERROR);
 }
 
+/* One write per line: stderr is unbuffered, and a line written in pieces
+ * (text, then its newline) could be split by rank 0's stdout as mpirun
+ * forwards both (lines ran together in a 2>&1 log). */
 static void vlog(FILE *f, const char *prefix, const char *fmt, va_list ap) {
-  if (prefix) fputs(prefix, f);
-  vfprintf(f, fmt, ap);
-  fputc('\n', f);
+  va_list aq;
+  va_copy(aq, ap);
+  int n = vsnprintf(NULL, 0, fmt, aq);
+  va_end(aq);
+  size_t lp = prefix ? strlen(prefix) : 0, len = lp + (size_t)(n > 0 ? n : 0);
+  char *line = malloc(len + 2);
+  if (!line) return;
+  if (lp) memcpy(line, prefix, lp);
+  vsnprintf(line + lp, len - lp + 1, fmt, ap);
+  line[len] = '\n';
+  fwrite(line, 1, len + 1, f);
   fflush(f);
+  free(line);
 }
 void ps_log(const char *fmt, ...) {
   if (ps_rank != 0 || ps_quiet) return;

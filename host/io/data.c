@@ -37,7 +37,7 @@ void data_open(const char *path, ps_data_t *d) {
   if (!h5_fully_written(d->features))
     ps_warn("%s: /features has chunks that were never written; they read as the dataset's fill value", path);
   int64_t nn = 0;
-  d->feature_names = h5_read_strings(d->fid, path, "/feature_names", &nn);
+  d->feature_names = h5_read_names(d->fid, path, "/feature_names", &nn);
   if (nn != d->f)
     ps_die_all(PS_EXIT_ERROR, "%s: /feature_names has %lld names but /features has %lld columns", path,
                (long long)nn, (long long)d->f);

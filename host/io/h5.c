@@ -564,6 +564,29 @@ char **h5_read_strings(ps_h5_t loc, const char *file, const char *name, int64_t 
   return v;
 }
 
+/* Sort key for h5_read_names: the name, then the column. */
+static char *const *sort_names;
+static int by_name(const void *a, const void *b) {
+  int64_t i = *(const int64_t *)a, j = *(const int64_t *)b;
+  int c = strcmp(sort_names[i], sort_names[j]);
+  return c ? c : (i > j) - (i < j);
+}
+
+char **h5_read_names(ps_h5_t loc, const char *file, const char *name, int64_t *count) {
+  char **v = h5_read_strings(loc, file, name, count);
+  int64_t n = *count, *ix = ps_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1)), first = -1, second = -1;
+  for (int64_t i = 0; i < n; i++) ix[i] = i;
+  sort_names = v;
+  qsort(ix, (size_t)n, sizeof *ix, by_name);
+  for (int64_t i = 1; i < n; i++) /* the pair whose second column comes first */
+    if (!strcmp(v[ix[i - 1]], v[ix[i]]) && (second < 0 || ix[i] < second)) first = ix[i - 1], second = ix[i];
+  free(ix);
+  if (second >= 0)
+    ps_die_all(PS_EXIT_ERROR, "%s: dataset %s names '%s' twice (columns %lld and %lld): names must be unique", file,
+               name, v[second], (long long)first, (long long)second);
+  return v;
+}
+
 int64_t h5_count(ps_h5_t loc, const char *name) {
   if (!h5_is_dataset(loc, name)) return -1;
   hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);

@@ -74,6 +74,9 @@ void h5_write_small(ps_h5_t loc, const char *name, ps_dtype_t type, int rank, co
 void h5_write_strings(ps_h5_t loc, const char *name, char *const *v, int64_t n);
 /* Strings of a 1-D string dataset (fixed or variable length). */
 char **h5_read_strings(ps_h5_t loc, const char *file, const char *name, int64_t *count);
+/* The same for column names: dies (collective) naming the file, the dataset,
+ * the name and both columns if a name is there twice. */
+char **h5_read_names(ps_h5_t loc, const char *file, const char *name, int64_t *count);
 /* Read a whole small dataset; dies naming file/dataset unless it has
  * exactly `expect` values. */
 void h5_read_small(ps_h5_t loc, const char *file, const char *name, ps_dtype_t type, void *buf, int64_t expect);

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "io/manifest.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,12 @@ static const char *saved_command;
 static int saved_argc;
 static char **saved_argv;
 
-static void finish(int exit_status, const char *message, int writer);
+static int finish(int exit_status, const char *message, int writer, char *err, size_t n);
 /* A fatal error: called on the rank that reports it, which writes the record. */
-static void on_fatal(int code, const char *msg) { finish(code, msg, 1); }
+static void on_fatal(int code, const char *msg) {
+  char err[1024];
+  if (finish(code, msg, 1, err, sizeof err)) fprintf(stderr, "propscore: warning: %s\n", err);
+}
 
 /* Decode one UTF-8 sequence at s: its length, or 0 if invalid. */
 static int utf8_len(const unsigned char *s) {
@@ -182,10 +186,22 @@ void manifest_device(const char *device) {
 }
 cJSON *manifest_metrics(void) { return metrics; }
 
-void manifest_finish(int exit_status, const char *message) { finish(exit_status, message, ps_rank == 0); }
-
-static void finish(int exit_status, const char *message, int writer) {
+void manifest_finish(int exit_status, const char *message) {
   if (!root) return;
+  char err[1024] = "";
+  int64_t bad = finish(exit_status, message, ps_rank == 0, err, sizeof err);
+  comm_bcast(&bad, sizeof bad, 0);
+  comm_bcast(err, sizeof err, 0);
+  if (!bad) return;
+  if (exit_status == 0) ps_die_all(PS_EXIT_ERROR, "%s", err); /* the manifest is one of the run's outputs */
+  ps_warn("%s", err); /* the run fails or stops anyway: its own status stands */
+}
+
+/* Write the record (if writer) and drop it; 0, or 1 and err when it cannot
+ * be written (an earlier run's manifest is removed: it is not this output's). */
+static int finish(int exit_status, const char *message, int writer, char *err, size_t n) {
+  if (!root) return 0;
+  int bad = 0;
   ps_on_fatal(NULL);
   char ts[64];
   ps_timestamp_now(ts, sizeof ts);
@@ -196,8 +212,13 @@ static void finish(int exit_status, const char *message, int writer) {
   if (target && writer) {
     char *text = cJSON_Print(root);
     char *line = ps_sprintf("%s\n", text);
-    if (out_write_small(target, line, 0640) != 0)
-      fprintf(stderr, "propscore: warning: cannot write manifest %s\n", target);
+    if (out_write_small(target, line, 0640) != 0) {
+      const char *why = strerror(errno);
+      int removed = unlink(target) == 0;
+      snprintf(err, n, "cannot write the manifest %s: %s; the output beside it is complete, but has no manifest%s",
+               target, why, removed ? " (an earlier run's one there is removed)" : "");
+      bad = 1;
+    }
     free(line);
     free(text);
   }
@@ -205,4 +226,5 @@ static void finish(int exit_status, const char *message, int writer) {
   root = NULL;
   free(target);
   target = NULL;
+  return bad;
 }

@@ -29,7 +29,9 @@ void manifest_phase(const char *name, double seconds);
 void manifest_device(const char *device);
 /* Object under "metrics" to fill (NULL before manifest_begin). */
 cJSON *manifest_metrics(void);
-/* Write it with this exit status (0 ok, else the message). */
+/* Write it with this exit status (0 ok, else the message). Collective:
+ * rank 0 writes; if it cannot, a run that succeeded fails on every rank
+ * (exit 1, one error line), else a warning. */
 void manifest_finish(int exit_status, const char *message);
 /* A string as valid UTF-8 (invalid bytes become U+FFFD); caller frees. */
 char *manifest_utf8(const char *s);

@@ -49,6 +49,13 @@ static int same_file(const char *a, const char *b) {
   return same;
 }
 
+/* <output>.lock is the lock of <output>: no output may have such a name (a
+ * run writing <output> would take it as its lock and remove it). */
+static int lock_name(const char *base) {
+  size_t l = strlen(base);
+  return l >= 5 && !strcmp(base + l - 5, ".lock");
+}
+
 static int check_one(const ps_path_t *o, char *msg, size_t n) {
   char *copy = ps_strdup(o->path), *bcopy = ps_strdup(o->path);
   const char *dir = dirname(copy), *base = basename(bcopy);
@@ -56,6 +63,9 @@ static int check_one(const ps_path_t *o, char *msg, size_t n) {
   int bad = 1;
   if (!o->path[0] || !strcmp(base, ".") || !strcmp(base, "..") || o->path[strlen(o->path) - 1] == '/')
     snprintf(msg, n, "%s %s: not a file name", o->role, o->path);
+  else if (lock_name(base))
+    snprintf(msg, n, "%s %s: names ending in .lock are propscore's locks (another run's lock would replace it); "
+             "give another name", o->role, o->path);
   else if (strlen(base) + TMP_SUFFIX_MAX > NAME_MAX || strlen(o->path) + TMP_SUFFIX_MAX >= PATH_MAX)
     snprintf(msg, n, "%s %s: the name is too long for its temporary names (at most %d characters)", o->role,
              o->path, NAME_MAX - TMP_SUFFIX_MAX);
@@ -129,6 +139,12 @@ static int take_lock(ps_output_t *o, char *msg, size_t n) {
     /* the holder before us may have removed the name: lock the file the name is now */
     struct stat a, b;
     if (fstat(fd, &a) == 0 && stat(o->lock, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+      if (a.st_size != 0 || !S_ISREG(a.st_mode)) { /* a lock is empty: this is someone's file, not ours */
+        close(fd);
+        snprintf(msg, n, "%s is not a propscore lock (it is not an empty file); it is left alone: rename it, or "
+                 "give %s another name", o->lock, o->final);
+        return -1;
+      }
       o->lock_fd = fd;
       return 0;
     }
@@ -141,7 +157,11 @@ static int take_lock(ps_output_t *o, char *msg, size_t n) {
 static void release_lock(ps_output_t *o) {
   ps_tmp_forget(o->lock);
   if (o->lock_fd < 0) return;
-  unlink(o->lock); /* still holding it: a waiter re-checks the name */
+  /* still holding it: a waiter re-checks the name; the name is removed only
+   * while it is still our lock file (never a file that has taken its name) */
+  struct stat a, b;
+  if (fstat(o->lock_fd, &a) == 0 && lstat(o->lock, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+    unlink(o->lock);
   close(o->lock_fd);
   o->lock_fd = -1;
 }
@@ -338,16 +358,19 @@ int out_write_small(const char *final, const char *text, int mode) {
   char *tmp = ps_sprintf("%s.tmp-%ld-%08llx", final, (long)getpid(),
                          (unsigned long long)(ps_mix64((uint64_t)(ps_now() * 1e9)) & 0xffffffffu));
   int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  int ok = fd >= 0;
+  int ok = fd >= 0, e = errno;
   if (ok) {
     size_t len = strlen(text);
+    errno = EIO; /* a short write sets none */
     ok = write(fd, text, len) == (ssize_t)len && fsync(fd) == 0 && fchmod(fd, (mode_t)mode) == 0;
-    ok = close(fd) == 0 && ok;
+    e = errno;
+    if (close(fd) != 0 && ok) ok = 0, e = errno;
   }
-  if (ok) ok = rename(tmp, final) == 0;
+  if (ok && rename(tmp, final) != 0) ok = 0, e = errno;
   if (!ok) unlink(tmp);
   else fsync_dir_of(final);
   free(tmp);
+  errno = e; /* the failure's, for the caller's message */
   return ok ? 0 : -1;
 }
 
@@ -406,6 +429,8 @@ int out_check_dir(const char *role, const char *path, const ps_path_t *inputs, i
     snprintf(msg, n, "%s %s: give a directory name (a new one, or an earlier report)", role, path);
   else if (strlen(base) + TMP_SUFFIX_MAX > NAME_MAX || strlen(path) + TMP_SUFFIX_MAX >= PATH_MAX)
     snprintf(msg, n, "%s %s: the name is too long for its temporary names", role, path);
+  else if (lock_name(base))
+    snprintf(msg, n, "%s %s: names ending in .lock are propscore's locks; give another name", role, path);
   else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
     snprintf(msg, n, "cannot write %s %s: directory %s does not exist", role, path, dir);
   else if (access(dir, W_OK | X_OK) != 0)

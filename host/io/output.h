@@ -2,7 +2,8 @@
  *  - Before any work, out_check_paths refuses an output that resolves (same
  *    path after realpath, or same inode) to an input or to another output,
  *    that exists and is not a regular file, whose directory is missing or
- *    not writable, or whose temporary names would be too long.
+ *    not writable, whose temporary names would be too long, or whose name
+ *    ends in .lock (the lock of another output's name).
  *  - An output is written under a unique temporary name in its own
  *    directory (created O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600), while the
  *    writer holds an exclusive lock on <final>.lock; out_commit fsyncs it,
@@ -11,7 +12,9 @@
  *  - Resumable outputs (score) use <final>.partial-<run id> instead, where
  *    the run id hashes the run's fingerprint: a stopped run's partial stays
  *    for the same job to resume and can never be taken by another job.
- * Holding the lock, a writer removes <final>.tmp-* left by dead runs. */
+ * Holding the lock, a writer removes <final>.tmp-* left by dead runs. A
+ * lock is an empty file: a non-empty <final>.lock is refused, never taken;
+ * releasing it removes the name only while it is still the file we locked. */
 #ifndef PS_OUTPUT_H
 #define PS_OUTPUT_H
 #include <stddef.h>
@@ -72,6 +75,7 @@ int out_dir_commit(ps_output_t *o, char *msg, size_t n);
 void out_dir_abort(ps_output_t *o);
 
 /* Rank 0: write `text` to `final` (small files: manifests, progress) with
- * the same temporary-name discipline, without a lock. 0 on success. */
+ * the same temporary-name discipline, without a lock. 0 on success, else
+ * -1 with errno set (the temporary removed). */
 int out_write_small(const char *final, const char *text, int mode);
 #endif

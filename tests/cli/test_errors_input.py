@@ -81,6 +81,37 @@ def test_names_mismatch(tmp_path):
     assert "/feature_names has 2 names but /features has 3 columns" in error_line(r)
 
 
+@pytest.mark.parametrize("cmd", ["inspect", "train", "segment"])
+def test_duplicate_feature_names(tmp_path, cmd):
+    """A name twice in /feature_names (the importer could make one: a one-hot 'color=red' next to a
+    column 'color=red') is refused by whatever reads the file: columns are matched by name."""
+    d = good(n=40, f=3)
+    d["feature_names"] = np.array([b"a", b"color=red", b"color=red"])
+    d["labels/y"] = (np.arange(40) % 2).astype(np.uint8)
+    f = make(tmp_path / "dup.h5", **d)
+    args = {"inspect": ["inspect", f], "train": ["train", "--data", f, "--model", tmp_path / "m.h5"],
+            "segment": ["segment", "--data", f, "--k", "2", "--out", tmp_path / "p.h5"]}[cmd]
+    r = run(2, *args, check=False)
+    assert r.returncode == 1
+    assert error_line(r) == (f"propscore: error: {f}: dataset /feature_names names 'color=red' twice (columns 1 "
+                             "and 2): names must be unique"), r.stderr
+    assert not os.path.exists(tmp_path / "m.h5") and not os.path.exists(tmp_path / "p.h5")
+
+
+def test_model_with_duplicate_feature_names(tmp_path):
+    """segment --model maps the model's columns by name: a model naming one twice is refused."""
+    data = gen(str(tmp_path / "d.h5"), rows=600, features=4, np_=1)
+    model = str(tmp_path / "personas.h5")
+    run(1, "segment", "--data", data, "--k", "2", "--out", model)
+    with h5py.File(model, "r+") as h:
+        names = h["model/columns/name"][...]
+        names[1] = names[0]
+        h["model/columns/name"][...] = names
+    r = run(2, "segment", "--data", data, "--model", model, "--out", tmp_path / "p2.h5", check=False)
+    assert r.returncode == 1 and "dataset /model/columns/name names" in error_line(r), r.stderr
+    assert "(columns 0 and 1)" in error_line(r)
+
+
 def test_nonfinite_counted(tmp_path):
     d = good()
     d["features"][2, 1] = np.nan

@@ -137,6 +137,28 @@ def test_subcommands_clean_under_sanitizers_on_three_ranks(tmp_path):
         assert "ERROR: AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr[-3000:]
 
 
+@pytest.mark.parametrize("min_data", ["2000", "9223372036854775807"])
+@pytest.mark.skipif(not ASAN_BIN, reason="needs the ASan build (scripts/test.sh builds it)")
+def test_gbdt_without_a_split_clean_under_sanitizers(tmp_path, min_data):
+    """GBDT whose first tree cannot split (too few rows for --min-data-in-leaf), up to the
+    largest value the option takes: no signed overflow (2 * min_data), no memcpy of a tree's
+    nodes from NULL; the model is the base rate and scores."""
+    data = gen(str(tmp_path / "d.h5"), rows=2000, features=6, np_=1)
+    model, out = str(tmp_path / "g.h5"), str(tmp_path / "s.h5")
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:exitcode=99",
+               UBSAN_OPTIONS="halt_on_error=1:exitcode=98")
+    for args in (["train", "--data", data, "--model", model, "--model-type", "gbdt", "--trees", "3",
+                  "--min-data-in-leaf", min_data, "--quiet"],
+                 ["score", "--data", data, "--model", model, "--out", out, "--quiet"]):
+        r = subprocess.run([MPIEXEC, "-n", "2", ASAN_BIN, *args], capture_output=True, text=True, env=env,
+                           timeout=300)
+        assert r.returncode == 0, f"{args[0]}: exit {r.returncode}\n{r.stderr[-3000:]}"
+        assert "ERROR: AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr[-3000:]
+    with h5py.File(out) as f:
+        for t in f["scores"]:
+            assert np.ptp(f["scores"][t][...]) == 0  # the base rate for everyone
+
+
 def test_rank_with_empty_partition(base, tmp_path):
     d, data, model = base
     tiny = gen(str(tmp_path / "tiny.h5"), rows=5, features=16, np_=1)
@@ -189,6 +211,37 @@ def test_disk_full(base, tmp_path):
         assert r.returncode != 0
         assert "propscore: error" in r.stderr and ("No space left on device" in r.stderr or "s.h5" in r.stderr)
         assert digest(prev) == before                  # the previous version is intact
+    finally:
+        subprocess.run(["umount", str(mnt)])
+
+
+def test_disk_full_at_the_manifest(tmp_path):
+    """The disk fills just when the manifest is written: the run fails (exit 1, one error line
+    naming the manifest and the cause); the output is complete and kept; an earlier run's
+    manifest beside it (it describes another output) is removed; no temporary is left."""
+    data = gen(str(tmp_path / "d.h5"), rows=200, features=2, np_=1)
+    model, ref = str(tmp_path / "m.h5"), str(tmp_path / "ref.h5")
+    run(1, "train", "--data", data, "--model", model, "--holdout", "0", "--quiet")
+    run(2, "score", "--data", data, "--model", model, "--out", ref, "--quiet")
+    pages = -(-os.path.getsize(ref) // 4096)
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    # room for the scores and for one page: the earlier manifest's
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={(pages + 1) * 4096}", "tmpfs", str(mnt)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        out = mnt / "s.h5"
+        (mnt / "s.h5.manifest.json").write_text('{"run_id": "an earlier run"}\n')
+        r = run(2, "score", "--data", data, "--model", model, "--out", out, "--quiet", check=False)
+        assert r.returncode == 1, r.stderr
+        line = error_line(r)
+        assert f"cannot write the manifest {out}.manifest.json: No space left on device" in line, line
+        assert "is complete" in line
+        with h5py.File(ref) as a, h5py.File(out) as b:
+            for t in a["scores"]:
+                assert np.array_equal(a["scores"][t][...], b["scores"][t][...])
+        assert sorted(os.listdir(mnt)) == ["s.h5"]
     finally:
         subprocess.run(["umount", str(mnt)])
 

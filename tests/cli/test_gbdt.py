@@ -276,3 +276,31 @@ def test_auto_keeps_the_better_kind(data, tmp_path):
     assert not [p for p in os.listdir(tmp_path) if "candidate" in p]
     man = json.load(open(model + ".manifest.json"))
     assert man["parameters"]["chosen"] == kept
+
+
+def test_log_lines_are_whole(tmp_path):
+    """Each line on stderr is one write, newline included: train --model-type gbdt printed
+    'top features by gain: ...' and its newline apart, so mpirun, forwarding rank 0's stdout
+    between the two, ran lines together in a 2>&1 log. stderr is a SOCK_SEQPACKET socket
+    here: each write arrives as one message."""
+    import socket
+    import subprocess
+    import threading
+    from pstest import BIN
+    path = gen(str(tmp_path / "d.h5"), rows=2000, features=6, np_=1)
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    msgs = []
+    def reader():
+        while m := a.recv(1 << 20):
+            msgs.append(m.decode())
+    t = threading.Thread(target=reader)
+    t.start()
+    p = subprocess.run([BIN, "train", "--data", path, "--model", str(tmp_path / "g.h5"), "--model-type", "gbdt",
+                        "--trees", "3"], stderr=b.fileno(), stdout=subprocess.PIPE, text=True, timeout=300)
+    b.close()
+    t.join()
+    assert p.returncode == 0
+    assert all(m.endswith("\n") and m.count("\n") == 1 for m in msgs), msgs
+    top = [m for m in msgs if "top features by gain: " in m]
+    assert len(top) == 2 and all(m.startswith("train: ") for m in top)
+    assert all(l.startswith("train: ") for l in p.stdout.splitlines())

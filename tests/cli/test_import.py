@@ -85,7 +85,7 @@ def test_parquet_and_dates(tmp_path, csv):
 @pytest.mark.parametrize("args,msg", [
     (["--id", "nope"], "--id: no column 'nope'"),
     (["--label", "y=recency"], "column 'recency' (label y): missing value at row 2"),
-    (["--label", "y=status"], "value 'active' at row 0 is not 0/1"),
+    (["--label", "y=status"], "column 'status' (label y): the value at row 0 (line 2) is not 0/1"),
     (["--label", "bad"], "expected NAME=COL[:POSITIVE]"),
     (["--id", "spend"], "column 'spend' (id): missing value at row 1"),
 ])
@@ -94,6 +94,46 @@ def test_clear_errors(tmp_path, csv, args, msg):
     p = tool(csv, "--out", out, *args, check=False)
     assert p.returncode == 1
     assert msg in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert not out.exists()
+
+
+# Issue 32: clear errors, never a raw id, never a silent inf or a duplicate name.
+@pytest.mark.parametrize("text,args,msg", [
+    ("cid,x,y\n1,1,0\n18446744073709551617,2,1\n", ["--id", "cid"],
+     "column 'cid' (id): the value at row 1 (line 3) is not an integer of at most 64 bits"),
+    ("cid,x,y\n1,1,0\n9223372036854775808,2,1\n", ["--id", "cid"],
+     "column 'cid' (id): the value at row 1 (line 3) is not an integer of at most 64 bits"),
+    ("cid,x,y\n1,1,0\n2,3,1\n", ["--label", ".=y"], "--label .=y: bad label name '.'"),
+    ("cid,x,y\n1,1,0\n2,3,1\n", ["--label", "a,b=y"], "--label a,b=y: bad label name 'a,b'"),
+    ("cid,x,y\n555000111,1,0\n2,3,1\n", ["--id", "cid", "--label", "y=cid"],
+     "--label y=cid: column 'cid' is the --id column"),
+    ("cid,x,y\n555000111,1,0\n2,3,1\n", ["--label", "y=cid"],
+     "column 'cid' (label y): the value at row 0 (line 2) is not 0/1"),
+    ("cid,x,y\n1,1,0\n2,1e39,1\n", ["--id", "cid"],
+     "column 'x': the value at row 1 (line 3) is beyond float32's range"),
+    ("cid,x,y\n1,1,0\n2,-3.5e38,1\n", ["--id", "cid"],
+     "column 'x': the value at row 1 (line 3) is beyond float32's range"),
+    ("cid,color,color=red,y\n1,red,1,0\n2,blue,0,1\n", ["--id", "cid"],
+     "feature 'color=red' would come from both the one-hot of column 'color' and column 'color=red'"),
+])
+def test_clear_errors_issue_32(tmp_path, text, args, msg):
+    f = tmp_path / "t.csv"
+    f.write_text(text)
+    out = tmp_path / "t.h5"
+    extra = [] if "--label" in args else ["--label", "lab=y"]
+    line = error_line(tool(f, "--out", out, *extra, *args, check=False))
+    assert msg in line, line
+    assert "unexpected" not in line and "555000111" not in line and "1e39" not in line
+    assert "18446744073709551617" not in line and "9223372036854775808" not in line
+    assert not out.exists() and not leftovers(tmp_path)
+
+
+def test_merge_beyond_float32_refused(tmp_path, csv):
+    m = tmp_path / "m.csv"
+    m.write_text("customer_id,emb_0\n101,1\n102,2\n103,4e38\n104,0\n105,1\n")
+    out = tmp_path / "o.h5"
+    line = error_line(tool(csv, "--out", out, "--id", "customer_id", "--merge", m, check=False))
+    assert f"{m}: --merge: column 'emb_0': the value at row 2 (line 4) is beyond float32's range" in line, line
     assert not out.exists()
 
 

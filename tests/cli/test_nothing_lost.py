@@ -107,6 +107,22 @@ def test_second_writer_is_refused(world, tmp_path):
     run(2, "score", "--data", data, "--model", other, "--out", out, "--quiet")  # free again
 
 
+def test_output_named_like_a_lock_is_refused(world, tmp_path):
+    """score --out x.h5.lock would be taken (and removed) as the lock of a run writing x.h5: such a
+    name is refused, and a user's non-empty x.h5.lock is never taken as a lock nor removed."""
+    d, data, model, _ = world
+    out = str(tmp_path / "x.h5")
+    before = untouched([data, model])
+    r = run(2, "score", "--data", data, "--model", model, "--out", out + ".lock", check=False)
+    check_refused(r, before, "names ending in .lock are propscore's locks")
+    assert not os.path.exists(out + ".lock")
+    with open(out + ".lock", "w") as f:
+        f.write("a user's notes")
+    r = run(2, "score", "--data", data, "--model", model, "--out", out, check=False)
+    check_refused(r, before, "is not a propscore lock")
+    assert open(out + ".lock").read() == "a user's notes" and not os.path.exists(out)
+
+
 def test_concurrent_scores_to_one_output(world, tmp_path):
     d, data, model, other = world
     out = str(tmp_path / "s.h5")

@@ -346,6 +346,16 @@ def leftovers(d, name):
     return sorted(p for p in os.listdir(d) if p.startswith(name + "."))
 
 
+def test_lock_name_taken_during_the_run_is_not_removed(scored, fake, tmp_path):
+    """A file that takes DIR.lock's name while the report is written (another run's output, a user's
+    file) is not ours: releasing the lock leaves it."""
+    out, lock = tmp_path / "r", tmp_path / "r.lock"
+    plant = f"open({str(tmp_path / 'x')!r}, 'w').write('keep me'); os.replace({str(tmp_path / 'x')!r}, {str(lock)!r})"
+    r = fake_report(scored, fake, out, env={"PLANT_AT": "write", "PLANT": plant})
+    assert r.returncode == 0, r.stderr
+    assert (out / "index.html").exists() and lock.read_text() == "keep me"
+
+
 @pytest.mark.parametrize("at", ["check", "write"])
 @pytest.mark.parametrize("what", ["tree", "file", "symlink"])
 def test_directory_that_appears_during_the_run_is_left_untouched(scored, fake, tmp_path, at, what):
@@ -465,3 +475,47 @@ def test_targets_with_one_slug_get_their_own_charts(scored, tmp_path):
     assert by[("roc", "a b")]["roc_auc"] == m["roc_auc"] and by[("roc", "a_b")]["roc_auc"] == m2["roc_auc"]
     ids = re.findall(r' id="([^"]+)"', (out / "index.html").read_text())
     assert len(ids) == len(set(ids))
+
+
+def test_names_and_values_from_files_are_safe(scored, tmp_path):
+    """Issue 32: a '$...$' in a target or column name is text, not a matplotlib formula (it crashed
+    the report); offer values of 1e308 sum beyond float64: report.json keeps finite (clamped)
+    numbers and stays JSON; whatever comes from a file (the manifest's ranks, argv, Slurm job id,
+    the gate's values) reaches index.html escaped."""
+    ev = eval_json(1, scored["data"], scored["scores"])
+    t = "$x_$ churn"
+    ev["targets"] = {t: ev["targets"]["churn"]}
+    ev["model"] = None
+    (tmp_path / "eval.json").write_text(json.dumps(ev))
+    seg = {"k": 1, "rows": 10, "columns": ["$\\frac$", "b"],
+           "personas": [{"persona": 0, "size": 10, "share": 1.0, "mean": {"$\\frac$": 1.0, "b": 2.0}}]}
+    (tmp_path / "seg.json").write_text(json.dumps(seg))
+    evil = "<script>alert(1)</script>"
+    man = {"run_id": evil, "command": "score", "argv": ["score", evil, 3], "started": evil, "ranks": evil,
+           "slurm_job_id": 12345, "status": evil}
+    (tmp_path / "m.json").write_text(json.dumps(man))
+    gate = {"publish": False, "reason": evil, "heads": {t: {"valid_auc": "\"><script>x</script>", "psi": 0.1}}}
+    (tmp_path / "gate.json").write_text(json.dumps(gate))
+    offers = tmp_path / "offers.h5"
+    with h5py.File(offers, "w") as f:
+        f.attrs["kind"] = "offers"
+        f.attrs["max_offers"] = np.int64(1)
+        g = f.create_group("offers")
+        g["heads"] = np.array([b"churn"])
+        g["rank_0"] = np.zeros(4, np.int32)
+        g["value_0"] = np.array([1e308, 1e308, 1e308, 5.0])
+    out = tmp_path / "rep"
+    r = subprocess.run(["python3", os.path.join(SRC, "scripts", "report.py"), "--eval", str(tmp_path / "eval.json"),
+                        "--out", str(out), "--personas", str(tmp_path / "seg.json"), "--manifest",
+                        str(tmp_path / "m.json"), "--gate", str(tmp_path / "gate.json"), "--offers", str(offers)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+    def no_constants(c):
+        raise AssertionError(f"report.json has {c}")
+    rj = json.loads((out / "report.json").read_text(), parse_constant=no_constants)
+    o = next(c for c in rj["charts"] if c["id"] == "offers-value")["data"]
+    assert all(np.isfinite(o["value"])) and o["clamped"] and o["value"][-1] == np.finfo(np.float64).max
+    page = (out / "index.html").read_text()
+    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; ranks" in page
+    assert "$x_$ churn" in page and all((out / c["file"]).is_file() for c in rj["charts"])

@@ -37,7 +37,7 @@ static void find_split(ps_gbdt_backend_t *b, leaf_t *l, const int64_t *h, const 
   l->best.feature = -1;
   l->best.gain = 0;
   int deep = p->max_depth > 0 && l->depth >= p->max_depth;
-  if (!deep && l->n >= 2 * p->split.min_data) {
+  if (!deep && l->n / 2 >= p->split.min_data) { /* n >= 2 min_data, for any int64 min_data */
     if (b->find_split) b->find_split(b, h, p->use, l->g, l->h, l->n, &p->split, &l->best);
     else ps_gbdt_split_cpu(h, bins->f, bins->bin_off, p->use, l->g, l->h, l->n, &p->split, &l->best);
   }

@@ -204,7 +204,7 @@ void gbdt_model_read_trees(ps_h5_t fid, const char *path, ps_gbdt_model_t *m, in
 
 void gbdt_model_read(ps_h5_t fid, const char *path, ps_gbdt_model_t *m) {
   int64_t f = 0, k = 0;
-  char **names = h5_read_strings(fid, path, "/feature_names", &f);
+  char **names = h5_read_names(fid, path, "/feature_names", &f);
   char **targets = h5_read_strings(fid, path, "/targets", &k);
   if (k < 1) ps_die_all(PS_EXIT_ERROR, "%s: the model has no heads (/targets is empty)", path);
   gbdt_model_init(m, f, (int)k);

@@ -75,7 +75,7 @@ static void model_load(const char *path, saved_t *m) {
     ps_die_all(PS_EXIT_ERROR, "%s: not a segment model (attribute model_type is %s, expected kmeans)", path,
                mt ? mt : "absent");
   free(mt);
-  m->names = h5_read_strings(fid, path, "/model/columns/name", &m->c);
+  m->names = h5_read_names(fid, path, "/model/columns/name", &m->c);
   int64_t k = 0;
   if (!h5_get_attr_i64(fid, "k", &k) || k < 1 || k > 100000)
     ps_die_all(PS_EXIT_ERROR, "%s: attribute k is missing or out of range: the model is damaged", path);

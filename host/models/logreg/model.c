@@ -86,7 +86,7 @@ static void check_finite(const char *path, const char *name, const double *v, in
 void model_read(ps_h5_t fid, const char *path, ps_model_t *m) {
   memset(m, 0, sizeof *m);
   int64_t nk = 0;
-  m->feature_names = h5_read_strings(fid, path, "/feature_names", &m->f);
+  m->feature_names = h5_read_names(fid, path, "/feature_names", &m->f);
   m->targets = h5_read_strings(fid, path, "/targets", &nk);
   m->k = (int)nk;
   if (m->k < 1) ps_die_all(PS_EXIT_ERROR, "%s: the model has no heads (/targets is empty)", path);
