@@ -465,3 +465,35 @@ def test_targets_with_one_slug_get_their_own_charts(scored, tmp_path):
     assert by[("roc", "a b")]["roc_auc"] == m["roc_auc"] and by[("roc", "a_b")]["roc_auc"] == m2["roc_auc"]
     ids = re.findall(r' id="([^"]+)"', (out / "index.html").read_text())
     assert len(ids) == len(set(ids))
+
+
+def test_inputs_inside_the_report_dir_are_refused(scored, extras, tmp_path):
+    """Issue 32: eval --report DIR deleted the --report-* inputs that lay inside DIR, and the model its
+    scores came from (DIR is replaced whole), and exited 0. Every input is checked before any work: one
+    error line naming it, no metrics, the input and the earlier report untouched."""
+    out = tmp_path / "r"
+    run(1, "eval", "--data", scored["data"], "--scores", scored["scores"], "--report", str(out))  # earlier report
+    before = sorted(os.listdir(out))
+    scores = str(tmp_path / "s.h5")  # scores whose model lies in DIR
+    shutil.copy(scored["scores"], scores)
+    shutil.copy(scored["new"], out / "m.h5")
+    with h5py.File(scores, "r+") as h:
+        h.attrs["model"] = str(out / "m.h5")
+    inputs = {"--report-gate": extras["gate"], "--report-personas": extras["personas"],
+              "--report-uplift": extras["uplift"], "--report-offers": extras["offers"],
+              "--report-manifest": scored["scores"] + ".manifest.json", "the model of the scores": None}
+    for role, src in inputs.items():
+        inside = out / ("m.h5" if src is None else "in-" + os.path.basename(src))
+        if src is not None:
+            shutil.copy(src, inside)
+        args = ["--scores", scores] if src is None else ["--scores", scored["scores"], role, str(inside)]
+        r = run(1, "eval", "--data", scored["data"], "--report", str(out), *args, check=False)
+        assert r.returncode == 1 and "ROC-AUC" not in r.stdout, (role, r.stderr)
+        line = error_line(r)
+        assert "holds the input" in line and role in line and str(inside) in line, line
+        assert inside.exists(), role
+        if src is not None:
+            assert inside.read_bytes() == open(src, "rb").read()
+            inside.unlink()
+    os.unlink(out / "m.h5")
+    assert sorted(os.listdir(out)) == before
