@@ -205,6 +205,101 @@ int64_t ps_curve_rows(int j, int64_t n) {
 static inline double max_nn(double a, double b) { return a > b ? a : b; }
 static inline double min_nn(double a, double b) { return a < b ? a : b; }
 
+/* partial_sums' running sums (the integer ones are added to v at the end)
+ * and where its walk down the runs is. */
+typedef struct {
+  fix_t auc, ll, br, ap;
+  int64_t negbelow; /* AUC: negatives below the run (all ranks) */
+  int64_t cal_ni[PS_BINS], cal_oi[PS_BINS], lrows[PS_BINS], lpos[PS_BINS], cp;
+  double tp, fp, rprev;                   /* average precision */
+  double at, lo_d[PS_BINS], hi_d[PS_BINS]; /* rows above the run; the deciles' edges */
+  double depth[PS_CURVE + 1];             /* the curves' depths, then INFINITY */
+  int d0, q;                              /* the first decile and depth not yet passed */
+} sums_t;
+
+static void sums_begin(const context_t *c, sums_t *s) {
+  memset(s, 0, sizeof *s);
+  /* AUC: negatives below each run (all ranks), counted down from the slice's top */
+  s->negbelow = (int64_t)c->neg_below + (int64_t)c->slice_neg;
+  /* average precision: descending thresholds, sum (R_k - R_{k-1}) * P_k;
+   * a run without positives adds (R - R) * P = 0 */
+  s->tp = c->pos_above, s->fp = c->neg_above, s->rprev = c->P > 0 ? s->tp / c->P : 0;
+  /* deciles by descending score; a run of tied scores that straddles a
+   * decile edge gives each side its share of the run's positives */
+  double n = c->n;
+  s->at = c->rows_above;
+  for (int d = 0; d < PS_BINS; d++) {
+    s->lo_d[d] = floor(d * n / PS_BINS);
+    s->hi_d[d] = floor((d + 1) * n / PS_BINS);
+  }
+  /* curves: positives among the top e rows for each depth e. This slice's
+   * whole runs above e add an integer (exact in fixed point in any grouping),
+   * the run that e cuts adds its share: the same sums for any rank count. */
+  int64_t n64 = (int64_t)c->n;
+  for (int j = 0; j < PS_CURVE; j++) s->depth[j] = (double)ps_curve_rows(j, n64);
+  s->depth[PS_CURVE] = INFINITY;
+  while (s->q < PS_CURVE && s->depth[s->q] <= s->at) s->q++;
+}
+
+/* A run's rows in the deciles and the curves' depths it reaches. */
+static void sums_depths(sums_t *s, fix_t *v, float sf, uint32_t pos, double cnt, double *min_score,
+                        double *curve_score) {
+  fix_t *lift_rows = v + 4, *lift_pos = lift_rows + PS_BINS, *curve_pos = lift_pos + 4 * PS_BINS;
+  double at = s->at, end = at + cnt;
+  /* runs come in descending order, so the bins a run overlaps start at d0
+   * (the first bin ending after the run's start) and are contiguous */
+  while (s->d0 < PS_BINS && s->hi_d[s->d0] <= at) s->d0++;
+  int d0 = s->d0;
+  if (d0 < PS_BINS && s->lo_d[d0] <= at && end <= s->hi_d[d0]) { /* the whole run in bin d0: integers */
+    s->lrows[d0] += (int64_t)cnt;
+    s->lpos[d0] += pos;
+    min_score[d0] = sf;
+  } else {
+    for (int d = d0; d < PS_BINS && s->lo_d[d] < end; d++) {
+      double ov = min_nn(end, s->hi_d[d]) - max_nn(at, s->lo_d[d]);
+      if (ov <= 0) continue;
+      lift_rows[d] += fix(ov);
+      lift_pos[d] += fix(pos * (ov / cnt));
+      min_score[d] = sf;
+    }
+  }
+  for (double e; (e = s->depth[s->q]) <= end; s->q++) {
+    curve_pos[s->q] += fix((double)s->cp) + fix(pos * ((e - at) / cnt));
+    curve_score[s->q] = sf;
+  }
+  s->cp += pos;
+  s->at = end;
+}
+
+/* A run of pos positives and neg negatives at score sf: its terms. */
+static void sums_run(sums_t *s, const context_t *c, fix_t *v, float sf, uint32_t pos, uint32_t neg,
+                     double *min_score, double *curve_score) {
+  fix_t *cal_pred = v + 4 + 3 * PS_BINS;
+  s->negbelow -= neg;
+  s->auc += (fix_t)pos * (fix_t)(2 * s->negbelow + neg); /* integers: exact */
+  double qd = sf, p = min_nn(!(qd >= DBL_EPSILON) ? DBL_EPSILON : qd, 1.0 - DBL_EPSILON);
+  /* a count of zero adds +-0 (the logs are finite): skip its log */
+  double lp = pos ? pos * log(p) : 0.0, ln = neg ? neg * log1p(-p) : 0.0;
+  s->ll += fix(-(lp + ln));
+  s->br += fix(pos * (1.0 - qd) * (1.0 - qd) + neg * qd * qd);
+  /* calibration bins of the predicted probability */
+  int b = (int)(sf * PS_BINS);
+  if (b >= PS_BINS) b = PS_BINS - 1;
+  if (b < 0) b = 0;
+  double cnt = (double)pos + neg;
+  s->cal_ni[b] += (int64_t)pos + neg;
+  cal_pred[b] += fix(cnt * (double)sf);
+  s->cal_oi[b] += pos;
+  s->tp += pos;
+  s->fp += neg;
+  if (pos) {
+    double rec = c->P > 0 ? s->tp / c->P : 0;
+    s->ap += fix((rec - s->rprev) * (s->tp / (s->tp + s->fp)));
+    s->rprev = rec;
+  }
+  sums_depths(s, v, sf, pos, cnt, min_score, curve_score);
+}
+
 static void partial_sums(const uint32_t *key, size_t m, const context_t *c, fix_t *v, double *min_score,
                          double *curve_score) {
   /* v: [0] 2 x AUC numerator, [1] log-loss, [2] Brier, [3] AP, then lift rows[B], lift pos[B], cal n[B],
@@ -215,32 +310,8 @@ static void partial_sums(const uint32_t *key, size_t m, const context_t *c, fix_
    * one pass a sum. */
   fix_t *lift_rows = v + 4, *lift_pos = lift_rows + PS_BINS, *cal_n = lift_pos + PS_BINS;
   fix_t *cal_pred = cal_n + PS_BINS, *cal_obs = cal_pred + PS_BINS, *curve_pos = cal_obs + PS_BINS;
-  /* AUC: negatives below each run (all ranks), counted down from the slice's top */
-  int64_t negbelow = (int64_t)c->neg_below + (int64_t)c->slice_neg, cal_ni[PS_BINS] = {0}, cal_oi[PS_BINS] = {0};
-  fix_t auc = 0, ll = 0, br = 0, ap = 0;
-  /* average precision: descending thresholds, sum (R_k - R_{k-1}) * P_k;
-   * a run without positives adds (R - R) * P = 0 */
-  double tp = c->pos_above, fp = c->neg_above, rprev = c->P > 0 ? tp / c->P : 0;
-  /* deciles by descending score; a run of tied scores that straddles a
-   * decile edge gives each side its share of the run's positives */
-  double at = c->rows_above, n = c->n, lo_d[PS_BINS], hi_d[PS_BINS];
-  for (int d = 0; d < PS_BINS; d++) {
-    lo_d[d] = floor(d * n / PS_BINS);
-    hi_d[d] = floor((d + 1) * n / PS_BINS);
-  }
-  /* runs come in descending order, so the bins a run overlaps start at d0
-   * (the first bin ending after the run's start) and are contiguous */
-  int d0 = 0;
-  int64_t lrows[PS_BINS] = {0}, lpos[PS_BINS] = {0};
-  /* curves: positives among the top e rows for each depth e. This slice's
-   * whole runs above e add an integer (exact in fixed point in any grouping),
-   * the run that e cuts adds its share: the same sums for any rank count. */
-  int64_t n64 = (int64_t)c->n, cp = 0;
-  double depth[PS_CURVE + 1];
-  for (int j = 0; j < PS_CURVE; j++) depth[j] = (double)ps_curve_rows(j, n64);
-  depth[PS_CURVE] = INFINITY;
-  int q = 0;
-  while (q < PS_CURVE && depth[q] <= at) q++;
+  sums_t s;
+  sums_begin(c, &s);
   /* the runs, by descending score: keys of one score are adjacent */
   size_t i = m;
   while (i > 0) {
@@ -249,62 +320,18 @@ static void partial_sums(const uint32_t *key, size_t m, const context_t *c, fix_
       pos += key[--i] & 1;
       cnt1++;
     } while (i > 0 && key[i - 1] >> 1 == sb);
-    uint32_t neg = cnt1 - pos;
-    float sf = score_of(sb);
-    negbelow -= neg;
-    auc += (fix_t)pos * (fix_t)(2 * negbelow + neg); /* integers: exact */
-    double qd = sf, p = min_nn(!(qd >= DBL_EPSILON) ? DBL_EPSILON : qd, 1.0 - DBL_EPSILON);
-    /* a count of zero adds +-0 (the logs are finite): skip its log */
-    double lp = pos ? pos * log(p) : 0.0, ln = neg ? neg * log1p(-p) : 0.0;
-    ll += fix(-(lp + ln));
-    br += fix(pos * (1.0 - qd) * (1.0 - qd) + neg * qd * qd);
-    /* calibration bins of the predicted probability */
-    int b = (int)(sf * PS_BINS);
-    if (b >= PS_BINS) b = PS_BINS - 1;
-    if (b < 0) b = 0;
-    double cnt = (double)pos + neg;
-    cal_ni[b] += (int64_t)pos + neg;
-    cal_pred[b] += fix(cnt * (double)sf);
-    cal_oi[b] += pos;
-    tp += pos;
-    fp += neg;
-    if (pos) {
-      double rec = c->P > 0 ? tp / c->P : 0;
-      ap += fix((rec - rprev) * (tp / (tp + fp)));
-      rprev = rec;
-    }
-    double end = at + cnt;
-    while (d0 < PS_BINS && hi_d[d0] <= at) d0++;
-    if (d0 < PS_BINS && lo_d[d0] <= at && end <= hi_d[d0]) { /* the whole run in bin d0: integers */
-      lrows[d0] += (int64_t)cnt;
-      lpos[d0] += pos;
-      min_score[d0] = sf;
-    } else {
-      for (int d = d0; d < PS_BINS && lo_d[d] < end; d++) {
-        double ov = min_nn(end, hi_d[d]) - max_nn(at, lo_d[d]);
-        if (ov <= 0) continue;
-        lift_rows[d] += fix(ov);
-        lift_pos[d] += fix(pos * (ov / cnt));
-        min_score[d] = sf;
-      }
-    }
-    for (double e; (e = depth[q]) <= end; q++) {
-      curve_pos[q] += fix((double)cp) + fix(pos * ((e - at) / cnt));
-      curve_score[q] = sf;
-    }
-    cp += pos;
-    at = end;
+    sums_run(&s, c, v, score_of(sb), pos, cnt1 - pos, min_score, curve_score);
   }
-  for (; q < PS_CURVE; q++) curve_pos[q] += fix((double)cp);
-  v[0] += auc << 64;
-  v[1] += ll;
-  v[2] += br;
-  v[3] += ap;
+  for (; s.q < PS_CURVE; s.q++) curve_pos[s.q] += fix((double)s.cp);
+  v[0] += s.auc << 64;
+  v[1] += s.ll;
+  v[2] += s.br;
+  v[3] += s.ap;
   for (int d = 0; d < PS_BINS; d++) {
-    cal_n[d] += (fix_t)cal_ni[d] << 64;
-    cal_obs[d] += (fix_t)cal_oi[d] << 64;
-    lift_rows[d] += (fix_t)lrows[d] << 64;
-    lift_pos[d] += (fix_t)lpos[d] << 64;
+    cal_n[d] += (fix_t)s.cal_ni[d] << 64;
+    cal_obs[d] += (fix_t)s.cal_oi[d] << 64;
+    lift_rows[d] += (fix_t)s.lrows[d] << 64;
+    lift_pos[d] += (fix_t)s.lpos[d] << 64;
   }
 }
 

@@ -298,10 +298,9 @@ static double perfect_area(const int64_t (*g)[4], int ng, int qini, double *lx, 
   return area;
 }
 
-void uplift_metrics(double *u, size_t ucap, const uint8_t *y, const uint8_t *t, const uint8_t *keep, int64_t row0,
-                    int64_t n, int64_t n_file, ps_uplift_metrics_t *m) {
-  int P = ps_size, me = ps_rank;
-  /* the layout, the same on every rank */
+/* The key layout, the same on every rank: 8-byte keys unless a kept score
+ * is not a float32 value or the file has over 2^31 rows. */
+static layout_t choose_layout(const double *u, const uint8_t *keep, int64_t n, int64_t n_file) {
   int64_t wide = 0;
   for (int64_t i = 0; i < n && !wide; i++)
     if (!keep || keep[i]) wide = (double)(float)u[i] != u[i];
@@ -311,82 +310,69 @@ void uplift_metrics(double *u, size_t ucap, const uint8_t *y, const uint8_t *t, 
   layout_t L = {.f32 = !wide, .shift = rb + 2};
   L.bits = (wide ? 63 : 31) + rb + 2;
   L.W = L.bits <= 64 ? 1 : 2;
+  return L;
+}
+
+/* The rows' keys, exchanged and sorted: this rank's slice of the global
+ * order (ascending keys), its size in *r; *own and *spare are the buffers
+ * the caller frees (NULL or memory of this call). */
+static uint64_t *sorted_slice(double *u, size_t ucap, const uint8_t *y, const uint8_t *t, const uint8_t *keep,
+                              int64_t row0, int64_t n, const layout_t *L, size_t *r, uint64_t **own, uint64_t **spare,
+                              int64_t *cls) {
   size_t mk = 0;
   for (int64_t i = 0; i < n; i++) mk += !keep || keep[i];
   /* keys: in u's memory when they are 8 bytes; room for a slice larger
    * than this rank's share either way */
-  size_t cap = L.W == 1 ? ucap : mk + mk / 4 + 1024;
-  uint64_t *own = L.W == 1 ? NULL : ps_malloc(sizeof(uint64_t) * 2 * cap);
-  uint64_t *key = L.W == 1 ? (uint64_t *)(void *)u : own, *slice = key, *spare = NULL;
-  size_t r = make_keys(u, y, t, keep, row0, n, &L, key);
-  if (P > 1) {
+  size_t cap = L->W == 1 ? ucap : mk + mk / 4 + 1024;
+  *own = L->W == 1 ? NULL : ps_malloc(sizeof(uint64_t) * 2 * cap);
+  uint64_t *key = L->W == 1 ? (uint64_t *)(void *)u : *own, *slice = key;
+  *r = make_keys(u, y, t, keep, row0, n, L, key);
+  if (ps_size > 1) {
     int fresh = 0;
-    slice = exchange(key, r, cap, &L, &spare, &r, &fresh);
-    if (fresh) free(own), own = slice;
+    slice = exchange(key, *r, cap, L, spare, r, &fresh);
+    if (fresh) free(*own), *own = slice;
   } else {
-    spare = ps_malloc(sizeof(uint64_t) * (size_t)L.W * (r > 0 ? r : 1));
+    *spare = ps_malloc(sizeof(uint64_t) * (size_t)L->W * (*r > 0 ? *r : 1));
   }
-  int64_t rec[R_LEN] = {0};
-  uint64_t *s = radix_sort(slice, spare, r, &L, rec + R_CLS);
-  rec[R_TOP] = r ? (int64_t)(L.W == 1 ? ord_at(s, r - 1, 1, L.shift) : ord_at(s, r - 1, 2, L.shift)) : -1;
-  rec[R_BOT] = r ? (int64_t)(L.W == 1 ? ord_at(s, 0, 1, L.shift) : ord_at(s, 0, 2, L.shift)) : -1;
-  if (L.W == 1) {
-    group_counts(s, r, 1, 1, L.shift, rec + R_TOPC);
-    group_counts(s, r, 0, 1, L.shift, rec + R_BOTC);
-  } else {
-    group_counts(s, r, 1, 2, L.shift, rec + R_TOPC);
-    group_counts(s, r, 0, 2, L.shift, rec + R_BOTC);
-  }
-  int64_t *recs = ps_malloc(sizeof rec * (size_t)P);
-  comm_allgather(rec, recs, sizeof rec);
-  /* the counts above this slice; the last curve point above its first group
-   * end: the start of its first group, which may begin on higher ranks */
-  walk_ctx_t x;
-  memset(&x, 0, sizeof x);
-  int64_t tot[4] = {0, 0, 0, 0};
+  return radix_sort(slice, *spare, *r, L, cls);
+}
+
+/* From every slice's summary (allgathered): the class counts of all rows
+ * (tot) and of the rows above this slice, the last curve point above its
+ * first group end -- the start of its first group, which may begin on
+ * higher ranks -- and whether its last group goes on below. */
+static void walk_context(const int64_t *rec, size_t r, const int64_t *recs, walk_ctx_t *x, int64_t *tot) {
+  int P = ps_size, me = ps_rank;
+  memset(x, 0, sizeof *x);
   for (int q = 0; q < P; q++)
     for (int z = 0; z < 4; z++) {
       tot[z] += recs[q * R_LEN + R_CLS + z];
-      if (q > me) x.cum[z] += recs[q * R_LEN + R_CLS + z];
+      if (q > me) x->cum[z] += recs[q * R_LEN + R_CLS + z];
     }
-  memcpy(x.prev, x.cum, sizeof x.prev);
+  memcpy(x->prev, x->cum, sizeof x->prev);
   if (r > 0) {
     for (int q = me + 1; q < P; q++) {
       const int64_t *o = recs + (size_t)q * R_LEN;
       if (o[R_TOP] < 0) continue; /* no rows */
       if (o[R_BOT] != rec[R_TOP]) break;
-      for (int z = 0; z < 4; z++) x.prev[z] -= o[R_BOTC + z];
+      for (int z = 0; z < 4; z++) x->prev[z] -= o[R_BOTC + z];
       if (o[R_TOP] != rec[R_TOP]) break; /* else that whole slice is this group: on up */
     }
     for (int q = me - 1; q >= 0; q--) {
       const int64_t *o = recs + (size_t)q * R_LEN;
       if (o[R_TOP] < 0) continue;
-      x.end_below = o[R_TOP] == rec[R_BOT];
+      x->end_below = o[R_TOP] == rec[R_BOT];
       break;
     }
   }
-  free(recs);
   /* deciles as numpy.array_split: the first n % 10 have one row more */
   int64_t nall = tot[0] + tot[1] + tot[2] + tot[3], at = 0;
-  for (int b = 0; b < PS_UPLIFT_BINS; b++) x.hi[b] = at += nall / PS_UPLIFT_BINS + (b < nall % PS_UPLIFT_BINS);
-  /* sums: Qini area, uplift area (fixed point), decile class counts */
-  int64_t sums[2 * PS_XS_WORDS + 4 * PS_UPLIFT_BINS];
-  memset(sums, 0, sizeof sums);
-  int64_t *aq = sums, *au = sums + PS_XS_WORDS, (*bins)[4] = (int64_t(*)[4])(sums + 2 * PS_XS_WORDS);
-  if (L.W == 1) walk_w(s, r, &x, L.shift, aq, au, bins, 1);
-  else walk_w(s, r, &x, L.shift, aq, au, bins, 2);
-  ps_xsum_norm(aq);
-  ps_xsum_norm(au);
-  comm_allreduce_sum_i64(sums, sizeof sums / sizeof sums[0]); /* integers: exact, any order */
-  free(spare);
-  free(own);
+  for (int b = 0; b < PS_UPLIFT_BINS; b++) x->hi[b] = at += nall / PS_UPLIFT_BINS + (b < nall % PS_UPLIFT_BINS);
+}
 
-  memset(m, 0, sizeof *m);
-  m->n = (double)nall;
-  m->n_t = (double)(tot[TN] + tot[TR]);
-  m->n_c = m->n - m->n_t;
-  m->y_t = (double)tot[TR];
-  m->y_c = (double)tot[CR];
+/* The Qini coefficient and AUUC: the curves' areas (fixed-point sums aq, au)
+ * against the perfect curves', both above the diagonal to the same end. */
+static void coefficients(const int64_t *tot, int64_t *aq, int64_t *au, ps_uplift_metrics_t *m) {
   /* the perfect curves: groups of one class (the Qini curve's 0 holds both
    * non-responder classes), in sklift's key order */
   double cr = (double)tot[CR], tn = (double)tot[TN];
@@ -403,13 +389,15 @@ void uplift_metrics(double *u, size_t ucap, const uint8_t *y, const uint8_t *t, 
     if (q) m->qini = v, m->qini_area = a - base;
     else m->auuc = v, m->auuc_area = a - base;
   }
-  /* each decile, and the curves at its end */
-  int64_t nt = 0, yt = 0, yc = 0;
-  at = 0;
+}
+
+/* Each decile's rates, uplift and standard error, and the curves at its end. */
+static void deciles(const int64_t (*bins)[4], const int64_t *hi, ps_uplift_metrics_t *m) {
+  int64_t nt = 0, yt = 0, yc = 0, at = 0;
   for (int b = 0; b < PS_UPLIFT_BINS; b++) {
     double bt = (double)(bins[b][TN] + bins[b][TR]), bc = (double)(bins[b][CN] + bins[b][CR]);
     double byt = (double)bins[b][TR], byc = (double)bins[b][CR];
-    at = x.hi[b];
+    at = hi[b];
     nt += (int64_t)bt;
     yt += (int64_t)byt;
     yc += (int64_t)byc;
@@ -425,4 +413,48 @@ void uplift_metrics(double *u, size_t ucap, const uint8_t *y, const uint8_t *t, 
     m->depth_incremental[b] = (double)yt - (nc != 0 ? (double)yc * ((double)nt / nc) : 0);
     m->depth_uplift_curve[b] = ((nt ? (double)yt / (double)nt : 0) - (nc != 0 ? (double)yc / nc : 0)) * all;
   }
+}
+
+void uplift_metrics(double *u, size_t ucap, const uint8_t *y, const uint8_t *t, const uint8_t *keep, int64_t row0,
+                    int64_t n, int64_t n_file, ps_uplift_metrics_t *m) {
+  layout_t L = choose_layout(u, keep, n, n_file);
+  size_t r = 0;
+  uint64_t *own = NULL, *spare = NULL;
+  int64_t rec[R_LEN] = {0};
+  uint64_t *s = sorted_slice(u, ucap, y, t, keep, row0, n, &L, &r, &own, &spare, rec + R_CLS);
+  rec[R_TOP] = r ? (int64_t)(L.W == 1 ? ord_at(s, r - 1, 1, L.shift) : ord_at(s, r - 1, 2, L.shift)) : -1;
+  rec[R_BOT] = r ? (int64_t)(L.W == 1 ? ord_at(s, 0, 1, L.shift) : ord_at(s, 0, 2, L.shift)) : -1;
+  if (L.W == 1) {
+    group_counts(s, r, 1, 1, L.shift, rec + R_TOPC);
+    group_counts(s, r, 0, 1, L.shift, rec + R_BOTC);
+  } else {
+    group_counts(s, r, 1, 2, L.shift, rec + R_TOPC);
+    group_counts(s, r, 0, 2, L.shift, rec + R_BOTC);
+  }
+  int64_t *recs = ps_malloc(sizeof rec * (size_t)ps_size);
+  comm_allgather(rec, recs, sizeof rec);
+  walk_ctx_t x;
+  int64_t tot[4] = {0, 0, 0, 0};
+  walk_context(rec, r, recs, &x, tot);
+  free(recs);
+  /* sums: Qini area, uplift area (fixed point), decile class counts */
+  int64_t sums[2 * PS_XS_WORDS + 4 * PS_UPLIFT_BINS];
+  memset(sums, 0, sizeof sums);
+  int64_t *aq = sums, *au = sums + PS_XS_WORDS, (*bins)[4] = (int64_t(*)[4])(sums + 2 * PS_XS_WORDS);
+  if (L.W == 1) walk_w(s, r, &x, L.shift, aq, au, bins, 1);
+  else walk_w(s, r, &x, L.shift, aq, au, bins, 2);
+  ps_xsum_norm(aq);
+  ps_xsum_norm(au);
+  comm_allreduce_sum_i64(sums, sizeof sums / sizeof sums[0]); /* integers: exact, any order */
+  free(spare);
+  free(own);
+
+  memset(m, 0, sizeof *m);
+  m->n = (double)(tot[0] + tot[1] + tot[2] + tot[3]);
+  m->n_t = (double)(tot[TN] + tot[TR]);
+  m->n_c = m->n - m->n_t;
+  m->y_t = (double)tot[TR];
+  m->y_c = (double)tot[CR];
+  coefficients(tot, aq, au, m);
+  deciles((const int64_t(*)[4])bins, x.hi, m);
 }

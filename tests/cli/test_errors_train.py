@@ -157,7 +157,35 @@ def test_eval_scores_from_other_data(base, tmp_path):
     (["train", "--data", "d.h5", "--model", "m.h5", "--l2", "1,2,3"], ""),
     (["score", "--data", "d.h5"], "score: --model and --out are required"),  # names only the missing ones
     (["eval", "--data", "d.h5", "--scores", "s.h5", "--split", "test"], "--split: 'test' is not one of"),
+    # issue 32: options that choose validation rows were ignored with --split all
+    (["eval", "--data", "d.h5", "--scores", "s.h5", "--split", "all", "--holdout", "0.2"],
+     "eval: --holdout 0.2 chooses validation rows, but the split is all (every row)"),
+    (["eval", "--data", "d.h5", "--scores", "s.h5", "--split", "all", "--split-salt", "5", "--uplift"],
+     "eval: --split-salt chooses validation rows, but the split is all (every row)"),
+    (["gate", "--baseline", "b.h5"], "gate: --model is required"),
 ])
 def test_usage(args, msg):
     r = run(1, *args, check=False)
     assert r.returncode in (1, 2) and msg in error_line(r)
+
+
+@pytest.mark.parametrize("value,shown", [(np.nan, "score nan"), (np.inf, "score inf"), (1.5, "score 1.5")])
+def test_bad_baseline_scores(base, tmp_path, value, shown):
+    """Issue 32: gate and eval --baseline-scores took NaN, Inf and 1.5 in the published model's scores
+    (the PSI from the other rows) and published. Now one line naming file, dataset and row."""
+    data, model = base
+    s, b = str(tmp_path / "s.h5"), str(tmp_path / "b.h5")
+    run(2, "score", "--data", data, "--model", model, "--out", s, "--quiet")
+    shutil.copy(s, b)
+    with h5py.File(b, "r+") as h:
+        v = h["scores/churn"][...]
+        v[1234] = value
+        h["scores/churn"][...] = v
+    before = {s: digest(s), b: digest(b)}
+    want = f"{b}: /scores/churn row 1234: {shown} is not a probability"
+    for args in (["gate", "--model", model, "--baseline", model, "--scores", s, "--baseline-scores", b, "--json"],
+                 ["eval", "--data", data, "--scores", s, "--baseline-scores", b, "--json"]):
+        r = run(2, *args, check=False)
+        assert r.returncode == 1 and r.stdout == "", (args[0], r.stdout)
+        assert want in error_line(r), args[0]
+    assert {p: digest(p) for p in before} == before

@@ -519,3 +519,35 @@ def test_names_and_values_from_files_are_safe(scored, tmp_path):
     page = (out / "index.html").read_text()
     assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; ranks" in page
     assert "$x_$ churn" in page and all((out / c["file"]).is_file() for c in rj["charts"])
+
+
+def test_inputs_inside_the_report_dir_are_refused(scored, extras, tmp_path):
+    """Issue 32: eval --report DIR deleted the --report-* inputs that lay inside DIR, and the model its
+    scores came from (DIR is replaced whole), and exited 0. Every input is checked before any work: one
+    error line naming it, no metrics, the input and the earlier report untouched."""
+    out = tmp_path / "r"
+    run(1, "eval", "--data", scored["data"], "--scores", scored["scores"], "--report", str(out))  # earlier report
+    before = sorted(os.listdir(out))
+    scores = str(tmp_path / "s.h5")  # scores whose model lies in DIR
+    shutil.copy(scored["scores"], scores)
+    shutil.copy(scored["new"], out / "m.h5")
+    with h5py.File(scores, "r+") as h:
+        h.attrs["model"] = str(out / "m.h5")
+    inputs = {"--report-gate": extras["gate"], "--report-personas": extras["personas"],
+              "--report-uplift": extras["uplift"], "--report-offers": extras["offers"],
+              "--report-manifest": scored["scores"] + ".manifest.json", "the model of the scores": None}
+    for role, src in inputs.items():
+        inside = out / ("m.h5" if src is None else "in-" + os.path.basename(src))
+        if src is not None:
+            shutil.copy(src, inside)
+        args = ["--scores", scores] if src is None else ["--scores", scored["scores"], role, str(inside)]
+        r = run(1, "eval", "--data", scored["data"], "--report", str(out), *args, check=False)
+        assert r.returncode == 1 and "ROC-AUC" not in r.stdout, (role, r.stderr)
+        line = error_line(r)
+        assert "holds the input" in line and role in line and str(inside) in line, line
+        assert inside.exists(), role
+        if src is not None:
+            assert inside.read_bytes() == open(src, "rb").read()
+            inside.unlink()
+    os.unlink(out / "m.h5")
+    assert sorted(os.listdir(out)) == before

@@ -7,6 +7,7 @@ gathers the rows): the JSON is the same bytes for any rank count, ranks
 without rows included, and rank 0 needs no more memory than the others."""
 import json
 import re
+import shutil
 
 import h5py
 import numpy as np
@@ -185,6 +186,67 @@ def test_errors(data, tmp_path):
     sc2 = scores_file(str(tmp_path / "s2.h5"), ids, bad)
     r = run(3, "eval", "--data", data, "--scores", sc2, "--uplift", "--treatment", "treated", check=False)
     assert r.returncode == 1 and "row 777" in error_line(r) and "/uplift/y" in error_line(r)
+
+
+@pytest.mark.parametrize("group", ["control", "treated"])
+def test_one_group_only_is_refused(data, tmp_path, group):
+    """Issue 32: eval --uplift on rows without control rows printed a Qini coefficient (0.4066) and NaN
+    deciles. scikit-uplift refuses a treatment flag that is not both 0 and 1; so does eval, before the
+    metrics: one line naming the data, the split and the counts. The same for no treated rows."""
+    ids, y, t, u, _ = load(data)
+    one = str(tmp_path / "one.h5")
+    shutil.copy(data, one)
+    flag = np.full(len(ids), 1 if group == "control" else 0)
+    with h5py.File(one, "r+") as h:
+        h["labels/treated"][...] = flag.astype(h["labels/treated"].dtype)
+    with pytest.raises(ValueError):
+        sklift.qini_auc_score(y, u.astype(np.float64), flag)
+    sc = scores_file(str(tmp_path / "s.h5"), ids, u)
+    for extra in ([], ["--json"]):
+        r = run(2, "eval", "--data", one, "--scores", sc, "--uplift", "--treatment", "treated", *extra, check=False)
+        assert r.returncode == 1 and r.stdout == ""
+        n = len(ids)
+        counts = f"has {n} treated and 0 control rows" if group == "control" else f"has 0 treated and {n} control"
+        line = error_line(r)
+        assert one in line and "the all split " + counts in line and "need both" in line, line
+
+
+def test_split_salt_without_holdout_is_refused(data, tmp_path):
+    """Issue 32: --split-salt was ignored when the split is all (the scores file records no holdout)."""
+    ids, y, t, u, _ = load(data)
+    sc = scores_file(str(tmp_path / "s.h5"), ids, u)
+    r = run(1, "eval", "--data", data, "--scores", sc, "--uplift", "--treatment", "treated", "--split-salt", "7",
+            check=False)
+    assert r.returncode == 2 and "--split-salt chooses validation rows, but the split is all" in error_line(r)
+
+
+def test_gate_uplift_model(tmp_path):
+    """Issue 32: gate could not read an uplift model (no /targets: it is the set MODEL.h5 + its treated and
+    control parts). Now it gates the two parts: heads '<target> (treated)' and '<target> (control)' with
+    the parts' validation metrics, each against the same head of an uplift baseline; the PSI compares
+    /scores/<target> (P(y | treated)) on the treated head. A baseline of another kind is an error."""
+    data = gen(str(tmp_path / "d.h5"), rows=6000, features=8, targets="y:0.1", extra=("--uplift",))
+    um, us, plain = str(tmp_path / "um.h5"), str(tmp_path / "us.h5"), str(tmp_path / "m.h5")
+    run(2, "train", "--data", data, "--model", um, "--uplift", "--treatment", "treated", "--targets", "y",
+        "--quiet")
+    run(2, "score", "--data", data, "--model", um, "--out", us, "--quiet")
+    run(1, "train", "--data", data, "--model", plain, "--targets", "y", "--quiet")
+    r = run(2, "gate", "--model", um, "--baseline", um, "--scores", us, "--baseline-scores", us, "--json",
+            "--min-auc", "0")
+    g = json.loads(r.stdout)
+    assert g["publish"] is True and sorted(g["heads"]) == ["y (control)", "y (treated)"]
+    for part in ("treated", "control"):
+        with h5py.File(str(tmp_path / f"um.{part}.h5")) as m:
+            a = m["metrics/y"].attrs
+            h = g["heads"][f"y ({part})"]
+            assert h["valid_auc"] == a["valid_auc"] and h["valid_log_loss"] == a["valid_loss"]
+            assert h["auc_drop"] == 0 and h["log_loss_rise"] == 0
+    assert g["heads"]["y (treated)"]["psi"] == 0 and "psi" not in g["heads"]["y (control)"]
+    r = run(1, "gate", "--model", um, "--min-auc", "0")
+    assert "gate: pass (no baseline: first model)" in r.stdout and "y (control)" in r.stdout
+    for new, old in ((um, plain), (plain, um)):
+        r = run(1, "gate", "--model", new, "--baseline", old, "--min-auc", "0", check=False)
+        assert r.returncode == 1 and "the gate compares models of one kind" in error_line(r)
 
 
 def test_train_score_eval_two_model(tmp_path):
