@@ -10,7 +10,7 @@
 #include "core/partition.h"
 #include "core/util.h"
 #include "io/h5.h"
-#include "models/scorer.h"
+#include "models/scorer_registry.h"
 #include "stats/psi.h"
 
 typedef struct {
