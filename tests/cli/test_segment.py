@@ -265,6 +265,15 @@ def test_stop_without_output_and_k_range(odd):
         assert p.returncode == 75 and "stopped by SIGTERM" in p.stdout, p.stderr
 
 
+def test_stop_while_assigning_with_a_model(planted, tmp_path):
+    model, out = str(tmp_path / "m.h5"), str(tmp_path / "new.h5")
+    run(1, "segment", "--data", planted, "--k", 3, "--out", model, "--quiet")
+    p = run(2, "segment", "--data", planted, "--model", model, "--out", out, "--quiet", check=False,
+            env={"PROPSCORE_FAULT_STOP": "assign:1"})
+    assert p.returncode == 75 and "nothing written" in p.stdout, p.stderr
+    assert not os.path.exists(out) and not os.path.exists(out + ".ckpt")
+
+
 def test_model_refuses_fit_options(planted, tmp_path):
     model, out = str(tmp_path / "m.h5"), str(tmp_path / "new.h5")
     run(1, "segment", "--data", planted, "--k", 3, "--out", model, "--quiet")

@@ -317,6 +317,37 @@ static int centers(const segment_opts_t *o, seg_rows_t *R, const char *ckpt, km_
   return 1;
 }
 
+/* --model: a stop signal during the assignment ends the run before it
+ * writes (nothing to keep: the rerun assigns again). */
+static int assign_stopped(void) {
+  ps_fault_tick("assign");
+  int sig = comm_agree_stop();
+  if (sig) ps_out("segment: stopped by %s: nothing written; run it again", ps_signal_name(sig));
+  return sig != 0;
+}
+
+/* Every row's persona and distance to r's centers, the personas file and
+ * the profile. */
+static int personas(const segment_opts_t *o, const seg_rows_t *R, const km_result_t *r, const char *ckpt, double t0) {
+  size_t nn = (size_t)(R->n > 0 ? R->n : 1);
+  int32_t *lab = ps_malloc(sizeof(int32_t) * nn);
+  double *d2 = ps_malloc(sizeof(double) * nn);
+  km_predict(R->Xs, R->n, R->c, r->centers, r->k, lab, d2);
+  int rc = o->model && assign_stopped() ? PS_EXIT_STOPPED : 0;
+  if (rc == 0) {
+    km_profile_t pf;
+    km_profile_compute(R->Xs, R->n, R->N, R->c, lab, d2, r->k, r->centers, &R->cols, &pf);
+    if (o->out) write_personas(o, R, r, &pf, lab, d2);
+    print_profile(o, R, r, &pf, lab);
+    if (o->out)
+      ps_log("segment: wrote %s in %.2f s (%d rank%s)", o->out, ps_now() - t0, ps_size, ps_size == 1 ? "" : "s");
+    if (ckpt && ps_rank == 0) unlink(ckpt);
+    km_profile_free(&pf);
+  }
+  free(lab), free(d2);
+  return rc;
+}
+
 int segment_run(const segment_opts_t *o) {
   double t0 = ps_now();
   char *ckpt = o->out && !o->model ? ps_sprintf("%s.ckpt", o->out) : NULL;
@@ -329,24 +360,9 @@ int segment_run(const segment_opts_t *o) {
   load_rows(o, &R);
   int rc = 0;
   km_result_t r = {0};
-  if (o->k_lo > 0) {
-    rc = segment_k_range(o, R.Xs, R.ids, R.n, R.c, R.N);
-  } else if (centers(o, &R, ckpt, &r)) {
-    rc = PS_EXIT_STOPPED;
-  } else {
-    size_t nn = (size_t)(R.n > 0 ? R.n : 1);
-    int32_t *lab = ps_malloc(sizeof(int32_t) * nn);
-    double *d2 = ps_malloc(sizeof(double) * nn);
-    km_predict(R.Xs, R.n, R.c, r.centers, r.k, lab, d2);
-    km_profile_t pf;
-    km_profile_compute(R.Xs, R.n, R.N, R.c, lab, d2, r.k, r.centers, &R.cols, &pf);
-    if (o->out) write_personas(o, &R, &r, &pf, lab, d2);
-    print_profile(o, &R, &r, &pf, lab);
-    if (o->out) ps_log("segment: wrote %s in %.2f s (%d rank%s)", o->out, ps_now() - t0, ps_size, ps_size == 1 ? "" : "s");
-    if (ckpt && ps_rank == 0) unlink(ckpt);
-    km_profile_free(&pf);
-    free(lab), free(d2);
-  }
+  if (o->k_lo > 0) rc = segment_k_range(o, R.Xs, R.ids, R.n, R.c, R.N);
+  else if (centers(o, &R, ckpt, &r)) rc = PS_EXIT_STOPPED;
+  else rc = personas(o, &R, &r, ckpt, t0);
   km_result_free(&r);
   free_rows(&R);
   free(ckpt);
