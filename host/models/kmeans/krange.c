@@ -79,7 +79,7 @@ static int stop_hook(void *ctx, const km_state_t *s) {
 int segment_k_range(const segment_opts_t *o, const float *Xs, const int64_t *ids, int64_t n, int64_t c, int64_t N) {
   km_rows_t rows;
   km_rows_init(&rows, Xs, ids, n, c);
-  km_backend_t *be = km_backend_create(Xs, rows.panels, n, c, o->k_hi, o->cuda);
+  km_backend_t *be = kmeans_backend_create(Xs, rows.panels, n, c, o->k_hi, o->cuda);
   size_t nn = (size_t)(n > 0 ? n : 1);
   int32_t *lab = ps_malloc(sizeof(int32_t) * nn);
   double *d2 = ps_malloc(sizeof(double) * nn);

@@ -251,7 +251,7 @@ static void fit_fingerprint(const segment_opts_t *o, const km_backend_t *be, ps_
 static int fit(const segment_opts_t *o, const seg_rows_t *R, const char *ckpt, km_result_t *r, int *sig) {
   km_rows_t rows;
   km_rows_init(&rows, R->Xs, R->ids, R->n, R->c);
-  km_backend_t *be = km_backend_create(R->Xs, rows.panels, R->n, R->c, o->k, o->cuda);
+  km_backend_t *be = kmeans_backend_create(R->Xs, rows.panels, R->n, R->c, o->k, o->cuda);
   ps_fp_t fp;
   fit_fingerprint(o, be, &fp);
   km_state_t st;
