@@ -14,6 +14,7 @@
 #include "io/h5.h"
 #include "io/scores_file.h"
 #include "models/scorer.h"
+#include "models/scorer_registry.h"
 #include "stats/psi.h"
 
 #define F(field) offsetof(gate_opts_t, field)

@@ -23,7 +23,7 @@
 #include "io/manifest.h"
 #include "io/output.h"
 #include "io/pipeline.h"
-#include "models/scorer.h"
+#include "models/scorer_registry.h"
 
 static const char *const NONFINITE[] = {"impute", "reject", NULL};
 #define F(field) offsetof(score_opts_t, field)

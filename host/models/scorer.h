@@ -1,7 +1,7 @@
-/* scorer.h: a trained model of any kind, ready to score raw feature rows:
- * the interface the score job (score.c) uses, so it never knows which
- * model kind it runs. A model file says its kind in the model_type
- * attribute (files without one are logistic regression). */
+/* scorer.h: what a scorer is -- a trained model of any kind, ready to score
+ * raw feature rows: the interface the score job (score.c) uses, so it never
+ * knows which model kind it runs. Opening a model file by its kind is the
+ * registry's (models/scorer_registry.h); each kind's constructor is below. */
 #ifndef PS_SCORER_H
 #define PS_SCORER_H
 #include <stdint.h>
@@ -26,17 +26,18 @@ struct ps_scorer {
   void *impl;
 };
 
-/* Every rank reads the (small) model file; dies with one line naming it. */
-ps_scorer_t *scorer_open(const char *path, const char *device);
 void scorer_close(ps_scorer_t *s);
 /* Dies naming the first difference if the data's columns are not the model's. */
 void scorer_check_data(const ps_scorer_t *s, const char *model_path, const ps_data_t *d);
 
-/* One constructor per model kind. */
+/* Opens a model file of any kind (the registry's scorer_open). */
+typedef ps_scorer_t *ps_scorer_open_fn(const char *path, const char *device);
+
+/* One constructor per model kind, on the open file of that kind. */
 ps_scorer_t *logreg_scorer_open(ps_h5_t fid, const char *path, const char *device);
 ps_scorer_t *gbdt_scorer_open(ps_h5_t fid, const char *path, const char *device);
-/* model_type "uplift" (models/uplift_scorer.c): two models of any kind
- * named by its attributes treated_model / control_model (paths relative to
- * the uplift model's directory). */
-ps_scorer_t *uplift_scorer_open(ps_h5_t fid, const char *path, const char *device);
+/* model_type "uplift" (models/uplift_scorer.c): two models of any kind,
+ * opened by open_model, named by its attributes treated_model /
+ * control_model (paths relative to the uplift model's directory). */
+ps_scorer_t *uplift_scorer_open(ps_h5_t fid, const char *path, const char *device, ps_scorer_open_fn *open_model);
 #endif

@@ -35,13 +35,13 @@ static char *sibling(const char *model, const char *name) {
   return ps_sprintf("%.*s/%s", (int)(slash - model), model, name);
 }
 
-ps_scorer_t *uplift_scorer_open(ps_h5_t fid, const char *path, const char *device) {
+ps_scorer_t *uplift_scorer_open(ps_h5_t fid, const char *path, const char *device, ps_scorer_open_fn *open_model) {
   char *tn = h5_get_attr_str(fid, "treated_model"), *cn = h5_get_attr_str(fid, "control_model");
   if (!tn || !cn) ps_die_all(PS_EXIT_ERROR, "%s: uplift model without treated_model/control_model attributes", path);
   char *tp = sibling(path, tn), *cp = sibling(path, cn);
   uplift_scorer_t *u = ps_calloc(1, sizeof *u);
-  u->t = scorer_open(tp, device);
-  u->c = scorer_open(cp, device);
+  u->t = open_model(tp, device);
+  u->c = open_model(cp, device);
   if (u->t->uplift || u->c->uplift) ps_die_all(PS_EXIT_ERROR, "%s: an uplift model names another uplift model", path);
   if (u->t->k != u->c->k || u->t->f != u->c->f)
     ps_die_all(PS_EXIT_ERROR, "%s: its treated model %s and control model %s differ in heads or features", path, tp,

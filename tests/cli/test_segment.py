@@ -211,3 +211,129 @@ def test_profile_scores_and_rates(tmp_path):
             for t in ("purchase_3m", "churn"):
                 assert abs(q["outcomes"][t]["rate"] - f[f"labels/{t}"][...][m].mean()) < 1e-12
                 assert abs(q["outcomes"][t]["mean_score"] - s[f"scores/{t}"][...][m].astype(np.float64).mean()) < 1e-7
+
+
+@pytest.fixture(scope="module")
+def odd(tmp_path_factory):
+    """An odd column count (records of k-means|| between ranks are not a multiple of 8 bytes)."""
+    d = tmp_path_factory.mktemp("odd")
+    return gen(str(d / "o.h5"), rows=3001, features=7, extra=("--clusters", "4"))
+
+
+@pytest.mark.parametrize("where,restart", [("iteration:1", 0), ("iteration:12", 1), ("iteration:21:1", 2)])
+def test_stop_and_resume_is_bitwise(odd, tmp_path, where, restart):
+    """A stop signal between Lloyd iterations (here in the first, second and
+    third restart, the last raised on rank 1) ends with exit 75, no output and
+    a checkpoint; the same command resumes to the bytes of a run that never
+    stopped."""
+    ref, out = str(tmp_path / "ref.h5"), str(tmp_path / "p.h5")
+    args = ("segment", "--data", odd, "--k", 5, "--n-init", 3)
+    run(2, *args, "--out", ref, "--quiet")
+    p = run(2, *args, "--out", out, "--quiet", check=False, env={"PROPSCORE_FAULT_STOP": where})
+    assert p.returncode == 75, p.stderr
+    assert "run the same command again to resume" in p.stdout
+    assert not os.path.exists(out) and os.path.exists(out + ".ckpt")
+    p = run(2, *args, "--out", out)
+    assert f"resumed at restart {restart}," in p.stderr
+    assert digest(out) == digest(ref)
+    assert not os.path.exists(out + ".ckpt")
+
+
+def test_stopped_twice_and_resumed_on_other_ranks(odd, tmp_path):
+    ref, out = str(tmp_path / "ref.h5"), str(tmp_path / "p.h5")
+    args = ("segment", "--data", odd, "--k", 6, "--n-init", 2, "--out", out, "--quiet")
+    run(1, "segment", "--data", odd, "--k", 6, "--n-init", 2, "--out", ref, "--quiet")
+    assert run(3, *args, check=False, env={"PROPSCORE_FAULT_STOP": "iteration:2"}).returncode == 75
+    assert run(1, *args, check=False, env={"PROPSCORE_FAULT_STOP": "iteration:18"}).returncode == 75
+    run(2, *args)
+    assert digest(out) == digest(ref)
+
+
+def test_checkpoint_of_another_run_is_refused(odd, tmp_path):
+    out = str(tmp_path / "p.h5")
+    args = ("segment", "--data", odd, "--k", 5, "--out", out, "--quiet")
+    assert run(1, *args, check=False, env={"PROPSCORE_FAULT_STOP": "iteration:2"}).returncode == 75
+    p = run(1, *args, "--seed", 7, check=False)
+    assert p.returncode == 1 and "seed=7" in error_line(p) and "remove it to start over" in error_line(p)
+    assert not os.path.exists(out)
+
+
+def test_stop_without_output_and_k_range(odd):
+    for extra in (("--k", 4), ("--k-range", "2:4", "--sample", 100)):
+        p = run(2, "segment", "--data", odd, *extra, "--quiet", check=False,
+                env={"PROPSCORE_FAULT_STOP": "iteration:3"})
+        assert p.returncode == 75 and "stopped by SIGTERM" in p.stdout, p.stderr
+
+
+def test_stop_while_assigning_with_a_model(planted, tmp_path):
+    model, out = str(tmp_path / "m.h5"), str(tmp_path / "new.h5")
+    run(1, "segment", "--data", planted, "--k", 3, "--out", model, "--quiet")
+    p = run(2, "segment", "--data", planted, "--model", model, "--out", out, "--quiet", check=False,
+            env={"PROPSCORE_FAULT_STOP": "assign:1"})
+    assert p.returncode == 75 and "nothing written" in p.stdout, p.stderr
+    assert not os.path.exists(out) and not os.path.exists(out + ".ckpt")
+
+
+def test_model_refuses_fit_options(planted, tmp_path):
+    model, out = str(tmp_path / "m.h5"), str(tmp_path / "new.h5")
+    run(1, "segment", "--data", planted, "--k", 3, "--out", model, "--quiet")
+    for opt in (("--k", 7), ("--columns", "x"), ("--n-init", 2), ("--max-iter", 5), ("--tol", 0.1), ("--seed", 1),
+                ("--sample", 10), ("--device", "cpu")):
+        p = run(1, "segment", "--data", planted, "--model", model, "--out", out, *opt, check=False)
+        assert p.returncode == 2 and f"{opt[0]} does not apply with --model" in error_line(p)
+    assert not os.path.exists(out)
+
+
+def test_unused_bad_label_is_not_read(tmp_path):
+    """Without --scores segment shows no label rates: a label it does not use
+    (here one with a value 2) is not read, and changes nothing."""
+    import shutil
+    data = gen(str(tmp_path / "g.h5"), rows=2000, features=6)
+    bad = str(tmp_path / "bad.h5")
+    shutil.copy(data, bad)
+    with h5py.File(bad, "r+") as f:
+        y = f["labels/churn"][...].astype(np.float64)
+        y[5] = 2
+        del f["labels/churn"]
+        f["labels/churn"] = y
+    a, b = str(tmp_path / "a.h5"), str(tmp_path / "b.h5")
+    run(2, "segment", "--data", data, "--k", 3, "--out", a, "--quiet")
+    run(2, "segment", "--data", bad, "--k", 3, "--out", b, "--quiet")
+    assert digest(a) == digest(b)
+
+
+def test_model_column_named_twice_in_data(planted, tmp_path):
+    import shutil
+    model, out, dup = (str(tmp_path / x) for x in ("m.h5", "new.h5", "dup.h5"))
+    run(1, "segment", "--data", planted, "--k", 3, "--out", model, "--quiet")
+    shutil.copy(planted, dup)
+    with h5py.File(dup, "r+") as f:
+        names = f["feature_names"][...]
+        names[3] = names[1]
+        del f["feature_names"]
+        f["feature_names"] = names
+        name = names[1].decode()
+    p = run(1, "segment", "--data", dup, "--model", model, "--out", out, check=False)
+    assert p.returncode != 0 and name in error_line(p) and "feature_names" in error_line(p)
+    assert not os.path.exists(out)
+
+
+def test_personas_file_is_not_a_scoring_model(planted, tmp_path):
+    model = str(tmp_path / "m.h5")
+    run(1, "segment", "--data", planted, "--k", 3, "--out", model, "--quiet")
+    p = run(1, "score", "--data", planted, "--model", model, "--out", str(tmp_path / "s.h5"), check=False)
+    assert p.returncode == 1 and "segment --model" in error_line(p)
+
+
+@pytest.mark.skipif(not os.environ.get("PROPSCORE_ASAN_BIN"), reason="needs the ASan + UBSan build")
+def test_odd_columns_on_two_ranks_under_ubsan(odd, tmp_path):
+    """k-means|| exchanges candidate records between ranks: with an odd column
+    count their headers were read misaligned (UBSan)."""
+    import subprocess
+    from pstest import MPIEXEC
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:exitcode=99",
+               UBSAN_OPTIONS="halt_on_error=1:exitcode=98")
+    r = subprocess.run([MPIEXEC, "-n", "2", os.environ["PROPSCORE_ASAN_BIN"], "segment", "--data", odd, "--k", "9",
+                        "--out", str(tmp_path / "p.h5"), "--quiet"], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert r.returncode == 0 and "runtime error" not in r.stderr, r.stderr[-3000:]

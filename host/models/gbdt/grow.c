@@ -44,94 +44,128 @@ static void find_split(ps_gbdt_backend_t *b, leaf_t *l, const int64_t *h, const 
   tm->split += now_minus(t0);
 }
 
+/* One tree's growth: the leaves so far and the histograms they keep. */
+typedef struct {
+  ps_gbdt_backend_t *b;
+  const ps_bins_t *bins;
+  const ps_grow_params_t *p;
+  ps_grow_times_t *tm;
+  leaf_t *leaf;
+  size_t len, bytes;      /* a histogram's values and bytes */
+  int64_t kept, keep_max; /* histograms kept, at most (the budget) */
+} grow_t;
+
+/* The root: its histogram, its sums (every row is in one bin of feature 0), its best split. */
+static void grow_root(grow_t *g) {
+  leaf_t *r = &g->leaf[0];
+  r->hist = ps_malloc(g->bytes);
+  g->kept = 1;
+  build(g->b, 0, r->hist, g->len, g->tm);
+  for (int64_t q = g->bins->bin_off[0]; q < g->bins->bin_off[1]; q++) {
+    r->g += r->hist[PS_HIST_W * q];
+    r->h += r->hist[PS_HIST_W * q + 1];
+    r->n += r->hist[PS_HIST_W * q + 2];
+  }
+  r->parent_node = -1;
+  find_split(g->b, r, r->hist, g->bins, g->p, g->tm);
+}
+
+/* Leaf `best` splits at tree node `node`: the node, and its parent's link to it. */
+static void record_node(const grow_t *g, ps_tree_t *t, int best, int node, int right) {
+  const leaf_t *lf = &g->leaf[best];
+  const ps_split_t *s = &lf->best;
+  const ps_bins_t *bins = g->bins;
+  int64_t ncuts = bins->cut_off[s->feature + 1] - bins->cut_off[s->feature];
+  t->feature[node] = s->feature;
+  t->bin[node] = (uint8_t)s->bin;
+  t->threshold[node] = s->bin <= ncuts ? bins->cuts[bins->cut_off[s->feature] + s->bin - 1] : INFINITY;
+  t->default_left[node] = (uint8_t)s->default_left;
+  t->gain[node] = s->gain;
+  t->left[node] = ~best;
+  t->right[node] = ~right;
+  if (lf->parent_node >= 0) {
+    if (lf->parent_side == 0) t->left[lf->parent_node] = node;
+    else t->right[lf->parent_node] = node;
+  }
+}
+
+/* The children's histograms -- the smaller one's built, the larger one the
+ * parent's minus it -- and best splits; kept while the budget allows (a
+ * leaf that can still split needs its histogram). */
+static void child_histograms(grow_t *g, int best, int right, int64_t *ph) {
+  leaf_t *leaf = g->leaf;
+  int small = leaf[best].n <= leaf[right].n ? best : right, large = small == best ? right : best;
+  leaf[small].hist = NULL;
+  leaf[large].hist = NULL;
+  int64_t *hs = ps_malloc(g->bytes), *hl = ph ? ph : ps_malloc(g->bytes);
+  build(g->b, small, hs, g->len, g->tm);
+  if (ph) {
+    for (size_t q = 0; q < g->len; q++) hl[q] -= hs[q];
+    g->kept--;
+  } else {
+    build(g->b, large, hl, g->len, g->tm);
+  }
+  find_split(g->b, &leaf[small], hs, g->bins, g->p, g->tm);
+  find_split(g->b, &leaf[large], hl, g->bins, g->p, g->tm);
+  leaf[small].hist = hs;
+  leaf[large].hist = hl;
+  g->kept += 2;
+  for (int c = 0; c < 2; c++) {
+    leaf_t *x = &leaf[c ? large : small];
+    if (x->hist && (x->best.feature < 0 || g->kept > g->keep_max)) {
+      free(x->hist);
+      x->hist = NULL;
+      g->kept--;
+    }
+  }
+}
+
+/* Leaf `best` splits into itself (left) and leaf `right`. */
+static void split_leaf(grow_t *g, ps_tree_t *t, int best, int right) {
+  leaf_t *leaf = g->leaf;
+  const ps_split_t *s = &leaf[best].best;
+  int node = t->nleaves - 1;
+  record_node(g, t, best, node, right);
+  double t0 = ps_now();
+  g->b->split(g->b, best, right, s->feature, s->bin, s->default_left);
+  g->tm->partition += now_minus(t0);
+  leaf_t *lc = &leaf[best], *rc = &leaf[right];
+  leaf_t parent = *lc;
+  rc->g = parent.g - parent.best.lg;
+  rc->h = parent.h - parent.best.lh;
+  rc->n = parent.n - parent.best.ln;
+  lc->g = parent.best.lg;
+  lc->h = parent.best.lh;
+  lc->n = parent.best.ln;
+  lc->depth = rc->depth = parent.depth + 1;
+  lc->parent_node = node;
+  lc->parent_side = 0;
+  rc->parent_node = node;
+  rc->parent_side = 1;
+  child_histograms(g, best, right, parent.hist);
+}
+
 void grow_tree(ps_gbdt_backend_t *b, const ps_bins_t *bins, const ps_grow_params_t *p, ps_tree_t *t,
                ps_grow_times_t *tm) {
   int L = p->num_leaves < 2 ? 2 : p->num_leaves;
   size_t len = (size_t)PS_HIST_W * (size_t)bins->total_bins, bytes = len * sizeof(int64_t);
-  int64_t kept = 0, keep_max = p->hist_budget / (int64_t)(bytes > 0 ? bytes : 1);
-  leaf_t *leaf = ps_calloc((size_t)L, sizeof(leaf_t));
-  /* the root: its histogram, its sums (every row is in one bin of feature 0) */
-  leaf[0].hist = ps_malloc(bytes);
-  kept = 1;
-  build(b, 0, leaf[0].hist, len, tm);
-  for (int64_t q = bins->bin_off[0]; q < bins->bin_off[1]; q++) {
-    leaf[0].g += leaf[0].hist[PS_HIST_W * q];
-    leaf[0].h += leaf[0].hist[PS_HIST_W * q + 1];
-    leaf[0].n += leaf[0].hist[PS_HIST_W * q + 2];
-  }
-  leaf[0].parent_node = -1;
-  find_split(b, &leaf[0], leaf[0].hist, bins, p, tm);
+  grow_t g = {.b = b, .bins = bins, .p = p, .tm = tm, .leaf = ps_calloc((size_t)L, sizeof(leaf_t)), .len = len,
+              .bytes = bytes, .keep_max = p->hist_budget / (int64_t)(bytes > 0 ? bytes : 1)};
+  grow_root(&g);
   t->nleaves = 1;
   while (t->nleaves < L) {
     int best = -1;
     for (int i = 0; i < t->nleaves; i++)
-      if (leaf[i].best.feature >= 0 && (best < 0 || leaf[i].best.gain > leaf[best].best.gain)) best = i;
+      if (g.leaf[i].best.feature >= 0 && (best < 0 || g.leaf[i].best.gain > g.leaf[best].best.gain)) best = i;
     if (best < 0) break;
-    leaf_t *lf = &leaf[best];
-    const ps_split_t *s = &lf->best;
-    int node = t->nleaves - 1, right = t->nleaves;
-    int64_t ncuts = bins->cut_off[s->feature + 1] - bins->cut_off[s->feature];
-    t->feature[node] = s->feature;
-    t->bin[node] = (uint8_t)s->bin;
-    t->threshold[node] = s->bin <= ncuts ? bins->cuts[bins->cut_off[s->feature] + s->bin - 1] : INFINITY;
-    t->default_left[node] = (uint8_t)s->default_left;
-    t->gain[node] = s->gain;
-    t->left[node] = ~best;
-    t->right[node] = ~right;
-    if (lf->parent_node >= 0) {
-      if (lf->parent_side == 0) t->left[lf->parent_node] = node;
-      else t->right[lf->parent_node] = node;
-    }
-    double t0 = ps_now();
-    b->split(b, best, right, s->feature, s->bin, s->default_left);
-    tm->partition += now_minus(t0);
-    leaf_t *lc = &leaf[best], *rc = &leaf[right];
-    leaf_t parent = *lf;
-    rc->g = parent.g - s->lg;
-    rc->h = parent.h - s->lh;
-    rc->n = parent.n - s->ln;
-    lc->g = s->lg;
-    lc->h = s->lh;
-    lc->n = s->ln;
-    lc->depth = rc->depth = parent.depth + 1;
-    lc->parent_node = node;
-    lc->parent_side = 0;
-    rc->parent_node = node;
-    rc->parent_side = 1;
-    /* the smaller child's histogram is built; the larger is the parent's minus it */
-    int small = lc->n <= rc->n ? best : right, large = small == best ? right : best;
-    int64_t *ph = parent.hist;
-    leaf[small].hist = NULL;
-    leaf[large].hist = NULL;
-    int64_t *hs = ps_malloc(bytes), *hl = ph ? ph : ps_malloc(bytes);
-    build(b, small, hs, len, tm);
-    if (ph) {
-      for (size_t q = 0; q < len; q++) hl[q] -= hs[q];
-      kept--;
-    } else {
-      build(b, large, hl, len, tm);
-    }
-    find_split(b, &leaf[small], hs, bins, p, tm);
-    find_split(b, &leaf[large], hl, bins, p, tm);
-    /* keep them while the budget allows (a leaf that can still split needs its histogram) */
-    leaf[small].hist = hs;
-    leaf[large].hist = hl;
-    kept += 2;
-    for (int c = 0; c < 2; c++) {
-      leaf_t *x = &leaf[c ? large : small];
-      if (x->hist && (x->best.feature < 0 || kept > keep_max)) {
-        free(x->hist);
-        x->hist = NULL;
-        kept--;
-      }
-    }
+    split_leaf(&g, t, best, t->nleaves);
     t->nleaves++;
   }
   for (int i = 0; i < t->nleaves; i++) {
-    double G = (double)leaf[i].g / p->split.scale, H = (double)leaf[i].h / p->split.scale;
+    double G = (double)g.leaf[i].g / p->split.scale, H = (double)g.leaf[i].h / p->split.scale;
     t->leaf_value[i] = p->learning_rate * ps_gbdt_leaf_output(G, H, p->split.l2);
-    t->leaf_count[i] = leaf[i].n;
+    t->leaf_count[i] = g.leaf[i].n;
   }
-  for (int i = 0; i < L; i++) free(leaf[i].hist);
-  free(leaf);
+  for (int i = 0; i < L; i++) free(g.leaf[i].hist);
+  free(g.leaf);
 }

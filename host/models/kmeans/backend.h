@@ -31,4 +31,7 @@ km_backend_t *km_backend_cpu(const float *X, const float *panels, int64_t n, int
 float *km_panels_new(const float *X, int64_t n, int64_t c);
 /* NULL in builds without CUDA. */
 km_backend_t *km_backend_cuda(const float *X, int64_t n, int64_t c, int kmax);
+/* The CUDA backend when cuda, else the CPU one (on the caller's panels, or
+ * NULL); dies (usage) where the build has no CUDA. */
+km_backend_t *kmeans_backend_create(const float *X, const float *panels, int64_t n, int64_t c, int kmax, int cuda);
 #endif

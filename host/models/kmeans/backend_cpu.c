@@ -97,6 +97,12 @@ km_backend_t *km_backend_cpu(const float *X, const float *panels, int64_t n, int
   return b;
 }
 
+km_backend_t *kmeans_backend_create(const float *X, const float *panels, int64_t n, int64_t c, int kmax, int cuda) {
+  km_backend_t *b = cuda ? km_backend_cuda(X, n, c, kmax) : km_backend_cpu(X, panels, n, c, kmax);
+  if (!b) ps_die_all(PS_EXIT_USAGE, "segment: --device cuda: this build has no CUDA");
+  return b;
+}
+
 #ifndef PROPSCORE_HAVE_CUDA
 km_backend_t *km_backend_cuda(const float *X, int64_t n, int64_t c, int kmax) {
   (void)X, (void)n, (void)c, (void)kmax;

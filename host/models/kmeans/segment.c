@@ -1,25 +1,105 @@
-/* segment.c: the segment job (see segment.h). Rows are resident and
- * standardized once; the fit is models/kmeans/fit.c. */
+/* segment.c: the segment job (see segment.h): its options, the resident
+ * standardized rows, the fit (resumable) or a saved model, the personas
+ * file and the profile. */
+#define _POSIX_C_SOURCE 200809L
 #include "models/kmeans/segment.h"
 
-#include <cJSON.h>
-#include <math.h>
-#include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "comm/comm.h"
+#include "core/fingerprint.h"
 #include "core/partition.h"
-#include "core/rng.h"
+#include "core/signals.h"
 #include "core/util.h"
 #include "io/data.h"
 #include "io/h5.h"
 #include "io/output.h"
-#include "io/scores_file.h"
-#include "kmeans/kmeans_cpu.h"
+#include "models/kmeans/checkpoint.h"
 #include "models/kmeans/fit.h"
+#include "models/kmeans/model.h"
+#include "models/kmeans/profile.h"
 #include "stats/colstats.h"
 #include "stats/prepare.h"
+
+#define F(field) offsetof(segment_opts_t, field)
+static const ps_option_t SEGMENT_OPTS[] = {
+    {.name = "data", .type = OPT_STR, .off = F(data), .arg = "FILE", .help = "input feature file (datasets/SCHEMA.md)",
+     .flags = OPT_REQUIRED, .short_name = 'd'},
+    {.name = "out", .type = OPT_STR, .off = F(out), .arg = "FILE",
+     .help = "personas file: /customer_id, /segments/persona, /segments/distance\n"
+             "and the model (datasets/SCHEMA.md); optional (profile only)",
+     .short_name = 'o'},
+    {.name = "k", .type = OPT_INT, .off = F(k), .def = "26", .min = 1, .max = 100000, .arg = "K",
+     .help = "personas (default 26); 1 <= K <= rows", .fp = "k", .short_name = 'k'},
+    {.name = "columns", .type = OPT_STR, .off = F(columns), .arg = "LIST",
+     .help = "comma-separated feature names; NAME* selects a prefix (emb_*)\n"
+             "(default: every feature). Standardized as in train; NaN/Inf\n"
+             "imputed by the column mean",
+     .fp = "columns", .short_name = 'c'},
+    {.name = "model", .type = OPT_STR, .off = F(model), .arg = "FILE",
+     .help = "assign customers to a saved personas file's centroids (its\n"
+             "columns and standardization): stable persona ids month to month",
+     .short_name = 'm'},
+    {.name = "n-init", .type = OPT_INT, .off = F(n_init), .def = "3", .min = 1, .max = 1000, .arg = "N",
+     .help = "restarts with different seeds; the lowest inertia is kept (default 3)", .fp = "n_init",
+     .short_name = 'i'},
+    {.name = "max-iter", .type = OPT_INT, .off = F(max_iter), .def = "300", .min = 1, .max = 1000000, .arg = "N",
+     .help = "Lloyd iterations at most (default 300)", .fp = "max_iter", .short_name = 'x'},
+    {.name = "tol", .type = OPT_DOUBLE, .off = F(tol), .def = "1e-6", .lo = 0.0, .hi = 1.0, .arg = "T",
+     .help = "stop when the relative inertia change is below T (default 1e-6)", .fp = "tol", .short_name = 't'},
+    {.name = "seed", .type = OPT_U64, .off = F(seed), .def = "42", .min = 0, .max = INT64_MAX, .arg = "S",
+     .help = "seed of the initialization (default 42)", .fp = "seed", .short_name = 's'},
+    {.name = "k-range", .type = OPT_STR, .off = F(k_range), .arg = "LO:HI",
+     .help = "for each k in LO..HI: inertia and a silhouette estimate on an\n"
+             "id-hashed sample (nothing written)",
+     .short_name = 'r'},
+    {.name = "sample", .type = OPT_I64, .off = F(sample), .def = "2000", .min = 2, .max = 100000, .arg = "N",
+     .help = "silhouette sample size, about (default 2000)", .short_name = 'S'},
+    {.name = "top", .type = OPT_INT, .off = F(top), .def = "3", .min = 0, .max = 1000, .arg = "N",
+     .help = "distinguishing features shown per persona (default 3)", .short_name = 'T'},
+    {.name = "scores", .type = OPT_STR, .off = F(scores), .arg = "FILE",
+     .help = "a scores file of the same customers (score): each persona's mean\n"
+             "score per target; the actual rate of each target with labels in\n"
+             "--data is shown too",
+     .short_name = 'P'},
+    {.name = "json", .type = OPT_FLAG, .off = F(json),
+     .help = "the profile (or the k-range table) as one JSON document on stdout", .short_name = 'j'},
+    {.name = "device", .type = OPT_STR, .off = F(device), .def = "cpu", .arg = "D",
+     .help = "cpu (default), cuda or auto: Lloyd iterations on the GPU (rows\n"
+             "resident there; cuBLAS distances may break near-ties differently)",
+     .short_name = 'D'},
+    {.name = "quiet", .type = OPT_FLAG, .ptr = &ps_quiet, .help = "no progress log", .short_name = 'q'},
+    {0}};
+#undef F
+
+const ps_cmd_spec_t segment_cmd = {
+    .name = "segment",
+    .opts = SEGMENT_OPTS,
+    .usage = "usage: propscore segment --data FILE.h5 [--out PERSONAS.h5] [--k K] [--columns LIST]\n"
+             "                         [--n-init N] [--max-iter N] [--tol T] [--seed S] [--top N] [--json]\n"
+             "                         [--scores SCORES.h5]\n"
+             "       propscore segment --data FILE.h5 --model PERSONAS.h5 --out NEW.h5\n"
+             "       propscore segment --data FILE.h5 --k-range LO:HI [--sample N] [--json]\n"
+             "\n"
+             "Group every customer into K personas by k-means on standardized features\n"
+             "(k-means|| initialization, Lloyd iterations; the same bytes for any number of\n"
+             "ranks) and print a profile of each persona.\n",
+    .epilog = "On SIGTERM or SIGUSR1 a fit stops between two Lloyd iterations and keeps its state\n"
+              "in PERSONAS.h5.ckpt (exit 75); the same command resumes it, to the same bytes.\n"
+              "exit codes: 0 ok, 1 error, 2 usage, 75 stopped by a signal (rerun to resume)\n"};
+
+/* The job's resident rows: the chosen columns, standardized. */
+typedef struct {
+  ps_data_t d;
+  int64_t N, row0, n, c;
+  int64_t *ids, *sel; /* [n]; [c] the chosen columns' places in the data */
+  float *Xs;          /* [n][c] */
+  ps_columns_t cols;
+  km_model_t model;   /* --model: the saved personas */
+} seg_rows_t;
 
 /* The chosen input columns: all, a comma list of names, NAME* prefixes. */
 static int64_t select_columns(const ps_data_t *d, const char *spec, int64_t *sel) {
@@ -50,471 +130,241 @@ static int64_t select_columns(const ps_data_t *d, const char *spec, int64_t *sel
   return c;
 }
 
-/* Collective row writes of this rank's range, in blocks agreed by all ranks. */
-static void write_range(ps_h5_t ds, ps_dtype_t t, int64_t row0, int64_t n, const void *buf) {
-  int64_t br = h5_block_rows((int64_t)h5_dtype_size(t), 0), nb = h5_common_blocks(n, br);
-  size_t es = h5_dtype_size(t);
-  for (int64_t b = 0; b < nb; b++) {
-    int64_t a = b * br, m = a < n ? (n - a < br ? n - a : br) : 0;
-    h5_xfer_rows(ds, t, row0 + (m > 0 ? a : 0), m, 0, (char *)buf + (size_t)(m > 0 ? a : 0) * es, 1);
-  }
-}
-
-typedef struct {
-  int64_t c;
-  char **names;
-  double *mean, *scale;
-  double *centers; /* [k][c] (model mode) */
-  int k;
-} saved_t;
-
-static void model_load(const char *path, saved_t *m) {
-  ps_h5_t fid = h5_open(path, 0);
-  char *mt = h5_get_attr_str(fid, "model_type");
-  if (!mt || strcmp(mt, "kmeans") != 0)
-    ps_die_all(PS_EXIT_ERROR, "%s: not a segment model (attribute model_type is %s, expected kmeans)", path,
-               mt ? mt : "absent");
-  free(mt);
-  m->names = h5_read_names(fid, path, "/model/columns/name", &m->c);
-  int64_t k = 0;
-  if (!h5_get_attr_i64(fid, "k", &k) || k < 1 || k > 100000)
-    ps_die_all(PS_EXIT_ERROR, "%s: attribute k is missing or out of range: the model is damaged", path);
-  m->k = (int)k;
-  m->mean = ps_malloc(sizeof(double) * (size_t)m->c);
-  m->scale = ps_malloc(sizeof(double) * (size_t)m->c);
-  m->centers = ps_malloc(sizeof(double) * (size_t)m->c * (size_t)k);
-  h5_read_small(fid, path, "/model/standardize/mean", PS_F64, m->mean, m->c);
-  h5_read_small(fid, path, "/model/standardize/scale", PS_F64, m->scale, m->c);
-  h5_read_small(fid, path, "/model/centroids", PS_F64, m->centers, m->c * k);
-  for (int64_t j = 0; j < m->c * k; j++)
-    if (!isfinite(m->centers[j]) || (j < m->c && (!isfinite(m->mean[j]) || !isfinite(m->scale[j]))))
-      ps_die_all(PS_EXIT_ERROR, "%s: /model has a non-finite value (index %lld): the model is damaged", path,
-                 (long long)j);
-  h5_close(fid);
-}
-
-
-/* Silhouette estimate on an id-hashed sample gathered to every rank. */
-static double silhouette(const float *X, const int64_t *ids, const int32_t *lab, int64_t n, int64_t c, int k,
-                         int64_t sample, int64_t N, uint64_t seed) {
-  double frac = N > sample ? (double)sample / (double)N : 1.0;
-  size_t rb = sizeof(int32_t) + sizeof(float) * (size_t)c;
-  char *mine = NULL;
-  int64_t cnt = 0;
-  for (int64_t i = 0; i < n; i++)
-    if (ps_id_unit(ids[i], seed ^ 0x51u) < frac) {
-      mine = ps_realloc(mine, rb * (size_t)(cnt + 1));
-      memcpy(mine + rb * (size_t)cnt, &lab[i], sizeof(int32_t));
-      memcpy(mine + rb * (size_t)cnt + sizeof(int32_t), X + (size_t)i * (size_t)c, sizeof(float) * (size_t)c);
-      cnt++;
+/* The saved model's columns, found by name in the data (each exactly once). */
+static void map_model_columns(const segment_opts_t *o, seg_rows_t *R) {
+  for (int64_t j = 0; j < R->model.c; j++) {
+    int64_t hit = -1;
+    for (int64_t t = 0; t < R->d.f; t++) {
+      if (strcmp(R->d.feature_names[t], R->model.names[j]) != 0) continue;
+      if (hit >= 0)
+        ps_die_all(PS_EXIT_ERROR, "%s: /feature_names has '%s' at columns %lld and %lld: the model %s's column of "
+                   "that name cannot be matched", o->data, R->model.names[j], (long long)hit, (long long)t, o->model);
+      hit = t;
     }
-  size_t tot = 0;
-  char *g = comm_gatherv_bytes(mine, rb * (size_t)cnt, &tot, NULL);
-  free(mine);
-  double s = NAN;
-  if (ps_rank == 0) {
-    int64_t m = (int64_t)(tot / rb);
-    double *sum = ps_malloc(sizeof(double) * (size_t)k);
-    int64_t *nc = ps_calloc((size_t)k, sizeof(int64_t));
-    for (int64_t i = 0; i < m; i++) nc[*(int32_t *)(g + rb * (size_t)i)]++;
-    double acc = 0;
-    int64_t used = 0;
-    for (int64_t i = 0; i < m; i++) {
-      int32_t li = *(int32_t *)(g + rb * (size_t)i);
-      const float *xi = (const float *)(g + rb * (size_t)i + sizeof(int32_t));
-      memset(sum, 0, sizeof(double) * (size_t)k);
-      for (int64_t j = 0; j < m; j++) {
-        const float *xj = (const float *)(g + rb * (size_t)j + sizeof(int32_t));
-        double d = 0;
-        for (int64_t t = 0; t < c; t++) {
-          double e = (double)xi[t] - (double)xj[t];
-          d += e * e;
-        }
-        sum[*(int32_t *)(g + rb * (size_t)j)] += sqrt(d);
-      }
-      if (nc[li] < 2) continue; /* silhouette 0 by convention */
-      double a = sum[li] / (double)(nc[li] - 1), b = INFINITY;
-      for (int q = 0; q < k; q++)
-        if (q != li && nc[q] > 0 && sum[q] / (double)nc[q] < b) b = sum[q] / (double)nc[q];
-      double mx = a > b ? a : b;
-      acc += mx > 0 && isfinite(b) ? (b - a) / mx : 0.0;
-      used++;
-    }
-    s = m > 0 ? acc / (double)m : NAN;
-    (void)used;
-    free(sum);
-    free(nc);
+    if (hit < 0)
+      ps_die_all(PS_EXIT_ERROR, "%s: the model's column '%s' is not in %s /feature_names", o->model, R->model.names[j],
+                 o->data);
+    R->sel[j] = hit;
   }
-  free(g);
-  comm_bcast(&s, sizeof s, 0);
-  return s;
+  R->c = R->model.c;
 }
 
-/* Per persona and target: the mean score (--scores) and the actual rate of
- * the data's /labels/<target>; NaN where absent. Integer sums (scores in
- * 2^-32 units, label counts): the same for any rank count. */
-typedef struct {
-  int t;
-  char **targets;
-  double *score, *rate; /* [t][k] */
-} outcomes_t;
+/* Standardization: the saved model's, or this data's (constant columns warned about). */
+static void columns_of(const segment_opts_t *o, seg_rows_t *R, const float *Xr) {
+  int64_t c = R->c;
+  ps_columns_t *cols = &R->cols;
+  if (o->model) {
+    *cols = (ps_columns_t){.c = c, .f = c, .src = ps_malloc(sizeof(int64_t) * (size_t)c),
+                           .kind = ps_calloc((size_t)c, 1), .dead = ps_calloc((size_t)c, 1),
+                           .mean = R->model.mean, .scale = R->model.scale};
+    for (int64_t j = 0; j < c; j++) cols->src[j] = j, cols->dead[j] = R->model.scale[j] == 0;
+    R->model.mean = R->model.scale = NULL;
+    return;
+  }
+  ps_colstat_t *st = ps_malloc(sizeof(ps_colstat_t) * (size_t)c);
+  stats_init(st, c);
+  stats_add_block(st, Xr, R->n, c, NULL);
+  stats_allreduce(st, c);
+  prepare_columns(st, c, 0, cols);
+  for (int64_t j = 0; j < c; j++)
+    if (st[j].count == 0)
+      ps_die_all(PS_EXIT_ERROR, "%s: /features column %lld (%s) has no finite value", o->data, (long long)R->sel[j],
+                 R->d.feature_names[R->sel[j]]);
+  free(st);
+  for (int64_t j = 0; j < c; j++)
+    if (cols->dead[j])
+      ps_warn("segment: column %s is constant: it cannot separate personas (standardized to 0)",
+              R->d.feature_names[R->sel[j]]);
+}
 
-static void outcomes(const ps_data_t *d, const char *scores, const int32_t *lab, int64_t row0, int64_t n,
-                     const int64_t *ids, int k, const int64_t *size, outcomes_t *oc) {
-  memset(oc, 0, sizeof *oc);
-  ps_h5_t sf = -1;
-  if (scores) {
-    sf = scores_open(scores, "scores");
-    oc->targets = h5_list_datasets(sf, "/scores", &oc->t);
-    scores_check_ids(sf, scores, ids, d->n, row0, n, "data", d->path);
+/* Reads this rank's rows and ids, chooses the columns and standardizes them. */
+static void load_rows(const segment_opts_t *o, seg_rows_t *R) {
+  double t0 = ps_now();
+  memset(R, 0, sizeof *R);
+  data_open(o->data, &R->d);
+  int64_t f = R->d.f;
+  R->N = R->d.n;
+  ps_partition(R->N, ps_size, ps_rank, &R->row0, &R->n);
+  size_t nn = (size_t)(R->n > 0 ? R->n : 1);
+  R->ids = ps_malloc(sizeof(int64_t) * nn);
+  data_read_ids(&R->d, R->row0, R->n, R->ids);
+  data_check_unique_ids(&R->d, R->ids, R->row0, R->n);
+  R->sel = ps_malloc(sizeof(int64_t) * (size_t)(f + 1));
+  if (o->model) {
+    kmeans_model_read(o->model, &R->model);
+    R->sel = ps_realloc(R->sel, sizeof(int64_t) * (size_t)(R->model.c + 1));
+    map_model_columns(o, R);
   } else {
-    oc->targets = data_targets(d, &oc->t);
+    R->c = select_columns(&R->d, o->columns, R->sel);
   }
-  int T = oc->t;
-  oc->score = ps_malloc(sizeof(double) * (size_t)(T * k + 1));
-  oc->rate = ps_malloc(sizeof(double) * (size_t)(T * k + 1));
-  int64_t *acc = ps_malloc(sizeof(int64_t) * (size_t)(2 * k + 1));
-  size_t nn = (size_t)(n > 0 ? n : 1);
-  float *p = ps_malloc(sizeof(float) * nn);
-  uint8_t *y = ps_malloc(nn);
-  int nd = 0;
-  char **dt = data_targets(d, &nd);
-  for (int h = 0; h < T; h++) {
-    memset(acc, 0, sizeof(int64_t) * (size_t)(2 * k + 1));
-    int has_score = scores != NULL, has_label = 0;
-    for (int i = 0; i < nd; i++) has_label |= !strcmp(dt[i], oc->targets[h]);
-    if (has_score) {
-      char name[600];
-      snprintf(name, sizeof name, "/scores/%s", oc->targets[h]);
-      scores_read_head(sf, scores, name, d->n, row0, n, &PS_SCORE_PROBABILITY, PS_F32, p);
-      for (int64_t i = 0; i < n; i++) acc[lab[i]] += (int64_t)((double)p[i] * 4294967296.0);
-    }
-    if (has_label) {
-      data_read_labels(d, oc->targets[h], row0, n, 1, 0, y);
-      for (int64_t i = 0; i < n; i++) acc[k + lab[i]] += y[i];
-    }
-    comm_allreduce_sum_i64(acc, (size_t)(2 * k));
-    for (int q = 0; q < k; q++) {
-      oc->score[h * k + q] = has_score && size[q] ? (double)acc[q] / 4294967296.0 / (double)size[q] : NAN;
-      oc->rate[h * k + q] = has_label && size[q] ? (double)acc[k + q] / (double)size[q] : NAN;
-    }
+  int k = o->k_lo > 0 ? o->k_hi : o->k;
+  if (!o->model && (int64_t)k > R->N)
+    ps_die_all(PS_EXIT_USAGE, "segment: --k %d is more than the %lld rows of %s", k, (long long)R->N, o->data);
+  int64_t c = R->c;
+  float *X = ps_malloc(sizeof(float) * nn * (size_t)f), *Xr = ps_malloc(sizeof(float) * nn * (size_t)c);
+  h5_read_range(R->d.features, PS_F32, R->row0, R->n, f, X);
+  for (int64_t i = 0; i < R->n; i++)
+    for (int64_t j = 0; j < c; j++) Xr[(size_t)i * (size_t)c + (size_t)j] = X[(size_t)i * (size_t)f + (size_t)R->sel[j]];
+  free(X);
+  columns_of(o, R, Xr);
+  ps_transform_t tf = prepare_transform(&R->cols);
+  R->Xs = ps_malloc(sizeof(float) * nn * (size_t)c);
+  prepare_rows(&tf, Xr, R->n, NULL, R->Xs, NULL);
+  free(Xr);
+  ps_log("segment: %lld rows x %lld columns read and standardized in %.2f s", (long long)R->N, (long long)c,
+         ps_now() - t0);
+}
+
+static void free_rows(seg_rows_t *R) {
+  free(R->ids), free(R->sel), free(R->Xs);
+  prepare_free(&R->cols);
+  kmeans_model_free(&R->model);
+  data_close(&R->d);
+}
+
+/* A stop between two Lloyd iterations, agreed by every rank, saves the fit's state. */
+typedef struct {
+  const char *path, *fp; /* the checkpoint and what the run is */
+  int sig;
+} stop_t;
+
+static int on_iteration(void *ctx, const km_state_t *s) {
+  stop_t *st = ctx;
+  ps_fault_tick("iteration");
+  st->sig = comm_agree_stop();
+  if (st->sig && st->path) km_ckpt_save(st->path, st->fp, s);
+  return st->sig != 0;
+}
+
+/* What this fit is: a checkpoint of another run is refused. */
+static void fit_fingerprint(const segment_opts_t *o, const km_backend_t *be, ps_fp_t *fp) {
+  fp_init(fp);
+  fp_str(fp, "job", "segment");
+  fp_str(fp, "version", PROPSCORE_VERSION);
+  fp_file(fp, "data", o->data);
+  opts_fingerprint(SEGMENT_OPTS, o, fp);
+  fp_str(fp, "backend", be->name);
+}
+
+/* The fit, resumed from ckpt (<out>.ckpt; NULL: none kept) when a stopped
+ * run of it left one; 1 when a signal stopped it (*sig), its state kept there. */
+static int fit(const segment_opts_t *o, const seg_rows_t *R, const char *ckpt, km_result_t *r, int *sig) {
+  km_rows_t rows;
+  km_rows_init(&rows, R->Xs, R->ids, R->n, R->c);
+  km_backend_t *be = kmeans_backend_create(R->Xs, rows.panels, R->n, R->c, o->k, o->cuda);
+  ps_fp_t fp;
+  fit_fingerprint(o, be, &fp);
+  km_state_t st;
+  km_state_init(&st, o->k, R->c);
+  if (ckpt && km_ckpt_load(ckpt, fp.s, &st))
+    ps_log("segment: resumed at restart %d, iteration %d from %s", st.restart, st.iteration, ckpt);
+  stop_t stop = {.path = ckpt, .fp = fp.s};
+  km_hooks_t hooks = {.iteration = on_iteration, .ctx = &stop};
+  km_params_t prm = {.k = o->k, .n_init = o->n_init, .max_iter = o->max_iter, .tol = o->tol, .seed = o->seed,
+                     .rounds = 5, .oversample = 2.0};
+  int stopped = kmeans_fit(&rows, &prm, be, &hooks, &st, r);
+  *sig = stop.sig;
+  km_state_free(&st);
+  fp_free(&fp);
+  be->destroy(be);
+  km_rows_free(&rows);
+  return stopped;
+}
+
+/* The personas file of the rows' assignment (label, d2) to r's centers. */
+static void write_personas(const segment_opts_t *o, const seg_rows_t *R, const km_result_t *r, const km_profile_t *pf,
+                           const int32_t *lab, const double *d2) {
+  char **names = ps_calloc((size_t)R->c + 1, sizeof(char *));
+  for (int64_t j = 0; j < R->c; j++) names[j] = ps_strdup(R->d.feature_names[R->sel[j]]);
+  km_personas_t p = {.k = r->k, .c = R->c, .N = R->N, .row0 = R->row0, .n = R->n, .inertia = pf->inertia,
+                     .iterations = r->iterations, .n_init = o->n_init, .assigned = o->model != NULL, .seed = o->seed,
+                     .centers = r->centers, .centers_raw = pf->centers_raw, .mean = R->cols.mean,
+                     .scale = R->cols.scale, .mean_raw = pf->mean_raw, .mean_std = pf->mean_std, .sizes = pf->size,
+                     .source = R->sel, .names = names, .ids = R->ids, .persona = lab, .d2 = d2};
+  kmeans_model_write(o->out, &p);
+  ps_free_strv(names);
+}
+
+/* The profile of the assignment, on stdout. */
+static void print_profile(const segment_opts_t *o, const seg_rows_t *R, const km_result_t *r, const km_profile_t *pf,
+                          const int32_t *lab) {
+  km_outcomes_t oc;
+  km_outcomes(&R->d, o->scores, lab, R->row0, R->n, R->ids, pf, &oc);
+  char **names = ps_calloc((size_t)R->c + 1, sizeof(char *));
+  for (int64_t j = 0; j < R->c; j++) names[j] = ps_strdup(R->d.feature_names[R->sel[j]]);
+  km_print_t how = {.names = names, .iterations = r->iterations, .assigned = o->model != NULL, .top = o->top,
+                    .json = o->json};
+  km_profile_print(pf, &oc, &how);
+  ps_free_strv(names);
+  km_outcomes_free(&oc);
+}
+
+/* The centers: fitted (1 when a signal stopped the fit), or the saved model's. */
+static int centers(const segment_opts_t *o, seg_rows_t *R, const char *ckpt, km_result_t *r) {
+  if (o->model) {
+    *r = (km_result_t){.k = R->model.k, .c = R->c, .centers = R->model.centers,
+                       .sizes = ps_calloc((size_t)R->model.k, sizeof(int64_t))};
+    R->model.centers = NULL;
+    return 0;
   }
-  ps_free_strv(dt);
-  free(acc), free(p), free(y);
-  h5_close(sf);
+  int sig = 0;
+  if (!fit(o, R, ckpt, r, &sig)) return 0;
+  if (ckpt)
+    ps_out("segment: stopped by %s after a checkpoint (%s): run the same command again to resume",
+           ps_signal_name(sig), ckpt);
+  else
+    ps_out("segment: stopped by %s: nothing written; run it again to start over", ps_signal_name(sig));
+  return 1;
+}
+
+/* --model: a stop signal during the assignment ends the run before it
+ * writes (nothing to keep: the rerun assigns again). */
+static int assign_stopped(void) {
+  ps_fault_tick("assign");
+  int sig = comm_agree_stop();
+  if (sig) ps_out("segment: stopped by %s: nothing written; run it again", ps_signal_name(sig));
+  return sig != 0;
+}
+
+/* Every row's persona and distance to r's centers, the personas file and
+ * the profile. */
+static int personas(const segment_opts_t *o, const seg_rows_t *R, const km_result_t *r, const char *ckpt, double t0) {
+  size_t nn = (size_t)(R->n > 0 ? R->n : 1);
+  int32_t *lab = ps_malloc(sizeof(int32_t) * nn);
+  double *d2 = ps_malloc(sizeof(double) * nn);
+  km_predict(R->Xs, R->n, R->c, r->centers, r->k, lab, d2);
+  int rc = o->model && assign_stopped() ? PS_EXIT_STOPPED : 0;
+  if (rc == 0) {
+    km_profile_t pf;
+    km_profile_compute(R->Xs, R->n, R->N, R->c, lab, d2, r->k, r->centers, &R->cols, &pf);
+    if (o->out) write_personas(o, R, r, &pf, lab, d2);
+    print_profile(o, R, r, &pf, lab);
+    if (o->out)
+      ps_log("segment: wrote %s in %.2f s (%d rank%s)", o->out, ps_now() - t0, ps_size, ps_size == 1 ? "" : "s");
+    if (ckpt && ps_rank == 0) unlink(ckpt);
+    km_profile_free(&pf);
+  }
+  free(lab), free(d2);
+  return rc;
 }
 
 int segment_run(const segment_opts_t *o) {
   double t0 = ps_now();
-  ps_path_t ins[3] = {{"--data", o->data}};
+  char *ckpt = o->out && !o->model ? ps_sprintf("%s.ckpt", o->out) : NULL;
+  ps_path_t ins[3] = {{"--data", o->data}}, outs[2] = {{"--out", o->out}, {"the checkpoint", ckpt}};
   int nin = 1;
   if (o->model) ins[nin++] = (ps_path_t){"--model", o->model};
   if (o->scores) ins[nin++] = (ps_path_t){"--scores", o->scores};
-  ps_path_t outs[1] = {{"--out", o->out}};
-  out_check_paths(ins, nin, outs, o->out ? 1 : 0);
-  ps_data_t d;
-  data_open(o->data, &d);
-  int64_t N = d.n, f = d.f, row0, n;
-  ps_partition(N, ps_size, ps_rank, &row0, &n);
-  size_t nn = (size_t)(n > 0 ? n : 1);
-  int64_t *ids = ps_malloc(sizeof(int64_t) * nn);
-  data_read_ids(&d, row0, n, ids);
-  data_check_unique_ids(&d, ids, row0, n);
-
-  /* columns */
-  saved_t sv;
-  memset(&sv, 0, sizeof sv);
-  int64_t *sel = ps_malloc(sizeof(int64_t) * (size_t)(f + 1)), c;
-  if (o->model) {
-    model_load(o->model, &sv);
-    c = sv.c;
-    for (int64_t j = 0; j < c; j++) {
-      int64_t hit = -1;
-      for (int64_t t = 0; t < f && hit < 0; t++)
-        if (strcmp(d.feature_names[t], sv.names[j]) == 0) hit = t;
-      if (hit < 0)
-        ps_die_all(PS_EXIT_ERROR, "%s: the model's column '%s' is not in %s /feature_names", o->model, sv.names[j],
-                   o->data);
-      sel[j] = hit;
-    }
-  } else {
-    c = select_columns(&d, o->columns, sel);
-  }
-  int k = o->model ? sv.k : (o->k_lo > 0 ? o->k_hi : o->k);
-  if (!o->model && (int64_t)k > N)
-    ps_die_all(PS_EXIT_USAGE, "segment: --k %d is more than the %lld rows of %s", k, (long long)N, o->data);
-
-  /* resident rows: the chosen columns, standardized (NaN/Inf -> the mean) */
-  float *X = ps_malloc(sizeof(float) * nn * (size_t)f), *Xr = ps_malloc(sizeof(float) * nn * (size_t)c);
-  h5_read_range(d.features, PS_F32, row0, n, f, X);
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t j = 0; j < c; j++) Xr[(size_t)i * (size_t)c + (size_t)j] = X[(size_t)i * (size_t)f + (size_t)sel[j]];
-  free(X);
-  ps_columns_t cols;
-  if (o->model) {
-    cols.c = cols.f = c;
-    cols.src = ps_malloc(sizeof(int64_t) * (size_t)c);
-    cols.kind = ps_calloc((size_t)c, 1);
-    cols.dead = ps_calloc((size_t)c, 1);
-    cols.mean = sv.mean;
-    cols.scale = sv.scale;
-    for (int64_t j = 0; j < c; j++) cols.src[j] = j, cols.dead[j] = sv.scale[j] == 0;
-    sv.mean = sv.scale = NULL;
-  } else {
-    ps_colstat_t *st = ps_malloc(sizeof(ps_colstat_t) * (size_t)c);
-    stats_init(st, c);
-    stats_add_block(st, Xr, n, c, NULL);
-    stats_allreduce(st, c);
-    prepare_columns(st, c, 0, &cols);
-    for (int64_t j = 0; j < c; j++)
-      if (st[j].count == 0)
-        ps_die_all(PS_EXIT_ERROR, "%s: /features column %lld (%s) has no finite value", o->data, (long long)sel[j],
-                   d.feature_names[sel[j]]);
-    free(st);
-    for (int64_t j = 0; j < c; j++)
-      if (cols.dead[j])
-        ps_warn("segment: column %s is constant: it cannot separate personas (standardized to 0)",
-                d.feature_names[sel[j]]);
-  }
-  ps_transform_t tf = prepare_transform(&cols);
-  float *Xs = ps_malloc(sizeof(float) * nn * (size_t)c);
-  prepare_rows(&tf, Xr, n, NULL, Xs, NULL);
-  free(Xr);
-  ps_log("segment: %lld rows x %lld columns read and standardized in %.2f s", (long long)N, (long long)c,
-         ps_now() - t0);
-
-  km_params_t prm = {k, o->n_init, o->max_iter, o->tol, o->seed, 5, 2.0, o->cuda};
-  int32_t *lab = ps_malloc(sizeof(int32_t) * nn);
-  double *d2 = ps_malloc(sizeof(double) * nn);
-
-  if (o->k_lo > 0) { /* --k-range: inertia and silhouette for each k */
-    cJSON *arr = cJSON_CreateArray();
-    if (!o->json) ps_out("%5s %16s %12s %6s", "k", "inertia", "silhouette", "iters");
-    for (int kk = o->k_lo; kk <= o->k_hi; kk++) {
-      km_result_t r;
-      prm.k = kk;
-      km_fit(Xs, ids, n, c, &prm, &r);
-      km_predict(Xs, n, c, r.centers, kk, lab, d2);
-      double sil = silhouette(Xs, ids, lab, n, c, kk, o->sample, N, o->seed);
-      if (o->json) {
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddNumberToObject(e, "k", kk);
-        cJSON_AddNumberToObject(e, "inertia", r.inertia);
-        if (isfinite(sil)) cJSON_AddNumberToObject(e, "silhouette", sil);
-        else cJSON_AddNullToObject(e, "silhouette");
-        cJSON_AddNumberToObject(e, "iterations", r.iterations);
-        cJSON_AddItemToArray(arr, e);
-      } else {
-        ps_out("%5d %16.6f %12.4f %6d", kk, r.inertia, sil, r.iterations);
-      }
-      km_result_free(&r);
-    }
-    if (o->json) {
-      cJSON *doc = cJSON_CreateObject();
-      cJSON_AddItemToObject(doc, "k_range", arr);
-      char *s = cJSON_Print(doc);
-      ps_out("%s", s);
-      free(s);
-      cJSON_Delete(doc);
-    } else {
-      cJSON_Delete(arr);
-    }
-    free(lab), free(d2), free(Xs), free(ids), free(sel);
-    prepare_free(&cols);
-    ps_free_strv(sv.names);
-    free(sv.centers);
-    data_close(&d);
-    return 0;
-  }
-
-  km_result_t r;
-  if (o->model) {
-    memset(&r, 0, sizeof r);
-    r.k = k;
-    r.c = c;
-    r.centers = sv.centers;
-    sv.centers = NULL;
-    r.sizes = ps_calloc((size_t)k, sizeof(int64_t));
-  } else {
-    km_fit(Xs, ids, n, c, &prm, &r);
-  }
-  km_predict(Xs, n, c, r.centers, k, lab, d2);
-
-  /* profile: per-persona means (fixed-point sums: the same for any P) */
-  int64_t *acc = ps_calloc((size_t)k * (size_t)c + (size_t)k + 1, sizeof(int64_t));
-  km_update_cpu(Xs, n, c, lab, d2, k, acc, acc + (size_t)k * (size_t)c, acc + (size_t)k * (size_t)c + k);
-  comm_allreduce_sum_i64(acc, (size_t)k * (size_t)c + (size_t)k + 1);
-  int64_t *size = acc + (size_t)k * (size_t)c;
-  double inertia = (double)size[k] / KM_FIX_D2;
-  double *mz = ps_calloc((size_t)k * (size_t)c, sizeof(double)), *pop = ps_calloc((size_t)c, sizeof(double));
-  for (int64_t j = 0; j < c; j++) {
-    int64_t s = 0;
-    for (int q = 0; q < k; q++) s += acc[(size_t)q * (size_t)c + (size_t)j];
-    pop[j] = (double)s / KM_FIX_X / (double)N;
-  }
-  for (int q = 0; q < k; q++)
-    for (int64_t j = 0; j < c; j++)
-      mz[(size_t)q * (size_t)c + (size_t)j] =
-          size[q] ? (double)acc[(size_t)q * (size_t)c + (size_t)j] / KM_FIX_X / (double)size[q] : NAN;
-  /* raw units: mean + z / scale */
-  double *raw = ps_malloc(sizeof(double) * (size_t)k * (size_t)c), *craw = ps_malloc(sizeof(double) * (size_t)k * (size_t)c);
-  for (int q = 0; q < k; q++)
-    for (int64_t j = 0; j < c; j++) {
-      size_t at = (size_t)q * (size_t)c + (size_t)j;
-      double sc = cols.scale[j];
-      raw[at] = sc > 0 ? cols.mean[j] + mz[at] / sc : cols.mean[j];
-      craw[at] = sc > 0 ? cols.mean[j] + r.centers[at] / sc : cols.mean[j];
-    }
-  char **names = ps_calloc((size_t)c + 1, sizeof(char *));
-  for (int64_t j = 0; j < c; j++) names[j] = ps_strdup(d.feature_names[sel[j]]);
-
-  /* output */
-  if (o->out) {
-    ps_output_t *outf = out_begin(o->out, 1);
-    ps_h5_t fid = h5_create(out_tmp(outf), 1);
-    h5_attr_i64(fid, "schema_version", PS_SCHEMA_VERSION);
-    h5_attr_str(fid, "kind", "personas");
-    h5_attr_str(fid, "model_type", "kmeans");
-    h5_attr_str(fid, "generator", "propscore segment " PROPSCORE_VERSION);
-    h5_attr_i64(fid, "k", k);
-    h5_attr_f64(fid, "inertia", inertia);
-    h5_attr_i64(fid, "iterations", r.iterations);
-    h5_attr_i64(fid, "seed", (int64_t)o->seed);
-    h5_attr_i64(fid, "n_init", o->model ? 0 : o->n_init);
-    h5_attr_str(fid, "assigned_with", o->model ? "a saved model (--model)" : "this fit");
-    int64_t d1[1] = {N};
-    int64_t ch[1] = {N < (1 << 20) ? N : (1 << 20)};
-    ps_h5_t did = h5_dset_create(fid, "/customer_id", PS_I64, 1, d1, ch);
-    ps_h5_t gs = h5_group_create(fid, "/segments");
-    ps_h5_t dp = h5_dset_create(gs, "persona", PS_I32, 1, d1, ch);
-    ps_h5_t dd = h5_dset_create(gs, "distance", PS_F32, 1, d1, ch);
-    ps_h5_t gm = h5_group_create(fid, "/model");
-    ps_h5_t gst = h5_group_create(gm, "standardize"), gc = h5_group_create(gm, "columns");
-    int64_t dkc[2] = {k, c}, dc[1] = {c}, dk[1] = {k};
-    h5_write_small(gm, "centroids", PS_F64, 2, dkc, r.centers);
-    h5_write_small(gm, "centroids_raw", PS_F64, 2, dkc, craw);
-    h5_write_small(gm, "sizes", PS_I64, 1, dk, size);
-    h5_write_small(gst, "mean", PS_F64, 1, dc, cols.mean);
-    h5_write_small(gst, "scale", PS_F64, 1, dc, cols.scale);
-    h5_write_strings(gc, "name", names, c);
-    h5_write_small(gc, "source", PS_I64, 1, dc, sel);
-    ps_h5_t gp = h5_group_create(fid, "/profile");
-    h5_write_small(gp, "mean_raw", PS_F64, 2, dkc, raw);
-    h5_write_small(gp, "mean_std", PS_F64, 2, dkc, mz);
-    int32_t *pl = lab;
-    float *dist = ps_malloc(sizeof(float) * nn);
-    for (int64_t i = 0; i < n; i++) dist[i] = (float)sqrt(d2[i]);
-    write_range(did, PS_I64, row0, n, ids);
-    write_range(dp, PS_I32, row0, n, pl);
-    write_range(dd, PS_F32, row0, n, dist);
-    free(dist);
-    h5_close(did), h5_close(dp), h5_close(dd), h5_close(gs), h5_close(gst), h5_close(gc), h5_close(gm);
-    h5_close(gp);
-    h5_close(fid);
-    comm_barrier();
-    out_commit(outf);
-  }
-
-  outcomes_t oc;
-  outcomes(&d, o->scores, lab, row0, n, ids, k, size, &oc);
-
-  /* the profile table */
-  int top = o->top < c ? o->top : (int)c;
-  int64_t *order = ps_malloc(sizeof(int64_t) * (size_t)c);
-  cJSON *doc = o->json ? cJSON_CreateObject() : NULL, *jp = NULL;
-  if (doc) {
-    cJSON_AddNumberToObject(doc, "k", k);
-    cJSON_AddNumberToObject(doc, "rows", (double)N);
-    cJSON_AddNumberToObject(doc, "inertia", inertia);
-    cJSON_AddNumberToObject(doc, "iterations", r.iterations);
-    cJSON *jc = cJSON_AddArrayToObject(doc, "columns");
-    for (int64_t j = 0; j < c; j++) cJSON_AddItemToArray(jc, cJSON_CreateString(names[j]));
-    jp = cJSON_AddArrayToObject(doc, "personas");
-  } else {
-    ps_out("segment: %lld customers, %lld columns, k %d, inertia %.6g, %d iterations%s", (long long)N, (long long)c,
-           k, inertia, r.iterations, o->model ? " (assigned to the saved model's personas)" : "");
-    ps_out("%7s %10s %7s  %s", "persona", "size", "share", "sets it apart (standardized difference from all customers)");
-  }
-  for (int q = 0; q < k; q++) {
-    for (int64_t j = 0; j < c; j++) order[j] = j;
-    const double *row = mz + (size_t)q * (size_t)c;
-    /* selection of the top |difference| (ties: lower column) */
-    for (int t = 0; t < top; t++)
-      for (int64_t j = t + 1; j < c; j++) {
-        double a = fabs(row[order[j]] - pop[order[j]]), b = fabs(row[order[t]] - pop[order[t]]);
-        if (a > b || (a == b && order[j] < order[t])) {
-          int64_t tmp = order[t];
-          order[t] = order[j];
-          order[j] = tmp;
-        }
-      }
-    double share = (double)size[q] / (double)N;
-    if (doc) {
-      cJSON *e = cJSON_CreateObject();
-      cJSON_AddNumberToObject(e, "persona", q);
-      cJSON_AddNumberToObject(e, "size", (double)size[q]);
-      cJSON_AddNumberToObject(e, "share", share);
-      cJSON *m = cJSON_AddObjectToObject(e, "mean");
-      for (int64_t j = 0; j < c; j++) {
-        double v = raw[(size_t)q * (size_t)c + (size_t)j];
-        if (isfinite(v)) cJSON_AddNumberToObject(m, names[j], v);
-        else cJSON_AddNullToObject(m, names[j]);
-      }
-      cJSON *ap = cJSON_AddArrayToObject(e, "apart");
-      for (int t = 0; t < top && size[q] > 0; t++) {
-        cJSON *a = cJSON_CreateObject();
-        cJSON_AddStringToObject(a, "column", names[order[t]]);
-        cJSON_AddNumberToObject(a, "std_diff", row[order[t]] - pop[order[t]]);
-        cJSON_AddItemToArray(ap, a);
-      }
-      if (oc.t > 0) {
-        cJSON *jo = cJSON_AddObjectToObject(e, "outcomes");
-        for (int h = 0; h < oc.t; h++) {
-          cJSON *t = cJSON_AddObjectToObject(jo, oc.targets[h]);
-          double sc = oc.score[h * k + q], rv = oc.rate[h * k + q];
-          if (isfinite(sc)) cJSON_AddNumberToObject(t, "mean_score", sc);
-          else cJSON_AddNullToObject(t, "mean_score");
-          if (isfinite(rv)) cJSON_AddNumberToObject(t, "rate", rv);
-          else cJSON_AddNullToObject(t, "rate");
-        }
-      }
-      cJSON_AddItemToArray(jp, e);
-    } else {
-      char buf[1024];
-      size_t at = 0;
-      buf[0] = 0;
-      for (int t = 0; t < top && size[q] > 0 && at < sizeof buf - 100; t++)
-        at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%s %+.2f", t ? ", " : "", names[order[t]],
-                               row[order[t]] - pop[order[t]]);
-      ps_out("%7d %10lld %6.2f%%  %s", q, (long long)size[q], 100.0 * share, buf);
-    }
-  }
-  if (!doc && oc.t > 0) {
-    ps_out("%7s %-24s %10s %10s", "persona", "target", "mean score", "rate");
-    for (int q = 0; q < k; q++)
-      for (int h = 0; h < oc.t; h++)
-        if (isfinite(oc.score[h * k + q]))
-          ps_out("%7d %-24s %10.4f %10.4f", q, oc.targets[h], oc.score[h * k + q], oc.rate[h * k + q]);
-        else /* no --scores */
-          ps_out("%7d %-24s %10s %10.4f", q, oc.targets[h], "-", oc.rate[h * k + q]);
-  }
-  ps_free_strv(oc.targets);
-  free(oc.score), free(oc.rate);
-  if (doc) {
-    char *s = cJSON_Print(doc);
-    ps_out("%s", s);
-    free(s);
-    cJSON_Delete(doc);
-  }
-  if (o->out) ps_log("segment: wrote %s in %.2f s (%d rank%s)", o->out, ps_now() - t0, ps_size, ps_size == 1 ? "" : "s");
-  free(order);
-  free(acc), free(mz), free(pop), free(raw), free(craw);
-  ps_free_strv(names);
+  out_check_paths(ins, nin, outs, o->out ? 1 + (ckpt != NULL) : 0);
+  seg_rows_t R;
+  load_rows(o, &R);
+  int rc = 0;
+  km_result_t r = {0};
+  if (o->k_lo > 0) rc = segment_k_range(o, R.Xs, R.ids, R.n, R.c, R.N);
+  else if (centers(o, &R, ckpt, &r)) rc = PS_EXIT_STOPPED;
+  else rc = personas(o, &R, &r, ckpt, t0);
   km_result_free(&r);
-  free(lab), free(d2), free(Xs), free(ids), free(sel);
-  prepare_free(&cols);
-  ps_free_strv(sv.names);
-  free(sv.centers);
-  data_close(&d);
-  return 0;
+  free_rows(&R);
+  free(ckpt);
+  return rc;
 }

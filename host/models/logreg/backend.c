@@ -9,7 +9,7 @@
 
 extern void openblas_set_num_threads(int);
 
-ps_backend_t *backend_create(const char *device, const char *x_dtype) {
+ps_backend_t *logreg_backend_create(const char *device, const char *x_dtype) {
   /* One BLAS thread per rank: ranks are the parallelism, and a fixed thread
    * count keeps the summation order (and so the bits) fixed. */
   openblas_set_num_threads(1);

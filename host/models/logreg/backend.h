@@ -58,7 +58,7 @@ struct ps_backend {
 /* device: "cpu", "cuda" or "auto" (cuda if built with it and a device is
  * present); x_dtype: "f32" or "bf16" (storage of resident training rows on
  * the GPU; the CPU backend keeps float32). Collective. */
-ps_backend_t *backend_create(const char *device, const char *x_dtype);
+ps_backend_t *logreg_backend_create(const char *device, const char *x_dtype);
 ps_backend_t *backend_cpu_create(void);
 /* CUDA builds only (backend_cuda.c). */
 ps_backend_t *backend_cuda_create(int xtype);

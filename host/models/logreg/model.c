@@ -15,7 +15,7 @@ ps_transform_t model_transform(const ps_model_t *m) {
   return t;
 }
 
-void model_write(const char *path, const ps_model_t *m, const ps_train_report_t *r) {
+void logreg_model_write(const char *path, const ps_model_t *m, const ps_train_report_t *r) {
   ps_output_t *out = out_begin(path, 0);
   ps_h5_t fid = model_file_create(out, "logreg");
   int64_t c = m->c, c1 = c + 1, k = m->k;
@@ -83,7 +83,7 @@ static void check_finite(const char *path, const char *name, const double *v, in
       ps_die_all(PS_EXIT_ERROR, "%s: %s[%lld] is %g: the model is damaged (retrain it)", path, name, (long long)i, v[i]);
 }
 
-void model_read(ps_h5_t fid, const char *path, ps_model_t *m) {
+void logreg_model_read(ps_h5_t fid, const char *path, ps_model_t *m) {
   memset(m, 0, sizeof *m);
   int64_t nk = 0;
   m->feature_names = h5_read_names(fid, path, "/feature_names", &m->f);
@@ -123,7 +123,7 @@ void model_read(ps_h5_t fid, const char *path, ps_model_t *m) {
   h5_get_attr_i64(fid, "split_salt", &m->split_salt);
 }
 
-void model_free(ps_model_t *m) {
+void logreg_model_free(ps_model_t *m) {
   ps_free_strv(m->feature_names);
   ps_free_strv(m->targets);
   free(m->src);

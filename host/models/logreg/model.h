@@ -36,9 +36,9 @@ typedef struct {
 } ps_train_report_t;
 
 /* Rank 0 only: write to a safe temporary beside path, rename when done. */
-void model_write(const char *path, const ps_model_t *m, const ps_train_report_t *r);
+void logreg_model_write(const char *path, const ps_model_t *m, const ps_train_report_t *r);
 /* Every rank reads the (small) file (already open); dies with one line. */
-void model_read(ps_h5_t fid, const char *path, ps_model_t *m);
-void model_free(ps_model_t *m);
+void logreg_model_read(ps_h5_t fid, const char *path, ps_model_t *m);
+void logreg_model_free(ps_model_t *m);
 ps_transform_t model_transform(const ps_model_t *m);
 #endif

@@ -21,16 +21,16 @@ static void predict(ps_scorer_t *s, const float *X, int64_t n, float *P) {
 static void destroy(ps_scorer_t *s) {
   logreg_scorer_t *l = s->impl;
   l->b->destroy(l->b);
-  model_free(&l->m);
+  logreg_model_free(&l->m);
   free(l);
   free(s);
 }
 
 ps_scorer_t *logreg_scorer_open(ps_h5_t fid, const char *path, const char *device) {
   logreg_scorer_t *l = ps_calloc(1, sizeof *l);
-  model_read(fid, path, &l->m);
+  logreg_model_read(fid, path, &l->m);
   l->tf = model_transform(&l->m);
-  l->b = backend_create(device, "f32");
+  l->b = logreg_backend_create(device, "f32");
   ps_scorer_t *s = ps_calloc(1, sizeof *s);
   s->model_type = "logreg";
   s->device = l->b->name;

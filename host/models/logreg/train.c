@@ -151,7 +151,7 @@ int logreg_train(const train_common_t *cm, const logreg_opts_t *o) {
   int solver = ps_parse_choice("--solver", o->solver, solvers);
   char *ckpt, *manifest;
   train_job_outputs(cm, &ckpt, &manifest);
-  ps_backend_t *b = backend_create(cm->device, o->x_dtype);
+  ps_backend_t *b = logreg_backend_create(cm->device, o->x_dtype);
   manifest_device(b->name);
   double t0 = ps_now();
 
@@ -277,7 +277,7 @@ int logreg_train(const train_common_t *cm, const logreg_opts_t *o) {
                              o->max_iter, o->missing_indicators, ps_size, l2, pw, ts.n_pos, ts.g_tr, ts.g_va,
                              traces, mtr, ts.g_va > 0 ? mva : NULL};
     if (ps_rank == 0) {
-      model_write(cm->model, &mdl, &rep);
+      logreg_model_write(cm->model, &mdl, &rep);
       unlink(ckpt); /* the model is complete: the checkpoint has served */
     }
     comm_barrier();

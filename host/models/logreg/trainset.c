@@ -43,15 +43,11 @@ int trainset_next(ps_trainset_t *ts, const float **Xtr, const uint8_t **Ytr, int
   return 1;
 }
 
-void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, int missing_ind,
-                   int reject_nonfinite, int64_t mem_limit, ps_trainset_t *ts) {
-  memset(ts, 0, sizeof *ts);
-  double t0 = ps_now();
-  labels_load(d, targets, k, holdout, salt, &ts->lab);
+/* The labels and split made: the training set's view of them, and the
+ * training rows of each grid block. */
+static void take_labels(ps_trainset_t *ts, int64_t f, int k) {
   ps_labeled_t *l = &ts->lab;
-  int64_t f = d->f, row0 = l->row0, n = l->n;
-  size_t nn = (size_t)(n > 0 ? n : 1);
-  const uint8_t *train = l->train;
+  int64_t row0 = l->row0, n = l->n;
   ts->f = f;
   ts->k = k;
   ts->n_tr = l->n_tr;
@@ -61,7 +57,7 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
   ts->Ytr = l->Ytr;
   ts->Yva = l->Yva;
   ts->n_pos = l->n_pos;
-  ts->train = train;
+  ts->train = l->train;
   free(l->ids); /* the split is made: logistic regression needs no ids (8 bytes a row) */
   l->ids = NULL;
   if (row0 % PS_ROW_GRID != 0 && n > 0)
@@ -69,89 +65,113 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
                  PS_ROW_GRID, __FILE__, __LINE__);
   ts->n_grid = (n + PS_ROW_GRID - 1) / PS_ROW_GRID;
   ts->grid_ntr = ps_calloc((size_t)(ts->n_grid > 0 ? ts->n_grid : 1), sizeof(int32_t));
-  for (int64_t i = 0; i < n; i++) ts->grid_ntr[i / PS_ROW_GRID] += train[i] == PS_ROW_TRAIN;
+  for (int64_t i = 0; i < n; i++) ts->grid_ntr[i / PS_ROW_GRID] += ts->train[i] == PS_ROW_TRAIN;
+}
 
+/* Resident rows: read once, their statistics, standardized (the training
+ * rows in place where the model is no wider than the input). */
+static void load_resident(ps_trainset_t *ts, ps_data_t *d, ps_colacc_t *sa, ps_colstat_t *st, int missing_ind,
+                          int reject_nonfinite, double t0) {
+  int64_t f = d->f, row0 = ts->lab.row0, n = ts->lab.n;
+  size_t nn = (size_t)(n > 0 ? n : 1);
+  char msg[1024];
+  float *X = ps_malloc(sizeof(float) * nn * (size_t)f);
+  double t_read = ps_now();
+  h5_read_range(d->features, PS_F32, row0, n, f, X);
+  t_read = ps_now() - t_read;
+  int64_t br = -1, bc = -1;
+  int bad = reject_nonfinite && data_first_nonfinite(X, n, f, &br, &bc);
+  if (bad) data_nonfinite_message(d, row0 + br, bc, X[(size_t)br * (size_t)f + (size_t)bc], msg, sizeof msg);
+  ps_check_all(bad, msg);
+  double tr = t_read, gb = (double)d->n * (double)f * 4.0 / 1e9;
+  ps_log("train: read %lld rows x %lld features in %.2f s (%.2f GB/s), resident; labels and split %.2f s",
+         (long long)d->n, (long long)f, tr, gb / (tr > 0 ? tr : 1e-9), ps_now() - t0 - tr);
+  double t_st = ps_now();
+  stats_tree_add(sa, X, n, ts->train);
+  stats_tree_end(sa, st);
+  t_st = ps_now() - t_st;
+  prepare_columns(st, f, missing_ind, &ts->cols);
+  ts->tf = prepare_transform(&ts->cols);
+  ts->c = ts->cols.c;
+  /* No wider than the input (no missing indicators): the training rows are
+   * standardized in place (row i goes to row itr <= i of the same width),
+   * so only the validation rows take new memory (fresh pages cost more
+   * than the arithmetic: most of the pass at 20M rows) */
+  int in_place = ts->c <= f && n > 0;
+  ts->Xtr = in_place ? X : ps_malloc(sizeof(float) * (size_t)(ts->n_tr > 0 ? ts->n_tr : 1) * (size_t)ts->c);
+  ts->Xva = ps_malloc(sizeof(float) * (size_t)(ts->n_va > 0 ? ts->n_va : 1) * (size_t)ts->c);
+  double t_tf = ps_now();
+  prepare_rows(&ts->tf, X, n, ts->train, ts->Xtr, ts->Xva);
+  t_tf = ps_now() - t_tf;
+  if (in_place) { /* now ts->Xtr (rows [n_tr][c] at its start) */
+    ts->spare = X + (size_t)ts->n_tr * (size_t)ts->c;
+    ts->spare_floats = nn * (size_t)f - (size_t)ts->n_tr * (size_t)ts->c;
+    X = NULL;
+  }
+  ps_log("train: prepare: statistics %.2f s, standardization %.2f s (%.2f GB/s of rows a rank)", t_st, t_tf,
+         (double)n * (double)f * 4.0 / 1e9 / (t_st + t_tf > 0 ? t_st + t_tf : 1e-9));
+  free(X);
+}
+
+/* Streamed rows: one pass for the statistics; the pipeline stays open for
+ * the fit's passes. Blocks: two raw buffers (the pipeline) + two
+ * standardized (both splits), whole multiples of the statistics' 256-row
+ * sub-blocks (same sums as resident). */
+static void load_streamed(ps_trainset_t *ts, ps_data_t *d, ps_colacc_t *sa, ps_colstat_t *st, int missing_ind,
+                          int reject_nonfinite, int64_t mem_limit) {
+  int64_t f = d->f, row0 = ts->lab.row0, n = ts->lab.n, cmax = missing_ind ? 2 * f : f;
+  char msg[1024];
+  int64_t per_row = 2 * f * 4 + 2 * cmax * 4;
+  int64_t br = mem_limit / (per_row > 0 ? per_row : 1);
+  br -= br % 256;
+  if (br < 256) br = 256;
+  ts->block_rows = br;
+  ps_pipe_col_t in = {d->features, PS_F32, f};
+  ps_pipe_spec_t spec = {.what = "train", .row0 = row0, .n = n, .block_rows = br, .nin = 1, .nout = 0, .in = &in,
+                         .out = NULL, .agree_stop = 0};
+  ts->pipe = pipe_open(&spec);
+  pipe_start(ts->pipe, 0);
+  ps_block_t b;
+  while (pipe_next(ts->pipe, &b)) {
+    const float *X = b.in[0];
+    int64_t r = -1, c = -1;
+    if (reject_nonfinite && data_first_nonfinite(X, b.rows, f, &r, &c)) {
+      data_nonfinite_message(d, row0 + b.first + r, c, X[(size_t)r * (size_t)f + (size_t)c], msg, sizeof msg);
+      pipe_fail(ts->pipe, row0 + b.first + r, "%s", msg);
+    }
+    stats_tree_add(sa, X, b.rows, ts->train + b.first);
+  }
+  pipe_check(ts->pipe, NULL); /* agreed on the pipeline's thread; it is idle now */
+  stats_tree_end(sa, st);
+  prepare_columns(st, f, missing_ind, &ts->cols);
+  ts->tf = prepare_transform(&ts->cols);
+  ts->c = ts->cols.c;
+  ts->bx_tr = ps_malloc(sizeof(float) * (size_t)br * (size_t)ts->c);
+  ts->bx_va = ps_malloc(sizeof(float) * (size_t)br * (size_t)ts->c);
+  ps_log("train: streaming %lld rows x %lld features in blocks of %lld rows per rank (--host-mem-limit %.0f MiB)",
+         (long long)d->n, (long long)f, (long long)br, (double)mem_limit / 1048576.0);
+}
+
+void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, int missing_ind,
+                   int reject_nonfinite, int64_t mem_limit, ps_trainset_t *ts) {
+  memset(ts, 0, sizeof *ts);
+  double t0 = ps_now();
+  labels_load(d, targets, k, holdout, salt, &ts->lab);
+  take_labels(ts, d->f, k);
+  int64_t f = d->f, n = ts->lab.n;
   /* Resident if the raw rows and their standardized copy fit the limit
    * (the same decision on every rank: the largest rank decides). */
   int64_t cmax = missing_ind ? 2 * f : f;
   /* raw rows, then their standardized copy: only the validation rows' when
    * the training rows are standardized in place (no missing indicators) */
-  double need = ((double)n * (double)f + (double)(missing_ind ? n : l->n_va) * (double)cmax) * 4.0;
+  double need = ((double)n * (double)f + (double)(missing_ind ? n : ts->lab.n_va) * (double)cmax) * 4.0;
   comm_allreduce_max_f64(&need, 1);
   ts->streamed = need > (double)mem_limit;
   ps_colstat_t *st = ps_malloc(sizeof(ps_colstat_t) * (size_t)(f > 0 ? f : 1));
   /* along the fixed tree of grid blocks: the same statistics for any rank count */
-  ps_colacc_t *sa = stats_tree_begin(f, n > 0 ? row0 : 0);
-  char msg[1024];
-  if (!ts->streamed) {
-    float *X = ps_malloc(sizeof(float) * nn * (size_t)f);
-    double t_read = ps_now();
-    h5_read_range(d->features, PS_F32, row0, n, f, X);
-    t_read = ps_now() - t_read;
-    int64_t br = -1, bc = -1;
-    int bad = reject_nonfinite && data_first_nonfinite(X, n, f, &br, &bc);
-    if (bad) data_nonfinite_message(d, row0 + br, bc, X[(size_t)br * (size_t)f + (size_t)bc], msg, sizeof msg);
-    ps_check_all(bad, msg);
-    double tr = t_read, gb = (double)d->n * (double)f * 4.0 / 1e9;
-    ps_log("train: read %lld rows x %lld features in %.2f s (%.2f GB/s), resident; labels and split %.2f s",
-           (long long)d->n, (long long)f, tr, gb / (tr > 0 ? tr : 1e-9), ps_now() - t0 - tr);
-    double t_st = ps_now();
-    stats_tree_add(sa, X, n, train);
-    stats_tree_end(sa, st);
-    t_st = ps_now() - t_st;
-    prepare_columns(st, f, missing_ind, &ts->cols);
-    ts->tf = prepare_transform(&ts->cols);
-    ts->c = ts->cols.c;
-    /* No wider than the input (no missing indicators): the training rows are
-     * standardized in place (row i goes to row itr <= i of the same width),
-     * so only the validation rows take new memory (fresh pages cost more
-     * than the arithmetic: most of the pass at 20M rows) */
-    int in_place = ts->c <= f && n > 0;
-    ts->Xtr = in_place ? X : ps_malloc(sizeof(float) * (size_t)(ts->n_tr > 0 ? ts->n_tr : 1) * (size_t)ts->c);
-    ts->Xva = ps_malloc(sizeof(float) * (size_t)(ts->n_va > 0 ? ts->n_va : 1) * (size_t)ts->c);
-    double t_tf = ps_now();
-    prepare_rows(&ts->tf, X, n, train, ts->Xtr, ts->Xva);
-    t_tf = ps_now() - t_tf;
-    if (in_place) { /* now ts->Xtr (rows [n_tr][c] at its start) */
-      ts->spare = X + (size_t)ts->n_tr * (size_t)ts->c;
-      ts->spare_floats = nn * (size_t)f - (size_t)ts->n_tr * (size_t)ts->c;
-      X = NULL;
-    }
-    ps_log("train: prepare: statistics %.2f s, standardization %.2f s (%.2f GB/s of rows a rank)", t_st, t_tf,
-           (double)n * (double)f * 4.0 / 1e9 / (t_st + t_tf > 0 ? t_st + t_tf : 1e-9));
-    free(X);
-  } else {
-    /* blocks: two raw buffers (the pipeline) + two standardized (both splits),
-     * whole multiples of the statistics' 256-row sub-blocks (same sums as resident) */
-    int64_t per_row = 2 * f * 4 + 2 * cmax * 4;
-    int64_t br = mem_limit / (per_row > 0 ? per_row : 1);
-    br -= br % 256;
-    if (br < 256) br = 256;
-    ts->block_rows = br;
-    ps_pipe_col_t in = {d->features, PS_F32, f};
-    ps_pipe_spec_t spec = {"train", row0, n, br, 1, 0, &in, NULL, 0};
-    ts->pipe = pipe_open(&spec);
-    pipe_start(ts->pipe, 0);
-    ps_block_t b;
-    while (pipe_next(ts->pipe, &b)) {
-      const float *X = b.in[0];
-      int64_t r = -1, c = -1;
-      if (reject_nonfinite && data_first_nonfinite(X, b.rows, f, &r, &c)) {
-        data_nonfinite_message(d, row0 + b.first + r, c, X[(size_t)r * (size_t)f + (size_t)c], msg, sizeof msg);
-        pipe_fail(ts->pipe, row0 + b.first + r, "%s", msg);
-      }
-      stats_tree_add(sa, X, b.rows, train + b.first);
-    }
-    pipe_check(ts->pipe, NULL); /* agreed on the pipeline's thread; it is idle now */
-    stats_tree_end(sa, st);
-    prepare_columns(st, f, missing_ind, &ts->cols);
-    ts->tf = prepare_transform(&ts->cols);
-    ts->c = ts->cols.c;
-    ts->bx_tr = ps_malloc(sizeof(float) * (size_t)br * (size_t)ts->c);
-    ts->bx_va = ps_malloc(sizeof(float) * (size_t)br * (size_t)ts->c);
-    ps_log("train: streaming %lld rows x %lld features in blocks of %lld rows per rank (--host-mem-limit %.0f MiB)",
-           (long long)d->n, (long long)f, (long long)br, (double)mem_limit / 1048576.0);
-  }
+  ps_colacc_t *sa = stats_tree_begin(f, n > 0 ? ts->lab.row0 : 0);
+  if (!ts->streamed) load_resident(ts, d, sa, st, missing_ind, reject_nonfinite, t0);
+  else load_streamed(ts, d, sa, st, missing_ind, reject_nonfinite, mem_limit);
   free(st);
   ps_log("train: prepared %lld model columns in %.2f s (labels, split, statistics, standardization)",
          (long long)ts->c, ps_now() - t0);
