@@ -40,7 +40,11 @@ typedef struct {
   double key; /* sort key (u or d2) */
 } cand_hdr_t;
 
-static size_t rec_bytes(int64_t c) { return sizeof(cand_hdr_t) + sizeof(float) * (size_t)c; }
+/* rounded up to the header's alignment: with an odd column count the next
+ * record's header would be misaligned (UBSan) */
+static size_t rec_bytes(int64_t c) {
+  return (sizeof(cand_hdr_t) + sizeof(float) * (size_t)c + _Alignof(cand_hdr_t) - 1) & ~(_Alignof(cand_hdr_t) - 1);
+}
 
 static void centers_f32(const double *C, int k, int64_t c, float *Cf, double *cnorm) {
   for (int j = 0; j < k; j++) {
