@@ -173,6 +173,7 @@ int eval_run(const eval_opts_t *opts) {
 
   int k = 0;
   char **targets = targets_s ? ps_split(targets_s, ',', &k) : h5_list_datasets(sf, "/scores", &k);
+  if (k == 0 && targets_s) ps_die_all(PS_EXIT_USAGE, "--targets: no target names given");
   if (k == 0) ps_die_all(PS_EXIT_ERROR, "%s: no /scores/<target> datasets", scores);
 
   uint8_t *keep = ps_malloc(nn);
