@@ -87,8 +87,6 @@ def test_gen_degenerate(S, tmp_path):
     p = lambda name: str(tmp_path / name)
     ps(3, [S, tmp_path], "gen", "--out", p("x.h5"), "--rows", 2, "--features", 8, outs=[p("x.h5")],
        expect="less than the number of ranks")
-    ps(3, [S, tmp_path], "gen", "--out", p("f1.h5"), "--rows", 3, "--features", 1, "--quiet", outs=[p("f1.h5")],
-       expect="ok")
     ps(1, [S, tmp_path], "gen", "--out", p("u.h5"), "--rows", 1, "--features", 7, "--uplift", "--quiet",
        outs=[p("u.h5")], expect="ok")
     ps(3, [S, tmp_path], "gen", "--out", p("c.h5"), "--rows", 3, "--features", 2, "--clusters", 1, "--quiet",
