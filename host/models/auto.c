@@ -40,6 +40,7 @@ static double valid_loss(const char *path) {
 int auto_train(const train_common_t *cm, const logreg_opts_t *lr, const gbdt_opts_t *gb) {
   if (!(cm->holdout > 0)) ps_die_all(PS_EXIT_USAGE, "--model-type auto compares validation log-loss: give --holdout > 0");
   char *cand[2] = {ps_sprintf("%s.candidate-logreg.h5", cm->model), ps_sprintf("%s.candidate-gbdt.h5", cm->model)};
+  char *man[2] = {ps_sprintf("%s.manifest.json", cand[0]), ps_sprintf("%s.manifest.json", cand[1])};
   const char *kind[2] = {"logreg", "gbdt"};
   double loss[2];
   for (int i = 0; i < 2; i++) {
@@ -51,6 +52,8 @@ int auto_train(const train_common_t *cm, const logreg_opts_t *lr, const gbdt_opt
     int rc = i == 0 ? logreg_train(&c, lr) : gbdt_train(&c, gb);
     if (rc != 0) return rc;
     loss[i] = valid_loss(cand[i]);
+    ps_tmp_register(cand[i]); /* a later failure removes it: a failed run leaves no candidate */
+    ps_tmp_register(man[i]);
   }
   int win = loss[1] < loss[0];
   manifest_restart();
@@ -61,15 +64,16 @@ int auto_train(const train_common_t *cm, const logreg_opts_t *lr, const gbdt_opt
   int64_t bad = 0;
   if (ps_rank == 0) {
     bad = rename(cand[win], cm->model) != 0;
-    for (int i = 0; i < 2; i++) {
-      char *man = ps_sprintf("%s.manifest.json", cand[i]);
-      unlink(man);
-      free(man);
-    }
+    for (int i = 0; i < 2; i++) unlink(man[i]);
     unlink(cand[!win]);
   }
   comm_bcast(&bad, sizeof bad, 0);
   if (bad) ps_die_all(PS_EXIT_ERROR, "cannot rename %s to %s", cand[win], cm->model);
+  for (int i = 0; i < 2; i++) {
+    ps_tmp_forget(cand[i]);
+    ps_tmp_forget(man[i]);
+    free(man[i]);
+  }
   ps_out("train: --model-type auto: validation log-loss (sum over heads) logreg %.6f, gbdt %.6f: kept %s in %s",
          loss[0], loss[1], kind[win], cm->model);
   manifest_input("data", cm->data, 0);

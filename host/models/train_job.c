@@ -21,6 +21,7 @@ char **train_job_targets(const train_common_t *cm, ps_data_t *d, int *k) {
   data_open(cm->data, d);
   *k = 0;
   char **targets = cm->targets ? ps_split(cm->targets, ',', k) : data_targets(d, k);
+  if (*k == 0 && cm->targets) ps_die_all(PS_EXIT_USAGE, "--targets: no target names given");
   if (*k == 0)
     ps_die_all(PS_EXIT_ERROR,
                "%s: no /labels/<target> datasets: nothing to train (add labels, see to_hdf5.py --label)", cm->data);

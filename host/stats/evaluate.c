@@ -435,6 +435,7 @@ int eval_run(const eval_opts_t *opts) {
   int64_t *ids = scores_data_ids(sf, opts->scores, &d, &row0, &n);
   eval_heads_t e = {0};
   e.targets = opts->targets ? ps_split(opts->targets, ',', &e.k) : h5_list_datasets(sf, "/scores", &e.k);
+  if (e.k == 0 && opts->targets) ps_die_all(PS_EXIT_USAGE, "--targets: no target names given");
   if (e.k == 0) ps_die_all(PS_EXIT_ERROR, "%s: no /scores/<target> datasets", opts->scores);
   uint8_t *keep = ps_malloc((size_t)(n > 0 ? n : 1));
   scores_split_keep(ids, n, split, holdout, salt, keep);
