@@ -43,11 +43,11 @@ int trainset_next(ps_trainset_t *ts, const float **Xtr, const uint8_t **Ytr, int
   return 1;
 }
 
-void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, int missing_ind,
-                   int reject_nonfinite, int64_t mem_limit, ps_trainset_t *ts) {
+void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, const uint8_t *keep,
+                   int missing_ind, int reject_nonfinite, int64_t mem_limit, ps_trainset_t *ts) {
   memset(ts, 0, sizeof *ts);
   double t0 = ps_now();
-  labels_load(d, targets, k, holdout, salt, &ts->lab);
+  labels_load(d, targets, k, holdout, salt, keep, &ts->lab);
   ps_labeled_t *l = &ts->lab;
   int64_t f = d->f, row0 = l->row0, n = l->n;
   size_t nn = (size_t)(n > 0 ? n : 1);
