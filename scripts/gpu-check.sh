@@ -9,8 +9,9 @@
 #      on a GPU machine a skip is a failure
 #   3. compute-sanitizer memcheck, racecheck and synccheck on the kernel tests,
 #      memcheck and racecheck on a small train and score (logreg and trees)
-#   4. the kernel bench (propscore-bench: logreg, then the tree kernels at
-#      F=64 too) and the PyTorch equivalents
+#   4. the kernel benches (propscore-bench: every kernel -- logreg, trees,
+#      k-means, sum_parts -- validated against its CPU twin, then timed; the
+#      tree kernels at F=64 too) and the PyTorch equivalents
 #      (scripts/bench_torch.py), plus the full-fit comparison unless NO_FIT=1
 # Logs go to $OUT (the device tool's folder) when set, else build-cuda/gpu-check.
 #   usage: [source scripts/gpu-runtime-env.sh .gpu-runtime;] scripts/gpu-check.sh
@@ -79,7 +80,7 @@ compute-sanitizer --tool memcheck --error-exitcode 9 build-cuda/propscore-bench 
   >>"$LOG/sanitizer.log" 2>&1 || { echo "memcheck: propscore-bench failed"; status=1; }
 tail -3 "$LOG/sanitizer.log"
 
-step "kernel bench (propscore-bench, N=20M F=256; the tree kernels at F=64 too)"
+step "kernel benches (propscore-bench, every kernel at N=20M F=256; the tree kernels at F=64 too)"
 build-cuda/propscore-bench --rows ${BENCH_ROWS:-20000000} --features 256 2>&1 | tee "$LOG/bench.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "propscore-bench: a kernel disagrees with its CPU twin"; status=1; }
 build-cuda/propscore-bench --rows ${BENCH_ROWS:-20000000} --features 64 --kernels trees 2>&1 | tee -a "$LOG/bench.txt"

@@ -28,8 +28,9 @@ static int readable(const char *p) {
   return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, R_OK) == 0;
 }
 
-/* The script: $PROPSCORE_REPORT_SCRIPT, else beside the executable's folder
- * (build/propscore -> scripts/report.py; bin/propscore -> share/propscore/report.py). */
+/* The script: $PROPSCORE_REPORT_SCRIPT, else the installed one beside the
+ * executable (bin/propscore -> ../share/propscore/report.py), else the source
+ * tree's, whose path CMake compiled in (PROPSCORE_REPORT_PY): any build folder. */
 static char *find_script(char *msg, size_t n) {
   const char *env = getenv("PROPSCORE_REPORT_SCRIPT");
   if (env && env[0]) {
@@ -41,18 +42,15 @@ static char *find_script(char *msg, size_t n) {
   ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (l > 0) {
     exe[l] = 0;
-    char *d = dirname(exe);
-    static const char *const rel[] = {"../scripts/report.py", "../share/propscore/report.py", "scripts/report.py",
-                                      NULL};
-    for (int i = 0; rel[i]; i++) {
-      char *p = ps_sprintf("%s/%s", d, rel[i]);
-      if (readable(p)) return p;
-      free(p);
-    }
+    char *p = ps_sprintf("%s/../share/propscore/report.py", dirname(exe));
+    if (readable(p)) return p;
+    free(p);
   }
+  if (readable(PROPSCORE_REPORT_PY)) return ps_strdup(PROPSCORE_REPORT_PY);
   snprintf(msg, n,
-           "cannot find report.py (looked in ../scripts and ../share/propscore beside the executable); "
-           "set PROPSCORE_REPORT_SCRIPT to scripts/report.py");
+           "cannot find report.py (looked in ../share/propscore beside the executable and at %s); "
+           "set PROPSCORE_REPORT_SCRIPT to scripts/report.py",
+           PROPSCORE_REPORT_PY);
   return NULL;
 }
 

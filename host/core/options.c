@@ -142,7 +142,13 @@ int opts_parse(const ps_cmd_spec_t *cmd, void *base, int argc, char **argv) {
     set_value(&cmd->opts[i], base, optarg);
     g_given[i] = 1;
   }
-  if (optind != argc) ps_die_all(PS_EXIT_USAGE, "%s: unexpected argument '%s'", cmd->name, argv[optind]);
+  if (cmd->operand) {
+    if (optind != argc - 1)
+      ps_die_all(PS_EXIT_USAGE, "%s: give exactly one %s (see propscore %s --help)", cmd->name, cmd->operand, cmd->name);
+    *(const char **)((char *)base + cmd->operand_off) = argv[optind];
+  } else if (optind != argc) {
+    ps_die_all(PS_EXIT_USAGE, "%s: unexpected argument '%s'", cmd->name, argv[optind]);
+  }
   check_required(cmd);
   return 0;
 }

@@ -55,12 +55,15 @@ typedef struct {
   const char *usage;   /* the text above the option list ("usage: ...\n\n...\n") */
   const ps_option_t *opts;
   const char *epilog;  /* the text below it, or NULL */
+  const char *operand; /* the one argument after the options ("FILE.h5"), or NULL: none */
+  size_t operand_off;  /* offsetof the const char * it fills */
 } ps_cmd_spec_t;
 
 /* Fills `base` with the defaults, then with argv (getopt_long), checks
  * every range and the required options (dies with exit 2 and one line naming
  * the option). Returns 1 when --help was printed (the command returns 0),
- * else 0. Arguments left after the options are refused. */
+ * else 0. Arguments left after the options are refused, but for exactly
+ * one .operand where the command has one. */
 int opts_parse(const ps_cmd_spec_t *cmd, void *base, int argc, char **argv);
 /* Was option `name` on the command line of the last opts_parse? */
 int opts_given(const char *name);

@@ -6,6 +6,8 @@
 #define PS_GEN_H
 #include <stdint.h>
 
+#include "core/options.h"
+
 typedef struct {
   const char *out, *targets;
   int64_t rows, features, chunk_rows; /* chunk_rows 0: about 4 MiB of features */
@@ -14,6 +16,9 @@ typedef struct {
   int uplift; /* a planted campaign: /labels/treated, outcomes with a treatment effect, /truth/<t>/uplift */
   int clusters;                       /* > 0: planted clusters (synth_cluster_row), truth in /truth/cluster */
 } gen_opts_t;
+
+/* `propscore gen`: its options (one table) and help. */
+extern const ps_cmd_spec_t gen_cmd;
 
 /* Collective; 0, or PS_EXIT_STOPPED (nothing left behind) on a stop signal. */
 int gen_run(const gen_opts_t *o);

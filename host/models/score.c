@@ -74,182 +74,246 @@ static int64_t read_progress(const char *path, const char *fp) {
   return done;
 }
 
-int score_run(const score_opts_t *o) {
-  manifest_set_output(o->out);
-  char *manifest = ps_sprintf("%s.manifest.json", o->out);
-  ps_path_t in[] = {{"--data", o->data}, {"--model", o->model}};
-  ps_path_t outs[] = {{"--out", o->out}, {"the manifest", manifest}};
-  out_check_paths(in, 2, outs, 2);
-  ps_scorer_t *sc = scorer_open(o->model, o->device);
-  manifest_device(sc->device);
-  double t0 = ps_now();
+/* One score job in flight: its inputs, partial output and timings. */
+typedef struct {
+  const score_opts_t *o;
+  ps_scorer_t *sc;
   ps_data_t d;
-  data_open(o->data, &d);
-  scorer_check_data(sc, o->model, &d);
+  int k, U;             /* heads; 1 for an uplift model (also /uplift/<target>) */
+  int64_t f, n_all, row0, n, br;
+  ps_fp_t fp;           /* what this job is: the partial of a stopped run of it is resumable */
+  ps_output_t *out;
+  char *partial, *progress, *manifest;
+  int64_t start;        /* first block to score (after a stopped run's) */
+  ps_h5_t fid, did, gs, gu, *ds, *du;
+  double t0, t_meta, t_read, t_comp, t_write;
+} score_job_t;
+
+/* Outputs checked, model and data opened, ids checked unique. */
+static void score_open_inputs(score_job_t *j) {
+  const score_opts_t *o = j->o;
+  manifest_set_output(o->out);
+  j->manifest = ps_sprintf("%s.manifest.json", o->out);
+  ps_path_t in[] = {{"--data", o->data}, {"--model", o->model}};
+  ps_path_t outs[] = {{"--out", o->out}, {"the manifest", j->manifest}};
+  out_check_paths(in, 2, outs, 2);
+  j->sc = scorer_open(o->model, o->device);
+  manifest_device(j->sc->device);
+  j->t0 = ps_now();
+  data_open(o->data, &j->d);
+  scorer_check_data(j->sc, o->model, &j->d);
   manifest_input("data", o->data, 0);
   manifest_input("model", o->model, 1);
-  int k = sc->k;
-  int64_t f = d.f, n_all = d.n, row0, n;
-  ps_partition(n_all, ps_size, ps_rank, &row0, &n);
-  int64_t *ids = ps_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
-  data_read_ids(&d, row0, n, ids);
-  data_check_unique_ids(&d, ids, row0, n);
+  j->k = j->sc->k;
+  j->U = j->sc->uplift ? 1 : 0;
+  j->f = j->d.f;
+  j->n_all = j->d.n;
+  ps_partition(j->n_all, ps_size, ps_rank, &j->row0, &j->n);
+  int64_t *ids = ps_malloc(sizeof(int64_t) * (size_t)(j->n > 0 ? j->n : 1));
+  data_read_ids(&j->d, j->row0, j->n, ids);
+  data_check_unique_ids(&j->d, ids, j->row0, j->n);
   free(ids);
-  int64_t br = o->block_rows > 0 ? o->block_rows : h5_block_rows(4 * f, d.chunk_rows);
+  j->br = o->block_rows > 0 ? o->block_rows : h5_block_rows(4 * j->f, j->d.chunk_rows);
+}
 
-  /* what this job is: the partial of a stopped run of it is resumable */
-  ps_fp_t fp;
-  fp_init(&fp);
-  fp_str(&fp, "job", "score");
-  fp_str(&fp, "version", PROPSCORE_VERSION);
-  fp_file(&fp, "data", o->data);
-  fp_file(&fp, "model", o->model);
-  fp_int(&fp, "ranks", ps_size);
-  fp_int(&fp, "block_rows", br);
-  opts_fingerprint(SCORE_OPTS, o, &fp);
+/* The partial output of this job, and the blocks a stopped run of it finished. */
+static void score_begin_partial(score_job_t *j) {
+  const score_opts_t *o = j->o;
+  fp_init(&j->fp);
+  fp_str(&j->fp, "job", "score");
+  fp_str(&j->fp, "version", PROPSCORE_VERSION);
+  fp_file(&j->fp, "data", o->data);
+  fp_file(&j->fp, "model", o->model);
+  fp_int(&j->fp, "ranks", ps_size);
+  fp_int(&j->fp, "block_rows", j->br);
+  opts_fingerprint(SCORE_OPTS, o, &j->fp);
   int exists = 0;
-  ps_output_t *out = out_begin_partial(o->out, fp_hash(fp.s), &exists);
-  char *partial = ps_strdup(out_tmp(out));
-  char *progress = ps_sprintf("%s.progress", partial);
-  int64_t start = exists ? read_progress(progress, fp.s) : -1;
-  if (exists && start < 0) ps_log("score: %s holds no finished blocks of this job: starting over", partial);
-  if (start < 0) start = 0;
-  if (ps_rank == 0) ps_tmp_register(progress);
+  j->out = out_begin_partial(o->out, fp_hash(j->fp.s), &exists);
+  j->partial = ps_strdup(out_tmp(j->out));
+  j->progress = ps_sprintf("%s.progress", j->partial);
+  j->start = exists ? read_progress(j->progress, j->fp.s) : -1;
+  if (exists && j->start < 0) ps_log("score: %s holds no finished blocks of this job: starting over", j->partial);
+  if (j->start < 0) j->start = 0;
+  if (ps_rank == 0) ps_tmp_register(j->progress);
+}
 
-  ps_h5_t fid, did, gs, gu = -1;
-  int U = sc->uplift ? 1 : 0; /* an uplift model: also /uplift/<target> = P(y|treated) - P(y|control) */
-  ps_h5_t *ds = ps_malloc(sizeof(ps_h5_t) * (size_t)k), *du = ps_malloc(sizeof(ps_h5_t) * (size_t)k);
-  double t_meta = ps_now(); /* metadata (create, attributes) timed apart from data, as h5bench does */
-  if (start > 0) {
-    ps_log("score: resuming %s after %lld blocks", partial, (long long)start);
-    fid = h5_open_rw(partial);
-    int64_t dims[1];
-    did = h5_dset_open(fid, partial, "/customer_id", 1, PS_KIND_INT, "int64", dims);
-    gs = h5_group_open(fid, partial, "/scores");
-    for (int h = 0; h < k; h++) ds[h] = h5_dset_open(gs, partial, sc->targets[h], 1, PS_KIND_FLOAT, "float32", dims);
-    if (U) {
-      gu = h5_group_open(fid, partial, "/uplift");
-      for (int h = 0; h < k; h++) du[h] = h5_dset_open(gu, partial, sc->targets[h], 1, PS_KIND_FLOAT, "float32", dims);
-    }
-  } else {
-    fid = h5_create(partial, 1);
-    char ts[64];
-    ps_timestamp(ts, sizeof ts);
-    h5_attr_i64(fid, "schema_version", PS_SCHEMA_VERSION);
-    h5_attr_str(fid, "kind", "scores");
-    h5_attr_str(fid, "model", o->model);
-    h5_attr_str(fid, "data", o->data);
-    h5_attr_str(fid, "created", ts);
-    h5_attr_f64(fid, "holdout", sc->holdout);
-    h5_attr_i64(fid, "split_salt", sc->split_salt);
-    int64_t dims[1] = {n_all}, chunk[1] = {n_all < (1 << 20) ? n_all : (1 << 20)};
-    if (chunk[0] < 1) chunk[0] = 1;
-    did = h5_dset_create(fid, "/customer_id", PS_I64, 1, dims, chunk);
-    gs = h5_group_create(fid, "/scores");
-    for (int h = 0; h < k; h++) ds[h] = h5_dset_create(gs, sc->targets[h], PS_F32, 1, dims, chunk);
-    if (U) {
-      h5_attr_str(gs, "uplift_model", "scores are P(y | treated)");
-      gu = h5_group_create(fid, "/uplift");
-      for (int h = 0; h < k; h++) du[h] = h5_dset_create(gu, sc->targets[h], PS_F32, 1, dims, chunk);
-    }
+/* Reopens a stopped run's datasets. */
+static void score_reopen(score_job_t *j) {
+  const char *partial = j->partial;
+  ps_log("score: resuming %s after %lld blocks", partial, (long long)j->start);
+  j->fid = h5_open_rw(partial);
+  int64_t dims[1];
+  j->did = h5_dset_open(j->fid, partial, "/customer_id", 1, PS_KIND_INT, "int64", dims);
+  j->gs = h5_group_open(j->fid, partial, "/scores");
+  for (int h = 0; h < j->k; h++)
+    j->ds[h] = h5_dset_open(j->gs, partial, j->sc->targets[h], 1, PS_KIND_FLOAT, "float32", dims);
+  if (j->U) {
+    j->gu = h5_group_open(j->fid, partial, "/uplift");
+    for (int h = 0; h < j->k; h++)
+      j->du[h] = h5_dset_open(j->gu, partial, j->sc->targets[h], 1, PS_KIND_FLOAT, "float32", dims);
   }
-  t_meta = ps_now() - t_meta;
+}
 
-  ps_pipe_col_t pin[2] = {{d.features, PS_F32, f}, {d.ids, PS_I64, 0}};
+/* Creates the scores file: attributes, /customer_id, /scores (and /uplift). */
+static void score_create(score_job_t *j) {
+  const score_opts_t *o = j->o;
+  j->fid = h5_create(j->partial, 1);
+  char ts[64];
+  ps_timestamp(ts, sizeof ts);
+  h5_attr_i64(j->fid, "schema_version", PS_SCHEMA_VERSION);
+  h5_attr_str(j->fid, "kind", "scores");
+  h5_attr_str(j->fid, "model", o->model);
+  h5_attr_str(j->fid, "data", o->data);
+  h5_attr_str(j->fid, "created", ts);
+  h5_attr_f64(j->fid, "holdout", j->sc->holdout);
+  h5_attr_i64(j->fid, "split_salt", j->sc->split_salt);
+  int64_t dims[1] = {j->n_all}, chunk[1] = {j->n_all < (1 << 20) ? j->n_all : (1 << 20)};
+  if (chunk[0] < 1) chunk[0] = 1;
+  j->did = h5_dset_create(j->fid, "/customer_id", PS_I64, 1, dims, chunk);
+  j->gs = h5_group_create(j->fid, "/scores");
+  for (int h = 0; h < j->k; h++) j->ds[h] = h5_dset_create(j->gs, j->sc->targets[h], PS_F32, 1, dims, chunk);
+  if (j->U) {
+    h5_attr_str(j->gs, "uplift_model", "scores are P(y | treated)");
+    j->gu = h5_group_create(j->fid, "/uplift");
+    for (int h = 0; h < j->k; h++) j->du[h] = h5_dset_create(j->gu, j->sc->targets[h], PS_F32, 1, dims, chunk);
+  }
+}
+
+/* One block: probabilities of every head (and uplifts), ids copied through. */
+static void score_block(score_job_t *j, ps_pipe_t *pipe, const ps_block_t *b, float *P) {
+  int k = j->k;
+  int64_t f = j->f;
+  const float *X = b->in[0];
+  int64_t r = -1, c = -1;
+  if (j->o->reject_nonfinite && data_first_nonfinite(X, b->rows, f, &r, &c)) {
+    char msg[1024];
+    data_nonfinite_message(&j->d, j->row0 + b->first + r, c, X[(size_t)r * (size_t)f + (size_t)c], msg, sizeof msg);
+    pipe_fail(pipe, j->row0 + b->first + r, "%s", msg);
+  }
+  double tc = ps_now();
+  j->sc->predict(j->sc, X, b->rows, P);
+  for (int h = 0; h < k; h++) memcpy(b->out[1 + h], P + (size_t)h * (size_t)b->rows, sizeof(float) * (size_t)b->rows);
+  for (int h = 0; h < k && j->U; h++) {
+    const float *pt = P + (size_t)h * (size_t)b->rows, *pc = P + (size_t)(k + h) * (size_t)b->rows;
+    float *w = b->out[1 + k + h];
+    for (int64_t i = 0; i < b->rows; i++) w[i] = (float)((double)pt[i] - (double)pc[i]);
+  }
+  memcpy(b->out[0], b->in[1], sizeof(int64_t) * (size_t)b->rows);
+  j->t_comp += ps_now() - tc;
+}
+
+/* Scores every block from j->start through the pipeline (its thread reads
+ * block b+1 and writes b-1 while b is scored). Returns 1 if a stop signal
+ * ended the pass, with *stop_at the first block not done; *nb the blocks. */
+static int score_blocks(score_job_t *j, int64_t *stop_at, int64_t *nb) {
+  int k = j->k;
+  ps_pipe_col_t pin[2] = {{.dset = j->d.features, .type = PS_F32, .cols = j->f}, {.dset = j->d.ids, .type = PS_I64}};
   ps_pipe_col_t *pout = ps_malloc(sizeof(ps_pipe_col_t) * (size_t)(2 * k + 1));
-  pout[0] = (ps_pipe_col_t){did, PS_I64, 0};
-  for (int h = 0; h < k; h++) pout[1 + h] = (ps_pipe_col_t){ds[h], PS_F32, 0};
-  for (int h = 0; h < k && U; h++) pout[1 + k + h] = (ps_pipe_col_t){du[h], PS_F32, 0};
-  ps_pipe_spec_t spec = {"score", row0, n, br, 2, (1 + U) * k + 1, pin, pout, 1};
+  pout[0] = (ps_pipe_col_t){.dset = j->did, .type = PS_I64};
+  for (int h = 0; h < k; h++) pout[1 + h] = (ps_pipe_col_t){.dset = j->ds[h], .type = PS_F32};
+  for (int h = 0; h < k && j->U; h++) pout[1 + k + h] = (ps_pipe_col_t){.dset = j->du[h], .type = PS_F32};
+  ps_pipe_spec_t spec = {.what = "score", .row0 = j->row0, .n = j->n, .block_rows = j->br, .nin = 2,
+                         .nout = (1 + j->U) * k + 1, .in = pin, .out = pout, .agree_stop = 1};
   ps_pipe_t *pipe = pipe_open(&spec);
-  int64_t nb = pipe_blocks(pipe);
-  float *P = ps_malloc(sizeof(float) * (size_t)br * (size_t)k * (size_t)(1 + U));
+  *nb = pipe_blocks(pipe);
+  float *P = ps_malloc(sizeof(float) * (size_t)j->br * (size_t)k * (size_t)(1 + j->U));
   ps_progress_t prog;
-  ps_progress_init(&prog, "score", (double)n_all, 4.0 * (double)f);
-  double t_comp = 0;
-  char msg[1024];
-  pipe_start(pipe, start);
+  ps_progress_init(&prog, "score", (double)j->n_all, 4.0 * (double)j->f);
+  pipe_start(pipe, j->start);
   ps_block_t b;
   while (pipe_next(pipe, &b)) {
-    const float *X = b.in[0];
-    int64_t r = -1, c = -1;
-    if (o->reject_nonfinite && data_first_nonfinite(X, b.rows, f, &r, &c)) {
-      data_nonfinite_message(&d, row0 + b.first + r, c, X[(size_t)r * (size_t)f + (size_t)c], msg, sizeof msg);
-      pipe_fail(pipe, row0 + b.first + r, "%s", msg);
-    }
-    double tc = ps_now();
-    sc->predict(sc, X, b.rows, P);
-    for (int h = 0; h < k; h++) memcpy(b.out[1 + h], P + (size_t)h * (size_t)b.rows, sizeof(float) * (size_t)b.rows);
-    for (int h = 0; h < k && U; h++) {
-      const float *pt = P + (size_t)h * (size_t)b.rows, *pc = P + (size_t)(k + h) * (size_t)b.rows;
-      float *w = b.out[1 + k + h];
-      for (int64_t i = 0; i < b.rows; i++) w[i] = (float)((double)pt[i] - (double)pc[i]);
-    }
-    memcpy(b.out[0], b.in[1], sizeof(int64_t) * (size_t)b.rows);
-    t_comp += ps_now() - tc;
+    score_block(j, pipe, &b, P);
     ps_progress_update(&prog, (double)(b.first + b.rows) * (double)ps_size);
   }
-  int64_t stop_at = nb;
-  int stopped = pipe_check(pipe, &stop_at) == PS_PIPE_STOPPED;
-  double t_read = pipe_read_seconds(pipe), t_write = pipe_write_seconds(pipe);
+  *stop_at = *nb;
+  int stopped = pipe_check(pipe, stop_at) == PS_PIPE_STOPPED;
+  j->t_read = pipe_read_seconds(pipe);
+  j->t_write = pipe_write_seconds(pipe);
   pipe_close(pipe);
   free(P);
   free(pout);
-  for (int h = 0; h < k; h++) h5_close(ds[h]);
-  for (int h = 0; h < k && U; h++) h5_close(du[h]);
-  h5_close(did);
-  h5_close(gs);
-  h5_close(gu);
-  free(du);
-  double tc0 = ps_now();
-  h5_close(fid);
+  return stopped;
+}
+
+static void score_close_file(score_job_t *j) {
+  for (int h = 0; h < j->k; h++) h5_close(j->ds[h]);
+  for (int h = 0; h < j->k && j->U; h++) h5_close(j->du[h]);
+  h5_close(j->did);
+  h5_close(j->gs);
+  h5_close(j->gu);
+  h5_close(j->fid);
   comm_barrier();
-  free(ds);
-  if (stopped) {
-    int sig = comm_agree_stop();
-    if (ps_rank == 0) {
-      char *text = ps_sprintf("%s\n%lld\n", fp.s, (long long)stop_at);
-      if (out_write_small(progress, text, 0600) != 0) ps_die_local("cannot write %s", progress);
-      free(text);
-      ps_tmp_forget(progress);
-    }
-    out_keep(out);
-    ps_log("score: stop signal after %lld of %lld blocks; run the same command again to resume", (long long)stop_at,
-           (long long)nb);
-    manifest_phase("read", t_read);
-    manifest_phase("compute", t_comp);
-    manifest_phase("write", t_write);
-    manifest_finish(PS_EXIT_STOPPED, "stopped by a signal; finished blocks kept for resume");
-    ps_out("score: stopped by %s; %s kept for resume", ps_signal_name(sig), partial);
-  } else {
-    out_commit(out);
-    if (ps_rank == 0) {
-      unlink(progress);
-      ps_tmp_forget(progress);
-    }
-    t_write += ps_now() - tc0;
-    double el = ps_now() - t0;
-    ps_log("score: rank 0 time: metadata %.3f s, read %.2f s, compute %.2f s, write %.2f s (%.2f GB/s of scores)",
-           t_meta, t_read, t_comp, t_write, (double)n_all * (8.0 + 4.0 * k) / 1e9 / (t_write > 0 ? t_write : 1e-9));
-    ps_out("score: wrote %s: %lld customers x %d head%s in %.2f s (%.0f rows/s, %.2f GB/s of features, %d rank%s)",
-           o->out, (long long)n_all, k, k == 1 ? "" : "s", el, (double)n_all / el,
-           (double)n_all * (double)f * 4.0 / 1e9 / el, ps_size, ps_size == 1 ? "" : "s");
-    manifest_output("scores", o->out);
-    manifest_param_num("block_rows", (double)br);
-    manifest_params(SCORE_OPTS, o);
-    manifest_phase("metadata", t_meta);
-    manifest_phase("read", t_read);
-    manifest_phase("compute", t_comp);
-    manifest_phase("write", t_write);
-    cJSON *mj = manifest_metrics();
-    if (mj) cJSON_AddNumberToObject(mj, "rows", (double)n_all);
-    manifest_finish(0, NULL);
+}
+
+/* Stopped: the finished blocks and their count kept for the rerun. */
+static void score_keep(score_job_t *j, int64_t stop_at, int64_t nb) {
+  int sig = comm_agree_stop();
+  if (ps_rank == 0) {
+    char *text = ps_sprintf("%s\n%lld\n", j->fp.s, (long long)stop_at);
+    if (out_write_small(j->progress, text, 0600) != 0) ps_die_local("cannot write %s", j->progress);
+    free(text);
+    ps_tmp_forget(j->progress);
   }
-  free(progress);
-  free(partial);
-  free(manifest);
-  fp_free(&fp);
-  data_close(&d);
-  scorer_close(sc);
+  out_keep(j->out);
+  ps_log("score: stop signal after %lld of %lld blocks; run the same command again to resume", (long long)stop_at,
+         (long long)nb);
+  manifest_phase("read", j->t_read);
+  manifest_phase("compute", j->t_comp);
+  manifest_phase("write", j->t_write);
+  manifest_finish(PS_EXIT_STOPPED, "stopped by a signal; finished blocks kept for resume");
+  ps_out("score: stopped by %s; %s kept for resume", ps_signal_name(sig), j->partial);
+}
+
+/* Complete: renamed into place, timings and the manifest. */
+static void score_commit(score_job_t *j, double tc0) {
+  out_commit(j->out);
+  if (ps_rank == 0) {
+    unlink(j->progress);
+    ps_tmp_forget(j->progress);
+  }
+  j->t_write += ps_now() - tc0;
+  double el = ps_now() - j->t0, n_all = (double)j->n_all;
+  int k = j->k;
+  ps_log("score: rank 0 time: metadata %.3f s, read %.2f s, compute %.2f s, write %.2f s (%.2f GB/s of scores)",
+         j->t_meta, j->t_read, j->t_comp, j->t_write, n_all * (8.0 + 4.0 * k) / 1e9 / (j->t_write > 0 ? j->t_write : 1e-9));
+  ps_out("score: wrote %s: %lld customers x %d head%s in %.2f s (%.0f rows/s, %.2f GB/s of features, %d rank%s)",
+         j->o->out, (long long)j->n_all, k, k == 1 ? "" : "s", el, n_all / el, n_all * (double)j->f * 4.0 / 1e9 / el,
+         ps_size, ps_size == 1 ? "" : "s");
+  manifest_output("scores", j->o->out);
+  manifest_param_num("block_rows", (double)j->br);
+  manifest_params(SCORE_OPTS, j->o);
+  manifest_phase("metadata", j->t_meta);
+  manifest_phase("read", j->t_read);
+  manifest_phase("compute", j->t_comp);
+  manifest_phase("write", j->t_write);
+  cJSON *mj = manifest_metrics();
+  if (mj) cJSON_AddNumberToObject(mj, "rows", n_all);
+  manifest_finish(0, NULL);
+}
+
+int score_run(const score_opts_t *o) {
+  score_job_t j = {.o = o, .gu = -1};
+  score_open_inputs(&j);
+  score_begin_partial(&j);
+  j.ds = ps_malloc(sizeof(ps_h5_t) * (size_t)j.k);
+  j.du = ps_malloc(sizeof(ps_h5_t) * (size_t)j.k);
+  double tm = ps_now(); /* metadata (create, attributes) timed apart from data, as h5bench does */
+  if (j.start > 0) score_reopen(&j);
+  else score_create(&j);
+  j.t_meta = ps_now() - tm;
+  int64_t stop_at, nb;
+  int stopped = score_blocks(&j, &stop_at, &nb);
+  double tc0 = ps_now();
+  score_close_file(&j);
+  if (stopped) score_keep(&j, stop_at, nb);
+  else score_commit(&j, tc0);
+  free(j.ds);
+  free(j.du);
+  free(j.progress);
+  free(j.partial);
+  free(j.manifest);
+  fp_free(&j.fp);
+  data_close(&j.d);
+  scorer_close(j.sc);
   return stopped ? PS_EXIT_STOPPED : 0;
 }

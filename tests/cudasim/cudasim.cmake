@@ -56,6 +56,7 @@ endfunction()
 # the CUDA backend: kernels + backend_cuda.c, as pscuda_obj in the nvcc build
 file(GLOB PS_CUDA_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/kernels/common/*.cu ${CMAKE_SOURCE_DIR}/kernels/logreg/*.cu
      ${CMAKE_SOURCE_DIR}/kernels/kmeans/*.cu ${CMAKE_SOURCE_DIR}/kernels/gbdt/*.cu)
+list(FILTER PS_CUDA_SRC EXCLUDE REGEX "/bench_[^/]*\\.cu$") # the benches: propscore-bench
 add_library(pscuda_obj OBJECT ${CMAKE_SOURCE_DIR}/host/models/logreg/backend_cuda.c
             ${CMAKE_SOURCE_DIR}/host/models/kmeans/backend_cuda.c ${CMAKE_SOURCE_DIR}/host/models/gbdt/backend_cuda.c)
 cudasim_cu(pscuda_obj ${PS_CUDA_SRC})
@@ -67,12 +68,13 @@ set(PS_CUDA_LIBS cudasim stdc++)
 
 # After the top file is read (its targets exist by then): the NCCL transport
 # joins the MPI transport as in the CUDA build, with NCCL over MPI; the
-# kernel bench is built (and smoke-tested) like the other kernels.
+# kernel benches (kernels/*/bench_*.cu) are built, and tested, like the kernels.
 cmake_language(DEFER CALL target_sources ps_comm_mpi_obj PRIVATE ${CMAKE_SOURCE_DIR}/host/comm/comm_nccl.c)
 cmake_language(DEFER CALL target_link_libraries pscore PUBLIC cudasim_nccl)
+file(GLOB PS_BENCH_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/kernels/*/bench_*.cu)
 add_executable(propscore-bench)
-cudasim_cu(propscore-bench ${CMAKE_SOURCE_DIR}/kernels/bench/propscore_bench.cu)
+cudasim_cu(propscore-bench ${PS_BENCH_SRC})
 target_include_directories(propscore-bench PRIVATE ${PS_INCLUDES})
 target_compile_definitions(propscore-bench PRIVATE ${PS_DEFS})
-target_link_libraries(propscore-bench PRIVATE pscore)
+target_link_libraries(propscore-bench PRIVATE pscore_local)
 set_target_properties(propscore-bench PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
