@@ -1,11 +1,11 @@
 /* cmd_train.c: `propscore train` -- its option table is train_cmd
  * (models/train_opts.c); one model (models/train_job.h), auto, or
- * --uplift (targeting/uplift_train.h). */
+ * --uplift (models/uplift_train.h). */
 #include "cli/args.h"
 #include "cli/cmds.h"
 #include "core/util.h"
 #include "models/train_job.h"
-#include "targeting/uplift_train.h"
+#include "models/uplift_train.h"
 
 int cmd_train(int argc, char **argv) {
   train_opts_t o = {0};

@@ -36,6 +36,7 @@ static void *fit_candidate(const train_opts_t *o, int i, const train_input_t *in
 
 /* The winner written and committed, the candidates' checkpoints removed. */
 static void commit(const train_opts_t *o, void *const *fit, int win, ps_output_t *out, char *const *ckpt) {
+  out_create(out);
   if (ps_rank == 0) KINDS[win]->write(fit[win], o, out);
   out_commit(out);
   if (ps_rank == 0)
@@ -69,7 +70,7 @@ int auto_train(const train_opts_t *o) {
                       {.role = "--checkpoint", .path = ckpt[1]}, {.role = "the manifest", .path = man}};
   out_check_paths(in_paths, 1, outs, 4);
   manifest_set_output(cm->model);
-  ps_output_t *out = out_begin(cm->model, 1); /* MODEL.lock: one job at a time on a model */
+  ps_output_t *out = out_lock(cm->model, 1); /* MODEL.lock: one job at a time on a model */
   ps_data_t d;
   train_input_t in = {.d = &d};
   in.targets = train_job_targets(cm, &d, &in.k);

@@ -44,7 +44,7 @@ typedef struct {
   logreg_opts_t lr;
   gbdt_opts_t gb;
   int kind;              /* PS_KIND_* */
-  int uplift;            /* --uplift: two models (targeting/uplift_train.h) */
+  int uplift;            /* --uplift: two models (models/uplift_train.h) */
   const char *treatment; /* --uplift's treatment flag */
 } train_opts_t;
 

@@ -97,6 +97,7 @@ static void record_device(const train_opts_t *o) {
  * the checkpoint has served. */
 static void commit_model(const train_kind_t *kind, const void *fit, const train_opts_t *o, ps_output_t *out,
                          const char *ckpt) {
+  out_create(out);
   if (ps_rank == 0) kind->write(fit, o, out);
   out_commit(out);
   if (ps_rank == 0) unlink(ckpt);
@@ -114,7 +115,7 @@ int train_job_run(train_opts_t *o) {
                       {.role = "the manifest", .path = man}};
   out_check_paths(in_paths, 1, outs, 3);
   manifest_set_output(cm->model);
-  ps_output_t *out = out_begin(cm->model, 1); /* MODEL.lock: one job at a time on a model */
+  ps_output_t *out = out_lock(cm->model, 1); /* MODEL.lock: one job at a time on a model */
   record_device(o);
   ps_data_t d;
   train_input_t in = {.d = &d};

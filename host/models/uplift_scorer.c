@@ -1,7 +1,7 @@
-/* uplift_model.c: the two-model uplift model (see uplift_model.h): its
+/* uplift_scorer.c: the two-model uplift model (see uplift_scorer.h): its
  * writer, and the model as a scorer (scorer.h): predict writes
  * P(y|treated) for every head, then P(y|control). */
-#include "models/uplift_model.h"
+#include "models/uplift_scorer.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
-/* uplift_model.h: the two-model uplift model file (kind "model",
- * model_type "uplift"), written and read in one place (uplift_model.c):
+/* uplift_scorer.h: the two-model uplift model file (kind "model",
+ * model_type "uplift"), written and read in one place (uplift_scorer.c):
  * it names its treated and control sub-models (beside it), and all three
  * carry the same uplift_run_id, so a set whose parts come from different
  * train --uplift runs is refused when scored. The reader is scorer.h's

@@ -1,6 +1,6 @@
 /* uplift_train.c: train --uplift (see uplift_train.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "targeting/uplift_train.h"
+#include "models/uplift_train.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 #include "io/output.h"
 #include "models/labels.h"
 #include "models/train_job.h"
-#include "models/uplift_model.h"
+#include "models/uplift_scorer.h"
 
 enum { TREATED = 0, CONTROL = 1, MAIN = 2 };
 static const char *const GROUP[2] = {"treated", "control"};
@@ -71,6 +71,7 @@ static void *fit_group(const train_opts_t *o, const train_kind_t *kind, const tr
 static void commit_set(const train_opts_t *o, const train_kind_t *kind, void *const *fit, char *const *path,
                        ps_output_t *const *out) {
   char *run_id = new_run_id();
+  for (int i = TREATED; i <= MAIN; i++) out_create(out[i]);
   for (int g = TREATED; g <= CONTROL; g++) {
     if (ps_rank == 0) kind->write(fit[g], o, out[g]);
     comm_barrier();
@@ -120,7 +121,7 @@ int uplift_train(const train_opts_t *o) {
   out_check_paths(in_paths, 1, outs, 6);
   manifest_set_output(model);
   ps_output_t *out[3];
-  for (int i = TREATED; i <= MAIN; i++) out[i] = out_begin(path[i], 1); /* each part's lock, before any work */
+  for (int i = TREATED; i <= MAIN; i++) out[i] = out_lock(path[i], 1); /* each part's lock, before any work */
   ps_data_t d;
   train_input_t all = {.d = &d};
   all.targets = train_job_targets(&o->cm, &d, &all.k);
