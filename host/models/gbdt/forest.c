@@ -70,13 +70,15 @@ void forest_add(ps_forest_t *fo, const ps_tree_t *t) {
     fo->cap_leaves = cap;
   }
   size_t a = (size_t)fo->nnodes, b = (size_t)fo->nleaves, nb = (size_t)nodes;
-  memcpy(fo->feature + a, t->feature, sizeof(int32_t) * nb);
-  memcpy(fo->left + a, t->left, sizeof(int32_t) * nb);
-  memcpy(fo->right + a, t->right, sizeof(int32_t) * nb);
-  memcpy(fo->threshold + a, t->threshold, sizeof(float) * nb);
-  memcpy(fo->bin + a, t->bin, nb);
-  memcpy(fo->default_left + a, t->default_left, nb);
-  memcpy(fo->gain + a, t->gain, sizeof(double) * nb);
+  if (nb > 0) { /* a one-leaf tree has no node: the arrays may not exist yet */
+    memcpy(fo->feature + a, t->feature, sizeof(int32_t) * nb);
+    memcpy(fo->left + a, t->left, sizeof(int32_t) * nb);
+    memcpy(fo->right + a, t->right, sizeof(int32_t) * nb);
+    memcpy(fo->threshold + a, t->threshold, sizeof(float) * nb);
+    memcpy(fo->bin + a, t->bin, nb);
+    memcpy(fo->default_left + a, t->default_left, nb);
+    memcpy(fo->gain + a, t->gain, sizeof(double) * nb);
+  }
   memcpy(fo->leaf_value + b, t->leaf_value, sizeof(double) * (size_t)leaves);
   memcpy(fo->leaf_count + b, t->leaf_count, sizeof(int64_t) * (size_t)leaves);
   fo->nnodes = nn;
