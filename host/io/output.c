@@ -26,6 +26,7 @@ struct ps_output {
   char *final, *tmp, *lock;
   int lock_fd; /* rank 0 (the writer) */
   int parallel, partial;
+  int locked; /* out_lock: the lock held, the temporary not made yet */
 };
 
 /* realpath of the directory + the last component: the name an output will
@@ -217,8 +218,8 @@ static ps_output_t *make(const char *final, int parallel) {
 static void create_tmp(ps_output_t *o, uint64_t runid, int *exists) {
   char msg[1024] = {0}, name[PATH_MAX] = {0};
   int64_t st[2] = {0, 0}; /* error, existed */
-  int writer = !o->parallel || ps_rank == 0;
-  if (writer && take_lock(o, msg, sizeof msg) != 0) st[0] = 1;
+  int writer = !o->parallel || ps_rank == 0, locked = o->locked; /* out_lock took it already */
+  if (writer && !locked && take_lock(o, msg, sizeof msg) != 0) st[0] = 1;
   if (writer && !st[0]) {
     remove_leftovers(o);
     if (o->partial) {
@@ -259,7 +260,7 @@ static void create_tmp(ps_output_t *o, uint64_t runid, int *exists) {
   }
   o->tmp = ps_strdup(name);
   ps_tmp_register(o->tmp); /* a failure removes it and the lock's name, on whichever rank fails */
-  ps_tmp_register(o->lock);
+  if (!locked) ps_tmp_register(o->lock);
   if (exists) *exists = (int)st[1];
 }
 
@@ -268,6 +269,29 @@ ps_output_t *out_begin(const char *final, int parallel) {
   create_tmp(o, 0, NULL);
   return o;
 }
+
+static void release(ps_output_t *o);
+
+ps_output_t *out_lock(const char *final, int parallel) {
+  ps_output_t *o = make(final, parallel);
+  char msg[1024] = {0};
+  int64_t bad = 0;
+  if ((!parallel || ps_rank == 0) && take_lock(o, msg, sizeof msg) != 0) bad = 1;
+  if (parallel) {
+    comm_bcast(&bad, sizeof bad, 0);
+    comm_bcast(msg, sizeof msg, 0);
+  }
+  if (bad) {
+    release(o);
+    if (parallel) ps_die_all(PS_EXIT_ERROR, "%s", msg);
+    ps_die_local("%s", msg);
+  }
+  ps_tmp_register(o->lock);
+  o->locked = 1;
+  return o;
+}
+
+void out_create(ps_output_t *o) { create_tmp(o, 0, NULL); }
 
 ps_output_t *out_begin_partial(const char *final, uint64_t runid, int *exists) {
   ps_output_t *o = make(final, 1);
@@ -349,8 +373,8 @@ void out_keep(ps_output_t *o) {
 }
 
 void out_abort(ps_output_t *o) {
-  if (!o->parallel || ps_rank == 0) unlink(o->tmp);
-  ps_tmp_forget(o->tmp);
+  if (o->tmp && (!o->parallel || ps_rank == 0)) unlink(o->tmp);
+  if (o->tmp) ps_tmp_forget(o->tmp);
   release(o);
 }
 

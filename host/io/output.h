@@ -33,6 +33,12 @@ typedef struct ps_output ps_output_t;
 /* Collective if parallel (every rank gets the same temporary name), else
  * called by the one rank that writes (rank 0). */
 ps_output_t *out_begin(const char *final, int parallel);
+/* Two steps, for a job that must own its output from the start but writes
+ * it only at the end (train): out_lock takes <final>.lock now (a kill
+ * before out_create leaves no temporary), out_create makes the temporary.
+ * Collective if parallel. out_abort also undoes an out_lock alone. */
+ps_output_t *out_lock(const char *final, int parallel);
+void out_create(ps_output_t *o);
 /* Resumable: the temporary is <final>.partial-<runid>; *exists tells
  * whether a stopped run of this same job left it. Collective. */
 ps_output_t *out_begin_partial(const char *final, uint64_t runid, int *exists);

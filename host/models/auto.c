@@ -1,92 +1,101 @@
-/* auto.c: --model-type auto -- both kinds trained on the same split (same
- * holdout, salt and targets), each to a candidate file with its own
- * manifest; the one with the lower validation log-loss (summed over the
- * heads) becomes the model, by an atomic rename; the other is removed.
- * Both results are printed and kept in the model's manifest. */
+/* auto.c: --model-type auto -- both kinds fitted in memory on the same
+ * loaded data and split (same holdout, salt and targets); the one with the
+ * lower validation log-loss (summed over the heads) is the model, written
+ * once. No candidate files: the outputs are checked and MODEL.lock taken
+ * before any work. Both results are printed and kept in the manifest. */
 #define _POSIX_C_SOURCE 200809L
-#include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "comm/comm.h"
 #include "core/util.h"
-#include "io/h5.h"
 #include "io/manifest.h"
 #include "io/output.h"
-#include "models/train.h"
+#include "models/train_job.h"
 
-/* Sum of the heads' validation log-loss recorded in a model file. */
-static double valid_loss(const char *path) {
-  ps_h5_t fid = h5_open(path, 0);
-  int64_t k = 0;
-  char **targets = h5_read_strings(fid, path, "/targets", &k);
-  double sum = 0;
-  for (int h = 0; h < k; h++) {
-    char *name = ps_sprintf("/metrics/%s", targets[h]);
-    ps_h5_t g = h5_group_open(fid, path, name);
-    double v = NAN;
-    h5_get_attr_f64(g, "valid_loss", &v);
-    sum += v;
-    h5_close(g);
-    free(name);
+static const train_kind_t *const KINDS[2] = {&logreg_kind, &gbdt_kind};
+
+/* Fits kind i on `in` with its own checkpoint (CKPT.<kind>); NULL when
+ * stopped or failed (*rc; the manifest finished). */
+static void *fit_candidate(const train_opts_t *o, int i, const train_input_t *in, const char *ckpt, int *rc) {
+  const train_kind_t *kind = KINDS[i];
+  char *fp = train_job_fingerprint(o, kind, in, NULL);
+  train_hooks_t hk = {.ckpt = ckpt, .fp = fp, .every = o->cm.checkpoint_every};
+  ps_log("train: --model-type auto: training the %s candidate", kind->name);
+  void *fit = kind->fit(o, in, &hk, rc);
+  free(fp);
+  if (!fit) {
+    train_job_stopped(hk.sig, ckpt, hk.t_fit);
+  } else if (*rc != 0) {
+    manifest_finish(*rc, "a head made no progress");
+    kind->free(fit);
+    fit = NULL;
   }
-  ps_free_strv(targets);
-  h5_close(fid);
-  return sum;
+  return fit;
 }
 
-int auto_train(const train_common_t *cm, const logreg_opts_t *lr, const gbdt_opts_t *gb) {
-  if (!(cm->holdout > 0)) ps_die_all(PS_EXIT_USAGE, "--model-type auto compares validation log-loss: give --holdout > 0");
-  char *cand[2] = {ps_sprintf("%s.candidate-logreg.h5", cm->model), ps_sprintf("%s.candidate-gbdt.h5", cm->model)};
-  char *man[2] = {ps_sprintf("%s.manifest.json", cand[0]), ps_sprintf("%s.manifest.json", cand[1])};
-  const char *kind[2] = {"logreg", "gbdt"};
-  double loss[2];
-  for (int i = 0; i < 2; i++) {
-    train_common_t c = *cm;
-    c.model = cand[i];
-    c.checkpoint = NULL; /* each candidate keeps its own checkpoint */
-    if (i) manifest_restart();
-    ps_log("train: --model-type auto: training the %s candidate", kind[i]);
-    int rc = i == 0 ? logreg_train(&c, lr) : gbdt_train(&c, gb);
-    if (rc != 0) return rc;
-    loss[i] = valid_loss(cand[i]);
-    ps_tmp_register(cand[i]); /* a later failure removes it: a failed run leaves no candidate */
-    ps_tmp_register(man[i]);
-  }
-  int win = loss[1] < loss[0];
-  manifest_restart();
-  manifest_set_output(cm->model);
-  ps_path_t in[] = {{"--data", cm->data}};
-  ps_path_t outs[] = {{"--model", cm->model}};
-  out_check_paths(in, 1, outs, 1);
-  int64_t bad = 0;
-  if (ps_rank == 0) {
-    bad = rename(cand[win], cm->model) != 0;
-    for (int i = 0; i < 2; i++) unlink(man[i]);
-    unlink(cand[!win]);
-  }
-  comm_bcast(&bad, sizeof bad, 0);
-  if (bad) ps_die_all(PS_EXIT_ERROR, "cannot rename %s to %s", cand[win], cm->model);
-  for (int i = 0; i < 2; i++) {
-    ps_tmp_forget(cand[i]);
-    ps_tmp_forget(man[i]);
-    free(man[i]);
-  }
+/* The winner written and committed, the candidates' checkpoints removed. */
+static void commit(const train_opts_t *o, void *const *fit, int win, ps_output_t *out, char *const *ckpt) {
+  out_create(out);
+  if (ps_rank == 0) KINDS[win]->write(fit[win], o, out);
+  out_commit(out);
+  if (ps_rank == 0)
+    for (int i = 0; i < 2; i++) unlink(ckpt[i]);
+  comm_barrier();
+}
+
+static void record(const train_opts_t *o, const double *loss, int win) {
   ps_out("train: --model-type auto: validation log-loss (sum over heads) logreg %.6f, gbdt %.6f: kept %s in %s",
-         loss[0], loss[1], kind[win], cm->model);
-  manifest_input("data", cm->data, 0);
-  manifest_output("model", cm->model);
+         loss[0], loss[1], KINDS[win]->name, o->cm.model);
+  manifest_input("data", o->cm.data, 0);
+  manifest_output("model", o->cm.model);
   manifest_param_str("model_type", "auto");
-  manifest_param_str("chosen", kind[win]);
+  manifest_param_str("chosen", KINDS[win]->name);
   cJSON *mj = manifest_metrics();
   if (mj) {
     cJSON_AddNumberToObject(mj, "logreg_valid_log_loss_sum", loss[0]);
     cJSON_AddNumberToObject(mj, "gbdt_valid_log_loss_sum", loss[1]);
   }
   manifest_finish(0, NULL);
-  free(cand[0]);
-  free(cand[1]);
-  return 0;
+}
+
+int auto_train(const train_opts_t *o) {
+  const train_common_t *cm = &o->cm;
+  if (!(cm->holdout > 0)) ps_die_all(PS_EXIT_USAGE, "--model-type auto compares validation log-loss: give --holdout > 0");
+  char *base = cm->checkpoint ? ps_strdup(cm->checkpoint) : ps_sprintf("%s.ckpt", cm->model);
+  char *ckpt[2] = {ps_sprintf("%s.logreg", base), ps_sprintf("%s.gbdt", base)};
+  char *man = ps_sprintf("%s.manifest.json", cm->model);
+  ps_path_t in_paths[] = {{.role = "--data", .path = cm->data}};
+  ps_path_t outs[] = {{.role = "--model", .path = cm->model}, {.role = "--checkpoint", .path = ckpt[0]},
+                      {.role = "--checkpoint", .path = ckpt[1]}, {.role = "the manifest", .path = man}};
+  out_check_paths(in_paths, 1, outs, 4);
+  manifest_set_output(cm->model);
+  ps_output_t *out = out_lock(cm->model, 1); /* MODEL.lock: one job at a time on a model */
+  ps_data_t d;
+  train_input_t in = {.d = &d};
+  in.targets = train_job_targets(cm, &d, &in.k);
+  void *fit[2] = {NULL, NULL};
+  double loss[2];
+  int rc = 0;
+  for (int i = 0; i < 2 && rc == 0; i++) {
+    fit[i] = fit_candidate(o, i, &in, ckpt[i], &rc);
+    if (fit[i]) loss[i] = KINDS[i]->valid_loss(fit[i]);
+    if (fit[i]) KINDS[i]->print(fit[i], o, NULL, 0);
+  }
+  if (rc == 0) {
+    int win = loss[1] < loss[0];
+    commit(o, fit, win, out, ckpt);
+    record(o, loss, win);
+  } else {
+    out_abort(out);
+  }
+  for (int i = 0; i < 2; i++) {
+    if (fit[i]) KINDS[i]->free(fit[i]);
+    free(ckpt[i]);
+  }
+  free(base);
+  free(man);
+  ps_free_strv(in.targets);
+  data_close(&d);
+  return rc;
 }

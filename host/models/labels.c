@@ -16,15 +16,17 @@ uint8_t *labels_head(const uint8_t *Y, int64_t n, int k, int h) {
   return y;
 }
 
-static const char *filter_label;
-static int filter_value;
-
-void labels_set_row_filter(const char *label, int value) {
-  filter_label = label;
-  filter_value = value;
+uint8_t *labels_group_mask(ps_data_t *d, const char *label, int value) {
+  int64_t row0, n;
+  ps_partition(d->n, ps_size, ps_rank, &row0, &n);
+  uint8_t *keep = ps_malloc((size_t)(n > 0 ? n : 1));
+  data_read_labels(d, label, row0, n, 1, 0, keep);
+  for (int64_t i = 0; i < n; i++) keep[i] = keep[i] == value;
+  return keep;
 }
 
-void labels_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, ps_labeled_t *l) {
+void labels_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, const uint8_t *keep,
+                 ps_labeled_t *l) {
   memset(l, 0, sizeof *l);
   l->k = k;
   ps_partition(d->n, ps_size, ps_rank, &l->row0, &l->n);
@@ -36,18 +38,12 @@ void labels_load(ps_data_t *d, char *const *targets, int k, double holdout, int6
   data_read_ids(d, l->row0, n, l->ids);
   data_check_unique_ids(d, l->ids, l->row0, n);
   l->train = ps_malloc(nn);
-  uint8_t *flt = NULL;
-  if (filter_label) {
-    flt = ps_malloc(nn);
-    data_read_labels(d, filter_label, l->row0, n, 1, 0, flt);
-  }
   for (int64_t i = 0; i < n; i++) {
     int va = holdout > 0 && ps_id_unit(l->ids[i], (uint64_t)salt) < holdout;
-    l->train[i] = flt && flt[i] != filter_value ? PS_ROW_NONE : va ? PS_ROW_VALID : PS_ROW_TRAIN;
+    l->train[i] = keep && !keep[i] ? PS_ROW_NONE : va ? PS_ROW_VALID : PS_ROW_TRAIN;
     l->n_tr += l->train[i] == PS_ROW_TRAIN;
     l->n_va += l->train[i] == PS_ROW_VALID;
   }
-  free(flt);
   double cnt[2] = {(double)l->n_tr, (double)l->n_va};
   comm_allreduce_sum_f64(cnt, 2);
   l->g_tr = cnt[0];

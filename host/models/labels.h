@@ -25,14 +25,16 @@ typedef struct {
   double *n_pos;         /* [k] training positives in all ranks */
 } ps_labeled_t;
 
-/* Collective. Dies naming the file and target if a head has one class only
- * in the training split, or if fewer than 2 training rows remain. */
-void labels_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, ps_labeled_t *l);
+/* Collective. keep: [this rank's rows] 1 = a row of this fit, 0 = in
+ * neither split (PS_ROW_NONE); NULL: every row. Dies naming the file and
+ * target if a head has one class only in the training split, or if fewer
+ * than 2 training rows remain. */
+void labels_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, const uint8_t *keep,
+                 ps_labeled_t *l);
 void labels_free(ps_labeled_t *l);
-/* train --uplift (two models): until reset with label NULL, labels_load
- * keeps only rows whose /labels/<label> is `value` (checked 0/1), in both
- * splits; the other rows are PS_ROW_NONE. */
-void labels_set_row_filter(const char *label, int value);
+/* A row mask for labels_load (caller frees): this rank's rows whose
+ * /labels/<label> (checked 0/1) is `value` (train --uplift's groups). */
+uint8_t *labels_group_mask(ps_data_t *d, const char *label, int value);
 /* Labels of head h of a split (Y [n][k]) as a contiguous array (caller frees). */
 uint8_t *labels_head(const uint8_t *Y, int64_t n, int k, int h);
 /* Class weights from --pos-weight ("x", "x,y,...", "balanced"): w_pos and

@@ -1,8 +1,11 @@
-/* train.h: the options every model kind's training shares (the train
- * command's common flags), and the model kinds' training entry points. */
+/* train.h: `propscore train`: its options (one table, train_cmd, in
+ * models/train_job.c: the common flags, logistic regression's and
+ * gradient-boosted trees' in one struct) and its entry point. */
 #ifndef PS_TRAIN_H
 #define PS_TRAIN_H
 #include <stdint.h>
+
+#include "core/options.h"
 
 #define PS_DEFAULT_SPLIT_SALT 0x5eed /* 24301 */
 
@@ -10,6 +13,7 @@ typedef struct {
   const char *data, *model, *checkpoint; /* checkpoint: NULL -> MODEL.ckpt */
   const char *targets;                   /* "a,b" or NULL: every /labels/<target> */
   const char *device;                    /* cpu|cuda|auto */
+  const char *pos_weight;                /* per-target list as given */
   double holdout;
   int64_t split_salt;
   int reject_nonfinite;
@@ -17,24 +21,33 @@ typedef struct {
   int checkpoint_every;
 } train_common_t;
 
-/* Logistic regression (models/logreg/train.c). */
+/* Logistic regression (models/logreg/fit.c). */
+enum { PS_SOLVER_AUTO = 0, PS_SOLVER_LBFGS = 1, PS_SOLVER_NEWTON = 2 };
 typedef struct {
-  const char *l2, *pos_weight, *solver, *x_dtype; /* per-target lists as given */
+  const char *l2, *x_dtype; /* per-target list as given; f32|bf16 */
+  int solver;               /* PS_SOLVER_* */
   int max_iter, lbfgs_m, missing_indicators;
   double tol, ftol;
 } logreg_opts_t;
-int logreg_train(const train_common_t *c, const logreg_opts_t *o);
 
-/* Gradient-boosted trees (models/gbdt/train.c); LightGBM's defaults. */
+/* Gradient-boosted trees (models/gbdt/fit.c); LightGBM's defaults. */
 typedef struct {
   int trees, num_leaves, max_depth, max_bin, early_stopping, bagging_freq;
   int64_t min_data, bin_sample, hist_budget;
   double learning_rate, min_hess, l2, min_gain, feature_fraction, bagging_fraction;
   uint64_t seed;
-  const char *pos_weight;
 } gbdt_opts_t;
-int gbdt_train(const train_common_t *c, const gbdt_opts_t *o);
 
-/* --model-type auto (models/auto.c): both, the better kept. */
-int auto_train(const train_common_t *c, const logreg_opts_t *lr, const gbdt_opts_t *gb);
+enum { PS_KIND_LOGREG = 0, PS_KIND_GBDT = 1, PS_KIND_AUTO = 2 };
+typedef struct {
+  train_common_t cm;
+  logreg_opts_t lr;
+  gbdt_opts_t gb;
+  int kind;              /* PS_KIND_* */
+  int uplift;            /* --uplift: two models (models/uplift_train.h) */
+  const char *treatment; /* --uplift's treatment flag */
+} train_opts_t;
+
+/* `propscore train`: its options and help. */
+extern const ps_cmd_spec_t train_cmd;
 #endif

@@ -1,10 +1,59 @@
-/* uplift_scorer.c: an uplift (two-model) model as a scorer (scorer.h):
- * predict writes P(y|treated) for every head, then P(y|control). */
+/* uplift_scorer.c: the two-model uplift model (see uplift_scorer.h): its
+ * writer, and the model as a scorer (scorer.h): predict writes
+ * P(y|treated) for every head, then P(y|control). */
+#include "models/uplift_scorer.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
+#include "io/h5.h"
 #include "models/scorer.h"
+
+#define RUN_ID_ATTR "uplift_run_id"
+
+static const char *base_name(const char *path) {
+  const char *sl = strrchr(path, '/');
+  return sl ? sl + 1 : path;
+}
+
+void uplift_model_write(ps_output_t *out, const uplift_model_t *m) {
+  ps_h5_t fid = h5_create(out_tmp(out), 0);
+  h5_attr_i64(fid, "schema_version", PS_SCHEMA_VERSION);
+  h5_attr_str(fid, "kind", "model");
+  h5_attr_str(fid, "model_type", "uplift");
+  h5_attr_str(fid, "uplift_method", "two-model");
+  h5_attr_str(fid, "base_model_type", m->base_model_type);
+  h5_attr_str(fid, "treatment", m->treatment);
+  h5_attr_str(fid, "treated_model", base_name(m->treated));
+  h5_attr_str(fid, "control_model", base_name(m->control));
+  h5_attr_f64(fid, "holdout", m->holdout);
+  h5_attr_i64(fid, "split_salt", m->split_salt);
+  h5_attr_str(fid, RUN_ID_ATTR, m->run_id);
+  h5_close(fid);
+}
+
+void uplift_model_mark_part(const char *path, const char *run_id) {
+  ps_h5_t fid = h5_open_rw(path);
+  h5_attr_str(fid, RUN_ID_ATTR, run_id);
+  h5_close(fid);
+}
+
+/* The parts must come from the run that wrote the uplift model (files
+ * without a run id: written before run ids, accepted). */
+static void check_part(ps_h5_t fid, const char *path, const char *role, const char *part) {
+  char *want = h5_get_attr_str(fid, RUN_ID_ATTR);
+  if (!want) return;
+  ps_h5_t pf = h5_open(part, 0);
+  char *got = h5_get_attr_str(pf, RUN_ID_ATTR);
+  h5_close(pf);
+  if (!got || strcmp(got, want))
+    ps_die_all(PS_EXIT_ERROR,
+               "%s: its %s model %s is from another train --uplift run (%s %s, the uplift model's %s): train the "
+               "set again", path, role, part, RUN_ID_ATTR, got ? got : "missing", want);
+  free(got);
+  free(want);
+}
 
 typedef struct {
   ps_scorer_t *t, *c;
@@ -39,6 +88,8 @@ ps_scorer_t *uplift_scorer_open(ps_h5_t fid, const char *path, const char *devic
   char *tn = h5_get_attr_str(fid, "treated_model"), *cn = h5_get_attr_str(fid, "control_model");
   if (!tn || !cn) ps_die_all(PS_EXIT_ERROR, "%s: uplift model without treated_model/control_model attributes", path);
   char *tp = sibling(path, tn), *cp = sibling(path, cn);
+  check_part(fid, path, "treated", tp);
+  check_part(fid, path, "control", cp);
   uplift_scorer_t *u = ps_calloc(1, sizeof *u);
   u->t = open_model(tp, device);
   u->c = open_model(cp, device);

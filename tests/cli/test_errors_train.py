@@ -152,7 +152,7 @@ def test_eval_scores_from_other_data(base, tmp_path):
 
 
 @pytest.mark.parametrize("args,msg", [
-    (["train", "--data", "d.h5"], "--data and --model are required"),
+    (["train", "--data", "d.h5"], "train: --model is required"),
     (["train", "--data", "d.h5", "--model", "m.h5", "--solver", "sgd"], "--solver: 'sgd' is not one of"),
     (["train", "--data", "d.h5", "--model", "m.h5", "--l2", "1,2,3"], ""),
     (["score", "--data", "d.h5"], "score: --model and --out are required"),  # names only the missing ones

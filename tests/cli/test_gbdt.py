@@ -247,6 +247,25 @@ def test_degenerate_inputs(tmp_path):
         "--holdout", "0", "--quiet")
 
 
+@pytest.mark.parametrize("args,named", [
+    (("--min-data-in-leaf", "200"), "--min-data-in-leaf 200"),
+    (("--min-sum-hessian", "1000"), "--min-sum-hessian 1000"),
+    (("--min-gain-to-split", "1e9"), "--min-gain-to-split 1e+09"),
+])
+def test_no_split_warning_names_the_constraint(tmp_path, args, named):
+    """Issue 32: the "no split" warning named --min-data-in-leaf whatever stopped the split."""
+    n = 300
+    rng = np.random.default_rng(2)
+    path = str(tmp_path / "x.h5")
+    with h5py.File(path, "w") as h:
+        h["features"], h["customer_id"] = rng.normal(size=(n, 3)).astype(np.float32), np.arange(n, dtype=np.int64)
+        h["feature_names"] = np.array([b"a", b"b", b"c"])
+        h["labels/y"] = (h["features"][:, 0] > 0).astype(np.uint8)
+    r = run(1, "train", "--data", path, "--model", str(tmp_path / "g.h5"), "--model-type", "gbdt", *args)
+    warn = [l for l in r.stderr.splitlines() if "no split of the first tree" in l]
+    assert len(warn) == 1 and named in warn[0] and "the model is the base rate" in warn[0], r.stderr
+
+
 def test_eval_gate_and_importance(data, tmp_path):
     model, scores = str(tmp_path / "g.h5"), str(tmp_path / "s.h5")
     r = run(2, "train", "--data", data, "--model", model, "--model-type", "gbdt", "--trees", "20")
@@ -304,3 +323,27 @@ def test_log_lines_are_whole(tmp_path):
     top = [m for m in msgs if "top features by gain: " in m]
     assert len(top) == 2 and all(m.startswith("train: ") for m in top)
     assert all(l.startswith("train: ") for l in p.stdout.splitlines())
+
+
+def test_auto_checks_outputs_and_lock_before_any_work(data, tmp_path):
+    """Issue 32: auto checked the output rules only after training both
+    candidates (leaving *.candidate-* files) and renamed without MODEL.lock."""
+    import fcntl
+    before = set(os.listdir(os.path.dirname(data)))
+    digest_in = open(data, "rb").read()
+    r = run(1, "train", "--data", data, "--model", data, "--model-type", "auto", "--trees", "2", check=False)
+    assert r.returncode == 1 and "refusing to overwrite an input" in error_line(r) and "training the" not in r.stderr
+    assert set(os.listdir(os.path.dirname(data))) == before and open(data, "rb").read() == digest_in
+    folder = tmp_path / "dir.h5"
+    folder.mkdir()
+    r = run(1, "train", "--data", data, "--model", str(folder), "--model-type", "auto", "--trees", "2", check=False)
+    assert r.returncode != 0 and "training the" not in r.stderr
+    assert sorted(os.listdir(tmp_path)) == ["dir.h5"] and not os.listdir(folder)
+    # another run holds MODEL.lock: auto refuses before training (it used to rename over it and exit 0)
+    model = str(tmp_path / "m.h5")
+    with open(model + ".lock", "w") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        r = run(1, "train", "--data", data, "--model", model, "--model-type", "auto", "--trees", "2", check=False)
+    assert r.returncode == 1 and "another propscore run is writing" in error_line(r)
+    assert "training the" not in r.stderr and not os.path.exists(model)
+    assert not [p for p in os.listdir(tmp_path) if "candidate" in p]

@@ -131,3 +131,28 @@ def test_long_fingerprint_trains_and_resumes(tmp_path):
     assert filecmp.cmp(ref, model, shallow=False)
     with h5py.File(model) as m:
         assert [t.decode() for t in m["targets"][...]] == names
+
+
+ASAN_BIN = os.environ.get("PROPSCORE_ASAN_BIN") or ""
+
+
+@pytest.mark.skipif(not ASAN_BIN, reason="needs the ASan build (scripts/test.sh builds it)")
+def test_sanitized_resume_and_base_rate_tree(tmp_path):
+    """Under ASan+UBSan: a logreg resume read a checkpoint's start point from
+    one stack double (opt_init copies n of them), and a GBDT base-rate tree
+    (one leaf, no node) passed NULL to memcpy; both ran clean only by luck."""
+    data = gen(str(tmp_path / "d.h5"), rows=4000, features=8)
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:exitcode=99",
+               UBSAN_OPTIONS="halt_on_error=1:exitcode=98")
+
+    def asan(*args, stop=None, code=0):
+        e = dict(env, PROPSCORE_FAULT_STOP=stop) if stop else env
+        r = subprocess.run([MPIEXEC, "-n", "2", ASAN_BIN, *args], capture_output=True, text=True, env=e, timeout=300)
+        assert r.returncode == code, r.stderr[-3000:]
+        assert "ERROR: AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr[-3000:]
+
+    model = str(tmp_path / "m.h5")
+    asan("train", "--data", data, "--model", model, "--solver", "lbfgs", "--quiet", stop="pass:3", code=75)
+    asan("train", "--data", data, "--model", model, "--solver", "lbfgs", "--quiet")
+    asan("train", "--data", data, "--model", str(tmp_path / "g.h5"), "--model-type", "gbdt", "--trees", "3",
+         "--min-data-in-leaf", "4000", "--quiet")

@@ -6,6 +6,7 @@ The metrics are computed distributed (targeting/uplift_metrics.c, no rank
 gathers the rows): the JSON is the same bytes for any rank count, ranks
 without rows included, and rank 0 needs no more memory than the others."""
 import json
+import os
 import re
 import shutil
 
@@ -333,3 +334,34 @@ def test_train_uplift_errors(data, tmp_path):
     r = run(1, "train", "--data", data, "--model", model, "--treatment", "treated", check=False)
     assert r.returncode == 2 and "--uplift" in error_line(r)
     assert not (tmp_path / "m.h5").exists()
+
+
+def test_failed_uplift_train_replaces_nothing_and_score_refuses_mixed_parts(data, tmp_path):
+    """Issue 32: a failed train --uplift left a new MODEL.treated.h5 beside the
+    old control and uplift models, and score then exited 0 with wrong uplifts.
+    Now the three files are replaced together or not at all, and score refuses
+    parts of different runs (a shared run id)."""
+    import shutil
+    from pstest import digest
+    model = str(tmp_path / "m.h5")
+    parts = [model, str(tmp_path / "m.treated.h5"), str(tmp_path / "m.control.h5")]
+    args = ("--uplift", "--treatment", "treated", "--targets", "y", "--quiet")
+    run(2, "train", "--data", data, "--model", model, *args)
+    before = [digest(p) for p in parts]
+    # the control group has no positive: its fit fails after the treated one succeeded
+    bad = str(tmp_path / "bad.h5")
+    shutil.copy(data, bad)
+    with h5py.File(bad, "r+") as h:
+        y, t = h["labels/y"][...], h["labels/treated"][...]
+        y[t == 0] = 0
+        h["labels/y"][...] = y
+    r = run(2, "train", "--data", bad, "--model", model, *args, check=False)
+    assert r.returncode == 1 and "every training label is 0" in error_line(r)
+    assert [digest(p) for p in parts] == before
+    assert not [p for p in os.listdir(tmp_path) if ".tmp-" in p or p.endswith(".lock")]
+    # a part of another run: refused with one line naming it
+    other = str(tmp_path / "o.h5")
+    run(2, "train", "--data", data, "--model", other, *args, "--l2", "1e-2")
+    shutil.copy(str(tmp_path / "o.control.h5"), parts[2])
+    r = run(2, "score", "--data", data, "--model", model, "--out", str(tmp_path / "s.h5"), check=False)
+    assert r.returncode == 1 and "m.control.h5" in error_line(r) and "another train --uplift run" in error_line(r)

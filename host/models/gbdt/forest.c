@@ -70,7 +70,7 @@ void forest_add(ps_forest_t *fo, const ps_tree_t *t) {
     fo->cap_leaves = cap;
   }
   size_t a = (size_t)fo->nnodes, b = (size_t)fo->nleaves, nb = (size_t)nodes;
-  if (nb > 0) { /* a tree with no split: the node arrays may not exist yet */
+  if (nb > 0) { /* a one-leaf tree has no node: the arrays may not exist yet */
     memcpy(fo->feature + a, t->feature, sizeof(int32_t) * nb);
     memcpy(fo->left + a, t->left, sizeof(int32_t) * nb);
     memcpy(fo->right + a, t->right, sizeof(int32_t) * nb);

@@ -71,8 +71,7 @@ void gbdt_model_write_trees(ps_h5_t fid, const ps_gbdt_model_t *m, int heads) {
   h5_close(gi);
 }
 
-void gbdt_model_write(const char *path, const ps_gbdt_model_t *m, const ps_gbdt_report_t *r) {
-  ps_output_t *out = out_begin(path, 0);
+void gbdt_model_write(ps_output_t *out, const ps_gbdt_model_t *m, const ps_gbdt_report_t *r) {
   ps_h5_t fid = model_file_create(out, "gbdt");
   h5_attr_f64(fid, "holdout", m->holdout);
   h5_attr_i64(fid, "split_salt", m->split_salt);
@@ -107,7 +106,6 @@ void gbdt_model_write(const char *path, const ps_gbdt_model_t *m, const ps_gbdt_
   h5_close(gtr);
   h5_close(gm);
   h5_close(fid);
-  out_commit(out);
 }
 
 static void bad(const char *path, const char *what, const char *target, int64_t i) {

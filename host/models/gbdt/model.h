@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "io/h5.h"
+#include "io/output.h"
 #include "models/gbdt/binning.h"
 #include "models/gbdt/forest.h"
 #include "stats/metrics.h"
@@ -41,8 +42,8 @@ typedef struct {
 
 void gbdt_model_init(ps_gbdt_model_t *m, int64_t f, int k);
 void gbdt_model_free(ps_gbdt_model_t *m);
-/* Rank 0 only: written to a safe temporary, renamed when complete. */
-void gbdt_model_write(const char *path, const ps_gbdt_model_t *m, const ps_gbdt_report_t *r);
+/* Rank 0 only: into out's temporary (the caller commits it). */
+void gbdt_model_write(ps_output_t *out, const ps_gbdt_model_t *m, const ps_gbdt_report_t *r);
 /* Every rank reads the (open, small) file; dies with one line. */
 void gbdt_model_read(ps_h5_t fid, const char *path, ps_gbdt_model_t *m);
 /* Write / read a model's trees and cuts into a group of an open file (the checkpoint shares them). */

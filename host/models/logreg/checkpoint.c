@@ -94,9 +94,10 @@ int ckpt_load(void *ctx, int k, const fit_opts_t *fo, int64_t n, ps_opt_t *o, fi
     if (nn != n || !dname || strcmp(dname, dir->name))
       ps_die_all(PS_EXIT_ERROR, "%s: checkpoint does not fit this model (columns or solver)", path);
     free(dname);
-    double zero = 0;
+    double *zero = ps_calloc((size_t)nn, sizeof(double)); /* opt_init copies n values from it */
     opt_init(&o[h], nn, dir, fo->m, getd(g, path, "tol"), getd(g, path, "ftol"), (int)geti(g, path, "max_iter"),
-             &zero);
+             zero);
+    free(zero);
     ps_opt_t *p = &o[h];
     h5_read_small(g, path, "x", PS_F64, p->x, nn);
     h5_read_small(g, path, "g", PS_F64, p->g, nn);

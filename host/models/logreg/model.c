@@ -15,8 +15,8 @@ ps_transform_t model_transform(const ps_model_t *m) {
   return t;
 }
 
-void logreg_model_write(const char *path, const ps_model_t *m, const ps_train_report_t *r) {
-  ps_output_t *out = out_begin(path, 0);
+void logreg_model_write(ps_output_t *out, const ps_model_t *m, const ps_train_report_t *r) {
+  const char *path = out_tmp(out);
   ps_h5_t fid = model_file_create(out, "logreg");
   int64_t c = m->c, c1 = c + 1, k = m->k;
   h5_attr_str(fid, "device", r->device);
@@ -73,7 +73,6 @@ void logreg_model_write(const char *path, const ps_model_t *m, const ps_train_re
   h5_close(gt);
   h5_close(gm);
   h5_close(fid);
-  out_commit(out);
 }
 
 /* A model's numbers must be usable: one line naming the dataset and index. */

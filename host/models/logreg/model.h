@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "io/h5.h"
+#include "io/output.h"
 #include "models/logreg/trace.h"
 #include "stats/metrics.h"
 #include "stats/prepare.h"
@@ -35,8 +36,8 @@ typedef struct {
   const ps_metrics_t *train, *valid;     /* [k] each; valid may be NULL */
 } ps_train_report_t;
 
-/* Rank 0 only: write to a safe temporary beside path, rename when done. */
-void logreg_model_write(const char *path, const ps_model_t *m, const ps_train_report_t *r);
+/* Rank 0 only: into out's temporary (the caller commits it). */
+void logreg_model_write(ps_output_t *out, const ps_model_t *m, const ps_train_report_t *r);
 /* Every rank reads the (small) file (already open); dies with one line. */
 void logreg_model_read(ps_h5_t fid, const char *path, ps_model_t *m);
 void logreg_model_free(ps_model_t *m);

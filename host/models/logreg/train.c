@@ -1,25 +1,21 @@
-/* train.c: training multi-head logistic regression end to end (train.h's
- * logreg_train): inputs checked, rows loaded and prepared (trainset.c),
- * every head fitted in the same passes (fit.c) with checkpoints
- * (checkpoint.c), metrics on both splits, the model file and the manifest. */
+/* train.c: multi-head logistic regression fitted in memory (train.h's
+ * logreg_fit): rows loaded and prepared (trainset.c), every head fitted in
+ * the same passes (fit.c) with checkpoints (checkpoint.c, through the
+ * hooks), metrics on both splits. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "comm/comm.h"
-#include "core/fingerprint.h"
 #include "core/parse.h"
 #include "core/util.h"
 #include "io/data.h"
-#include "io/manifest.h"
 #include "models/logreg/backend.h"
 #include "models/logreg/checkpoint.h"
 #include "models/logreg/fit.h"
 #include "models/logreg/model.h"
 #include "models/logreg/trainset.h"
-#include "models/train.h"
-#include "models/train_job.h"
+#include "models/logreg/train.h"
 #include "stats/metrics.h"
 
 #define NEWTON_AUTO_MAX 32 /* --solver auto: Newton up to this many model columns */
@@ -146,193 +142,214 @@ static void predict_splits(train_ctx_t *t, const double *theta, float *Ptr, floa
   free(tmp);
 }
 
-int logreg_train(const train_common_t *cm, const logreg_opts_t *o) {
-  static const char *const solvers[] = {"auto", "lbfgs", "newton", NULL};
-  int solver = ps_parse_choice("--solver", o->solver, solvers);
-  char *ckpt, *manifest;
-  train_job_outputs(cm, &ckpt, &manifest);
-  ps_backend_t *b = logreg_backend_create(cm->device, o->x_dtype);
-  manifest_device(b->name);
-  double t0 = ps_now();
-
-  ps_data_t d;
-  int k;
-  char **targets = train_job_targets(cm, &d, &k);
-  double *l2 = ps_malloc(sizeof(double) * (size_t)k), *pw = ps_malloc(sizeof(double) * (size_t)k);
-  int *bal = ps_calloc((size_t)k, sizeof(int));
-  ps_parse_per_target("--l2", o->l2, k, l2, NULL, 0.0, 1e6);
-  ps_parse_per_target("--pos-weight", o->pos_weight, k, pw, bal, 1e-6, 1e6); /* checked before any work */
-
+/* One fit's working state. */
+typedef struct {
+  const train_common_t *cm;
+  const logreg_opts_t *o;
+  const train_input_t *in;
+  train_hooks_t *hk;
+  logreg_fit_t *r;
   ps_trainset_t ts;
-  double t_load = ps_now();
+  train_ctx_t tc;
+  double *w_pos, *w_neg, *wsum, *theta;
+} lfit_t;
+
+/* Rows loaded and prepared; the solver (--solver auto: Newton up to
+ * NEWTON_AUTO_MAX columns). */
+static void load(lfit_t *g) {
+  const train_common_t *cm = g->cm;
+  logreg_fit_t *r = g->r;
+  int k = g->in->k;
+  r->t_load = ps_now();
   int64_t mem_limit = train_job_mem_limit(cm);
   if (mem_limit <= 0) mem_limit = (int64_t)4 << 30;
-  trainset_load(&d, targets, k, cm->holdout, cm->split_salt, o->missing_indicators, cm->reject_nonfinite, mem_limit,
-                &ts);
-  t_load = ps_now() - t_load;
-  int64_t cols = ts.c, c1 = cols + 1;
-  int newton = solver == 2 || (solver == 0 && cols <= NEWTON_AUTO_MAX);
-  if (newton && cols > NEWTON_MAX)
+  r->mem_limit = mem_limit;
+  trainset_load(g->in->d, g->in->targets, k, cm->holdout, cm->split_salt, g->in->keep, g->o->missing_indicators,
+                cm->reject_nonfinite, mem_limit, &g->ts);
+  r->t_load = ps_now() - r->t_load;
+  int64_t cols = g->ts.c, c1 = cols + 1;
+  r->newton = g->o->solver == PS_SOLVER_NEWTON || (g->o->solver == PS_SOLVER_AUTO && cols <= NEWTON_AUTO_MAX);
+  if (r->newton && cols > NEWTON_MAX)
     ps_die_all(PS_EXIT_USAGE, "--solver newton: %lld columns need a %lld x %lld Hessian per head; above %d use lbfgs",
                (long long)cols, (long long)c1, (long long)c1, NEWTON_MAX);
+  r->streamed = g->ts.streamed;
+  r->g_tr = g->ts.g_tr;
+  r->g_va = g->ts.g_va;
+  r->n_pos = ps_malloc(sizeof(double) * (size_t)k);
+  memcpy(r->n_pos, g->ts.n_pos, sizeof(double) * (size_t)k);
+}
 
-  /* Class weights and the start point: bias at the weighted base rate. */
-  double *w_pos = ps_malloc(sizeof(double) * (size_t)k), *w_neg = ps_malloc(sizeof(double) * (size_t)k);
-  double *wsum = ps_malloc(sizeof(double) * (size_t)k);
-  double *theta = ps_calloc((size_t)(k * c1), sizeof(double));
-  labels_class_weights(&ts.lab, o->pos_weight, w_pos, w_neg, pw);
+/* Class weights and the start point: bias at the weighted base rate. */
+static void start_point(lfit_t *g) {
+  ps_trainset_t *ts = &g->ts;
+  int k = ts->k;
+  int64_t cols = ts->c, c1 = cols + 1;
+  g->w_pos = ps_malloc(sizeof(double) * (size_t)k);
+  g->w_neg = ps_malloc(sizeof(double) * (size_t)k);
+  g->wsum = ps_malloc(sizeof(double) * (size_t)k);
+  g->theta = ps_calloc((size_t)(k * c1), sizeof(double));
+  labels_class_weights(&ts->lab, g->cm->pos_weight, g->w_pos, g->w_neg, g->r->pw);
   for (int h = 0; h < k; h++) {
-    double np = ts.n_pos[h], nn = ts.g_tr - np;
-    wsum[h] = w_pos[h] * np + w_neg[h] * nn;
-    theta[h * c1 + cols] = log(w_pos[h] * np / (w_neg[h] * nn));
-    ps_log("train: head %-16s %.0f positives of %.0f training rows (%.3f%%), positive weight %g", targets[h], np,
-           ts.g_tr, 100.0 * np / ts.g_tr, pw[h]);
+    double np = ts->n_pos[h], nn = ts->g_tr - np;
+    g->wsum[h] = g->w_pos[h] * np + g->w_neg[h] * nn;
+    g->theta[h * c1 + cols] = log(g->w_pos[h] * np / (g->w_neg[h] * nn));
+    ps_log("train: head %-16s %.0f positives of %.0f training rows (%.3f%%), positive weight %g", g->in->targets[h],
+           np, ts->g_tr, 100.0 * np / ts->g_tr, g->r->pw[h]);
   }
   ps_log("train: %lld model columns (%lld input%s), %.0f train + %.0f validation rows, %d rank%s, solver %s, "
          "device %s",
-         (long long)cols, (long long)ts.f, o->missing_indicators ? " + missing indicators" : "", ts.g_tr, ts.g_va,
-         ps_size, ps_size == 1 ? "" : "s", newton ? "newton" : "lbfgs", b->name);
+         (long long)cols, (long long)ts->f, g->o->missing_indicators ? " + missing indicators" : "", ts->g_tr,
+         ts->g_va, ps_size, ps_size == 1 ? "" : "s", g->r->newton ? "newton" : "lbfgs", g->tc.b->name);
+}
 
-  train_ctx_t tc = {b, &ts, w_pos, w_neg, 0, NULL, NULL, NULL};
-  tc.loss = ps_malloc(sizeof(double) * (size_t)k);
-  tc.grad = ps_malloc(sizeof(double) * (size_t)k * (size_t)c1);
-  /* rows on the device if they fit there (the same decision on every rank) */
-  int64_t gpu_limit = cm->gpu_mem_limit ? cm->gpu_mem_limit : b->device_memory;
-  double dev_need = (double)ts.n_tr * (double)cols * (!strcmp(o->x_dtype, "bf16") ? 2.0 : 4.0);
+/* Where the rows live (the device if they fit there: the same decision on
+ * every rank) and the pass over them. */
+static fit_pass_t choose_pass(lfit_t *g) {
+  ps_trainset_t *ts = &g->ts;
+  train_ctx_t *tc = &g->tc;
+  ps_backend_t *b = tc->b;
+  int k = ts->k;
+  *tc = (train_ctx_t){.b = b, .ts = ts, .w_pos = g->w_pos, .w_neg = g->w_neg};
+  tc->loss = ps_malloc(sizeof(double) * (size_t)k);
+  tc->grad = ps_malloc(sizeof(double) * (size_t)k * (size_t)(ts->c + 1));
+  int64_t gpu_limit = g->cm->gpu_mem_limit ? g->cm->gpu_mem_limit : b->device_memory;
+  g->r->gpu_limit = gpu_limit;
+  double dev_need = (double)ts->n_tr * (double)ts->c * (!strcmp(g->o->x_dtype, "bf16") ? 2.0 : 4.0);
   comm_allreduce_max_f64(&dev_need, 1);
-  tc.dev_resident = !ts.streamed && (b->device_memory == 0 || dev_need <= (double)gpu_limit);
-  if (tc.dev_resident) b->set_train(b, ts.Xtr, ts.Ytr, ts.n_tr, cols, k, w_pos, w_neg);
-  fit_pass_t pass = {ts.streamed ? pass_streamed : tc.dev_resident ? pass_resident : pass_host_blocks, &tc, NULL};
+  tc->dev_resident = !ts->streamed && (b->device_memory == 0 || dev_need <= (double)gpu_limit);
+  if (tc->dev_resident) b->set_train(b, ts->Xtr, ts->Ytr, ts->n_tr, ts->c, k, g->w_pos, g->w_neg);
+  fit_pass_t pass = {.fn = ts->streamed ? pass_streamed : tc->dev_resident ? pass_resident : pass_host_blocks,
+                     .ctx = tc};
   /* the CPU backend sums grid block by grid block: the same model for any rank count */
-  if (b->eval_block && !(getenv("PS_NOEXACT") && *getenv("PS_NOEXACT"))) pass.fn_exact = ts.streamed ? pass_exact_streamed : pass_exact_resident;
-  if (!ts.streamed && !tc.dev_resident)
+  if (b->eval_block && !(getenv("PS_NOEXACT") && *getenv("PS_NOEXACT")))
+    pass.fn_exact = ts->streamed ? pass_exact_streamed : pass_exact_resident;
+  if (!ts->streamed && !tc->dev_resident)
     ps_log("train: rows exceed --gpu-mem-limit %.0f MiB: they go up to the GPU in blocks every pass",
            (double)gpu_limit / 1048576.0);
-  fit_opts_t fo = {newton ? PS_OPT_NEWTON : PS_OPT_LBFGS, o->lbfgs_m, o->max_iter, o->tol, o->ftol, l2, wsum,
-                   ts.cols.dead, targets};
-  fit_trace_t *traces = ps_calloc((size_t)k, sizeof(fit_trace_t));
-  /* What this run is: a checkpoint of any other run is refused on resume. */
-  ps_fp_t fp;
-  fp_init(&fp);
-  fp_str(&fp, "model_type", "logreg");
-  fp_file(&fp, "data", cm->data);
-  fp_int(&fp, "ranks", ps_size);
-  fp_str(&fp, "device", b->name);
-  fp_str(&fp, "x_dtype", o->x_dtype);
-  fp_str(&fp, "solver", newton ? "newton" : "lbfgs");
-  for (int h = 0; h < k; h++) fp_str(&fp, "target", targets[h]);
-  fp_str(&fp, "l2", o->l2);
-  fp_str(&fp, "pos_weight", o->pos_weight);
-  fp_num(&fp, "holdout", cm->holdout);
-  fp_int(&fp, "salt", cm->split_salt);
-  fp_num(&fp, "tol", o->tol);
-  fp_num(&fp, "ftol", o->ftol);
-  fp_int(&fp, "m", o->lbfgs_m);
-  fp_int(&fp, "max_iter", o->max_iter);
-  fp_int(&fp, "missing", o->missing_indicators);
-  fp_int(&fp, "reject_nonfinite", cm->reject_nonfinite);
-  ckpt_ctx_t cc = {ckpt, fp.s};
-  fit_ckpt_t ck = {ckpt_save, ckpt_load, &cc, cm->checkpoint_every, ckpt};
-  double t_fit = ps_now();
-  int rc = fit_heads(pass, cols, k, &fo, theta, traces, &ck);
-  t_fit = ps_now() - t_fit;
-  if (rc == PS_EXIT_STOPPED) {
-    train_job_stopped(comm_agree_stop(), ckpt, t_fit);
-  } else {
-    double t_metrics = ps_now();
-    /* Metrics on both splits (unweighted log-loss, as scikit-learn's log_loss). */
-    ps_metrics_t *mtr = ps_calloc((size_t)k, sizeof(ps_metrics_t)), *mva = ps_calloc((size_t)k, sizeof(ps_metrics_t));
-    /* The predictions, then the metrics' keys in their place; in the
-     * resident matrix's unused tail when it has room (memory already
-     * touched: fresh pages can cost more than this whole phase). */
-    size_t ntr = (size_t)k * (size_t)(ts.n_tr + 1), nva = (size_t)k * (size_t)(ts.n_va + 1);
-    int spare = ts.spare_floats >= ntr + nva;
-    float *Ptr = spare ? ts.spare : ps_malloc(sizeof(float) * ntr);
-    float *Pva = spare ? ts.spare + ntr : ps_malloc(sizeof(float) * nva);
-    if (spare) metrics_lend(ts.spare + ntr + nva, sizeof(float) * (ts.spare_floats - ntr - nva));
-    predict_splits(&tc, theta, Ptr, Pva);
-    for (int h = 0; h < k; h++) {
-      uint8_t *y = labels_head(ts.Ytr, ts.n_tr, k, h);
-      metrics_compute_in(Ptr + (size_t)h * (size_t)ts.n_tr, y, NULL, ts.n_tr, &mtr[h]);
+  return pass;
+}
+
+/* Metrics on both splits (unweighted log-loss, as scikit-learn's log_loss). */
+static void split_metrics(lfit_t *g) {
+  ps_trainset_t *ts = &g->ts;
+  logreg_fit_t *r = g->r;
+  int k = ts->k;
+  double t_metrics = ps_now();
+  r->mtr = ps_calloc((size_t)k, sizeof(ps_metrics_t));
+  r->mva = ps_calloc((size_t)k, sizeof(ps_metrics_t));
+  /* The predictions, then the metrics' keys in their place; in the
+   * resident matrix's unused tail when it has room (memory already
+   * touched: fresh pages can cost more than this whole phase). */
+  size_t ntr = (size_t)k * (size_t)(ts->n_tr + 1), nva = (size_t)k * (size_t)(ts->n_va + 1);
+  int spare = ts->spare_floats >= ntr + nva;
+  float *Ptr = spare ? ts->spare : ps_malloc(sizeof(float) * ntr);
+  float *Pva = spare ? ts->spare + ntr : ps_malloc(sizeof(float) * nva);
+  if (spare) metrics_lend(ts->spare + ntr + nva, sizeof(float) * (ts->spare_floats - ntr - nva));
+  predict_splits(&g->tc, g->theta, Ptr, Pva);
+  for (int h = 0; h < k; h++) {
+    uint8_t *y = labels_head(ts->Ytr, ts->n_tr, k, h);
+    metrics_compute_in(Ptr + (size_t)h * (size_t)ts->n_tr, y, NULL, ts->n_tr, &r->mtr[h]);
+    free(y);
+    if (ts->g_va > 0) {
+      y = labels_head(ts->Yva, ts->n_va, k, h);
+      metrics_compute_in(Pva + (size_t)h * (size_t)ts->n_va, y, NULL, ts->n_va, &r->mva[h]);
       free(y);
-      if (ts.g_va > 0) {
-        y = labels_head(ts.Yva, ts.n_va, k, h);
-        metrics_compute_in(Pva + (size_t)h * (size_t)ts.n_va, y, NULL, ts.n_va, &mva[h]);
-        free(y);
-      }
     }
-    metrics_release();
-    if (!spare) {
-      free(Ptr);
-      free(Pva);
-    }
-    t_metrics = ps_now() - t_metrics;
-    ps_log("train: phases: load+prepare %.2f s, fit %.2f s, metrics %.2f s", t_load, t_fit, t_metrics);
-
-    ps_model_t mdl = {ts.f,        cols,          k,
-                      d.feature_names, targets,   ts.cols.src,
-                      ts.cols.kind, ts.cols.mean, ts.cols.scale,
-                      theta,       cm->holdout,   cm->split_salt};
-    ps_train_report_t rep = {newton ? "newton" : "lbfgs", o->pos_weight, cm->data, b->name, o->tol, o->ftol,
-                             o->max_iter, o->missing_indicators, ps_size, l2, pw, ts.n_pos, ts.g_tr, ts.g_va,
-                             traces, mtr, ts.g_va > 0 ? mva : NULL};
-    if (ps_rank == 0) {
-      logreg_model_write(cm->model, &mdl, &rep);
-      unlink(ckpt); /* the model is complete: the checkpoint has served */
-    }
-    comm_barrier();
-
-    manifest_input("data", cm->data, 0);
-    manifest_output("model", cm->model);
-    manifest_param_str("model_type", "logreg");
-    manifest_param_str("solver", newton ? "newton" : "lbfgs");
-    manifest_param_str("l2", o->l2);
-    manifest_param_str("pos_weight", o->pos_weight);
-    manifest_param_num("holdout", cm->holdout);
-    manifest_param_num("split_salt", (double)cm->split_salt);
-    manifest_param_num("tol", o->tol);
-    manifest_param_num("ftol", o->ftol);
-    manifest_param_num("max_iter", o->max_iter);
-    manifest_param_num("missing_indicators", o->missing_indicators);
-    manifest_param_str("nonfinite", cm->reject_nonfinite ? "reject" : "impute");
-    manifest_param_num("host_mem_limit", (double)mem_limit);
-    manifest_param_str("rows", ts.streamed ? "streamed" : "resident");
-    manifest_param_num("gpu_mem_limit", (double)gpu_limit);
-    manifest_phase("load_prepare", t_load);
-    manifest_phase("fit", t_fit);
-    manifest_phase("metrics", t_metrics);
-    cJSON *mj = manifest_metrics();
-    for (int h = 0; mj && h < k; h++) {
-      cJSON *jo = cJSON_AddObjectToObject(mj, targets[h]);
-      cJSON_AddNumberToObject(jo, "iterations", traces[h].rows - 1);
-      cJSON_AddStringToObject(jo, "stop", traces[h].stop);
-      train_job_manifest_metrics(jo, &mtr[h], ts.g_va > 0 ? &mva[h] : NULL);
-    }
-    for (int h = 0; h < k; h++) {
-      if (ts.g_va > 0)
-        ps_out("train: %-16s %3d iterations (%s)  train AUC %.4f log-loss %.5f | valid AUC %.4f log-loss %.5f",
-               targets[h], traces[h].rows - 1, traces[h].stop, mtr[h].auc, mtr[h].logloss, mva[h].auc, mva[h].logloss);
-      else
-        ps_out("train: %-16s %3d iterations (%s)  train AUC %.4f log-loss %.5f", targets[h], traces[h].rows - 1,
-               traces[h].stop, mtr[h].auc, mtr[h].logloss);
-    }
-    ps_out("train: wrote %s (%lld columns x %d heads) in %.2f s", cm->model, (long long)cols, k, ps_now() - t0);
-    int failed = 0;
-    for (int h = 0; h < k; h++) failed |= traces[h].status == PS_LSFAIL && traces[h].rows <= 1;
-    manifest_finish(failed ? PS_EXIT_ERROR : 0, failed ? "a head made no progress" : NULL);
-    rc = failed ? PS_EXIT_ERROR : 0;
-    free(mtr);
-    free(mva);
   }
-  for (int h = 0; h < k; h++) free(traces[h].data);
-  free(tc.loss); free(tc.grad); free(tc.hess);
-  free(traces); free(theta); free(w_pos); free(w_neg); free(wsum); free(l2); free(pw); free(bal);
-  free(ckpt);
-  free(manifest);
-  fp_free(&fp);
-  ps_free_strv(targets);
-  trainset_free(&ts);
-  data_close(&d);
-  b->destroy(b);
-  return rc;
+  metrics_release();
+  if (!spare) {
+    free(Ptr);
+    free(Pva);
+  }
+  r->t_metrics = ps_now() - t_metrics;
+  ps_log("train: phases: load+prepare %.2f s, fit %.2f s, metrics %.2f s", r->t_load, r->t_fit, r->t_metrics);
+}
+
+/* The fitted model in r (the columns moved out of the training set). */
+static void keep_model(lfit_t *g) {
+  logreg_fit_t *r = g->r;
+  ps_trainset_t *ts = &g->ts;
+  r->cols = ts->cols;
+  memset(&ts->cols, 0, sizeof ts->cols);
+  r->mdl = (ps_model_t){.f = ts->f, .c = ts->c, .k = ts->k, .feature_names = g->in->d->feature_names,
+                        .targets = g->in->targets, .src = r->cols.src, .kind = r->cols.kind, .mean = r->cols.mean,
+                        .scale = r->cols.scale, .theta = g->theta, .holdout = g->cm->holdout,
+                        .split_salt = g->cm->split_salt};
+  g->theta = NULL;
+  for (int h = 0; h < ts->k; h++) r->failed |= r->traces[h].status == PS_LSFAIL && r->traces[h].rows <= 1;
+}
+
+/* The optimizer over every head, checkpointed through the hooks; 1 if stopped. */
+static int run_fit(lfit_t *g, fit_pass_t pass) {
+  logreg_fit_t *r = g->r;
+  int k = g->ts.k;
+  fit_opts_t fo = {.method = r->newton ? PS_OPT_NEWTON : PS_OPT_LBFGS, .m = g->o->lbfgs_m,
+                   .max_iter = g->o->max_iter, .tol = g->o->tol, .ftol = g->o->ftol, .l2 = r->l2, .wsum = g->wsum,
+                   .dead = g->ts.cols.dead, .names = g->in->targets};
+  r->traces = ps_calloc((size_t)k, sizeof(fit_trace_t));
+  /* what this fit is: a checkpoint of any other run is refused on resume */
+  char *fp = ps_sprintf("%s;ranks=%d;device=%s;solver_used=%s", g->hk->fp, ps_size, g->tc.b->name,
+                        r->newton ? "newton" : "lbfgs");
+  ckpt_ctx_t cc = {.path = g->hk->ckpt, .fingerprint = fp};
+  fit_ckpt_t ck = {.save = ckpt_save, .load = ckpt_load, .ctx = &cc, .every = g->hk->every, .where = g->hk->ckpt};
+  r->t_fit = ps_now();
+  int rc = fit_heads(pass, g->ts.c, k, &fo, g->theta, r->traces, &ck);
+  r->t_fit = ps_now() - r->t_fit;
+  free(fp);
+  return rc == PS_EXIT_STOPPED;
+}
+
+logreg_fit_t *logreg_fit(const train_common_t *cm, const logreg_opts_t *o, const train_input_t *in,
+                         train_hooks_t *hk, int *rc) {
+  logreg_fit_t *r = ps_calloc(1, sizeof *r);
+  lfit_t g = {.cm = cm, .o = o, .in = in, .hk = hk, .r = r};
+  r->mdl.k = in->k;
+  g.tc.b = logreg_backend_create(cm->device, o->x_dtype);
+  r->device = ps_strdup(g.tc.b->name);
+  int k = in->k;
+  r->l2 = ps_malloc(sizeof(double) * (size_t)k);
+  r->pw = ps_malloc(sizeof(double) * (size_t)k);
+  int *bal = ps_calloc((size_t)k, sizeof(int));
+  ps_parse_per_target("--l2", o->l2, k, r->l2, NULL, 0.0, 1e6);
+  ps_parse_per_target("--pos-weight", cm->pos_weight, k, r->pw, bal, 1e-6, 1e6); /* checked before any work */
+  free(bal);
+  load(&g);
+  start_point(&g);
+  fit_pass_t pass = choose_pass(&g);
+  int stopped = run_fit(&g, pass);
+  if (stopped) {
+    hk->sig = comm_agree_stop();
+    hk->t_fit = r->t_fit;
+  } else {
+    split_metrics(&g);
+    keep_model(&g);
+  }
+  free(g.tc.loss);
+  free(g.tc.grad);
+  free(g.tc.hess);
+  free(g.theta);
+  free(g.w_pos);
+  free(g.w_neg);
+  free(g.wsum);
+  trainset_free(&g.ts);
+  g.tc.b->destroy(g.tc.b);
+  *rc = stopped ? PS_EXIT_STOPPED : r->failed ? PS_EXIT_ERROR : 0;
+  if (!stopped) return r;
+  logreg_fit_free(r);
+  return NULL;
+}
+
+void logreg_fit_free(logreg_fit_t *r) {
+  if (!r) return;
+  for (int h = 0; r->traces && h < r->mdl.k; h++) free(r->traces[h].data);
+  free(r->traces);
+  free(r->mtr);
+  free(r->mva);
+  free(r->l2);
+  free(r->pw);
+  free(r->n_pos);
+  free(r->device);
+  free(r->mdl.theta);
+  prepare_free(&r->cols);
+  free(r);
 }

@@ -152,11 +152,11 @@ static void load_streamed(ps_trainset_t *ts, ps_data_t *d, ps_colacc_t *sa, ps_c
          (long long)d->n, (long long)f, (long long)br, (double)mem_limit / 1048576.0);
 }
 
-void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, int missing_ind,
-                   int reject_nonfinite, int64_t mem_limit, ps_trainset_t *ts) {
+void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, const uint8_t *keep,
+                   int missing_ind, int reject_nonfinite, int64_t mem_limit, ps_trainset_t *ts) {
   memset(ts, 0, sizeof *ts);
   double t0 = ps_now();
-  labels_load(d, targets, k, holdout, salt, &ts->lab);
+  labels_load(d, targets, k, holdout, salt, keep, &ts->lab);
   take_labels(ts, d->f, k);
   int64_t f = d->f, n = ts->lab.n;
   /* Resident if the raw rows and their standardized copy fit the limit

@@ -40,12 +40,12 @@ typedef struct {
   int64_t blk_g0, blk_g1;
 } ps_trainset_t;
 
-/* Collective. reject_nonfinite: die naming the first NaN/Inf feature (row,
+/* Collective. keep: labels_load's row mask (or NULL). reject_nonfinite: die naming the first NaN/Inf feature (row,
  * column) instead of imputing it. mem_limit: bytes this rank may hold for
  * feature rows; above it the rows stream from the file every pass (resident
  * and streamed give bitwise the same model). */
-void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, int missing_ind,
-                   int reject_nonfinite, int64_t mem_limit, ps_trainset_t *ts);
+void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, const uint8_t *keep,
+                   int missing_ind, int reject_nonfinite, int64_t mem_limit, ps_trainset_t *ts);
 /* Streamed sets: start a pass; then the next block's standardized rows of
  * each split and their labels (pointers into Ytr/Yva); 0 at the end. */
 void trainset_rewind(ps_trainset_t *ts);

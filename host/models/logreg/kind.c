@@ -1,0 +1,82 @@
+/* kind.c: logistic regression as a kind of the training job (train_job.h's
+ * logreg_kind): the fit (train.c), the model file, the manifest's
+ * parameters, phases and metrics, and the heads' results. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "core/util.h"
+#include "io/manifest.h"
+#include "models/logreg/train.h"
+#include "models/train_job.h"
+
+static void *fit(const train_opts_t *o, const train_input_t *in, train_hooks_t *hk, int *rc) {
+  return logreg_fit(&o->cm, &o->lr, in, hk, rc);
+}
+
+static double valid_loss(const void *p) {
+  const logreg_fit_t *r = p;
+  double sum = 0;
+  for (int h = 0; h < r->mdl.k; h++) sum += r->g_va > 0 ? r->mva[h].logloss : NAN;
+  return sum;
+}
+
+static void write(const void *p, const train_opts_t *o, ps_output_t *out) {
+  const logreg_fit_t *r = p;
+  ps_train_report_t rep = {.solver = r->newton ? "newton" : "lbfgs", .class_weight = o->cm.pos_weight,
+                           .input_path = o->cm.data, .device = r->device, .tol = o->lr.tol, .ftol = o->lr.ftol,
+                           .max_iter = o->lr.max_iter, .missing_indicators = o->lr.missing_indicators,
+                           .ranks = ps_size, .l2 = r->l2, .pos_weight = r->pw, .n_pos = r->n_pos, .n_train = r->g_tr,
+                           .n_valid = r->g_va, .traces = r->traces, .train = r->mtr,
+                           .valid = r->g_va > 0 ? r->mva : NULL};
+  logreg_model_write(out, &r->mdl, &rep);
+}
+
+static void manifest(const void *p, const train_opts_t *o) {
+  const logreg_fit_t *r = p;
+  train_job_params(o, &logreg_kind);
+  manifest_param_str("solver", r->newton ? "newton" : "lbfgs");
+  manifest_param_str("nonfinite", o->cm.reject_nonfinite ? "reject" : "impute");
+  manifest_param_num("host_mem_limit", (double)r->mem_limit);
+  manifest_param_str("rows", r->streamed ? "streamed" : "resident");
+  manifest_param_num("gpu_mem_limit", (double)r->gpu_limit);
+  manifest_phase("load_prepare", r->t_load);
+  manifest_phase("fit", r->t_fit);
+  manifest_phase("metrics", r->t_metrics);
+  cJSON *mj = manifest_metrics();
+  for (int h = 0; mj && h < r->mdl.k; h++) {
+    cJSON *jo = cJSON_AddObjectToObject(mj, r->mdl.targets[h]);
+    cJSON_AddNumberToObject(jo, "iterations", r->traces[h].rows - 1);
+    cJSON_AddStringToObject(jo, "stop", r->traces[h].stop);
+    train_job_manifest_metrics(jo, &r->mtr[h], r->g_va > 0 ? &r->mva[h] : NULL);
+  }
+}
+
+static void print(const void *p, const train_opts_t *o, const char *wrote, double t0) {
+  (void)o;
+  const logreg_fit_t *r = p;
+  for (int h = 0; h < r->mdl.k; h++) {
+    const fit_trace_t *tr = &r->traces[h];
+    if (r->g_va > 0)
+      ps_out("train: %-16s %3d iterations (%s)  train AUC %.4f log-loss %.5f | valid AUC %.4f log-loss %.5f",
+             r->mdl.targets[h], tr->rows - 1, tr->stop, r->mtr[h].auc, r->mtr[h].logloss, r->mva[h].auc,
+             r->mva[h].logloss);
+    else
+      ps_out("train: %-16s %3d iterations (%s)  train AUC %.4f log-loss %.5f", r->mdl.targets[h], tr->rows - 1,
+             tr->stop, r->mtr[h].auc, r->mtr[h].logloss);
+  }
+  if (wrote)
+    ps_out("train: wrote %s (%lld columns x %d heads) in %.2f s", wrote, (long long)r->mdl.c, r->mdl.k,
+           ps_now() - t0);
+}
+
+static void free_fit(void *p) { logreg_fit_free(p); }
+
+const train_kind_t logreg_kind = {
+    .name = "logreg",
+    .fit = fit,
+    .valid_loss = valid_loss,
+    .write = write,
+    .manifest = manifest,
+    .print = print,
+    .free = free_fit,
+};
