@@ -8,16 +8,29 @@
 
 #include "core/util.h"
 #include "gbdt/shap_cpu.h"
+#include "models/device.h"
 #include "models/explain.h"
 #include "models/gbdt/model.h"
+#ifdef PROPSCORE_HAVE_CUDA
+#include "models/gbdt/explain_cuda.h"
+#endif
 
 typedef struct {
   ps_gbdt_model_t m;
   ps_shap_paths_t *paths; /* [k] */
+#ifdef PROPSCORE_HAVE_CUDA
+  gbdt_cuda_explainer_t *cuda;
+#endif
 } gbdt_explainer_t;
 
 static void contrib(ps_explainer_t *e, int h, const float *X, int64_t n, double *phi) {
   gbdt_explainer_t *g = e->impl;
+#ifdef PROPSCORE_HAVE_CUDA
+  if (g->cuda) {
+    gbdt_cuda_explainer_contrib(g->cuda, h, X, n, g->m.f, phi);
+    return;
+  }
+#endif
   memset(phi, 0, sizeof(double) * (size_t)n * (size_t)g->m.f);
   ps_forest_view_t v = forest_view(&g->m.forest[h]);
   ps_gbdt_shap_cpu(&v, &g->paths[h], X, n, g->m.f, phi);
@@ -25,6 +38,9 @@ static void contrib(ps_explainer_t *e, int h, const float *X, int64_t n, double 
 
 static void destroy(ps_explainer_t *e) {
   gbdt_explainer_t *g = e->impl;
+#ifdef PROPSCORE_HAVE_CUDA
+  gbdt_cuda_explainer_destroy(g->cuda);
+#endif
   for (int h = 0; h < g->m.k; h++) ps_gbdt_shap_paths_free(&g->paths[h]);
   free(g->paths);
   gbdt_model_free(&g->m);
@@ -33,8 +49,24 @@ static void destroy(ps_explainer_t *e) {
   free(e);
 }
 
+/* The device's explainer when --device says cuda (NULL: the twin; paths too long for the kernel). */
+static void use_device(gbdt_explainer_t *g, ps_explainer_t *e, const char *device) {
+  int cuda = device_choose(device); /* collective: the same on every rank */
+#ifdef PROPSCORE_HAVE_CUDA
+  if (cuda) {
+    ps_forest_view_t *v = ps_malloc(sizeof(ps_forest_view_t) * (size_t)g->m.k);
+    for (int h = 0; h < g->m.k; h++) v[h] = forest_view(&g->m.forest[h]);
+    g->cuda = gbdt_cuda_explainer_create(v, g->paths, g->m.k);
+    free(v);
+    if (g->cuda) e->device = "cuda";
+    else ps_log("score: --explain on the CPU: a tree path is longer than the TreeSHAP kernel's %d nodes",
+                PS_SHAP_MAX_DEPTH);
+  }
+#endif
+  (void)cuda, (void)g, (void)e;
+}
+
 ps_explainer_t *gbdt_explainer_open(ps_h5_t fid, const char *path, const char *device) {
-  (void)device;
   gbdt_explainer_t *g = ps_calloc(1, sizeof *g);
   gbdt_model_read(fid, path, &g->m);
   ps_explainer_t *e = ps_calloc(1, sizeof *e);
@@ -51,6 +83,7 @@ ps_explainer_t *gbdt_explainer_open(ps_h5_t fid, const char *path, const char *d
   }
   e->device = "cpu";
   e->method = "treeshap";
+  use_device(g, e, device);
   e->contrib = contrib;
   e->destroy = destroy;
   e->impl = g;
