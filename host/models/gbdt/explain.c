@@ -12,7 +12,7 @@
 #include "models/explain.h"
 #include "models/gbdt/model.h"
 #ifdef PROPSCORE_HAVE_CUDA
-#include "models/gbdt/explain_cuda.h"
+#include "models/gbdt/shap_backend_cuda.h"
 #endif
 
 typedef struct {

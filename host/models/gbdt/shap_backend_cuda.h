@@ -1,9 +1,9 @@
-/* explain_cuda.h: TreeSHAP of `score --explain --device cuda` (CUDA builds):
+/* shap_backend_cuda.h: TreeSHAP of `score --explain --device cuda` (CUDA builds):
  * every head's forest and leaf paths go up once; a block's raw rows go up,
  * the TreeSHAP kernel (kernels/gbdt/shap.cu) computes a head's
  * contributions, they come back: the CPU twin's bits. */
-#ifndef PS_GBDT_EXPLAIN_CUDA_H
-#define PS_GBDT_EXPLAIN_CUDA_H
+#ifndef PS_GBDT_SHAP_BACKEND_CUDA_H
+#define PS_GBDT_SHAP_BACKEND_CUDA_H
 #include <stdint.h>
 
 #include "gbdt/gbdt_cpu.h"

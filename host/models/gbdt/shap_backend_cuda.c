@@ -1,5 +1,5 @@
-/* explain_cuda.c: score --explain on the device (see explain_cuda.h). */
-#include "models/gbdt/explain_cuda.h"
+/* shap_backend_cuda.c: score --explain on the device (see shap_backend_cuda.h). */
+#include "models/gbdt/shap_backend_cuda.h"
 
 #include <cuda_runtime_api.h>
 #include <stdlib.h>
