@@ -4,7 +4,8 @@ per (row, feature) to 1e-6 on data with NaN, base value to 1e-9;
 logistic regression: w_c * standardized value, summing with the intercept to
 the log-odds. The top N are the largest |contribution| (ties: lower
 feature), a prefix of the full ranking; P = 1, 2, 3 write the same explain
-datasets; a stopped run resumes bitwise; bad input refused with one line
+datasets (the whole scores file: the same bytes); a stopped run resumes
+bitwise; bad input refused with one line
 and nothing written."""
 import filecmp
 import glob
@@ -84,6 +85,8 @@ def test_top_n_is_the_ranking_prefix_and_ranks_agree(data, trees, tmp_path):
         run(p, "score", "--data", path, "--model", trees, "--out", outs[p], "--explain", 3, "--block-rows", 256,
             "--quiet", env=ENV)
     e = {p: explained(o) for p, o in outs.items()}
+    for p in (2, 3):  # the whole scores file: the same bytes
+        assert filecmp.cmp(outs[1], outs[p], shallow=False), f"P = {p} wrote other bytes than P = 1"
     for t in e[1]:
         for p in (2, 3):
             assert np.array_equal(e[1][t][0], e[p][t][0]) and np.array_equal(e[1][t][1], e[p][t][1])
