@@ -13,6 +13,9 @@ void score_explain_open(score_explain_t *x, int top, const char *model, const ch
   x->f = f;
   if (top > f)
     ps_die_all(PS_EXIT_USAGE, "score: --explain %d is above the %lld features of model %s", top, (long long)f, model);
+  if (f > 32767) /* /explain/<target>/feature is int16 */
+    ps_die_all(PS_EXIT_USAGE, "score: --explain: model %s has %lld features, more than the 32767 it can name",
+               model, (long long)f);
   x->gh = ps_malloc(sizeof(ps_h5_t) * (size_t)(3 * x->k));
   x->feat = x->gh + x->k;
   x->val = x->gh + 2 * x->k;
