@@ -19,7 +19,10 @@
  * (leaf_count); a row's contributions sum to its raw score minus the base
  * value (sum of the trees' expected values: cover-weighted mean leaf).
  * Every double operation is an explicitly rounded intrinsic on the device
- * (gbdt_math.h PS_D*), so kernel and twin agree bitwise. */
+ * (gbdt_math.h PS_D*), so kernel and twin agree bitwise. The twin runs
+ * Algorithm 2's recursion itself (a path's operations done once for all
+ * the leaves below it: the same operations, so the same bits), keeps each
+ * leaf's contributions and adds them in leaf order, as the kernel does. */
 #ifndef PS_GBDT_SHAP_CPU_H
 #define PS_GBDT_SHAP_CPU_H
 #include <stdint.h>
@@ -42,6 +45,8 @@ typedef struct {
   uint8_t *go_left;   /* [npath] the path goes left there */
   double *zero;       /* [npath] cover(child on the path) / cover(node) */
   double *expected;   /* [ntrees] each tree's expected value: sum over leaves of cover / root cover * value */
+  double *edge_zero;  /* [nodes][2] cover(left child) / cover(node), cover(right child) / cover(node): the
+                         twin's recursion (host only) */
 } ps_shap_paths_t;
 
 /* One element of the unique path (Algorithm 2's m). */

@@ -4,8 +4,9 @@
  * else the cover-weighted mean of both branches), by enumerating every
  * subset S of the features. Random forests of 1..24 leaves over 6 features
  * (so features repeat along paths), single-leaf trees, uneven covers, rows
- * with NaN (default_left) and values on the thresholds; the contributions
- * sum to the raw score minus the base value; a leaf covering no rows is
+ * with NaN (default_left) and values on the thresholds; the twin's
+ * recursion gives the bits of the kernel's per-leaf replay (ps_shap_row);
+ * the contributions sum to the raw score minus the base value; a leaf covering no rows is
  * refused. */
 #include <math.h>
 #include <setjmp.h>
@@ -119,6 +120,12 @@ static void test_twin_equals_shapley_values(void **st) {
   double phi[N * F] = {0}, raw[N] = {0}, want[F];
   ps_gbdt_shap_cpu(&fo, &ps, X, N, F, phi);
   ps_gbdt_predict_cpu(&fo, X, N, F, raw);
+  ps_shap_elem_t scratch[LMAX + 2];
+  for (int i = 0; i < N; i++) { /* the recursion = each leaf's path replayed (the kernel's way), bitwise */
+    double one[F] = {0};
+    ps_shap_row(&fo, &ps, X + i * F, scratch, one);
+    assert_memory_equal(one, phi + i * F, sizeof one);
+  }
   double base = ps_gbdt_shap_base(&ps, T, 0.0);
   assert_true(fabs(base - v_of(&fo, X, 0)) < 1e-12);
   for (int i = 0; i < N; i++) {
