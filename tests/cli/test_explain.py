@@ -5,8 +5,8 @@ logistic regression: w_c * standardized value, summing with the intercept to
 the log-odds. The top N are the largest |contribution| (ties: lower
 feature), a prefix of the full ranking; P = 1, 2, 3 write the same explain
 datasets (the whole scores file: the same bytes); a stopped run resumes
-bitwise; bad input refused with one line
-and nothing written."""
+bitwise; the shap package's TreeExplainer agrees on a small case; bad
+input refused with one line and nothing written."""
 import filecmp
 import glob
 import shutil
@@ -160,3 +160,20 @@ def test_bad_input(data, trees, tmp_path):
     p = run(1, "score", "--data", u, "--model", um, "--out", out, "--explain", 2, check=False)
     assert p.returncode == 2 and "not available for an uplift model" in error_line(p)
     assert not glob.glob(out) and not glob.glob(out + ".partial-*") and not glob.glob(out + ".tmp-*")
+
+
+def test_shap_tree_explainer_agrees(data, trees, tmp_path):
+    """The shap package's TreeExplainer (path-dependent) on the exported model, a small case."""
+    shap = pytest.importorskip("shap")
+    lgb = pytest.importorskip("lightgbm")
+    _, path = data
+    out = str(tmp_path / "s.h5")
+    run(1, "score", "--data", path, "--model", trees, "--out", out, "--explain", F, "--quiet")
+    run(1, "export-model", "--model", trees, "--out", str(tmp_path / "m.txt"), "--quiet")
+    with h5py.File(path) as h:
+        X = h["features"][:300].astype(np.float64)
+    for t, (feat, val, base) in explained(out).items():
+        ex = shap.TreeExplainer(lgb.Booster(model_file=str(tmp_path / f"m.{t}.txt")))
+        sv = np.asarray(ex.shap_values(X))
+        np.testing.assert_allclose(full(feat[:300], val[:300]), sv.reshape(len(X), F), rtol=0, atol=1e-6)
+        assert abs(float(np.ravel(ex.expected_value)[0]) - base) < 1e-6
