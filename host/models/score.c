@@ -41,7 +41,7 @@ static const ps_option_t SCORE_OPTS[] = {
     {.name = "device", .type = OPT_STR, .off = F(device), .def = "auto", .arg = "D",
      .help = "cpu|cuda|auto (default auto: cuda when every rank sees a GPU)", .short_name = 'D'},
     {.name = "explain", .type = OPT_INT, .off = F(explain), .min = 1, .max = 32767, .arg = "N",
-     .help = "also write each customer's N strongest reasons per head: the features of largest\n|contribution| to the log-odds and their signed values (/explain; trees: TreeSHAP)"},
+     .help = "also write each customer's N strongest reasons per head: the features of largest\n|contribution| to the log-odds and their signed values (/explain; trees: TreeSHAP);\nmemory per rank: about (block rows) x (8 x features + 12 x N x heads) bytes more"},
     {.name = "quiet", .type = OPT_FLAG, .ptr = &ps_quiet, .help = "no progress log", .short_name = 'q'},
     {0}};
 #undef F
