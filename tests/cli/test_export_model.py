@@ -70,6 +70,8 @@ def test_lightgbm_predicts_propscore_raw_scores(trees):
     with h5py.File(data) as h:
         X = h["features"][...]
     assert np.isnan(X).mean() > 0.05
+    thresholds = [l for t in TARGETS for l in open(d / f"model.{t}.txt") if l.startswith("threshold=")]
+    assert any("inf" in l.split("=")[1].split() for l in thresholds)  # NaN-vs-values splits: threshold +inf
     for t in TARGETS:
         b = lgb.Booster(model_file=str(d / f"model.{t}.txt"))
         assert b.num_feature() == X.shape[1] and b.num_trees() == 25
