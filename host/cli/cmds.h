@@ -13,4 +13,5 @@ int cmd_holdout(int argc, char **argv);
 int cmd_offers(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_segment(int argc, char **argv);
+int cmd_export_model(int argc, char **argv);
 #endif

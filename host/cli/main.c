@@ -29,6 +29,7 @@ static const char *USAGE =
     "  offers    next best offer: each customer's offers ranked by expected value\n"
     "  export    audience list (top N by a score) as CSV/Parquet with pseudonymous ids\n"
     "  segment   k-means personas of every customer, with a profile of each\n"
+    "  export-model  a model as a file other tools load (LightGBM text, JSON)\n"
     "exit codes: 0 ok, 1 error (bad input, I/O), 2 bad command line, 3 gate refused,\n"
     "            75 stopped by SIGTERM/SIGUSR1 (rerun to resume where a checkpoint was kept)\n";
 
@@ -38,7 +39,8 @@ static const struct {
 } COMMANDS[] = {{"gen", cmd_gen},     {"inspect", cmd_inspect}, {"train", cmd_train},
                 {"score", cmd_score}, {"eval", cmd_eval},       {"gate", cmd_gate},
                 {"holdout", cmd_holdout}, {"offers", cmd_offers},
-                {"export", cmd_export},   {"segment", cmd_segment}};
+                {"export", cmd_export},   {"segment", cmd_segment},
+                {"export-model", cmd_export_model}};
 
 int main(int argc, char **argv) {
   comm_init(&argc, &argv);

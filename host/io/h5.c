@@ -58,6 +58,7 @@ size_t h5_dtype_size(ps_dtype_t t) {
     case PS_F32: case PS_I32: return 4;
     case PS_F64: case PS_I64: return 8;
     case PS_U8: return 1;
+    case PS_I16: return 2;
   }
   return 1;
 }
@@ -68,6 +69,7 @@ static hid_t mem_type(ps_dtype_t t) {
     case PS_I64: return H5T_NATIVE_INT64;
     case PS_I32: return H5T_NATIVE_INT32;
     case PS_U8: return H5T_NATIVE_UINT8;
+    case PS_I16: return H5T_NATIVE_INT16;
   }
   return H5T_NATIVE_UINT8;
 }
@@ -78,6 +80,7 @@ static hid_t file_type(ps_dtype_t t) {
     case PS_I64: return H5T_STD_I64LE;
     case PS_I32: return H5T_STD_I32LE;
     case PS_U8: return H5T_STD_U8LE;
+    case PS_I16: return H5T_STD_I16LE;
   }
   return H5T_STD_U8LE;
 }

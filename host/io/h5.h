@@ -11,7 +11,7 @@
 #define PS_SCHEMA_VERSION 1
 
 typedef int64_t ps_h5_t; /* an open HDF5 file, group or dataset; < 0: none */
-typedef enum { PS_F32, PS_F64, PS_I64, PS_I32, PS_U8 } ps_dtype_t;
+typedef enum { PS_F32, PS_F64, PS_I64, PS_I32, PS_U8, PS_I16 } ps_dtype_t;
 size_t h5_dtype_size(ps_dtype_t t);
 
 /* Kinds of stored types a dataset may have (h5_dset_open). */

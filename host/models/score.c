@@ -23,6 +23,8 @@
 #include "io/manifest.h"
 #include "io/output.h"
 #include "io/pipeline.h"
+#include "models/score_explain.h"
+#include "models/scorer.h"
 #include "models/scorer_registry.h"
 
 static const char *const NONFINITE[] = {"impute", "reject", NULL};
@@ -39,6 +41,8 @@ static const ps_option_t SCORE_OPTS[] = {
      .manifest = "nonfinite", .short_name = 'N'},
     {.name = "device", .type = OPT_STR, .off = F(device), .def = "auto", .arg = "D",
      .help = "cpu|cuda|auto (default auto: cuda when every rank sees a GPU)", .short_name = 'D'},
+    {.name = "explain", .type = OPT_INT, .off = F(explain), .min = 1, .max = 32767, .arg = "N",
+     .help = "also write each customer's N strongest reasons per head: the features of largest\n|contribution| to the log-odds and their signed values (/explain; trees: TreeSHAP);\nmemory per rank: about (block rows) x (8 x features + 12 x N x heads) bytes more"},
     {.name = "quiet", .type = OPT_FLAG, .ptr = &ps_quiet, .help = "no progress log", .short_name = 'q'},
     {0}};
 #undef F
@@ -86,6 +90,7 @@ typedef struct {
   char *partial, *progress, *manifest;
   int64_t start;        /* first block to score (after a stopped run's) */
   ps_h5_t fid, did, gs, gu, *ds, *du;
+  score_explain_t x;    /* --explain */
   double t0, t_meta, t_read, t_comp, t_write;
 } score_job_t;
 
@@ -102,6 +107,7 @@ static void score_open_inputs(score_job_t *j) {
   j->t0 = ps_now();
   data_open(o->data, &j->d);
   scorer_check_data(j->sc, o->model, &j->d);
+  score_explain_open(&j->x, o->explain, o->model, o->device, j->d.f);
   manifest_input("data", o->data, 0);
   manifest_input("model", o->model, 1);
   j->k = j->sc->k;
@@ -127,6 +133,7 @@ static void score_begin_partial(score_job_t *j) {
   fp_int(&j->fp, "ranks", ps_size);
   fp_int(&j->fp, "block_rows", j->br);
   opts_fingerprint(SCORE_OPTS, o, &j->fp);
+  if (o->explain) fp_int(&j->fp, "explain", o->explain);
   int exists = 0;
   j->out = out_begin_partial(o->out, fp_hash(j->fp.s), &exists);
   j->partial = ps_strdup(out_tmp(j->out));
@@ -152,6 +159,7 @@ static void score_reopen(score_job_t *j) {
     for (int h = 0; h < j->k; h++)
       j->du[h] = h5_dset_open(j->gu, partial, j->sc->targets[h], 1, PS_KIND_FLOAT, "float32", dims);
   }
+  score_explain_reopen(&j->x, j->fid, partial, j->sc->targets);
 }
 
 /* Creates the scores file: attributes, /customer_id, /scores (and /uplift). */
@@ -177,6 +185,7 @@ static void score_create(score_job_t *j) {
     j->gu = h5_group_create(j->fid, "/uplift");
     for (int h = 0; h < j->k; h++) j->du[h] = h5_dset_create(j->gu, j->sc->targets[h], PS_F32, 1, dims, chunk);
   }
+  score_explain_create(&j->x, j->fid, j->sc->targets, j->n_all);
 }
 
 /* One block: probabilities of every head (and uplifts), ids copied through. */
@@ -198,6 +207,7 @@ static void score_block(score_job_t *j, ps_pipe_t *pipe, const ps_block_t *b, fl
     float *w = b->out[1 + k + h];
     for (int64_t i = 0; i < b->rows; i++) w[i] = (float)((double)pt[i] - (double)pc[i]);
   }
+  score_explain_block(&j->x, X, b->rows, b->out + 1 + (1 + j->U) * k);
   memcpy(b->out[0], b->in[1], sizeof(int64_t) * (size_t)b->rows);
   j->t_comp += ps_now() - tc;
 }
@@ -208,12 +218,13 @@ static void score_block(score_job_t *j, ps_pipe_t *pipe, const ps_block_t *b, fl
 static int score_blocks(score_job_t *j, int64_t *stop_at, int64_t *nb) {
   int k = j->k;
   ps_pipe_col_t pin[2] = {{.dset = j->d.features, .type = PS_F32, .cols = j->f}, {.dset = j->d.ids, .type = PS_I64}};
-  ps_pipe_col_t *pout = ps_malloc(sizeof(ps_pipe_col_t) * (size_t)(2 * k + 1));
+  ps_pipe_col_t *pout = ps_malloc(sizeof(ps_pipe_col_t) * (size_t)(4 * k + 1));
   pout[0] = (ps_pipe_col_t){.dset = j->did, .type = PS_I64};
   for (int h = 0; h < k; h++) pout[1 + h] = (ps_pipe_col_t){.dset = j->ds[h], .type = PS_F32};
   for (int h = 0; h < k && j->U; h++) pout[1 + k + h] = (ps_pipe_col_t){.dset = j->du[h], .type = PS_F32};
+  int nx = score_explain_cols(&j->x, pout + 1 + (1 + j->U) * k);
   ps_pipe_spec_t spec = {.what = "score", .row0 = j->row0, .n = j->n, .block_rows = j->br, .nin = 2,
-                         .nout = (1 + j->U) * k + 1, .in = pin, .out = pout, .agree_stop = 1};
+                         .nout = (1 + j->U) * k + 1 + nx, .in = pin, .out = pout, .agree_stop = 1};
   ps_pipe_t *pipe = pipe_open(&spec);
   *nb = pipe_blocks(pipe);
   float *P = ps_malloc(sizeof(float) * (size_t)j->br * (size_t)k * (size_t)(1 + j->U));
@@ -236,6 +247,7 @@ static int score_blocks(score_job_t *j, int64_t *stop_at, int64_t *nb) {
 }
 
 static void score_close_file(score_job_t *j) {
+  score_explain_close(&j->x);
   for (int h = 0; h < j->k; h++) h5_close(j->ds[h]);
   for (int h = 0; h < j->k && j->U; h++) h5_close(j->du[h]);
   h5_close(j->did);
@@ -282,6 +294,7 @@ static void score_commit(score_job_t *j, double tc0) {
   manifest_output("scores", j->o->out);
   manifest_param_num("block_rows", (double)j->br);
   manifest_params(SCORE_OPTS, j->o);
+  if (j->o->explain) manifest_param_num("explain", j->o->explain);
   manifest_phase("metadata", j->t_meta);
   manifest_phase("read", j->t_read);
   manifest_phase("compute", j->t_comp);

@@ -11,6 +11,7 @@ typedef struct {
   const char *data, *model, *out, *device;
   int64_t block_rows; /* 0: about 64 MiB of features a block */
   int reject_nonfinite;
+  int explain;        /* --explain N: the N strongest reasons per customer and head (0: none) */
 } score_opts_t;
 
 /* `propscore score`: its options (one table) and help. */

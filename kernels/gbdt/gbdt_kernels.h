@@ -1,5 +1,5 @@
 /* gbdt_kernels.h: C interface to the tree kernels (bin.cu, hist.cu,
- * split.cu, partition.cu, predict.cu). Each has the contract of its CPU
+ * split.cu, partition.cu, predict.cu, shap.cu). Each has the contract of its CPU
  * twin in gbdt_cpu.h and the same per-element rules (gbdt_math.h); every
  * result is an exact function of the inputs (integer sums, rounded double
  * intrinsics, fixed orders), so kernel and twin agree bitwise for any grid.
@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "gbdt/gbdt_cpu.h"
+#include "gbdt/shap_cpu.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -66,6 +67,13 @@ void ps_gbdt_leaf_of_cuda(const int64_t *rows, const int64_t *begin, const int64
  * device pointers (the struct itself on the host). */
 void ps_gbdt_predict_cuda(const ps_forest_view_t *fo, const float *X, int64_t n, int64_t f, double *out,
                           cudaStream_t s);
+
+/* ps_gbdt_shap_cpu (shap_cpu.h): phi [n][f] += the TreeSHAP contributions of
+ * raw rows X [n][f]. fo and ps: views whose arrays are device pointers (the
+ * structs themselves on the host). Returns -1 (nothing queued) when a path
+ * is longer than PS_SHAP_MAX_DEPTH, else 0. */
+int ps_gbdt_shap_cuda(const ps_forest_view_t *fo, const ps_shap_paths_t *ps, const float *X, int64_t n, int64_t f,
+                      double *phi, cudaStream_t s);
 
 #ifdef __cplusplus
 }

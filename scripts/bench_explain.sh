@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# score --explain (issue 29) against LightGBM's pred_contrib on the same
+# machine, model and rows: generated ROWSxFEATURES (both heads), a trees
+# model of TREES trees x LEAVES leaves (early stopping off), exported with
+# export-model; propscore `score` plain and with --explain 3 on NP ranks,
+# LightGBM predict(pred_contrib=True) with NP threads on every head (the
+# rows in memory: its time excludes reading them). Prints seconds and rows/s
+# of each, the cost of --explain beside plain scoring and the speed against
+# LightGBM (issue 29's goal: >= 2x).
+#   usage: scripts/bench_explain.sh [ROWSxFEATURES]   (default 1000000x64)
+#   env:   OUT (work folder, default /tmp/propscore-bench-explain), NP (default 2), TREES (100), LEAVES (31),
+#          DEVICE (cpu; cuda on a GPU build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-$PWD/build/propscore}
+OUT=${OUT:-/tmp/propscore-bench-explain}
+NP=${NP:-2} TREES=${TREES:-100} LEAVES=${LEAVES:-31} DEVICE=${DEVICE:-cpu}
+size=${1:-1000000x64}
+rows=${size%x*} feats=${size#*x}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+mkdir -p "$OUT"
+data=$OUT/d_${rows}x${feats}.h5 model=$OUT/m_${rows}x${feats}_${TREES}x${LEAVES}.h5
+[ -f "$data" ] || mpirun -n "$NP" "$BIN" gen --out "$data" --rows "$rows" --features "$feats" --quiet
+[ -f "$model" ] || mpirun -n "$NP" "$BIN" train --data "$data" --model "$model" --model-type gbdt --trees "$TREES" \
+  --num-leaves "$LEAVES" --early-stopping 0 --quiet
+"$BIN" export-model --model "$model" --out "$OUT/m.txt" --quiet >/dev/null
+echo "# bench_explain $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "# $rows x $feats, $TREES trees x $LEAVES leaves x 2 heads, P = threads = $NP, device $DEVICE"
+t() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
+plain=$(t mpirun -n "$NP" "$BIN" score --data "$data" --model "$model" --out "$OUT/s.h5" --device "$DEVICE" --quiet)
+expl=$(t mpirun -n "$NP" "$BIN" score --data "$data" --model "$model" --out "$OUT/e.h5" --device "$DEVICE" \
+  --explain 3 --quiet)
+lgb=$(python3 - "$data" "$OUT" "$NP" <<'PY'
+import glob, sys, time
+import h5py, lightgbm as lgb
+X = h5py.File(sys.argv[1])["features"][...]
+t0 = time.time()
+for f in sorted(glob.glob(sys.argv[2] + "/m.*.txt")):
+    lgb.Booster(model_file=f).predict(X, pred_contrib=True, num_threads=int(sys.argv[3]))
+print(f"{time.time() - t0:.2f}")
+PY
+)
+printf "%-34s %9s %12s\n" run seconds rows/s
+for r in "propscore score:$plain" "propscore score --explain 3:$expl" "LightGBM pred_contrib:$lgb"; do
+  printf "%-34s %9.2f %12.0f\n" "${r%%:*}" "${r##*:}" "$(echo "$rows / ${r##*:}" | bc -l)"
+done
+printf "explain cost beside plain scoring: %.1fx; speed against LightGBM: %.2fx\n" \
+  "$(echo "$expl / $plain" | bc -l)" "$(echo "$lgb / $expl" | bc -l)"
