@@ -1,7 +1,13 @@
-/* device.c: the collective choice of the compute device (see device.h). */
+/* device.c: the collective choice of the compute device and the placement
+ * of ranks on a node's GPUs (see device.h). */
+#define _POSIX_C_SOURCE 200809L
 #include "models/device.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "comm/comm.h"
 #include "core/parse.h"
@@ -9,6 +15,8 @@
 #ifdef PROPSCORE_HAVE_CUDA
 #include "common/cuda_probe.h"
 #endif
+
+#define MAXV 64 /* GPUs a rank can see, at most */
 
 int device_count(void) {
 #ifdef PROPSCORE_HAVE_CUDA
@@ -34,4 +42,96 @@ int device_choose(const char *device) {
     ps_die_all(PS_EXIT_USAGE, "--device cuda: this propscore was built without CUDA (-DPROPSCORE_CUDA=ON)");
   return 0;
 #endif
+}
+
+typedef struct {
+  int32_t n;                   /* GPUs the rank sees */
+  unsigned char uuid[MAXV][16]; /* theirs, in the order it sees them */
+} seen_t;
+
+static int same(const unsigned char *a, const unsigned char *b) { return memcmp(a, b, 16) == 0; }
+
+/* Ranks on the GPU with this UUID, of the first `upto` ranks (pick[r]: the index each chose). */
+static int users(const seen_t *all, const int *pick, int upto, const unsigned char *uuid) {
+  int u = 0;
+  for (int r = 0; r < upto; r++) u += pick[r] >= 0 && same(all[r].uuid[pick[r]], uuid);
+  return u;
+}
+
+/* Is GPU v of rank r seen here for the first time (by no earlier rank, no earlier index)? */
+static int first_sighting(const seen_t *all, int r, int v) {
+  for (int q = 0; q <= r; q++)
+    for (int w = 0; w < (q == r ? v : all[q].n); w++)
+      if (same(all[q].uuid[w], all[r].uuid[v])) return 0;
+  return 1;
+}
+
+/* The placement of every rank of the node, in node-rank order, from what each sees. */
+static void place_node(const seen_t *all, int L, int me, device_place_t *p) {
+  int *pick = ps_malloc(sizeof(int) * (size_t)L);
+  for (int r = 0; r < L; r++) {
+    pick[r] = -1;
+    for (int v = 0, best = 0; v < all[r].n; v++) {
+      int u = users(all, pick, r, all[r].uuid[v]);
+      if (pick[r] < 0 || u < best) pick[r] = v, best = u;
+    }
+  }
+  *p = (device_place_t){.device = pick[me], .share = 0, .node_ranks = L, .node_gpus = 0, .max_share = 0};
+  for (int r = 0; r < L; r++) {
+    if (pick[r] < 0) continue;
+    int u = users(all, pick, L, all[r].uuid[pick[r]]);
+    if (u > p->max_share) p->max_share = u;
+    if (r == me) p->share = u;
+    for (int v = 0; v < all[r].n; v++) p->node_gpus += first_sighting(all, r, v);
+  }
+  free(pick);
+}
+
+const device_place_t *device_place(void) {
+  static device_place_t place;
+  static int done;
+  if (done) return &place;
+  seen_t mine;
+  memset(&mine, 0, sizeof mine);
+#ifdef PROPSCORE_HAVE_CUDA
+  mine.n = ps_cuda_uuids(&mine.uuid[0][0], MAXV);
+  if (mine.n > MAXV) mine.n = MAXV;
+#endif
+  int L = comm_local_size();
+  seen_t *all = ps_malloc(sizeof(seen_t) * (size_t)L);
+  comm_node_allgather(&mine, all, sizeof mine);
+  place_node(all, L, comm_local_rank(), &place);
+  free(all);
+  done = 1;
+  return &place;
+}
+
+typedef struct {
+  char host[64];
+  int32_t ranks, gpus, max_share, nccl;
+  int64_t budget;
+} node_line_t;
+
+void device_report(const char *model, const device_place_t *p, int64_t budget, int nccl) {
+  int L = comm_local_size();
+  int64_t *b = ps_malloc(sizeof(int64_t) * (size_t)L);
+  comm_node_allgather(&budget, b, sizeof budget);
+  node_line_t me = {.ranks = p->node_ranks, .gpus = p->node_gpus, .max_share = p->max_share, .nccl = nccl,
+                    .budget = b[0]};
+  for (int r = 1; r < L; r++)
+    if (b[r] < me.budget) me.budget = b[r];
+  free(b);
+  gethostname(me.host, sizeof me.host - 1);
+  size_t total = 0;
+  node_line_t *all = comm_gatherv_bytes(&me, comm_local_rank() == 0 ? sizeof me : 0, &total, NULL);
+  for (size_t i = 0; all && i < total / sizeof me; i++) {
+    const node_line_t *n = &all[i];
+    char each[64];
+    if (n->max_share <= 1) snprintf(each, sizeof each, "a GPU each");
+    else snprintf(each, sizeof each, "up to %d ranks a GPU", n->max_share);
+    ps_log("%s: node %s: %d ranks on %d GPUs (%s), device memory budget %.1f MiB a rank; NCCL sums: %s", model,
+           n->host, n->ranks, n->gpus, each, (double)n->budget / 1048576.0,
+           n->nccl > 0 ? "on" : n->nccl == 0 ? "off" : "none (integer sums over MPI)");
+  }
+  free(all);
 }
