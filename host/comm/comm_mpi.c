@@ -216,10 +216,12 @@ void comm_alltoallv_bytes_into(const void *in, const size_t *send_sizes, const s
 
 /* After a step of NCCL's set-up: 1 if it failed on some rank, and then
  * every rank drops NCCL and rank 0 warns once, naming the lowest failed rank. */
+static int nccl_gave_up; /* the same on every rank: no second try, no second warning */
 static int nccl_failed_somewhere(int failed, const char *why) {
   int64_t nfail = failed;
   comm_allreduce_sum_i64(&nfail, 1);
   if (nfail == 0) return 0;
+  nccl_gave_up = 1;
   char first[512];
   comm_agree_failure(failed ? ps_rank : INT64_MAX, why, first, sizeof first);
   nccl_abandon();
@@ -231,7 +233,7 @@ static int nccl_failed_somewhere(int failed, const char *why) {
 void comm_use_device(int device) {
   int64_t ok = device >= 0 && !getenv("PROPSCORE_NO_NCCL");
   comm_allreduce_min_i64(&ok, 1);
-  if (!ok || ps_size == 1 || nccl_active()) return;
+  if (!ok || ps_size == 1 || nccl_active() || nccl_gave_up) return;
   /* NCCL's set-up can fail on some ranks only (a container's small
    * /dev/shm, P2P off): the ranks agree, and all keep MPI if any failed */
   char why[512] = "";
