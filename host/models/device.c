@@ -129,8 +129,9 @@ void device_report(const char *model, const device_place_t *p, int64_t budget, i
     char each[64];
     if (n->max_share <= 1) snprintf(each, sizeof each, "a GPU each");
     else snprintf(each, sizeof each, "up to %d ranks a GPU", n->max_share);
-    ps_log("%s: node %s: %d ranks on %d GPUs (%s), device memory budget %.1f MiB a rank; NCCL sums: %s", model,
-           n->host, n->ranks, n->gpus, each, (double)n->budget / 1048576.0,
+    ps_log("%s: node %s: %d rank%s on %d GPU%s (%s), device memory budget %.1f MiB a rank; NCCL sums: %s", model,
+           n->host, n->ranks, n->ranks == 1 ? "" : "s", n->gpus, n->gpus == 1 ? "" : "s", each,
+           (double)n->budget / 1048576.0,
            n->nccl > 0 ? "on" : n->nccl == 0 ? "off" : "none (integer sums over MPI)");
   }
   free(all);

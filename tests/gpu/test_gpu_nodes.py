@@ -53,7 +53,7 @@ def on_nodes(tmp_path, args, bind, devices, extra_env=None):
 
 def node_lines(stderr, model="logreg"):
     """{node: (ranks, gpus, each, budget MiB, nccl)} from the train log."""
-    pat = re.compile(model + r": node (\S+): (\d+) ranks on (\d+) GPUs \(([^)]*)\), device memory budget ([\d.]+) MiB "
+    pat = re.compile(model + r": node (\S+): (\d+) ranks? on (\d+) GPUs? \(([^)]*)\), device memory budget ([\d.]+) MiB "
                      r"a rank; NCCL sums: (\S+)")
     found = [m.groups() for m in pat.finditer(stderr)]
     assert sorted(f[0] for f in found) == list(NODES), stderr
