@@ -51,40 +51,46 @@ typedef struct {
 
 static int same(const unsigned char *a, const unsigned char *b) { return memcmp(a, b, 16) == 0; }
 
-/* Ranks on the GPU with this UUID, of the first `upto` ranks (pick[r]: the index each chose). */
-static int users(const seen_t *all, const int *pick, int upto, const unsigned char *uuid) {
+/* Ranks of the first `upto` on GPU g (pick[r]: the GPU each chose, -1: none). */
+static int users(const int *pick, int upto, int g) {
   int u = 0;
-  for (int r = 0; r < upto; r++) u += pick[r] >= 0 && same(all[r].uuid[pick[r]], uuid);
+  for (int r = 0; r < upto; r++) u += pick[r] == g;
   return u;
 }
 
-/* Is GPU v of rank r seen here for the first time (by no earlier rank, no earlier index)? */
-static int first_sighting(const seen_t *all, int r, int v) {
-  for (int q = 0; q <= r; q++)
-    for (int w = 0; w < (q == r ? v : all[q].n); w++)
-      if (same(all[q].uuid[w], all[r].uuid[v])) return 0;
-  return 1;
-}
-
-/* The placement of every rank of the node, in node-rank order, from what each sees. */
-static void place_node(const seen_t *all, int L, int me, device_place_t *p) {
-  int *pick = ps_malloc(sizeof(int) * (size_t)L);
+void device_place_ranks(int L, const int *nseen, const int *seen, int maxv, int me, device_place_t *p) {
+  int *pick = ps_malloc(sizeof(int) * (size_t)L), gpus = 0, mine = -1;
   for (int r = 0; r < L; r++) {
     pick[r] = -1;
-    for (int v = 0, best = 0; v < all[r].n; v++) {
-      int u = users(all, pick, r, all[r].uuid[v]);
-      if (pick[r] < 0 || u < best) pick[r] = v, best = u;
+    for (int v = 0, best = 0; v < nseen[r]; v++) {
+      int g = seen[r * maxv + v], u = users(pick, r, g);
+      if (g >= gpus) gpus = g + 1;
+      if (pick[r] < 0 || u < best) pick[r] = g, best = u, mine = r == me ? v : mine;
     }
   }
-  *p = (device_place_t){.device = pick[me], .share = 0, .node_ranks = L, .node_gpus = 0, .max_share = 0};
+  *p = (device_place_t){.device = mine, .share = 0, .node_ranks = L, .node_gpus = gpus, .max_share = 0};
   for (int r = 0; r < L; r++) {
-    if (pick[r] < 0) continue;
-    int u = users(all, pick, L, all[r].uuid[pick[r]]);
+    int u = pick[r] < 0 ? 0 : users(pick, L, pick[r]);
     if (u > p->max_share) p->max_share = u;
     if (r == me) p->share = u;
-    for (int v = 0; v < all[r].n; v++) p->node_gpus += first_sighting(all, r, v);
   }
   free(pick);
+}
+
+/* The node's GPUs numbered 0, 1, ... by first sighting (node-rank order, then each rank's order). */
+static void number_gpus(const seen_t *all, int L, int *nseen, int *seen) {
+  for (int r = 0; r < L; r++) {
+    nseen[r] = all[r].n;
+    for (int v = 0; v < all[r].n; v++) {
+      int g = -1, next = 0;
+      for (int q = 0; q <= r && g < 0; q++)
+        for (int w = 0; w < (q == r ? v : all[q].n) && g < 0; w++) {
+          if (same(all[q].uuid[w], all[r].uuid[v])) g = seen[q * MAXV + w];
+          if (seen[q * MAXV + w] >= next) next = seen[q * MAXV + w] + 1;
+        }
+      seen[r * MAXV + v] = g >= 0 ? g : next;
+    }
+  }
 }
 
 const device_place_t *device_place(void) {
@@ -100,7 +106,11 @@ const device_place_t *device_place(void) {
   int L = comm_local_size();
   seen_t *all = ps_malloc(sizeof(seen_t) * (size_t)L);
   comm_node_allgather(&mine, all, sizeof mine);
-  place_node(all, L, comm_local_rank(), &place);
+  int *nseen = ps_malloc(sizeof(int) * (size_t)L), *seen = ps_malloc(sizeof(int) * (size_t)L * MAXV);
+  number_gpus(all, L, nseen, seen);
+  device_place_ranks(L, nseen, seen, MAXV, comm_local_rank(), &place);
+  free(seen);
+  free(nseen);
   free(all);
   done = 1;
   return &place;

@@ -26,6 +26,11 @@ typedef struct {
  * sees (ties: the first it sees), in node-rank order. Collective over the
  * job on the first call (every rank calls it), the same answer later. */
 const device_place_t *device_place(void);
+/* The rule itself (device_place's step, without communication): rank r of
+ * a node's L ranks sees nseen[r] GPUs, seen[r*maxv + 0..nseen[r]) (the
+ * node's GPUs numbered 0, 1, ... in any order, the same GPU the same
+ * number for every rank); fills p for rank me. */
+void device_place_ranks(int L, const int *nseen, const int *seen, int maxv, int me, device_place_t *p);
 /* Collective: rank 0 logs one line per node -- its ranks and GPUs, the
  * smallest device memory budget of its ranks (bytes) and whether the
  * float64 sums go over NCCL (nccl: 1 on, 0 off, -1 the model sums no float64). */
