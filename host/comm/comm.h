@@ -39,6 +39,9 @@ void comm_alltoallv_bytes_into(const void *in, const size_t *send_sizes, const s
 /* Ranks on this node (shared memory): GPU choice. */
 int comm_local_rank(void);
 int comm_local_size(void);
+/* The allgather among this node's ranks: out holds comm_local_size()*bytes,
+ * in node-rank order (collective over the job: every rank calls it). */
+void comm_node_allgather(const void *in, void *out, size_t bytes);
 
 /* Agreement (agree.c, any transport). Collective. */
 /* If any rank passes bad != 0, every rank dies (ps_die_all) with the message
@@ -51,10 +54,11 @@ int comm_agree_failure(int64_t key, const char *msg, char *out, size_t n);
 /* Did a stop signal reach any rank? Its number (the largest), else 0. */
 int comm_agree_stop(void);
 
-/* Devices (CUDA builds): each rank tells which GPU it uses (-1: none).
- * Collective: float64 sums go through NCCL only if every rank has a GPU
- * and there is more than one rank; otherwise all ranks stay on MPI, so no
- * sum ever mixes transports. */
+/* Devices (CUDA builds): each rank tells which GPU it uses (-1: none, or
+ * one it shares with another rank). Collective: float64 sums go through
+ * NCCL only if every rank has a GPU of its own and there is more than one
+ * rank; otherwise all ranks stay on MPI, so no sum ever mixes transports.
+ * If NCCL's set-up fails on any rank, every rank stays on MPI (one warning). */
 void comm_use_device(int device);
 int comm_nccl_active(void);
 

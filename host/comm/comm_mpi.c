@@ -28,6 +28,7 @@ static void mpi_fail(int err, const char *expr, const char *file, int line) {
   } while (0)
 
 static int local_rank = 0, local_size = 1;
+static MPI_Comm node = MPI_COMM_NULL; /* this node's ranks (kept until MPI_Finalize) */
 int comm_local_rank(void) { return local_rank; }
 int comm_local_size(void) { return local_size; }
 const void *comm_mpi_comm(void) {
@@ -71,11 +72,10 @@ void comm_init(int *argc, char ***argv) {
   MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &ps_rank));
   MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &ps_size));
   MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
-  MPI_Comm node;
   MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, ps_rank, MPI_INFO_NULL, &node));
+  MPI_CHECK(MPI_Comm_set_errhandler(node, MPI_ERRORS_RETURN));
   MPI_CHECK(MPI_Comm_rank(node, &local_rank));
   MPI_CHECK(MPI_Comm_size(node, &local_size));
-  MPI_CHECK(MPI_Comm_free(&node));
   ps_on_exit(on_exit_hook);
 }
 
@@ -122,6 +122,10 @@ void comm_bcast(void *buf, size_t bytes, int root) {
     size_t m = bytes - off < cb ? bytes - off : cb;
     MPI_CHECK(MPI_Bcast((char *)buf + off, (int)m, MPI_BYTE, root, MPI_COMM_WORLD));
   }
+}
+
+void comm_node_allgather(const void *in, void *out, size_t bytes) {
+  MPI_CHECK(MPI_Allgather(in, (int)bytes, MPI_BYTE, out, (int)bytes, MPI_BYTE, node));
 }
 
 void comm_allgather(const void *in, void *out, size_t bytes) {
@@ -210,9 +214,30 @@ void comm_alltoallv_bytes_into(const void *in, const size_t *send_sizes, const s
   free(roff);
 }
 
+/* After a step of NCCL's set-up: 1 if it failed on some rank, and then
+ * every rank drops NCCL and rank 0 warns once, naming the lowest failed rank. */
+static int nccl_gave_up; /* the same on every rank: no second try, no second warning */
+static int nccl_failed_somewhere(int failed, const char *why) {
+  int64_t nfail = failed;
+  comm_allreduce_sum_i64(&nfail, 1);
+  if (nfail == 0) return 0;
+  nccl_gave_up = 1;
+  char first[512];
+  comm_agree_failure(failed ? ps_rank : INT64_MAX, why, first, sizeof first);
+  nccl_abandon();
+  ps_warn("comm: NCCL set-up failed on %lld of %d ranks (%s); the float64 sums go over MPI", (long long)nfail,
+          ps_size, first);
+  return 1;
+}
+
 void comm_use_device(int device) {
   int64_t ok = device >= 0 && !getenv("PROPSCORE_NO_NCCL");
   comm_allreduce_min_i64(&ok, 1);
-  if (ok && ps_size > 1) nccl_setup(device);
+  if (!ok || ps_size == 1 || nccl_active() || nccl_gave_up) return;
+  /* NCCL's set-up can fail on some ranks only (a container's small
+   * /dev/shm, P2P off): the ranks agree, and all keep MPI if any failed */
+  char why[512] = "";
+  if (nccl_failed_somewhere(nccl_setup(device, why, sizeof why) != 0, why)) return;
+  nccl_failed_somewhere(nccl_warmup(why, sizeof why) != 0, why);
 }
 int comm_nccl_active(void) { return nccl_active(); }

@@ -5,14 +5,23 @@
 #include <stddef.h>
 
 #ifdef PROPSCORE_HAVE_CUDA
-void nccl_setup(int device); /* collective: every rank has a GPU */
+/* Collective, every rank with a GPU of its own: the communicator; 0, or -1
+ * with why this rank failed in why (the caller agrees with the other ranks). */
+int nccl_setup(int device, char *why, size_t n);
+/* Collective, once every rank's set-up succeeded: a first sum of one value
+ * through NCCL (where NCCL makes its connections); 0, or -1 and why. */
+int nccl_warmup(char *why, size_t n);
 int nccl_active(void);
 void nccl_allreduce_sum_f64(double *buf, size_t n);
 void nccl_shutdown(void);
+/* Local: drop the communicator without waiting for peers (after a failure elsewhere). */
+void nccl_abandon(void);
 #else
-static inline void nccl_setup(int device) { (void)device; }
+static inline int nccl_setup(int device, char *why, size_t n) { (void)device, (void)why, (void)n; return -1; }
+static inline int nccl_warmup(char *why, size_t n) { (void)why, (void)n; return -1; }
 static inline int nccl_active(void) { return 0; }
 static inline void nccl_allreduce_sum_f64(double *buf, size_t n) { (void)buf; (void)n; }
 static inline void nccl_shutdown(void) {}
+static inline void nccl_abandon(void) {}
 #endif
 #endif

@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "comm/comm.h"
 #include "common/cuda_check.h"
 #include "core/util.h"
 #include "gbdt/gbdt_kernels.h"
+#include "models/device.h"
 #include "models/gbdt/backend.h"
 
 typedef struct {
@@ -221,15 +221,12 @@ static void destroy(ps_gbdt_backend_t *b) {
 }
 
 ps_gbdt_backend_t *gbdt_backend_cuda(void) {
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-    cudaGetLastError();
-    ps_die_local("--device cuda: no CUDA device visible to rank %d", ps_rank);
-  }
+  /* the node's ranks spread over its GPUs; ranks on one GPU share its memory */
+  const device_place_t *pl = device_place();
+  if (pl->device < 0) ps_die_local("--device cuda: no CUDA device visible to rank %d", ps_rank);
+  int share = pl->share;
   cuda_t *s = ps_calloc(1, sizeof *s);
-  /* one GPU per rank by node-local rank; ranks beyond the GPUs share them */
-  int share = comm_local_size() > count ? (comm_local_size() + count - 1) / count : 1;
-  s->device = comm_local_rank() % count;
+  s->device = pl->device;
   CUDA_CHECK(cudaSetDevice(s->device));
   CUDA_CHECK(cudaStreamCreateWithFlags(&s->s, cudaStreamNonBlocking));
   size_t free_b = 0, total_b = 0;
@@ -239,6 +236,7 @@ ps_gbdt_backend_t *gbdt_backend_cuda(void) {
                            .split = split, .add_leaves = add_leaves, .bin = bin, .find_split = find_split,
                            .destroy = destroy, .device_memory = (int64_t)(0.8 * (double)free_b / share),
                            .device_bytes = device_bytes, .impl = s};
+  device_report("gbdt", pl, b->device_memory, -1);
   return b;
 }
 
@@ -262,12 +260,9 @@ static void *up(const void *h, size_t bytes, cudaStream_t s) {
 }
 
 gbdt_cuda_scorer_t *gbdt_cuda_scorer_create(const ps_forest_view_t *heads, int k) {
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-    cudaGetLastError();
-    ps_die_local("--device cuda: no CUDA device visible to rank %d", ps_rank);
-  }
-  CUDA_CHECK(cudaSetDevice(comm_local_rank() % count));
+  const device_place_t *pl = device_place(); /* collective: scoring starts on every rank */
+  if (pl->device < 0) ps_die_local("--device cuda: no CUDA device visible to rank %d", ps_rank);
+  CUDA_CHECK(cudaSetDevice(pl->device));
   gbdt_cuda_scorer_t *c = ps_calloc(1, sizeof *c);
   CUDA_CHECK(cudaStreamCreateWithFlags(&c->s, cudaStreamNonBlocking));
   c->k = k;

@@ -9,6 +9,7 @@
 #include "common/cuda_check.h"
 #include "core/util.h"
 #include "kmeans/kmeans_kernels.h"
+#include "models/device.h"
 #include "models/kmeans/backend.h"
 
 typedef struct {
@@ -57,6 +58,8 @@ static void destroy(km_backend_t *b) {
 km_backend_t *km_backend_cuda(const float *X, int64_t n, int64_t c, int kmax) {
   dev_t *d = ps_calloc(1, sizeof *d);
   size_t nn = (size_t)(n > 0 ? n : 1), kc = (size_t)kmax * (size_t)c;
+  /* the node's ranks spread over its GPUs (collective: every rank fits) */
+  CUDA_CHECK(cudaSetDevice(device_place()->device));
   CUDA_CHECK(cudaStreamCreate(&d->s));
   CUBLAS_CHECK(cublasCreate(&d->h));
   CUBLAS_CHECK(cublasSetStream(d->h, d->s));

@@ -26,6 +26,7 @@
 #include "common/cuda_check.h"
 #include "core/util.h"
 #include "logreg/logreg_kernels.h"
+#include "models/device.h"
 #include "models/logreg/backend.h"
 
 typedef struct {
@@ -558,12 +559,12 @@ int backend_cuda_devices(void) {
 int backend_cuda_max_heads(void) { return 0; }
 
 ps_backend_t *backend_cuda_create(int xtype) {
-  int count = backend_cuda_devices();
-  if (count == 0) ps_die_local("--device cuda: no CUDA device visible to rank %d", ps_rank);
+  /* the node's ranks spread over its GPUs; ranks on one GPU share its memory */
+  const device_place_t *pl = device_place();
+  if (pl->device < 0) ps_die_local("--device cuda: no CUDA device visible to rank %d", ps_rank);
+  int share = pl->share;
   cuda_t *s = ps_calloc(1, sizeof *s);
-  /* one GPU per rank by node-local rank; ranks beyond the GPUs share them */
-  int share = comm_local_size() > count ? (comm_local_size() + count - 1) / count : 1;
-  s->device = comm_local_rank() % count;
+  s->device = pl->device;
   CUDA_CHECK(cudaSetDevice(s->device));
   CUDA_CHECK(cudaStreamCreateWithFlags(&s->s, cudaStreamNonBlocking));
   CUDA_CHECK(cudaStreamCreateWithFlags(&s->cs, cudaStreamNonBlocking)); /* copies up, beside the kernels */
@@ -600,6 +601,7 @@ ps_backend_t *backend_cuda_create(int xtype) {
   /* NCCL for the float64 sums only when every rank of the job has a GPU of
    * its own: every rank says whether it has (collective, allreduce-min), so
    * mixed nodes fall back to MPI together instead of hanging */
-  comm_use_device(comm_local_size() <= count ? s->device : -1);
+  comm_use_device(share == 1 ? s->device : -1);
+  device_report("logreg", pl, b->device_memory, comm_nccl_active());
   return b;
 }

@@ -81,9 +81,13 @@ struct dim3 {
 };
 typedef struct dim3 dim3;
 
+typedef struct CUuuid_st {
+  char bytes[16];
+} cudaUUID_t;
+
 /* The fields propscore reads, with an H100's values (name and memory: the
  * emulator's; the opt-in shared memory per block: PROPSCORE_CUDASIM_SMEM_OPTIN,
- * default 227 KiB). */
+ * default 227 KiB; uuid and pciBusID: the GPU's on its node, see runtime.cc). */
 struct cudaDeviceProp {
   char name[256];
   size_t totalGlobalMem;
@@ -98,6 +102,8 @@ struct cudaDeviceProp {
   int minor;
   int multiProcessorCount;
   int l2CacheSize;
+  cudaUUID_t uuid;
+  int pciBusID;
 };
 
 cudaError_t cudaGetDeviceCount(int *count);

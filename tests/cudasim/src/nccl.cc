@@ -1,13 +1,15 @@
 /* nccl.cc: the NCCL calls propscore makes, on the emulated device, over
  * MPI: a communicator is a duplicate of MPI_COMM_WORLD (its ranks must be
  * the world's, and every rank must pass the same unique id, which is
- * checked); ncclAllGather is queued on its stream like any device operation
+ * checked; PROPSCORE_CUDASIM_NCCL_FAIL makes the set-up fail on chosen
+ * ranks); ncclAllGather is queued on its stream like any device operation
  * and runs as MPI_Allgather when the stream is synchronized -- the ranks
  * meet in stream order, as NCCL's kernels do. */
 #define OMPI_SKIP_MPICXX 1
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +33,22 @@ size_t type_size(ncclDataType_t t) {
     case ncclInt64: case ncclUint64: case ncclFloat64: return 8;
   }
   return 0;
+}
+/* PROPSCORE_CUDASIM_NCCL_FAIL: the world ranks whose ncclCommInitRank fails
+ * (a comma-separated list, or `all`), as NCCL's does on a container's small
+ * /dev/shm; it fails after the ranks have met, so no rank hangs. */
+bool init_fails(int rank) {
+  const char *f = getenv("PROPSCORE_CUDASIM_NCCL_FAIL");
+  if (!f || !*f) return false;
+  if (!strcmp(f, "all")) return true;
+  for (const char *p = f; *p;) {
+    char *end;
+    long r = strtol(p, &end, 10);
+    if (end == p) die("PROPSCORE_CUDASIM_NCCL_FAIL=%s: expected `all` or a list of ranks such as 1,3", f);
+    if (r == rank) return true;
+    p = *end == ',' ? end + 1 : end;
+  }
+  return false;
 }
 bool mpi_up() {
   int init = 0, fin = 0;
@@ -91,6 +109,12 @@ ncclResult_t ncclCommInitRank(ncclComm_t *comm, int nranks, ncclUniqueId id, int
     }
   ncclComm *c = new ncclComm{MPI_COMM_NULL, rank, nranks, false};
   if (MPI_Comm_dup(MPI_COMM_WORLD, &c->comm) != MPI_SUCCESS) {
+    delete c;
+    return ncclSystemError;
+  }
+  if (init_fails(wr)) { /* after the collective steps: the other ranks' set-up completes */
+    note("ncclCommInitRank on rank %d: failing as PROPSCORE_CUDASIM_NCCL_FAIL asks", wr);
+    MPI_Comm_free(&c->comm);
     delete c;
     return ncclSystemError;
   }

@@ -173,13 +173,37 @@ double now() {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The node has `node` GPUs (PROPSCORE_CUDASIM_DEVICES); CUDA_VISIBLE_DEVICES,
+ * as with CUDA, picks which of them this process sees and in what order: a
+ * comma-separated list of indices that ends at the first entry that is not
+ * one (an empty list: none). srun --gpus-per-task=1 sets it per rank. */
+std::vector<int> visible_devices(int node) {
+  std::vector<int> v;
+  const char *cvd = getenv("CUDA_VISIBLE_DEVICES");
+  if (!cvd) {
+    for (int i = 0; i < node; i++) v.push_back(i);
+    return v;
+  }
+  for (const char *p = cvd; *p;) {
+    char *end;
+    long i = strtol(p, &end, 10);
+    if (end == p || (*end && *end != ',') || i < 0 || i >= node) break;
+    for (int seen : v)
+      if (seen == (int)i) return {}; /* CUDA: a repeated index makes no device visible */
+    v.push_back((int)i);
+    p = *end ? end + 1 : end;
+  }
+  return v;
+}
+
 struct sigaction prev_segv, prev_bus;
 void on_fault(int sig, siginfo_t *si, void *uc);
 
 struct State {
   std::recursive_mutex mu;
   size_t capacity, used = 0;
-  int devices;
+  int devices;              /* the GPUs this process sees */
+  std::vector<int> visible; /* [devices]: each one's index among the node's GPUs */
   bool protect;
   std::map<uintptr_t, Alloc *> allocs; /* by base */
   int next_alloc = 1;
@@ -196,7 +220,8 @@ struct State {
       die("PROPSCORE_CUDASIM_SMEM_OPTIN=%zu: expected 48K to 227K (99K: sm_86/89, 163K: sm_80, 227K: sm_90)",
           smem_optin);
     const char *d = getenv("PROPSCORE_CUDASIM_DEVICES");
-    devices = d && *d ? atoi(d) : 1;
+    visible = visible_devices(d && *d ? atoi(d) : 1);
+    devices = (int)visible.size();
     const char *h = getenv("PROPSCORE_CUDASIM_HOST_ACCESS");
     protect = !(h && !strcmp(h, "allow"));
     CUstream_st *legacy = new CUstream_st{0, true, false, false, 0, 0, {}, {}, "the legacy default stream"};
@@ -745,6 +770,17 @@ cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *p, int device) {
   p->minor = 0;
   p->multiProcessorCount = 132;
   p->l2CacheSize = 50 * 1024 * 1024;
+  /* the same GPU of the same node has the same UUID in every process: the
+   * node's name (its host name) and the GPU's index on the node */
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (const char *c = host; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
+  int phys = st().visible[(size_t)device];
+  memcpy(p->uuid.bytes, &h, 8);
+  memcpy(p->uuid.bytes + 8, "cusim", 5);
+  p->uuid.bytes[13] = (char)(phys >> 16), p->uuid.bytes[14] = (char)(phys >> 8), p->uuid.bytes[15] = (char)phys;
+  p->pciBusID = phys + 1;
   return cudaSuccess;
 }
 
