@@ -27,9 +27,12 @@ def sources(tops=("host", "kernels"), exts=(".c", ".h", ".cu", ".cuh")):
 
 
 def strip(text):
-    """Comments, strings and character literals blanked; newlines kept."""
+    """Comments blanked, strings and character literals emptied; newlines kept."""
     def blank(m):
-        return re.sub(r"[^\n]", " ", m.group(0))
+        t = m.group(0)
+        if t[0] in "\"'":  # a literal stays a (blank) value: "   "
+            return t[0] + " " * (len(t) - 2) + t[-1]
+        return re.sub(r"[^\n]", " ", t)
     pattern = r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\''
     text = re.sub(pattern, blank, text, flags=re.S)
     return re.sub(r"^[ \t]*#[^\n]*(?:\\\n[^\n]*)*", blank, text, flags=re.M)

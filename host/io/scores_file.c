@@ -12,9 +12,9 @@
 #include "core/rng.h"
 #include "core/util.h"
 
-const ps_score_range_t PS_SCORE_PROBABILITY = {0.0f, 1.0f, "score", "a probability"};
-const ps_score_range_t PS_SCORE_UPLIFT = {-1.0f, 1.0f, "uplift", "in [-1, 1]"};
-const ps_score_range_t PS_SCORE_FINITE = {-DBL_MAX, DBL_MAX, "score", "finite"};
+const ps_score_range_t PS_SCORE_PROBABILITY = {.lo = 0.0f, .hi = 1.0f, .noun = "score", .rule = "a probability"};
+const ps_score_range_t PS_SCORE_UPLIFT = {.lo = -1.0f, .hi = 1.0f, .noun = "uplift", .rule = "in [-1, 1]"};
+const ps_score_range_t PS_SCORE_FINITE = {.lo = -DBL_MAX, .hi = DBL_MAX, .noun = "score", .rule = "finite"};
 
 ps_h5_t scores_open(const char *path, const char *kind) {
   ps_h5_t f = h5_open(path, 1);

@@ -376,8 +376,8 @@ static void coefficients(const int64_t *tot, int64_t *aq, int64_t *au, ps_uplift
   /* the perfect curves: groups of one class (the Qini curve's 0 holds both
    * non-responder classes), in sklift's key order */
   double cr = (double)tot[CR], tn = (double)tot[TN];
-  int64_t gq[3][4] = {{0, 0, 0, tot[TR]}, {tot[CN], tot[TN], 0, 0}, {0, 0, tot[CR], 0}};
-  int64_t gu[4][4] = {{0, 0, 0, tot[TR]}, {tot[CN], 0, 0, 0}, {0}, {0}};
+  int64_t gq[3][4] = {{[TR] = tot[TR]}, {[CN] = tot[CN], [TN] = tot[TN]}, {[CR] = tot[CR]}};
+  int64_t gu[4][4] = {{[TR] = tot[TR]}, {[CN] = tot[CN]}, {0}, {0}};
   gu[cr > tn ? 2 : 3][CR] = tot[CR];
   gu[cr > tn ? 3 : 2][TN] = tot[TN];
   for (int q = 1; q >= 0; q--) {
