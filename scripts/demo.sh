@@ -37,6 +37,11 @@ $RUN train --data "$OUT/customers.h5" --model "$OUT/model_gbdt.h5" --model-type 
 $RUN score --data "$OUT/customers.h5" --model "$OUT/model_gbdt.h5" --out "$OUT/scores_gbdt.h5" --quiet
 $RUN eval --data "$OUT/customers.h5" --scores "$OUT/scores_gbdt.h5" > "$OUT/eval_gbdt.txt"
 grep -E "^== |ROC-AUC" "$OUT/eval_gbdt.txt"
+echo "== reason codes and model export, on a 5000-customer sample file: score --explain 3 (TreeSHAP), export-model"
+$RUN gen --out "$OUT/sample.h5" --rows 5000 --features "$FEATURES" --seed 7 --quiet > /dev/null
+$RUN train --data "$OUT/sample.h5" --model "$OUT/sample_gbdt.h5" --model-type gbdt --trees 20 --quiet > /dev/null
+$RUN score --data "$OUT/sample.h5" --model "$OUT/sample_gbdt.h5" --out "$OUT/sample_scores.h5" --explain 3 --quiet
+$RUN export-model --model "$OUT/sample_gbdt.h5" --out "$OUT/sample_gbdt.txt"
 echo "== segment: 8 personas (k-means), their sizes and label rates"
 $RUN segment --data "$OUT/customers.h5" --k 8 --scores "$OUT/scores.h5" --out "$OUT/personas.h5" 2>/dev/null | sed -n '/^persona  *size/,/^ *7 /p'
 echo "== holdout: a stable 10% control group for campaign spring-offer"
@@ -55,4 +60,5 @@ echo
 echo "scores:  $OUT/scores.h5  (/customer_id, /scores/<target>)"
 echo "model:   $OUT/model.h5 (logistic regression), $OUT/model_gbdt.h5 (trees)"
 echo "report:  $OUT/report/index.html (charts), $OUT/eval.txt (lift and calibration tables)"
+echo "reasons: $OUT/sample_scores.h5 (/explain/<target>/feature, value); LightGBM models: $OUT/sample_gbdt.*.txt"
 echo "targeting: $OUT/personas.h5 $OUT/holdout.h5 $OUT/offers.h5 $OUT/audience.csv"
