@@ -29,7 +29,7 @@ step "build (build-cuda/, carried from the development machine)"
 #   cmake -S . -B build-cuda -DPROPSCORE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 && cmake --build build-cuda -j
 # and carry build-cuda/ and .gpu-runtime/ (see DEVELOPERS.md). Tests run
 # directly (ctest's files hold the build machine's paths).
-GPU_TESTS="test_logreg_kernels test_gbdt_kernels test_sum_parts test_cuda_backend"
+GPU_TESTS="test_logreg_kernels test_gbdt_kernels test_shap_kernels test_kmeans_kernels test_sum_parts test_cuda_backend test_gbdt_backend"
 for t in propscore propscore-bench $(printf 'tests/%s ' $GPU_TESTS); do
   [ -x build-cuda/$t ] || missing="${missing:-} $t"
 done
@@ -47,7 +47,8 @@ for t in $GPU_TESTS; do
   rc=${PIPESTATUS[0]}
   [ "$rc" -eq 0 ] || { echo "$t: exit $rc (77 = no CUDA device: a failure here)"; status=1; }
 done
-python3 -m pytest -q -s -p no:cacheprovider tests/gpu/test_gpu_cli.py tests/gpu/test_gbdt_gpu.py 2>&1 \
+python3 -m pytest -q -s -p no:cacheprovider tests/gpu/test_gpu_cli.py tests/gpu/test_gbdt_gpu.py \
+  tests/gpu/test_segment_gpu.py tests/gpu/test_explain_gpu.py 2>&1 \
   | tee -a "$LOG/gpu-tests.log"
 rc=${PIPESTATUS[0]}
 grep -q "no CUDA device" "$LOG/gpu-tests.log" && { echo "GPU tests were skipped on a GPU machine"; status=1; }
@@ -55,7 +56,7 @@ grep -q "no CUDA device" "$LOG/gpu-tests.log" && { echo "GPU tests were skipped 
 
 step "compute-sanitizer (memcheck, racecheck, synccheck) on the kernel tests and a small case"
 for tool in memcheck racecheck synccheck; do
-  for t in test_logreg_kernels test_gbdt_kernels test_sum_parts; do
+  for t in test_logreg_kernels test_gbdt_kernels test_shap_kernels test_kmeans_kernels test_sum_parts; do
     compute-sanitizer --tool $tool --error-exitcode 9 build-cuda/tests/$t >>"$LOG/sanitizer.log" 2>&1
     rc=$?
     echo "$tool: $t: exit $rc"
