@@ -40,6 +40,21 @@ PS_GHD int ps_gbdt_bin(float v, const float *cuts, int ncuts) {
 /* v * 2^shift rounded to the nearest integer (ties to even). */
 PS_GHD int64_t ps_gbdt_fix(double v, double scale) { return (int64_t)nearbyint(v * scale); }
 
+/* Quantized gradients (--grad-bits, issue 26): a row's fixed-point g and h
+ * become small integers qg = floor((g + r) / sg), r uniform in [0, sg)
+ * (stochastic rounding: E[qg] = g / sg), for integer steps sg, sh >= 1
+ * with |g| <= Q sg and 0 <= h <= Q sh, so |qg| <= Q and 0 <= qh <= Q
+ * (Q = 2^(bits-1) - 1 <= 32767). u: the row's random bits. */
+PS_GHD int64_t ps_gbdt_quant(int64_t v, int64_t step, uint64_t u) {
+  int64_t r = (int64_t)(u % (uint64_t)step); /* |v| + step < 2^62: no overflow below */
+  int64_t x = v + r, q = x / step;
+  return (x % step != 0 && x < 0) ? q - 1 : q; /* floor */
+}
+/* One int32 a row: qg in the high 16 bits (two's complement), qh in the low 16. */
+#define PS_GBDT_QPACK(g, h) ((int32_t)(((uint32_t)(int32_t)(g) << 16) + (uint32_t)(h)))
+#define PS_GBDT_QG(w) ((int32_t)(w) >> 16)
+#define PS_GBDT_QH(w) ((int32_t)((uint32_t)(w) & 0xFFFFu))
+
 #if defined(__CUDA_ARCH__)
 #define PS_DMUL(a, b) __dmul_rn((a), (b))
 #define PS_DADD(a, b) __dadd_rn((a), (b))
