@@ -127,9 +127,9 @@ def test_quantized_gradients_same_bytes_and_auc(data, tmp_path):
         assert abs(e - q) <= 0.002, (t, e, q)
 
 
-@pytest.mark.parametrize("p,at", [(2, 7), (3, 45)])
-def test_stop_and_resume_is_bitwise(data, tmp_path, p, at):
-    args = ["train", "--data", data, "--model-type", "gbdt", "--trees", "30", "--quiet"]
+@pytest.mark.parametrize("p,at,extra", [(2, 7, []), (3, 45, []), (2, 40, ["--grad-bits", "4"])])
+def test_stop_and_resume_is_bitwise(data, tmp_path, p, at, extra):
+    args = ["train", "--data", data, "--model-type", "gbdt", "--trees", "30", *extra, "--quiet"]
     ref, model = str(tmp_path / "ref.h5"), str(tmp_path / "m.h5")
     run(p, *args, "--model", ref, env=ENV)
     r = run(p, *args, "--model", model, check=False, env=dict(ENV, PROPSCORE_FAULT_STOP=f"tree:{at}"))
