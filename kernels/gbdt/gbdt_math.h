@@ -46,9 +46,13 @@ PS_GHD int64_t ps_gbdt_fix(double v, double scale) { return (int64_t)nearbyint(v
  * with |g| <= Q sg and 0 <= h <= Q sh, so |qg| <= Q and 0 <= qh <= Q
  * (Q = 2^(bits-1) - 1 <= 32767). u: the row's random bits. */
 PS_GHD int64_t ps_gbdt_quant(int64_t v, int64_t step, uint64_t u) {
-  int64_t r = (int64_t)(u % (uint64_t)step); /* |v| + step < 2^62: no overflow below */
-  int64_t x = v + r, q = x / step;
-  return (x % step != 0 && x < 0) ? q - 1 : q; /* floor */
+#if defined(__CUDA_ARCH__)
+  int64_t r = (int64_t)__umul64hi(u, (uint64_t)step); /* floor(u step / 2^64): uniform in [0, step) */
+#else
+  int64_t r = (int64_t)(((unsigned __int128)u * (uint64_t)step) >> 64);
+#endif
+  int64_t x = v + r, q = x / step; /* |v| + step < 2^62: no overflow */
+  return q * step > x ? q - 1 : q;  /* floor */
 }
 /* One int32 a row: qg in the high 16 bits (two's complement), qh in the low 16. */
 #define PS_GBDT_QPACK(g, h) ((int32_t)(((uint32_t)(int32_t)(g) << 16) + (uint32_t)(h)))
