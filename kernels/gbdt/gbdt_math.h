@@ -51,8 +51,11 @@ PS_GHD int64_t ps_gbdt_quant(int64_t v, int64_t step, uint64_t u) {
 #else
   int64_t r = (int64_t)(((unsigned __int128)u * (uint64_t)step) >> 64);
 #endif
-  int64_t x = v + r, q = x / step; /* |v| + step < 2^62: no overflow */
-  return q * step > x ? q - 1 : q;  /* floor */
+  int64_t x = v + r; /* |v| + step < 2^62: no overflow */
+  int64_t q = (int64_t)floor((double)x / (double)step); /* |q| <= Q + 1: off by at most 1 ... */
+  while (q * step > x) q--;                                     /* ... then exactly floor(x / step) */
+  while ((q + 1) * step <= x) q++;
+  return q;
 }
 /* One int32 a row: qg in the high 16 bits (two's complement), qh in the low 16. */
 #define PS_GBDT_QPACK(g, h) ((int32_t)(((uint32_t)(int32_t)(g) << 16) + (uint32_t)(h)))
