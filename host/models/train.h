@@ -33,6 +33,7 @@ typedef struct {
 /* Gradient-boosted trees (models/gbdt/fit.c); LightGBM's defaults. */
 typedef struct {
   int trees, num_leaves, max_depth, max_bin, early_stopping, bagging_freq;
+  int grad_bits; /* --grad-bits: index in exact|16|8|4 (gbdt_grad_bits) */
   int64_t min_data, bin_sample, hist_budget;
   double learning_rate, min_hess, l2, min_gain, feature_fraction, bagging_fraction;
   uint64_t seed;

@@ -9,6 +9,7 @@
 static const char *const NONFINITE[] = {"impute", "reject", NULL};
 static const char *const KINDS[] = {"logreg", "gbdt", "auto", NULL};
 static const char *const SOLVERS[] = {"auto", "lbfgs", "newton", NULL};
+static const char *const GRAD_BITS[] = {"exact", "16", "8", "4", NULL};
 #define C(field) offsetof(train_opts_t, cm.field)
 #define L(field) offsetof(train_opts_t, lr.field)
 #define G(field) offsetof(train_opts_t, gb.field)
@@ -114,6 +115,9 @@ static const ps_option_t TRAIN_OPTS[] = {
              "trees and keep the best (default 0: off; needs --holdout > 0)"},
     {.name = "seed", .type = OPT_U64, .off = G(seed), .def = "42", .min = 0, .max = INT64_MAX, .arg = "N",
      .help = "seed of the row and feature draws", .fp = "seed"},
+    {.name = "grad-bits", .type = OPT_CHOICE, .off = G(grad_bits), .choices = GRAD_BITS, .def = "exact", .arg = "B",
+     .fp = "grad_bits",
+     .help = "exact|16|8|4: gradients and Hessians of each tree rounded\n(stochastically, by customer id) to B-bit integers for the histograms;\nleaf values refit exactly (default exact)"},
     {.name = "hist-memory", .type = OPT_SIZE, .off = G(hist_budget), .def = "512M", .arg = "S",
      .help = "leaf histograms kept for the subtraction trick"},
     {0}};

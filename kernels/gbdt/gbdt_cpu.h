@@ -57,6 +57,15 @@ int64_t ps_gbdt_grad_cpu(const double *score, const uint8_t *y, int64_t ystride,
 /* hist += the (g, h, 1) of rows rows[0..m) over every feature (B [n][f]). */
 void ps_gbdt_hist_cpu(const uint8_t *B, int64_t f, const int64_t *bin_off, const int64_t *rows, int64_t m,
                       const int64_t *gq, const int64_t *hq, int64_t *hist);
+/* Quantized histogram (hist_q_cpu.c): hist int64 [total_bins][2] = the
+ * (sum qg, sum qh) of rows rows[0..m), gh [n] packed (PS_GBDT_QPACK),
+ * overwritten. The bins accumulate packed pairs of `width` bits
+ * (ps_gbdt_hist_q_width of the leaf's rows and Q: 32 = int32 packed
+ * pairs, 64 = int64 packed pairs, 128 = two int64), then are widened.
+ * work: total_bins * 8 bytes (unused at width 128). */
+int ps_gbdt_hist_q_width(int64_t m, int32_t qmax);
+void ps_gbdt_hist_q_cpu(const uint8_t *B, int64_t f, const int64_t *bin_off, int64_t total_bins, const int64_t *rows,
+                        int64_t m, const int32_t *gh, int width, void *work, int64_t *hist);
 /* The best split of a leaf with sums (G, H, N) from its histogram, over the
  * features with use[j] != 0 (use may be NULL: all). Ties go to the lower
  * feature, then the lower bin, then missing right. */

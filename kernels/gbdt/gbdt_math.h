@@ -40,6 +40,28 @@ PS_GHD int ps_gbdt_bin(float v, const float *cuts, int ncuts) {
 /* v * 2^shift rounded to the nearest integer (ties to even). */
 PS_GHD int64_t ps_gbdt_fix(double v, double scale) { return (int64_t)nearbyint(v * scale); }
 
+/* Quantized gradients (--grad-bits, issue 26): a row's fixed-point g and h
+ * become small integers qg = floor((g + r) / sg), r uniform in [0, sg)
+ * (stochastic rounding: E[qg] = g / sg), for integer steps sg, sh >= 1
+ * with |g| <= Q sg and 0 <= h <= Q sh, so |qg| <= Q and 0 <= qh <= Q
+ * (Q = 2^(bits-1) - 1 <= 32767). u: the row's random bits. */
+PS_GHD int64_t ps_gbdt_quant(int64_t v, int64_t step, uint64_t u) {
+#if defined(__CUDA_ARCH__)
+  int64_t r = (int64_t)__umul64hi(u, (uint64_t)step); /* floor(u step / 2^64): uniform in [0, step) */
+#else
+  int64_t r = (int64_t)(((unsigned __int128)u * (uint64_t)step) >> 64);
+#endif
+  int64_t x = v + r; /* |v| + step < 2^62: no overflow */
+  int64_t q = (int64_t)floor((double)x / (double)step); /* |q| <= Q + 1: off by at most 1 ... */
+  while (q * step > x) q--;                                     /* ... then exactly floor(x / step) */
+  while ((q + 1) * step <= x) q++;
+  return q;
+}
+/* One int32 a row: qg in the high 16 bits (two's complement), qh in the low 16. */
+#define PS_GBDT_QPACK(g, h) ((int32_t)(((uint32_t)(int32_t)(g) << 16) + (uint32_t)(h)))
+#define PS_GBDT_QG(w) ((int32_t)(w) >> 16)
+#define PS_GBDT_QH(w) ((int32_t)((uint32_t)(w) & 0xFFFFu))
+
 #if defined(__CUDA_ARCH__)
 #define PS_DMUL(a, b) __dmul_rn((a), (b))
 #define PS_DADD(a, b) __dadd_rn((a), (b))

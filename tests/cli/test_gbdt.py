@@ -106,9 +106,30 @@ def test_same_bytes_for_any_rank_count(data, tmp_path, extra):
     assert filecmp.cmp(models[0], models[1], shallow=False) and filecmp.cmp(models[0], models[2], shallow=False)
 
 
-@pytest.mark.parametrize("p,at", [(2, 7), (3, 45)])
-def test_stop_and_resume_is_bitwise(data, tmp_path, p, at):
-    args = ["train", "--data", data, "--model-type", "gbdt", "--trees", "30", "--quiet"]
+def test_quantized_gradients_same_bytes_and_auc(data, tmp_path):
+    """--grad-bits 8 (issue 26): the same model bytes for P = 1, 2, 3 (rounding drawn by customer id) and a
+    validation AUC within 0.002 of the exact path's with the same trees."""
+    models = []
+    for p in (1, 2, 3):
+        m = str(tmp_path / f"q{p}.h5")
+        run(p, "train", "--data", data, "--model", m, "--model-type", "gbdt", "--trees", "30", "--grad-bits", "8",
+            "--quiet", env=ENV)
+        models.append(m)
+    assert filecmp.cmp(models[0], models[1], shallow=False) and filecmp.cmp(models[0], models[2], shallow=False)
+    exact, se, sq = str(tmp_path / "e.h5"), str(tmp_path / "se.h5"), str(tmp_path / "sq.h5")
+    run(2, "train", "--data", data, "--model", exact, "--model-type", "gbdt", "--trees", "30", "--quiet", env=ENV)
+    run(2, "score", "--data", data, "--model", exact, "--out", se, "--quiet")
+    run(2, "score", "--data", data, "--model", models[0], "--out", sq, "--quiet")
+    assert not filecmp.cmp(exact, models[0], shallow=False)  # the option does something
+    for t in ("purchase_3m", "churn"):
+        e, q = valid_auc_of(data, se, t), valid_auc_of(data, sq, t)
+        print(f"{t}: exact {e:.4f}  8 bits {q:.4f}")
+        assert abs(e - q) <= 0.002, (t, e, q)
+
+
+@pytest.mark.parametrize("p,at,extra", [(2, 7, []), (3, 45, []), (2, 40, ["--grad-bits", "4"])])
+def test_stop_and_resume_is_bitwise(data, tmp_path, p, at, extra):
+    args = ["train", "--data", data, "--model-type", "gbdt", "--trees", "30", *extra, "--quiet"]
     ref, model = str(tmp_path / "ref.h5"), str(tmp_path / "m.h5")
     run(p, *args, "--model", ref, env=ENV)
     r = run(p, *args, "--model", model, check=False, env=dict(ENV, PROPSCORE_FAULT_STOP=f"tree:{at}"))

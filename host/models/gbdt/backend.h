@@ -34,6 +34,15 @@ struct ps_gbdt_backend {
   /* Optional: the best split of a leaf from its all-rank histogram (host). */
   void (*find_split)(ps_gbdt_backend_t *b, const int64_t *hist, const uint8_t *use, int64_t G, int64_t H, int64_t N,
                      const ps_split_params_t *p, ps_split_t *best);
+  /* Optional, quantized gradients (--grad-bits; NULL: not supported): the
+   * tree's packed (qg, qh) of every row (gbdt_math.h) after begin_tree, Q
+   * their bound; a leaf's local int64 [total_bins][2] (sum qg, sum qh),
+   * overwritten; a leaf's local rows; every leaf's local exact sums
+   * (sum gq, sum hq) into sums [nleaves][2] for the refit of the values. */
+  void (*set_quant)(ps_gbdt_backend_t *b, const int32_t *gh, int32_t qmax);
+  void (*hist_q)(ps_gbdt_backend_t *b, int leaf, int64_t *hist);
+  int64_t (*leaf_rows)(ps_gbdt_backend_t *b, int leaf);
+  void (*leaf_sums)(ps_gbdt_backend_t *b, int nleaves, int64_t *sums);
   void (*destroy)(ps_gbdt_backend_t *b);
   /* Device memory this rank may use (bytes; 0: a host backend) and the most
    * it holds at once: binning blocks of bin_rows raw rows (bin), then what

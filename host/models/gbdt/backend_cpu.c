@@ -16,6 +16,9 @@ typedef struct {
   const int64_t *gq, *hq;
   int64_t *rows, *tmp;          /* [n] */
   int64_t *begin, *count;       /* [max_leaves] a leaf's segment of rows */
+  const int32_t *gh;            /* packed quantized gradients, or NULL */
+  int32_t qmax;
+  uint64_t *work;               /* [total_bins] packed accumulators */
 } cpu_t;
 
 static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t f, const int64_t *bin_off,
@@ -26,7 +29,8 @@ static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t 
   s->f = f;
   s->bin_off = bin_off;
   s->total_bins = total_bins;
-  free(s->rows); free(s->tmp); free(s->begin); free(s->count);
+  free(s->rows); free(s->tmp); free(s->begin); free(s->count); free(s->work);
+  s->work = ps_malloc(sizeof(uint64_t) * (size_t)(total_bins > 0 ? total_bins : 1));
   s->rows = ps_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
   s->tmp = ps_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
   s->begin = ps_calloc((size_t)max_leaves + 1, sizeof(int64_t));
@@ -64,15 +68,46 @@ static void add_leaves(ps_gbdt_backend_t *b, int nleaves, const double *value, d
   }
 }
 
+static void set_quant(ps_gbdt_backend_t *b, const int32_t *gh, int32_t qmax) {
+  cpu_t *s = b->impl;
+  s->gh = gh;
+  s->qmax = qmax;
+}
+
+static void hist_q(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
+  cpu_t *s = b->impl;
+  int64_t m = s->count[leaf];
+  ps_gbdt_hist_q_cpu(s->B, s->f, s->bin_off, s->total_bins, s->rows + s->begin[leaf], m, s->gh,
+                     ps_gbdt_hist_q_width(m, s->qmax), s->work, h);
+}
+
+static int64_t leaf_rows(ps_gbdt_backend_t *b, int leaf) { return ((cpu_t *)b->impl)->count[leaf]; }
+
+static void leaf_sums(ps_gbdt_backend_t *b, int nleaves, int64_t *sums) {
+  cpu_t *s = b->impl;
+  for (int leaf = 0; leaf < nleaves; leaf++) {
+    const int64_t *r = s->rows + s->begin[leaf];
+    int64_t g = 0, h = 0;
+    for (int64_t i = 0; i < s->count[leaf]; i++) {
+      g += s->gq[r[i]];
+      h += s->hq[r[i]];
+    }
+    sums[2 * leaf] = g;
+    sums[2 * leaf + 1] = h;
+  }
+}
+
 static void destroy(ps_gbdt_backend_t *b) {
   cpu_t *s = b->impl;
-  free(s->rows); free(s->tmp); free(s->begin); free(s->count);
+  free(s->rows); free(s->tmp); free(s->begin); free(s->count); free(s->work);
   free(s);
   free(b);
 }
 
 static const ps_gbdt_backend_t CPU = {.name = "cpu", .set_rows = set_rows, .begin_tree = begin_tree, .hist = hist,
-                                      .split = split, .add_leaves = add_leaves, .destroy = destroy};
+                                      .split = split, .add_leaves = add_leaves, .set_quant = set_quant,
+                                      .hist_q = hist_q, .leaf_rows = leaf_rows, .leaf_sums = leaf_sums,
+                                      .destroy = destroy};
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void) {
   ps_gbdt_backend_t *b = ps_malloc(sizeof *b);

@@ -24,6 +24,7 @@
 #include "io/pipeline.h"
 #include "models/gbdt/backend.h"
 #include "models/gbdt/binning.h"
+#include "models/gbdt/quant.h"
 #include "models/labels.h"
 #include "stats/metrics.h"
 
@@ -185,6 +186,8 @@ typedef struct {
   double *w_pos, *w_neg;
   double *ztr, *zva;
   int64_t *gq, *hq;
+  int32_t qmax, *gh;  /* --grad-bits: the bound of the quantized values (0: exact), packed rows */
+  int64_t *ids_tr;    /* quantized: the training rows' customer ids */
   uint8_t *bag, *use;
   ps_tree_t tree;
   ps_grow_params_t gp;
@@ -278,6 +281,12 @@ static void alloc_work(gfit_t *g) {
   g->hq = ps_malloc(sizeof(int64_t) * (size_t)(l->n_tr + 1));
   g->bag = o->bagging_fraction < 1.0 ? ps_malloc((size_t)(l->n_tr + 1)) : NULL;
   g->use = ps_malloc((size_t)g->f);
+  if (g->qmax) {
+    g->gh = ps_malloc(sizeof(int32_t) * (size_t)(l->n_tr + 1));
+    g->ids_tr = ps_malloc(sizeof(int64_t) * (size_t)(l->n_tr + 1));
+    for (int64_t i = 0, r = 0; i < l->n; i++)
+      if (l->train[i] == PS_ROW_TRAIN) g->ids_tr[r++] = l->ids[i];
+  }
   tree_alloc(&g->tree, o->num_leaves);
   g->gp = (ps_grow_params_t){
       .num_leaves = o->num_leaves,
@@ -340,6 +349,13 @@ static double add_tree(gfit_t *g, int h, int t) {
   return l->g_va > 0 ? mean_logloss(g->zva, l->Yva, l->n_va, g->k, h, l->g_va) : NAN;
 }
 
+/* Quantized gradients of tree t of head h (--grad-bits) for the backend. */
+static void quantize_tree(gfit_t *g, int h, int t) {
+  gbdt_quantize(g->gq, g->hq, g->ids_tr, g->l.n_tr, g->qmax, g->o->seed, h, t, g->gh, &g->gp.qg_step,
+                &g->gp.qh_step);
+  g->be->set_quant(g->be, g->gh, g->qmax);
+}
+
 /* Tree t of head h: 0 grown, 1 the head is done (nothing to split), 2 stopped by a signal. */
 static int tree_step(gfit_t *g, int h, int t, double t_fit) {
   const gbdt_opts_t *o = g->o;
@@ -362,8 +378,9 @@ static int tree_step(gfit_t *g, int h, int t, double t_fit) {
                                     g->gq, g->hq);
   comm_allreduce_sum_i64(&loss_q, 1); /* the objective before this tree (free: the gradients' by-product) */
   double ltr = (double)loss_q / PS_GBDT_LOSS_SCALE / (g->w_pos[h] * np + g->w_neg[h] * nn);
-  r->t_grad += ps_now() - tt;
   g->be->begin_tree(g->be, g->gq, g->hq, g->bag);
+  if (g->qmax) quantize_tree(g, h, t);
+  r->t_grad += ps_now() - tt;
   grow_tree(g->be, &r->mdl.bins, &g->gp, &g->tree, &r->tm);
   if (g->tree.nleaves < 2 && t > 0) { /* nothing left to split: the forest is complete */
     ps_log("train: %-16s tree %d: no split gains (min data/Hessian/gain): stopping at %d trees", g->in->targets[h],
@@ -437,6 +454,8 @@ static void free_work(gfit_t *g) {
   free(g->hq);
   free(g->bag);
   free(g->use);
+  free(g->gh);
+  free(g->ids_tr);
   free(g->rows.Btr);
   free(g->rows.Bva);
   free(g->w_pos);
@@ -450,6 +469,11 @@ gbdt_fit_t *gbdt_fit(const train_common_t *cm, const gbdt_opts_t *o, const train
   gbdt_fit_t *r = ps_calloc(1, sizeof *r);
   gfit_t g = {.cm = cm, .o = o, .in = in, .hk = hk, .r = r, .k = in->k};
   g.be = gbdt_backend_create(cm->device);
+  static const int bits[] = {0, 16, 8, 4};
+  g.qmax = gbdt_quant_qmax(bits[o->grad_bits]);
+  if (g.qmax && !g.be->hist_q)
+    ps_die_all(PS_EXIT_USAGE, "train: --grad-bits %d is not on the %s backend yet: use --device cpu or --grad-bits exact",
+               bits[o->grad_bits], g.be->name);
   load(&g);
   int resumed = start_state(&g);
   g.be->set_rows(g.be, g.rows.Btr, g.l.n_tr, g.f, r->mdl.bins.bin_off, r->mdl.bins.total_bins, o->num_leaves);

@@ -19,10 +19,12 @@ typedef struct {
 
 static double now_minus(double t0) { return ps_now() - t0; }
 
-/* A leaf's histogram over all ranks into h. */
-static void build(ps_gbdt_backend_t *b, int leaf, int64_t *h, size_t len, ps_grow_times_t *tm) {
+/* A leaf's histogram over all ranks into h (quantized: int64 pairs, widened
+ * from the packed bins by the backend, summed across ranks as int64). */
+static void build(ps_gbdt_backend_t *b, int quant, int leaf, int64_t *h, size_t len, ps_grow_times_t *tm) {
   double t0 = ps_now();
-  b->hist(b, leaf, h);
+  if (quant) b->hist_q(b, leaf, h);
+  else b->hist(b, leaf, h);
   tm->hist += now_minus(t0);
   t0 = ps_now();
   comm_allreduce_sum_i64(h, len);
@@ -51,23 +53,56 @@ typedef struct {
   const ps_grow_params_t *p;
   ps_grow_times_t *tm;
   leaf_t *leaf;
+  int quant;              /* histograms of quantized (qg, qh) pairs */
+  int64_t *x3;            /* quantized: a histogram in the split search's units [total_bins][3] */
   size_t len, bytes;      /* a histogram's values and bytes */
   int64_t kept, keep_max; /* histograms kept, at most (the budget) */
 } grow_t;
+
+/* Rows of a leaf over all ranks (exact, from the partition). */
+static int64_t leaf_rows(ps_gbdt_backend_t *b, int leaf) {
+  int64_t n = b->leaf_rows(b, leaf);
+  comm_allreduce_sum_i64(&n, 1);
+  return n;
+}
+
+/* A leaf's best split from its histogram h; quantized, h is first put in
+ * the split search's units: sums times the steps, each bin's rows
+ * estimated from its Hessian (grow.h). */
+static void search(grow_t *g, leaf_t *l, const int64_t *h) {
+  if (!g->quant) {
+    find_split(g->b, l, h, g->bins, g->p, g->tm);
+    return;
+  }
+  int64_t hq = l->h / g->p->qh_step, *x = g->x3;
+  double per = hq > 0 ? (double)l->n / (double)hq : 0.0;
+  for (int64_t q = 0; q < g->bins->total_bins; q++) {
+    x[3 * q] = h[2 * q] * g->p->qg_step;
+    x[3 * q + 1] = h[2 * q + 1] * g->p->qh_step;
+    x[3 * q + 2] = (int64_t)((double)h[2 * q + 1] * per + 0.5);
+  }
+  find_split(g->b, l, x, g->bins, g->p, g->tm);
+}
 
 /* The root: its histogram, its sums (every row is in one bin of feature 0), its best split. */
 static void grow_root(grow_t *g) {
   leaf_t *r = &g->leaf[0];
   r->hist = ps_malloc(g->bytes);
   g->kept = 1;
-  build(g->b, 0, r->hist, g->len, g->tm);
+  build(g->b, g->quant, 0, r->hist, g->len, g->tm);
+  int w = g->quant ? 2 : PS_HIST_W;
   for (int64_t q = g->bins->bin_off[0]; q < g->bins->bin_off[1]; q++) {
-    r->g += r->hist[PS_HIST_W * q];
-    r->h += r->hist[PS_HIST_W * q + 1];
-    r->n += r->hist[PS_HIST_W * q + 2];
+    r->g += r->hist[w * q];
+    r->h += r->hist[w * q + 1];
+    if (!g->quant) r->n += r->hist[w * q + 2];
+  }
+  if (g->quant) {
+    r->g *= g->p->qg_step;
+    r->h *= g->p->qh_step;
+    r->n = leaf_rows(g->b, 0);
   }
   r->parent_node = -1;
-  find_split(g->b, r, r->hist, g->bins, g->p, g->tm);
+  search(g, r, r->hist);
 }
 
 /* Leaf `best` splits at tree node `node`: the node, and its parent's link to it. */
@@ -98,15 +133,15 @@ static void child_histograms(grow_t *g, int best, int right, int64_t *ph) {
   leaf[small].hist = NULL;
   leaf[large].hist = NULL;
   int64_t *hs = ps_malloc(g->bytes), *hl = ph ? ph : ps_malloc(g->bytes);
-  build(g->b, small, hs, g->len, g->tm);
+  build(g->b, g->quant, small, hs, g->len, g->tm);
   if (ph) {
     for (size_t q = 0; q < g->len; q++) hl[q] -= hs[q];
     g->kept--;
   } else {
-    build(g->b, large, hl, g->len, g->tm);
+    build(g->b, g->quant, large, hl, g->len, g->tm);
   }
-  find_split(g->b, &leaf[small], hs, g->bins, g->p, g->tm);
-  find_split(g->b, &leaf[large], hl, g->bins, g->p, g->tm);
+  search(g, &leaf[small], hs);
+  search(g, &leaf[large], hl);
   leaf[small].hist = hs;
   leaf[large].hist = hl;
   g->kept += 2;
@@ -137,6 +172,12 @@ static void split_leaf(grow_t *g, ps_tree_t *t, int best, int right) {
   lc->g = parent.best.lg;
   lc->h = parent.best.lh;
   lc->n = parent.best.ln;
+  if (g->quant) { /* the split search's rows were estimates: the exact ones */
+    int64_t n[2] = {g->b->leaf_rows(g->b, best), g->b->leaf_rows(g->b, right)};
+    comm_allreduce_sum_i64(n, 2);
+    lc->n = n[0];
+    rc->n = n[1];
+  }
   lc->depth = rc->depth = parent.depth + 1;
   lc->parent_node = node;
   lc->parent_side = 0;
@@ -145,12 +186,26 @@ static void split_leaf(grow_t *g, ps_tree_t *t, int best, int right) {
   child_histograms(g, best, right, parent.hist);
 }
 
+/* Quantized: every leaf's exact sums (the rows' full-precision fixed-point
+ * gradients), for its value (LightGBM's quant_train_renew_leaf). */
+static void refit(grow_t *g, int nleaves) {
+  int64_t *sums = ps_malloc(sizeof(int64_t) * 2 * (size_t)nleaves);
+  g->b->leaf_sums(g->b, nleaves, sums);
+  comm_allreduce_sum_i64(sums, 2 * (size_t)nleaves);
+  for (int i = 0; i < nleaves; i++) {
+    g->leaf[i].g = sums[2 * i];
+    g->leaf[i].h = sums[2 * i + 1];
+  }
+  free(sums);
+}
+
 void grow_tree(ps_gbdt_backend_t *b, const ps_bins_t *bins, const ps_grow_params_t *p, ps_tree_t *t,
                ps_grow_times_t *tm) {
-  int L = p->num_leaves < 2 ? 2 : p->num_leaves;
-  size_t len = (size_t)PS_HIST_W * (size_t)bins->total_bins, bytes = len * sizeof(int64_t);
+  int L = p->num_leaves < 2 ? 2 : p->num_leaves, quant = p->qg_step > 0;
+  size_t len = (size_t)(quant ? 2 : PS_HIST_W) * (size_t)bins->total_bins, bytes = len * sizeof(int64_t);
   grow_t g = {.b = b, .bins = bins, .p = p, .tm = tm, .leaf = ps_calloc((size_t)L, sizeof(leaf_t)), .len = len,
-              .bytes = bytes, .keep_max = p->hist_budget / (int64_t)(bytes > 0 ? bytes : 1)};
+              .bytes = bytes, .keep_max = p->hist_budget / (int64_t)(bytes > 0 ? bytes : 1), .quant = quant,
+              .x3 = quant ? ps_malloc(sizeof(int64_t) * PS_HIST_W * (size_t)(bins->total_bins + 1)) : NULL};
   grow_root(&g);
   t->nleaves = 1;
   while (t->nleaves < L) {
@@ -161,6 +216,7 @@ void grow_tree(ps_gbdt_backend_t *b, const ps_bins_t *bins, const ps_grow_params
     split_leaf(&g, t, best, t->nleaves);
     t->nleaves++;
   }
+  if (quant) refit(&g, t->nleaves);
   for (int i = 0; i < t->nleaves; i++) {
     double G = (double)g.leaf[i].g / p->split.scale, H = (double)g.leaf[i].h / p->split.scale;
     t->leaf_value[i] = p->learning_rate * ps_gbdt_leaf_output(G, H, p->split.l2);
@@ -168,4 +224,5 @@ void grow_tree(ps_gbdt_backend_t *b, const ps_bins_t *bins, const ps_grow_params
   }
   for (int i = 0; i < L; i++) free(g.leaf[i].hist);
   free(g.leaf);
+  free(g.x3);
 }

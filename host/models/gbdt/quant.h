@@ -1,0 +1,16 @@
+/* quant.h: quantized gradients of a tree (--grad-bits, issue 26): every
+ * training row's fixed-point (g, h) scaled to small integers by stochastic
+ * rounding whose random bits hash (seed, customer id, head, tree) -- the
+ * same for any rank count and row order -- and packed into one int32. */
+#ifndef PS_GBDT_QUANT_H
+#define PS_GBDT_QUANT_H
+#include <stdint.h>
+
+/* Q = 2^(bits-1) - 1 for bits in {4, 8, 16}; 0 for exact (bits 0). */
+int32_t gbdt_quant_qmax(int bits);
+/* The steps (*sg, *sh >= 1, fixed-point units per quantum) from the
+ * largest |g| and h over every rank's n training rows (collective), then
+ * gh[i] = PS_GBDT_QPACK(qg, qh). ids: the rows' customer ids. */
+void gbdt_quantize(const int64_t *gq, const int64_t *hq, const int64_t *ids, int64_t n, int32_t qmax, uint64_t seed,
+                   int head, int tree, int32_t *gh, int64_t *sg, int64_t *sh);
+#endif
