@@ -5,9 +5,10 @@
  * centers (transposed, [c][kp]) and its accumulator [k][c]; thread r takes
  * row r of the tile: dot(x, C_j) = fmaf over the columns in order, KC
  * centers at a time in registers (a row's bits as km_dot), the argmin by
- * km_score, lowest index on ties; then threads (g, t) add column t of the
- * rows whose cluster group g owns (l % G == g): each accumulator word has
- * one owner, so no atomics, and the integers are exact in any order. The
+ * km_score, lowest index on ties; then thread (g, t) of G groups adds
+ * column t of rows g, g + G, ... into group g's copy of the accumulator:
+ * each word has one owner, so no atomics, and the integers are exact in
+ * any order (the copies are summed at the end). The
  * inertia is reduced over the warp by shuffles. Where the plan does not
  * fit in shared memory: the same assignment from global memory, then
  * update.cu. CPU twin: km_assign_panels_ref + km_update_cpu (the panels'
@@ -40,11 +41,23 @@ struct plan_t {
  * (column c carries the row's label to the update) */
 __host__ __device__ __forceinline__ int64_t tile_ld(int64_t c) { return c + 1 + (c & 1); }
 
-/* shared memory of a block: acc int64 [k*c + k] | inertia int64 [R/32] | Ct float [c][kp] | tile float [R][ld] */
-size_t plan_bytes(int R, int64_t c, int k, int kp) {
-  return 8 * ((size_t)k * (size_t)c + (size_t)k + (size_t)(R / 32)) + 4 * ((size_t)c * (size_t)kp) +
-         4 * ((size_t)R * (size_t)tile_ld(c));
+/* the update's thread groups: G groups of cols threads, group g adds rows
+ * g, g + G, ... into its own copy of the accumulator */
+__host__ __device__ __forceinline__ int update_groups(int64_t c, int R) { return c < R ? R / (int)c : 1; }
+
+/* int64 words before Ct: acc [G][k*c + k] and inertia [R/32], rounded up so Ct is 16-byte aligned */
+__host__ __device__ __forceinline__ int64_t head_words(int64_t c, int k, int R) {
+  return ((int64_t)update_groups(c, R) * ((int64_t)k * c + k) + R / 32 + 1) / 2 * 2;
 }
+
+/* shared memory of a block: acc int64 [G][k*c + k] | inertia int64 [R/32] | Ct float [c][kp] | tile float [R][ld] */
+size_t plan_bytes(int R, int64_t c, int k, int kp) {
+  return 8 * (size_t)head_words(c, k, R) + 4 * ((size_t)c * (size_t)kp) + 4 * ((size_t)R * (size_t)tile_ld(c));
+}
+
+struct alignas(16) quad { /* 4 centers' values of a column: one 16-byte shared load */
+  float v[4];
+};
 
 /* thread r's row of the tile against centers Ct [c][kp] (zero-padded) */
 __device__ __forceinline__ int32_t nearest(const float *x, int64_t c, const float *Ct, int kp, const double *cnorm,
@@ -56,9 +69,14 @@ __device__ __forceinline__ int32_t nearest(const float *x, int64_t c, const floa
 #pragma unroll
     for (int u = 0; u < KC; u++) acc[u] = 0.0f;
     for (int64_t t = 0; t < c; t++) {
-      const float xv = x[t], *ct = Ct + t * kp + j0;
+      const float xv = x[t];
+      const quad *ct = reinterpret_cast<const quad *>(Ct + t * kp + j0); /* kp, j0: multiples of KC */
 #pragma unroll
-      for (int u = 0; u < KC; u++) acc[u] = fmaf(xv, ct[u], acc[u]);
+      for (int q = 0; q < KC / 4; q++) {
+        const quad w = ct[q];
+#pragma unroll
+        for (int u = 0; u < 4; u++) acc[4 * q + u] = fmaf(xv, w.v[u], acc[4 * q + u]);
+      }
     }
 #pragma unroll
     for (int u = 0; u < KC; u++) {
@@ -78,14 +96,14 @@ __global__ void __launch_bounds__(128) lloyd_kernel(const float *__restrict__ X,
   extern __shared__ int64_t smem[];
   const int R = blockDim.x, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int64_t kc = (int64_t)k * c, ld = tile_ld(c);
-  int64_t *acc = smem, *inert = acc + kc + k;
-  float *Ct = (float *)(inert + R / 32), *tile = Ct + c * kp;
-  for (int64_t e = tid; e < kc + k + R / 32; e += R) acc[e] = 0;
+  const int cols = c < R ? (int)c : R, G = update_groups(c, R), g = tid / cols, t0 = tid % cols;
+  int64_t *acc = smem, *inert = acc + G * (kc + k);
+  float *Ct = (float *)(smem + head_words(c, k, R)), *tile = Ct + c * kp;
+  for (int64_t e = tid; e < head_words(c, k, R); e += R) acc[e] = 0;
   for (int64_t e = tid; e < c * kp; e += R) {
     const int64_t t = e / kp, j = e % kp; /* once a block */
     Ct[e] = j < k ? Cf[j * c + t] : 0.0f;
   }
-  const int cols = c < R ? (int)c : R, G = R / cols, g = tid / cols, t0 = tid % cols;
   const int64_t tiles = (n + R - 1) / R;
   for (int64_t tl = blockIdx.x; tl < tiles; tl += gridDim.x) {
     const int64_t i0 = tl * R;
@@ -109,20 +127,25 @@ __global__ void __launch_bounds__(128) lloyd_kernel(const float *__restrict__ X,
     if (!part) continue;
     if (tid < rows) ((int32_t *)tile)[tid * ld + c] = bj; /* the label to the update */
     __syncthreads();
-    if (g < G)
-      for (int r = 0; r < rows; r++) {
+    if (g < G) { /* group g: rows g, g + G, ... into its copy (one owner a word: no atomics) */
+      int64_t *mine = acc + g * (kc + k);
+      for (int r = g; r < rows; r += G) {
         const int32_t l = ((const int32_t *)tile)[r * ld + c];
-        if (l % G != g) continue;
         const float *x = tile + r * ld;
-        int64_t *s = acc + l * c;
+        int64_t *s = mine + l * c;
         for (int64_t t = t0; t < c; t += cols) s[t] += km_fix_x(x[t]);
-        if (t0 == 0) acc[kc + l]++;
+        if (t0 == 0) mine[kc + l]++;
       }
+    }
   }
   if (!part) return;
   __syncthreads();
   int64_t *p = part + (int64_t)blockIdx.x * (kc + k + 1);
-  for (int64_t e = tid; e < kc + k; e += R) p[e] = acc[e];
+  for (int64_t e = tid; e < kc + k; e += R) {
+    int64_t v = 0;
+    for (int q = 0; q < G; q++) v += acc[q * (kc + k) + e];
+    p[e] = v;
+  }
   if (tid == 0) {
     int64_t s = 0;
     for (int w = 0; w < R / 32; w++) s += inert[w];
