@@ -197,8 +197,11 @@ plan_t plan_for(int64_t n, int64_t c, int k) {
       break;
     }
   if (!p.rows) return p;
-  const int per_sm = (int)(budget / p.bytes) < 4 ? (int)(budget / p.bytes) : 4;
-  const int64_t tiles = (n + p.rows - 1) / p.rows, most = (int64_t)ps_device_limits().sms * (per_sm > 0 ? per_sm : 1);
+  /* resident blocks an SM holds (its shared memory: the opt-in limit + 1 KiB reserved a block), at most 4 */
+  const ps_device_limits_t lim = ps_device_limits();
+  const size_t fit = (lim.smem_optin + 1024) / (p.bytes + 1024);
+  const int per_sm = fit < 1 ? 1 : fit > 4 ? 4 : (int)fit;
+  const int64_t tiles = (n + p.rows - 1) / p.rows, most = (int64_t)lim.sms * per_sm;
   p.grid = (unsigned)(tiles < most ? tiles : most);
   return p;
 }
