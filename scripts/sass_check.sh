@@ -9,7 +9,8 @@
 #    (LDGSTS.E.BYPASS.128), with its registers and instruction mix printed;
 #  - the k-means Lloyd pass (lloyd_kernel) has no atomics at all (no global
 #    64-bit ATOMG/REDG, no shared ATOMS: its update is owner-computes in
-#    shared memory) and reads the centers by 16-byte broadcasts (LDS.128).
+#    shared memory), stages its row tiles by cp.async (LDGSTS: every load
+#    in flight at once) and reads the centers by 16-byte broadcasts (LDS.128).
 # Needs nvcc and cuobjdump (+ nvdisasm) on PATH, or CUOBJDUMP=...;
 # exits 77 (skipped) without them.  usage: scripts/sass_check.sh [outdir]
 set -euo pipefail
@@ -73,17 +74,19 @@ for f in logreg_score logreg_grad; do
   done <"$out/$f.regs"
 done
 # the k-means Lloyd pass: no atomics, centers by 16-byte broadcasts
-printf '%-34s %5s %5s %5s %7s %5s %5s %5s\n' kernel regs FFMA LDS128 ATOMG/REDG ATOMS SHFL BAR
+printf '%-34s %5s %5s %5s %6s %7s %5s %5s %5s\n' kernel regs FFMA LDS128 LDGSTS ATOMG/REDG ATOMS SHFL BAR
 while read -r name regs spill; do
   case $name in *lloyd_kernel*) ;; *) continue ;; esac
   body=$(awk -v n="$name" '/Function : /{on = $3 == n} on' "$out/kmeans_assign.sass")
   count() { grep -cE "$1" <<<"$body" || true; }
   ffma=$(count '\sFFMA'); lds128=$(count '\sLDS\.128'); glob=$(count '\s(ATOMG|REDG|RED|ATOM)\.'); atoms=$(count '\sATOMS')
-  printf '%-34s %5s %5s %5s %7s %5s %5s %5s\n' lloyd_kernel "$regs" "$ffma" "$lds128" "$glob" "$atoms" \
+  ldgsts=$(count '\sLDGSTS')
+  printf '%-34s %5s %5s %5s %6s %7s %5s %5s %5s\n' lloyd_kernel "$regs" "$ffma" "$lds128" "$ldgsts" "$glob" "$atoms" \
     "$(count '\sSHFL')" "$(count '\sBAR')"
   if [ "$glob" != 0 ]; then echo "  FAIL: lloyd_kernel has global atomics (ATOMG/REDG)"; fail=1; fi
   if [ "$atoms" != 0 ]; then echo "  FAIL: lloyd_kernel has shared-memory atomics (ATOMS)"; fail=1; fi
   if [ "$lds128" = 0 ]; then echo "  FAIL: lloyd_kernel reads no centers by LDS.128"; fail=1; fi
+  if [ "$ldgsts" = 0 ]; then echo "  FAIL: lloyd_kernel stages no rows by cp.async (LDGSTS)"; fail=1; fi
   found=1
 done <"$out/kmeans_assign.regs"
 if [ -z "${found:-}" ]; then echo "  FAIL: no lloyd_kernel in kernels/kmeans/assign.cu"; fail=1; fi

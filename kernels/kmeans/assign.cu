@@ -13,6 +13,8 @@
  * fit in shared memory: the same assignment from global memory, then
  * update.cu. CPU twin: km_assign_panels_ref + km_update_cpu (the panels'
  * bits are the CPU backend's), norms: km_norms_cpu. */
+#include <cuda_pipeline.h>
+
 #include "common/cuda_check.h"
 #include "common/device_limits.h"
 #include "common/launch.h"
@@ -109,8 +111,12 @@ __global__ void __launch_bounds__(128) lloyd_kernel(const float *__restrict__ X,
     const int64_t i0 = tl * R;
     const int rows = n - i0 < R ? (int)(n - i0) : R;
     __syncthreads(); /* the previous tile's update is done with tile[] */
+    /* 4-byte cp.async: every element of the tile in flight at once (a plain
+     * load + store would wait on each load), coalesced along the rows */
     for (int r = warp; r < rows; r += R / 32)
-      for (int64_t t = lane; t < c; t += 32) tile[r * ld + t] = X[(i0 + r) * c + t];
+      for (int64_t t = lane; t < c; t += 32) __pipeline_memcpy_async(tile + r * ld + t, X + (i0 + r) * c + t, 4);
+    __pipeline_commit();
+    __pipeline_wait_prior(0);
     __syncthreads();
     int64_t fin = 0;
     int32_t bj = -1;
