@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# sass_check.sh: the SASS checks of the tiled logistic-regression kernels
-# (docs/PROFILING.md), repeatable without a GPU: compiles kernels/logreg/
-# score.cu and grad.cu for sm_90 with nvcc, reads ptxas -v and cuobjdump
-# --dump-sass, prints registers, spills and the instruction mix of each
-# tiled kernel (tile_kernel<...>, grad_kernel<...>) and fails unless every
-# one has no spills and no local memory (LDL/STL), FP64 tensor-core
-# products (DMMA) and 16-byte cp.async copies (LDGSTS.E.BYPASS.128).
+# sass_check.sh: the SASS checks of the CUDA kernels (docs/PROFILING.md),
+# repeatable without a GPU: compiles every kernels/*/*.cu (the benches
+# aside) for sm_90 with nvcc, reads ptxas -v and cuobjdump --dump-sass and
+# fails unless
+#  - no kernel spills or uses local memory (ptxas "0 bytes spill", no LDL/STL);
+#  - each tiled logistic-regression kernel (tile_kernel<...>, grad_kernel<...>)
+#    has FP64 tensor-core products (DMMA) and 16-byte cp.async copies
+#    (LDGSTS.E.BYPASS.128), with its registers and instruction mix printed;
+#  - the k-means Lloyd pass (lloyd_kernel) has no atomics at all (no global
+#    64-bit ATOMG/REDG, no shared ATOMS: its update is owner-computes in
+#    shared memory), stages its row tiles by cp.async (LDGSTS: every load
+#    in flight at once) and reads the centers by 16-byte broadcasts (LDS.128).
 # Needs nvcc and cuobjdump (+ nvdisasm) on PATH, or CUOBJDUMP=...;
 # exits 77 (skipped) without them.  usage: scripts/sass_check.sh [outdir]
 set -euo pipefail
@@ -25,20 +30,37 @@ if ! command -v "$NVCC" >/dev/null || ! command -v "$CUOBJDUMP" >/dev/null; then
   exit 77
 fi
 fail=0
-for f in score grad; do
+files=()
+for cu in "$root"/kernels/*/*.cu; do
+  case $(basename "$cu") in bench_*) continue ;; esac
+  f=$(basename "$(dirname "$cu")")_$(basename "$cu" .cu)
+  files+=("$f")
   "$NVCC" -std=c++17 -arch=sm_90 -cubin -O3 -I"$root/kernels" -I"$root/host" -Xptxas -v \
-    -o "$out/$f.cubin" "$root/kernels/logreg/$f.cu" 2>"$out/$f.ptxas"
+    -o "$out/$f.cubin" "$cu" 2>"$out/$f.ptxas"
   "$CUOBJDUMP" --dump-sass "$out/$f.cubin" >"$out/$f.sass"
-done
-printf '%-34s %5s %6s %5s %7s %6s %5s %5s %5s %5s %5s\n' kernel regs spill DMMA LDGSTS LDS F2F DFMA DADD SHFL BAR
-for f in score grad; do
   # one "name regs spill" line per entry function, from ptxas -v
   awk '/Compiling entry function/ {match($0, /_Z[^'"'"']*/); name=substr($0, RSTART, RLENGTH)}
        /spill stores/ {spill=$5 + $9}
        /Used [0-9]+ registers/ {print name, $5, spill}' "$out/$f.ptxas" >"$out/$f.regs"
+done
+kernels=0
+for f in "${files[@]}"; do
+  while read -r name regs spill; do
+    kernels=$((kernels + 1))
+    body=$(awk -v n="$name" '/Function : /{on = $3 == n} on' "$out/$f.sass")
+    local_ops=$(grep -cE '\s(LDL|STL)' <<<"$body" || true)
+    if [ "$spill" != 0 ] || [ "$local_ops" != 0 ]; then
+      echo "  FAIL: $f: $name spills ($spill bytes, $local_ops LDL/STL)"
+      fail=1
+    fi
+  done <"$out/$f.regs"
+done
+echo "sass_check: $kernels kernels compiled for sm_90, spills and local memory checked"
+printf '%-34s %5s %6s %5s %7s %6s %5s %5s %5s %5s %5s\n' kernel regs spill DMMA LDGSTS LDS F2F DFMA DADD SHFL BAR
+for f in logreg_score logreg_grad; do
   while read -r name regs spill; do
     case $name in *tile_kernel*|*grad_kernel*) ;; *) continue ;; esac
-    body=$(awk -v n="$name" '/Function : /{on = index($0, n) > 0} on' "$out/$f.sass")
+    body=$(awk -v n="$name" '/Function : /{on = $3 == n} on' "$out/$f.sass")
     count() { grep -cE "$1" <<<"$body" || true; }
     dmma=$(count '\sDMMA'); ldgsts=$(count 'LDGSTS\.E\.BYPASS\.128'); lds=$(count '\sLDS')
     f2f=$(count 'F2F\.F64'); dfma=$(count '\sDFMA'); dadd=$(count '\sDADD'); shfl=$(count '\sSHFL')
@@ -51,6 +73,23 @@ for f in score grad; do
     if [ "$ldgsts" = 0 ]; then echo "  FAIL: $short has no 16-byte cp.async (LDGSTS.E.BYPASS.128)"; fail=1; fi
   done <"$out/$f.regs"
 done
+# the k-means Lloyd pass: no atomics, centers by 16-byte broadcasts
+printf '%-34s %5s %5s %5s %6s %7s %5s %5s %5s\n' kernel regs FFMA LDS128 LDGSTS ATOMG/REDG ATOMS SHFL BAR
+while read -r name regs spill; do
+  case $name in *lloyd_kernel*) ;; *) continue ;; esac
+  body=$(awk -v n="$name" '/Function : /{on = $3 == n} on' "$out/kmeans_assign.sass")
+  count() { grep -cE "$1" <<<"$body" || true; }
+  ffma=$(count '\sFFMA'); lds128=$(count '\sLDS\.128'); glob=$(count '\s(ATOMG|REDG|RED|ATOM)\.'); atoms=$(count '\sATOMS')
+  ldgsts=$(count '\sLDGSTS')
+  printf '%-34s %5s %5s %5s %6s %7s %5s %5s %5s\n' lloyd_kernel "$regs" "$ffma" "$lds128" "$ldgsts" "$glob" "$atoms" \
+    "$(count '\sSHFL')" "$(count '\sBAR')"
+  if [ "$glob" != 0 ]; then echo "  FAIL: lloyd_kernel has global atomics (ATOMG/REDG)"; fail=1; fi
+  if [ "$atoms" != 0 ]; then echo "  FAIL: lloyd_kernel has shared-memory atomics (ATOMS)"; fail=1; fi
+  if [ "$lds128" = 0 ]; then echo "  FAIL: lloyd_kernel reads no centers by LDS.128"; fail=1; fi
+  if [ "$ldgsts" = 0 ]; then echo "  FAIL: lloyd_kernel stages no rows by cp.async (LDGSTS)"; fail=1; fi
+  found=1
+done <"$out/kmeans_assign.regs"
+if [ -z "${found:-}" ]; then echo "  FAIL: no lloyd_kernel in kernels/kmeans/assign.cu"; fail=1; fi
 echo "sass_check: SASS and ptxas output in $out"
 [ $fail = 0 ] && echo "sass_check: passed" || echo "sass_check: FAILED"
 exit $fail

@@ -44,9 +44,7 @@ void km_assign_panels_ref(const float *P, const double *xnorm, int64_t n, int64_
     double best = INFINITY;
     int32_t bj = 0;
     for (int j = 0; j < k; j++) {
-      float dot = 0.0f;
-      for (int64_t t = 0; t < c; t++) dot = fmaf(x[(size_t)t * KM_PANEL], Cf[(size_t)j * (size_t)c + (size_t)t], dot);
-      double s = km_score(dot, cnorm[j]);
+      double s = km_score(km_dot(x, KM_PANEL, Cf + (size_t)j * (size_t)c, c), cnorm[j]);
       if (s < best) best = s, bj = j;
     }
     label[i] = bj;

@@ -24,9 +24,10 @@ void km_assign_cpu(const float *X, const double *xnorm, int64_t n, int64_t c, co
 /* The CPU backend's Lloyd assignment (assign_panels_cpu.c): the rows packed
  * once into panels of KM_PANEL rows ([c][KM_PANEL] each, the last one
  * zero-padded; km_panel_floats floats, 64-byte aligned), then per panel a
- * register-blocked GEMM tile with the argmin fused in. dot(x_i, C_j) is
+ * register-blocked GEMM tile with the argmin fused in. dot(x_i, C_j) is km_dot:
  * fmaf over the columns in order (so a row's bits do not depend on its
- * place), the score and distance as km_score/km_dist2, lowest index on
+ * place; the device's Lloyd pass, assign.cu, has the same), the score and
+ * distance as km_score/km_dist2, lowest index on
  * ties. km_assign_panels_cpu runs the AVX-512 kernel where the CPU has it
  * (km_assign_panels_available) and otherwise km_assign_panels_ref, the
  * plain-C statement of the same contract (same bits, slower). */

@@ -29,6 +29,14 @@ KM_HD double km_dist2(double xnorm, double score) {
   double d = xnorm + score;
   return d > 0.0 ? d : 0.0;
 }
+/* dot(x, cen) in float: fmaf over the columns in order from 0 (x with
+ * stride xs), so a row's bits do not depend on its place or the loop
+ * around it (assign_panels_cpu.c, assign.cu). */
+KM_HD float km_dot(const float *x, int64_t xs, const float *cen, int64_t c) {
+  float d = 0.0f;
+  for (int64_t t = 0; t < c; t++) d = fmaf(x[t * xs], cen[t], d);
+  return d;
+}
 /* truncation toward zero: one instruction on every target, the same there */
 KM_HD int64_t km_fix_x(float x) { return (int64_t)((double)x * KM_FIX_X); }
 KM_HD int64_t km_fix_d2(double d2) { return (int64_t)(d2 * KM_FIX_D2); }

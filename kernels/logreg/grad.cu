@@ -101,12 +101,13 @@ __global__ void __launch_bounds__(THREADS, 1)
     __pipeline_wait_prior(1); /* this tile's copies (this thread's) are done; the barrier: everyone's */
     __syncthreads();
     double d[2][NT][2];
-    ps_tile::pair_logits<T, NT>(xs, cs, c, th, ct, p, half, pair_on, zx, bias, d);
-    if (pair_on && !half) {
+    ps_tile::pair_logits<T, NT, NT == 2>(xs, cs, c, th, ct, p, half, pair_on, zx, bias, d);
+    if (pair_on) { /* NT = 2: head tile nt on the half = nt warp; NT = 1: the half = 0 warp */
 #pragma unroll
       for (int m = 0; m < 2; m++)
 #pragma unroll
         for (int nt = 0; nt < NT; nt++)
+          if (NT == 2 ? nt == half : half == 0)
 #pragma unroll
           for (int i = 0; i < 2; i++) {
             const int row = 16 * p + 8 * m + g, h = nt * 8 + 2 * t + i;
@@ -153,8 +154,8 @@ __global__ void __launch_bounds__(THREADS, 1)
         if (j < c1 && h < k) out[k + (size_t)h * c1 + j] = acc[m][nt][i];
       }
   }
-  /* losses: lane (p, g, t) of the first warp of each pair holds rows 16p + g
-   * (+8) for heads 8 nt + 2t + i; summed over pairs, then g, in order */
+  /* losses: lane (p, g, t) of the warp (2p + nt at NT = 2, else 2p) holds
+   * rows 16p + g (+8) for heads 8 nt + 2t + i; summed over pairs, then g, in order */
   double *ls = zx; /* free after the last tile's barrier */
 #pragma unroll
   for (int nt = 0; nt < NT; nt++)
@@ -165,7 +166,7 @@ __global__ void __launch_bounds__(THREADS, 1)
     const int h = threadIdx.x, nt = h / 8, tt = (h % 8) / 2, i = h % 2;
     double L = 0.0;
     for (int pp = 0; pp < 4; pp++)
-      for (int gg = 0; gg < 8; gg++) L += ls[(((2 * pp) * NT + nt) * 2 + i) * 32 + gg * 4 + tt];
+      for (int gg = 0; gg < 8; gg++) L += ls[(((2 * pp + (NT == 2 ? nt : 0)) * NT + nt) * 2 + i) * 32 + gg * 4 + tt];
     out[h] = L;
   }
 }

@@ -289,6 +289,7 @@ int main(void) {
   check_grad(37, 400, 2, PS_X_BF16, 1);
   check_grad(33, 512, 5, PS_X_F32, 1);   /* the widest fused case */
   check_grad(40, 504, 16, PS_X_BF16, 1); /* the widest at 16 heads */
+  check_grad(300, 20, 11, PS_X_F32, 1);  /* 9..15 heads: the second head tile part padding (its own warps) */
   check_grad(33, 1536, 5, PS_X_F32, 0);  /* wider: cuBLAS, tiles of 682 rows */
   /* more tiles than blocks: each block walks several tiles (double-buffered copies) */
   check_grad(17500, 8, 3, PS_X_F32, 1);

@@ -109,31 +109,35 @@ __device__ __forceinline__ void tile_logits(const T *xs, int cs, int c, const do
  * partial to the half = 0 warp through zx (512 NT doubles of shared memory)
  * -- one exchange a tile instead of butterflies a row. Afterwards the
  * half = 0 warps of pairs with rows hold z[m][nt][i] for row 16p + 8m + g,
- * head 8nt + 2t + i. Has a barrier: every thread of the block calls it. */
-template <typename T, int NT>
+ * head 8nt + 2t + i. SPLIT (NT = 2): the warps swap halves instead, so the
+ * half = h warp holds the head tile nt = h (the loss then runs on all four
+ * SM sub-partitions); the same bits (a + b = b + a). Has a barrier: every
+ * thread of the block calls it. */
+template <typename T, int NT, bool SPLIT = false>
 __device__ __forceinline__ void pair_logits(const T *xs, int cs, int c, const double *th, int ct, int p, int half,
                                             bool pair_on, double *zx, const double *bias, double (&z)[2][NT][2]) {
+  static_assert(!SPLIT || NT == 2, "SPLIT: one head tile a warp");
   const int lane = threadIdx.x & 31, t = lane & 3;
   if (pair_on) {
     tile_logits<T, NT>(xs, cs, c, th, ct, p, half, z);
-    if (half) {
-#pragma unroll
-      for (int m = 0; m < 2; m++)
-#pragma unroll
-        for (int nt = 0; nt < NT; nt++)
-#pragma unroll
-          for (int i = 0; i < 2; i++) zx[((p * 2 + m) * NT + nt) * 64 + i * 32 + lane] = z[m][nt][i];
-    }
-  }
-  __syncthreads();
-  if (pair_on && !half) {
 #pragma unroll
     for (int m = 0; m < 2; m++)
 #pragma unroll
       for (int nt = 0; nt < NT; nt++)
+        if (SPLIT ? nt != half : half != 0)
 #pragma unroll
-        for (int i = 0; i < 2; i++)
-          z[m][nt][i] = (z[m][nt][i] + zx[((p * 2 + m) * NT + nt) * 64 + i * 32 + lane]) + bias[nt * 8 + 2 * t + i];
+          for (int i = 0; i < 2; i++) zx[((p * 2 + m) * NT + nt) * 64 + i * 32 + lane] = z[m][nt][i];
+  }
+  __syncthreads();
+  if (pair_on) {
+#pragma unroll
+    for (int m = 0; m < 2; m++)
+#pragma unroll
+      for (int nt = 0; nt < NT; nt++)
+        if (SPLIT ? nt == half : half == 0)
+#pragma unroll
+          for (int i = 0; i < 2; i++)
+            z[m][nt][i] = (z[m][nt][i] + zx[((p * 2 + m) * NT + nt) * 64 + i * 32 + lane]) + bias[nt * 8 + 2 * t + i];
   }
 }
 

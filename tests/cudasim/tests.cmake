@@ -41,3 +41,12 @@ set_tests_properties(gpu.test_logreg_kernels_shuffled PROPERTIES
 add_test(NAME gpu.test_gbdt_kernels_shuffled COMMAND $<TARGET_FILE:test_gbdt_kernels>)
 set_tests_properties(gpu.test_gbdt_kernels_shuffled PROPERTIES
                      ENVIRONMENT "${PS_GPU_ENV};PROPSCORE_CUDASIM_SCHEDULE=random:7" LABELS "gpu;cudasim" TIMEOUT 600)
+
+# the k-means Lloyd pass with 48 KiB of opt-in shared memory (its smaller
+# row tiles) and with the lanes shuffled (its shared-memory update's barriers)
+add_test(NAME gpu.test_kmeans_kernels_smem49152 COMMAND $<TARGET_FILE:test_kmeans_kernels>)
+set_tests_properties(gpu.test_kmeans_kernels_smem49152 PROPERTIES
+                     ENVIRONMENT "${PS_GPU_ENV};PROPSCORE_CUDASIM_SMEM_OPTIN=49152" LABELS "gpu;cudasim" TIMEOUT 600)
+add_test(NAME gpu.test_kmeans_kernels_shuffled COMMAND $<TARGET_FILE:test_kmeans_kernels>)
+set_tests_properties(gpu.test_kmeans_kernels_shuffled PROPERTIES
+                     ENVIRONMENT "${PS_GPU_ENV};PROPSCORE_CUDASIM_SCHEDULE=random:7" LABELS "gpu;cudasim" TIMEOUT 600)

@@ -13,12 +13,16 @@ struct km_backend {
   int64_t n, c;
   int kmax;
   void *impl;
-  /* label [n], d2 [n] (host): nearest of the k centers Cf [k][c] (float32,
-   * squared norms cnorm [k]) and the GEMM-based squared distance. */
-  void (*assign)(km_backend_t *b, const float *Cf, const double *cnorm, int k, int32_t *label, double *d2);
-  /* acc [k*c + k + 1] (host, zeroed by the caller) += fixed-point sums,
-   * counts and inertia of the last assignment (label, d2 as it returned). */
-  void (*update)(km_backend_t *b, const int32_t *label, const double *d2, int k, int64_t *acc);
+  /* One Lloyd pass against the k centers Cf [k][c] (float32, squared norms
+   * cnorm [k]): acc [k*c + k + 1] (host, zeroed by the caller) += the
+   * fixed-point sums, counts and inertia of the nearest-center assignment.
+   * label [n], d2 [n] (host): where the CPU backend puts that assignment;
+   * the CUDA backend leaves them until fetch. */
+  void (*step)(km_backend_t *b, const float *Cf, const double *cnorm, int k, int32_t *label, double *d2,
+               int64_t *acc);
+  /* label, d2 as the last step gave them: the nearest center and the
+   * squared distance of km_dot (re-seeding needs them). */
+  void (*fetch)(km_backend_t *b, int32_t *label, double *d2);
   void (*destroy)(km_backend_t *b);
 };
 

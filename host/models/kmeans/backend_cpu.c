@@ -20,15 +20,18 @@
 typedef struct {
   float *work;  /* OpenBLAS path: GEMM output and padding */
   const float *panels; /* fused path: the rows as panels (NULL on the OpenBLAS path) */
-  int64_t *acc;        /* fused path: the update made in the assignment's pass, for update() */
+  int64_t *acc;        /* fused path: the update made in the assignment's pass */
   double *xnorm;
 } cpu_t;
 
-static void assign(km_backend_t *b, const float *Cf, const double *cnorm, int k, int32_t *label, double *d2) {
+static void step(km_backend_t *b, const float *Cf, const double *cnorm, int k, int32_t *label, double *d2,
+                 int64_t *acc) {
   cpu_t *u = b->impl;
-  if (u->panels) {
-    memset(u->acc, 0, sizeof(int64_t) * ((size_t)k * (size_t)b->c + (size_t)k + 1));
+  size_t kc = (size_t)k * (size_t)b->c;
+  if (u->panels) { /* the update made in the assignment's pass */
+    memset(u->acc, 0, sizeof(int64_t) * (kc + (size_t)k + 1));
     km_assign_update_panels_cpu(u->panels, b->X, u->xnorm, b->n, b->c, Cf, cnorm, k, label, d2, u->acc);
+    for (size_t i = 0; i < kc + (size_t)k + 1; i++) acc[i] += u->acc[i];
     return;
   }
   for (int64_t i0 = 0; i0 < b->n; i0 += ROWS) {
@@ -36,17 +39,10 @@ static void assign(km_backend_t *b, const float *Cf, const double *cnorm, int k,
     km_assign_cpu(b->X + (size_t)i0 * (size_t)b->c, u->xnorm + i0, m, b->c, Cf, cnorm, k, label + i0, d2 + i0,
                   u->work);
   }
-}
-
-static void update(km_backend_t *b, const int32_t *label, const double *d2, int k, int64_t *acc) {
-  size_t kc = (size_t)k * (size_t)b->c;
-  cpu_t *u = b->impl;
-  if (u->panels) { /* made by the last assign (label, d2 are its) */
-    for (size_t i = 0; i < kc + (size_t)k + 1; i++) acc[i] += u->acc[i];
-    return;
-  }
   km_update_cpu(b->X, b->n, b->c, label, d2, k, acc, acc + kc, acc + kc + k);
 }
+
+static void fetch(km_backend_t *b, int32_t *label, double *d2) { (void)b, (void)label, (void)d2; /* step put them there */ }
 
 static void destroy(km_backend_t *b) {
   cpu_t *u = b->impl;
@@ -93,7 +89,7 @@ km_backend_t *km_backend_cpu(const float *X, const float *panels, int64_t n, int
   u->xnorm = ps_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
   km_norms_cpu(X, n, c, u->xnorm);
   *b = (km_backend_t){.name = u->panels ? "cpu" : "cpu-blas", .X = X, .n = n, .c = c, .kmax = kmax, .impl = u,
-                      .assign = assign, .update = update, .destroy = destroy};
+                      .step = step, .fetch = fetch, .destroy = destroy};
   return b;
 }
 

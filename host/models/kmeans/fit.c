@@ -376,9 +376,8 @@ static int64_t lloyd_step(ctx_t *x, int k, double *C, int32_t *lab, double *d2, 
                           int *empty, int *m) {
   int64_t c = x->c;
   centers_f32(C, k, c, Cf, cn);
-  x->be->assign(x->be, Cf, cn, k, lab, d2);
   memset(acc, 0, sizeof(int64_t) * ((size_t)k * (size_t)c + (size_t)k + 1));
-  x->be->update(x->be, lab, d2, k, acc);
+  x->be->step(x->be, Cf, cn, k, lab, d2, acc);
   comm_allreduce_sum_i64(acc, (size_t)k * (size_t)c + (size_t)k + 1);
   int64_t *cnt = acc + (size_t)k * (size_t)c;
   *m = 0;
@@ -390,7 +389,10 @@ static int64_t lloyd_step(ctx_t *x, int k, double *C, int32_t *lab, double *d2, 
     for (int64_t t = 0; t < c; t++)
       C[(size_t)j * (size_t)c + (size_t)t] = (double)acc[(size_t)j * (size_t)c + (size_t)t] / KM_FIX_X / (double)cnt[j];
   }
-  if (*m > 0) reseed(x, d2, empty, *m, C);
+  if (*m > 0) {
+    x->be->fetch(x->be, lab, d2);
+    reseed(x, d2, empty, *m, C);
+  }
   return cnt[k];
 }
 
