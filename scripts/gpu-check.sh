@@ -29,7 +29,7 @@ step "build (build-cuda/, carried from the development machine)"
 #   cmake -S . -B build-cuda -DPROPSCORE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 && cmake --build build-cuda -j
 # and carry build-cuda/ and .gpu-runtime/ (see DEVELOPERS.md). Tests run
 # directly (ctest's files hold the build machine's paths).
-GPU_TESTS="test_logreg_kernels test_gbdt_kernels test_shap_kernels test_kmeans_kernels test_sum_parts test_cuda_backend test_gbdt_backend"
+GPU_TESTS="test_logreg_kernels test_gbdt_kernels test_shap_kernels test_kmeans_kernels test_sum_parts test_cuda_backend test_gbdt_backend test_kmeans_backend"
 for t in propscore propscore-bench $(printf 'tests/%s ' $GPU_TESTS); do
   [ -x build-cuda/$t ] || missing="${missing:-} $t"
 done

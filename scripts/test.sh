@@ -40,7 +40,7 @@ cmake -S . -B build-sim -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROPSCORE_CUDA_SIM=O
 cmake --build build-sim -j"$JOBS"
 
 echo "== ThreadSanitizer build of the emulated GPU tests (build-tsan/)"
-GPU_C_TESTS=(test_cuda_backend test_gbdt_backend test_logreg_kernels test_kmeans_kernels test_gbdt_kernels test_sum_parts test_cudasim)
+GPU_C_TESTS=(test_cuda_backend test_gbdt_backend test_kmeans_backend test_logreg_kernels test_kmeans_kernels test_gbdt_kernels test_shap_kernels test_sum_parts test_cudasim)
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROPSCORE_CUDA_SIM=ON -DPROPSCORE_TSAN=ON >/dev/null
 cmake --build build-tsan -j"$JOBS" --target "${GPU_C_TESTS[@]}"
 
