@@ -22,15 +22,8 @@ static void *fit_candidate(const train_opts_t *o, int i, const train_input_t *in
   char *fp = train_job_fingerprint(o, kind, in, NULL);
   train_hooks_t hk = {.ckpt = ckpt, .fp = fp, .every = o->cm.checkpoint_every};
   ps_log("train: --model-type auto: training the %s candidate", kind->name);
-  void *fit = kind->fit(o, in, &hk, rc);
+  void *fit = train_job_fit(kind, o, in, &hk, rc);
   free(fp);
-  if (!fit) {
-    train_job_stopped(hk.sig, ckpt, hk.t_fit);
-  } else if (*rc != 0) {
-    manifest_finish(*rc, "a head made no progress");
-    kind->free(fit);
-    fit = NULL;
-  }
   return fit;
 }
 

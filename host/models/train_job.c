@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "models/train_job.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -103,6 +104,25 @@ static void commit_model(const train_kind_t *kind, const void *fit, const train_
   out_commit(out);
   if (ps_rank == 0) unlink(ckpt);
   comm_barrier();
+}
+
+double train_job_valid_loss(int k, double g_va, const ps_metrics_t *mva) {
+  double sum = 0;
+  for (int h = 0; h < k; h++) sum += g_va > 0 ? mva[h].logloss : NAN;
+  return sum;
+}
+
+void *train_job_fit(const train_kind_t *kind, const train_opts_t *o, const train_input_t *in, train_hooks_t *hk,
+                    int *rc) {
+  void *fit = kind->fit(o, in, hk, rc);
+  if (!fit) {
+    train_job_stopped(hk->sig, hk->ckpt, hk->t_fit);
+  } else if (*rc != 0) {
+    manifest_finish(*rc, "a head made no progress");
+    kind->free(fit);
+    fit = NULL;
+  }
+  return fit;
 }
 
 int train_job_run(train_opts_t *o) {

@@ -55,6 +55,13 @@ int train_job_run(train_opts_t *o);
 /* --model-type auto (models/auto.c). */
 int auto_train(const train_opts_t *o);
 
+/* The validation log-loss summed over k heads (NaN without validation rows). */
+double train_job_valid_loss(int k, double g_va, const ps_metrics_t *mva);
+/* kind->fit with the hooks; a stopped fit (after its checkpoint) or one
+ * whose head made no progress (*rc set) finishes the manifest and gives NULL. */
+void *train_job_fit(const train_kind_t *kind, const train_opts_t *o, const train_input_t *in, train_hooks_t *hk,
+                    int *rc);
+
 /* The fingerprint text of a kind's fit: model type, version, data, heads,
  * the table's options of the common and the kind's sections, and `extra`
  * (or NULL). The caller frees. */

@@ -53,14 +53,7 @@ static void *fit_group(const train_opts_t *o, const train_kind_t *kind, const tr
   train_hooks_t hk = {.ckpt = ckpt, .fp = fp, .every = o->cm.checkpoint_every};
   ps_log("train --uplift: the %s model (rows with /labels/%s = %d) into %s", GROUP[g], o->treatment, g == TREATED,
          sub);
-  void *fit = kind->fit(o, &in, &hk, rc);
-  if (!fit) {
-    train_job_stopped(hk.sig, ckpt, hk.t_fit);
-  } else if (*rc != 0) {
-    manifest_finish(*rc, "a head made no progress");
-    kind->free(fit);
-    fit = NULL;
-  }
+  void *fit = train_job_fit(kind, o, &in, &hk, rc);
   free(keep);
   free(fp);
   free(ckpt);

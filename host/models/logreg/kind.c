@@ -15,9 +15,7 @@ static void *fit(const train_opts_t *o, const train_input_t *in, train_hooks_t *
 
 static double valid_loss(const void *p) {
   const logreg_fit_t *r = p;
-  double sum = 0;
-  for (int h = 0; h < r->mdl.k; h++) sum += r->g_va > 0 ? r->mva[h].logloss : NAN;
-  return sum;
+  return train_job_valid_loss(r->mdl.k, r->g_va, r->mva);
 }
 
 static void write(const void *p, const train_opts_t *o, ps_output_t *out) {
