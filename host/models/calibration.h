@@ -2,13 +2,12 @@
  * issue 27): the map per head stored in the model file (datasets/SCHEMA.md:
  * attribute `calibration` = isotonic|platt, /calibration/<target>/{x,y} or
  * that group's attributes a, b), fitted by train on the validation rows'
- * scores (calibration_fit.c) and applied by every scorer opened from the
+ * scores (calibration_fit.h) and applied by every scorer opened from the
  * file (calibration.c wraps it). */
 #ifndef PS_CALIBRATION_H
 #define PS_CALIBRATION_H
 #include "io/h5.h"
 #include "models/scorer.h"
-#include "models/train_job.h"
 
 enum { PS_CALIB_NONE = 0, PS_CALIB_ISOTONIC = 1, PS_CALIB_PLATT = 2 };
 extern const char *const PS_CALIB_NAMES[]; /* "none", "isotonic", "platt", NULL */
@@ -21,10 +20,4 @@ double calibration_logit(float p);
  * calibration, else a scorer whose probabilities are calibrated (it owns s). */
 ps_scorer_t *calibration_wrap(ps_h5_t fid, const char *path, ps_scorer_t *s);
 
-/* Collective. After a fit written to the model file at path (closed): the
- * model scores this rank's validation rows (in: the job's data and heads),
- * the scores and labels come together on rank 0 in the file's row order (the
- * same for any rank count), and rank 0 adds the fitted map to the file. Dies
- * when there are no validation rows. */
-void calibration_fit_model(const char *path, const train_opts_t *o, const train_input_t *in);
 #endif

@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "core/util.h"
 #include "models/calibration.h"
+#include "models/calibration_fit.h"
 #include "models/scorer_registry.h"
 #include "stats/calibrate.h"
 
@@ -21,7 +22,7 @@ typedef struct {
   double **v;         /* [k][2 nv] */
 } valid_rows_t;
 
-static void load_split(const train_opts_t *o, const train_input_t *in, valid_rows_t *r) {
+static void load_split(const calib_fit_t *in, valid_rows_t *r) {
   ps_data_t *d = in->d;
   ps_partition(d->n, ps_size, ps_rank, &r->row0, &r->n);
   size_t n1 = (size_t)(r->n > 0 ? r->n : 1);
@@ -32,7 +33,7 @@ static void load_split(const train_opts_t *o, const train_input_t *in, valid_row
   for (int h = 0; h < in->k; h++) data_read_labels(d, in->targets[h], r->row0, r->n, in->k, h, r->Y);
   r->nv = 0;
   for (int64_t i = 0; i < r->n; i++) {
-    r->valid[i] = (!in->keep || in->keep[i]) && ps_id_unit(ids[i], (uint64_t)o->cm.split_salt) < o->cm.holdout;
+    r->valid[i] = (!in->keep || in->keep[i]) && ps_id_unit(ids[i], (uint64_t)in->salt) < in->holdout;
     r->nv += r->valid[i];
   }
   free(ids);
@@ -41,9 +42,9 @@ static void load_split(const train_opts_t *o, const train_input_t *in, valid_row
 }
 
 /* The model's probabilities of the validation rows, block by block. */
-static void score_valid(const char *path, const train_input_t *in, valid_rows_t *r) {
+static void score_valid(const calib_fit_t *in, valid_rows_t *r) {
   ps_data_t *d = in->d;
-  ps_scorer_t *s = scorer_open(path, "cpu");
+  ps_scorer_t *s = scorer_open(in->model, "cpu");
   int64_t br = h5_block_rows(4 * d->f, d->chunk_rows), nb = h5_common_blocks(r->n, br), m = 0;
   float *X = ps_malloc(sizeof(float) * (size_t)br * (size_t)(d->f > 0 ? d->f : 1));
   float *P = ps_malloc(sizeof(float) * (size_t)br * (size_t)in->k);
@@ -125,17 +126,17 @@ static double *gather_fit(int kind, const double *v, int64_t nv, int64_t *rows) 
   return map;
 }
 
-void calibration_fit_model(const char *path, const train_opts_t *o, const train_input_t *in) {
-  int kind = o->cm.calibrate;
+void calibration_fit_model(const calib_fit_t *in) {
+  int kind = in->kind;
   valid_rows_t r = {0};
-  load_split(o, in, &r);
-  score_valid(path, in, &r);
+  load_split(in, &r);
+  score_valid(in, &r);
   int64_t nv = r.nv;
   comm_allreduce_sum_i64(&nv, 1);
   if (nv == 0)
     ps_die_all(PS_EXIT_USAGE, "train: --calibrate %s: %s has no validation rows to fit it on (--holdout %g)",
-               PS_CALIB_NAMES[kind], o->cm.data, o->cm.holdout);
-  ps_h5_t fid = h5_open_rw(path);
+               PS_CALIB_NAMES[kind], in->d->path, in->holdout);
+  ps_h5_t fid = h5_open_rw(in->model);
   h5_attr_str(fid, "calibration", PS_CALIB_NAMES[kind]);
   h5_close(h5_group_create(fid, "/calibration"));
   for (int h = 0; h < in->k; h++) {

@@ -15,6 +15,7 @@
 #include "io/manifest.h"
 #include "io/output.h"
 #include "models/calibration.h"
+#include "models/calibration_fit.h"
 #include "models/device.h"
 
 /* Is table line l in the common section or in kind's? */
@@ -98,7 +99,9 @@ static void record_device(const train_opts_t *o) {
 void train_job_calibrate(const train_opts_t *o, const ps_output_t *out, const train_input_t *in) {
   if (!o->cm.calibrate) return;
   comm_barrier(); /* the model is written */
-  calibration_fit_model(out_tmp(out), o, in);
+  calib_fit_t c = {.model = out_tmp(out), .d = in->d, .targets = in->targets, .k = in->k, .keep = in->keep,
+                   .holdout = o->cm.holdout, .salt = o->cm.split_salt, .kind = o->cm.calibrate};
+  calibration_fit_model(&c);
   manifest_param_str("calibrate", PS_CALIB_NAMES[o->cm.calibrate]);
 }
 
