@@ -115,3 +115,13 @@ def test_eval_ece_equals_numpy(work):
         b = np.clip(np.floor(p * np.float32(10)).astype(int), 0, 9)  # float32 product, as metrics.c
         want = sum(abs(lab[b == q].sum() - p[b == q].astype(np.float64).sum()) for q in range(10)) / len(p)
         assert abs(ece[1][t] - want) <= 1e-12
+
+
+def test_auto_keeps_a_calibrated_winner_and_uplift_is_refused(work):
+    d, data = work
+    model = train(work, "auto", 1, "auto", "platt")
+    with h5py.File(model) as m:
+        assert m.attrs["calibration"] in ("platt", b"platt") and sorted(m["calibration"]) == HEADS
+    p = run(1, "train", "--data", data, "--model", str(d / "u.h5"), "--uplift", "--treatment", "churn",
+            "--targets", "purchase_3m", "--calibrate", "platt", check=False)
+    assert p.returncode == 2 and "--calibrate" in error_line(p) and "--uplift" in error_line(p)
