@@ -83,8 +83,10 @@ const ps_cmd_spec_t eval_cmd = {
     .opts = EVAL_OPTS,
     .usage = "usage: propscore eval --data FILE.h5 --scores SCORES.h5 [options]\n"
              "\n"
-             "Per target: ROC-AUC, PR-AUC (average precision), log-loss, Brier score, a\n"
-             "decile lift table and a 10-bin calibration table.\n"};
+             "Per target: ROC-AUC, PR-AUC (average precision), log-loss, Brier score, the\n"
+             "expected calibration error (ECE: over the 10 equal-width probability bins, the\n"
+             "rows' share times |observed rate - mean probability|), a decile lift table and\n"
+             "that 10-bin calibration table.\n"};
 
 void eval_check_split(const char *split, double holdout, int64_t split_salt) {
   if (strcmp(split, "all")) return;
