@@ -12,6 +12,9 @@ int cmd_train(int argc, char **argv) {
   if (opts_parse(&train_cmd, &o, argc, argv)) return 0;
   if (o.gb.max_depth < 0) o.gb.max_depth = 0;
   if (o.treatment && !o.uplift) ps_die_all(PS_EXIT_USAGE, "train: --treatment needs --uplift");
+  if (o.cm.calibrate && o.cm.holdout <= 0)
+    ps_die_all(PS_EXIT_USAGE, "train: --calibrate needs validation rows to fit on: --holdout must be > 0");
+  if (o.cm.calibrate && o.uplift) ps_die_all(PS_EXIT_USAGE, "train: --calibrate is not supported with --uplift");
   if (o.uplift) {
     args_require("train", "--treatment", o.treatment);
     if (o.kind == PS_KIND_AUTO)

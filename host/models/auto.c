@@ -28,9 +28,11 @@ static void *fit_candidate(const train_opts_t *o, int i, const train_input_t *in
 }
 
 /* The winner written and committed, the candidates' checkpoints removed. */
-static void commit(const train_opts_t *o, void *const *fit, int win, ps_output_t *out, char *const *ckpt) {
+static void commit(const train_opts_t *o, void *const *fit, int win, ps_output_t *out, char *const *ckpt,
+                   const train_input_t *in) {
   out_create(out);
   if (ps_rank == 0) KINDS[win]->write(fit[win], o, out);
+  train_job_calibrate(o, out, in);
   out_commit(out);
   if (ps_rank == 0)
     for (int i = 0; i < 2; i++) unlink(ckpt[i]);
@@ -77,7 +79,7 @@ int auto_train(const train_opts_t *o) {
   }
   if (rc == 0) {
     int win = loss[1] < loss[0];
-    commit(o, fit, win, out, ckpt);
+    commit(o, fit, win, out, ckpt, &in);
     record(o, loss, win);
   } else {
     out_abort(out);

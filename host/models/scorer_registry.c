@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "models/calibration.h"
 
 static ps_scorer_t *open_uplift(ps_h5_t fid, const char *path, const char *device) {
   return uplift_scorer_open(fid, path, device, scorer_open);
@@ -46,6 +47,7 @@ ps_scorer_t *scorer_open(const char *path, const char *device) {
     if (!strcmp(type ? type : "logreg", KINDS[i].model_type)) s = KINDS[i].open(fid, path, device);
   if (!s) ps_die_all(PS_EXIT_ERROR, "%s: model_type '%s' is unknown to this propscore", path, type);
   free(type);
+  s = calibration_wrap(fid, path, s); /* train --calibrate's map, when stored */
   h5_close(fid);
   return s;
 }

@@ -19,6 +19,7 @@ typedef struct {
   int reject_nonfinite;
   int64_t host_mem_limit, gpu_mem_limit; /* bytes; 0: automatic */
   int checkpoint_every;
+  int calibrate; /* PS_CALIB_* (models/calibration.h) */
 } train_common_t;
 
 /* Logistic regression (models/logreg/fit.c). */

@@ -15,6 +15,8 @@
 #include "core/util.h"
 #include "io/manifest.h"
 #include "io/output.h"
+#include "models/calibration.h"
+#include "models/calibration_fit.h"
 #include "models/device.h"
 
 /* Is table line l in the common section or in kind's? */
@@ -95,12 +97,22 @@ static void record_device(const train_opts_t *o) {
   manifest_device(device_choose(o->cm.device) ? "cuda" : "cpu");
 }
 
+void train_job_calibrate(const train_opts_t *o, const ps_output_t *out, const train_input_t *in) {
+  if (!o->cm.calibrate) return;
+  comm_barrier(); /* the model is written */
+  calib_fit_t c = {.model = out_tmp(out), .d = in->d, .targets = in->targets, .k = in->k, .keep = in->keep,
+                   .holdout = o->cm.holdout, .salt = o->cm.split_salt, .kind = o->cm.calibrate};
+  calibration_fit_model(&c);
+  manifest_param_str("calibrate", PS_CALIB_NAMES[o->cm.calibrate]);
+}
+
 /* The model written through out (taken before any work) and made final;
  * the checkpoint has served. */
 static void commit_model(const train_kind_t *kind, const void *fit, const train_opts_t *o, ps_output_t *out,
-                         const char *ckpt) {
+                         const char *ckpt, const train_input_t *in) {
   out_create(out);
   if (ps_rank == 0) kind->write(fit, o, out);
+  train_job_calibrate(o, out, in);
   out_commit(out);
   if (ps_rank == 0) unlink(ckpt);
   comm_barrier();
@@ -149,7 +161,7 @@ int train_job_run(train_opts_t *o) {
     out_abort(out);
     train_job_stopped(hk.sig, ckpt, hk.t_fit);
   } else {
-    commit_model(kind, fit, o, out, ckpt);
+    commit_model(kind, fit, o, out, ckpt, &in);
     manifest_input("data", cm->data, 0);
     manifest_output("model", cm->model);
     kind->manifest(fit, o);

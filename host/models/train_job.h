@@ -79,6 +79,10 @@ int64_t train_job_mem_limit(const train_common_t *cm);
 /* A run stopped by signal sig after writing checkpoint ckpt: says how to
  * resume and finishes the manifest (exit status: PS_EXIT_STOPPED). */
 void train_job_stopped(int sig, const char *ckpt, double t_fit);
+/* train --calibrate (collective; nothing without it): the model just written
+ * to out's temporary file gets its calibration map (models/calibration.h);
+ * in: the job's data and heads. */
+void train_job_calibrate(const train_opts_t *o, const ps_output_t *out, const train_input_t *in);
 /* A head's metrics in the manifest's object jo: train_auc, train_log_loss
  * and, when there are validation rows (valid not NULL), valid_auc,
  * valid_log_loss. */

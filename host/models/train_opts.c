@@ -8,6 +8,7 @@
 
 static const char *const NONFINITE[] = {"impute", "reject", NULL};
 static const char *const KINDS[] = {"logreg", "gbdt", "auto", NULL};
+static const char *const CALIBRATIONS[] = {"none", "isotonic", "platt", NULL}; /* PS_CALIB_* */
 static const char *const SOLVERS[] = {"auto", "lbfgs", "newton", NULL};
 static const char *const GRAD_BITS[] = {"exact", "16", "8", "4", NULL};
 #define C(field) offsetof(train_opts_t, cm.field)
@@ -56,6 +57,10 @@ static const ps_option_t TRAIN_OPTS[] = {
              "the file every pass, same model bitwise; labels, the split and the exact\n"
              "metrics add about 75 bytes a row (two heads) beyond it. gbdt: binned\n"
              "rows (1 byte a value) must fit, or the run is refused: use more ranks"},
+    {.name = "calibrate", .type = OPT_CHOICE, .off = C(calibrate), .choices = CALIBRATIONS, .def = "none",
+     .arg = "C", .help = "isotonic|platt|none: after the fit, map each head's probabilities\n"
+                         "to calibrated ones, fitted on the validation rows' scores (needs\n"
+                         "--holdout > 0; stored in the model, applied by score)"},
     {.name = "quiet", .type = OPT_FLAG, .ptr = &ps_quiet, .help = "no progress log", .short_name = 'q'},
     {.help = "logistic regression:"},
     {.name = "l2", .type = OPT_STR, .off = L(l2), .def = "1e-4", .arg = "X[,X...]", .short_name = 'l',

@@ -83,8 +83,10 @@ const ps_cmd_spec_t eval_cmd = {
     .opts = EVAL_OPTS,
     .usage = "usage: propscore eval --data FILE.h5 --scores SCORES.h5 [options]\n"
              "\n"
-             "Per target: ROC-AUC, PR-AUC (average precision), log-loss, Brier score, a\n"
-             "decile lift table and a 10-bin calibration table.\n"};
+             "Per target: ROC-AUC, PR-AUC (average precision), log-loss, Brier score, the\n"
+             "expected calibration error (ECE: over the 10 equal-width probability bins, the\n"
+             "rows' share times |observed rate - mean probability|), a decile lift table and\n"
+             "that 10-bin calibration table.\n"};
 
 void eval_check_split(const char *split, double holdout, int64_t split_salt) {
   if (strcmp(split, "all")) return;
@@ -355,6 +357,7 @@ static void target_json(cJSON *ts, const eval_heads_t *e, int h) {
   cJSON_AddItemToObject(o, "pr_auc", ps_json_num(m->pr_auc));
   cJSON_AddItemToObject(o, "log_loss", ps_json_num(m->logloss));
   cJSON_AddItemToObject(o, "brier", ps_json_num(m->brier));
+  cJSON_AddItemToObject(o, "ece", ps_json_num(m->ece));
   cJSON *l = cJSON_AddObjectToObject(o, "lift");
   cJSON_AddItemToObject(l, "rows", ps_json_arr(m->lift_rows, PS_BINS));
   cJSON_AddItemToObject(l, "positives", ps_json_arr(m->lift_pos, PS_BINS));
@@ -403,7 +406,8 @@ static void eval_print(const eval_opts_t *opts, const char *split, const eval_he
     const ps_metrics_t *m = &e->mt[h];
     ps_out("== %s  (%s split: %.0f rows, %.0f positives, rate %.4f)", e->targets[h], split, m->n, m->pos,
            m->n > 0 ? m->pos / m->n : 0);
-    ps_out("ROC-AUC %.6f  PR-AUC %.6f  log-loss %.6f  Brier %.6f", m->auc, m->pr_auc, m->logloss, m->brier);
+    ps_out("ROC-AUC %.6f  PR-AUC %.6f  log-loss %.6f  Brier %.6f  ECE %.6f", m->auc, m->pr_auc, m->logloss, m->brier,
+           m->ece);
     if (e->has_base[h])
       ps_out("PSI of scores vs baseline %.4f (every row of %s and of %s, as the gate)",
              psi_value(e->hbase + (size_t)h * PS_PSI_FINE, e->hcur + (size_t)h * PS_PSI_FINE, NULL, NULL, NULL, NULL),

@@ -351,6 +351,8 @@ static void finish(const fix_t *sums, const double *min_score, const double *cur
   const double *lift_rows = v + 4, *lift_pos = lift_rows + PS_BINS, *cal_n = lift_pos + PS_BINS;
   const double *cal_pred = cal_n + PS_BINS, *cal_obs = cal_pred + PS_BINS;
   double base = n > 0 ? P / n : 0, cum = 0;
+  m->ece = n > 0 ? 0 : NAN;
+  for (int d = 0; d < PS_BINS && n > 0; d++) m->ece += fabs(cal_obs[d] - cal_pred[d]) / n;
   for (int d = 0; d < PS_BINS; d++) {
     m->lift_rows[d] = lift_rows[d];
     m->lift_pos[d] = lift_pos[d];

@@ -20,6 +20,9 @@
 typedef struct {
   double n, pos;
   double auc, pr_auc, logloss, brier;
+  /* expected calibration error over the calibration bins below: sum over
+   * bins of |positives - sum of probabilities| / rows, from the exact sums */
+  double ece;
   /* deciles by score, highest first */
   double lift_rows[PS_BINS], lift_pos[PS_BINS], lift_rate[PS_BINS], lift[PS_BINS], lift_gain[PS_BINS],
       lift_min_score[PS_BINS];

@@ -1,0 +1,154 @@
+/* calibration_fit.c: train --calibrate (calibration.h): the written model
+ * scores the validation rows (the split of labels.h: a hash of the customer
+ * id below --holdout), every rank's rows and labels are gathered on rank 0
+ * in the file's row order, so the fit is the same for any rank count, and
+ * rank 0 stores the map per head in the model file. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "comm/comm.h"
+#include "core/partition.h"
+#include "core/rng.h"
+#include "core/util.h"
+#include "models/calibration.h"
+#include "models/calibration_fit.h"
+#include "models/scorer_registry.h"
+#include "stats/calibrate.h"
+
+/* This rank's validation rows: v[h][2 i] = probability, v[h][2 i + 1] = label. */
+typedef struct {
+  int64_t row0, n, nv;
+  uint8_t *valid, *Y; /* [n], [n][k] */
+  double **v;         /* [k][2 nv] */
+} valid_rows_t;
+
+static void load_split(const calib_fit_t *in, valid_rows_t *r) {
+  ps_data_t *d = in->d;
+  ps_partition(d->n, ps_size, ps_rank, &r->row0, &r->n);
+  size_t n1 = (size_t)(r->n > 0 ? r->n : 1);
+  int64_t *ids = ps_malloc(sizeof(int64_t) * n1);
+  data_read_ids(d, r->row0, r->n, ids);
+  r->valid = ps_malloc(n1);
+  r->Y = ps_malloc(n1 * (size_t)in->k);
+  for (int h = 0; h < in->k; h++) data_read_labels(d, in->targets[h], r->row0, r->n, in->k, h, r->Y);
+  r->nv = 0;
+  for (int64_t i = 0; i < r->n; i++) {
+    r->valid[i] = (!in->keep || in->keep[i]) && ps_id_unit(ids[i], (uint64_t)in->salt) < in->holdout;
+    r->nv += r->valid[i];
+  }
+  free(ids);
+  r->v = ps_malloc(sizeof(double *) * (size_t)in->k);
+  for (int h = 0; h < in->k; h++) r->v[h] = ps_malloc(sizeof(double) * 2 * (size_t)(r->nv > 0 ? r->nv : 1));
+}
+
+/* The model's probabilities of the validation rows, block by block. */
+static void score_valid(const calib_fit_t *in, valid_rows_t *r) {
+  ps_data_t *d = in->d;
+  ps_scorer_t *s = scorer_open(in->model, "cpu");
+  int64_t br = h5_block_rows(4 * d->f, d->chunk_rows), nb = h5_common_blocks(r->n, br), m = 0;
+  float *X = ps_malloc(sizeof(float) * (size_t)br * (size_t)(d->f > 0 ? d->f : 1));
+  float *P = ps_malloc(sizeof(float) * (size_t)br * (size_t)in->k);
+  for (int64_t b = 0; b < nb; b++) {
+    int64_t r0 = b * br < r->n ? b * br : r->n, rows = r->n - r0 < br ? r->n - r0 : br;
+    h5_xfer_rows(d->features, PS_F32, r->row0 + r0, rows, d->f, X, 0);
+    if (rows > 0) s->predict(s, X, rows, P);
+    for (int64_t i = 0; i < rows; i++) {
+      if (!r->valid[r0 + i]) continue;
+      for (int h = 0; h < in->k; h++) {
+        r->v[h][2 * m] = (double)P[(size_t)h * (size_t)rows + (size_t)i];
+        r->v[h][2 * m + 1] = (double)r->Y[(size_t)(r0 + i) * (size_t)in->k + (size_t)h];
+      }
+      m++;
+    }
+  }
+  free(X);
+  free(P);
+  scorer_close(s);
+}
+
+/* Rank 0: a head's map from its gathered rows v[2 n], as the values every
+ * rank writes: {a, b} (Platt) or {m, x[m], y[m]} (isotonic); *len of them. */
+static double *fit_head(int kind, const double *v, int64_t n, int64_t *len) {
+  double *p = ps_malloc(sizeof(double) * (size_t)n), *y = ps_malloc(sizeof(double) * (size_t)n), *out;
+  for (int64_t i = 0; i < n; i++) {
+    p[i] = kind == PS_CALIB_PLATT ? calibration_logit((float)v[2 * i]) : v[2 * i];
+    y[i] = v[2 * i + 1];
+  }
+  if (kind == PS_CALIB_PLATT) {
+    ps_platt_t m = calib_platt_fit(p, y, NULL, n);
+    out = ps_malloc(2 * sizeof(double));
+    out[0] = m.a;
+    out[1] = m.b;
+    *len = 2;
+  } else {
+    ps_isotonic_t m;
+    calib_isotonic_fit(p, y, NULL, n, &m);
+    *len = 1 + 2 * m.n;
+    out = ps_malloc(sizeof(double) * (size_t)*len);
+    out[0] = (double)m.n;
+    memcpy(out + 1, m.x, sizeof(double) * (size_t)m.n);
+    memcpy(out + 1 + m.n, m.y, sizeof(double) * (size_t)m.n);
+    calib_isotonic_free(&m);
+  }
+  free(p);
+  free(y);
+  return out;
+}
+
+/* Collective: head `target`'s map (every rank has it) into the open file. */
+static void write_head(ps_h5_t fid, int kind, const char *target, const double *map, int64_t rows) {
+  char *name = ps_sprintf("/calibration/%s", target);
+  ps_h5_t g = h5_group_create(fid, name);
+  h5_attr_i64(g, "rows", rows);
+  if (kind == PS_CALIB_PLATT) {
+    h5_attr_f64(g, "a", map[0]);
+    h5_attr_f64(g, "b", map[1]);
+  } else {
+    int64_t dims[1] = {(int64_t)map[0]};
+    h5_write_small(g, "x", PS_F64, 1, dims, map + 1);
+    h5_write_small(g, "y", PS_F64, 1, dims, map + 1 + dims[0]);
+  }
+  h5_close(g);
+  free(name);
+}
+
+/* Head h's rows on rank 0, its map fitted there and sent to every rank. */
+static double *gather_fit(int kind, const double *v, int64_t nv, int64_t *rows) {
+  size_t total = 0;
+  double *all = comm_gatherv_bytes(v, sizeof(double) * 2 * (size_t)nv, &total, NULL);
+  int64_t len[2] = {0, (int64_t)(total / (2 * sizeof(double)))};
+  double *map = ps_rank == 0 ? fit_head(kind, all, len[1], &len[0]) : NULL;
+  free(all);
+  comm_bcast(len, sizeof len, 0);
+  if (ps_rank != 0) map = ps_malloc(sizeof(double) * (size_t)len[0]);
+  comm_bcast(map, sizeof(double) * (size_t)len[0], 0);
+  *rows = len[1];
+  return map;
+}
+
+void calibration_fit_model(const calib_fit_t *in) {
+  int kind = in->kind;
+  valid_rows_t r = {0};
+  load_split(in, &r);
+  score_valid(in, &r);
+  int64_t nv = r.nv;
+  comm_allreduce_sum_i64(&nv, 1);
+  if (nv == 0)
+    ps_die_all(PS_EXIT_USAGE, "train: --calibrate %s: %s has no validation rows to fit it on (--holdout %g)",
+               PS_CALIB_NAMES[kind], in->d->path, in->holdout);
+  ps_h5_t fid = h5_open_rw(in->model);
+  h5_attr_str(fid, "calibration", PS_CALIB_NAMES[kind]);
+  h5_close(h5_group_create(fid, "/calibration"));
+  for (int h = 0; h < in->k; h++) {
+    int64_t rows = 0;
+    double *map = gather_fit(kind, r.v[h], r.nv, &rows);
+    write_head(fid, kind, in->targets[h], map, rows);
+    free(map);
+    free(r.v[h]);
+  }
+  h5_close(fid);
+  comm_barrier();
+  free(r.v);
+  free(r.valid);
+  free(r.Y);
+}

@@ -1,0 +1,26 @@
+/* calibration_fit.h: train --calibrate's fit (calibration_fit.c) of the
+ * map that calibration.h reads and applies. */
+#ifndef PS_CALIBRATION_FIT_H
+#define PS_CALIBRATION_FIT_H
+#include <stdint.h>
+
+#include "io/data.h"
+
+/* What the fit needs of the training job. */
+typedef struct {
+  const char *model;     /* the written model file (closed), the map goes in it */
+  ps_data_t *d;          /* the training data, opened */
+  char *const *targets;  /* [k] the model's heads */
+  int k;
+  const uint8_t *keep;   /* [this rank's rows] rows of the fit, or NULL: every row */
+  double holdout;        /* the validation split (labels.h) */
+  int64_t salt;
+  int kind;              /* PS_CALIB_ISOTONIC or PS_CALIB_PLATT */
+} calib_fit_t;
+
+/* Collective. The model scores this rank's validation rows, the scores and
+ * labels come together on rank 0 in the file's row order (the same for any
+ * rank count), rank 0 fits each head's map, and every rank writes it into
+ * the model file. Dies when there are no validation rows. */
+void calibration_fit_model(const calib_fit_t *c);
+#endif
