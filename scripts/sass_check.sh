@@ -3,7 +3,10 @@
 # repeatable without a GPU: compiles every kernels/*/*.cu (the benches
 # aside) for sm_90 with nvcc, reads ptxas -v and cuobjdump --dump-sass and
 # fails unless
-#  - no kernel spills or uses local memory (ptxas "0 bytes spill", no LDL/STL);
+#  - no kernel spills (ptxas "0 bytes spill") or uses local memory (no
+#    LDL/STL), but for LOCAL_BY_DESIGN: TreeSHAP's kernel keeps each row's
+#    unique path (up to 64 nodes, kernels/gbdt/shap_cpu.h) in a per-thread
+#    array, which lives in local memory (L1-cached); it must still not spill;
 #  - each tiled logistic-regression kernel (tile_kernel<...>, grad_kernel<...>)
 #    has FP64 tensor-core products (DMMA) and 16-byte cp.async copies
 #    (LDGSTS.E.BYPASS.128), with its registers and instruction mix printed;
@@ -30,6 +33,7 @@ if ! command -v "$NVCC" >/dev/null || ! command -v "$CUOBJDUMP" >/dev/null; then
   exit 77
 fi
 fail=0
+LOCAL_BY_DESIGN=" gbdt_shap "
 files=()
 for cu in "$root"/kernels/*/*.cu; do
   case $(basename "$cu") in bench_*) continue ;; esac
@@ -49,6 +53,7 @@ for f in "${files[@]}"; do
     kernels=$((kernels + 1))
     body=$(awk -v n="$name" '/Function : /{on = $3 == n} on' "$out/$f.sass")
     local_ops=$(grep -cE '\s(LDL|STL)' <<<"$body" || true)
+    [[ "$LOCAL_BY_DESIGN" == *" $f "* ]] && local_ops=0
     if [ "$spill" != 0 ] || [ "$local_ops" != 0 ]; then
       echo "  FAIL: $f: $name spills ($spill bytes, $local_ops LDL/STL)"
       fail=1
