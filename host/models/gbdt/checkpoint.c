@@ -5,22 +5,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "comm/comm.h"
-#include "core/fingerprint.h"
 #include "core/util.h"
 #include "io/h5.h"
 #include "io/output.h"
+#include "models/checkpoint_file.h"
 
 void gbdt_ckpt_save(const char *path, const char *fingerprint, const ps_gbdt_model_t *m, const ps_gbdt_state_t *s) {
   if (ps_rank == 0) {
     ps_output_t *out = out_begin(path, 0);
-    ps_h5_t fid = h5_create(out_tmp(out), 0);
-    h5_attr_i64(fid, "schema_version", PS_SCHEMA_VERSION);
-    h5_attr_str(fid, "kind", "checkpoint");
-    h5_attr_str(fid, "model_type", "gbdt");
-    h5_attr_str(fid, "fingerprint", fingerprint);
+    ps_h5_t fid = ckpt_file_create(out, "gbdt", fingerprint);
     h5_attr_i64(fid, "heads", m->k);
     h5_attr_i64(fid, "head", s->head);
     int heads = s->head + 1 < m->k ? s->head + 1 : m->k;
@@ -43,22 +38,8 @@ void gbdt_ckpt_save(const char *path, const char *fingerprint, const ps_gbdt_mod
 }
 
 int gbdt_ckpt_load(const char *path, const char *fingerprint, ps_gbdt_model_t *m, ps_gbdt_state_t *s) {
-  int64_t present = ps_rank == 0 ? access(path, F_OK) == 0 : 0;
-  comm_bcast(&present, sizeof present, 0);
-  if (!present) return 0;
-  ps_h5_t fid = h5_open(path, 0);
-  char *kind = h5_get_attr_str(fid, "kind"), *type = h5_get_attr_str(fid, "model_type");
-  char *fp = h5_get_attr_str(fid, "fingerprint");
-  if (!kind || strcmp(kind, "checkpoint") || !type || strcmp(type, "gbdt"))
-    ps_die_all(PS_EXIT_ERROR, "%s: not a checkpoint of gradient-boosted trees (move it away, or give another "
-                              "--checkpoint)", path);
-  char *diff = fp_first_difference(fp, fingerprint);
-  if (diff)
-    ps_die_all(PS_EXIT_ERROR, "%s: checkpoint of a different run (this run has %s); remove it to start over", path,
-               diff);
-  free(kind);
-  free(type);
-  free(fp);
+  ps_h5_t fid;
+  if (!ckpt_file_open(path, "gbdt", "gradient-boosted trees", "--checkpoint", fingerprint, &fid)) return 0;
   int64_t head = 0, heads = 0;
   if (!h5_get_attr_i64(fid, "head", &head) || !h5_get_attr_i64(fid, "heads", &heads) || heads != m->k || head < 0 ||
       head >= m->k)

@@ -4,13 +4,12 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "comm/comm.h"
-#include "core/fingerprint.h"
 #include "core/util.h"
 #include "io/h5.h"
 #include "io/output.h"
+#include "models/checkpoint_file.h"
 
 /* The integer fields, in file order. */
 #define KM_CKPT_INTS(X)                                                                                               \
@@ -21,11 +20,7 @@
 void km_ckpt_save(const char *path, const char *fingerprint, const km_state_t *s) {
   if (ps_rank == 0) {
     ps_output_t *out = out_begin(path, 0);
-    ps_h5_t fid = h5_create(out_tmp(out), 0);
-    h5_attr_i64(fid, "schema_version", PS_SCHEMA_VERSION);
-    h5_attr_str(fid, "kind", "checkpoint");
-    h5_attr_str(fid, "model_type", "kmeans");
-    h5_attr_str(fid, "fingerprint", fingerprint);
+    ps_h5_t fid = ckpt_file_create(out, "kmeans", fingerprint);
 #define SAVE(name, field) h5_attr_i64(fid, #name, (int64_t)(field));
     KM_CKPT_INTS(SAVE)
 #undef SAVE
@@ -40,19 +35,8 @@ void km_ckpt_save(const char *path, const char *fingerprint, const km_state_t *s
 }
 
 int km_ckpt_load(const char *path, const char *fingerprint, km_state_t *s) {
-  int64_t present = ps_rank == 0 ? access(path, F_OK) == 0 : 0;
-  comm_bcast(&present, sizeof present, 0);
-  if (!present) return 0;
-  ps_h5_t fid = h5_open(path, 0);
-  char *kind = h5_get_attr_str(fid, "kind"), *type = h5_get_attr_str(fid, "model_type");
-  char *fp = h5_get_attr_str(fid, "fingerprint");
-  if (!kind || strcmp(kind, "checkpoint") || !type || strcmp(type, "kmeans") || !fp)
-    ps_die_all(PS_EXIT_ERROR, "%s: not a checkpoint of segment (move it away, or give another --out)", path);
-  char *diff = fp_first_difference(fp, fingerprint);
-  if (diff)
-    ps_die_all(PS_EXIT_ERROR, "%s: checkpoint of a different run (this run has %s); remove it to start over", path,
-               diff);
-  free(kind), free(type), free(fp);
+  ps_h5_t fid;
+  if (!ckpt_file_open(path, "kmeans", "segment", "--out", fingerprint, &fid)) return 0;
   int64_t v = 0;
   int ok = 1;
 #define LOAD(name, field) ok = ok && h5_get_attr_i64(fid, #name, &v), (field) = v;

@@ -5,23 +5,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "comm/comm.h"
-#include "core/fingerprint.h"
 #include "core/util.h"
 #include "io/h5.h"
 #include "io/output.h"
+#include "models/checkpoint_file.h"
 
 void ckpt_save(void *ctx, int k, const ps_opt_t *o, const fit_trace_t *tr) {
   const ckpt_ctx_t *c = ctx;
   if (ps_rank == 0) {
     ps_output_t *out = out_begin(c->path, 0);
-    ps_h5_t fid = h5_create(out_tmp(out), 0);
-    h5_attr_i64(fid, "schema_version", PS_SCHEMA_VERSION);
-    h5_attr_str(fid, "kind", "checkpoint");
-    h5_attr_str(fid, "model_type", "logreg");
-    h5_attr_str(fid, "fingerprint", c->fingerprint);
+    ps_h5_t fid = ckpt_file_create(out, "logreg", c->fingerprint);
     h5_attr_i64(fid, "heads", k);
     for (int h = 0; h < k; h++) {
       char name[32];
@@ -70,19 +65,8 @@ static double getd(ps_h5_t g, const char *path, const char *name) {
 int ckpt_load(void *ctx, int k, const fit_opts_t *fo, int64_t n, ps_opt_t *o, fit_trace_t *tr) {
   const ckpt_ctx_t *c = ctx;
   const char *path = c->path;
-  int64_t present = ps_rank == 0 ? access(path, F_OK) == 0 : 0;
-  comm_bcast(&present, sizeof present, 0);
-  if (!present) return 0;
-  ps_h5_t fid = h5_open(path, 0);
-  char *kind = h5_get_attr_str(fid, "kind"), *fp = h5_get_attr_str(fid, "fingerprint");
-  if (!kind || strcmp(kind, "checkpoint"))
-    ps_die_all(PS_EXIT_ERROR, "%s: not a propscore checkpoint (move it away, or give another --checkpoint)", path);
-  char *diff = fp_first_difference(fp, c->fingerprint);
-  if (diff)
-    ps_die_all(PS_EXIT_ERROR, "%s: checkpoint of a different run (this run has %s); remove it to start over", path,
-               diff);
-  free(kind);
-  free(fp);
+  ps_h5_t fid;
+  if (!ckpt_file_open(path, "logreg", "logistic regression", "--checkpoint", c->fingerprint, &fid)) return 0;
   if (geti(fid, path, "heads") != k) ps_die_all(PS_EXIT_ERROR, "%s: checkpoint has another number of heads", path);
   const ps_direction_t *dir = fit_direction(fo->method);
   for (int h = 0; h < k; h++) {
