@@ -156,22 +156,22 @@ static const char *write_model(const auto_job_t *a, ps_output_t *out) {
   int need = needed(a), k = a->in.k;
   out_create(out);
   const char *type = need == 3 ? "blend" : AUTO_KINDS[need >> 1]->name;
-  if (ps_rank == 0) {
-    int first = need == 2 ? AUTO_GBDT : AUTO_LOGREG;
-    AUTO_KINDS[first]->write(a->fit[first], a->o, out);
-    if (need == 3) {
-      ps_h5_t fid = h5_open_rw(out_tmp(out));
-      h5_attr_str(fid, "model_type", "blend");
-      AUTO_KINDS[AUTO_GBDT]->add_trees(a->fit[AUTO_GBDT], fid);
-      double *w = ps_malloc(sizeof(double) * (size_t)k);
-      for (int h = 0; h < k; h++) w[h] = a->wins[h] == AUTO_BLEND ? AUTO_BLEND_WEIGHT : a->wins[h] == AUTO_LOGREG;
-      ps_h5_t g = h5_group_create(fid, "/blend");
-      int64_t dk[1] = {k};
-      h5_write_small(g, "logreg_weight", PS_F64, 1, dk, w);
-      h5_close(g);
-      h5_close(fid);
-      free(w);
-    }
+  int first = need == 2 ? AUTO_GBDT : AUTO_LOGREG;
+  if (ps_rank == 0) AUTO_KINDS[first]->write(a->fit[first], a->o, out);
+  if (need == 3) { /* every rank: the file reopened collectively, as train_job_calibrate does */
+    comm_barrier();
+    ps_h5_t fid = h5_open_rw(out_tmp(out));
+    h5_attr_str(fid, "model_type", "blend");
+    AUTO_KINDS[AUTO_GBDT]->add_trees(a->fit[AUTO_GBDT], fid);
+    double *w = ps_malloc(sizeof(double) * (size_t)k);
+    for (int h = 0; h < k; h++) w[h] = a->wins[h] == AUTO_BLEND ? AUTO_BLEND_WEIGHT : a->wins[h] == AUTO_LOGREG;
+    ps_h5_t g = h5_group_create(fid, "/blend");
+    int64_t dk[1] = {k};
+    h5_write_small(g, "logreg_weight", PS_F64, 1, dk, w);
+    h5_close(g);
+    h5_close(fid);
+    comm_barrier();
+    free(w);
   }
   train_job_calibrate(a->o, out, &a->in);
   out_commit(out);
@@ -182,7 +182,10 @@ static const char *write_model(const auto_job_t *a, ps_output_t *out) {
 static void report(const auto_job_t *a, const char *type) {
   int K = a->s.folds, k = a->in.k;
   double sum[AUTO_NCAND] = {0, 0, 0};
-  cJSON *mj = manifest_metrics(), *heads = mj ? cJSON_AddObjectToObject(mj, "auto") : NULL;
+  cJSON *mj = manifest_metrics(), *ja = mj ? cJSON_AddObjectToObject(mj, "auto") : NULL;
+  if (ja) cJSON_AddNumberToObject(ja, "folds", K);
+  if (ja) cJSON_AddItemToObject(ja, "fold_rows", cJSON_CreateDoubleArray(a->s.rows, K));
+  cJSON *heads = ja ? cJSON_AddObjectToObject(ja, "heads") : NULL;
   for (int h = 0; h < k; h++) {
     const double *mean = a->mean + (size_t)h * AUTO_NCAND;
     cJSON *jh = heads ? cJSON_AddObjectToObject(heads, a->in.targets[h]) : NULL;
@@ -240,6 +243,7 @@ static void job_free(auto_job_t *a) {
   free(a->s.loss);
   free(a->s.auc);
   free(a->s.trees);
+  free(a->s.rows);
   free(a->wins);
   free(a->mean);
   free(a->refit_trees);
@@ -263,6 +267,7 @@ int auto_train(const train_opts_t *o) {
   a.s.loss = ps_calloc((size_t)(K * k * AUTO_NCAND), sizeof(double));
   a.s.auc = ps_calloc((size_t)(K * k * AUTO_NCAND), sizeof(double));
   a.s.trees = ps_calloc((size_t)(K * k), sizeof(int64_t));
+  a.s.rows = ps_calloc((size_t)K, sizeof(double));
   a.wins = ps_calloc((size_t)k, sizeof(int));
   a.mean = ps_calloc((size_t)(k * AUTO_NCAND), sizeof(double));
   a.refit_trees = ps_calloc((size_t)k, sizeof(int64_t));

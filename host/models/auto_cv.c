@@ -123,6 +123,9 @@ void auto_cv_score_fold(const train_input_t *in, const uint8_t *mask, void *cons
   int64_t row0, n, m = 0, k = in->k;
   ps_partition(in->d->n, ps_size, ps_rank, &row0, &n);
   for (int64_t i = 0; i < n; i++) m += mask[i] == PS_KEEP_VALID;
+  int64_t rows = m;
+  comm_allreduce_sum_i64(&rows, 1);
+  s->rows[j] = (double)rows;
   size_t km = (size_t)k * (size_t)(m > 0 ? m : 1);
   double *Z[3] = {ps_malloc(sizeof(double) * km), ps_malloc(sizeof(double) * km), ps_malloc(sizeof(double) * km)};
   score_rows(in, mask, row0, n, m, fit, Z);

@@ -26,6 +26,7 @@ typedef struct {
   int k;     /* heads */
   double *loss, *auc; /* [fold][head][candidate] on the fold's validation rows */
   int64_t *trees;     /* [fold][head] the gbdt fit's trees (early stopped) */
+  double *rows;       /* [fold] validation rows in all ranks */
 } auto_scores_t;
 
 /* The fold count for this job: --cv-folds when given, else 1 with

@@ -50,7 +50,7 @@ typedef struct {
   /* auto's cross-validation and blend (models/auto.c): the logits of raw
    * rows X [n][f] -> Z[h*n + i] (the scorer's CPU doubles); gbdt only: head
    * h's trees kept, and its trees written into another kind's model file
-   * (rank 0, the file open: the blend's). */
+   * (every rank, the file opened collectively: the blend's). */
   void (*logits)(const void *fit, const float *X, int64_t n, double *Z);
   int64_t (*trees)(const void *fit, int h);
   void (*add_trees)(const void *fit, ps_h5_t fid);
