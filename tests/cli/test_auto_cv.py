@@ -15,7 +15,7 @@ import pytest
 from pstest import _mix64, error_line, gen, run
 
 ENV = {"SOURCE_DATE_EPOCH": "1700000000"}
-ROWS = 3000
+ROWS = 2000
 # purchase_3m: a linear truth (logreg's), churn: an XOR of two features (the trees')
 HEADS = ("purchase_3m", "churn")
 
@@ -48,7 +48,7 @@ def fold_of(ids, k, salt=0x5EED):
 
 
 def train_auto(p, data, model, *extra, env=ENV, check=True):
-    return run(p, "train", "--data", data, "--model", model, "--model-type", "auto", "--quiet", *extra,
+    return run(p, "train", "--data", data, "--model", model, "--model-type", "auto", "--trees", "40", "--quiet", *extra,
                env=env, check=check)
 
 
@@ -90,8 +90,8 @@ def test_planted_truths_choose_logreg_and_gbdt_per_head(trained):
     assert "kept blend in" in r.stdout and r.stdout.count("<- chosen") == 2
     with h5py.File(model) as m:
         assert m.attrs["model_type"] == "blend" and m.attrs["holdout"] == 0.0  # refitted on every row
-        assert list(m["blend"]["logreg_weight"][...]) == [1.0, 0.0]
-        assert [t.decode() for t in m["targets"][...]] == list(HEADS)
+        w = dict(zip([t.decode() for t in m["targets"][...]], m["blend"]["logreg_weight"][...]))
+        assert w == {"purchase_3m": 1.0, "churn": 0.0}
 
 
 def test_model_bytes_identical_for_one_two_three_ranks(trained):
@@ -152,7 +152,7 @@ def test_one_fold_decides_on_the_holdout_split_without_refit(data, tmp_path):
     assert p.returncode == 2 and "--cv-folds 1" in error_line(p)
 
 
-@pytest.mark.parametrize("at", ["tree:7", "tree:150", "pass:400"])
+@pytest.mark.parametrize("at", ["tree:150", "pass:20"])
 def test_stop_and_resume_between_and_within_folds_is_bitwise(data, trained, tmp_path, at):
     """A stop inside fold 0's trees, inside a later fold's trees, or in a
     later logistic fit: the rerun fits the folds before it again, resumes
