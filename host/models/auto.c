@@ -1,96 +1,285 @@
-/* auto.c: --model-type auto -- both kinds fitted in memory on the same
- * loaded data and split (same holdout, salt and targets); the one with the
- * lower validation log-loss (summed over the heads) is the model, written
- * once. No candidate files: the outputs are checked and MODEL.lock taken
- * before any work. Both results are printed and kept in the manifest. */
+/* auto.c: --model-type auto -- per head, the best of logreg, gbdt (early
+ * stopped) and their blend (the mean of the two logits), by the mean
+ * validation log-loss over the folds of auto_cv.c: log-loss because the
+ * probabilities themselves are used (offers multiply them by money), and
+ * it varies less than the AUC on small folds. Ties keep the simpler
+ * candidate. With K >= 2 folds the choice is refitted on every row (gbdt:
+ * each head's mean best iteration over the folds times K/(K-1), as
+ * LightGBM's cv users do: the refit sees K/(K-1) times the rows); with the
+ * single --holdout split the fits on its training rows are the model.
+ * One kind for every head: that kind's model file; else a "blend" model
+ * file (blend_scorer.c: both kinds' datasets and /blend/logreg_weight).
+ * Outputs checked and MODEL.lock taken before any work; each fit has its
+ * own checkpoint, removed once the fit is done, so a stop resumes within
+ * the fit it stopped and the folds before it are fitted again (the same
+ * bits). The choice and every fold's scores are printed and in the
+ * manifest. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "comm/comm.h"
 #include "core/util.h"
 #include "io/manifest.h"
 #include "io/output.h"
+#include "models/auto_cv.h"
 #include "models/train_job.h"
 
-static const train_kind_t *const KINDS[2] = {&logreg_kind, &gbdt_kind};
+typedef struct {
+  const train_opts_t *o;
+  train_input_t in;
+  char *base; /* checkpoints: BASE.f<j>.<kind> (folds), BASE.<kind> (single split, refit) */
+  auto_scores_t s;
+  int *wins;             /* [head] AUTO_* */
+  double *mean;          /* [head][candidate] mean fold log-loss */
+  int64_t *refit_trees;  /* [head] */
+  void *fit[2];          /* the model's fits */
+} auto_job_t;
 
-/* Fits kind i on `in` with its own checkpoint (CKPT.<kind>); NULL when
- * stopped or failed (*rc; the manifest finished). */
-static void *fit_candidate(const train_opts_t *o, int i, const train_input_t *in, const char *ckpt, int *rc) {
-  const train_kind_t *kind = KINDS[i];
-  char *fp = train_job_fingerprint(o, kind, in, NULL);
+static char *ckpt_name(const char *base, int folds, int j, int c) {
+  if (folds < 2 || j < 0) return ps_sprintf("%s.%s", base, AUTO_KINDS[c]->name);
+  return ps_sprintf("%s.f%d.%s", base, j, AUTO_KINDS[c]->name);
+}
+
+/* Every output (model, manifest, each fit's checkpoint) checked before any work. */
+static void check_outputs(const train_opts_t *o, const char *base) {
+  int kmax = o->cv_folds ? o->cv_folds : AUTO_DEFAULT_FOLDS, n = 0;
+  ps_path_t in_paths[] = {{.role = "--data", .path = o->cm.data}};
+  ps_path_t *outs = ps_calloc((size_t)(2 * kmax + 4), sizeof(ps_path_t));
+  char **names = ps_calloc((size_t)(2 * kmax + 4), sizeof(char *));
+  outs[n++] = (ps_path_t){.role = "--model", .path = o->cm.model};
+  names[0] = ps_sprintf("%s.manifest.json", o->cm.model);
+  outs[n++] = (ps_path_t){.role = "the manifest", .path = names[0]};
+  for (int j = -1; j < (kmax >= 2 ? kmax : 0); j++)
+    for (int c = 0; c < 2; c++) {
+      names[n - 1] = ckpt_name(base, kmax, j, c);
+      outs[n] = (ps_path_t){.role = "--checkpoint", .path = names[n - 1]};
+      n++;
+    }
+  out_check_paths(in_paths, 1, outs, n);
+  for (int i = 0; i < n - 1; i++) free(names[i]);
+  free(names);
+  free(outs);
+}
+
+/* Fits kind c on in (its mask) with checkpoint ckpt, removed once done;
+ * NULL when stopped or failed (*rc; the manifest finished). */
+static void *fit_kind(const train_opts_t *o, int c, const train_input_t *in, const char *ckpt, const char *extra,
+                      int *rc) {
+  char *fp = train_job_fingerprint(o, AUTO_KINDS[c], in, extra);
   train_hooks_t hk = {.ckpt = ckpt, .fp = fp, .every = o->cm.checkpoint_every};
-  ps_log("train: --model-type auto: training the %s candidate", kind->name);
-  void *fit = train_job_fit(kind, o, in, &hk, rc);
+  void *fit = train_job_fit(AUTO_KINDS[c], o, in, &hk, rc);
   free(fp);
+  if (fit && ps_rank == 0) unlink(ckpt);
   return fit;
 }
 
-/* The winner written and committed, the candidates' checkpoints removed. */
-static void commit(const train_opts_t *o, void *const *fit, int win, ps_output_t *out, char *const *ckpt,
-                   const train_input_t *in) {
-  out_create(out);
-  if (ps_rank == 0) KINDS[win]->write(fit[win], o, out);
-  train_job_calibrate(o, out, in);
-  out_commit(out);
-  if (ps_rank == 0)
-    for (int i = 0; i < 2; i++) unlink(ckpt[i]);
-  comm_barrier();
+/* Fold j: both kinds fitted on its mask and scored; kept (single split) or freed. */
+static int run_fold(auto_job_t *a, int j) {
+  int K = a->s.folds, rc = 0;
+  train_input_t in = a->in;
+  uint8_t *mask = auto_cv_fold_mask(a->o, &a->in, K, j);
+  in.keep = mask;
+  char *extra = ps_sprintf("auto fold %d of %d", j, K);
+  void *fit[2] = {NULL, NULL};
+  for (int c = 0; c < 2 && rc == 0; c++) {
+    char *ck = ckpt_name(a->base, K, j, c);
+    ps_log("train: --model-type auto: fold %d of %d: the %s candidate", j + 1, K, AUTO_KINDS[c]->name);
+    fit[c] = fit_kind(a->o, c, &in, ck, K >= 2 ? extra : NULL, &rc);
+    free(ck);
+  }
+  if (rc == 0) auto_cv_score_fold(&a->in, mask, fit, j, &a->s);
+  for (int c = 0; c < 2; c++) {
+    if (K == 1 && rc == 0) a->fit[c] = fit[c];
+    else if (fit[c]) AUTO_KINDS[c]->free(fit[c]);
+  }
+  free(extra);
+  free(mask);
+  return rc;
 }
 
-static void record(const train_opts_t *o, const double *loss, int win) {
-  ps_out("train: --model-type auto: validation log-loss (sum over heads) logreg %.6f, gbdt %.6f: kept %s in %s",
-         loss[0], loss[1], KINDS[win]->name, o->cm.model);
-  manifest_input("data", o->cm.data, 0);
-  manifest_output("model", o->cm.model);
-  manifest_param_str("model_type", "auto");
-  manifest_param_str("chosen", KINDS[win]->name);
-  cJSON *mj = manifest_metrics();
-  if (mj) {
-    cJSON_AddNumberToObject(mj, "logreg_valid_log_loss_sum", loss[0]);
-    cJSON_AddNumberToObject(mj, "gbdt_valid_log_loss_sum", loss[1]);
+/* Per head: the candidate of least mean fold log-loss, and gbdt's refit trees. */
+static void choose(auto_job_t *a) {
+  int K = a->s.folds, k = a->in.k;
+  for (int h = 0; h < k; h++) {
+    double *mean = a->mean + (size_t)h * AUTO_NCAND, trees = 0;
+    for (int c = 0; c < AUTO_NCAND; c++) {
+      mean[c] = 0;
+      for (int j = 0; j < K; j++) mean[c] += a->s.loss[((size_t)j * (size_t)k + (size_t)h) * AUTO_NCAND + (size_t)c];
+      mean[c] /= K;
+    }
+    for (int j = 0; j < K; j++) trees += (double)a->s.trees[(size_t)j * (size_t)k + (size_t)h];
+    trees /= K;
+    if (K >= 2) trees *= (double)K / (K - 1);
+    a->refit_trees[h] = (int64_t)floor(trees + 0.5) > 1 ? (int64_t)floor(trees + 0.5) : 1;
+    int w = 0;
+    for (int c = 1; c < AUTO_NCAND; c++)
+      if (mean[c] < mean[w]) w = c; /* NaN never wins; ties keep the simpler */
+    a->wins[h] = w;
   }
-  manifest_finish(0, NULL);
+}
+
+/* Which kinds the model needs: bit c set for kind c. */
+static int needed(const auto_job_t *a) {
+  int need = 0;
+  for (int h = 0; h < a->in.k; h++) need |= a->wins[h] == AUTO_BLEND ? 3 : 1 << a->wins[h];
+  return need;
+}
+
+/* K >= 2: the needed kinds fitted on every row (no validation split). */
+static int refit(auto_job_t *a) {
+  train_opts_t o = *a->o;
+  o.cm.holdout = 0;
+  o.gb.head_trees = a->refit_trees;
+  o.gb.trees = 1;
+  char extra[64 * 24] = "auto refit, trees";
+  for (int h = 0; h < a->in.k; h++) {
+    if (a->refit_trees[h] > o.gb.trees) o.gb.trees = (int)a->refit_trees[h];
+    size_t len = strlen(extra);
+    if (len + 24 < sizeof extra) snprintf(extra + len, sizeof extra - len, " %lld", (long long)a->refit_trees[h]);
+  }
+  int rc = 0, need = needed(a);
+  for (int c = 0; c < 2 && rc == 0; c++) {
+    if (!(need >> c & 1)) continue;
+    char *ck = ckpt_name(a->base, 1, -1, c);
+    ps_log("train: --model-type auto: refitting %s on every row", AUTO_KINDS[c]->name);
+    a->fit[c] = fit_kind(&o, c, &a->in, ck, extra, &rc);
+    free(ck);
+  }
+  return rc;
+}
+
+/* The model through out: one kind's file, or both kinds' in a blend file. */
+static const char *write_model(const auto_job_t *a, ps_output_t *out) {
+  int need = needed(a), k = a->in.k;
+  out_create(out);
+  const char *type = need == 3 ? "blend" : AUTO_KINDS[need >> 1]->name;
+  int first = need == 2 ? AUTO_GBDT : AUTO_LOGREG;
+  if (ps_rank == 0) AUTO_KINDS[first]->write(a->fit[first], a->o, out);
+  if (need == 3) { /* every rank: the file reopened collectively, as train_job_calibrate does */
+    comm_barrier();
+    ps_h5_t fid = h5_open_rw(out_tmp(out));
+    h5_attr_str(fid, "model_type", "blend");
+    AUTO_KINDS[AUTO_GBDT]->add_trees(a->fit[AUTO_GBDT], fid);
+    double *w = ps_malloc(sizeof(double) * (size_t)k);
+    for (int h = 0; h < k; h++) w[h] = a->wins[h] == AUTO_BLEND ? AUTO_BLEND_WEIGHT : a->wins[h] == AUTO_LOGREG;
+    ps_h5_t g = h5_group_create(fid, "/blend");
+    int64_t dk[1] = {k};
+    h5_write_small(g, "logreg_weight", PS_F64, 1, dk, w);
+    h5_close(g);
+    h5_close(fid);
+    comm_barrier();
+    free(w);
+  }
+  train_job_calibrate(a->o, out, &a->in);
+  out_commit(out);
+  return type;
+}
+
+/* Each head's choice and fold scores: printed, and in the manifest's metrics. */
+static void report(const auto_job_t *a, const char *type) {
+  int K = a->s.folds, k = a->in.k;
+  double sum[AUTO_NCAND] = {0, 0, 0};
+  cJSON *mj = manifest_metrics(), *ja = mj ? cJSON_AddObjectToObject(mj, "auto") : NULL;
+  if (ja) cJSON_AddNumberToObject(ja, "folds", K);
+  if (ja) cJSON_AddItemToObject(ja, "fold_rows", cJSON_CreateDoubleArray(a->s.rows, K));
+  cJSON *heads = ja ? cJSON_AddObjectToObject(ja, "heads") : NULL;
+  for (int h = 0; h < k; h++) {
+    const double *mean = a->mean + (size_t)h * AUTO_NCAND;
+    cJSON *jh = heads ? cJSON_AddObjectToObject(heads, a->in.targets[h]) : NULL;
+    if (jh) cJSON_AddStringToObject(jh, "chosen", AUTO_CAND_NAMES[a->wins[h]]);
+    if (jh && K >= 2) cJSON_AddNumberToObject(jh, "refit_trees", (double)a->refit_trees[h]);
+    for (int c = 0; c < AUTO_NCAND; c++) {
+      double loss[64], auc[64];
+      char line[1024] = "";
+      for (int j = 0; j < K; j++) {
+        size_t at = ((size_t)j * (size_t)k + (size_t)h) * AUTO_NCAND + (size_t)c;
+        loss[j] = a->s.loss[at];
+        auc[j] = a->s.auc[at];
+        size_t len = strlen(line);
+        snprintf(line + len, sizeof line - len, " %.4f", auc[j]);
+      }
+      sum[c] += mean[c];
+      ps_out("train: %-16s %-6s mean valid log-loss %.6f  fold AUC%s%s", a->in.targets[h], AUTO_CAND_NAMES[c],
+             mean[c], line, a->wins[h] == c ? "  <- chosen" : "");
+      if (!jh) continue;
+      cJSON *jc = cJSON_AddObjectToObject(jh, AUTO_CAND_NAMES[c]);
+      cJSON_AddNumberToObject(jc, "mean_valid_log_loss", mean[c]);
+      cJSON_AddItemToObject(jc, "fold_log_loss", cJSON_CreateDoubleArray(loss, K));
+      cJSON_AddItemToObject(jc, "fold_auc", cJSON_CreateDoubleArray(auc, K));
+    }
+  }
+  ps_out("train: --model-type auto: validation log-loss (sum over heads, mean of %d fold%s) logreg %.6f, gbdt %.6f, "
+         "blend %.6f: kept %s in %s", K, K == 1 ? "" : "s", sum[0], sum[1], sum[2], type, a->o->cm.model);
+  manifest_input("data", a->o->cm.data, 0);
+  manifest_output("model", a->o->cm.model);
+  manifest_param_str("model_type", "auto");
+  manifest_param_str("chosen", type);
+  manifest_param_num("cv_folds", K);
+  for (int c = 0; mj && c < AUTO_NCAND; c++) {
+    char *name = ps_sprintf("%s_valid_log_loss_sum", AUTO_CAND_NAMES[c]);
+    cJSON_AddNumberToObject(mj, name, sum[c]);
+    free(name);
+  }
+}
+
+/* The folds, the choice, the refit: 0, or the status of a stopped or failed fit. */
+static int run_all(auto_job_t *a) {
+  int rc = 0, K = a->s.folds;
+  if (K == 1 && !(a->o->cm.holdout > 0))
+    ps_die_all(PS_EXIT_USAGE, "--model-type auto with --cv-folds 1 decides on the validation split: give --holdout > 0");
+  ps_log("train: --model-type auto: %s", K == 1 ? "choosing on the --holdout split" : "choosing by cross-validation");
+  for (int j = 0; j < K && rc == 0; j++) rc = run_fold(a, j);
+  if (rc) return rc;
+  choose(a);
+  return K >= 2 ? refit(a) : 0;
+}
+
+static void job_free(auto_job_t *a) {
+  for (int c = 0; c < 2; c++)
+    if (a->fit[c]) AUTO_KINDS[c]->free(a->fit[c]);
+  free(a->s.loss);
+  free(a->s.auc);
+  free(a->s.trees);
+  free(a->s.rows);
+  free(a->wins);
+  free(a->mean);
+  free(a->refit_trees);
+  free(a->base);
+  ps_free_strv(a->in.targets);
 }
 
 int auto_train(const train_opts_t *o) {
   const train_common_t *cm = &o->cm;
-  if (!(cm->holdout > 0)) ps_die_all(PS_EXIT_USAGE, "--model-type auto compares validation log-loss: give --holdout > 0");
-  char *base = cm->checkpoint ? ps_strdup(cm->checkpoint) : ps_sprintf("%s.ckpt", cm->model);
-  char *ckpt[2] = {ps_sprintf("%s.logreg", base), ps_sprintf("%s.gbdt", base)};
-  char *man = ps_sprintf("%s.manifest.json", cm->model);
-  ps_path_t in_paths[] = {{.role = "--data", .path = cm->data}};
-  ps_path_t outs[] = {{.role = "--model", .path = cm->model}, {.role = "--checkpoint", .path = ckpt[0]},
-                      {.role = "--checkpoint", .path = ckpt[1]}, {.role = "the manifest", .path = man}};
-  out_check_paths(in_paths, 1, outs, 4);
+  if (o->cv_folds >= 2 && cm->calibrate)
+    ps_die_all(PS_EXIT_USAGE, "--model-type auto: --calibrate fits on the --holdout split: give --cv-folds 1 (or 0)");
+  auto_job_t a = {.o = o, .base = cm->checkpoint ? ps_strdup(cm->checkpoint) : ps_sprintf("%s.ckpt", cm->model)};
+  check_outputs(o, a.base);
   manifest_set_output(cm->model);
   ps_output_t *out = out_lock(cm->model, 1); /* MODEL.lock: one job at a time on a model */
   ps_data_t d;
-  train_input_t in = {.d = &d};
-  in.targets = train_job_targets(cm, &d, &in.k);
-  void *fit[2] = {NULL, NULL};
-  double loss[2];
-  int rc = 0;
-  for (int i = 0; i < 2 && rc == 0; i++) {
-    fit[i] = fit_candidate(o, i, &in, ckpt[i], &rc);
-    if (fit[i]) loss[i] = KINDS[i]->valid_loss(fit[i]);
-    if (fit[i]) KINDS[i]->print(fit[i], o, NULL, 0);
-  }
+  a.in.d = &d;
+  a.in.targets = train_job_targets(cm, &d, &a.in.k);
+  int K = auto_cv_folds(o, &a.in), k = a.in.k;
+  a.s = (auto_scores_t){.folds = K, .k = k};
+  a.s.loss = ps_calloc((size_t)(K * k * AUTO_NCAND), sizeof(double));
+  a.s.auc = ps_calloc((size_t)(K * k * AUTO_NCAND), sizeof(double));
+  a.s.trees = ps_calloc((size_t)(K * k), sizeof(int64_t));
+  a.s.rows = ps_calloc((size_t)K, sizeof(double));
+  a.wins = ps_calloc((size_t)k, sizeof(int));
+  a.mean = ps_calloc((size_t)(k * AUTO_NCAND), sizeof(double));
+  a.refit_trees = ps_calloc((size_t)k, sizeof(int64_t));
+  int rc = run_all(&a);
   if (rc == 0) {
-    int win = loss[1] < loss[0];
-    commit(o, fit, win, out, ckpt, &in);
-    record(o, loss, win);
+    const char *type = write_model(&a, out);
+    report(&a, type);
+    manifest_finish(0, NULL);
   } else {
     out_abort(out);
   }
-  for (int i = 0; i < 2; i++) {
-    if (fit[i]) KINDS[i]->free(fit[i]);
-    free(ckpt[i]);
-  }
-  free(base);
-  free(man);
-  ps_free_strv(in.targets);
+  job_free(&a);
   data_close(&d);
   return rc;
 }

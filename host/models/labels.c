@@ -40,6 +40,7 @@ void labels_load(ps_data_t *d, char *const *targets, int k, double holdout, int6
   l->train = ps_malloc(nn);
   for (int64_t i = 0; i < n; i++) {
     int va = holdout > 0 && ps_id_unit(l->ids[i], (uint64_t)salt) < holdout;
+    if (keep && keep[i] >= PS_KEEP_TRAIN) va = keep[i] == PS_KEEP_VALID;
     l->train[i] = keep && !keep[i] ? PS_ROW_NONE : va ? PS_ROW_VALID : PS_ROW_TRAIN;
     l->n_tr += l->train[i] == PS_ROW_TRAIN;
     l->n_va += l->train[i] == PS_ROW_VALID;

@@ -25,7 +25,12 @@ typedef struct {
   double *n_pos;         /* [k] training positives in all ranks */
 } ps_labeled_t;
 
-/* Collective. keep: [this rank's rows] 1 = a row of this fit, 0 = in
+/* keep values beyond 0/1: a row of this fit in the split named, whatever
+ * the holdout hash says (auto's cross-validation folds). */
+enum { PS_KEEP_TRAIN = 2, PS_KEEP_VALID = 3 };
+
+/* Collective. keep: [this rank's rows] 1 = a row of this fit (split by
+ * the holdout hash), PS_KEEP_TRAIN / PS_KEEP_VALID = in that split, 0 = in
  * neither split (PS_ROW_NONE); NULL: every row. Dies naming the file and
  * target if a head has one class only in the training split, or if fewer
  * than 2 training rows remain. */

@@ -24,6 +24,9 @@ struct ps_scorer {
   void (*predict)(ps_scorer_t *s, const float *X, int64_t n, float *P);
   void (*destroy)(ps_scorer_t *s);
   void *impl;
+  /* Logits (before the sigmoid) of raw rows -> Z[h*n + i], on the CPU;
+   * NULL where a kind has none (uplift). The blend scores with them. */
+  void (*logits)(ps_scorer_t *s, const float *X, int64_t n, double *Z);
 };
 
 void scorer_close(ps_scorer_t *s);
@@ -39,5 +42,10 @@ ps_scorer_t *gbdt_scorer_open(ps_h5_t fid, const char *path, const char *device)
 /* model_type "uplift" (models/uplift_scorer.c): two models of any kind,
  * opened by open_model, named by its attributes treated_model /
  * control_model (paths relative to the uplift model's directory). */
+/* model_type "blend" (models/blend_scorer.c, train --model-type auto): a
+ * logreg and a gbdt model in one file, head h's logit w_h z_logreg +
+ * (1 - w_h) z_gbdt with w = /blend/logreg_weight [k]; opened by the two
+ * constructors above on the same file. */
+ps_scorer_t *blend_scorer_open(ps_h5_t fid, const char *path, const char *device);
 ps_scorer_t *uplift_scorer_open(ps_h5_t fid, const char *path, const char *device, ps_scorer_open_fn *open_model);
 #endif

@@ -19,6 +19,7 @@ static const struct {
 } KINDS[] = {
     {"logreg", logreg_scorer_open},
     {"gbdt", gbdt_scorer_open},
+    {"blend", blend_scorer_open},
     {"uplift", open_uplift},
 };
 

@@ -38,6 +38,7 @@ typedef struct {
   int64_t min_data, bin_sample, hist_budget;
   double learning_rate, min_hess, l2, min_gain, feature_fraction, bagging_fraction;
   uint64_t seed;
+  const int64_t *head_trees; /* [k] trees of each head, or NULL: --trees for every head (auto's refit) */
 } gbdt_opts_t;
 
 enum { PS_KIND_LOGREG = 0, PS_KIND_GBDT = 1, PS_KIND_AUTO = 2 };
@@ -48,6 +49,7 @@ typedef struct {
   int kind;              /* PS_KIND_* */
   int uplift;            /* --uplift: two models (models/uplift_train.h) */
   const char *treatment; /* --uplift's treatment flag */
+  int cv_folds;          /* auto: --cv-folds (0: chosen by the data, 1: the single split) */
 } train_opts_t;
 
 /* `propscore train`: its options and help. */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "io/data.h"
+#include "io/h5.h"
 #include "io/output.h"
 #include "models/train.h"
 #include "stats/metrics.h"
@@ -46,6 +47,13 @@ typedef struct {
    * last line (t0: when it began, ps_now()) */
   void (*print)(const void *fit, const train_opts_t *o, const char *wrote, double t0);
   void (*free)(void *fit);
+  /* auto's cross-validation and blend (models/auto.c): the logits of raw
+   * rows X [n][f] -> Z[h*n + i] (the scorer's CPU doubles); gbdt only: head
+   * h's trees kept, and its trees written into another kind's model file
+   * (every rank, the file opened collectively: the blend's). */
+  void (*logits)(const void *fit, const float *X, int64_t n, double *Z);
+  int64_t (*trees)(const void *fit, int h);
+  void (*add_trees)(const void *fit, ps_h5_t fid);
 } train_kind_t;
 extern const train_kind_t logreg_kind, gbdt_kind;
 

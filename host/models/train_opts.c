@@ -57,6 +57,11 @@ static const ps_option_t TRAIN_OPTS[] = {
              "the file every pass, same model bitwise; labels, the split and the exact\n"
              "metrics add about 75 bytes a row (two heads) beyond it. gbdt: binned\n"
              "rows (1 byte a value) must fit, or the run is refused: use more ranks"},
+    {.name = "cv-folds", .type = OPT_INT, .off = T(cv_folds), .def = "0", .min = 0, .max = 20, .arg = "K",
+     .help = "auto: choose by K-fold cross-validation (folds by a hash of\n"
+             "customer_id), then refit on every row; 1: decide on the --holdout\n"
+             "split (default 0: 5 folds unless the validation split holds 10,000\n"
+             "rows of each head's rarer class; 1 with --calibrate)"},
     {.name = "calibrate", .type = OPT_CHOICE, .off = C(calibrate), .choices = CALIBRATIONS, .def = "none",
      .arg = "C", .help = "isotonic|platt|none: after the fit, map each head's probabilities\n"
                          "to calibrated ones, fitted on the validation rows' scores (needs\n"
@@ -114,10 +119,11 @@ static const ps_option_t TRAIN_OPTS[] = {
      .manifest = "max_bin"},
     {.name = "bin-sample", .type = OPT_I64, .off = G(bin_sample), .def = "200000", .min = 100,
      .max = 1000000000000LL, .arg = "N", .help = "training rows sampled for the cut points", .fp = "bin_sample"},
-    {.name = "early-stopping", .type = OPT_INT, .off = G(early_stopping), .def = "0", .min = 0, .max = 1000000,
+    {.name = "early-stopping", .type = OPT_INT, .off = G(early_stopping), .def = "10", .min = 0, .max = 1000000,
      .arg = "N", .fp = "early_stopping", .manifest = "early_stopping_rounds",
      .help = "stop a head when its validation log-loss has not improved for N\n"
-             "trees and keep the best (default 0: off; needs --holdout > 0)"},
+             "trees and keep the best (default 10; 0: off; only where there are\n"
+             "validation rows: --holdout > 0, or auto's folds)"},
     {.name = "seed", .type = OPT_U64, .off = G(seed), .def = "42", .min = 0, .max = INT64_MAX, .arg = "N",
      .help = "seed of the row and feature draws", .fp = "seed"},
     {.name = "grad-bits", .type = OPT_CHOICE, .off = G(grad_bits), .choices = GRAD_BITS, .def = "exact", .arg = "B",
@@ -140,6 +146,7 @@ const ps_cmd_spec_t train_cmd = {
              "regression (logreg, the default: class-weighted mean log-loss + l2/2 ||w||^2 on\n"
              "standardized columns, every head in one pass over the data per iteration) or\n"
              "gradient-boosted trees (gbdt: LightGBM-style histograms, leaf-wise growth; the same\n"
-             "model bits for any rank count). auto trains both on the same split and keeps the one\n"
-             "with the lower validation log-loss.\n",
+             "model bits for any rank count). auto chooses per head among logreg, gbdt and their\n"
+             "blend (the mean of the two logits) by cross-validated log-loss (--cv-folds), then\n"
+             "refits the choice on every row.\n",
     .epilog = "exit codes: 0 ok, 1 error, 2 usage, 75 stopped by a signal after a checkpoint (rerun to resume)\n"};

@@ -39,6 +39,10 @@ void ps_score_std_cpu(const float *X, int64_t n, int64_t c, int k, const double 
  * float32 like training rows) by src/kind/mean/scale per model column. */
 void ps_score_raw_cpu(const float *X, int64_t n, int64_t f, int64_t c, int k, const int64_t *src,
                       const uint8_t *kind, const double *mean, const double *scale, const double *theta, float *P);
+/* The same rows' logits (before the sigmoid) -> Z[h*n + i] (head-major):
+ * the doubles whose sigmoid ps_score_raw_cpu rounds to float. */
+void ps_logits_raw_cpu(const float *X, int64_t n, int64_t f, int64_t c, int k, const int64_t *src,
+                       const uint8_t *kind, const double *mean, const double *scale, const double *theta, double *Z);
 
 #ifdef __cplusplus
 }

@@ -426,7 +426,8 @@ static int fit_head(gfit_t *g, int h, double t_fit) {
   for (int64_t i = 0; i < l->n_tr; i++) g->ztr[i] = r->mdl.init_score[h];
   for (int64_t i = 0; i < l->n_va; i++) g->zva[i] = r->mdl.init_score[h];
   if (fo->ntrees > 0) rescore(&r->mdl, h, &g->rows, l->n_tr, l->n_va, g->ztr, g->zva); /* resumed: the trees so far */
-  while (!st->done[h] && fo->ntrees < g->o->trees) {
+  int64_t trees = g->o->head_trees ? g->o->head_trees[h] : g->o->trees;
+  while (!st->done[h] && fo->ntrees < trees) {
     int s = tree_step(g, h, fo->ntrees, t_fit);
     if (s == 2) return 1;
     if (s == 1) {

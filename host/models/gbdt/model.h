@@ -48,5 +48,8 @@ void gbdt_model_write(ps_output_t *out, const ps_gbdt_model_t *m, const ps_gbdt_
 void gbdt_model_read(ps_h5_t fid, const char *path, ps_gbdt_model_t *m);
 /* Write / read a model's trees and cuts into a group of an open file (the checkpoint shares them). */
 void gbdt_model_write_trees(ps_h5_t fid, const ps_gbdt_model_t *m, int heads);
+/* Logits of raw rows X [n][f] -> Z[h*n + i] on the CPU (scorer.c): the
+ * doubles whose sigmoid the CPU scorer rounds to float. */
+void gbdt_model_logits(const ps_gbdt_model_t *m, const float *X, int64_t n, double *Z);
 void gbdt_model_read_trees(ps_h5_t fid, const char *path, ps_gbdt_model_t *m, int heads);
 #endif

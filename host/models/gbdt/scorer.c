@@ -12,6 +12,15 @@
 #include "models/gbdt/model.h"
 #include "models/scorer.h"
 
+void gbdt_model_logits(const ps_gbdt_model_t *m, const float *X, int64_t n, double *Z) {
+  for (int h = 0; h < m->k; h++) {
+    double *z = Z + (size_t)h * (size_t)n;
+    for (int64_t i = 0; i < n; i++) z[i] = m->init_score[h];
+    ps_forest_view_t v = forest_view(&m->forest[h]);
+    ps_gbdt_predict_cpu(&v, X, n, m->f, z);
+  }
+}
+
 typedef struct {
   ps_gbdt_model_t m;
   double *z;
@@ -41,6 +50,11 @@ static void predict(ps_scorer_t *s, const float *X, int64_t n, float *P) {
     ps_gbdt_predict_cpu(&v, X, n, g->m.f, g->z);
     for (int64_t i = 0; i < n; i++) P[(size_t)h * (size_t)n + (size_t)i] = (float)ps_sigmoid(g->z[i]);
   }
+}
+
+static void logits(ps_scorer_t *s, const float *X, int64_t n, double *Z) {
+  gbdt_scorer_t *g = s->impl;
+  gbdt_model_logits(&g->m, X, n, Z);
 }
 
 static void destroy(ps_scorer_t *s) {
@@ -79,6 +93,7 @@ ps_scorer_t *gbdt_scorer_open(ps_h5_t fid, const char *path, const char *device)
   s->split_salt = g->m.split_salt;
   s->predict = predict;
   s->destroy = destroy;
+  s->logits = logits;
   s->impl = g;
   return s;
 }

@@ -97,6 +97,17 @@ static void print(const void *p, const train_opts_t *o, const char *wrote, doubl
 
 static void free_fit(void *p) { gbdt_fit_free(p); }
 
+static void logits(const void *p, const float *X, int64_t n, double *Z) {
+  gbdt_model_logits(&((const gbdt_fit_t *)p)->mdl, X, n, Z);
+}
+
+static int64_t trees(const void *p, int h) { return ((const gbdt_fit_t *)p)->mdl.forest[h].ntrees; }
+
+static void add_trees(const void *p, ps_h5_t fid) {
+  const gbdt_fit_t *r = p;
+  gbdt_model_write_trees(fid, &r->mdl, r->mdl.k);
+}
+
 const train_kind_t gbdt_kind = {
     .name = "gbdt",
     .fit = fit,
@@ -105,4 +116,7 @@ const train_kind_t gbdt_kind = {
     .manifest = manifest,
     .print = print,
     .free = free_fit,
+    .logits = logits,
+    .trees = trees,
+    .add_trees = add_trees,
 };

@@ -69,6 +69,10 @@ static void print(const void *p, const train_opts_t *o, const char *wrote, doubl
 
 static void free_fit(void *p) { logreg_fit_free(p); }
 
+static void logits(const void *p, const float *X, int64_t n, double *Z) {
+  logreg_model_logits(&((const logreg_fit_t *)p)->mdl, X, n, Z);
+}
+
 const train_kind_t logreg_kind = {
     .name = "logreg",
     .fit = fit,
@@ -77,4 +81,5 @@ const train_kind_t logreg_kind = {
     .manifest = manifest,
     .print = print,
     .free = free_fit,
+    .logits = logits,
 };

@@ -42,4 +42,7 @@ void logreg_model_write(ps_output_t *out, const ps_model_t *m, const ps_train_re
 void logreg_model_read(ps_h5_t fid, const char *path, ps_model_t *m);
 void logreg_model_free(ps_model_t *m);
 ps_transform_t model_transform(const ps_model_t *m);
+/* Logits of raw rows X [n][f] -> Z[h*n + i] on the CPU (scorer.c): the
+ * doubles whose sigmoid the CPU scorer rounds to float. */
+void logreg_model_logits(const ps_model_t *m, const float *X, int64_t n, double *Z);
 #endif

@@ -3,9 +3,14 @@
 #include <stdlib.h>
 
 #include "core/util.h"
+#include "logreg/logreg_cpu.h"
 #include "models/logreg/backend.h"
 #include "models/logreg/model.h"
 #include "models/scorer.h"
+
+void logreg_model_logits(const ps_model_t *m, const float *X, int64_t n, double *Z) {
+  ps_logits_raw_cpu(X, n, m->f, m->c, m->k, m->src, m->kind, m->mean, m->scale, m->theta, Z);
+}
 
 typedef struct {
   ps_model_t m;
@@ -16,6 +21,11 @@ typedef struct {
 static void predict(ps_scorer_t *s, const float *X, int64_t n, float *P) {
   logreg_scorer_t *l = s->impl;
   l->b->predict_raw(l->b, &l->tf, l->m.theta, l->m.k, X, n, P);
+}
+
+static void logits(ps_scorer_t *s, const float *X, int64_t n, double *Z) {
+  logreg_scorer_t *l = s->impl;
+  logreg_model_logits(&l->m, X, n, Z);
 }
 
 static void destroy(ps_scorer_t *s) {
@@ -42,6 +52,7 @@ ps_scorer_t *logreg_scorer_open(ps_h5_t fid, const char *path, const char *devic
   s->split_salt = l->m.split_salt;
   s->predict = predict;
   s->destroy = destroy;
+  s->logits = logits;
   s->impl = l;
   return s;
 }
