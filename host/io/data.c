@@ -9,6 +9,7 @@
 #include "comm/comm.h"
 #include "core/rng.h"
 #include "core/util.h"
+#include "io/data_cat.h"
 
 void data_open(const char *path, ps_data_t *d) {
   memset(d, 0, sizeof *d);
@@ -41,12 +42,14 @@ void data_open(const char *path, ps_data_t *d) {
   if (nn != d->f)
     ps_die_all(PS_EXIT_ERROR, "%s: /feature_names has %lld names but /features has %lld columns", path,
                (long long)nn, (long long)d->f);
+  data_read_categorical(d);
 }
 
 void data_close(ps_data_t *d) {
   h5_close(d->features);
   h5_close(d->ids);
   ps_free_strv(d->feature_names);
+  data_free_categorical(d);
   h5_close(d->fid);
   memset(d, 0, sizeof *d);
   d->fid = d->features = d->ids = -1;

@@ -17,6 +17,9 @@ typedef struct {
   int64_t chunk_rows;   /* 0 if contiguous */
   char **feature_names; /* F strings */
   int schema_version;   /* 0 if the attribute is absent */
+  int64_t *cat_card;     /* [f] categories of each column, 0: numeric (NULL: none categorical; io/data_cat.h) */
+  int64_t *cat_name_off; /* [f+1] column j's names: cat_names[cat_name_off[j] .. cat_name_off[j+1]) */
+  char **cat_names;
 } ps_data_t;
 
 /* Collective. */

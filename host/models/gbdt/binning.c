@@ -126,5 +126,6 @@ void bins_free(ps_bins_t *b) {
   free(b->cuts);
   free(b->cut_off);
   free(b->bin_off);
+  free(b->cat);
   memset(b, 0, sizeof *b);
 }
