@@ -19,6 +19,7 @@
 #include "core/signals.h"
 #include "core/util.h"
 #include "io/data.h"
+#include "io/data_cat.h"
 #include "io/h5.h"
 #include "io/manifest.h"
 #include "io/output.h"
@@ -197,6 +198,11 @@ static void score_block(score_job_t *j, ps_pipe_t *pipe, const ps_block_t *b, fl
   if (j->o->reject_nonfinite && data_first_nonfinite(X, b->rows, f, &r, &c)) {
     char msg[1024];
     data_nonfinite_message(&j->d, j->row0 + b->first + r, c, X[(size_t)r * (size_t)f + (size_t)c], msg, sizeof msg);
+    pipe_fail(pipe, j->row0 + b->first + r, "%s", msg);
+  }
+  if (data_first_bad_code(&j->d, X, b->rows, &r, &c)) { /* categorical columns: codes 0..C-1 or NaN */
+    char msg[1024];
+    data_bad_code_message(&j->d, j->row0 + b->first + r, c, X[(size_t)r * (size_t)f + (size_t)c], msg, sizeof msg);
     pipe_fail(pipe, j->row0 + b->first + r, "%s", msg);
   }
   double tc = ps_now();

@@ -39,6 +39,14 @@ PS_GHD int ps_gbdt_node_left_bin(const ps_forest_view_t *fo, int64_t k, int b) {
   return set ? ps_gbdt_cat_left_bin(b, set) : ps_gbdt_left_bin(b, fo->bin[k], fo->default_left[k]);
 }
 
+/* The category sets a view's first `nodes` nodes use (what to copy to a device). */
+PS_GHD int64_t ps_gbdt_view_sets(const ps_forest_view_t *fo, int64_t nodes) {
+  int64_t n = 0;
+  for (int64_t k = 0; fo->cat && k < nodes; k++)
+    if (fo->cat[k] >= n) n = fo->cat[k] + 1;
+  return n;
+}
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -16,6 +16,7 @@
 
 #include "common/cuda_check.h"
 #include "core/util.h"
+#include "gbdt/gbdt_cat.h"
 #include "gbdt/gbdt_kernels.h"
 #include "models/device.h"
 #include "models/gbdt/backend.h"
@@ -281,6 +282,10 @@ gbdt_cuda_scorer_t *gbdt_cuda_scorer_create(const ps_forest_view_t *heads, int k
     d->left = up(v->left, sizeof(int32_t) * nodes, c->s);
     d->right = up(v->right, sizeof(int32_t) * nodes, c->s);
     d->leaf_value = up(v->leaf_value, sizeof(double) * leaves, c->s);
+    if (v->cat) { /* categorical splits (gbdt/gbdt_cat.h) */
+      d->cat = up(v->cat, sizeof(int32_t) * nodes, c->s);
+      d->cat_set = up(v->cat_set, PS_GBDT_CAT_BYTES * (size_t)ps_gbdt_view_sets(v, (int64_t)nodes), c->s);
+    }
   }
   CUDA_CHECK(cudaStreamSynchronize(c->s));
   return c;
@@ -316,6 +321,8 @@ void gbdt_cuda_scorer_destroy(gbdt_cuda_scorer_t *c) {
     const void *ps[] = {d->node_off, d->leaf_off, d->feature, d->threshold, d->bin, d->default_left,
                         d->left, d->right, d->leaf_value};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) CUDA_CHECK(cudaFree((void *)ps[i]));
+    if (d->cat) CUDA_CHECK(cudaFree((void *)d->cat));
+    if (d->cat_set) CUDA_CHECK(cudaFree((void *)d->cat_set));
   }
   if (c->X) CUDA_CHECK(cudaFree(c->X));
   if (c->z) CUDA_CHECK(cudaFree(c->z));
