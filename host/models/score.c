@@ -19,7 +19,6 @@
 #include "core/signals.h"
 #include "core/util.h"
 #include "io/data.h"
-#include "io/data_cat.h"
 #include "io/h5.h"
 #include "io/manifest.h"
 #include "io/output.h"

@@ -13,7 +13,6 @@
 #include "core/signals.h"
 #include "core/util.h"
 #include "io/data.h"
-#include "io/data_cat.h"
 #include "io/pipeline.h"
 #include "stats/colstats.h"
 #include "stats/json_num.h"

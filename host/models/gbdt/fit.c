@@ -21,7 +21,6 @@
 #include "core/util.h"
 #include "gbdt/gbdt_cpu.h"
 #include "io/data.h"
-#include "io/data_cat.h"
 #include "io/pipeline.h"
 #include "models/gbdt/backend.h"
 #include "models/gbdt/binning.h"

@@ -164,7 +164,7 @@ static void load(lfit_t *g) {
   int64_t mem_limit = train_job_mem_limit(cm);
   if (mem_limit <= 0) mem_limit = (int64_t)4 << 30;
   r->mem_limit = mem_limit;
-  for (int64_t j = 0; g->in->d->cat_card && j < g->in->d->f; j++) /* io/data_cat.h */
+  for (int64_t j = 0; g->in->d->cat_card && j < g->in->d->f; j++) /* io/data.h: /categorical */
     if (g->in->d->cat_card[j] > 0 && ps_rank == 0) {
       ps_warn("%s: column %lld (%s) holds category codes (/categorical): logistic regression uses them as numbers "
               "(it does not one-hot encode them; import with --categories onehot for that)",
