@@ -3,7 +3,8 @@
  * bitwise: random forests mixing numerical nodes and category sets over
  * rows whose categorical columns hold codes, NaN and values LightGBM's rule
  * must send right or truncate (-3, -0.5, 3.7, 255.5, 300); the
- * contributions add up to the prediction. Exits 77 (ctest: skipped) with
+ * contributions add up to the prediction; the partition by a category set
+ * (partition.cu) against its twin. Exits 77 (ctest: skipped) with
  * "no CUDA device" when the machine has no GPU. */
 #include <cuda_runtime_api.h>
 #include <math.h>
@@ -144,6 +145,31 @@ static void one_case(int64_t n) {
   ps_gbdt_shap_paths_free(&ps);
 }
 
+/* The partition by a category set (partition.cu) against its twin: every
+ * other row of n, bins 0..12 (0: missing). */
+static void partition_case(int64_t n) {
+  int64_t f = 3, m = (n + 1) / 2, nw = m > 0 ? m : 1;
+  uint8_t *B = ps_malloc((size_t)(n * f)), set[PS_GBDT_CAT_BYTES] = {0};
+  for (int64_t i = 0; i < n * f; i++) B[i] = (uint8_t)(ps_rng_unif(12, 1, (uint64_t)i, 0) * 13);
+  set[0] = 0x25, set[1] = 0x08; /* codes 0, 2, 5, 11 */
+  int64_t *rows = ps_malloc(sizeof(int64_t) * (size_t)nw), *tmp = ps_malloc(sizeof(int64_t) * (size_t)nw);
+  int64_t *got = ps_malloc(sizeof(int64_t) * (size_t)nw);
+  for (int64_t r = 0; r < m; r++) rows[r] = 2 * r;
+  uint8_t *dB = up(B, (size_t)(n * f));
+  int64_t *drows = up(rows, sizeof(int64_t) * (size_t)nw), *dtmp = up(NULL, sizeof(int64_t) * (size_t)nw);
+  void *work = up(NULL, ps_gbdt_partition_work(m));
+  int64_t nl = ps_gbdt_partition_set_cpu(B, f, rows, m, 1, set, tmp);
+  int64_t dnl = ps_gbdt_partition_set_cuda(dB, f, drows, m, 1, set, dtmp, work, 0);
+  if (cudaMemcpy(got, drows, sizeof(int64_t) * (size_t)m, cudaMemcpyDeviceToHost) != cudaSuccess)
+    ps_die_local("the partition kernel failed");
+  EXPECT(nl == dnl && !memcmp(got, rows, sizeof(int64_t) * (size_t)m), "n=%lld: partitions differ (%lld, %lld left)",
+         (long long)n, (long long)nl, (long long)dnl);
+  for (int64_t r = 0; r < m; r++)
+    EXPECT((r < nl) == ps_gbdt_cat_left_bin(B[rows[r] * f + 1], set), "row %lld on the wrong side", (long long)r);
+  cudaFree(dB), cudaFree(drows), cudaFree(dtmp), cudaFree(work);
+  free(B), free(rows), free(tmp), free(got);
+}
+
 /* LightGBM's rule on raw values, and bins = codes + 1. */
 static void rules(void) {
   uint8_t s[PS_GBDT_CAT_BYTES] = {0};
@@ -166,7 +192,9 @@ int main(void) {
   one_case(1);
   one_case(50);
   one_case(1000);
+  partition_case(1);
+  partition_case(5000);
   if (failures) fprintf(stderr, "%d failure(s)\n", failures);
-  else printf("categorical splits: the predict and TreeSHAP kernels match their CPU twins\n");
+  else printf("categorical splits: the predict, TreeSHAP and partition kernels match their CPU twins\n");
   return failures ? 1 : 0;
 }

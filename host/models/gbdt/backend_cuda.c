@@ -170,6 +170,17 @@ static void split(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, in
   nvtxRangePop();
 }
 
+static void split_set(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, const uint8_t *set) {
+  cuda_t *s = b->impl;
+  nvtxRangePushA("partition");
+  int64_t nl = ps_gbdt_partition_set_cuda(s->B, s->f, s->rows + s->begin[leaf], s->count[leaf], feature, set, s->tmp,
+                                          s->pwork, s->s);
+  s->begin[right] = s->begin[leaf] + nl;
+  s->count[right] = s->count[leaf] - nl;
+  s->count[leaf] = nl;
+  nvtxRangePop();
+}
+
 static void add_leaves(ps_gbdt_backend_t *b, int nleaves, const double *value, double *score) {
   cuda_t *s = b->impl;
   if (s->n == 0) return;
@@ -236,7 +247,7 @@ ps_gbdt_backend_t *gbdt_backend_cuda(void) {
   *b = (ps_gbdt_backend_t){.name = "cuda", .set_rows = set_rows, .begin_tree = begin_tree, .hist = hist,
                            .split = split, .add_leaves = add_leaves, .bin = bin, .find_split = find_split,
                            .destroy = destroy, .device_memory = (int64_t)(0.8 * (double)free_b / share),
-                           .device_bytes = device_bytes, .impl = s};
+                           .device_bytes = device_bytes, .impl = s, .split_set = split_set};
   device_report("gbdt", pl, b->device_memory, -1);
   return b;
 }
