@@ -10,7 +10,10 @@ Numeric columns, and text columns all of whose cells are numbers, become
 features as they are (missing -> NaN); booleans 0/1 (missing -> NaN);
 datetimes become days since 1970-01-01. A column is one-hot encoded as
 "col=value" (missing -> all zeros) when it is named in --categorical or when
-none of its cells is a number. A text column whose cells are partly numbers
+none of its cells is a number; with --categories codes such a column is
+instead one feature of integer codes 0..C-1 (the sorted distinct values;
+missing -> NaN, C <= 255), its names kept in /categorical (the trees split
+on sets of categories, datasets/SCHEMA.md). A text column whose cells are partly numbers
 (e.g. "12,5" or "unknown" among numbers) is an error naming the column and
 the first row that is not a number: give --categorical COL, --drop COL, or
 --na-values for the strings that mean missing (pandas' defaults such as "",
@@ -225,10 +228,11 @@ def check_unique(names, sources, path):
         first[name] = src
 
 
-def encode_features(df, categorical, max_categories, path):
+def encode_features(df, categorical, max_categories, path, codes=False):
+    """(names, X [n, F] float32, {column index: category names} of --categories codes)."""
     import numpy as np
     import pandas as pd
-    names, cols, sources = [], [], []  # sources: where each name comes from, for check_unique
+    names, cols, sources, cats = [], [], [], {}  # sources: where each name comes from, for check_unique
     for c in df.columns:
         s = df[c]
         text = s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
@@ -243,10 +247,19 @@ def encode_features(df, categorical, max_categories, path):
                 s, text = num, False
         if c in categorical or text or isinstance(s.dtype, pd.CategoricalDtype):
             values = sorted(s.dropna().astype(str).unique())
+            st = s.astype(str).where(s.notna(), None)
+            if codes:  # one column of codes 0..C-1 (NaN: missing), the names in /categorical
+                if not 1 <= len(values) <= 255:
+                    fail(f"{path}: column '{c}': {len(values)} distinct values; --categories codes needs 1..255 "
+                         f"(use --drop {c} or --categories onehot)")
+                cats[len(cols)] = values
+                names.append(str(c))
+                sources.append(f"the codes of column '{c}'")
+                cols.append(st.map({v: i for i, v in enumerate(values)}).to_numpy(dtype=np.float32, na_value=np.nan))
+                continue
             if len(values) > max_categories:
                 fail(f"{path}: column '{c}': {len(values)} distinct values; one-hot needs <= {max_categories} "
                      f"(use --drop {c} or --max-categories)")
-            st = s.astype(str).where(s.notna(), None)
             for v in values:
                 names.append(f"{c}={v}")
                 sources.append(f"the one-hot of column '{c}'")
@@ -270,7 +283,7 @@ def encode_features(df, categorical, max_categories, path):
     if not cols:
         fail(f"{path}: no feature columns left")
     check_unique(names, sources, path)
-    return names, np.stack(cols, axis=1)
+    return names, np.stack(cols, axis=1), cats
 
 
 def merge_columns(path, ids, id_col, n, names, na_values):
@@ -362,7 +375,10 @@ def main(argv=None):
     ap.add_argument("--id", help="customer id column (integer, unique); default: row number")
     ap.add_argument("--label", action="append", default=[], metavar="NAME=COL[:POSITIVE]",
                     help="a target: NAME=COL, COL holding 0/1 (or true/false, yes/no), or the value meaning positive")
-    ap.add_argument("--categorical", default="", help="comma-separated columns to one-hot even if numeric")
+    ap.add_argument("--categorical", default="", help="comma-separated columns to treat as categories even if numeric")
+    ap.add_argument("--categories", choices=("onehot", "codes"), default="onehot",
+                    help="categorical columns as one-hot columns (default) or as one column of codes with the "
+                         "category names in /categorical (the trees split on sets of categories)")
     ap.add_argument("--drop", default="", help="comma-separated columns to leave out")
     ap.add_argument("--na-values", default="", metavar="S1,S2",
                     help="comma-separated extra strings meaning missing, e.g. 'n/a,NULL,-' "
@@ -414,7 +430,8 @@ def main(argv=None):
     for c in categorical:
         if c not in df.columns:
             fail(f"{a.input}: --categorical: no column '{c}'")
-    names, X = encode_features(df[[c for c in df.columns if c not in used]], categorical, a.max_categories, a.input)
+    names, X, cats = encode_features(df[[c for c in df.columns if c not in used]], categorical, a.max_categories,
+                                     a.input, codes=a.categories == "codes")
     merged = []
     for mf in a.merge:
         mn, mX, how = merge_columns(mf, ids, a.id, len(ids), set(names), [v for v in a.na_values.split(",") if v])
@@ -434,6 +451,13 @@ def main(argv=None):
             h.create_dataset("customer_id", data=ids, dtype="<i8", chunks=(min(n, 1 << 20),))
             width = max(1, max(len(s.encode()) for s in names)) + 1
             h.create_dataset("feature_names", data=np.array([s.encode() for s in names], dtype=f"S{width}"))
+            if cats:  # datasets/SCHEMA.md: the categorical columns, their category counts and names
+                cg = h.create_group("categorical")
+                cols_ = sorted(cats)
+                cg.create_dataset("columns", data=np.array(cols_, dtype=np.int64))
+                cg.create_dataset("offsets", data=np.cumsum([0] + [len(cats[j]) for j in cols_]).astype(np.int64))
+                flat = [v.encode() for j in cols_ for v in cats[j]]
+                cg.create_dataset("names", data=np.array(flat, dtype=h5py.string_dtype("utf-8")))
             g = h.create_group("labels")
             for k, y in labels.items():
                 g.create_dataset(k, data=y, dtype="u1", chunks=(min(n, 1 << 20),))

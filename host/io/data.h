@@ -4,6 +4,7 @@
  * unique; every problem is one line naming file, dataset and row. */
 #ifndef PS_DATA_H
 #define PS_DATA_H
+#include <stddef.h>
 #include <stdint.h>
 
 #include "io/h5.h"
@@ -17,6 +18,9 @@ typedef struct {
   int64_t chunk_rows;   /* 0 if contiguous */
   char **feature_names; /* F strings */
   int schema_version;   /* 0 if the attribute is absent */
+  int64_t *cat_card;     /* [f] categories of each column, 0: numeric (NULL: none categorical; below) */
+  int64_t *cat_name_off; /* [f+1] column j's names: cat_names[cat_name_off[j] .. cat_name_off[j+1]) */
+  char **cat_names;
 } ps_data_t;
 
 /* Collective. */
@@ -49,4 +53,20 @@ void data_check_same_ids(const int64_t *ids, const int64_t *other, int64_t row0,
 int data_first_nonfinite(const float *X, int64_t n, int64_t f, int64_t *row, int64_t *col);
 /* The --nonfinite reject message for global row `row`, column `col`. */
 void data_nonfinite_message(const ps_data_t *d, int64_t row, int64_t col, float v, char *buf, size_t n);
+
+/* The categorical columns (datasets/SCHEMA.md, /categorical): which columns
+ * hold category codes, and each one's category names. A code is an integer
+ * 0..C-1 stored as float32 (NaN = missing); anything else is refused with
+ * one line naming file, dataset, row and column. */
+#define PS_MAX_CATEGORIES 255 /* a category a tree bin: codes 0..254 (gbdt_math.h PS_GBDT_MAX_BIN) */
+
+/* data_open reads /categorical when present (a malformed group: one line
+ * naming the file and dataset). */
+/* Categories of column j (0: numeric). */
+int64_t data_categories(const ps_data_t *d, int64_t j);
+/* The first value of rows X [n][f] in a categorical column that is neither
+ * NaN nor an integer code 0..C-1: 1 and its row and column, else 0. */
+int data_first_bad_code(const ps_data_t *d, const float *X, int64_t n, int64_t *row, int64_t *col);
+/* Its message, for global row `row`. */
+void data_bad_code_message(const ps_data_t *d, int64_t row, int64_t col, float v, char *buf, size_t n);
 #endif

@@ -199,6 +199,11 @@ static void score_block(score_job_t *j, ps_pipe_t *pipe, const ps_block_t *b, fl
     data_nonfinite_message(&j->d, j->row0 + b->first + r, c, X[(size_t)r * (size_t)f + (size_t)c], msg, sizeof msg);
     pipe_fail(pipe, j->row0 + b->first + r, "%s", msg);
   }
+  if (data_first_bad_code(&j->d, X, b->rows, &r, &c)) { /* categorical columns: codes 0..C-1 or NaN */
+    char msg[1024];
+    data_bad_code_message(&j->d, j->row0 + b->first + r, c, X[(size_t)r * (size_t)f + (size_t)c], msg, sizeof msg);
+    pipe_fail(pipe, j->row0 + b->first + r, "%s", msg);
+  }
   double tc = ps_now();
   j->sc->predict(j->sc, X, b->rows, P);
   for (int h = 0; h < k; h++) memcpy(b->out[1 + h], P + (size_t)h * (size_t)b->rows, sizeof(float) * (size_t)b->rows);

@@ -111,6 +111,9 @@ static void inspect_json(const inspect_result_t *r) {
     cJSON_AddItemToObject(o, "max", ps_json_num(st[j].count > 0 ? st[j].max : NAN));
     cJSON_AddItemToObject(o, "mean", ps_json_num(stats_mean(&st[j])));
     cJSON_AddItemToObject(o, "std", ps_json_num(stats_std(&st[j])));
+    if (data_categories(d, j) > 0) /* a categorical column: its category names, code order */
+      cJSON_AddItemToObject(o, "categories", cJSON_CreateStringArray((const char *const *)d->cat_names +
+                                                                     d->cat_name_off[j], (int)data_categories(d, j)));
     cJSON_AddItemToArray(cols, o);
   }
   cJSON *labs = cJSON_AddObjectToObject(root, "labels");
@@ -126,6 +129,21 @@ static void inspect_json(const inspect_result_t *r) {
   ps_out("%s", s);
   free(s);
   cJSON_Delete(root);
+}
+
+/* One line a categorical column: its index, categories and first names. */
+static void inspect_categories(const ps_data_t *d) {
+  for (int64_t j = 0; j < d->f; j++) {
+    int64_t C = data_categories(d, j);
+    if (C == 0) continue;
+    char buf[512] = "";
+    size_t at = 0;
+    for (int64_t c = 0; c < C && c < 8 && at < sizeof buf; c++)
+      at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%d=%s", c ? ", " : "", (int)c,
+                             d->cat_names[d->cat_name_off[j] + c]);
+    ps_out("categorical %-20s column %lld, %lld categories (codes 0..%lld): %s%s", d->feature_names[j], (long long)j,
+           (long long)C, (long long)(C - 1), buf, C > 8 ? ", ..." : "");
+  }
 }
 
 static void inspect_table(const inspect_result_t *r) {
@@ -144,6 +162,7 @@ static void inspect_table(const inspect_result_t *r) {
     ps_out("label %-20s positives %lld (%.4f%%)%s", r->targets[t], (long long)r->lc[3 * t],
            d->n > 0 ? 100.0 * (double)r->lc[3 * t] / (double)d->n : 0.0,
            r->lc[3 * t + 2] ? "  WARNING: values not in {0,1}" : "");
+  inspect_categories(d);
   ps_out("%5s  %-28s %12s %9s %6s %14s %14s %14s %14s", "#", "name", "count", "nan", "inf", "min", "max", "mean",
          "std");
   for (int64_t j = 0; j < f; j++)

@@ -28,6 +28,8 @@ typedef struct {
   const uint8_t *default_left; /* [nodes] where missing values go */
   const int32_t *left, *right; /* [nodes] */
   const double *leaf_value;  /* [leaves] */
+  const int32_t *cat;        /* [nodes] category set of a categorical split, -1 numerical (NULL: none; gbdt_cat.h) */
+  const uint8_t *cat_set;    /* [sets][PS_GBDT_CAT_BYTES] */
 } ps_forest_view_t;
 
 typedef struct {

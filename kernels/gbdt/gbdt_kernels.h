@@ -75,6 +75,11 @@ void ps_gbdt_predict_cuda(const ps_forest_view_t *fo, const float *X, int64_t n,
 int ps_gbdt_shap_cuda(const ps_forest_view_t *fo, const ps_shap_paths_t *ps, const float *X, int64_t n, int64_t f,
                       double *phi, cudaStream_t s);
 
+/* The same partition by a category set on bins (ps_gbdt_partition_set_cpu,
+ * gbdt_cat.h): set is the host's PS_GBDT_CAT_BYTES bytes (passed by value). */
+int64_t ps_gbdt_partition_set_cuda(const uint8_t *B, int64_t f, int64_t *rows, int64_t m, int32_t feature,
+                                   const uint8_t *set, int64_t *tmp, void *work, cudaStream_t s);
+
 #ifdef __cplusplus
 }
 #endif

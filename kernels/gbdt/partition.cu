@@ -5,9 +5,13 @@
  * (a warp's ranks by ballot + popcount, warps in order) -- into tmp, which
  * is copied back. The result is a pure function of the input: the twins'
  * (partition_cpu.c) order exactly. Used for a node's split (left: the bin
- * test of gbdt_math.h) and for a tree's rows (left: in the bag). */
+ * test of gbdt_math.h, or a category set: gbdt_cat.h) and for a tree's
+ * rows (left: in the bag). */
 #include "common/cuda_check.h"
 #include "common/launch.h"
+#include <string.h>
+
+#include "gbdt/gbdt_cat.h"
 #include "gbdt/gbdt_kernels.h"
 #include "gbdt/gbdt_math.h"
 
@@ -22,6 +26,15 @@ struct BinTest { /* the node's test on the row's bin */
   int32_t feature, bin, default_left;
   __device__ __forceinline__ bool operator()(int64_t i) const {
     return ps_gbdt_left_bin(B[i * f + feature], bin, default_left) != 0;
+  }
+};
+struct SetTest { /* a categorical node's test: the row's bin (code + 1) in the set */
+  const uint8_t *B;
+  int64_t f;
+  int32_t feature;
+  uint8_t set[PS_GBDT_CAT_BYTES];
+  __device__ __forceinline__ bool operator()(int64_t i) const {
+    return ps_gbdt_cat_left_bin(B[i * f + feature], set) != 0;
   }
 };
 struct InBag {
@@ -150,6 +163,16 @@ extern "C" int64_t ps_gbdt_partition_cuda(const uint8_t *B, int64_t f, int64_t *
                                           cudaStream_t s) {
   if (m <= 0) return 0;
   int64_t nl = run(BinTest{B, f, feature, bin, default_left}, rows, m, tmp, work, 1, s);
+  CUDA_CHECK(cudaMemcpyAsync(rows, tmp, sizeof(int64_t) * (size_t)m, cudaMemcpyDeviceToDevice, s));
+  return nl;
+}
+
+extern "C" int64_t ps_gbdt_partition_set_cuda(const uint8_t *B, int64_t f, int64_t *rows, int64_t m, int32_t feature,
+                                              const uint8_t *set, int64_t *tmp, void *work, cudaStream_t s) {
+  if (m <= 0) return 0;
+  SetTest test{B, f, feature, {}};
+  memcpy(test.set, set, PS_GBDT_CAT_BYTES);
+  int64_t nl = run(test, rows, m, tmp, work, 1, s);
   CUDA_CHECK(cudaMemcpyAsync(rows, tmp, sizeof(int64_t) * (size_t)m, cudaMemcpyDeviceToDevice, s));
   return nl;
 }

@@ -4,6 +4,7 @@
  * the sums are its bits. */
 #include "common/cuda_check.h"
 #include "common/launch.h"
+#include "gbdt/gbdt_cat.h"
 #include "gbdt/gbdt_kernels.h"
 #include "gbdt/gbdt_math.h"
 
@@ -24,8 +25,7 @@ __global__ void __launch_bounds__(THREADS) predict_kernel(ps_forest_view_t fo, c
         int32_t node = 0;
         while (node >= 0) {
           const int64_t k = base + node;
-          node = ps_gbdt_left_raw(__ldg(x + fo.feature[k]), fo.threshold[k], fo.default_left[k]) ? fo.left[k]
-                                                                                                 : fo.right[k];
+          node = ps_gbdt_node_left_raw(&fo, k, __ldg(x + fo.feature[k])) ? fo.left[k] : fo.right[k];
         }
         leaf += ~node;
       }

@@ -1,6 +1,7 @@
 /* predict_cpu.c: CPU twin of predict.cu -- a forest's value for raw rows
  * (the scoring path: no bins needed) and for binned rows (training: the
  * validation and out-of-bag rows), trees added in order. */
+#include "gbdt/gbdt_cat.h"
 #include "gbdt/gbdt_cpu.h"
 
 /* The leaf (global index) a row reaches in tree t. */
@@ -10,7 +11,7 @@ static int64_t leaf_raw(const ps_forest_view_t *fo, int32_t t, const float *x) {
   int32_t node = 0;
   while (node >= 0) {
     int64_t k = base + node;
-    node = ps_gbdt_left_raw(x[fo->feature[k]], fo->threshold[k], fo->default_left[k]) ? fo->left[k] : fo->right[k];
+    node = ps_gbdt_node_left_raw(fo, k, x[fo->feature[k]]) ? fo->left[k] : fo->right[k];
   }
   return fo->leaf_off[t] + ~node;
 }
@@ -21,7 +22,7 @@ static int64_t leaf_bin(const ps_forest_view_t *fo, int32_t t, const uint8_t *b)
   int32_t node = 0;
   while (node >= 0) {
     int64_t k = base + node;
-    node = ps_gbdt_left_bin(b[fo->feature[k]], fo->bin[k], fo->default_left[k]) ? fo->left[k] : fo->right[k];
+    node = ps_gbdt_node_left_bin(fo, k, b[fo->feature[k]]) ? fo->left[k] : fo->right[k];
   }
   return fo->leaf_off[t] + ~node;
 }

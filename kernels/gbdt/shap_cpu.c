@@ -140,7 +140,7 @@ static void recurse(const rec_t *r, int32_t node, int d, ps_shap_elem_t *parent,
   }
   int64_t q = r->n0 + node;
   int32_t j = r->fo->feature[q];
-  int left = ps_gbdt_left_raw(r->x[j], r->fo->threshold[q], r->fo->default_left[q]);
+  int left = ps_gbdt_node_left_raw(r->fo, q, r->x[j]);
   int32_t hot = left ? r->fo->left[q] : r->fo->right[q], cold = left ? r->fo->right[q] : r->fo->left[q];
   double hz = r->ps->edge_zero[2 * q + (left ? 0 : 1)], cz = r->ps->edge_zero[2 * q + (left ? 1 : 0)];
   double iz = 1.0, io = 1.0;

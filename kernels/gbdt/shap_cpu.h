@@ -27,6 +27,7 @@
 #define PS_GBDT_SHAP_CPU_H
 #include <stdint.h>
 
+#include "gbdt/gbdt_cat.h"
 #include "gbdt/gbdt_cpu.h"
 #include "gbdt/gbdt_math.h"
 
@@ -116,7 +117,7 @@ PS_SHD void ps_shap_leaf(const ps_forest_view_t *fo, const ps_shap_paths_t *ps, 
   for (int64_t e = e0; e < e1; e++) {
     const int64_t q = ps->node[e];
     const int32_t j = fo->feature[q];
-    const int hot = ps_gbdt_left_raw(x[j], fo->threshold[q], fo->default_left[q]) == (int)ps->go_left[e];
+    const int hot = ps_gbdt_node_left_raw(fo, q, x[j]) == (int)ps->go_left[e];
     double iz = 1.0, io = 1.0;
     for (int k = 1; k <= d; k++)
       if (p[k].feature == j) {

@@ -50,6 +50,9 @@ struct ps_gbdt_backend {
   int64_t device_memory;
   int64_t (*device_bytes)(int64_t n, int64_t f, int64_t total_bins, int max_leaves, int64_t bin_rows);
   void *impl;
+  /* Optional (NULL: no categorical splits on this backend): split a leaf's
+   * rows by a category set on bins (gbdt/gbdt_cat.h), like split. */
+  void (*split_set)(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, const uint8_t *set);
 };
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void);

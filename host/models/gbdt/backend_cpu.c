@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "gbdt/gbdt_cat.h"
 #include "gbdt/gbdt_cpu.h"
 #include "models/device.h"
 #include "models/gbdt/backend.h"
@@ -60,6 +61,14 @@ static void split(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, in
   s->count[leaf] = nl;
 }
 
+static void split_set(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, const uint8_t *set) {
+  cpu_t *s = b->impl;
+  int64_t nl = ps_gbdt_partition_set_cpu(s->B, s->f, s->rows + s->begin[leaf], s->count[leaf], feature, set, s->tmp);
+  s->begin[right] = s->begin[leaf] + nl;
+  s->count[right] = s->count[leaf] - nl;
+  s->count[leaf] = nl;
+}
+
 static void add_leaves(ps_gbdt_backend_t *b, int nleaves, const double *value, double *score) {
   cpu_t *s = b->impl;
   for (int leaf = 0; leaf < nleaves; leaf++) { /* a leaf is a segment of the row array */
@@ -107,7 +116,7 @@ static void destroy(ps_gbdt_backend_t *b) {
 static const ps_gbdt_backend_t CPU = {.name = "cpu", .set_rows = set_rows, .begin_tree = begin_tree, .hist = hist,
                                       .split = split, .add_leaves = add_leaves, .set_quant = set_quant,
                                       .hist_q = hist_q, .leaf_rows = leaf_rows, .leaf_sums = leaf_sums,
-                                      .destroy = destroy};
+                                      .destroy = destroy, .split_set = split_set};
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void) {
   ps_gbdt_backend_t *b = ps_malloc(sizeof *b);

@@ -16,6 +16,7 @@
 
 #include "common/cuda_check.h"
 #include "core/util.h"
+#include "gbdt/gbdt_cat.h"
 #include "gbdt/gbdt_kernels.h"
 #include "models/device.h"
 #include "models/gbdt/backend.h"
@@ -169,6 +170,17 @@ static void split(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, in
   nvtxRangePop();
 }
 
+static void split_set(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, const uint8_t *set) {
+  cuda_t *s = b->impl;
+  nvtxRangePushA("partition");
+  int64_t nl = ps_gbdt_partition_set_cuda(s->B, s->f, s->rows + s->begin[leaf], s->count[leaf], feature, set, s->tmp,
+                                          s->pwork, s->s);
+  s->begin[right] = s->begin[leaf] + nl;
+  s->count[right] = s->count[leaf] - nl;
+  s->count[leaf] = nl;
+  nvtxRangePop();
+}
+
 static void add_leaves(ps_gbdt_backend_t *b, int nleaves, const double *value, double *score) {
   cuda_t *s = b->impl;
   if (s->n == 0) return;
@@ -235,7 +247,7 @@ ps_gbdt_backend_t *gbdt_backend_cuda(void) {
   *b = (ps_gbdt_backend_t){.name = "cuda", .set_rows = set_rows, .begin_tree = begin_tree, .hist = hist,
                            .split = split, .add_leaves = add_leaves, .bin = bin, .find_split = find_split,
                            .destroy = destroy, .device_memory = (int64_t)(0.8 * (double)free_b / share),
-                           .device_bytes = device_bytes, .impl = s};
+                           .device_bytes = device_bytes, .impl = s, .split_set = split_set};
   device_report("gbdt", pl, b->device_memory, -1);
   return b;
 }
@@ -281,6 +293,10 @@ gbdt_cuda_scorer_t *gbdt_cuda_scorer_create(const ps_forest_view_t *heads, int k
     d->left = up(v->left, sizeof(int32_t) * nodes, c->s);
     d->right = up(v->right, sizeof(int32_t) * nodes, c->s);
     d->leaf_value = up(v->leaf_value, sizeof(double) * leaves, c->s);
+    if (v->cat) { /* categorical splits (gbdt/gbdt_cat.h) */
+      d->cat = up(v->cat, sizeof(int32_t) * nodes, c->s);
+      d->cat_set = up(v->cat_set, PS_GBDT_CAT_BYTES * (size_t)ps_gbdt_view_sets(v, (int64_t)nodes), c->s);
+    }
   }
   CUDA_CHECK(cudaStreamSynchronize(c->s));
   return c;
@@ -316,6 +332,8 @@ void gbdt_cuda_scorer_destroy(gbdt_cuda_scorer_t *c) {
     const void *ps[] = {d->node_off, d->leaf_off, d->feature, d->threshold, d->bin, d->default_left,
                         d->left, d->right, d->leaf_value};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) CUDA_CHECK(cudaFree((void *)ps[i]));
+    if (d->cat) CUDA_CHECK(cudaFree((void *)d->cat));
+    if (d->cat_set) CUDA_CHECK(cudaFree((void *)d->cat_set));
   }
   if (c->X) CUDA_CHECK(cudaFree(c->X));
   if (c->z) CUDA_CHECK(cudaFree(c->z));

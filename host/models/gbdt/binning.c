@@ -107,6 +107,7 @@ void bins_from_sample(const float *S, int64_t m, int64_t f, int max_bin, ps_bins
     memcpy(b->cuts + b->cut_off[j], allcuts + ((j % P) * per_rank + j / P) * slot + 1,
            sizeof(float) * (size_t)(b->cut_off[j + 1] - b->cut_off[j]));
   free(allcuts);
+  b->cat = NULL; /* numerical until categorical.c says otherwise */
   free(ss);
   free(rs);
   free(counts);
@@ -115,6 +116,7 @@ void bins_from_sample(const float *S, int64_t m, int64_t f, int max_bin, ps_bins
 
 void bins_from_cuts(int64_t f, const float *cuts, const int64_t *cut_off, ps_bins_t *b) {
   b->f = f;
+  b->cat = NULL;
   b->cut_off = ps_malloc(sizeof(int64_t) * (size_t)(f + 1));
   memcpy(b->cut_off, cut_off, sizeof(int64_t) * (size_t)(f + 1));
   b->cuts = ps_malloc(sizeof(float) * (size_t)(cut_off[f] + 1));
@@ -126,5 +128,6 @@ void bins_free(ps_bins_t *b) {
   free(b->cuts);
   free(b->cut_off);
   free(b->bin_off);
+  free(b->cat);
   memset(b, 0, sizeof *b);
 }

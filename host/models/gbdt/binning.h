@@ -16,6 +16,7 @@ typedef struct {
   int64_t *cut_off;  /* [f+1] feature j: cuts[cut_off[j] .. cut_off[j+1]) */
   int64_t *bin_off;  /* [f+1] feature j: histogram bins [bin_off[j], bin_off[j+1]) = missing + values */
   int64_t total_bins;
+  uint8_t *cat;      /* [f] 1: categorical, a bin per code (models/gbdt/categorical.h); NULL: none */
 } ps_bins_t;
 
 /* Is the row with this id in the binning sample (rate in (0, 1])? */

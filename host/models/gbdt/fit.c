@@ -24,6 +24,7 @@
 #include "io/pipeline.h"
 #include "models/gbdt/backend.h"
 #include "models/gbdt/binning.h"
+#include "models/gbdt/categorical.h"
 #include "models/gbdt/quant.h"
 #include "models/labels.h"
 #include "stats/metrics.h"
@@ -59,6 +60,10 @@ static void load_rows(ps_data_t *d, const ps_labeled_t *l, const gbdt_opts_t *o,
       data_nonfinite_message(d, l->row0 + b.first + rr, cc, X[(size_t)rr * (size_t)f + (size_t)cc], msg, sizeof msg);
       pipe_fail(pipe, l->row0 + b.first + rr, "%s", msg);
     }
+    if (data_first_bad_code(d, X, b.rows, &rr, &cc)) { /* categorical columns: codes 0..C-1 or NaN */
+      data_bad_code_message(d, l->row0 + b.first + rr, cc, X[(size_t)rr * (size_t)f + (size_t)cc], msg, sizeof msg);
+      pipe_fail(pipe, l->row0 + b.first + rr, "%s", msg);
+    }
     for (int64_t i = 0; i < b.rows; i++) {
       int64_t g = b.first + i;
       if (l->train[g] != PS_ROW_TRAIN || !bins_in_sample(l->ids[g], rate, o->seed)) continue;
@@ -71,6 +76,7 @@ static void load_rows(ps_data_t *d, const ps_labeled_t *l, const gbdt_opts_t *o,
   }
   pipe_check(pipe, NULL);
   bins_from_sample(r->sample, r->m, f, o->max_bin, bins);
+  cat_bins(bins, d->cat_card);
   free(r->sample);
   r->sample = NULL;
   r->Btr = ps_malloc((size_t)(l->n_tr > 0 ? l->n_tr : 1) * (size_t)f);
@@ -234,6 +240,9 @@ static void load(gfit_t *g) {
   labels_class_weights(&g->l, g->cm->pos_weight, g->w_pos, g->w_neg, r->ratio);
   g->f = in->d->f;
   check_memory(g);
+  if (in->d->cat_card && !g->be->split_set)
+    ps_die_all(PS_EXIT_ERROR, "%s: categorical columns (/categorical) train on --device cpu only: the %s tree backend "
+               "has no category-set partition yet", in->d->path, g->be->name);
   gbdt_model_init(&r->mdl, g->f, k);
   r->mdl.feature_names = in->d->feature_names;
   r->mdl.targets = in->targets;

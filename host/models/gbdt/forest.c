@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "gbdt/gbdt_cat.h"
 
 void tree_alloc(ps_tree_t *t, int max_leaves) {
   size_t n = (size_t)(max_leaves > 1 ? max_leaves : 2);
@@ -18,11 +19,14 @@ void tree_alloc(ps_tree_t *t, int max_leaves) {
   t->gain = ps_calloc(n, sizeof(double));
   t->leaf_value = ps_calloc(n, sizeof(double));
   t->leaf_count = ps_calloc(n, sizeof(int64_t));
+  t->cat = ps_calloc(n, sizeof(int32_t));
+  t->cat_set = ps_calloc(n, PS_GBDT_CAT_BYTES);
+  t->ncat = 0;
 }
 
 void tree_free(ps_tree_t *t) {
   free(t->feature); free(t->left); free(t->right); free(t->threshold); free(t->bin); free(t->default_left);
-  free(t->gain); free(t->leaf_value); free(t->leaf_count);
+  free(t->gain); free(t->leaf_value); free(t->leaf_count); free(t->cat); free(t->cat_set);
   memset(t, 0, sizeof *t);
 }
 
@@ -36,6 +40,7 @@ void forest_init(ps_forest_t *fo) {
 void forest_free(ps_forest_t *fo) {
   free(fo->node_off); free(fo->leaf_off); free(fo->feature); free(fo->left); free(fo->right); free(fo->threshold);
   free(fo->bin); free(fo->default_left); free(fo->gain); free(fo->leaf_value); free(fo->leaf_count);
+  free(fo->cat); free(fo->cat_set);
   memset(fo, 0, sizeof *fo);
 }
 
@@ -43,6 +48,23 @@ void forest_free(ps_forest_t *fo) {
   do {                                                                     \
     if ((need) > (cap)) (arr) = ps_realloc((arr), sizeof(type) * (size_t)(need)); \
   } while (0)
+
+/* The tree's category sets appended to the forest's (node indices shifted);
+ * fo->cat exists from the first categorical tree on (-1 before it). */
+static void add_sets(ps_forest_t *fo, const ps_tree_t *t, int64_t a, int64_t nodes) {
+  if (!fo->cat && t->ncat == 0) return;
+  int fresh = !fo->cat;
+  fo->cat = ps_realloc(fo->cat, sizeof(int32_t) * (size_t)(fo->cap_nodes > 0 ? fo->cap_nodes : 1));
+  if (fresh)
+    for (int64_t q = 0; q < a; q++) fo->cat[q] = -1;
+  for (int64_t q = 0; q < nodes; q++) fo->cat[a + q] = t->cat[q] >= 0 ? (int32_t)(t->cat[q] + fo->ncat) : -1;
+  if (fo->ncat + t->ncat > fo->cap_cat) {
+    fo->cap_cat = 2 * (fo->ncat + t->ncat) + 8;
+    fo->cat_set = ps_realloc(fo->cat_set, PS_GBDT_CAT_BYTES * (size_t)fo->cap_cat);
+  }
+  if (t->ncat > 0) memcpy(fo->cat_set + PS_GBDT_CAT_BYTES * fo->ncat, t->cat_set, PS_GBDT_CAT_BYTES * (size_t)t->ncat);
+  fo->ncat += t->ncat;
+}
 
 void forest_add(ps_forest_t *fo, const ps_tree_t *t) {
   int64_t nodes = t->nleaves - 1, leaves = t->nleaves;
@@ -79,6 +101,7 @@ void forest_add(ps_forest_t *fo, const ps_tree_t *t) {
     memcpy(fo->default_left + a, t->default_left, nb);
     memcpy(fo->gain + a, t->gain, sizeof(double) * nb);
   }
+  add_sets(fo, t, (int64_t)a, nodes);
   memcpy(fo->leaf_value + b, t->leaf_value, sizeof(double) * (size_t)leaves);
   memcpy(fo->leaf_count + b, t->leaf_count, sizeof(int64_t) * (size_t)leaves);
   fo->nnodes = nn;
@@ -93,12 +116,18 @@ void forest_truncate(ps_forest_t *fo, int32_t ntrees) {
   fo->ntrees = ntrees;
   fo->nnodes = fo->node_off[ntrees];
   fo->nleaves = fo->leaf_off[ntrees];
+  if (fo->cat) { /* sets are appended in node order: keep those of the kept nodes */
+    fo->ncat = 0;
+    for (int64_t q = 0; q < fo->nnodes; q++)
+      if (fo->cat[q] >= fo->ncat) fo->ncat = fo->cat[q] + 1;
+  }
 }
 
 ps_forest_view_t forest_view(const ps_forest_t *fo) {
   ps_forest_view_t v = {.ntrees = fo->ntrees, .node_off = fo->node_off, .leaf_off = fo->leaf_off,
                         .feature = fo->feature, .threshold = fo->threshold, .bin = fo->bin,
                         .default_left = fo->default_left, .left = fo->left, .right = fo->right,
-                        .leaf_value = fo->leaf_value};
+                        .leaf_value = fo->leaf_value, .cat = fo->ncat > 0 ? fo->cat : NULL,
+                        .cat_set = fo->ncat > 0 ? fo->cat_set : NULL};
   return v;
 }

@@ -16,6 +16,9 @@ typedef struct {
   double *gain;                     /* [nleaves-1] split gains */
   double *leaf_value;               /* [nleaves] (learning rate applied) */
   int64_t *leaf_count;              /* [nleaves] training rows */
+  int32_t *cat;                     /* [nleaves-1] category set of the node (cat_set), -1: numerical */
+  uint8_t *cat_set;                 /* [ncat][PS_GBDT_CAT_BYTES] (gbdt/gbdt_cat.h) */
+  int32_t ncat;
 } ps_tree_t;
 
 void tree_alloc(ps_tree_t *t, int max_leaves);
@@ -31,6 +34,9 @@ typedef struct {
   double *gain;
   double *leaf_value;
   int64_t *leaf_count;
+  int32_t *cat;      /* [nodes] index into cat_set, -1: numerical (NULL until a tree has a categorical split) */
+  uint8_t *cat_set;  /* [ncat][PS_GBDT_CAT_BYTES] every categorical node's set, in node order */
+  int64_t ncat, cap_cat;
 } ps_forest_t;
 
 void forest_init(ps_forest_t *fo);

@@ -7,6 +7,8 @@
 
 #include "comm/comm.h"
 #include "core/util.h"
+#include "gbdt/gbdt_cat.h"
+#include "models/gbdt/categorical.h"
 
 typedef struct {
   int64_t g, h, n;  /* the leaf's sums over all ranks */
@@ -15,6 +17,8 @@ typedef struct {
   int parent_side;  /* 0 left, 1 right */
   ps_split_t best;
   int64_t *hist;    /* kept for the subtraction trick, or NULL */
+  int is_cat;       /* best is a categorical split: the codes in set go left */
+  uint8_t set[PS_GBDT_CAT_BYTES];
 } leaf_t;
 
 static double now_minus(double t0) { return ps_now() - t0; }
@@ -39,9 +43,14 @@ static void find_split(ps_gbdt_backend_t *b, leaf_t *l, const int64_t *h, const 
   l->best.feature = -1;
   l->best.gain = 0;
   int deep = p->max_depth > 0 && l->depth >= p->max_depth;
+  l->is_cat = 0;
   if (!deep && l->n / 2 >= p->split.min_data) { /* n >= 2 min_data, for any int64 min_data */
-    if (b->find_split) b->find_split(b, h, p->use, l->g, l->h, l->n, &p->split, &l->best);
-    else ps_gbdt_split_cpu(h, bins->f, bins->bin_off, p->use, l->g, l->h, l->n, &p->split, &l->best);
+    uint8_t *num = bins->cat ? cat_numeric_use(bins, p->use) : NULL; /* categorical features: categorical.c */
+    const uint8_t *use = num ? num : p->use;
+    if (b->find_split) b->find_split(b, h, use, l->g, l->h, l->n, &p->split, &l->best);
+    else ps_gbdt_split_cpu(h, bins->f, bins->bin_off, use, l->g, l->h, l->n, &p->split, &l->best);
+    if (num) l->is_cat = cat_find_split(h, bins, p->use, l->g, l->h, l->n, &p->split, &l->best, l->set);
+    free(num);
   }
   tm->split += now_minus(t0);
 }
@@ -116,6 +125,13 @@ static void record_node(const grow_t *g, ps_tree_t *t, int best, int node, int r
   t->threshold[node] = s->bin <= ncuts ? bins->cuts[bins->cut_off[s->feature] + s->bin - 1] : INFINITY;
   t->default_left[node] = (uint8_t)s->default_left;
   t->gain[node] = s->gain;
+  t->cat[node] = -1;
+  if (lf->is_cat) { /* a set of codes; threshold and bin unused */
+    t->cat[node] = t->ncat;
+    memcpy(t->cat_set + (size_t)PS_GBDT_CAT_BYTES * (size_t)t->ncat++, lf->set, PS_GBDT_CAT_BYTES);
+    t->threshold[node] = INFINITY;
+    t->bin[node] = (uint8_t)(ncuts + 1);
+  }
   t->left[node] = ~best;
   t->right[node] = ~right;
   if (lf->parent_node >= 0) {
@@ -162,7 +178,8 @@ static void split_leaf(grow_t *g, ps_tree_t *t, int best, int right) {
   int node = t->nleaves - 1;
   record_node(g, t, best, node, right);
   double t0 = ps_now();
-  g->b->split(g->b, best, right, s->feature, s->bin, s->default_left);
+  if (leaf[best].is_cat) g->b->split_set(g->b, best, right, s->feature, leaf[best].set);
+  else g->b->split(g->b, best, right, s->feature, s->bin, s->default_left);
   g->tm->partition += now_minus(t0);
   leaf_t *lc = &leaf[best], *rc = &leaf[right];
   leaf_t parent = *lc;
@@ -206,8 +223,9 @@ void grow_tree(ps_gbdt_backend_t *b, const ps_bins_t *bins, const ps_grow_params
   grow_t g = {.b = b, .bins = bins, .p = p, .tm = tm, .leaf = ps_calloc((size_t)L, sizeof(leaf_t)), .len = len,
               .bytes = bytes, .keep_max = p->hist_budget / (int64_t)(bytes > 0 ? bytes : 1), .quant = quant,
               .x3 = quant ? ps_malloc(sizeof(int64_t) * PS_HIST_W * (size_t)(bins->total_bins + 1)) : NULL};
-  grow_root(&g);
   t->nleaves = 1;
+  t->ncat = 0;
+  grow_root(&g);
   while (t->nleaves < L) {
     int best = -1;
     for (int i = 0; i < t->nleaves; i++)

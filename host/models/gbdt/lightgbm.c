@@ -22,7 +22,13 @@
  *    (LightGBM reads them as 0; prediction and TreeSHAP do not use them);
  *  - feature names with whitespace get '_' in its place (LightGBM splits
  *    the list on spaces); feature_infos: "[first cut:last cut]" of each
- *    feature, "none" for a feature without cuts (never split on).
+ *    feature, "none" for a feature without cuts (never split on);
+ *  - categorical splits (gbdt/gbdt_cat.h): decision_type 9 (categorical,
+ *    missing type NaN: NaN goes right), threshold = the node's index among
+ *    the tree's categorical nodes, its set as 32-bit words in
+ *    cat_boundaries/cat_threshold (LightGBM's bitset: code c is bit c % 32
+ *    of word c / 32); feature_infos of a categorical feature: its codes
+ *    "0:1:...:C-1".
  * Each tree is printed to memory first: the header lists every tree's size
  * in bytes (tree_sizes). */
 #define _POSIX_C_SOURCE 200809L
@@ -35,6 +41,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "gbdt/gbdt_cat.h"
 #include "io/output.h"
 #include "models/gbdt/model.h"
 
@@ -48,6 +55,8 @@ typedef struct {
   const int64_t *count;
   double bias;      /* added to every leaf value (the initial score, first tree) */
   double shrinkage;
+  const int32_t *cat;     /* [nodes] category set index (forest-wide), -1 numerical; NULL: none */
+  const uint8_t *cat_set; /* the forest's sets */
 } lgb_tree_t;
 
 static void put_ints(FILE *f, const char *key, const int32_t *v, int64_t n) {
@@ -71,16 +80,48 @@ static void internal_counts(const lgb_tree_t *t, int64_t *ic) {
   }
 }
 
+static int is_cat(const lgb_tree_t *t, int64_t q) { return t->cat && t->cat[q] >= 0; }
+
+/* The categorical nodes' sets as LightGBM's bitsets (32-bit words, trailing zero words left out). */
+static void put_sets(FILE *f, const lgb_tree_t *t) {
+  int64_t bound = 0;
+  fprintf(f, "cat_boundaries=0");
+  for (int64_t q = 0; q < t->nodes; q++) {
+    if (!is_cat(t, q)) continue;
+    const uint8_t *s = t->cat_set + (size_t)t->cat[q] * PS_GBDT_CAT_BYTES;
+    int w = PS_GBDT_CAT_BYTES / 4;
+    while (w > 1 && !(s[4 * w - 4] | s[4 * w - 3] | s[4 * w - 2] | s[4 * w - 1])) w--;
+    bound += w;
+    fprintf(f, " %lld", (long long)bound);
+  }
+  fprintf(f, "\ncat_threshold=");
+  int first = 1;
+  for (int64_t q = 0; q < t->nodes; q++) {
+    if (!is_cat(t, q)) continue;
+    const uint8_t *s = t->cat_set + (size_t)t->cat[q] * PS_GBDT_CAT_BYTES;
+    int w = PS_GBDT_CAT_BYTES / 4;
+    while (w > 1 && !(s[4 * w - 4] | s[4 * w - 3] | s[4 * w - 2] | s[4 * w - 1])) w--;
+    for (int i = 0; i < w; i++, first = 0)
+      fprintf(f, first ? "%u" : " %u", (unsigned)s[4 * i] | (unsigned)s[4 * i + 1] << 8 |
+                                       (unsigned)s[4 * i + 2] << 16 | (unsigned)s[4 * i + 3] << 24);
+  }
+  fputc('\n', f);
+}
+
 static void put_tree(FILE *f, const lgb_tree_t *t, const int64_t *ic) {
-  int64_t n = t->nodes;
-  fprintf(f, "num_leaves=%lld\nnum_cat=0\n", (long long)t->leaves);
+  int64_t n = t->nodes, ncat = 0;
+  for (int64_t q = 0; q < n; q++) ncat += is_cat(t, q);
+  fprintf(f, "num_leaves=%lld\nnum_cat=%lld\n", (long long)t->leaves, (long long)ncat);
   put_ints(f, "split_feature", t->feature, n);
   fprintf(f, "split_gain=");
   for (int64_t q = 0; q < n; q++) fprintf(f, q ? " %.9g" : "%.9g", (double)(float)t->gain[q]);
   fprintf(f, "\nthreshold=");
-  for (int64_t q = 0; q < n; q++) fprintf(f, q ? " %.17g" : "%.17g", (double)t->threshold[q]);
+  for (int64_t q = 0, c = 0; q < n; q++) {
+    if (is_cat(t, q)) fprintf(f, q ? " %lld" : "%lld", (long long)c++); /* the node's set among the tree's */
+    else fprintf(f, q ? " %.17g" : "%.17g", (double)t->threshold[q]);
+  }
   fprintf(f, "\ndecision_type=");
-  for (int64_t q = 0; q < n; q++) fprintf(f, q ? " %d" : "%d", 8 | (t->default_left[q] ? 2 : 0));
+  for (int64_t q = 0; q < n; q++) fprintf(f, q ? " %d" : "%d", is_cat(t, q) ? 9 : 8 | (t->default_left[q] ? 2 : 0));
   fputc('\n', f);
   put_ints(f, "left_child", t->left, n);
   put_ints(f, "right_child", t->right, n);
@@ -89,6 +130,7 @@ static void put_tree(FILE *f, const lgb_tree_t *t, const int64_t *ic) {
   fputc('\n', f);
   put_i64(f, "leaf_count", t->count, t->leaves);
   put_i64(f, "internal_count", ic, n);
+  if (ncat > 0) put_sets(f, t);
   fprintf(f, "is_linear=0\nshrinkage=%.17g\n\n", t->shrinkage);
 }
 
@@ -125,7 +167,9 @@ static void put_header(FILE *f, const ps_gbdt_model_t *m) {
   for (int64_t j = 0; j < m->f; j++) {
     int64_t a = m->bins.cut_off[j], b = m->bins.cut_off[j + 1];
     if (j) fputc(' ', f);
-    if (a == b) fprintf(f, "none");
+    if (m->bins.cat && m->bins.cat[j])
+      for (int64_t c = 0; c <= b - a; c++) fprintf(f, c ? ":%lld" : "%lld", (long long)c);
+    else if (a == b) fprintf(f, "none");
     else fprintf(f, "[%.17g:%.17g]", (double)m->bins.cuts[a], (double)m->bins.cuts[b - 1]);
   }
   fputc('\n', f);
@@ -139,7 +183,8 @@ static lgb_tree_t head_tree(const ps_gbdt_model_t *m, int h, int32_t t, double s
                   .feature = fo->feature + n0, .left = fo->left + n0, .right = fo->right + n0,
                   .threshold = fo->threshold + n0, .default_left = fo->default_left + n0, .gain = fo->gain + n0,
                   .value = fo->leaf_value + l0, .count = fo->leaf_count + l0,
-                  .bias = t == 0 ? m->init_score[h] : 0.0, .shrinkage = shrinkage};
+                  .bias = t == 0 ? m->init_score[h] : 0.0, .shrinkage = shrinkage, .cat = fo->ncat > 0 ? fo->cat + n0 : NULL,
+                  .cat_set = fo->cat_set};
   return r;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "gbdt/gbdt_cat.h"
 #include "io/output.h"
 #include "models/model_file.h"
 
@@ -41,6 +42,10 @@ void gbdt_model_write_trees(ps_h5_t fid, const ps_gbdt_model_t *m, int heads) {
   int64_t dc[1] = {m->bins.cut_off[f]}, doff[1] = {f + 1};
   h5_write_small(g, "cuts", PS_F32, 1, dc, m->bins.cuts);
   h5_write_small(g, "offsets", PS_I64, 1, doff, m->bins.cut_off);
+  if (m->bins.cat) { /* only with categorical features: other files stay as they were */
+    int64_t df[1] = {f};
+    h5_write_small(g, "categorical", PS_U8, 1, df, m->bins.cat);
+  }
   h5_close(g);
   ps_h5_t gt = h5_group_create(fid, "/trees"), gi = h5_group_create(fid, "/importance");
   for (int h = 0; h < heads; h++) {
@@ -60,6 +65,11 @@ void gbdt_model_write_trees(ps_h5_t fid, const ps_gbdt_model_t *m, int heads) {
     h5_write_small(th, "gain", PS_F64, 1, dn, fo->gain);
     h5_write_small(th, "leaf_value", PS_F64, 1, dl, fo->leaf_value);
     h5_write_small(th, "leaf_count", PS_I64, 1, dl, fo->leaf_count);
+    if (fo->ncat > 0) { /* categorical splits (gbdt/gbdt_cat.h) */
+      int64_t ds[2] = {fo->ncat, PS_GBDT_CAT_BYTES};
+      h5_write_small(th, "cat_index", PS_I32, 1, dn, fo->cat);
+      h5_write_small(th, "cat_set", PS_U8, 2, ds, fo->cat_set);
+    }
     h5_close(th);
     ps_h5_t ih = h5_group_create(gi, m->targets[h]);
     int64_t df[1] = {f};
@@ -124,6 +134,8 @@ static void check_forest(const char *path, const char *target, const ps_forest_t
       int32_t j = fo->feature[q];
       if (j < 0 || j >= f) bad(path, "feature index", target, q);
       int64_t ncuts = b->cut_off[j + 1] - b->cut_off[j];
+      if (fo->cat && fo->cat[q] >= 0 && (fo->cat[q] >= fo->ncat || !b->cat || !b->cat[j]))
+        bad(path, "category set", target, q);
       if (fo->bin[q] < 1 || fo->bin[q] > ncuts + 1 || isnan(fo->threshold[q])) bad(path, "split threshold", target, q);
       int32_t c[2] = {fo->left[q], fo->right[q]};
       for (int s = 0; s < 2; s++)
@@ -137,6 +149,22 @@ static void check_forest(const char *path, const char *target, const ps_forest_t
 static void read_array(ps_h5_t g, const char *path, const char *name, ps_dtype_t t, void **dst, int64_t n) {
   *dst = ps_malloc(h5_dtype_size(t) * (size_t)(n > 0 ? n : 1));
   h5_read_small(g, path, name, t, *dst, n);
+}
+
+/* The categorical splits' sets, where the file has them (older files: none). */
+static void read_sets(ps_h5_t th, const char *path, ps_forest_t *fo) {
+  if (!h5_exists(th, "cat_index")) return;
+  read_array(th, path, "cat_index", PS_I32, (void **)&fo->cat, fo->nnodes);
+  fo->ncat = h5_count(th, "cat_set") / PS_GBDT_CAT_BYTES;
+  fo->cap_cat = fo->ncat;
+  read_array(th, path, "cat_set", PS_U8, (void **)&fo->cat_set, fo->ncat * PS_GBDT_CAT_BYTES);
+}
+
+/* Which features are categorical, where the file says. */
+static void read_categorical(ps_h5_t fid, const char *path, ps_bins_t *b) {
+  if (!h5_exists(fid, "/bins/categorical")) return;
+  b->cat = ps_malloc((size_t)(b->f > 0 ? b->f : 1));
+  h5_read_small(fid, path, "/bins/categorical", PS_U8, b->cat, b->f);
 }
 
 void gbdt_model_read_trees(ps_h5_t fid, const char *path, ps_gbdt_model_t *m, int heads) {
@@ -156,6 +184,7 @@ void gbdt_model_read_trees(ps_h5_t fid, const char *path, ps_gbdt_model_t *m, in
       if (!isfinite(cuts[q]) || (q > cut_off[j] && !(cuts[q] > cuts[q - 1])))
         ps_die_all(PS_EXIT_ERROR, "%s: /bins/cuts is damaged at feature %lld", path, (long long)j);
   bins_from_cuts(f, cuts, cut_off, &m->bins);
+  read_categorical(fid, path, &m->bins);
   free(cuts);
   free(cut_off);
   for (int h = 0; h < heads; h++) {
@@ -189,6 +218,7 @@ void gbdt_model_read_trees(ps_h5_t fid, const char *path, ps_gbdt_model_t *m, in
     read_array(th, path, "gain", PS_F64, (void **)&fo->gain, fo->nnodes);
     read_array(th, path, "leaf_value", PS_F64, (void **)&fo->leaf_value, fo->nleaves);
     read_array(th, path, "leaf_count", PS_I64, (void **)&fo->leaf_count, fo->nleaves);
+    read_sets(th, path, fo);
     h5_close(th);
     check_forest(path, m->targets[h], fo, f, &m->bins);
     name = ps_sprintf("/importance/%s/gain", m->targets[h]);

@@ -7,6 +7,7 @@
 #include "comm/comm.h"
 #include "common/cuda_check.h"
 #include "core/util.h"
+#include "gbdt/gbdt_cat.h"
 #include "gbdt/gbdt_kernels.h"
 
 struct gbdt_cuda_explainer {
@@ -41,6 +42,8 @@ static void upload(gbdt_cuda_explainer_t *c, int h, const ps_forest_view_t *v, c
   d->right = up(v->right, sizeof(int32_t) * nodes, c->s);
   d->leaf_value = up(v->leaf_value, sizeof(double) * leaves, c->s);
   d->bin = NULL;
+  d->cat = v->cat ? up(v->cat, sizeof(int32_t) * nodes, c->s) : NULL; /* categorical splits (gbdt/gbdt_cat.h) */
+  d->cat_set = v->cat ? up(v->cat_set, PS_GBDT_CAT_BYTES * (size_t)ps_gbdt_view_sets(v, (int64_t)nodes), c->s) : NULL;
   *q = *p;
   q->path_off = up(p->path_off, sizeof(int64_t) * (leaves + 1), c->s);
   q->node = up(p->node, sizeof(int64_t) * np, c->s);
@@ -94,6 +97,8 @@ void gbdt_cuda_explainer_destroy(gbdt_cuda_explainer_t *c) {
     const void *ps[] = {d->node_off, d->leaf_off, d->feature, d->threshold, d->default_left, d->left, d->right,
                         d->leaf_value, q->path_off, q->node, q->go_left, q->zero};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) CUDA_CHECK(cudaFree((void *)ps[i]));
+    if (d->cat) CUDA_CHECK(cudaFree((void *)d->cat));
+    if (d->cat_set) CUDA_CHECK(cudaFree((void *)d->cat_set));
   }
   if (c->X) CUDA_CHECK(cudaFree(c->X));
   if (c->phi) CUDA_CHECK(cudaFree(c->phi));

@@ -1,0 +1,44 @@
+/* categorical.h: categorical features in the trees, LightGBM's way
+ * (src/treelearner/feature_histogram.hpp, FindBestThresholdCategorical):
+ * a feature with C categories (input file's /categorical) has a bin per
+ * code (cuts at code + 1/2: bin = 1 + code) and the missing bin; a node
+ * splits it by a set of codes that go left, NaN and every other code
+ * right (gbdt/gbdt_cat.h). The search, from the leaf's exact integer
+ * histogram (so every rank decides the same):
+ *  - C <= CAT_MAX_TO_ONEHOT: one category against the rest;
+ *  - else the categories with at least CAT_SMOOTH rows, sorted by
+ *    sum_g / (sum_h + CAT_SMOOTH) (stable: ties by code), and the best
+ *    prefix of at most min(CAT_MAX_THRESHOLD, (used + 1) / 2) of them
+ *    from either end; a candidate is tried once CAT_MIN_DATA_PER_GROUP
+ *    rows have joined since the last one, the right side keeps at least
+ *    that many rows, and the children's gains use lambda_l2 + CAT_L2
+ *    (the parent's: lambda_l2, as LightGBM).
+ * The constants are LightGBM's defaults. Leaf values use lambda_l2 alone
+ * (LightGBM adds cat_l2 to a categorical split's two children). */
+#ifndef PS_GBDT_CATEGORICAL_H
+#define PS_GBDT_CATEGORICAL_H
+#include <stdint.h>
+
+#include "gbdt/gbdt_cpu.h"
+#include "models/gbdt/binning.h"
+
+#define CAT_MAX_TO_ONEHOT 4
+#define CAT_SMOOTH 10.0
+#define CAT_L2 10.0
+#define CAT_MIN_DATA_PER_GROUP 100
+#define CAT_MAX_THRESHOLD 32
+
+/* Categorical features' cuts replaced by a bin per code; card [f]: the
+ * categories of each feature, 0 numerical (NULL: none; nothing changes). */
+void cat_bins(ps_bins_t *b, const int64_t *card);
+/* Categories of feature j of binned features (0: numerical). */
+int64_t cat_count(const ps_bins_t *b, int64_t j);
+/* The features the numerical search may use: use without the categorical
+ * ones (a new array of f; use NULL: all). */
+uint8_t *cat_numeric_use(const ps_bins_t *b, const uint8_t *use);
+/* The best categorical split of a leaf with sums (G, H, N), if it gains
+ * more than best->gain: best and set (PS_GBDT_CAT_BYTES: the codes that go
+ * left) replaced, returns 1; else 0. */
+int cat_find_split(const int64_t *hist, const ps_bins_t *b, const uint8_t *use, int64_t G, int64_t H, int64_t N,
+                   const ps_split_params_t *p, ps_split_t *best, uint8_t *set);
+#endif
