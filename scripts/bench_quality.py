@@ -298,6 +298,8 @@ def run_propscore(a, opts, train, test, work, tag):
             for k in ("trees", "best_iteration", "iterations"):
                 if k in mt:
                     info[k] = int(mt[k])
+        if "blend/logreg_weight" in m:  # a blend of both kinds (cross-validated auto)
+            info["logreg_weight"] = float(m["blend/logreg_weight"][0])
         for k in ("cv_folds", "candidate", "blend"):  # attributes a cross-validated auto may add
             if k in at:
                 info[k] = at[k] if isinstance(at[k], (str, int, float)) else str(at[k])
@@ -359,8 +361,9 @@ def run_table(a, name, work):
             subset_h5(paths["propscore"], te, fte)
         for m in a.models:
             t0 = time.time()
-            if m in PS_MODELS:
-                p, info = run_propscore(a, PS_MODELS[m] + shlex.split(a.train_args), ftr, fte, work, f"{name}.f{k}.{m}")
+            if m in a.ps_models:
+                opts = [o.replace("{inv_n}", f"{1.0 / tr.sum():.17g}") for o in a.ps_models[m] + shlex.split(a.train_args)]
+                p, info = run_propscore(a, opts, ftr, fte, work, f"{name}.f{k}.{m}")
             else:
                 p, info = run_peer(m, X, y, tr, te, a)
             r = {"fold": k, **metrics(p, y[te]), "seconds": round(time.time() - t0, 3), **info}
@@ -425,6 +428,8 @@ def pick_label(f):
     s = f.get("model_type", "?")
     if "trees" in f and s == "gbdt":
         s += f"({f.get('best_iteration', f['trees'])})"
+    if "logreg_weight" in f:
+        s += f"(w={f['logreg_weight']:.2f})"
     return s
 
 
@@ -443,6 +448,9 @@ def parse_args(argv):
     ap.add_argument("--import-args", default="", help="extra scripts/to_hdf5.py options for propscore's file "
                     "(the peers keep the one-hot file)")
     ap.add_argument("--train-args", default="", help="extra propscore train options for every propscore model")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=OPTS",
+                    help="one more propscore model: train OPTS (e.g. ps-gbdt-all='--model-type gbdt --holdout 0'); "
+                    "{inv_n} in OPTS becomes 1/(training rows of the fold): --l2 {inv_n} is scikit-learn's C = 1")
     ap.add_argument("--launcher", default="", help="prefix of every propscore command, e.g. 'mpirun -n 2'")
     ap.add_argument("--seed", type=int, default=0, help="the peers' random_state (default 0)")
     ap.add_argument("--threads", type=int, default=1, help="the peers' threads (default 1: the scores do not "
@@ -452,11 +460,17 @@ def parse_args(argv):
     if not 2 <= a.folds <= 100:
         ap.error("--folds must be 2..100")
     a.tables = [t for t in a.tables.split(",") if t]
-    a.models = [m for m in a.models.split(",") if m]
+    a.ps_models = dict(PS_MODELS)
+    for v in a.variant:
+        name, eq, opts = v.partition("=")
+        if not eq or not name or name in a.ps_models or name in PEERS:
+            ap.error(f"--variant {v}: expected a new NAME=OPTS")
+        a.ps_models[name] = shlex.split(opts)
+    a.models = [m for m in a.models.split(",") if m] + [v.partition("=")[0] for v in a.variant]
     for m in a.models:
-        if m not in ALL_MODELS:
+        if m not in a.ps_models and m not in PEERS:
             ap.error(f"--models: unknown model '{m}' (known: {', '.join(ALL_MODELS)})")
-    a.models_ps = [m for m in a.models if m in PS_MODELS]
+    a.models_ps = [m for m in a.models if m in a.ps_models]
     a.propscore = os.path.abspath(a.propscore)
     if a.models_ps and not os.access(a.propscore, os.X_OK):
         ap.error(f"--propscore {a.propscore}: not an executable")
