@@ -14,7 +14,8 @@ APT_PKGS=(
   slurmctld slurmd slurm-client munge   # the local one-node Slurm of the job-script tests
   chromium fonts-dejavu-core            # headless browser of the report tests (eval --report)
 )
-PY_PKGS=(numpy h5py scikit-learn pandas pyarrow pytest lightgbm statsmodels scikit-uplift faiss-cpu matplotlib shap)
+PY_PKGS=(numpy h5py scikit-learn pandas pyarrow pytest lightgbm statsmodels scikit-uplift faiss-cpu matplotlib shap
+         xgboost-cpu)                        # xgboost: a peer of scripts/bench_quality.py
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -31,7 +32,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 PY=${PYTHON:-python3}
-if ! "$PY" -c 'import numpy, h5py, sklearn, pandas, pyarrow, pytest, lightgbm, statsmodels, sklift, faiss, matplotlib, shap' 2>/dev/null; then
+if ! "$PY" -c 'import numpy, h5py, sklearn, pandas, pyarrow, pytest, lightgbm, statsmodels, sklift, faiss, matplotlib, shap, xgboost' 2>/dev/null; then
   echo "install-deps: pip install ${PY_PKGS[*]}"
   "$PY" -m pip install -q --disable-pip-version-check "${PY_PKGS[@]}"
 fi
