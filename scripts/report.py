@@ -18,7 +18,10 @@ decile, a reliability (calibration) plot with the Brier score, the score
 histogram against the baseline model's with the gate's PSI, and for GBDT
 models the top features by gain. When given: persona sizes and a profile
 heat map (segment --json), Qini curves with the random line (eval --uplift
---json), the offers' expected value by depth (an offers file). The header:
+--json), the offers' expected value by depth (an offers file). When the scores file
+holds reason codes (score --explain N): mean |contribution| per feature and
+a beeswarm of contribution by feature value (feature values from the data
+file). The header:
 data file and rows, model kind, the gate's verdict and numbers, the run
 manifest's id, date and command."""
 import argparse
@@ -362,6 +365,112 @@ def offers_section(rep, path):
     return [rep.chart("offers-value", f"offers: expected value by depth ({sum(d['per_head'].values()):,} offers)",
                       None, d, draw)]
 
+EXPLAIN_BARS = 12      # features in the mean |contribution| chart
+SWARM_FEATURES = 6     # features in the beeswarm chart
+SWARM_ROWS = 2000      # rows it samples (evenly spaced over the file)
+
+
+def text(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def explain_summary(scores, data):
+    """The reason codes of a scores file written by score --explain N, per
+    head: each feature's mean |contribution| over all rows (a feature that is
+    not among a row's N strongest counts 0 there: exact when N is the feature
+    count, else a lower bound) and the share of rows where it is a reason; and
+    for the strongest features, (feature value from the data file,
+    contribution) at up to SWARM_ROWS evenly spaced rows where it is among the
+    row's reasons. None when the scores file has no /explain (or h5py is
+    missing, or the files are not where eval found them)."""
+    try:
+        import h5py
+    except ImportError:
+        print("report.py: h5py is not installed: the reason codes section is left out")
+        return None
+    import numpy as np
+    if not os.path.isfile(scores):
+        return None
+    with h5py.File(scores, "r") as s:
+        if "explain" not in s:
+            return None
+        g = s["explain"]
+        names = [text(n) for n in g["feature_names"][...]] if "feature_names" in g else None
+        top, method = int(g.attrs["top"]), text(g.attrs["method"])
+        ids = s["customer_id"][...]
+        heads = {t: (h["feature"][...].astype(np.int64), h["value"][...]) for t, h in g.items()
+                 if isinstance(h, h5py.Group)}
+    n = len(ids)
+    rows = np.unique(np.linspace(0, n - 1, min(n, SWARM_ROWS)).round().astype(np.int64)) if n else np.zeros(0, int)
+    X = None
+    if os.path.isfile(data):
+        with h5py.File(data, "r") as d:
+            names = names or [text(v) for v in d["feature_names"][...]]
+            if len(rows) and d["customer_id"].shape == ids.shape and np.array_equal(d["customer_id"][rows], ids[rows]):
+                X = d["features"][rows, :]
+    if names is None:
+        return None
+    out = {"top": top, "method": method, "rows": int(n), "heads": {}}
+    for t, (F, V) in heads.items():
+        f = len(names)
+        total = np.zeros(f)
+        np.add.at(total, F.ravel(), np.abs(V.ravel().astype(np.float64)))
+        mean, share = total / max(n, 1), np.bincount(F.ravel(), minlength=f)[:f] / max(n, 1)
+        order = sorted(range(f), key=lambda j: (-mean[j], j))[:EXPLAIN_BARS]
+        swarm = []
+        for j in (order[:SWARM_FEATURES] if X is not None else []):
+            r, k = np.nonzero(F[rows] == j)
+            swarm.append({"feature": names[j], "rows": [int(i) for i in rows[r]],
+                          "value": [float(x) if np.isfinite(x) else None for x in X[r, j]],
+                          "contribution": [float(c) for c in V[rows][r, k]]})
+        out["heads"][t] = {"features": [names[j] for j in order], "mean_abs": [float(mean[j]) for j in order],
+                           "share_in_top": [float(share[j]) for j in order], "swarm": swarm}
+    return out
+
+
+def explain_section(rep, ex):
+    """Per head: mean |contribution| bars and a beeswarm of contribution by feature value."""
+    import numpy as np
+    parts = [f"<p>Reason codes ({esc(ex['method'])}, the {ex['top']} strongest per customer, "
+             f"{ex['rows']:,} customers): a feature's mean |contribution| counts 0 where it is not among "
+             f"a customer's {ex['top']} (exact when all features are kept, else a lower bound). The beeswarm "
+             f"plots, for up to {SWARM_ROWS:,} customers spread over the file, each contribution where the "
+             f"feature is one of the customer's reasons, coloured by its value (grey: missing).</p>"]
+    for t, h in ex["heads"].items():
+        sid = slug(t)
+
+        def bars(ax, h=h):
+            y = range(len(h["features"]))[::-1]
+            ax.barh(y, h["mean_abs"], color="C2")
+            ax.set_yticks(y)
+            ax.set_yticklabels(h["features"])
+            ax.set_xlabel("mean |contribution| to the log-odds")
+        parts.append(rep.chart(f"explain-{sid}", f"{t}: mean |contribution| per feature", t,
+                               {k: h[k] for k in ("features", "mean_abs", "share_in_top")}, bars,
+                               h=max(2.5, 0.28 * len(h["features"]) + 1)))
+        if not h["swarm"]:
+            continue
+
+        def swarm(ax, sw=h["swarm"]):
+            rng = np.random.default_rng(0)
+            for i, s in enumerate(sw):
+                v = np.array([np.nan if x is None else x for x in s["value"]], dtype=np.float64)
+                c, ok = np.array(s["contribution"]), np.isfinite(v)
+                col = np.zeros(len(v))
+                col[ok] = np.argsort(np.argsort(v[ok], kind="stable")) / max(ok.sum() - 1, 1)
+                y = len(sw) - 1 - i + rng.uniform(-0.3, 0.3, len(v))
+                ax.scatter(c[ok], y[ok], c=col[ok], cmap="coolwarm", vmin=0, vmax=1, s=5, lw=0)
+                ax.scatter(c[~ok], y[~ok], color="0.6", s=5, lw=0)
+            ax.axvline(0, color="k", lw=0.8)
+            ax.set_yticks(range(len(sw))[::-1])
+            ax.set_yticklabels([s["feature"] for s in sw])
+            ax.set_xlabel("contribution to the log-odds")
+            sm = rep.plt.cm.ScalarMappable(cmap="coolwarm", norm=rep.plt.Normalize(0, 1))
+            ax.figure.colorbar(sm, ax=ax, ticks=[0, 1], label="feature value").ax.set_yticklabels(["low", "high"])
+        parts.append(rep.chart(f"swarm-{sid}", f"{t}: contribution by feature value (top features)", t,
+                               {"swarm": h["swarm"]}, swarm, w=6.0, h=max(2.5, 0.5 * len(h["swarm"]) + 1)))
+    return parts
+
 
 def header(ev, gate, manifests):
     """The header's numbers (also in report.json)."""
@@ -472,6 +581,9 @@ def main():
         body.append(("Uplift (Qini)", uplift_section(rep, up)))
     if a.offers:
         body.append(("Offers", offers_section(rep, a.offers)))
+    ex = explain_summary(ev["scores"], ev["data"])
+    if ex:
+        body.append(("Reason codes", explain_section(rep, ex)))
     title = f"propscore report: {os.path.basename(ev['scores'])} on {os.path.basename(ev['data'])}"
     page = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
             f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",

@@ -185,7 +185,7 @@ static void score_create(score_job_t *j) {
     j->gu = h5_group_create(j->fid, "/uplift");
     for (int h = 0; h < j->k; h++) j->du[h] = h5_dset_create(j->gu, j->sc->targets[h], PS_F32, 1, dims, chunk);
   }
-  score_explain_create(&j->x, j->fid, j->sc->targets, j->n_all);
+  score_explain_create(&j->x, j->fid, j->sc->targets, j->d.feature_names, j->n_all);
 }
 
 /* One block: probabilities of every head (and uplifts), ids copied through. */

@@ -21,13 +21,14 @@ void score_explain_open(score_explain_t *x, int top, const char *model, const ch
   x->val = x->gh + 2 * x->k;
 }
 
-void score_explain_create(score_explain_t *x, ps_h5_t fid, char **targets, int64_t n_all) {
+void score_explain_create(score_explain_t *x, ps_h5_t fid, char **targets, char **names, int64_t n_all) {
   if (!x->top) return;
   int64_t dims[2] = {n_all, x->top}, chunk[2] = {n_all < 65536 ? n_all : 65536, x->top};
   if (chunk[0] < 1) chunk[0] = 1;
   x->g = h5_group_create(fid, "/explain");
   h5_attr_i64(x->g, "top", x->top);
   h5_attr_str(x->g, "method", x->ex->method);
+  h5_write_strings(x->g, "feature_names", names, x->f); /* what /explain/<target>/feature indexes */
   for (int h = 0; h < x->k; h++) {
     x->gh[h] = h5_group_create(x->g, targets[h]);
     h5_attr_f64(x->gh[h], "base_value", x->ex->base[h]);

@@ -3,7 +3,8 @@
  * and their signed values, written beside the scores through the same
  * pipeline blocks (so streamed, distributed and resumed like them):
  * /explain/<target>/feature int16 [rows, N] and /explain/<target>/value
- * float32 [rows, N], attribute base_value (datasets/SCHEMA.md). */
+ * float32 [rows, N], attribute base_value, and /explain/feature_names
+ * (datasets/SCHEMA.md). */
 #ifndef PS_SCORE_EXPLAIN_H
 #define PS_SCORE_EXPLAIN_H
 #include <stdint.h>
@@ -25,7 +26,8 @@ typedef struct {
 /* Collective: the explainer of the model; dies on an uplift model or N
  * above the model's features. */
 void score_explain_open(score_explain_t *x, int top, const char *model, const char *device, int64_t f);
-void score_explain_create(score_explain_t *x, ps_h5_t fid, char **targets, int64_t n_all);
+/* Creates /explain: its datasets, and feature_names [f] (the data's: the names of the feature indices). */
+void score_explain_create(score_explain_t *x, ps_h5_t fid, char **targets, char **names, int64_t n_all);
 void score_explain_reopen(score_explain_t *x, ps_h5_t fid, const char *file, char **targets);
 /* The 2k output columns (feature, value of each head) into out; their number. */
 int score_explain_cols(const score_explain_t *x, ps_pipe_col_t *out);

@@ -19,6 +19,7 @@
 #include "io/h5.h"
 #include "io/output.h"
 #include "io/scores_file.h"
+#include "targeting/export_explain.h"
 #include "targeting/offers.h"
 
 const char *const EXPORT_GROUPS[] = {"treatment", "control", NULL};
@@ -51,6 +52,9 @@ static const ps_option_t EXPORT_OPTS[] = {
     {.name = "out", .type = OPT_STR, .off = F(out), .arg = "FILE", .flags = OPT_REQUIRED, .short_name = 'o',
      .help = ".csv, or .parquet (converted from the CSV by\nscripts/csv_to_parquet.py run by $PROPSCORE_PYTHON, "
              "default\npython3, with pyarrow); mode 0640,\ntemporary name renamed when complete"},
+    {.name = "explain", .type = OPT_FLAG, .off = F(explain), .short_name = 'x',
+     .help = "also each customer's reasons for --by: columns reason_1,contribution_1,... (feature\nnames, "
+             "signed log-odds contributions) from a scores file written by\nscore --explain N"},
     {.name = "quiet", .type = OPT_FLAG, .ptr = &ps_quiet, .help = "no progress log", .short_name = 'q'},
     {0}};
 #undef F
@@ -61,7 +65,8 @@ const ps_cmd_spec_t export_cmd = {
     .usage = "usage: propscore export --scores SCORES.h5 --by TARGET (--top N | --top-percent P)\n"
              "                        --id-key-file KEY --out AUDIENCE.csv|.parquet\n"
              "                        [--uplift] [--holdout ASSIGN.h5 --group treatment|control\n"
-             "                        [--campaign NAME]] [--personas P.h5 --persona N] [--quiet]\n"
+             "                        [--campaign NAME]] [--personas P.h5 --persona N] [--explain]\n"
+             "                        [--quiet]\n"
              "\n"
              "Write an audience list for downstream tools: the best customers by a score,\n"
              "best first, as columns pseudo_id,score. Raw customer ids never leave propscore:\n"
@@ -158,7 +163,7 @@ static void pseudonym(uint64_t h, char out[18]) {
 
 typedef struct {
   double score;
-  int64_t id;
+  int64_t id, src; /* src: on rank 0, its record in the gathered reasons (export_explain.h) */
 } pick_t;
 static int by_score(const void *x, const void *y) {
   const pick_t *a = x, *b = y;
@@ -195,6 +200,8 @@ typedef struct {
   int64_t *ids;
   float *p;    /* the score of each row */
   uint8_t *in; /* the row is considered */
+  export_explain_t x; /* with --explain */
+  char *reasons;      /* with --explain: the picked rows' reasons, gathered on rank 0 */
 } export_rows_t;
 
 /* Keep only the rows of the --group of the --holdout file. */
@@ -255,11 +262,12 @@ static void read_rows(export_rows_t *r, const char *name) {
   memset(r->in, 1, nn);
   if (o->holdout) keep_group(r);
   if (o->personas) keep_persona(r);
+  if (o->explain) export_explain_read(&r->x, o->scores, o->by, r->N, r->row0, r->n);
 }
 
 /* The top rows considered over all ranks (ties: lower id), gathered on rank
  * 0 best first (*g of them); *M: the rows considered on all ranks. */
-static pick_t *pick_top(const export_rows_t *r, int64_t *g, int64_t *M) {
+static pick_t *pick_top(export_rows_t *r, int64_t *g, int64_t *M) {
   int64_t m = 0;
   for (int64_t i = 0; i < r->n; i++) m += r->in[i];
   ps_offer_t *c = ps_malloc(sizeof(ps_offer_t) * (size_t)(m > 0 ? m : 1));
@@ -275,27 +283,35 @@ static pick_t *pick_top(const export_rows_t *r, int64_t *g, int64_t *M) {
   int64_t mine = 0;
   for (int64_t j = 0; j < m; j++) mine += keep[j];
   pick_t *pk = ps_malloc(sizeof(pick_t) * (size_t)(mine > 0 ? mine : 1));
+  int64_t *rows = ps_malloc(sizeof(int64_t) * (size_t)(mine > 0 ? mine : 1));
   for (int64_t j = 0, q = 0; j < m; j++)
-    if (keep[j]) pk[q++] = (pick_t){.score = c[j].value, .id = c[j].id};
+    if (keep[j]) rows[q] = c[j].row, pk[q++] = (pick_t){.score = c[j].value, .id = c[j].id};
+  if (r->o->explain) r->reasons = export_explain_gather(&r->x, rows, mine);
+  free(rows);
   free(keep);
   free(c);
   size_t total = 0;
   pick_t *all = comm_gatherv_bytes(pk, sizeof(pick_t) * (size_t)mine, &total, NULL);
   free(pk);
   *g = (int64_t)(total / sizeof(pick_t));
+  for (int64_t i = 0; ps_rank == 0 && i < *g; i++) all[i].src = i; /* gathered in the same rank order */
   if (ps_rank == 0) qsort(all, (size_t)*g, sizeof(pick_t), by_score);
   return all;
 }
 
 /* The CSV to descriptor fd (closed here); 0, or -1 with errno. */
-static int write_csv(int fd, const pick_t *all, int64_t g, uint64_t k0, uint64_t k1) {
+static int write_csv(int fd, const export_rows_t *r, const pick_t *all, int64_t g, uint64_t k0, uint64_t k1) {
   FILE *f = fdopen(fd, "w");
   if (!f) return close(fd), -1;
-  fprintf(f, "pseudo_id,score\n");
+  fprintf(f, "pseudo_id,score");
+  if (r->o->explain) export_explain_header(&r->x, f);
+  fprintf(f, "\n");
   for (int64_t i = 0; i < g; i++) {
     char id[18];
     pseudonym(export_siphash(k0, k1, all[i].id), id);
-    fprintf(f, "%s,%.17g\n", id, all[i].score);
+    fprintf(f, "%s,%.17g", id, all[i].score);
+    if (r->o->explain) export_explain_csv(&r->x, r->reasons, all[i].src, f);
+    fprintf(f, "\n");
   }
   int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
   return fclose(f) != 0 || bad ? -1 : 0;
@@ -315,13 +331,14 @@ static int run_helper(const char *helper, const char *csv, const char *parquet) 
 }
 
 /* Rank 0: the audience file, CSV or (through a CSV beside it) Parquet. */
-static void write_audience(const export_opts_t *o, int parquet, const pick_t *all, int64_t g, uint64_t k0,
+static void write_audience(const export_rows_t *r, int parquet, const pick_t *all, int64_t g, uint64_t k0,
                            uint64_t k1) {
+  const export_opts_t *o = r->o;
   ps_output_t *out = out_begin(o->out, 0);
   char *csvp = NULL;
   int fd = parquet ? out_side_tmp(out, &csvp) : open(out_tmp(out), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
   const char *where = parquet ? (csvp ? csvp : o->out) : out_tmp(out);
-  if (fd < 0 || write_csv(fd, all, g, k0, k1) != 0) ps_die_local("export: cannot write %s: %s", where, strerror(errno));
+  if (fd < 0 || write_csv(fd, r, all, g, k0, k1) != 0) ps_die_local("export: cannot write %s: %s", where, strerror(errno));
   if (parquet) {
     char *helper = helper_path();
     if (run_helper(helper, csvp, out_tmp(out)) != 0) {
@@ -340,6 +357,9 @@ int export_run(const export_opts_t *o) {
   int parquet = ol > 8 && !strcmp(o->out + ol - 8, ".parquet");
   int csv = ol > 4 && !strcmp(o->out + ol - 4, ".csv");
   if (!parquet && !csv) ps_die_all(PS_EXIT_USAGE, "export: --out %s: name it .csv or .parquet", o->out);
+  if (o->explain && o->uplift)
+    ps_die_all(PS_EXIT_USAGE, "export: --explain is for /scores: uplift scores have no reason codes (score --explain "
+                              "refuses uplift models)");
   uint64_t k0 = 0, k1 = 0;
   load_key(o->key_file, &k0, &k1);
   ps_path_t ins[4] = {{.role = "--scores", .path = o->scores}, {.role = "--id-key-file", .path = o->key_file}};
@@ -358,7 +378,7 @@ int export_run(const export_opts_t *o) {
   free(r.p);
   free(r.ids);
   if (ps_rank == 0) {
-    write_audience(o, parquet, all, g, k0, k1);
+    write_audience(&r, parquet, all, g, k0, k1);
     char slice[64] = "";
     if (o->personas) snprintf(slice, sizeof slice, " of persona %lld", (long long)o->persona);
     ps_out("export: wrote %s: %lld of %lld customers%s%s%s by %s, pseudonymous ids, %.2f s", o->out, (long long)g,
@@ -367,6 +387,8 @@ int export_run(const export_opts_t *o) {
   }
   free(all);
   free(name);
+  free(r.reasons);
+  if (o->explain) export_explain_free(&r.x);
   comm_barrier();
   return 0;
 }

@@ -11,7 +11,8 @@
  * written under a temporary name (0600) and renamed 0640 when complete; the
  * CSV a Parquet file is made from is another output temporary. Ties at the
  * cut go to the lower customer id (exact for any rank count); repeated ids
- * are refused. */
+ * are refused. With --explain, each customer's reason codes follow
+ * (targeting/export_explain.h). */
 #ifndef PS_EXPORT_H
 #define PS_EXPORT_H
 #include <stdint.h>
@@ -25,6 +26,7 @@ typedef struct {
   int64_t top;        /* < 0: use top_percent */
   double top_percent; /* < 0: use top */
   int uplift;
+  int explain; /* --explain: each customer's reason codes (targeting/export_explain.h) */
 } export_opts_t;
 
 /* `propscore export`: its options (one table) and help; --group's words. */

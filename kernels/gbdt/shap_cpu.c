@@ -124,16 +124,17 @@ typedef struct {
   double *val;
 } rec_t;
 
-static void recurse(const rec_t *r, int32_t node, int d, ps_shap_elem_t *parent, double pz, double po, int32_t pf) {
+static void recurse(const rec_t *r, int32_t node, int d, ps_shap_elem_t *parent, int h, double res, double pz,
+                    double po, int32_t pf) {
   ps_shap_elem_t *p = parent + d;
   if (d > 0) memcpy(p, parent, sizeof *p * (size_t)d);
-  ps_shap_extend(p, d, pz, po, pf);
+  ps_shap_extend(p, d, &h, &res, pz, po, pf);
   if (node < 0) {
     int64_t l = r->l0 + ~node, e = r->ps->path_off[l];
-    double v = r->fo->leaf_value[l];
+    double v = r->fo->leaf_value[l], cold = ps_shap_cold(p, d, h, res);
     for (int k = 1; k <= d; k++) {
       r->feat[e + k - 1] = p[k].feature;
-      r->val[e + k - 1] = ps_shap_unwound_sum(p, d, k) * (p[k].one - p[k].zero) * v;
+      r->val[e + k - 1] = ps_shap_scale(p, d, h, res, k, cold) * v;
     }
     r->cnt[l - r->l0] = d;
     return;
@@ -143,17 +144,10 @@ static void recurse(const rec_t *r, int32_t node, int d, ps_shap_elem_t *parent,
   int left = ps_gbdt_node_left_raw(r->fo, q, r->x[j]);
   int32_t hot = left ? r->fo->left[q] : r->fo->right[q], cold = left ? r->fo->right[q] : r->fo->left[q];
   double hz = r->ps->edge_zero[2 * q + (left ? 0 : 1)], cz = r->ps->edge_zero[2 * q + (left ? 1 : 0)];
-  double iz = 1.0, io = 1.0;
-  for (int k = 1; k <= d; k++)
-    if (p[k].feature == j) {
-      iz = p[k].zero;
-      io = p[k].one;
-      ps_shap_unwind(p, d, k);
-      d--;
-      break;
-    }
-  recurse(r, hot, d + 1, p, hz * iz, io, j);
-  recurse(r, cold, d + 1, p, cz * iz, 0.0, j);
+  double iz, io;
+  d = ps_shap_unwind_feature(p, d, &h, &res, j, &iz, &io);
+  recurse(r, hot, d + 1, p, h, res, hz * iz, io, j);
+  recurse(r, cold, d + 1, p, h, res, cz * iz, 0.0, j);
 }
 
 static void row_recursive(rec_t *r, ps_shap_elem_t *stack, double *phi) {
@@ -162,7 +156,7 @@ static void row_recursive(rec_t *r, ps_shap_elem_t *stack, double *phi) {
     if (fo->node_off[t + 1] == fo->node_off[t]) continue;
     r->n0 = fo->node_off[t];
     r->l0 = fo->leaf_off[t];
-    recurse(r, 0, 0, stack, 1.0, 1.0, -1);
+    recurse(r, 0, 0, stack, -1, 1.0, 1.0, 1.0, -1);
     for (int64_t l = fo->leaf_off[t]; l < fo->leaf_off[t + 1]; l++)
       for (int64_t e = r->ps->path_off[l], k = 0; k < r->cnt[l - r->l0]; k++) phi[r->feat[e + k]] += r->val[e + k];
   }

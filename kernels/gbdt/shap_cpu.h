@@ -12,10 +12,14 @@
  * fraction cover(child) / cover(node) (times the undone one's) and one
  * fraction 1 if the row takes that branch (times the undone one's), else
  * 0; at the leaf every path element i adds
- * unwound_sum(i) * (one_i - zero_i) * leaf value to its feature. The
- * operations are LightGBM's (src/io/tree.cpp ExtendPath, UnwindPath,
- * UnwoundPathSum) in the same order, so its pred_contrib agrees to rounding
- * of the expected values. Covers are the training rows under each node
+ * unwound_sum(i) * (one_i - zero_i) * leaf value to its feature. The path
+ * is kept in Fast TreeSHAP v1's form (Yang 2021; ps_shap_extend): the
+ * permutation weights of the elements of one fraction 1 only, the others'
+ * zero fractions as one factor, so a leaf costs O(h^2 + d) for h such
+ * elements among d, not O(d^2), and all the leaf's "cold" elements share
+ * one unwound sum. The same values as LightGBM's (src/io/tree.cpp
+ * ExtendPath, UnwindPath, UnwoundPathSum) up to rounding, so its
+ * pred_contrib agrees to 1e-6 and better. Covers are the training rows under each node
  * (leaf_count); a row's contributions sum to its raw score minus the base
  * value (sum of the trees' expected values: cover-weighted mean leaf).
  * Every double operation is an explicitly rounded intrinsic on the device
@@ -50,7 +54,7 @@ typedef struct {
                          twin's recursion (host only) */
 } ps_shap_paths_t;
 
-/* One element of the unique path (Algorithm 2's m). */
+/* One element of the unique path (Algorithm 2's m); pw: see ps_shap_extend. */
 typedef struct {
   int32_t feature;
   double zero, one, pw;
@@ -62,29 +66,45 @@ typedef struct {
 #define PS_SHD static inline
 #endif
 
-PS_SHD void ps_shap_extend(ps_shap_elem_t *p, int d, double zero, double one, int32_t feature) {
+/* The unique path p[0..d] in Fast TreeSHAP v1's form (Yang 2021,
+ * "Fast TreeSHAP: Accelerating SHAP Value Computation for Trees"): every
+ * one fraction is 0 or 1, so Algorithm 2's permutation weights are those
+ * of the h + 1 elements of one fraction 1 (the root among them), kept in
+ * p[0..h].pw, times r, the product of the other ("cold") elements' zero
+ * fractions. Extend the path p[0..d-1] by element d (the empty path: h =
+ * -1, r = 1). */
+PS_SHD void ps_shap_extend(ps_shap_elem_t *p, int d, int *h, double *r, double zero, double one, int32_t feature) {
   p[d].feature = feature;
   p[d].zero = zero;
   p[d].one = one;
-  p[d].pw = d == 0 ? 1.0 : 0.0;
   const double d1 = (double)(d + 1);
-  for (int i = d - 1; i >= 0; i--) {
-    p[i + 1].pw = PS_DADD(p[i + 1].pw, PS_DDIV(PS_DMUL(PS_DMUL(one, p[i].pw), (double)(i + 1)), d1));
-    p[i].pw = PS_DDIV(PS_DMUL(PS_DMUL(zero, p[i].pw), (double)(d - i)), d1);
+  if (one != 0) {
+    const int k = ++*h;
+    p[k].pw = k == 0 ? 1.0 : 0.0;
+    for (int i = k - 1; i >= 0; i--) {
+      p[i + 1].pw = PS_DADD(p[i + 1].pw, PS_DDIV(PS_DMUL(p[i].pw, (double)(i + 1)), d1));
+      p[i].pw = PS_DDIV(PS_DMUL(PS_DMUL(zero, p[i].pw), (double)(d - i)), d1);
+    }
+  } else {
+    for (int i = *h; i >= 0; i--) p[i].pw = PS_DDIV(PS_DMUL(p[i].pw, (double)(d - i)), d1);
+    *r = PS_DMUL(*r, zero);
   }
 }
 
-PS_SHD void ps_shap_unwind(ps_shap_elem_t *p, int d, int k) {
-  const double one = p[k].one, zero = p[k].zero, d1 = (double)(d + 1);
-  double next = p[d].pw;
-  for (int i = d - 1; i >= 0; i--) {
-    if (one != 0) {
+/* Undo element k of the path p[0..d] (it becomes p[0..d-1]). */
+PS_SHD void ps_shap_unwind(ps_shap_elem_t *p, int d, int *h, double *r, int k) {
+  const double zero = p[k].zero, d1 = (double)(d + 1);
+  if (p[k].one != 0) {
+    double next = p[*h].pw;
+    for (int i = *h - 1; i >= 0; i--) {
       const double tmp = p[i].pw;
-      p[i].pw = PS_DDIV(PS_DMUL(next, d1), PS_DMUL((double)(i + 1), one));
+      p[i].pw = PS_DDIV(PS_DMUL(next, d1), (double)(i + 1));
       next = PS_DSUB(tmp, PS_DDIV(PS_DMUL(PS_DMUL(p[i].pw, zero), (double)(d - i)), d1));
-    } else {
-      p[i].pw = PS_DDIV(PS_DMUL(p[i].pw, d1), PS_DMUL(zero, (double)(d - i)));
     }
+    --*h;
+  } else {
+    for (int i = *h; i >= 0; i--) p[i].pw = PS_DDIV(PS_DMUL(p[i].pw, d1), (double)(d - i));
+    *r = PS_DDIV(*r, zero);
   }
   for (int i = k; i < d; i++) {
     p[i].feature = p[i + 1].feature;
@@ -93,47 +113,63 @@ PS_SHD void ps_shap_unwind(ps_shap_elem_t *p, int d, int k) {
   }
 }
 
-PS_SHD double ps_shap_unwound_sum(const ps_shap_elem_t *p, int d, int k) {
-  const double one = p[k].one, zero = p[k].zero, d1 = (double)(d + 1);
-  double next = p[d].pw, total = 0.0;
-  for (int i = d - 1; i >= 0; i--) {
-    if (one != 0) {
-      const double tmp = PS_DDIV(PS_DMUL(next, d1), PS_DMUL((double)(i + 1), one));
-      total = PS_DADD(total, tmp);
-      next = PS_DSUB(p[i].pw, PS_DMUL(PS_DMUL(tmp, zero), PS_DDIV((double)(d - i), d1)));
-    } else {
-      total = PS_DADD(total, PS_DDIV(PS_DDIV(p[i].pw, zero), PS_DDIV((double)(d - i), d1)));
+/* At a node splitting on feature j: undo the path's earlier element of j,
+ * if any (the node redoes it), its fractions into *iz, *io (else 1, 1);
+ * returns the path's new last index. */
+PS_SHD int ps_shap_unwind_feature(ps_shap_elem_t *p, int d, int *h, double *r, int32_t j, double *iz, double *io) {
+  *iz = 1.0;
+  *io = 1.0;
+  for (int k = 1; k <= d; k++)
+    if (p[k].feature == j) {
+      *iz = p[k].zero;
+      *io = p[k].one;
+      ps_shap_unwind(p, d, h, r, k);
+      return d - 1;
     }
+  return d;
+}
+
+/* At a leaf: the contribution per unit of leaf value of every cold element
+ * of the path (the same for all of them: -r times their unwound sum with
+ * their zero fraction factored out), 0 when there is none. */
+PS_SHD double ps_shap_cold(const ps_shap_elem_t *p, int d, int h, double r) {
+  if (d == h) return 0.0;
+  double total = 0.0;
+  for (int i = h; i >= 0; i--) total = PS_DADD(total, PS_DDIV(p[i].pw, (double)(d - i)));
+  return -PS_DMUL(PS_DMUL(total, (double)(d + 1)), r);
+}
+
+/* At a leaf: element k's contribution per unit of leaf value (cold: ps_shap_cold's). */
+PS_SHD double ps_shap_scale(const ps_shap_elem_t *p, int d, int h, double r, int k, double cold) {
+  if (p[k].one == 0) return cold;
+  const double zero = p[k].zero;
+  double next = p[h].pw, total = 0.0;
+  for (int i = h - 1; i >= 0; i--) {
+    const double tmp = PS_DDIV(next, (double)(i + 1));
+    total = PS_DADD(total, tmp);
+    next = PS_DSUB(p[i].pw, PS_DMUL(PS_DMUL(tmp, zero), (double)(d - i)));
   }
-  return total;
+  return PS_DMUL(PS_DMUL(PS_DMUL(total, (double)(d + 1)), r), PS_DSUB(1.0, zero));
 }
 
 /* phi[feature] += leaf `leaf`'s part of row x's contributions (the path
  * entries [e0, e1)); p: scratch of e1 - e0 + 1 elements. */
 PS_SHD void ps_shap_leaf(const ps_forest_view_t *fo, const ps_shap_paths_t *ps, int64_t e0, int64_t e1, double value,
                          const float *x, ps_shap_elem_t *p, double *phi) {
-  int d = 0;
-  ps_shap_extend(p, 0, 1.0, 1.0, -1);
+  int d = 0, h = -1;
+  double r = 1.0;
+  ps_shap_extend(p, 0, &h, &r, 1.0, 1.0, -1);
   for (int64_t e = e0; e < e1; e++) {
     const int64_t q = ps->node[e];
     const int32_t j = fo->feature[q];
     const int hot = ps_gbdt_node_left_raw(fo, q, x[j]) == (int)ps->go_left[e];
-    double iz = 1.0, io = 1.0;
-    for (int k = 1; k <= d; k++)
-      if (p[k].feature == j) {
-        iz = p[k].zero;
-        io = p[k].one;
-        ps_shap_unwind(p, d, k);
-        d--;
-        break;
-      }
-    d++;
-    ps_shap_extend(p, d, PS_DMUL(ps->zero[e], iz), hot ? io : 0.0, j);
+    double iz, io;
+    d = ps_shap_unwind_feature(p, d, &h, &r, j, &iz, &io) + 1;
+    ps_shap_extend(p, d, &h, &r, PS_DMUL(ps->zero[e], iz), hot ? io : 0.0, j);
   }
-  for (int k = 1; k <= d; k++) {
-    const double w = ps_shap_unwound_sum(p, d, k);
-    phi[p[k].feature] = PS_DADD(phi[p[k].feature], PS_DMUL(PS_DMUL(w, PS_DSUB(p[k].one, p[k].zero)), value));
-  }
+  const double cold = ps_shap_cold(p, d, h, r);
+  for (int k = 1; k <= d; k++)
+    phi[p[k].feature] = PS_DADD(phi[p[k].feature], PS_DMUL(ps_shap_scale(p, d, h, r, k, cold), value));
 }
 
 /* phi [f] += row x's contributions over every tree, trees and leaves in order. */

@@ -47,7 +47,8 @@ def trees(data):
 def explained(scores):
     """{target: (feature int16 [n, N], value float32 [n, N], base)} of a scores file."""
     with h5py.File(scores) as s:
-        return {t: (g["feature"][...], g["value"][...], g.attrs["base_value"]) for t, g in s["explain"].items()}
+        return {t: (g["feature"][...], g["value"][...], g.attrs["base_value"]) for t, g in s["explain"].items()
+                if isinstance(g, h5py.Group)}
 
 
 def full(feature, value):
