@@ -51,21 +51,23 @@ template <int V> struct chunk_t {
 };
 
 /* This block's rows [r0, r1) into the shared histogram sh (packed: a
- * uint32 a bin; else int32 (g, h) pairs). Thread t takes chunk t % cpt
+ * uint32 a bin; else int32 g [nb] then int32 h [nb], each spread over all
+ * 32 banks). Thread t takes chunk t % cpt
  * (then + cpt ...) of rows r0 + t / cpt, + R, ...: the only divisions are
  * these two, once a thread. */
 template <int V, bool PACKED>
 __device__ __forceinline__ void accumulate(const uint8_t *__restrict__ B, int64_t f, int j0, int nchunk,
                                            const int32_t *__restrict__ loff, const int64_t *__restrict__ rows,
-                                           int64_t r0, int64_t r1, const int32_t *__restrict__ gh, uint32_t *sh) {
+                                           int64_t r0, int64_t r1, const int32_t *__restrict__ gh, uint32_t *sh,
+                                           int nb) {
   const int cpt = nchunk < THREADS ? nchunk : THREADS, R = THREADS / cpt;
   const int c0 = (int)threadIdx.x % cpt, ro = (int)threadIdx.x / cpt;
   if (ro >= R) return;
   for (int c = c0; c < nchunk; c += cpt) {
     const int jc = j0 + c * V;
-    int off[V];
+    uint32_t *base[V]; /* feature k's bins in shared memory: an address + the bin a byte */
 #pragma unroll
-    for (int k = 0; k < V; k++) off[k] = loff[jc + k];
+    for (int k = 0; k < V; k++) base[k] = sh + loff[jc + k];
     const uint8_t *col = B + jc;
     for (int64_t r = r0 + ro; r < r1; r += R) {
       const int64_t i = rows ? rows[r] : r;
@@ -74,12 +76,12 @@ __device__ __forceinline__ void accumulate(const uint8_t *__restrict__ B, int64_
       b.load(col + i * f);
 #pragma unroll
       for (int k = 0; k < V; k++) {
-        const int q = off[k] + b.bin(k);
+        uint32_t *c = base[k] + b.bin(k);
         if constexpr (PACKED) {
-          atomicAdd(sh + q, w);
+          atomicAdd(c, w);
         } else {
-          atomicAdd((int *)sh + 2 * q, (int)PS_GBDT_QG(w));
-          atomicAdd((int *)sh + 2 * q + 1, (int)PS_GBDT_QH(w));
+          atomicAdd((int *)c, (int)PS_GBDT_QG(w));
+          atomicAdd((int *)c + nb, (int)PS_GBDT_QH(w));
         }
       }
     }
@@ -107,8 +109,8 @@ __global__ void __launch_bounds__(THREADS)
   for (int q = threadIdx.x; q < words; q += THREADS) shq[q] = 0;
   __syncthreads();
   const int nchunk = fg / V; /* groups are whole chunks (the plan) */
-  if (packed) accumulate<V, true>(B, f, j0, nchunk, loff, rows, r0, r1, gh, shq);
-  else accumulate<V, false>(B, f, j0, nchunk, loff, rows, r0, r1, gh, shq);
+  if (packed) accumulate<V, true>(B, f, j0, nchunk, loff, rows, r0, r1, gh, shq, nb);
+  else accumulate<V, false>(B, f, j0, nchunk, loff, rows, r0, r1, gh, shq, nb);
   __syncthreads();
   int64_t *out = hist + 2 * b0;
   for (int q = threadIdx.x; q < nb; q += THREADS) {
@@ -118,8 +120,8 @@ __global__ void __launch_bounds__(THREADS)
       g = (int64_t)(int16_t)(uint16_t)((a - lo) >> 16);
       h = (int64_t)lo;
     } else {
-      g = (int64_t)(int32_t)shq[2 * q];
-      h = (int64_t)(int32_t)shq[2 * q + 1];
+      g = (int64_t)(int32_t)shq[q];
+      h = (int64_t)(int32_t)shq[nb + q];
     }
     add_i64(out + 2 * q, g);
     add_i64(out + 2 * q + 1, h);
