@@ -7,9 +7,11 @@
  * loop counters (no division per element); its chunk's bin offsets sit in
  * registers. Shared-memory accumulators are 32-bit with native atomics:
  * the row's packed word (qg << 16) + qh added whole when the block's rows
- * times Q < 2^15 (hist_q_cpu.c's proof: neither half overflows), else qg
- * and qh added as two int32 (|sum| < per-block rows * Q < 2^31, kept so by
- * the block count). Widened to int64 once, when a block adds its nonzero
+ * times Q < 2^15 (hist_q_cpu.c's proof: neither half overflows); else,
+ * for Q <= 15 (4-bit), packed runs of under 2^15 / Q rows, each folded
+ * into int32 g and h sums by their owner threads; else qg and qh added as
+ * two int32 (|sum| < per-block rows * Q < 2^31, kept so by the block
+ * count). Shared memory: 12 bytes a bin (packed, g, h). Widened to int64 once, when a block adds its nonzero
  * bins into the output (int64 atomics in global memory). Integer sums: the
  * twin's bits for any number of blocks, in any order. */
 #include <stdlib.h>
@@ -22,7 +24,7 @@
 struct ps_gbdt_hist_q_plan {
   int64_t f, total_bins;
   int ngroups, vec, row_blocks;
-  size_t smem;      /* dynamic shared memory of a block: 8 bytes a bin of the widest group */
+  size_t smem;      /* dynamic shared memory of a block: 12 bytes a bin of the widest group */
   int64_t *bin_off; /* device [f+1] */
   int32_t *group;   /* device [ngroups+1] first feature of each group */
   int32_t *loff;    /* device [f] a feature's first bin within its group */
@@ -33,6 +35,7 @@ namespace {
 constexpr int THREADS = 512;
 constexpr int64_t PACK_LIMIT = (int64_t)1 << 15; /* block rows * Q below it: packed 16 + 16 */
 constexpr int64_t WIDE_LIMIT = (int64_t)1 << 31; /* block rows * Q below it: two int32 */
+constexpr int FOLD_MIN = 2048; /* packed runs at least this long (Q <= 15) are folded, not two atomics a value */
 
 /* The V bins of one chunk of a row: 16 bytes in one 128-bit load, 4 in one 32-bit load, or 1. */
 template <int V> struct chunk_t {
@@ -97,7 +100,7 @@ __global__ void __launch_bounds__(THREADS)
     hist_q_kernel(const uint8_t *__restrict__ B, int64_t f, const int64_t *__restrict__ bin_off,
                   const int32_t *__restrict__ group, const int32_t *__restrict__ loff,
                   const int64_t *__restrict__ rows, int64_t m, int64_t per_block, const int32_t *__restrict__ gh,
-                  int32_t qmax, int64_t *hist) {
+                  int32_t qmax, int fold, int64_t *hist) {
   extern __shared__ uint32_t shq[];
   const int j0 = group[blockIdx.y], fg = group[blockIdx.y + 1] - j0;
   const int64_t b0 = bin_off[j0];
@@ -105,12 +108,29 @@ __global__ void __launch_bounds__(THREADS)
   const int64_t r0 = (int64_t)blockIdx.x * per_block;
   const int64_t r1 = r0 + per_block < m ? r0 + per_block : m;
   const bool packed = (r1 - r0) * (int64_t)qmax < PACK_LIMIT; /* the same for the whole block */
-  const int words = packed ? nb : 2 * nb;
+  const int words = packed ? nb : fold ? 3 * nb : 2 * nb;
   for (int q = threadIdx.x; q < words; q += THREADS) shq[q] = 0;
   __syncthreads();
   const int nchunk = fg / V; /* groups are whole chunks (the plan) */
-  if (packed) accumulate<V, true>(B, f, j0, nchunk, loff, rows, r0, r1, gh, shq, nb);
-  else accumulate<V, false>(B, f, j0, nchunk, loff, rows, r0, r1, gh, shq, nb);
+  if (packed) {
+    accumulate<V, true>(B, f, j0, nchunk, loff, rows, r0, r1, gh, shq, nb);
+  } else if (fold) { /* packed runs of `fold` rows (< 2^15 / Q), each folded into the int32 g, h */
+    uint32_t *pk = shq + 2 * nb;
+    for (int64_t s0 = r0; s0 < r1; s0 += fold) {
+      accumulate<V, true>(B, f, j0, nchunk, loff, rows, s0, s0 + fold < r1 ? s0 + fold : r1, gh, pk, nb);
+      __syncthreads();
+      for (int q = threadIdx.x; q < nb; q += THREADS) {
+        const uint32_t a = pk[q], lo = a & 0xFFFFu;
+        if (a == 0) continue;
+        shq[q] += (uint32_t)(int32_t)(int16_t)(uint16_t)((a - lo) >> 16); /* wraps as int32: exact by the bound */
+        shq[nb + q] += lo;
+        pk[q] = 0;
+      }
+      __syncthreads();
+    }
+  } else {
+    accumulate<V, false>(B, f, j0, nchunk, loff, rows, r0, r1, gh, shq, nb);
+  }
   __syncthreads();
   int64_t *out = hist + 2 * b0;
   for (int q = threadIdx.x; q < nb; q += THREADS) {
@@ -173,14 +193,14 @@ extern "C" ps_gbdt_hist_q_plan_t *ps_gbdt_hist_q_plan_create(const int64_t *bin_
   p->f = f;
   p->total_bins = f > 0 ? bin_off[f] : 0;
   p->vec = f % 16 == 0 ? 16 : f % 4 == 0 ? 4 : 1;
-  int64_t max_bins = (int64_t)(max_smem / (2 * sizeof(uint32_t)));
+  int64_t max_bins = (int64_t)(max_smem / (3 * sizeof(uint32_t)));
   if (max_bins < p->vec * (PS_GBDT_MAX_BIN + 1)) max_bins = p->vec * (PS_GBDT_MAX_BIN + 1);
   int widest = 1, ng = plan_groups(bin_off, f, p->vec, max_bins, g, &widest);
   if (ng > 65535) ps_die_local("histogram kernel: %d feature groups exceed CUDA's 65535 grid rows", ng);
   for (int q = 0; q < ng; q++)
     for (int32_t j = g[q]; j < g[q + 1]; j++) lo[j] = (int32_t)(bin_off[j] - bin_off[g[q]]);
   p->ngroups = ng;
-  p->smem = (size_t)widest * 2 * sizeof(uint32_t);
+  p->smem = (size_t)widest * 3 * sizeof(uint32_t);
   CUDA_CHECK(cudaMalloc((void **)&p->bin_off, sizeof(int64_t) * (size_t)(f + 1)));
   CUDA_CHECK(cudaMalloc((void **)&p->group, sizeof(int32_t) * (size_t)(ng + 1)));
   CUDA_CHECK(cudaMalloc((void **)&p->loff, sizeof(int32_t) * (size_t)(f + 1)));
@@ -237,13 +257,14 @@ extern "C" void ps_gbdt_hist_q_cuda(const ps_gbdt_hist_q_plan_t *p, const uint8_
   int64_t blocks = row_blocks(p, m, qmax), per = (m + blocks - 1) / blocks;
   blocks = (m + per - 1) / per;
   dim3 grid((unsigned)blocks, (unsigned)p->ngroups);
+  int fold = qmax > 0 && (PACK_LIMIT - 1) / qmax >= FOLD_MIN ? (int)((PACK_LIMIT - 1) / qmax) : 0;
   int v = ((uintptr_t)B % 16 == 0) ? p->vec : 1; /* a 16-byte load needs 16-byte rows from an aligned start */
   if (v == 16)
-    PS_LAUNCH(grid, THREADS, p->smem, s, hist_q_kernel<16>)(B, p->f, p->bin_off, p->group, p->loff, rows, m, per, gh, qmax, hist);
+    PS_LAUNCH(grid, THREADS, p->smem, s, hist_q_kernel<16>)(B, p->f, p->bin_off, p->group, p->loff, rows, m, per, gh, qmax, fold, hist);
   else if (v == 4)
-    PS_LAUNCH(grid, THREADS, p->smem, s, hist_q_kernel<4>)(B, p->f, p->bin_off, p->group, p->loff, rows, m, per, gh, qmax, hist);
+    PS_LAUNCH(grid, THREADS, p->smem, s, hist_q_kernel<4>)(B, p->f, p->bin_off, p->group, p->loff, rows, m, per, gh, qmax, fold, hist);
   else
-    PS_LAUNCH(grid, THREADS, p->smem, s, hist_q_kernel<1>)(B, p->f, p->bin_off, p->group, p->loff, rows, m, per, gh, qmax, hist);
+    PS_LAUNCH(grid, THREADS, p->smem, s, hist_q_kernel<1>)(B, p->f, p->bin_off, p->group, p->loff, rows, m, per, gh, qmax, fold, hist);
   CUDA_CHECK(cudaGetLastError());
 }
 

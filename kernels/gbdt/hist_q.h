@@ -12,7 +12,7 @@
 extern "C" {
 #endif
 
-/* Features are cut into groups whose bins fit one block's shared memory (8
+/* Features are cut into groups whose bins fit one block's shared memory (12
  * bytes a bin), each group's first feature a multiple of V (16 when f is a
  * multiple of 16, else 4 when a multiple of 4, else 1: V bins a load).
  * bin_off: host [f+1]. max_smem: bytes of shared memory a block may use
@@ -26,7 +26,8 @@ void ps_gbdt_hist_q_plan_set_blocks(ps_gbdt_hist_q_plan_t *p, int row_blocks);
  * NULL: 0..m-1), gh [n] packed rows (PS_GBDT_QPACK), |qg|, qh <= qmax
  * (< 2^15); overwritten. Each block sums its rows into shared memory with
  * 32-bit atomics -- packed pairs when its rows times qmax < 2^15 (the
- * twin's width-32 rule, per block), else g and h as two int32 -- then adds
+ * twin's width-32 rule, per block), for qmax <= 15 packed runs of rows
+ * folded into int32 g and h, else g and h as two int32 -- then adds
  * its nonzero bins, widened, into hist with int64 atomics: exact, so the
  * twin's bits for any number of blocks. */
 void ps_gbdt_hist_q_cuda(const ps_gbdt_hist_q_plan_t *p, const uint8_t *B, const int64_t *rows, int64_t m,

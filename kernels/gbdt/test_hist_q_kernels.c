@@ -5,7 +5,8 @@
  * hold), features a
  * multiple of 16 (128-bit loads), of 4 and neither, rows misaligned (byte
  * loads), 256-bin and 2-bin features, every row or a leaf's rows through
- * their list, one block (g and h as two int32) or many (packed 16 + 16),
+ * their list, one block (g and h as two int32, or 4-bit packed runs
+ * folded into them) or many (packed 16 + 16),
  * one feature group or many. Exits 77 (ctest: skipped) with "no CUDA
  * device" without a GPU (or the emulated one). */
 #include <cuda_runtime_api.h>
@@ -141,6 +142,8 @@ int main(void) {
   one_case(70000, 2, 32767, 1, 0); /* rows * Q > 2^31 in one bin: never fewer than two blocks */
   one_case(5003, 16, 32767, 0, 0);
   one_case(3000, 64, 7, 1, 0);    /* several groups of 16 features */
+  one_case(12000, 20, 7, 1, 0);   /* 4-bit, one block: packed runs of 4681 rows folded into int32 */
+  one_case(12000, 32, 7, 0, 0);
   check_leaf_sums("leaf sums n=1", 1);
   check_leaf_sums("leaf sums n=4099", 4099);
   if (failures) fprintf(stderr, "%d failure(s)\n", failures);
