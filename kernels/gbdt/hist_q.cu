@@ -228,18 +228,16 @@ extern "C" void ps_gbdt_hist_q_plan_destroy(ps_gbdt_hist_q_plan_t *p) {
 
 extern "C" void ps_gbdt_hist_q_plan_set_blocks(ps_gbdt_hist_q_plan_t *p, int row_blocks) { p->row_blocks = row_blocks; }
 
-/* Row blocks: packed 16 + 16 when enough blocks of under 2^15 / Q rows
- * fill the GPU without too many flushes, else ~8 blocks an SM of an H100
- * over all groups, at least 4096 rows each; never so few that a block's
- * rows * Q reach 2^31. */
+/* Row blocks: ~8 blocks an SM of an H100 over all groups, at least 4096
+ * rows each (smaller blocks to make 8-bit values fit packed words would
+ * add about one global int64 atomic a value at the flush: worse than the
+ * second shared atomic); never so few that a block's rows * Q reach 2^31. */
 static int64_t row_blocks(const ps_gbdt_hist_q_plan_t *p, int64_t m, int32_t qmax) {
   int64_t q = qmax > 0 ? qmax : 1, cap = 1056 / p->ngroups, blocks = p->row_blocks;
   if (cap < 1) cap = 1;
   if (blocks <= 0) {
-    int64_t packed = (m + (PACK_LIMIT - 1) / q - 1) / ((PACK_LIMIT - 1) / q);
     blocks = (m + 4095) / 4096;
     if (blocks > cap) blocks = cap;
-    if (packed <= cap && packed > blocks) blocks = packed;
   }
   int64_t wide = (m + (WIDE_LIMIT - 1) / q - 1) / ((WIDE_LIMIT - 1) / q);
   if (blocks < wide) blocks = wide;
