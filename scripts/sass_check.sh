@@ -14,6 +14,12 @@
 #    64-bit ATOMG/REDG, no shared ATOMS: its update is owner-computes in
 #    shared memory), stages its row tiles by cp.async (LDGSTS: every load
 #    in flight at once) and reads the centers by 16-byte broadcasts (LDS.128).
+#  - the quantized histogram kernels (hist_q_kernel<V>, kernels/gbdt/hist_q.cu)
+#    add in shared memory by native 32-bit atomics (ATOMS.ADD, no
+#    ATOMS.CAST.SPIN compare-and-swap loop), run no 64-bit division (nvcc
+#    emits it as a CALL to a subroutine of I2F.U64.RP / F2I.U64.TRUNC: no
+#    CALL, no .U64 conversion) and, for V = 16, read 16 bins a 128-bit load
+#    (LDG.E.128).
 # Needs nvcc and cuobjdump (+ nvdisasm) on PATH, or CUOBJDUMP=...;
 # exits 77 (skipped) without them.  usage: scripts/sass_check.sh [outdir]
 set -euo pipefail
@@ -95,6 +101,25 @@ while read -r name regs spill; do
   found=1
 done <"$out/kmeans_assign.regs"
 if [ -z "${found:-}" ]; then echo "  FAIL: no lloyd_kernel in kernels/kmeans/assign.cu"; fail=1; fi
+# the quantized histogram: native shared atomics, no 64-bit division, 128-bit bin loads
+printf '%-34s %5s %6s %9s %5s %7s %7s %5s\n' kernel regs ATOMS CAS/SPIN CALL I2F/F2I LDG.128 REDG
+while read -r name regs spill; do
+  case $name in *hist_q_kernel*) ;; *) continue ;; esac
+  body=$(awk -v n="$name" '/Function : /{on = $3 == n} on' "$out/gbdt_hist_q.sass")
+  count() { grep -cE "$1" <<<"$body" || true; }
+  v=$(sed -E 's/.*hist_q_kernelILi([0-9]+)E.*/\1/' <<<"$name")
+  atoms=$(count '\sATOMS\.ADD\s'); spin=$(count 'ATOMS\.(CAST|CAS)'); call=$(count '\sCALL')
+  div=$(count '(I2F|F2I)[.A-Z]*\.U?64'); ld128=$(count 'LDG\.E\.128'); redg=$(count '\sREDG\.E\.ADD\.64')
+  printf '%-34s %5s %6s %9s %5s %7s %7s %5s\n' "hist_q_kernel<$v>" "$regs" "$atoms" "$spin" "$call" "$div" "$ld128" "$redg"
+  if [ "$atoms" = 0 ]; then echo "  FAIL: hist_q_kernel<$v> has no native shared atomic add (ATOMS.ADD)"; fail=1; fi
+  if [ "$spin" != 0 ]; then echo "  FAIL: hist_q_kernel<$v> has compare-and-swap loops (ATOMS.CAST.SPIN)"; fail=1; fi
+  if [ "$call" != 0 ] || [ "$div" != 0 ]; then
+    echo "  FAIL: hist_q_kernel<$v> calls a subroutine or divides 64-bit integers (CALL, I2F/F2I .U64)"; fail=1
+  fi
+  if [ "$v" = 16 ] && [ "$ld128" = 0 ]; then echo "  FAIL: hist_q_kernel<16> reads no 16 bins a load (LDG.E.128)"; fail=1; fi
+  qfound=$((${qfound:-0} + 1))
+done <"$out/gbdt_hist_q.regs"
+if [ "${qfound:-0}" != 3 ]; then echo "  FAIL: not the three hist_q_kernel<16|4|1> in kernels/gbdt/hist_q.cu"; fail=1; fi
 echo "sass_check: SASS and ptxas output in $out"
 [ $fail = 0 ] && echo "sass_check: passed" || echo "sass_check: FAILED"
 exit $fail

@@ -81,6 +81,7 @@ long ps_bench_score(const ps_bench_args_t *a);
 long ps_bench_grad(const ps_bench_args_t *a);
 long ps_bench_bin(const ps_bench_args_t *a);
 long ps_bench_hist(const ps_bench_args_t *a);
+long ps_bench_hist_q(const ps_bench_args_t *a);
 long ps_bench_split(const ps_bench_args_t *a);
 long ps_bench_partition(const ps_bench_args_t *a);
 long ps_bench_predict(const ps_bench_args_t *a);

@@ -8,6 +8,7 @@ int main(int argc, char **argv) {
   static const ps_bench_entry_t benches[] = {
       {"score", "logreg", ps_bench_score},        {"grad", "logreg", ps_bench_grad},
       {"bin", "trees", ps_bench_bin},             {"hist", "trees", ps_bench_hist},
+      {"hist_q", "trees", ps_bench_hist_q},
       {"split", "trees", ps_bench_split},         {"partition", "trees", ps_bench_partition},
       {"predict", "trees", ps_bench_predict},     {"assign", "kmeans", ps_bench_assign},
       {"update", "kmeans", ps_bench_update},      {"sum_parts", "common", ps_bench_sum_parts},

@@ -96,3 +96,16 @@ def test_rows_that_do_not_fit_are_refused(data, tmp_path):
     line = error_line(r)
     assert "MiB of GPU memory" in line and "--gpu-mem-limit" in line and "--device cpu" in line, line
     assert not os.path.exists(model) and not leftovers(tmp_path)
+
+
+@pytest.mark.parametrize("p,bits", [(1, "8"), (2, "8"), (3, "4"), (2, "16")])
+def test_quantized_model_bytes_match_cpu(data_missing, tmp_path, p, bits):
+    """--grad-bits (issue 28): the quantized histogram kernel (hist_q.cu) and the leaves' exact sums on the
+    device give the CPU's model file byte for byte."""
+    cpu, gpu = str(tmp_path / "cpu.h5"), str(tmp_path / "gpu.h5")
+    extra = ["--grad-bits", bits, "--bagging-fraction", "0.8", "--bagging-freq", "1"]
+    train(p, data_missing, cpu, "cpu", *extra)
+    r = train(p, data_missing, gpu, "cuda", *extra)
+    assert filecmp.cmp(cpu, gpu, shallow=False), r.stderr
+    with h5py.File(gpu) as m:
+        assert len(m["trees/churn/feature"][...]) > 0

@@ -18,6 +18,7 @@
 #include "core/util.h"
 #include "gbdt/gbdt_cat.h"
 #include "gbdt/gbdt_kernels.h"
+#include "gbdt/hist_q.h"
 #include "models/device.h"
 #include "models/gbdt/backend.h"
 
@@ -40,6 +41,11 @@ typedef struct {
   int64_t *cut_off;
   size_t x_cap, cuts_cap;
   const float *cuts_of;        /* the host cut points uploaded */
+  /* quantized gradients (--grad-bits): packed rows [n], their bound, the
+   * histogram plan, the leaves' exact sums [max_leaves + 1][2] */
+  int32_t *gh, qmax;
+  ps_gbdt_hist_q_plan_t *qplan;
+  int64_t *lsums;
 } cuda_t;
 
 
@@ -49,15 +55,19 @@ static void dev_free(void *p) {
 
 static void release_rows(cuda_t *s) {
   void *ps[] = {s->B, s->bag, s->use, s->gq, s->hq, s->rows, s->tmp, s->hist, s->bin_off, s->dbegin, s->dcount,
-                s->leaf_of, s->pwork, s->swork, s->best};
+                s->leaf_of, s->pwork, s->swork, s->best, s->gh, s->lsums};
   for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) dev_free(ps[i]);
   s->B = s->bag = s->use = NULL;
   s->gq = s->hq = s->rows = s->tmp = s->hist = s->bin_off = s->dbegin = s->dcount = NULL;
   s->leaf_of = NULL;
   s->pwork = s->swork = NULL;
   s->best = NULL;
+  s->gh = NULL;
+  s->lsums = NULL;
   ps_gbdt_hist_plan_destroy(s->plan);
+  ps_gbdt_hist_q_plan_destroy(s->qplan);
   s->plan = NULL;
+  s->qplan = NULL;
   free(s->begin), free(s->count), free(s->leaf_h);
   s->begin = s->count = NULL;
   s->leaf_h = NULL;
@@ -79,9 +89,9 @@ static void release_binning(cuda_t *s) {
  * raw rows and their bins (5 bytes a value) and the cut points; then what
  * set_rows allocates for n rows (the binning buffers freed first). */
 static int64_t device_bytes(int64_t n, int64_t f, int64_t total_bins, int max_leaves, int64_t bin_rows) {
-  int64_t per_row = f + 1 + 8 * 4 + 4; /* bins, bag, gq hq rows tmp, leaf */
+  int64_t per_row = f + 1 + 8 * 4 + 4 + 4; /* bins, bag, gq hq rows tmp, leaf, packed quantized (g, h) */
   int64_t rows = n * per_row + (int64_t)ps_gbdt_partition_work(n) + 24 * total_bins + 8 * (f + 1) + f +
-                 (int64_t)ps_gbdt_split_work(f) + 16 * (int64_t)max_leaves + ((int64_t)1 << 20);
+                 (int64_t)ps_gbdt_split_work(f) + 32 * (int64_t)(max_leaves + 1) + ((int64_t)1 << 20);
   int64_t binning = bin_rows * f * 5 + 4 * total_bins + 8 * (f + 1) + ((int64_t)1 << 20);
   return rows > binning ? rows : binning;
 }
@@ -113,12 +123,15 @@ static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t 
   ps_cuda_malloc((void **)&s->best, sizeof(ps_split_t), "the split search");
   ps_cuda_malloc((void **)&s->dbegin, sizeof(int64_t) * L, "the leaves");
   ps_cuda_malloc((void **)&s->dcount, sizeof(int64_t) * L, "the leaves");
+  ps_cuda_malloc((void **)&s->gh, nn * sizeof(int32_t), "the quantized gradients");
+  ps_cuda_malloc((void **)&s->lsums, 2 * sizeof(int64_t) * L, "the leaves");
   s->begin = ps_calloc(L, sizeof(int64_t));
   s->count = ps_calloc(L, sizeof(int64_t));
   s->leaf_h = ps_malloc(nn * sizeof(int32_t));
   if (n > 0 && f > 0) CUDA_CHECK(cudaMemcpyAsync(s->B, B, (size_t)n * (size_t)f, cudaMemcpyHostToDevice, s->s));
   CUDA_CHECK(cudaMemcpyAsync(s->bin_off, bin_off, sizeof(int64_t) * (size_t)(f + 1), cudaMemcpyHostToDevice, s->s));
   s->plan = ps_gbdt_hist_plan_create(bin_off, f, 0, s->s); /* waits for the copies too */
+  s->qplan = ps_gbdt_hist_q_plan_create(bin_off, f, 0, s->s);
   nvtxRangePop();
 }
 
@@ -195,6 +208,38 @@ static void add_leaves(ps_gbdt_backend_t *b, int nleaves, const double *value, d
     if (s->leaf_h[i] >= 0) score[i] += value[s->leaf_h[i]];
 }
 
+/* ---- quantized gradients (--grad-bits): the packed rows go up once a
+ * tree; a leaf's (sum qg, sum qh) histogram by hist_q.cu, widened to int64
+ * on the device; the leaves' exact sums from the device's gq, hq ---- */
+
+static void set_quant(ps_gbdt_backend_t *b, const int32_t *gh, int32_t qmax) {
+  cuda_t *s = b->impl;
+  s->qmax = qmax;
+  if (s->n > 0) CUDA_CHECK(cudaMemcpyAsync(s->gh, gh, (size_t)s->n * sizeof(int32_t), cudaMemcpyHostToDevice, s->s));
+}
+
+static void hist_q(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
+  cuda_t *s = b->impl;
+  size_t bytes = 2 * sizeof(int64_t) * (size_t)s->total_bins;
+  nvtxRangePushA("histogram (quantized)");
+  ps_gbdt_hist_q_cuda(s->qplan, s->B, s->rows + s->begin[leaf], s->count[leaf], s->gh, s->qmax, s->hist, s->s);
+  if (bytes) CUDA_CHECK(cudaMemcpyAsync(h, s->hist, bytes, cudaMemcpyDeviceToHost, s->s));
+  CUDA_CHECK(cudaStreamSynchronize(s->s));
+  nvtxRangePop();
+}
+
+static int64_t leaf_rows(ps_gbdt_backend_t *b, int leaf) { return ((cuda_t *)b->impl)->count[leaf]; }
+
+static void leaf_sums(ps_gbdt_backend_t *b, int nleaves, int64_t *sums) {
+  cuda_t *s = b->impl;
+  size_t L = (size_t)nleaves;
+  CUDA_CHECK(cudaMemcpyAsync(s->dbegin, s->begin, sizeof(int64_t) * L, cudaMemcpyHostToDevice, s->s));
+  CUDA_CHECK(cudaMemcpyAsync(s->dcount, s->count, sizeof(int64_t) * L, cudaMemcpyHostToDevice, s->s));
+  ps_gbdt_leaf_sums_cuda(s->rows, s->dbegin, s->dcount, nleaves, s->gq, s->hq, s->lsums, s->s);
+  CUDA_CHECK(cudaMemcpyAsync(sums, s->lsums, 2 * sizeof(int64_t) * L, cudaMemcpyDeviceToHost, s->s));
+  CUDA_CHECK(cudaStreamSynchronize(s->s));
+}
+
 static void bin(ps_gbdt_backend_t *b, const float *X, int64_t n, int64_t f, const float *cuts, const int64_t *cut_off,
                 uint8_t *B) {
   cuda_t *s = b->impl;
@@ -246,7 +291,9 @@ ps_gbdt_backend_t *gbdt_backend_cuda(void) {
   ps_gbdt_backend_t *b = ps_calloc(1, sizeof *b);
   *b = (ps_gbdt_backend_t){.name = "cuda", .set_rows = set_rows, .begin_tree = begin_tree, .hist = hist,
                            .split = split, .add_leaves = add_leaves, .bin = bin, .find_split = find_split,
-                           .destroy = destroy, .device_memory = (int64_t)(0.8 * (double)free_b / share),
+                           .set_quant = set_quant, .hist_q = hist_q, .leaf_rows = leaf_rows,
+                           .leaf_sums = leaf_sums, .destroy = destroy,
+                           .device_memory = (int64_t)(0.8 * (double)free_b / share),
                            .device_bytes = device_bytes, .impl = s, .split_set = split_set};
   device_report("gbdt", pl, b->device_memory, -1);
   return b;

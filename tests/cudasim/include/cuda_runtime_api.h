@@ -70,6 +70,11 @@ struct uint3 {
   unsigned int x, y, z;
 };
 typedef struct uint3 uint3;
+/* a 16-byte vector load (LDG.128 on a GPU): 16-byte aligned, as CUDA's */
+struct __attribute__((aligned(16))) uint4 {
+  unsigned int x, y, z, w;
+};
+typedef struct uint4 uint4;
 
 struct dim3 {
   unsigned int x, y, z;
