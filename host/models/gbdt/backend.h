@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "gbdt/gbdt_cpu.h"
+#include "models/gbdt/bundle.h"
 
 typedef struct ps_gbdt_backend ps_gbdt_backend_t;
 struct ps_gbdt_backend {
@@ -50,6 +51,10 @@ struct ps_gbdt_backend {
   int64_t device_memory;
   int64_t (*device_bytes)(int64_t n, int64_t f, int64_t total_bins, int max_leaves, int64_t bin_rows);
   void *impl;
+  /* Optional (NULL: histograms over the feature columns): the training
+   * rows' bundle columns Bb [n][bd->nb] (bundle.h), kept, not copied; hist
+   * and hist_q then read them and return the same per-feature histograms. */
+  void (*set_bundles)(ps_gbdt_backend_t *b, const ps_bundles_t *bd, const uint8_t *Bb);
 };
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void);

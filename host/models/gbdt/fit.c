@@ -24,6 +24,7 @@
 #include "io/pipeline.h"
 #include "models/gbdt/backend.h"
 #include "models/gbdt/binning.h"
+#include "models/gbdt/bundle.h"
 #include "models/gbdt/quant.h"
 #include "models/labels.h"
 #include "stats/metrics.h"
@@ -33,6 +34,8 @@ typedef struct {
   uint8_t *Btr, *Bva; /* binned rows of each split, [n][f] */
   float *sample;      /* sampled training rows for the cuts, [m][f] */
   int64_t m;
+  ps_bundles_t bd;    /* --bundle auto: exclusive features' shared columns (bd.group NULL: none sought) */
+  uint8_t *Bbt;       /* the training rows' bundle columns [n][bd.nb], or NULL */
 } binned_t;
 
 /* Pass 1 reads the rows and keeps the binning sample (and rejects
@@ -71,6 +74,7 @@ static void load_rows(ps_data_t *d, const ps_labeled_t *l, const gbdt_opts_t *o,
   }
   pipe_check(pipe, NULL);
   bins_from_sample(r->sample, r->m, f, o->max_bin, bins);
+  if (!o->bundle_off && be->set_bundles) bundles_find(r->sample, r->m, bins, &r->bd);
   free(r->sample);
   r->sample = NULL;
   r->Btr = ps_malloc((size_t)(l->n_tr > 0 ? l->n_tr : 1) * (size_t)f);
@@ -92,6 +96,7 @@ static void load_rows(ps_data_t *d, const ps_labeled_t *l, const gbdt_opts_t *o,
   pipe_check(pipe, NULL);
   pipe_close(pipe);
   free(blk);
+  if (r->bd.group) r->Bbt = bundles_encode(&r->bd, bins, r->Btr, l->n_tr);
 }
 
 /* Fixed-point scale for a head: sums of up to `rows` values of |g| <= wmax
@@ -242,6 +247,9 @@ static void load(gfit_t *g) {
   load_rows(in->d, &g->l, g->o, g->cm->reject_nonfinite, g->be, &r->mdl.bins, &g->rows);
   r->sampled = g->rows.m;
   r->t_load = ps_now() - t_load;
+  if (g->rows.Bbt)
+    ps_log("train: %lld features in %lld histogram columns (%lld bundles of exclusive features)", (long long)g->f,
+           (long long)g->rows.bd.nb, (long long)g->rows.bd.nmulti);
   r->g_tr = g->l.g_tr;
   r->g_va = g->l.g_va;
   r->n_pos = ps_malloc(sizeof(double) * (size_t)k);
@@ -458,6 +466,8 @@ static void free_work(gfit_t *g) {
   free(g->ids_tr);
   free(g->rows.Btr);
   free(g->rows.Bva);
+  free(g->rows.Bbt);
+  bundles_free(&g->rows.bd);
   free(g->w_pos);
   free(g->w_neg);
   labels_free(&g->l);
@@ -477,6 +487,7 @@ gbdt_fit_t *gbdt_fit(const train_common_t *cm, const gbdt_opts_t *o, const train
   load(&g);
   int resumed = start_state(&g);
   g.be->set_rows(g.be, g.rows.Btr, g.l.n_tr, g.f, r->mdl.bins.bin_off, r->mdl.bins.total_bins, o->num_leaves);
+  if (g.rows.Bbt) g.be->set_bundles(g.be, &g.rows.bd, g.rows.Bbt);
   alloc_work(&g);
   r->mtr = ps_calloc((size_t)g.k, sizeof(ps_metrics_t));
   r->mva = ps_calloc((size_t)g.k, sizeof(ps_metrics_t));
