@@ -36,6 +36,7 @@ typedef struct {
   int64_t m;
   ps_bundles_t bd;    /* --bundle auto: exclusive features' shared columns (bd.group NULL: none sought) */
   uint8_t *Bbt;       /* the training rows' bundle columns [n][bd.nb], or NULL */
+  double t_bundle;    /* seconds finding and encoding them */
 } binned_t;
 
 /* Pass 1 reads the rows and keeps the binning sample (and rejects
@@ -74,7 +75,9 @@ static void load_rows(ps_data_t *d, const ps_labeled_t *l, const gbdt_opts_t *o,
   }
   pipe_check(pipe, NULL);
   bins_from_sample(r->sample, r->m, f, o->max_bin, bins);
+  double t0 = ps_now();
   if (!o->bundle_off && be->set_bundles) bundles_find(r->sample, r->m, bins, &r->bd);
+  r->t_bundle = ps_now() - t0;
   free(r->sample);
   r->sample = NULL;
   r->Btr = ps_malloc((size_t)(l->n_tr > 0 ? l->n_tr : 1) * (size_t)f);
@@ -96,7 +99,9 @@ static void load_rows(ps_data_t *d, const ps_labeled_t *l, const gbdt_opts_t *o,
   pipe_check(pipe, NULL);
   pipe_close(pipe);
   free(blk);
+  t0 = ps_now();
   if (r->bd.group) r->Bbt = bundles_encode(&r->bd, bins, r->Btr, l->n_tr);
+  r->t_bundle += ps_now() - t0;
 }
 
 /* Fixed-point scale for a head: sums of up to `rows` values of |g| <= wmax
@@ -248,8 +253,8 @@ static void load(gfit_t *g) {
   r->sampled = g->rows.m;
   r->t_load = ps_now() - t_load;
   if (g->rows.Bbt)
-    ps_log("train: %lld features in %lld histogram columns (%lld bundles of exclusive features)", (long long)g->f,
-           (long long)g->rows.bd.nb, (long long)g->rows.bd.nmulti);
+    ps_log("train: %lld features in %lld histogram columns (%lld bundles of exclusive features, %.2f s)",
+           (long long)g->f, (long long)g->rows.bd.nb, (long long)g->rows.bd.nmulti, g->rows.t_bundle);
   r->g_tr = g->l.g_tr;
   r->g_va = g->l.g_va;
   r->n_pos = ps_malloc(sizeof(double) * (size_t)k);
