@@ -64,7 +64,7 @@ def test_bundles_change_no_bit_of_the_model(data, tmp_path, extra):
     for p in (1, 2, 3):
         for mode in ("auto", "off"):
             m = str(tmp_path / f"g{p}{mode}.h5")
-            r = run(p, "train", "--data", data, "--model", m, "--model-type", "gbdt", "--trees", "25",
+            r = run(p, "train", "--data", data, "--model", m, "--model-type", "gbdt", "--trees", "15",
                     "--num-leaves", "15", "--min-data-in-leaf", "10", "--bundle", mode, *extra, env=ENV)
             models.append(m)
             logs.append(columns_of(r.stderr + r.stdout))
@@ -84,3 +84,17 @@ def test_bundle_option_is_checked(data, tmp_path):
     r = run(1, "train", "--data", data, "--model", str(tmp_path / "m.h5"), "--model-type", "gbdt", "--bundle", "on",
             check=False)
     assert r.returncode == 2 and "--bundle" in r.stderr
+
+
+def test_no_bundle_columns_when_they_do_not_fit_the_memory_limit(data, tmp_path):
+    """A rank's bins (3000 x 45 bytes) fit --host-mem-limit 150K, the bundle columns beside them do not: the run goes
+    on without them (decided by all ranks together), the same model."""
+    models = []
+    for p, limit in ((2, "150K"), (2, None)):
+        m = str(tmp_path / f"g{p}{limit}.h5")
+        r = run(p, "train", "--data", data, "--model", m, "--model-type", "gbdt", "--trees", "5",
+                *(("--host-mem-limit", limit) if limit else ()), env=ENV)
+        assert (columns_of(r.stderr + r.stdout) is None) == (limit is not None), r.stderr
+        assert ("do not fit --host-mem-limit" in r.stderr + r.stdout) == (limit is not None)
+        models.append(m)
+    assert filecmp.cmp(models[0], models[1], shallow=False)

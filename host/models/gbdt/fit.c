@@ -37,7 +37,21 @@ typedef struct {
   ps_bundles_t bd;    /* --bundle auto: exclusive features' shared columns (bd.group NULL: none sought) */
   uint8_t *Bbt;       /* the training rows' bundle columns [n][bd.nb], or NULL */
   double t_bundle;    /* seconds finding and encoding them */
+  int64_t mem_limit;  /* --host-mem-limit (0: none): the bundle columns are made only if they fit beside the bins */
 } binned_t;
+
+/* The training rows' bundle columns, when bundles were found and every rank
+ * has room for them (collective; without them the model is the same). */
+static void encode_bundles(binned_t *r, const ps_labeled_t *l, const ps_bins_t *bins) {
+  if (r->bd.nmulti == 0) return;
+  double t0 = ps_now();
+  int64_t room = r->mem_limit <= 0 || (double)l->n * (double)r->f + (double)l->n_tr * (double)r->bd.nb <=
+                                          (double)r->mem_limit;
+  comm_allreduce_min_i64(&room, 1);
+  if (room) r->Bbt = bundles_encode(&r->bd, bins, r->Btr, l->n_tr);
+  else ps_log("train: no bundle columns: they do not fit --host-mem-limit beside the binned rows");
+  r->t_bundle += ps_now() - t0;
+}
 
 /* Pass 1 reads the rows and keeps the binning sample (and rejects
  * non-finite values if asked); the cuts come from the sample; pass 2 bins. */
@@ -99,9 +113,7 @@ static void load_rows(ps_data_t *d, const ps_labeled_t *l, const gbdt_opts_t *o,
   pipe_check(pipe, NULL);
   pipe_close(pipe);
   free(blk);
-  t0 = ps_now();
-  if (r->bd.group) r->Bbt = bundles_encode(&r->bd, bins, r->Btr, l->n_tr);
-  r->t_bundle += ps_now() - t0;
+  if (r->bd.group) encode_bundles(r, l, bins);
 }
 
 /* Fixed-point scale for a head: sums of up to `rows` values of |g| <= wmax
@@ -249,6 +261,7 @@ static void load(gfit_t *g) {
   r->mdl.targets = in->targets;
   r->mdl.holdout = g->cm->holdout;
   r->mdl.split_salt = g->cm->split_salt;
+  g->rows.mem_limit = train_job_mem_limit(g->cm);
   load_rows(in->d, &g->l, g->o, g->cm->reject_nonfinite, g->be, &r->mdl.bins, &g->rows);
   r->sampled = g->rows.m;
   r->t_load = ps_now() - t_load;
