@@ -11,6 +11,7 @@
 #include "gbdt/gbdt_cpu.h"
 
 #define CODES 256 /* a column's codes fit a byte */
+#define SEARCH 32 /* candidate columns checked per all-rank sum */
 
 static int64_t nbins(const ps_bins_t *bins, int64_t j) { return bins->bin_off[j + 1] - bins->bin_off[j]; }
 
@@ -96,7 +97,7 @@ static void greedy(const greedy_t *gr, int32_t *group) {
   int64_t f = gr->bins->f, nb = 0;
   int64_t *order = ps_malloc(sizeof(int64_t) * (size_t)(f + 1)), *first = ps_malloc(sizeof(int64_t) * (size_t)(f + 1));
   int64_t *gnnz = ps_malloc(sizeof(int64_t) * (size_t)(f + 1)), *codes = ps_malloc(sizeof(int64_t) * (size_t)(f + 1));
-  int64_t *cand = ps_malloc(sizeof(int64_t) * (size_t)(f + 1)), *hit = ps_malloc(sizeof(int64_t) * (size_t)(f + 1));
+  int64_t *cand = ps_malloc(sizeof(int64_t) * (size_t)(f + 1)), *hit = ps_malloc(sizeof(int64_t) * SEARCH);
   for (int64_t j = 0; j < f; j++) order[j] = j;
   sort_nnz = gr->nnz;
   qsort(order, (size_t)f, sizeof(int64_t), by_nnz);
@@ -105,10 +106,15 @@ static void greedy(const greedy_t *gr, int32_t *group) {
     const uint64_t *mj = gr->fm + (size_t)j * (size_t)gr->words;
     for (int64_t g = 0; g < nb; g++) /* room left: rows (exclusive: at most M) and codes */
       if (gnnz[g] + gr->nnz[j] <= gr->M && codes[g] + more <= CODES) cand[nc++] = g;
-    for (int64_t c = 0; c < nc; c++) hit[c] = overlap(mj, gr->fm + (size_t)first[cand[c]] * (size_t)gr->words, gr->words);
-    comm_allreduce_sum_i64(hit, (size_t)nc);
-    for (int64_t c = 0; c < nc && to < 0; c++)
-      if (hit[c] == 0) to = cand[c];
+    if (gr->nnz[j] == 0 && nc > 0) to = cand[0]; /* off its default in no sampled row of any rank */
+    for (int64_t c0 = 0; c0 < nc && to < 0; c0 += SEARCH) { /* SEARCH candidates an all-rank sum */
+      int64_t k = nc - c0 < SEARCH ? nc - c0 : SEARCH;
+      for (int64_t c = 0; c < k; c++)
+        hit[c] = overlap(mj, gr->fm + (size_t)first[cand[c0 + c]] * (size_t)gr->words, gr->words);
+      comm_allreduce_sum_i64(hit, (size_t)k);
+      for (int64_t c = 0; c < k && to < 0; c++)
+        if (hit[c] == 0) to = cand[c0 + c];
+    }
     if (to < 0) { /* a new column */
       to = nb++;
       first[to] = j;
