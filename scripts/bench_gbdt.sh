@@ -9,16 +9,23 @@
 # more rows a size: propscore --device cuda (P=1, the tree kernels) and
 # XGBoost device=cuda (hist, lossguide), same settings; on a GPU machine run
 # it as  scripts/bench_gbdt.sh 20000000x64 10000000x256  (issue 11's sizes).
-#   usage: scripts/bench_gbdt.sh [SIZES...]     (default "1000000x64 4000000x32")
+# The size `wide` is issue 26's wide, mostly-binary case: WIDE_ROWS x
+# (WIDE_DENSE generated columns + WIDE_CATS one-hot categories of
+# WIDE_LEVELS levels; scripts/bench_wide_data.py), default 1M x (100 + 60 x
+# 15 = 900 0/1 columns); its propscore rows are P = NP with --bundle auto
+# and off (the same model bits: the time of the histograms is the difference).
+#   usage: scripts/bench_gbdt.sh [SIZES...]     (default "1000000x64 4000000x32 wide")
 #   env:   OUT (work folder, default /tmp/propscore-bench-gbdt), NP (default 2),
-#          CUDA_BIN (default build-cuda/propscore), GPU=0 to skip the GPU rows
+#          CUDA_BIN (default build-cuda/propscore), GPU=0 to skip the GPU rows,
+#          WIDE_ROWS, WIDE_DENSE, WIDE_CATS, WIDE_LEVELS (the wide case's shape)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
 BIN=$SRC/build/propscore
 OUT=${OUT:-/tmp/propscore-bench-gbdt}
 NP=${NP:-2}
-SIZES=${*:-"1000000x64 4000000x32"}
+SIZES=${*:-"1000000x64 4000000x32 wide"}
+WIDE_ROWS=${WIDE_ROWS:-1000000} WIDE_DENSE=${WIDE_DENSE:-100} WIDE_CATS=${WIDE_CATS:-60} WIDE_LEVELS=${WIDE_LEVELS:-15}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 python3 -c 'import lightgbm, xgboost' 2>/dev/null || python3 -m pip install -q lightgbm xgboost-cpu
 [ -x "$BIN" ] || { cmake -S . -B build >/dev/null && cmake --build build -j"$(nproc)" >/dev/null; }
@@ -50,17 +57,30 @@ EOF
 }
 
 for size in $SIZES; do
-  rows=${size%x*}; feats=${size#*x}
-  data=$OUT/d_${rows}x${feats}.h5
-  [ -f "$data" ] || mpirun -n "$NP" "$BIN" gen --out "$data" --rows "$rows" --features "$feats" --quiet
+  runs="1 $NP" # P, or P:--bundle mode (the wide case)
+  if [ "$size" = wide ]; then
+    base=$OUT/d_${WIDE_ROWS}x${WIDE_DENSE}.h5
+    data=$OUT/wide_${WIDE_ROWS}x${WIDE_DENSE}+${WIDE_CATS}x${WIDE_LEVELS}.h5
+    size=${WIDE_ROWS}x$((WIDE_DENSE + WIDE_CATS * WIDE_LEVELS))
+    [ -f "$base" ] || mpirun -n "$NP" "$BIN" gen --out "$base" --rows "$WIDE_ROWS" --features "$WIDE_DENSE" --quiet
+    [ -f "$data" ] || python3 "$SRC/scripts/bench_wide_data.py" "$base" "$data" "$WIDE_CATS" "$WIDE_LEVELS"
+    runs="$NP:auto $NP:off"
+  else
+    rows=${size%x*}; feats=${size#*x}
+    data=$OUT/d_${rows}x${feats}.h5
+    [ -f "$data" ] || mpirun -n "$NP" "$BIN" gen --out "$data" --rows "$rows" --features "$feats" --quiet
+  fi
   printf "\n%-10s %-22s %9s %9s %9s %9s   %s\n" "data" "run" "train s" "peak MiB" "AUC churn" "AUC purch" "where the time goes"
-  for p in 1 "$NP"; do
-    res=$(measure mpirun -n "$p" "$BIN" train --data "$data" --model "$OUT/m.h5" --model-type gbdt 2>"$OUT/log")
+  for run in $runs; do
+    p=${run%%:*} bundle=auto name="propscore P=${run%%:*}"
+    [ "$run" != "$p" ] && bundle=${run#*:} name="propscore P=$p bundle $bundle"
+    res=$(measure mpirun -n "$p" "$BIN" train --data "$data" --model "$OUT/m.h5" --model-type gbdt --bundle "$bundle" \
+      2>"$OUT/log")
     read -r secs rss <<<"$(head -1 <<<"$res")"
     auc_c=$(grep -o 'churn .*valid AUC [0-9.]*' <<<"$res" | awk '{print $NF}')
     auc_p=$(grep -o 'purchase_3m .*valid AUC [0-9.]*' <<<"$res" | awk '{print $NF}')
     phases=$(grep -o 'phases: .*' "$OUT/log" | sed 's/phases: //')
-    printf "%-10s %-22s %9s %9d %9s %9s   %s\n" "$size" "propscore P=$p" "$secs" $((rss / 1024)) "$auc_c" "$auc_p" "$phases"
+    printf "%-10s %-22s %9s %9d %9s %9s   %s\n" "$size" "$name" "$secs" $((rss / 1024)) "$auc_c" "$auc_p" "$phases"
   done
   if [ "$HAVE_GPU" = 1 ]; then # the tree kernels: rows resident on the GPU
     res=$(measure mpirun -n 1 "$CUDA_BIN" train --data "$data" --model "$OUT/m.h5" --model-type gbdt --device cuda \

@@ -39,6 +39,7 @@ typedef struct {
   double learning_rate, min_hess, l2, min_gain, feature_fraction, bagging_fraction;
   uint64_t seed;
   const int64_t *head_trees; /* [k] trees of each head, or NULL: --trees for every head (auto's refit) */
+  int bundle_off; /* --bundle: 0 auto (exclusive features share a histogram column), 1 off */
 } gbdt_opts_t;
 
 enum { PS_KIND_LOGREG = 0, PS_KIND_GBDT = 1, PS_KIND_AUTO = 2 };

@@ -11,6 +11,7 @@ static const char *const KINDS[] = {"logreg", "gbdt", "auto", NULL};
 static const char *const CALIBRATIONS[] = {"none", "isotonic", "platt", NULL}; /* PS_CALIB_* */
 static const char *const SOLVERS[] = {"auto", "lbfgs", "newton", NULL};
 static const char *const GRAD_BITS[] = {"exact", "16", "8", "4", NULL};
+static const char *const BUNDLE[] = {"auto", "off", NULL};
 #define C(field) offsetof(train_opts_t, cm.field)
 #define L(field) offsetof(train_opts_t, lr.field)
 #define G(field) offsetof(train_opts_t, gb.field)
@@ -129,6 +130,8 @@ static const ps_option_t TRAIN_OPTS[] = {
     {.name = "grad-bits", .type = OPT_CHOICE, .off = G(grad_bits), .choices = GRAD_BITS, .def = "exact", .arg = "B",
      .fp = "grad_bits",
      .help = "exact|16|8|4: gradients and Hessians of each tree rounded\n(stochastically, by customer id) to B-bit integers for the histograms;\nleaf values refit exactly (default exact)"},
+    {.name = "bundle", .type = OPT_CHOICE, .off = G(bundle_off), .choices = BUNDLE, .def = "auto", .arg = "B",
+     .help = "auto|off: features never off their most frequent bin in the same\nrow (one-hot, rare flags) share one histogram column; the model is\nthe same bits either way, auto only builds histograms faster (cpu)"},
     {.name = "hist-memory", .type = OPT_SIZE, .off = G(hist_budget), .def = "512M", .arg = "S",
      .help = "leaf histograms kept for the subtraction trick"},
     {0}};

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "gbdt/gbdt_cpu.h"
+#include "models/gbdt/bundle.h"
 
 typedef struct ps_gbdt_backend ps_gbdt_backend_t;
 struct ps_gbdt_backend {
@@ -53,6 +54,10 @@ struct ps_gbdt_backend {
   /* Optional (NULL: no categorical splits on this backend): split a leaf's
    * rows by a category set on bins (gbdt/gbdt_cat.h), like split. */
   void (*split_set)(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, const uint8_t *set);
+  /* Optional (NULL: histograms over the feature columns): the training
+   * rows' bundle columns Bb [n][bd->nb] (bundle.h), kept, not copied; hist
+   * and hist_q then read them and return the same per-feature histograms. */
+  void (*set_bundles)(ps_gbdt_backend_t *b, const ps_bundles_t *bd, const uint8_t *Bb);
 };
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void);

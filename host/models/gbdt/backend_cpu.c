@@ -20,6 +20,9 @@ typedef struct {
   const int32_t *gh;            /* packed quantized gradients, or NULL */
   int32_t qmax;
   uint64_t *work;               /* [total_bins] packed accumulators */
+  const ps_bundles_t *bd;       /* bundle columns Bb [n][bd->nb], or NULL */
+  const uint8_t *Bb;
+  int64_t *hb;                  /* [bd->total_bins][PS_HIST_W] their histogram */
 } cpu_t;
 
 static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t f, const int64_t *bin_off,
@@ -48,6 +51,12 @@ static void begin_tree(ps_gbdt_backend_t *b, const int64_t *gq, const int64_t *h
 
 static void hist(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
   cpu_t *s = b->impl;
+  if (s->bd) { /* over the bundle columns, then each feature's recovered */
+    memset(s->hb, 0, sizeof(int64_t) * PS_HIST_W * (size_t)s->bd->total_bins);
+    ps_gbdt_hist_cpu(s->Bb, s->bd->nb, s->bd->bin_off, s->rows + s->begin[leaf], s->count[leaf], s->gq, s->hq, s->hb);
+    bundles_expand(s->bd, s->bin_off, s->hb, PS_HIST_W, h);
+    return;
+  }
   memset(h, 0, sizeof(int64_t) * PS_HIST_W * (size_t)s->total_bins);
   ps_gbdt_hist_cpu(s->B, s->f, s->bin_off, s->rows + s->begin[leaf], s->count[leaf], s->gq, s->hq, h);
 }
@@ -86,8 +95,22 @@ static void set_quant(ps_gbdt_backend_t *b, const int32_t *gh, int32_t qmax) {
 static void hist_q(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
   cpu_t *s = b->impl;
   int64_t m = s->count[leaf];
+  if (s->bd) { /* bundle columns' bins: at most total_bins, so work fits */
+    ps_gbdt_hist_q_cpu(s->Bb, s->bd->nb, s->bd->bin_off, s->bd->total_bins, s->rows + s->begin[leaf], m, s->gh,
+                       ps_gbdt_hist_q_width(m, s->qmax), s->work, s->hb);
+    bundles_expand(s->bd, s->bin_off, s->hb, 2, h);
+    return;
+  }
   ps_gbdt_hist_q_cpu(s->B, s->f, s->bin_off, s->total_bins, s->rows + s->begin[leaf], m, s->gh,
                      ps_gbdt_hist_q_width(m, s->qmax), s->work, h);
+}
+
+static void set_bundles(ps_gbdt_backend_t *b, const ps_bundles_t *bd, const uint8_t *Bb) {
+  cpu_t *s = b->impl;
+  s->bd = bd;
+  s->Bb = Bb;
+  free(s->hb);
+  s->hb = ps_malloc(sizeof(int64_t) * PS_HIST_W * (size_t)(bd->total_bins + 1));
 }
 
 static int64_t leaf_rows(ps_gbdt_backend_t *b, int leaf) { return ((cpu_t *)b->impl)->count[leaf]; }
@@ -108,7 +131,7 @@ static void leaf_sums(ps_gbdt_backend_t *b, int nleaves, int64_t *sums) {
 
 static void destroy(ps_gbdt_backend_t *b) {
   cpu_t *s = b->impl;
-  free(s->rows); free(s->tmp); free(s->begin); free(s->count); free(s->work);
+  free(s->rows); free(s->tmp); free(s->begin); free(s->count); free(s->work); free(s->hb);
   free(s);
   free(b);
 }
@@ -116,7 +139,7 @@ static void destroy(ps_gbdt_backend_t *b) {
 static const ps_gbdt_backend_t CPU = {.name = "cpu", .set_rows = set_rows, .begin_tree = begin_tree, .hist = hist,
                                       .split = split, .add_leaves = add_leaves, .set_quant = set_quant,
                                       .hist_q = hist_q, .leaf_rows = leaf_rows, .leaf_sums = leaf_sums,
-                                      .destroy = destroy, .split_set = split_set};
+                                      .destroy = destroy, .split_set = split_set, .set_bundles = set_bundles};
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void) {
   ps_gbdt_backend_t *b = ps_malloc(sizeof *b);

@@ -25,6 +25,7 @@
 #include "models/gbdt/backend.h"
 #include "models/gbdt/binning.h"
 #include "models/gbdt/categorical.h"
+#include "models/gbdt/bundle.h"
 #include "models/gbdt/quant.h"
 #include "models/labels.h"
 #include "stats/metrics.h"
@@ -34,7 +35,24 @@ typedef struct {
   uint8_t *Btr, *Bva; /* binned rows of each split, [n][f] */
   float *sample;      /* sampled training rows for the cuts, [m][f] */
   int64_t m;
+  ps_bundles_t bd;    /* --bundle auto: exclusive features' shared columns (bd.group NULL: none sought) */
+  uint8_t *Bbt;       /* the training rows' bundle columns [n][bd.nb], or NULL */
+  double t_bundle;    /* seconds finding and encoding them */
+  int64_t mem_limit;  /* --host-mem-limit (0: none): the bundle columns are made only if they fit beside the bins */
 } binned_t;
+
+/* The training rows' bundle columns, when bundles were found and every rank
+ * has room for them (collective; without them the model is the same). */
+static void encode_bundles(binned_t *r, const ps_labeled_t *l, const ps_bins_t *bins) {
+  if (r->bd.nmulti == 0) return;
+  double t0 = ps_now();
+  int64_t room = r->mem_limit <= 0 || (double)l->n * (double)r->f + (double)l->n_tr * (double)r->bd.nb <=
+                                          (double)r->mem_limit;
+  comm_allreduce_min_i64(&room, 1);
+  if (room) r->Bbt = bundles_encode(&r->bd, bins, r->Btr, l->n_tr);
+  else ps_log("train: no bundle columns: they do not fit --host-mem-limit beside the binned rows");
+  r->t_bundle += ps_now() - t0;
+}
 
 /* Pass 1 reads the rows and keeps the binning sample (and rejects
  * non-finite values if asked); the cuts come from the sample; pass 2 bins. */
@@ -77,6 +95,9 @@ static void load_rows(ps_data_t *d, const ps_labeled_t *l, const gbdt_opts_t *o,
   pipe_check(pipe, NULL);
   bins_from_sample(r->sample, r->m, f, o->max_bin, bins);
   cat_bins(bins, d->cat_card);
+  double t0 = ps_now();
+  if (!o->bundle_off && be->set_bundles) bundles_find(r->sample, r->m, bins, &r->bd);
+  r->t_bundle = ps_now() - t0;
   free(r->sample);
   r->sample = NULL;
   r->Btr = ps_malloc((size_t)(l->n_tr > 0 ? l->n_tr : 1) * (size_t)f);
@@ -98,6 +119,7 @@ static void load_rows(ps_data_t *d, const ps_labeled_t *l, const gbdt_opts_t *o,
   pipe_check(pipe, NULL);
   pipe_close(pipe);
   free(blk);
+  if (r->bd.group) encode_bundles(r, l, bins);
 }
 
 /* Fixed-point scale for a head: sums of up to `rows` values of |g| <= wmax
@@ -248,9 +270,13 @@ static void load(gfit_t *g) {
   r->mdl.targets = in->targets;
   r->mdl.holdout = g->cm->holdout;
   r->mdl.split_salt = g->cm->split_salt;
+  g->rows.mem_limit = train_job_mem_limit(g->cm);
   load_rows(in->d, &g->l, g->o, g->cm->reject_nonfinite, g->be, &r->mdl.bins, &g->rows);
   r->sampled = g->rows.m;
   r->t_load = ps_now() - t_load;
+  if (g->rows.Bbt)
+    ps_log("train: %lld features in %lld histogram columns (%lld bundles of exclusive features, %.2f s)",
+           (long long)g->f, (long long)g->rows.bd.nb, (long long)g->rows.bd.nmulti, g->rows.t_bundle);
   r->g_tr = g->l.g_tr;
   r->g_va = g->l.g_va;
   r->n_pos = ps_malloc(sizeof(double) * (size_t)k);
@@ -468,6 +494,8 @@ static void free_work(gfit_t *g) {
   free(g->ids_tr);
   free(g->rows.Btr);
   free(g->rows.Bva);
+  free(g->rows.Bbt);
+  bundles_free(&g->rows.bd);
   free(g->w_pos);
   free(g->w_neg);
   labels_free(&g->l);
@@ -487,6 +515,7 @@ gbdt_fit_t *gbdt_fit(const train_common_t *cm, const gbdt_opts_t *o, const train
   load(&g);
   int resumed = start_state(&g);
   g.be->set_rows(g.be, g.rows.Btr, g.l.n_tr, g.f, r->mdl.bins.bin_off, r->mdl.bins.total_bins, o->num_leaves);
+  if (g.rows.Bbt) g.be->set_bundles(g.be, &g.rows.bd, g.rows.Bbt);
   alloc_work(&g);
   r->mtr = ps_calloc((size_t)g.k, sizeof(ps_metrics_t));
   r->mva = ps_calloc((size_t)g.k, sizeof(ps_metrics_t));
