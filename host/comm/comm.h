@@ -20,6 +20,11 @@ void comm_allreduce_sum_i64(int64_t *buf, size_t n);
 void comm_allreduce_max_i64(int64_t *buf, size_t n);
 void comm_allreduce_min_i64(int64_t *buf, size_t n);
 void comm_allreduce_max_f64(double *buf, size_t n);
+/* Sums over ranks, scattered (exact: integers): in holds every rank's
+ * block, rank r's counts[r] values after those of the ranks before it
+ * (counts[P], the same on every rank); out (counts[ps_rank] values) gets
+ * the sums of this rank's block. in may equal out on one rank. */
+void comm_reduce_scatter_sum_i64(const int64_t *in, int64_t *out, const size_t *counts);
 void comm_bcast(void *buf, size_t bytes, int root);
 /* Every rank contributes `bytes` bytes; out holds size*bytes, rank order. */
 void comm_allgather(const void *in, void *out, size_t bytes);

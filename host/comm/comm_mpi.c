@@ -115,6 +115,39 @@ void comm_allreduce_max_i64(int64_t *buf, size_t n) { allreduce_op(buf, n, MPI_I
 void comm_allreduce_min_i64(int64_t *buf, size_t n) { allreduce_op(buf, n, MPI_INT64_T, 8, MPI_MIN); }
 void comm_allreduce_max_f64(double *buf, size_t n) { allreduce_op(buf, n, MPI_DOUBLE, 8, MPI_MAX); }
 
+/* One MPI_Reduce_scatter when every block fits a message, else rounds of
+ * at most CHUNK values a rank, each round's pieces packed in rank order. */
+void comm_reduce_scatter_sum_i64(const int64_t *in, int64_t *out, const size_t *counts) {
+  int P = ps_size;
+  if (P == 1) {
+    if (out != in && counts[0]) memcpy(out, in, counts[0] * sizeof *out);
+    return;
+  }
+  size_t most = 0;
+  for (int r = 0; r < P; r++) most = counts[r] > most ? counts[r] : most;
+  int *rc = ps_malloc(sizeof(int) * (size_t)P);
+  if (most <= CHUNK) {
+    for (int r = 0; r < P; r++) rc[r] = (int)counts[r];
+    MPI_CHECK(MPI_Reduce_scatter(in, out, rc, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD));
+    free(rc);
+    return;
+  }
+  int64_t *pack = ps_malloc(sizeof(int64_t) * CHUNK * (size_t)P);
+  for (size_t k = 0; k < most; k += CHUNK) {
+    size_t pos = 0, off = 0;
+    for (int r = 0; r < P; r++) {
+      size_t m = counts[r] > k ? (counts[r] - k < CHUNK ? counts[r] - k : CHUNK) : 0;
+      if (m) memcpy(pack + pos, in + off + k, m * sizeof *pack);
+      rc[r] = (int)m;
+      pos += m;
+      off += counts[r];
+    }
+    MPI_CHECK(MPI_Reduce_scatter(pack, out + (counts[ps_rank] > k ? k : 0), rc, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD));
+  }
+  free(pack);
+  free(rc);
+}
+
 void comm_bcast(void *buf, size_t bytes, int root) {
   if (ps_size == 1) return;
   size_t cb = CHUNK * 64;

@@ -124,14 +124,14 @@ static void by_order(search_t *s, int32_t j, int64_t C, uint8_t *set) {
   }
 }
 
-int cat_find_split(const int64_t *hist, const ps_bins_t *b, const uint8_t *use, int64_t G, int64_t H, int64_t N,
-                   const ps_split_params_t *p, ps_split_t *best, uint8_t *set) {
+int cat_find_split(const int64_t *hist, const ps_bins_t *b, const uint8_t *use, int64_t j0, int64_t j1, int64_t q0,
+                   int64_t G, int64_t H, int64_t N, const ps_split_params_t *p, ps_split_t *best, uint8_t *set) {
   search_t s = {.G = G, .H = H, .N = N, .p = p, .best = best,
                 .parent = ps_gbdt_split_parent(G, H, p->scale, p->l2)};
-  for (int64_t j = 0; j < b->f; j++) {
+  for (int64_t j = j0; j < j1; j++) {
     int64_t C = cat_count(b, j);
     if (C == 0 || (use && !use[j])) continue;
-    s.h = hist + PS_HIST_W * b->bin_off[j];
+    s.h = hist + PS_HIST_W * (b->bin_off[j] - q0);
     if (C <= CAT_MAX_TO_ONEHOT) one_hot(&s, (int32_t)j, C, set);
     else by_order(&s, (int32_t)j, C, set);
   }

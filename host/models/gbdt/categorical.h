@@ -36,9 +36,10 @@ int64_t cat_count(const ps_bins_t *b, int64_t j);
 /* The features the numerical search may use: use without the categorical
  * ones (a new array of f; use NULL: all). */
 uint8_t *cat_numeric_use(const ps_bins_t *b, const uint8_t *use);
-/* The best categorical split of a leaf with sums (G, H, N), if it gains
- * more than best->gain: best and set (PS_GBDT_CAT_BYTES: the codes that go
- * left) replaced, returns 1; else 0. */
-int cat_find_split(const int64_t *hist, const ps_bins_t *b, const uint8_t *use, int64_t G, int64_t H, int64_t N,
-                   const ps_split_params_t *p, ps_split_t *best, uint8_t *set);
+/* The best categorical split among features [j0, j1) of a leaf with sums
+ * (G, H, N), if it gains more than best->gain: best and set
+ * (PS_GBDT_CAT_BYTES: the codes that go left) replaced, returns 1; else 0.
+ * hist: the histogram of bins [q0, ...) (a rank's block, split_dist.h). */
+int cat_find_split(const int64_t *hist, const ps_bins_t *b, const uint8_t *use, int64_t j0, int64_t j1, int64_t q0,
+                   int64_t G, int64_t H, int64_t N, const ps_split_params_t *p, ps_split_t *best, uint8_t *set);
 #endif

@@ -9,6 +9,7 @@
 #include "core/util.h"
 #include "gbdt/gbdt_cat.h"
 #include "models/gbdt/categorical.h"
+#include "models/gbdt/split_dist.h"
 
 typedef struct {
   int64_t g, h, n;  /* the leaf's sums over all ranks */
@@ -16,40 +17,28 @@ typedef struct {
   int parent_node;  /* -1: the root */
   int parent_side;  /* 0 left, 1 right */
   ps_split_t best;
-  int64_t *hist;    /* kept for the subtraction trick, or NULL */
+  int64_t *hist;    /* this rank's block of it (split_dist.h), kept for the subtraction trick, or NULL */
   int is_cat;       /* best is a categorical split: the codes in set go left */
   uint8_t set[PS_GBDT_CAT_BYTES];
 } leaf_t;
 
 static double now_minus(double t0) { return ps_now() - t0; }
 
-/* A leaf's histogram over all ranks into h (quantized: int64 pairs, widened
- * from the packed bins by the backend, summed across ranks as int64). */
-static void build(ps_gbdt_backend_t *b, int quant, int leaf, int64_t *h, size_t len, ps_grow_times_t *tm) {
-  double t0 = ps_now();
-  if (quant) b->hist_q(b, leaf, h);
-  else b->hist(b, leaf, h);
-  tm->hist += now_minus(t0);
-  t0 = ps_now();
-  comm_allreduce_sum_i64(h, len);
-  tm->allreduce += now_minus(t0);
-}
-
-/* A leaf's best split: on the backend's device if it has a split search
- * (the same bits), else by the CPU twin. */
-static void find_split(ps_gbdt_backend_t *b, leaf_t *l, const int64_t *h, const ps_bins_t *bins,
+/* A leaf's best split over this rank's block of features (exchanged
+ * later): on the backend's device if it has a split search (the same
+ * bits), else by the CPU twin. */
+static void find_split(ps_gbdt_backend_t *b, ps_dist_t *d, leaf_t *l, const int64_t *h, const ps_bins_t *bins,
                        const ps_grow_params_t *p, ps_grow_times_t *tm) {
   double t0 = ps_now();
-  l->best.feature = -1;
-  l->best.gain = 0;
+  l->best = (ps_split_t){.feature = -1};
   int deep = p->max_depth > 0 && l->depth >= p->max_depth;
   l->is_cat = 0;
   if (!deep && l->n / 2 >= p->split.min_data) { /* n >= 2 min_data, for any int64 min_data */
     uint8_t *num = bins->cat ? cat_numeric_use(bins, p->use) : NULL; /* categorical features: categorical.c */
-    const uint8_t *use = num ? num : p->use;
-    if (b->find_split) b->find_split(b, h, use, l->g, l->h, l->n, &p->split, &l->best);
-    else ps_gbdt_split_cpu(h, bins->f, bins->bin_off, use, l->g, l->h, l->n, &p->split, &l->best);
-    if (num) l->is_cat = cat_find_split(h, bins, p->use, l->g, l->h, l->n, &p->split, &l->best, l->set);
+    dist_search(d, b, h, num ? num : p->use, l->g, l->h, l->n, &p->split, &l->best);
+    ps_split_t c[2] = {l->best, {.feature = -1}};
+    if (num && cat_find_split(h, bins, p->use, d->j0, d->j1, d->q0, l->g, l->h, l->n, &p->split, &c[1], l->set))
+      l->best = dist_pick(c, 2, 1); /* the order of the exchange across ranks: gain, then feature */
     free(num);
   }
   tm->split += now_minus(t0);
@@ -63,16 +52,26 @@ typedef struct {
   ps_grow_times_t *tm;
   leaf_t *leaf;
   int quant;              /* histograms of quantized (qg, qh) pairs */
-  int64_t *x3;            /* quantized: a histogram in the split search's units [total_bins][3] */
-  size_t len, bytes;      /* a histogram's values and bytes */
+  int64_t *x3;            /* quantized: a block's histogram in the split search's units [bins][3] */
+  size_t len, bytes;      /* a histogram block's values and bytes */
   int64_t kept, keep_max; /* histograms kept, at most (the budget) */
+  ps_dist_t d;            /* this rank's block of features */
 } grow_t;
 
-/* Rows of a leaf over all ranks (exact, from the partition). */
-static int64_t leaf_rows(ps_gbdt_backend_t *b, int leaf) {
-  int64_t n = b->leaf_rows(b, leaf);
-  comm_allreduce_sum_i64(&n, 1);
-  return n;
+/* A leaf's local histogram (quantized: int64 pairs, widened from the
+ * packed bins by the backend); its block's sums over all ranks into h
+ * (split_dist.h). local: this rank's own sums of feature 0's bins, or NULL. */
+static void build(grow_t *g, int leaf, int64_t *h, int64_t *local) {
+  double t0 = ps_now();
+  int64_t *x = dist_local(&g->d, h);
+  if (g->quant) g->b->hist_q(g->b, leaf, x);
+  else g->b->hist(g->b, leaf, x);
+  for (int64_t q = g->bins->bin_off[0]; local && q < g->bins->bin_off[1]; q++)
+    for (int v = 0; v < g->d.w; v++) local[v] += x[g->d.w * q + v];
+  g->tm->hist += now_minus(t0);
+  t0 = ps_now();
+  dist_reduce(&g->d, h);
+  g->tm->allreduce += now_minus(t0);
 }
 
 /* A leaf's best split from its histogram h; quantized, h is first put in
@@ -80,38 +79,58 @@ static int64_t leaf_rows(ps_gbdt_backend_t *b, int leaf) {
  * estimated from its Hessian (grow.h). */
 static void search(grow_t *g, leaf_t *l, const int64_t *h) {
   if (!g->quant) {
-    find_split(g->b, l, h, g->bins, g->p, g->tm);
+    find_split(g->b, &g->d, l, h, g->bins, g->p, g->tm);
     return;
   }
   int64_t hq = l->h / g->p->qh_step, *x = g->x3;
   double per = hq > 0 ? (double)l->n / (double)hq : 0.0;
-  for (int64_t q = 0; q < g->bins->total_bins; q++) {
+  for (int64_t q = 0; q < g->d.nq; q++) {
     x[3 * q] = h[2 * q] * g->p->qg_step;
     x[3 * q + 1] = h[2 * q + 1] * g->p->qh_step;
     x[3 * q + 2] = (int64_t)((double)h[2 * q + 1] * per + 0.5);
   }
-  find_split(g->b, l, x, g->bins, g->p, g->tm);
+  find_split(g->b, &g->d, l, x, g->bins, g->p, g->tm);
 }
 
-/* The root: its histogram, its sums (every row is in one bin of feature 0), its best split. */
+/* A leaf whose winning split is categorical: its set from the rank whose
+ * block holds the feature (the others add zeros: an exact sum). */
+static void cat_exchange(grow_t *g, leaf_t *l) {
+  l->is_cat = l->best.feature >= 0 && cat_count(g->bins, l->best.feature) > 0;
+  if (!l->is_cat || g->d.P == 1) return;
+  int64_t v[PS_GBDT_CAT_BYTES] = {0};
+  int mine = l->best.feature >= g->d.j0 && l->best.feature < g->d.j1;
+  for (int i = 0; mine && i < PS_GBDT_CAT_BYTES; i++) v[i] = l->set[i];
+  comm_allreduce_sum_i64(v, PS_GBDT_CAT_BYTES);
+  for (int i = 0; i < PS_GBDT_CAT_BYTES; i++) l->set[i] = (uint8_t)v[i];
+}
+
+/* Every rank's bests of leaves a (and b: -1 none) exchanged: the winners. */
+static void exchange(grow_t *g, int a, int b) {
+  double t0 = ps_now();
+  ps_split_t s[2] = {g->leaf[a].best, b >= 0 ? g->leaf[b].best : g->leaf[a].best};
+  dist_exchange(s, b >= 0 ? 2 : 1);
+  g->leaf[a].best = s[0];
+  if (b >= 0) g->leaf[b].best = s[1];
+  for (int c = 0; c < (b >= 0 ? 2 : 1); c++) cat_exchange(g, &g->leaf[c ? b : a]);
+  g->tm->allreduce += now_minus(t0);
+}
+
+/* The root: its histogram, its sums (every row is in one bin of feature
+ * 0: this rank's summed over ranks), its best split. */
 static void grow_root(grow_t *g) {
   leaf_t *r = &g->leaf[0];
   r->hist = ps_malloc(g->bytes);
   g->kept = 1;
-  build(g->b, g->quant, 0, r->hist, g->len, g->tm);
-  int w = g->quant ? 2 : PS_HIST_W;
-  for (int64_t q = g->bins->bin_off[0]; q < g->bins->bin_off[1]; q++) {
-    r->g += r->hist[w * q];
-    r->h += r->hist[w * q + 1];
-    if (!g->quant) r->n += r->hist[w * q + 2];
-  }
-  if (g->quant) {
-    r->g *= g->p->qg_step;
-    r->h *= g->p->qh_step;
-    r->n = leaf_rows(g->b, 0);
-  }
+  int64_t sums[PS_HIST_W] = {0};
+  build(g, 0, r->hist, sums);
+  if (g->quant) sums[2] = g->b->leaf_rows(g->b, 0);
+  comm_allreduce_sum_i64(sums, PS_HIST_W);
+  r->g = sums[0] * (g->quant ? g->p->qg_step : 1);
+  r->h = sums[1] * (g->quant ? g->p->qh_step : 1);
+  r->n = sums[2];
   r->parent_node = -1;
   search(g, r, r->hist);
+  exchange(g, 0, -1);
 }
 
 /* Leaf `best` splits at tree node `node`: the node, and its parent's link to it. */
@@ -149,15 +168,16 @@ static void child_histograms(grow_t *g, int best, int right, int64_t *ph) {
   leaf[small].hist = NULL;
   leaf[large].hist = NULL;
   int64_t *hs = ps_malloc(g->bytes), *hl = ph ? ph : ps_malloc(g->bytes);
-  build(g->b, g->quant, small, hs, g->len, g->tm);
+  build(g, small, hs, NULL);
   if (ph) {
     for (size_t q = 0; q < g->len; q++) hl[q] -= hs[q];
     g->kept--;
   } else {
-    build(g->b, g->quant, large, hl, g->len, g->tm);
+    build(g, large, hl, NULL);
   }
   search(g, &leaf[small], hs);
   search(g, &leaf[large], hl);
+  exchange(g, small, large);
   leaf[small].hist = hs;
   leaf[large].hist = hl;
   g->kept += 2;
@@ -219,10 +239,12 @@ static void refit(grow_t *g, int nleaves) {
 void grow_tree(ps_gbdt_backend_t *b, const ps_bins_t *bins, const ps_grow_params_t *p, ps_tree_t *t,
                ps_grow_times_t *tm) {
   int L = p->num_leaves < 2 ? 2 : p->num_leaves, quant = p->qg_step > 0;
-  size_t len = (size_t)(quant ? 2 : PS_HIST_W) * (size_t)bins->total_bins, bytes = len * sizeof(int64_t);
-  grow_t g = {.b = b, .bins = bins, .p = p, .tm = tm, .leaf = ps_calloc((size_t)L, sizeof(leaf_t)), .len = len,
-              .bytes = bytes, .keep_max = p->hist_budget / (int64_t)(bytes > 0 ? bytes : 1), .quant = quant,
-              .x3 = quant ? ps_malloc(sizeof(int64_t) * PS_HIST_W * (size_t)(bins->total_bins + 1)) : NULL};
+  ps_dist_t d;
+  dist_init(&d, bins, quant ? 2 : PS_HIST_W, ps_size, ps_rank, b->find_split != NULL);
+  size_t bytes = (d.len > 0 ? d.len : 1) * sizeof(int64_t), most = d.most * sizeof(int64_t); /* most: every rank's */
+  grow_t g = {.b = b, .bins = bins, .p = p, .tm = tm, .leaf = ps_calloc((size_t)L, sizeof(leaf_t)), .len = d.len,
+              .bytes = bytes, .keep_max = p->hist_budget / (int64_t)(most > 0 ? most : 1), .quant = quant,
+              .x3 = quant ? ps_malloc(sizeof(int64_t) * PS_HIST_W * (size_t)(d.nq + 1)) : NULL, .d = d};
   t->nleaves = 1;
   t->ncat = 0;
   grow_root(&g);
@@ -243,4 +265,5 @@ void grow_tree(ps_gbdt_backend_t *b, const ps_bins_t *bins, const ps_grow_params
   for (int i = 0; i < L; i++) free(g.leaf[i].hist);
   free(g.leaf);
   free(g.x3);
+  dist_free(&g.d);
 }

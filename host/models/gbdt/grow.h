@@ -2,8 +2,9 @@
  * gains most is split next, until num_leaves (or no split gains, or every
  * leaf is at max_depth). Histograms: the smaller child's is built and
  * summed across ranks, the larger one's is the parent's minus it (exact:
- * integers). Every decision comes from the same integer sums on every rank,
- * so the tree is the same for any rank count. */
+ * integers); each rank keeps and searches only its block of features, the
+ * best split exchanged (split_dist.h). Every decision comes from the same
+ * integer sums on every rank, so the tree is the same for any rank count. */
 #ifndef PS_GBDT_GROW_H
 #define PS_GBDT_GROW_H
 #include <stdint.h>
