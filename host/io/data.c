@@ -9,17 +9,23 @@
 #include "comm/comm.h"
 #include "core/rng.h"
 #include "core/util.h"
+#include "io/csr.h"
 
 void data_open(const char *path, ps_data_t *d) {
   memset(d, 0, sizeof *d);
   d->path = path;
   d->fid = h5_open(path, 1);
+  d->features = d->ids = d->indptr = d->indices = d->values = -1;
   int64_t v = 0;
   if (h5_get_attr_i64(d->fid, "schema_version", &v)) {
     d->schema_version = (int)v;
     if (v > PS_SCHEMA_VERSION)
       ps_die_all(PS_EXIT_ERROR, "%s: schema_version %lld is newer than this propscore understands (%d)", path,
                  (long long)v, PS_SCHEMA_VERSION);
+  }
+  if (h5_exists(d->fid, "/features_csr")) {
+    csr_open(d);
+    return;
   }
   int64_t fd[2], idd[1];
   d->features = h5_dset_open(d->fid, path, "/features", 2, PS_KIND_FLOAT, "float32", fd);
@@ -46,10 +52,32 @@ void data_open(const char *path, ps_data_t *d) {
 void data_close(ps_data_t *d) {
   h5_close(d->features);
   h5_close(d->ids);
+  h5_close(d->indptr);
+  h5_close(d->indices);
+  h5_close(d->values);
   ps_free_strv(d->feature_names);
   h5_close(d->fid);
   memset(d, 0, sizeof *d);
-  d->fid = d->features = d->ids = -1;
+  d->fid = d->features = d->ids = d->indptr = d->indices = d->values = -1;
+}
+
+ps_pipe_col_t data_features_col(const ps_data_t *d) {
+  if (!d->csr) return (ps_pipe_col_t){.dset = d->features, .type = PS_F32, .cols = d->f};
+  return (ps_pipe_col_t){.dset = -1, .type = PS_F32, .cols = d->f, .read = csr_pipe_read, .ctx = d};
+}
+
+void data_read_rows(const ps_data_t *d, int64_t row0, int64_t n, float *X) {
+  if (!d->csr) {
+    h5_read_range(d->features, PS_F32, row0, n, d->f, X);
+    return;
+  }
+  int64_t br = h5_block_rows(4 * d->f, 0), nb = h5_common_blocks(n, br);
+  for (int64_t b = 0; b < nb; b++) {
+    int64_t r0 = b * br, m = n - r0 < br ? n - r0 : br;
+    if (m < 0) m = 0;
+    if (r0 > n) r0 = n;
+    csr_pipe_read(d, row0 + r0, m, X + (size_t)r0 * (size_t)d->f);
+  }
 }
 
 char **data_targets(const ps_data_t *d, int *count) { return h5_list_datasets(d->fid, "/labels", count); }

@@ -77,7 +77,7 @@ static void load_resident(ps_trainset_t *ts, ps_data_t *d, ps_colacc_t *sa, ps_c
   char msg[1024];
   float *X = ps_malloc(sizeof(float) * nn * (size_t)f);
   double t_read = ps_now();
-  h5_read_range(d->features, PS_F32, row0, n, f, X);
+  data_read_rows(d, row0, n, X);
   t_read = ps_now() - t_read;
   int64_t br = -1, bc = -1;
   int bad = reject_nonfinite && data_first_nonfinite(X, n, f, &br, &bc);
@@ -126,7 +126,7 @@ static void load_streamed(ps_trainset_t *ts, ps_data_t *d, ps_colacc_t *sa, ps_c
   br -= br % 256;
   if (br < 256) br = 256;
   ts->block_rows = br;
-  ps_pipe_col_t in = {d->features, PS_F32, f};
+  ps_pipe_col_t in = data_features_col(d);
   ps_pipe_spec_t spec = {.what = "train", .row0 = row0, .n = n, .block_rows = br, .nin = 1, .nout = 0, .in = &in,
                          .out = NULL, .agree_stop = 0};
   ts->pipe = pipe_open(&spec);

@@ -1,0 +1,154 @@
+"""CSR feature files (/features_csr, datasets/SCHEMA.md): the same matrix
+as CSR and as dense gives the same model and scores, for any rank count;
+each malformed CSR file ends in one line naming the file, dataset and row;
+inspect says which layout it read."""
+import json
+import os
+
+import h5py
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from pstest import digest, error_line, gen, run
+
+ENV = {"SOURCE_DATE_EPOCH": "1700000000"}
+
+
+def write_csr(path, M, ids, names, labels):
+    """A CSR feature file by hand (h5py): the schema's datasets, nothing more."""
+    with h5py.File(path, "w") as g:
+        g.attrs["schema_version"] = 1
+        g.attrs["kind"] = "features"
+        g["/features_csr/indptr"] = np.asarray(M.indptr, dtype=np.int64)
+        g["/features_csr/indices"] = np.asarray(M.indices, dtype=np.int32)
+        g["/features_csr/data"] = np.asarray(M.data, dtype=np.float32)
+        g["/customer_id"] = ids
+        g["/feature_names"] = names
+        for t, y in labels.items():
+            g[f"/labels/{t}"] = y
+    return path
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """One matrix twice: dense (gen's rows with 85% of values zeroed) and CSR."""
+    d = tmp_path_factory.mktemp("csr")
+    src = gen(str(d / "g.h5"), rows=3001, features=12, targets="buy,churn")
+    with h5py.File(src) as f:
+        X = f["/features"][:]
+        ids, names = f["/customer_id"][:], f["/feature_names"][:]
+        labels = {t: f[f"/labels/{t}"][:] for t in ("buy", "churn")}
+    X[np.random.default_rng(1).random(X.shape) < 0.85] = 0
+    dense = str(d / "dense.h5")
+    with h5py.File(dense, "w") as g:
+        g.attrs["schema_version"] = 1
+        g.attrs["kind"] = "features"
+        g["/features"] = X
+        g["/customer_id"] = ids
+        g["/feature_names"] = names
+        for t, y in labels.items():
+            g[f"/labels/{t}"] = y
+    csr = write_csr(str(d / "csr.h5"), sp.csr_matrix(X), ids, names, labels)
+    return dense, csr, X
+
+
+def model_view(path):
+    """Every dataset and attribute of a model file but the input's path and size (@input_*)."""
+    out = {}
+    with h5py.File(path) as f:
+        def visit(name, obj):
+            for k, v in obj.attrs.items():
+                out[f"{name}@{k}"] = np.asarray(v).tobytes()
+            if isinstance(obj, h5py.Dataset):
+                out[name] = obj[()].tobytes() if obj.dtype.kind != "O" else repr(obj[()])
+        for k, v in f.attrs.items():
+            out[f"@{k}"] = np.asarray(v).tobytes()
+        f.visititems(visit)
+    return {k: v for k, v in out.items() if not k.startswith("@input_")}
+
+
+@pytest.mark.parametrize("kind", ["logreg", "gbdt"])
+def test_same_model_dense_and_csr(pair, tmp_path, kind):
+    """Byte-identical models (paths aside) from the dense and CSR copies, P = 1 and 3."""
+    dense, csr, _ = pair
+    views = []
+    for p in (1, 3):
+        for name, data in (("dense", dense), ("csr", csr)):
+            m = str(tmp_path / f"{kind}_{name}_{p}.h5")
+            extra = ("--trees", "5") if kind == "gbdt" else ()
+            run(p, "train", "--data", data, "--model", m, "--model-type", kind, "--quiet", *extra, env=ENV)
+            views.append(model_view(m))
+    assert all(v == views[0] for v in views[1:])
+
+
+def test_same_scores_dense_and_csr(pair, tmp_path):
+    dense, csr, _ = pair
+    m = str(tmp_path / "m.h5")
+    run(1, "train", "--data", dense, "--model", m, "--quiet", env=ENV)
+    out = {}
+    for name, data, p in (("dense", dense, 1), ("csr", csr, 1), ("csr3", csr, 3)):
+        s = str(tmp_path / f"s_{name}.h5")
+        run(p, "score", "--data", data, "--model", m, "--out", s, "--quiet", env=ENV)
+        with h5py.File(s) as f:
+            out[name] = (f["/customer_id"][:].tobytes(), f["/scores/buy"][:].tobytes())
+    assert out["dense"] == out["csr"] == out["csr3"]
+
+
+def test_inspect_says_layout(pair):
+    dense, csr, X = pair
+    a = json.loads(run(1, "inspect", dense, "--json").stdout)
+    b = json.loads(run(2, "inspect", csr, "--json").stdout)
+    assert a["layout"] == "dense" and b["layout"] == "csr"
+    assert b["nnz"] == np.count_nonzero(X)
+    assert b["density"] == pytest.approx(np.count_nonzero(X) / X.size)
+    assert a["columns"] == b["columns"]
+    assert "CSR (/features_csr)" in run(1, "inspect", csr).stdout
+
+
+def damaged(tmp_path, name, change):
+    """A small valid CSR file, then CHANGE(file) applied to it."""
+    M = sp.csr_matrix(np.array([[1, 0, 2], [0, 0, 0], [0, 3, 0], [4, 5, 6]], dtype=np.float32))
+    path = write_csr(str(tmp_path / f"{name}.h5"), M, np.arange(4), [b"a", b"b", b"c"],
+                     {"y": np.array([0, 1, 0, 1], dtype=np.uint8)})
+    with h5py.File(path, "a") as f:
+        change(f)
+    return path
+
+
+def replace(name, values):
+    def change(f):
+        del f[name]
+        f[name] = values
+    return change
+
+
+@pytest.mark.parametrize("name,change,expect", [
+    ("range", replace("/features_csr/indices", np.array([0, 2, 1, 0, 1, 3], np.int32)),
+     "/features_csr/indices row 3: column 3 is out of range [0, 3)"),
+    ("unsorted", replace("/features_csr/indices", np.array([2, 0, 1, 0, 1, 2], np.int32)),
+     "/features_csr/indices row 0: columns not increasing (0 after 2)"),
+    ("repeat", replace("/features_csr/indices", np.array([0, 2, 1, 1, 1, 2], np.int32)),
+     "/features_csr/indices row 3: columns not increasing (1 after 1)"),
+    ("decrease", replace("/features_csr/indptr", np.array([0, 2, 1, 3, 6], np.int64)),
+     "/features_csr/indptr row 1: 1 is less than the row's start 2 (indptr must not decrease)"),
+    ("start", replace("/features_csr/indptr", np.array([1, 2, 2, 3, 6], np.int64)),
+     "/features_csr/indptr row 0: starts at 1, must be 0"),
+    ("end", replace("/features_csr/indptr", np.array([0, 2, 2, 3, 5], np.int64)),
+     "/features_csr/indptr row 3: ends at 5 but /features_csr/data holds 6 values"),
+    ("rows", replace("/customer_id", np.arange(5)),
+     "/features_csr/indptr has 5 values (4 rows) but /customer_id has 5 rows"),
+    ("lengths", replace("/features_csr/data", np.ones(5, np.float32)),
+     "/features_csr/indices has 6 values but /features_csr/data has 5"),
+    ("both", lambda f: f.create_dataset("/features", data=np.zeros((4, 3), np.float32)),
+     "holds both /features and /features_csr"),
+])
+@pytest.mark.parametrize("np_", [1, 3])
+def test_bad_csr_one_line(tmp_path, name, change, expect, np_):
+    path = damaged(tmp_path, name, change)
+    before = digest(path)
+    p = run(np_, "inspect", path, check=False)
+    assert p.returncode != 0
+    line = error_line(p)
+    assert path in line and expect in line, line
+    assert digest(path) == before
