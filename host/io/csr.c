@@ -11,7 +11,7 @@
 
 #define VALIDATE_ROWS 65536 /* rows a rank checks at a time */
 
-void csr_read_block(const ps_data_t *d, int64_t row0, int64_t n, ps_csr_block_t *b) {
+void csr_read_block(const ps_csr_t *d, int64_t row0, int64_t n, ps_csr_block_t *b) {
   memset(b, 0, sizeof *b);
   b->n = n;
   b->ptr = ps_malloc(sizeof(int64_t) * (size_t)(n + 1));
@@ -42,7 +42,7 @@ void csr_densify(const ps_csr_block_t *b, int64_t f, float *X) {
 }
 
 void csr_pipe_read(const void *ctx, int64_t row0, int64_t n, void *buf) {
-  const ps_data_t *d = ctx;
+  const ps_csr_t *d = ctx;
   ps_csr_block_t b;
   csr_read_block(d, row0, n, &b);
   csr_densify(&b, d->f, buf);
@@ -51,7 +51,7 @@ void csr_pipe_read(const void *ctx, int64_t row0, int64_t n, void *buf) {
 
 /* The first problem of a block's indptr slice ptr[0..n] (global rows from
  * row0): a decrease, or a value outside [0, nnz]; 1 and msg if any. */
-static int check_ptr(const ps_data_t *d, const int64_t *ptr, int64_t row0, int64_t n, char *msg, size_t len) {
+static int check_ptr(const ps_csr_t *d, const int64_t *ptr, int64_t row0, int64_t n, char *msg, size_t len) {
   for (int64_t i = 0; i < n; i++) {
     if (ptr[i + 1] < ptr[i]) {
       snprintf(msg, len, "%s: /features_csr/indptr row %lld: %lld is less than the row's start %lld (indptr must "
@@ -68,7 +68,7 @@ static int check_ptr(const ps_data_t *d, const int64_t *ptr, int64_t row0, int64
 }
 
 /* The first row of a block whose columns leave [0, F) or do not increase. */
-static int check_idx(const ps_data_t *d, const ps_csr_block_t *b, int64_t row0, char *msg, size_t len) {
+static int check_idx(const ps_csr_t *d, const ps_csr_block_t *b, int64_t row0, char *msg, size_t len) {
   for (int64_t i = 0; i < b->n; i++)
     for (int64_t p = b->ptr[i]; p < b->ptr[i + 1]; p++) {
       int64_t j = b->idx[p];
@@ -88,7 +88,7 @@ static int check_idx(const ps_data_t *d, const ps_csr_block_t *b, int64_t row0, 
 
 /* Every rank checks its own rows in blocks (the same number of collective
  * reads on every rank); the lowest bad row wins (ps_check_all). */
-static void csr_validate(ps_data_t *d) {
+static void csr_validate(ps_csr_t *d) {
   int64_t row0, n;
   ps_partition(d->n, ps_size, ps_rank, &row0, &n);
   int64_t nb = h5_common_blocks(n, VALIDATE_ROWS);
@@ -110,23 +110,19 @@ static void csr_validate(ps_data_t *d) {
   ps_check_all(bad, msg);
 }
 
-/* The three datasets, their lengths agreeing with each other and with /customer_id. */
-static void open_sets(ps_data_t *d) {
+/* The three datasets, their lengths agreeing; indptr's two ends. */
+static void open_sets(ps_h5_t fid, ps_csr_t *d) {
   const char *path = d->path;
-  int64_t pd[1], id[1], vd[1], nid[1];
-  d->indptr = h5_dset_open(d->fid, path, "/features_csr/indptr", 1, PS_KIND_INT, "int64", pd);
-  d->indices = h5_dset_open(d->fid, path, "/features_csr/indices", 1, PS_KIND_INT, "int32", id);
-  d->values = h5_dset_open(d->fid, path, "/features_csr/data", 1, PS_KIND_FLOAT, "float32", vd);
-  d->ids = h5_dset_open(d->fid, path, "/customer_id", 1, PS_KIND_INT, "int64", nid);
+  int64_t pd[1], id[1], vd[1];
+  d->indptr = h5_dset_open(fid, path, "/features_csr/indptr", 1, PS_KIND_INT, "int64", pd);
+  d->indices = h5_dset_open(fid, path, "/features_csr/indices", 1, PS_KIND_INT, "int32", id);
+  d->values = h5_dset_open(fid, path, "/features_csr/data", 1, PS_KIND_FLOAT, "float32", vd);
   if (pd[0] < 1) ps_die_all(PS_EXIT_ERROR, "%s: /features_csr/indptr is empty (it holds N+1 values)", path);
   if (id[0] != vd[0])
     ps_die_all(PS_EXIT_ERROR, "%s: /features_csr/indices has %lld values but /features_csr/data has %lld", path,
                (long long)id[0], (long long)vd[0]);
   d->n = pd[0] - 1;
   d->nnz = vd[0];
-  if (nid[0] != d->n)
-    ps_die_all(PS_EXIT_ERROR, "%s: /features_csr/indptr has %lld values (%lld rows) but /customer_id has %lld rows",
-               path, (long long)pd[0], (long long)d->n, (long long)nid[0]);
   int64_t ends[2];
   h5_xfer_rows(d->indptr, PS_I64, 0, ps_rank == 0 ? 1 : 0, 0, ends, 0);
   h5_xfer_rows(d->indptr, PS_I64, d->n, ps_rank == 0 ? 1 : 0, 0, ends + 1, 0);
@@ -138,19 +134,17 @@ static void open_sets(ps_data_t *d) {
                "values", path, (long long)(d->n - 1), (long long)ends[1], (long long)d->nnz);
 }
 
-void csr_open(ps_data_t *d) {
-  const char *path = d->path;
-  if (h5_exists(d->fid, "/features"))
-    ps_die_all(PS_EXIT_ERROR, "%s: holds both /features and /features_csr; a feature file has one layout (put the "
-               "dense columns into the CSR ones: scripts/to_hdf5.py)", path);
-  d->csr = 1;
-  open_sets(d);
-  int64_t nn = 0;
-  d->feature_names = h5_read_names(d->fid, path, "/feature_names", &nn);
-  d->f = nn;
-  if (d->f < 1) ps_die_all(PS_EXIT_ERROR, "%s: /feature_names is empty (a CSR file's columns are its names)", path);
-  csr_validate(d);
-  ps_log("%s: CSR layout (/features_csr), %lld rows x %lld features, %lld stored values (density %.4f%%); rows "
-         "are made dense a block at a time", path, (long long)d->n, (long long)d->f, (long long)d->nnz,
-         d->n > 0 ? 100.0 * (double)d->nnz / ((double)d->n * (double)d->f) : 0.0);
+void csr_open(ps_h5_t fid, const char *path, int64_t f, ps_csr_t *s) {
+  memset(s, 0, sizeof *s);
+  s->path = path;
+  s->f = f;
+  open_sets(fid, s);
+  csr_validate(s);
+}
+
+void csr_close(ps_csr_t *s) {
+  h5_close(s->indptr);
+  h5_close(s->indices);
+  h5_close(s->values);
+  s->indptr = s->indices = s->values = -1;
 }

@@ -8,7 +8,14 @@
 #define PS_CSR_H
 #include <stdint.h>
 
-#include "io/data.h"
+#include "io/h5.h"
+
+/* The open CSR datasets of a file. */
+typedef struct {
+  const char *path;
+  ps_h5_t indptr, indices, values;
+  int64_t n, f, nnz;
+} ps_csr_t;
 
 /* A row block of CSR: ptr [n+1] rebased to start at 0, idx and val [nnz]. */
 typedef struct {
@@ -18,17 +25,18 @@ typedef struct {
   float *val;
 } ps_csr_block_t;
 
-/* Collective: the datasets opened (d->n, d->f, d->ids, d->feature_names,
- * d->nnz set) and every rank's rows validated: indptr starts at 0, never
- * decreases and ends at nnz, N agrees with /customer_id, every row's
- * columns lie in [0, F) and increase strictly. Dies with one line naming
- * the file, the dataset and the row. */
-void csr_open(ps_data_t *d);
+/* Collective: the datasets of file `fid` opened (n, nnz set; f columns,
+ * the length of /feature_names) and every rank's rows validated: indptr
+ * starts at 0, never decreases and ends at nnz, every row's columns lie in
+ * [0, F) and increase strictly. Dies with one line naming the file, the
+ * dataset and the row. */
+void csr_open(ps_h5_t fid, const char *path, int64_t f, ps_csr_t *s);
+void csr_close(ps_csr_t *s);
 /* Collective (three transfers; n may be 0): rows [row0, row0+n). */
-void csr_read_block(const ps_data_t *d, int64_t row0, int64_t n, ps_csr_block_t *b);
+void csr_read_block(const ps_csr_t *s, int64_t row0, int64_t n, ps_csr_block_t *b);
 void csr_block_free(ps_csr_block_t *b);
 /* The block as dense rows X [n][F] (zeros where no value is stored). */
 void csr_densify(const ps_csr_block_t *b, int64_t f, float *X);
-/* The pipeline's reader of a CSR file's rows as dense float32 (ctx: the ps_data_t). */
+/* The pipeline's reader of a CSR file's rows as dense float32 (ctx: the ps_csr_t). */
 void csr_pipe_read(const void *ctx, int64_t row0, int64_t n, void *buf);
 #endif

@@ -6,6 +6,7 @@
 #define PS_DATA_H
 #include <stdint.h>
 
+#include "io/csr.h"
 #include "io/h5.h"
 #include "io/pipeline.h"
 
@@ -20,8 +21,7 @@ typedef struct {
   int schema_version;   /* 0 if the attribute is absent */
   /* a CSR file (io/csr.h): /features_csr instead of /features (features = -1) */
   int csr;
-  ps_h5_t indptr, indices, values;
-  int64_t nnz;
+  ps_csr_t sp;
 } ps_data_t;
 
 /* Collective. A file with /features_csr is opened as CSR (io/csr.h). */

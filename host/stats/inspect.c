@@ -100,8 +100,8 @@ static void inspect_json(const inspect_result_t *r) {
   cJSON_AddNumberToObject(root, "chunk_rows", (double)d->chunk_rows);
   cJSON_AddStringToObject(root, "layout", d->csr ? "csr" : "dense");
   if (d->csr) {
-    cJSON_AddNumberToObject(root, "nnz", (double)d->nnz);
-    cJSON_AddNumberToObject(root, "density", d->n > 0 ? (double)d->nnz / ((double)d->n * (double)d->f) : 0.0);
+    cJSON_AddNumberToObject(root, "nnz", (double)d->sp.nnz);
+    cJSON_AddNumberToObject(root, "density", d->n > 0 ? (double)d->sp.nnz / ((double)d->n * (double)d->f) : 0.0);
   }
   cJSON_AddNumberToObject(root, "nan", r->nan);
   cJSON_AddNumberToObject(root, "inf", r->inf);
@@ -140,8 +140,8 @@ static void inspect_table(const inspect_result_t *r) {
   ps_out("file:      %s (schema_version %d)", r->path, d->schema_version);
   if (d->csr)
     ps_out("shape:     %lld rows x %lld features, CSR (/features_csr): %lld stored values, density %.4f%%",
-           (long long)d->n, (long long)f, (long long)d->nnz,
-           d->n > 0 ? 100.0 * (double)d->nnz / ((double)d->n * (double)f) : 0.0);
+           (long long)d->n, (long long)f, (long long)d->sp.nnz,
+           d->n > 0 ? 100.0 * (double)d->sp.nnz / ((double)d->n * (double)f) : 0.0);
   else if (d->chunk_rows > 0)
     ps_out("shape:     %lld rows x %lld features, float32, chunks of %lld rows (%.2f MiB)", (long long)d->n,
            (long long)f, (long long)d->chunk_rows, (double)d->chunk_rows * (double)f * 4.0 / 1048576.0);
