@@ -152,3 +152,111 @@ def test_bad_csr_one_line(tmp_path, name, change, expect, np_):
     line = error_line(p)
     assert path in line and expect in line, line
     assert digest(path) == before
+
+
+# --- importers: scripts/to_hdf5.py from long tables, scipy .npz, svmlight ---
+
+TOOL = os.path.join(os.environ.get("PROPSCORE_SRC", os.path.join(os.path.dirname(__file__), "../..")),
+                    "scripts", "to_hdf5.py")
+
+
+def tool(*args, check=True):
+    import subprocess
+    import sys
+    p = subprocess.run([sys.executable, TOOL, *map(str, args)], capture_output=True, text=True, timeout=120)
+    assert (p.returncode == 0) == check, p.stderr
+    return p
+
+
+def read_csr(path):
+    with h5py.File(path) as f:
+        g = f["/features_csr"]
+        n, names = len(g["indptr"]) - 1, [s.decode() for s in f["/feature_names"][:]]
+        M = sp.csr_matrix((g["data"][:], g["indices"][:], g["indptr"][:]), shape=(n, len(names)))
+        labels = {k: f[f"/labels/{k}"][:] for k in f["/labels"]}
+        return M, names, f["/customer_id"][:], labels
+
+
+LONG = "customer,attribute,value\n3,views_shoes,2\n1,views_bags,1\n3,bought_hats,1\n4,views_bags,0\n"
+CUSTOMERS = "customer_id,tenure,bought\n1,10,1\n2,0,0\n3,5,1\n4,7,0\n"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_import_long_table(tmp_path, fmt):
+    """Customers in --customers' order, its other columns dense and first,
+    attributes sorted after them, zeros not stored."""
+    import pandas as pd
+    longp, cust = tmp_path / f"long.{fmt}", tmp_path / "cust.csv"
+    if fmt == "csv":
+        longp.write_text(LONG)
+    else:
+        pd.read_csv(__import__("io").StringIO(LONG)).to_parquet(longp)
+    cust.write_text(CUSTOMERS)
+    out = tmp_path / "l.h5"
+    tool(longp, "--out", out, "--long", "customer,attribute,value", "--customers", cust, "--id", "customer_id",
+         "--label", "buy=bought")
+    M, names, ids, labels = read_csr(out)
+    assert names == ["tenure", "bought_hats", "views_bags", "views_shoes"]
+    assert ids.tolist() == [1, 2, 3, 4] and labels["buy"].tolist() == [1, 0, 1, 0]
+    assert M.toarray().tolist() == [[10, 0, 1, 0], [0, 0, 0, 0], [5, 1, 0, 2], [7, 0, 0, 0]]
+    assert M.nnz == 6  # tenure 0 and the stored 0 are not kept
+    assert run(1, "inspect", out).returncode == 0
+
+
+def test_import_long_errors(tmp_path):
+    longp, cust = tmp_path / "long.csv", tmp_path / "cust.csv"
+    longp.write_text(LONG + "3,views_shoes,1\n")
+    p = tool(longp, "--out", tmp_path / "x.h5", "--long", "customer,attribute,value", check=False)
+    assert "--long: rows 0 and 4 (lines 2 and 6) give the same customer and attribute" in p.stderr, p.stderr
+    longp.write_text(LONG + "9,views_shoes,1\n")
+    cust.write_text(CUSTOMERS)
+    p = tool(longp, "--out", tmp_path / "x.h5", "--long", "customer,attribute,value", "--customers", cust,
+             "--id", "customer_id", check=False)
+    assert "1 row(s) name a customer not in --customers" in p.stderr
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_import_npz_dense_and_csr_same_model(tmp_path):
+    """A scipy .npz as CSR and (--dense) as /features: the same matrix, and the same logreg model."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(1500, 9)).astype(np.float32)
+    X[rng.random(X.shape) < 0.7] = 0
+    y = (X[:, 0] + X[:, 3] + rng.normal(size=1500) > 0).astype(int)
+    sp.save_npz(tmp_path / "m.npz", sp.csr_matrix(X))
+    (tmp_path / "c.csv").write_text("y\n" + "\n".join(map(str, y)) + "\n")
+    for name, extra in (("csr", ()), ("dense", ("--dense",))):
+        tool(tmp_path / "m.npz", "--out", tmp_path / f"{name}.h5", "--customers", tmp_path / "c.csv",
+             "--label", "y=y", *extra)
+    M, names, ids, labels = read_csr(tmp_path / "csr.h5")
+    assert (M.toarray() == X).all() and names == [f"f{j}" for j in range(9)] and (ids == np.arange(1500)).all()
+    with h5py.File(tmp_path / "dense.h5") as f:
+        assert (f["/features"][:] == X).all()
+    views = []
+    for name in ("csr", "dense"):
+        run(1, "train", "--data", tmp_path / f"{name}.h5", "--model", tmp_path / f"m_{name}.h5", "--quiet", env=ENV)
+        views.append(model_view(tmp_path / f"m_{name}.h5"))
+    assert views[0] == views[1]
+
+
+@pytest.mark.parametrize("zero", [False, True])
+def test_import_svmlight(tmp_path, zero):
+    (tmp_path / "s.svm").write_text("1 1:0.5 3:2\n0 2:1\n1 1:1 # comment\n")
+    extra = ("--zero-based",) if zero else ()
+    tool(tmp_path / "s.svm", "--svmlight", "--out", tmp_path / "s.h5", "--label", "buy=label", *extra)
+    M, names, ids, labels = read_csr(tmp_path / "s.h5")
+    if zero:
+        assert names == ["f0", "f1", "f2", "f3"] and M.toarray()[0].tolist() == [0, 0.5, 0, 2]
+    else:
+        assert names == ["f1", "f2", "f3"] and M.toarray().tolist() == [[0.5, 0, 2], [0, 1, 0], [1, 0, 0]]
+    assert labels["buy"].tolist() == [1, 0, 1]
+
+
+def test_import_wide_table_sparse(tmp_path):
+    """--sparse: a wide table as CSR, the same matrix as its dense import."""
+    (tmp_path / "w.csv").write_text("id,a,b,y\n1,0,2.5,1\n2,,0,0\n3,4,0,1\n")
+    tool(tmp_path / "w.csv", "--out", tmp_path / "d.h5", "--id", "id", "--label", "y=y")
+    tool(tmp_path / "w.csv", "--out", tmp_path / "s.h5", "--id", "id", "--label", "y=y", "--sparse")
+    M, names, ids, labels = read_csr(tmp_path / "s.h5")
+    with h5py.File(tmp_path / "d.h5") as f:
+        D = f["/features"][:]
+    assert np.array_equal(M.toarray(), D, equal_nan=True) and M.nnz == 3  # NaN (missing) is stored
