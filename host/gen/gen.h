@@ -15,6 +15,7 @@ typedef struct {
   uint64_t seed;
   int uplift; /* a planted campaign: /labels/treated, outcomes with a treatment effect, /truth/<t>/uplift */
   int clusters;                       /* > 0: planted clusters (synth_cluster_row), truth in /truth/cluster */
+  double density;                     /* > 0: sparse customers written as CSR (gen/sparse.c) */
 } gen_opts_t;
 
 /* `propscore gen`: its options (one table) and help. */
