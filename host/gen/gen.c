@@ -12,7 +12,6 @@
 #include "core/progress.h"
 #include "core/signals.h"
 #include "core/util.h"
-#include "gen/sparse.h"
 #include "gen/synth.h"
 #include "io/h5.h"
 #include "io/output.h"
@@ -252,7 +251,6 @@ static void gen_close(gen_file_t *g) {
 }
 
 int gen_run(const gen_opts_t *o) {
-  if (o->density > 0) return gen_sparse_run(o);
   gen_check(o);
   ps_path_t outs[] = {{"--out", o->out}};
   out_check_paths(NULL, 0, outs, 1);

@@ -21,6 +21,7 @@ typedef struct {
 /* `propscore gen`: its options (one table) and help. */
 extern const ps_cmd_spec_t gen_cmd;
 
-/* Collective; 0, or PS_EXIT_STOPPED (nothing left behind) on a stop signal. */
+/* Collective; 0, or PS_EXIT_STOPPED (nothing left behind) on a stop signal.
+ * Dense customers only: --density goes to gen_sparse_run (gen/sparse.h). */
 int gen_run(const gen_opts_t *o);
 #endif

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "comm/comm.h"
-#include "common/psmath.h"
 #include "core/partition.h"
 #include "core/rng.h"
 #include "core/util.h"
@@ -67,11 +66,6 @@ static void take_labels(ps_trainset_t *ts, int64_t f, int k) {
   ts->n_grid = (n + PS_ROW_GRID - 1) / PS_ROW_GRID;
   ts->grid_ntr = ps_calloc((size_t)(ts->n_grid > 0 ? ts->n_grid : 1), sizeof(int32_t));
   for (int64_t i = 0; i < n; i++) ts->grid_ntr[i / PS_ROW_GRID] += ts->train[i] == PS_ROW_TRAIN;
-}
-
-void trainset_scale_only(ps_columns_t *cols) {
-  for (int64_t j = 0; j < cols->c; j++)
-    if (cols->kind[j] == PS_COL_VALUE) cols->mean[j] = 0.0;
 }
 
 /* Resident rows: read once, their statistics, standardized (the training

@@ -56,7 +56,7 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
  * stay 0): statistics as the dense rows' (the same bits), then the rank's
  * stored values standardized and split. Labels already taken. */
 void trainset_csr_load(ps_trainset_t *ts, ps_data_t *d, int reject_nonfinite);
-/* --standardize scale: every value column's mean taken as 0 (scale kept: 1/std). */
+/* --standardize scale (dense or CSR): every value column's mean taken as 0 (scale kept: 1/std). */
 void trainset_scale_only(ps_columns_t *cols);
 /* Streamed sets: start a pass; then the next block's standardized rows of
  * each split and their labels (pointers into Ytr/Yva); 0 at the end. */

@@ -14,6 +14,11 @@
 #include "core/util.h"
 #include "models/logreg/trainset.h"
 
+void trainset_scale_only(ps_columns_t *cols) {
+  for (int64_t j = 0; j < cols->c; j++)
+    if (cols->kind[j] == PS_COL_VALUE) cols->mean[j] = 0.0;
+}
+
 /* One pass over the dense blocks for the statistics (and --nonfinite reject). */
 static void csr_stats(ps_trainset_t *ts, ps_data_t *d, int reject_nonfinite, ps_colstat_t *st) {
   int64_t f = d->f, row0 = ts->lab.row0, n = ts->lab.n;
