@@ -37,6 +37,24 @@ exclusively), synced, made mode 0640 and renamed when complete; on an error
 or SIGTERM the temporary file is removed. --out must not be the input (by any
 path) nor an existing directory or non-regular file. Exit status: 0 done,
 1 bad input, 2 bad command line.
+
+Sparse inputs are written as CSR (/features_csr, datasets/SCHEMA.md "CSR
+layout"; --dense writes them as /features instead):
+
+  --long CUST,ATTR,VALUE   the input is a long table (CSV/Parquet), one row a
+      (customer, attribute, value); attributes become columns named by their
+      values, sorted; a (customer, attribute) pair given twice is an error
+      naming both rows; zeros are not stored
+  FILE.npz                 a scipy.sparse matrix (save_npz); columns f0, f1, ...
+  --svmlight               libsvm/svmlight text ("y idx:val ..."; indices from
+      1 unless --zero-based; columns f<idx>); its y is the column "label" of
+      the customers (--label buy=label)
+  --customers FILE         one row a customer: the --id column (for --long its
+      order is the rows' order and every customer of the long table must be
+      in it; for the others it joins by row order), the --label columns, and
+      the rest as dense columns 0..Fd-1 before the sparse ones (--drop,
+      --categorical apply); without it --long takes the sorted distinct ids
+  --sparse                 a wide table written as CSR (zeros not stored)
 """
 import argparse
 import os
@@ -368,6 +386,173 @@ def write_atomic(out, write):
         os.close(dfd)
 
 
+# --- sparse inputs, written as CSR (datasets/SCHEMA.md "CSR layout") ---
+
+def read_long(path, spec, na_values):
+    """--long CUST,ATTR,VALUE: (ids [nnz] int64, attribute names [nnz] str, values [nnz] float32)."""
+    import numpy as np
+    import pandas as pd
+    cols = spec.split(",")
+    if len(cols) != 3:
+        fail(f"--long {spec}: expected CUST,ATTR,VALUE (three column names)")
+    df = read_table(path, na_values)
+    for c in cols:
+        if c not in df.columns:
+            fail(f"{path}: --long: no column '{c}'")
+    cust, attr, val = (df[c] for c in cols)
+    miss = (cust.isna() | attr.isna()).to_numpy()
+    if miss.any():
+        fail(f"{path}: --long: missing customer or attribute at {at_rows(path, int(np.argmax(miss)))}")
+    num = pd.to_numeric(val, errors="coerce")
+    bad = (val.notna() & num.isna()).to_numpy()
+    if bad.any():
+        fail(f"{path}: --long: column '{cols[2]}' (value): not a number at {at_rows(path, int(np.argmax(bad)))}")
+    ids = parse_ids(cust, path, cols[0])
+    v = to_float32(num.to_numpy(dtype=np.float64, na_value=np.nan), path, f"column '{cols[2]}'")
+    return ids, attr.astype(str).to_numpy(), v
+
+
+def long_to_csr(path, ids, attrs, vals, order):
+    """The long table's triples as CSR rows in ORDER (customer ids) and sorted attribute columns."""
+    import numpy as np
+    import scipy.sparse as sp
+    names, col = np.unique(attrs, return_inverse=True)
+    pos = {int(c): i for i, c in enumerate(order)}
+    row = np.array([pos.get(int(c), -1) for c in ids], dtype=np.int64)
+    if (row < 0).any():
+        j = int(np.argmax(row < 0))
+        fail(f"{path}: --long: {int((row < 0).sum())} row(s) name a customer not in --customers; the first at "
+             f"{at_rows(path, j)}")
+    key = row * len(names) + col
+    o = np.argsort(key, kind="stable")
+    dup = np.flatnonzero(key[o][1:] == key[o][:-1])
+    if len(dup):
+        i, j = sorted((int(o[dup[0]]), int(o[dup[0] + 1])))
+        fail(f"{path}: --long: {at_rows(path, i, j)} give the same customer and attribute")
+    M = sp.csr_matrix((vals, (row, col)), shape=(len(order), len(names)), dtype=np.float32)
+    return [str(x) for x in names], M
+
+
+def read_sparse_matrix(path, svmlight, zero_based):
+    """A .npz (scipy.sparse.save_npz) or svmlight file: (names, CSR float32, svmlight y or None)."""
+    import numpy as np
+    import scipy.sparse as sp
+    try:
+        if svmlight:
+            from sklearn.datasets import load_svmlight_file
+            M, y = load_svmlight_file(path, dtype=np.float32, zero_based=zero_based)
+            first = 0 if zero_based else 1
+            return [f"f{j + first}" for j in range(M.shape[1])], sp.csr_matrix(M), y
+        M = sp.load_npz(path).tocsr().astype(np.float32)
+    except Exception as e:
+        fail(f"{path}: cannot read: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
+    M.sort_indices()
+    rows = np.repeat(np.arange(M.shape[0]), np.diff(M.indptr))
+    dup = np.flatnonzero((M.indices[1:] == M.indices[:-1]) & (rows[1:] == rows[:-1]))
+    if len(dup):
+        fail(f"{path}: row {int(rows[dup[0]])}: column {int(M.indices[dup[0]])} is given twice")
+    return [f"f{j}" for j in range(M.shape[1])], M, None
+
+
+def sparse_customers(a, n, extra):
+    """--customers: (ids or None, labels, dense names, dense [n, Fd]); EXTRA: more columns (svmlight's label)."""
+    import numpy as np
+    import pandas as pd
+    df = read_table(a.customers, [v for v in a.na_values.split(",") if v]) if a.customers else pd.DataFrame(index=range(n))
+    if n is not None and len(df) != n:
+        fail(f"{a.customers}: --customers joins by row order but has {len(df)} rows and the matrix {n}")
+    for k, v in extra.items():
+        if k in df.columns:
+            fail(f"{a.customers}: --customers has a column '{k}', the name of the svmlight file's y")
+        df[k] = v
+    used, ids = set(extra), None
+    if a.id:
+        if a.id not in df.columns:
+            fail(f"{a.customers or a.input}: --id: no column '{a.id}'")
+        ids = parse_ids(df[a.id], a.customers, a.id)
+        if len(np.unique(ids)) != len(ids):
+            fail(f"{a.customers}: column '{a.id}' (id): an id is repeated")
+        used.add(a.id)
+    labels = {}
+    for spec in a.label:
+        name, col, y = parse_label(spec, df, a.customers or a.input, a.id)
+        if name in labels:
+            fail(f"--label: '{name}' given twice")
+        labels[name] = y
+        used.add(col)
+    used |= set(filter(None, a.drop.split(",")))
+    rest = df[[c for c in df.columns if c not in used]]
+    names, X = encode_features(rest, set(filter(None, a.categorical.split(","))), a.max_categories,
+                               a.customers) if len(rest.columns) else ([], np.zeros((len(df), 0), np.float32))
+    return ids, labels, names, X
+
+
+def write_csr(h, M):
+    """/features_csr of CSR matrix M: chunked, gzip-compressed."""
+    import numpy as np
+    g = h.create_group("features_csr")
+    for name, v, t in (("indptr", M.indptr, "<i8"), ("indices", M.indices, "<i4"), ("data", M.data, "<f4")):
+        g.create_dataset(name, data=np.asarray(v), dtype=t, chunks=(max(1, min(len(v), 1 << 20)),),
+                         compression="gzip", compression_opts=4)
+
+
+def main_sparse(a, df=None):
+    """--long, .npz, --svmlight or --sparse: the customers' CSR rows (their dense columns first)."""
+    import h5py
+    import numpy as np
+    import scipy.sparse as sp
+    y = None
+    if a.long:
+        lids, lattrs, lvals = read_long(a.input, a.long, [v for v in a.na_values.split(",") if v])
+        if a.customers and not a.id:
+            fail("--long --customers: give --id, the customers' id column")
+        ids, labels, dn, Xd = sparse_customers(a, None, {}) if a.customers else (None, {}, [], None)
+        if ids is None:
+            ids = np.unique(lids)
+            Xd = np.zeros((len(ids), 0), np.float32)
+        names, S = long_to_csr(a.input, lids, lattrs, lvals, ids)
+    else:
+        names, S, y = read_sparse_matrix(a.input, a.svmlight, a.zero_based)
+        ids, labels, dn, Xd = sparse_customers(a, S.shape[0], {"label": y} if y is not None else {})
+        if ids is None:
+            ids = np.arange(S.shape[0], dtype=np.int64)
+    check_unique(dn + names, ["--customers"] * len(dn) + [a.input] * len(names), a.input)
+    M = sp.hstack([sp.csr_matrix(Xd), S], format="csr", dtype=np.float32)
+    M.eliminate_zeros()
+    M.sort_indices()
+    write_output(a, ids, dn + names, labels, M)
+
+
+def write_output(a, ids, names, labels, M):
+    import h5py
+    import numpy as np
+    n, f = M.shape
+    if f == 0:
+        fail(f"{a.input}: no feature columns")
+
+    def write(tmp):
+        with h5py.File(tmp, "w", libver=("earliest", "latest")) as h:
+            h.attrs["schema_version"] = np.int64(SCHEMA_VERSION)
+            h.attrs["kind"] = "features"
+            h.attrs["generator"] = "scripts/to_hdf5.py"
+            h.attrs["source"] = os.path.abspath(a.input)
+            if a.dense:
+                h.create_dataset("features", data=M.toarray(), dtype="<f4",
+                                 chunks=(max(1, min(n, (4 << 20) // (4 * f))), f))
+            else:
+                write_csr(h, M)
+            h.create_dataset("customer_id", data=ids, dtype="<i8", chunks=(max(1, min(n, 1 << 20)),))
+            width = max(1, max(len(s.encode()) for s in names)) + 1
+            h.create_dataset("feature_names", data=np.array([s.encode() for s in names], dtype=f"S{width}"))
+            g = h.create_group("labels")
+            for k, y in labels.items():
+                g.create_dataset(k, data=y, dtype="u1", chunks=(max(1, min(n, 1 << 20)),))
+
+    write_atomic(a.out, write)
+    layout = "dense" if a.dense else f"CSR, {M.nnz} stored values (density {M.nnz / max(1, n * f):.4%})"
+    print(f"to_hdf5: wrote {a.out}: {n} rows x {f} features, {layout}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("input", help="CSV/TSV (optionally .gz) or Parquet file")
@@ -387,10 +572,22 @@ def main(argv=None):
                     help="a CSV/Parquet of more numeric columns (e.g. embed_text.py's emb_*), joined on the --id "
                          "column when FILE has it, else by row order (see above)")
     ap.add_argument("--max-categories", type=int, default=100, help="most distinct values a one-hot column may have")
+    ap.add_argument("--long", metavar="CUST,ATTR,VALUE", help="the input is a long table of these columns (CSR out)")
+    ap.add_argument("--svmlight", action="store_true", help="the input is libsvm/svmlight text (CSR out)")
+    ap.add_argument("--zero-based", action="store_true", help="svmlight column indices start at 0 (default 1)")
+    ap.add_argument("--customers", metavar="FILE", help="sparse inputs: the customers' table (ids, labels, dense columns)")
+    ap.add_argument("--sparse", action="store_true", help="write a wide table as CSR (zeros not stored)")
+    ap.add_argument("--dense", action="store_true", help="write a sparse input as dense /features")
     a = ap.parse_args(argv)
     check_paths(a.input, a.out)
-    for mf in a.merge:
+    for mf in a.merge + ([a.customers] if a.customers else []):
         check_paths(mf, a.out)
+    if a.long or a.svmlight or a.input.lower().endswith(".npz"):
+        if a.merge or a.sparse:
+            fail("--merge and --sparse are for wide tables; sparse inputs take dense columns from --customers")
+        return main_sparse(a)
+    if a.customers or a.dense:
+        fail("--customers and --dense are for sparse inputs (--long, --svmlight, .npz)")
 
     import h5py
     import numpy as np
@@ -439,6 +636,13 @@ def main(argv=None):
         merged.append(f"merged {mf}: {how}")
 
     n, f = X.shape
+    if a.sparse:
+        import scipy.sparse as sp
+        M = sp.csr_matrix(X)
+        M.eliminate_zeros()
+        for m in merged:
+            print(f"to_hdf5: {m}")
+        return write_output(a, ids, names, labels, M)
     chunk_rows = max(1, min(n, (4 << 20) // (4 * f)))
 
     def write(tmp):  # h5py opens the file write_atomic created: mode "w" truncates it

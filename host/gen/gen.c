@@ -20,6 +20,7 @@
 static const char *const GEN_USAGE =
     "usage: propscore gen --out FILE.h5 [--rows N] [--features F] [--seed S]\n"
     "                     [--targets NAME[:RATE],...] [--chunk-rows R] [--uplift] [--clusters K]\n"
+    "                     [--density D]\n"
     "                     [--quiet]\n"
     "\n"
     "Generate a synthetic customer feature file (datasets/SCHEMA.md) with labels\n"
@@ -52,6 +53,10 @@ static const ps_option_t GEN_OPTS[] = {
      .help = "planted clusters instead of the customer features: each row's\n"
              "cluster from its hash, features = center + N(0,1) noise; truth in\n"
              "/truth/cluster and /truth/cluster_centers (segment tests)"},
+    {.name = "density", .type = OPT_DOUBLE, .off = F(density), .lo = 1e-9, .hi = 1.0, .arg = "D", .short_name = 'D',
+     .help = "sparse customers instead: each row stores about D*F of the F\n"
+             "columns (counts), written as CSR (/features_csr); planted\n"
+             "logistic truth on the raw values (host/gen/sparse.c)"},
     {.name = "quiet", .type = OPT_FLAG, .ptr = &ps_quiet, .short_name = 'q', .help = "no progress log"},
     {0}};
 #undef F

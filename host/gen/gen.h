@@ -15,11 +15,13 @@ typedef struct {
   uint64_t seed;
   int uplift; /* a planted campaign: /labels/treated, outcomes with a treatment effect, /truth/<t>/uplift */
   int clusters;                       /* > 0: planted clusters (synth_cluster_row), truth in /truth/cluster */
+  double density;                     /* > 0: sparse customers written as CSR (gen/sparse.c) */
 } gen_opts_t;
 
 /* `propscore gen`: its options (one table) and help. */
 extern const ps_cmd_spec_t gen_cmd;
 
-/* Collective; 0, or PS_EXIT_STOPPED (nothing left behind) on a stop signal. */
+/* Collective; 0, or PS_EXIT_STOPPED (nothing left behind) on a stop signal.
+ * Dense customers only: --density goes to gen_sparse_run (gen/sparse.h). */
 int gen_run(const gen_opts_t *o);
 #endif

@@ -75,16 +75,46 @@ void data_bad_code_message(const ps_data_t *d, int64_t row, int64_t col, float v
            (long long)(d->cat_card[col] - 1));
 }
 
+/* A CSR file (io/csr.h): F is the length of /feature_names. */
+static void open_csr(ps_data_t *d) {
+  const char *path = d->path;
+  if (h5_exists(d->fid, "/features"))
+    ps_die_all(PS_EXIT_ERROR, "%s: holds both /features and /features_csr; a feature file has one layout (put the "
+               "dense columns into the CSR ones: scripts/to_hdf5.py)", path);
+  if (h5_exists(d->fid, "/categorical"))
+    ps_die_all(PS_EXIT_ERROR, "%s: /categorical beside /features_csr: categorical columns are read from dense "
+               "/features files only (write this file dense: scripts/to_hdf5.py)", path);
+  int64_t nn = 0, idd[1];
+  d->ids = h5_dset_open(d->fid, path, "/customer_id", 1, PS_KIND_INT, "int64", idd);
+  d->feature_names = h5_read_names(d->fid, path, "/feature_names", &nn);
+  d->f = nn;
+  if (d->f < 1) ps_die_all(PS_EXIT_ERROR, "%s: /feature_names is empty (a CSR file's columns are its names)", path);
+  d->csr = 1;
+  csr_open(d->fid, path, d->f, &d->sp);
+  d->n = d->sp.n;
+  if (idd[0] != d->n)
+    ps_die_all(PS_EXIT_ERROR, "%s: /features_csr/indptr has %lld values (%lld rows) but /customer_id has %lld rows",
+               path, (long long)(d->n + 1), (long long)d->n, (long long)idd[0]);
+  ps_log("%s: CSR layout (/features_csr), %lld rows x %lld features, %lld stored values (density %.4f%%); rows "
+         "are made dense a block at a time", path, (long long)d->n, (long long)d->f, (long long)d->sp.nnz,
+         d->n > 0 ? 100.0 * (double)d->sp.nnz / ((double)d->n * (double)d->f) : 0.0);
+}
+
 void data_open(const char *path, ps_data_t *d) {
   memset(d, 0, sizeof *d);
   d->path = path;
   d->fid = h5_open(path, 1);
+  d->features = d->ids = d->sp.indptr = d->sp.indices = d->sp.values = -1;
   int64_t v = 0;
   if (h5_get_attr_i64(d->fid, "schema_version", &v)) {
     d->schema_version = (int)v;
     if (v > PS_SCHEMA_VERSION)
       ps_die_all(PS_EXIT_ERROR, "%s: schema_version %lld is newer than this propscore understands (%d)", path,
                  (long long)v, PS_SCHEMA_VERSION);
+  }
+  if (h5_exists(d->fid, "/features_csr")) {
+    open_csr(d);
+    return;
   }
   int64_t fd[2], idd[1];
   d->features = h5_dset_open(d->fid, path, "/features", 2, PS_KIND_FLOAT, "float32", fd);
@@ -112,11 +142,31 @@ void data_open(const char *path, ps_data_t *d) {
 void data_close(ps_data_t *d) {
   h5_close(d->features);
   h5_close(d->ids);
+  csr_close(&d->sp);
   ps_free_strv(d->feature_names);
   data_free_categorical(d);
   h5_close(d->fid);
   memset(d, 0, sizeof *d);
-  d->fid = d->features = d->ids = -1;
+  d->fid = d->features = d->ids = d->sp.indptr = d->sp.indices = d->sp.values = -1;
+}
+
+ps_pipe_col_t data_features_col(const ps_data_t *d) {
+  if (!d->csr) return (ps_pipe_col_t){.dset = d->features, .type = PS_F32, .cols = d->f};
+  return (ps_pipe_col_t){.dset = -1, .type = PS_F32, .cols = d->f, .read = csr_pipe_read, .ctx = &d->sp};
+}
+
+void data_read_rows(const ps_data_t *d, int64_t row0, int64_t n, float *X) {
+  if (!d->csr) {
+    h5_read_range(d->features, PS_F32, row0, n, d->f, X);
+    return;
+  }
+  int64_t br = h5_block_rows(4 * d->f, 0), nb = h5_common_blocks(n, br);
+  for (int64_t b = 0; b < nb; b++) {
+    int64_t r0 = b * br, m = n - r0 < br ? n - r0 : br;
+    if (m < 0) m = 0;
+    if (r0 > n) r0 = n;
+    csr_pipe_read(&d->sp, row0 + r0, m, X + (size_t)r0 * (size_t)d->f);
+  }
 }
 
 char **data_targets(const ps_data_t *d, int *count) { return h5_list_datasets(d->fid, "/labels", count); }

@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/csr.h"
 #include "io/h5.h"
+#include "io/pipeline.h"
 
 typedef struct {
   const char *path;
@@ -21,10 +23,18 @@ typedef struct {
   int64_t *cat_card;     /* [f] categories of each column, 0: numeric (NULL: none categorical; below) */
   int64_t *cat_name_off; /* [f+1] column j's names: cat_names[cat_name_off[j] .. cat_name_off[j+1]) */
   char **cat_names;
+  /* a CSR file (io/csr.h): /features_csr instead of /features (features = -1) */
+  int csr;
+  ps_csr_t sp;
 } ps_data_t;
 
-/* Collective. */
+/* Collective. A file with /features_csr is opened as CSR (io/csr.h). */
 void data_open(const char *path, ps_data_t *d);
+/* The features as a pipeline input: /features itself, or the CSR rows
+ * made dense block by block (float32 [rows][F]). */
+ps_pipe_col_t data_features_col(const ps_data_t *d);
+/* Rows [row0, row0+n) as dense float32 [n][F], either layout. Collective. */
+void data_read_rows(const ps_data_t *d, int64_t row0, int64_t n, float *X);
 void data_close(ps_data_t *d);
 /* Names of the /labels/<target> datasets (NULL-terminated, sorted). */
 char **data_targets(const ps_data_t *d, int *count);

@@ -73,8 +73,9 @@ static void xfer(ps_pipe_t *p, int64_t b, int write) {
   const ps_pipe_col_t *cols = write ? p->out : p->in;
   double t0 = ps_now();
   for (int i = 0; i < n; i++)
-    h5_xfer_rows(cols[i].dset, cols[i].type, p->spec.row0 + r0, m, cols[i].cols,
-                 p->buf[slot][(write ? p->spec.nin : 0) + i], write);
+    if (!write && cols[i].read) cols[i].read(cols[i].ctx, p->spec.row0 + r0, m, p->buf[slot][i]);
+    else h5_xfer_rows(cols[i].dset, cols[i].type, p->spec.row0 + r0, m, cols[i].cols,
+                      p->buf[slot][(write ? p->spec.nin : 0) + i], write);
   if (write) p->t_write += ps_now() - t0;
   else p->t_read += ps_now() - t0;
 }

@@ -24,6 +24,10 @@ typedef struct {
   ps_h5_t dset;
   ps_dtype_t type; /* memory type of the buffer */
   int64_t cols;    /* values a row; 0 for a 1-D dataset */
+  /* optional, inputs only: reads rows [row0, row0+n) into buf instead of
+   * dset (collective as a transfer; e.g. CSR rows made dense, io/csr.h) */
+  void (*read)(const void *ctx, int64_t row0, int64_t n, void *buf);
+  const void *ctx;
 } ps_pipe_col_t;
 
 typedef struct {

@@ -50,7 +50,7 @@ static void score_valid(const calib_fit_t *in, valid_rows_t *r) {
   float *P = ps_malloc(sizeof(float) * (size_t)br * (size_t)in->k);
   for (int64_t b = 0; b < nb; b++) {
     int64_t r0 = b * br < r->n ? b * br : r->n, rows = r->n - r0 < br ? r->n - r0 : br;
-    h5_xfer_rows(d->features, PS_F32, r->row0 + r0, rows, d->f, X, 0);
+    data_read_rows(d, r->row0 + r0, rows, X);
     if (rows > 0) s->predict(s, X, rows, P);
     for (int64_t i = 0; i < rows; i++) {
       if (!r->valid[r0 + i]) continue;

@@ -222,7 +222,7 @@ static void score_block(score_job_t *j, ps_pipe_t *pipe, const ps_block_t *b, fl
  * ended the pass, with *stop_at the first block not done; *nb the blocks. */
 static int score_blocks(score_job_t *j, int64_t *stop_at, int64_t *nb) {
   int k = j->k;
-  ps_pipe_col_t pin[2] = {{.dset = j->d.features, .type = PS_F32, .cols = j->f}, {.dset = j->d.ids, .type = PS_I64}};
+  ps_pipe_col_t pin[2] = {data_features_col(&j->d), {.dset = j->d.ids, .type = PS_I64}};
   ps_pipe_col_t *pout = ps_malloc(sizeof(ps_pipe_col_t) * (size_t)(4 * k + 1));
   pout[0] = (ps_pipe_col_t){.dset = j->did, .type = PS_I64};
   for (int h = 0; h < k; h++) pout[1 + h] = (ps_pipe_col_t){.dset = j->ds[h], .type = PS_F32};

@@ -29,6 +29,7 @@ typedef struct {
   int solver;               /* PS_SOLVER_* */
   int max_iter, lbfgs_m, missing_indicators;
   double tol, ftol;
+  int standardize; /* --standardize: 0 center, 1 scale (no centering: what CSR rows train on) */
 } logreg_opts_t;
 
 /* Gradient-boosted trees (models/gbdt/fit.c); LightGBM's defaults. */

@@ -8,6 +8,7 @@
 
 static const char *const NONFINITE[] = {"impute", "reject", NULL};
 static const char *const KINDS[] = {"logreg", "gbdt", "auto", NULL};
+static const char *const STANDARDIZE[] = {"center", "scale", NULL};
 static const char *const CALIBRATIONS[] = {"none", "isotonic", "platt", NULL}; /* PS_CALIB_* */
 static const char *const SOLVERS[] = {"auto", "lbfgs", "newton", NULL};
 static const char *const GRAD_BITS[] = {"exact", "16", "8", "4", NULL};
@@ -85,6 +86,9 @@ static const ps_option_t TRAIN_OPTS[] = {
     {.name = "missing-indicators", .type = OPT_FLAG, .off = L(missing_indicators), .short_name = 'M',
      .help = "add a 0/1 'was missing' column for each column with NaN", .fp = "missing",
      .manifest = "missing_indicators"},
+    {.name = "standardize", .type = OPT_CHOICE, .off = L(standardize), .choices = STANDARDIZE, .def = "center",
+     .arg = "HOW", .fp = "standardize",
+     .help = "center|scale: columns as (x - mean)/std, or x/std (no centering:\nzeros stay zeros; a CSR file then trains on its stored values)"},
     {.name = "x-dtype", .type = OPT_STR, .off = L(x_dtype), .def = "f32", .arg = "T", .fp = "x_dtype", .short_name = 'X',
      .help = "f32|bf16: GPU storage of the resident rows (default f32; bf16\nhalves memory and traffic, sums stay float64)"},
     {.name = "gpu-mem-limit", .type = OPT_SIZE, .off = C(gpu_mem_limit), .arg = "S", .short_name = 'G',

@@ -42,7 +42,7 @@ const ps_cmd_spec_t inspect_cmd = {
 static int inspect_columns(const inspect_opts_t *opts, ps_data_t *d, int64_t row0, int64_t n, ps_colstat_t *st) {
   int64_t f = d->f;
   ps_colacc_t *sa = stats_tree_begin(f, n > 0 ? row0 : 0);
-  ps_pipe_col_t in = {.dset = d->features, .type = PS_F32, .cols = f};
+  ps_pipe_col_t in = data_features_col(d);
   int64_t br = opts->block_rows > 0 ? opts->block_rows : h5_block_rows(4 * f, d->chunk_rows);
   ps_pipe_spec_t spec = {.what = "inspect", .row0 = row0, .n = n, .block_rows = br, .nin = 1, .in = &in, .agree_stop = 1};
   ps_pipe_t *pipe = pipe_open(&spec);
@@ -98,6 +98,11 @@ static void inspect_json(const inspect_result_t *r) {
   cJSON_AddNumberToObject(root, "rows", (double)d->n);
   cJSON_AddNumberToObject(root, "features", (double)d->f);
   cJSON_AddNumberToObject(root, "chunk_rows", (double)d->chunk_rows);
+  cJSON_AddStringToObject(root, "layout", d->csr ? "csr" : "dense");
+  if (d->csr) {
+    cJSON_AddNumberToObject(root, "nnz", (double)d->sp.nnz);
+    cJSON_AddNumberToObject(root, "density", d->n > 0 ? (double)d->sp.nnz / ((double)d->n * (double)d->f) : 0.0);
+  }
   cJSON_AddNumberToObject(root, "nan", r->nan);
   cJSON_AddNumberToObject(root, "inf", r->inf);
   cJSON *cols = cJSON_AddArrayToObject(root, "columns");
@@ -151,7 +156,11 @@ static void inspect_table(const inspect_result_t *r) {
   const ps_colstat_t *st = r->st;
   int64_t f = d->f;
   ps_out("file:      %s (schema_version %d)", r->path, d->schema_version);
-  if (d->chunk_rows > 0)
+  if (d->csr)
+    ps_out("shape:     %lld rows x %lld features, CSR (/features_csr): %lld stored values, density %.4f%%",
+           (long long)d->n, (long long)f, (long long)d->sp.nnz,
+           d->n > 0 ? 100.0 * (double)d->sp.nnz / ((double)d->n * (double)f) : 0.0);
+  else if (d->chunk_rows > 0)
     ps_out("shape:     %lld rows x %lld features, float32, chunks of %lld rows (%.2f MiB)", (long long)d->n,
            (long long)f, (long long)d->chunk_rows, (double)d->chunk_rows * (double)f * 4.0 / 1048576.0);
   else

@@ -62,7 +62,7 @@ static void load_rows(ps_data_t *d, const ps_labeled_t *l, const gbdt_opts_t *o,
   r->f = f;
   double rate = o->bin_sample >= l->g_tr ? 1.0 : (double)o->bin_sample / l->g_tr;
   int64_t br = h5_block_rows(4 * f, d->chunk_rows);
-  ps_pipe_col_t in = {.dset = d->features, .type = PS_F32, .cols = f};
+  ps_pipe_col_t in = data_features_col(d);
   ps_pipe_spec_t spec = {.what = "train", .row0 = l->row0, .n = l->n, .block_rows = br, .nin = 1, .in = &in};
   ps_pipe_t *pipe = pipe_open(&spec);
   int64_t cap = 1024;

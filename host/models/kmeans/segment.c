@@ -202,7 +202,7 @@ static void load_rows(const segment_opts_t *o, seg_rows_t *R) {
     ps_die_all(PS_EXIT_USAGE, "segment: --k %d is more than the %lld rows of %s", k, (long long)R->N, o->data);
   int64_t c = R->c;
   float *X = ps_malloc(sizeof(float) * nn * (size_t)f), *Xr = ps_malloc(sizeof(float) * nn * (size_t)c);
-  h5_read_range(R->d.features, PS_F32, R->row0, R->n, f, X);
+  data_read_rows(&R->d, R->row0, R->n, X);
   for (int64_t i = 0; i < R->n; i++)
     for (int64_t j = 0; j < c; j++) Xr[(size_t)i * (size_t)c + (size_t)j] = X[(size_t)i * (size_t)f + (size_t)R->sel[j]];
   free(X);

@@ -14,6 +14,7 @@
 #include "models/logreg/checkpoint.h"
 #include "models/logreg/fit.h"
 #include "models/logreg/model.h"
+#include "models/logreg/train_csr.h"
 #include "models/logreg/trainset.h"
 #include "models/logreg/train.h"
 #include "stats/metrics.h"
@@ -112,10 +113,25 @@ static void pass_host_blocks(void *ctx, const double *theta, double *loss, doubl
   t->b->eval_end(t->b, loss, grad, hess);
 }
 
+/* CSR rows (trainset_csr.c): the passes of train_csr.c, on the CPU. */
+static void pass_csr(void *ctx, const double *theta, double *loss, double *grad, double *hess, const uint8_t *hmask) {
+  train_ctx_t *t = ctx;
+  train_csr_pass(t->ts, theta, t->w_pos, t->w_neg, loss, grad, hess, hmask);
+}
+
+static void pass_csr_exact(void *ctx, const double *theta, const uint8_t *hmask, int64_t *acc) {
+  train_ctx_t *t = ctx;
+  train_csr_pass_exact(t->ts, theta, t->w_pos, t->w_neg, hmask, acc);
+}
+
 /* Probabilities of every training and validation row (head-major). */
 static void predict_splits(train_ctx_t *t, const double *theta, float *Ptr, float *Pva) {
   ps_trainset_t *ts = t->ts;
   int k = ts->k;
+  if (ts->csr) {
+    train_csr_predict(ts, theta, Ptr, Pva);
+    return;
+  }
   if (!ts->streamed) {
     if (t->dev_resident) t->b->predict_train(t->b, theta, Ptr); /* the rows already there */
     else t->b->predict_std(t->b, theta, k, ts->Xtr, ts->n_tr, ts->c, Ptr);
@@ -172,7 +188,7 @@ static void load(lfit_t *g) {
       break;
     }
   trainset_load(g->in->d, g->in->targets, k, cm->holdout, cm->split_salt, g->in->keep, g->o->missing_indicators,
-                cm->reject_nonfinite, mem_limit, &g->ts);
+                cm->reject_nonfinite, mem_limit, g->o->standardize == 1, &g->ts);
   r->t_load = ps_now() - r->t_load;
   int64_t cols = g->ts.c, c1 = cols + 1;
   r->newton = g->o->solver == PS_SOLVER_NEWTON || (g->o->solver == PS_SOLVER_AUTO && cols <= NEWTON_AUTO_MAX);
@@ -219,6 +235,13 @@ static fit_pass_t choose_pass(lfit_t *g) {
   *tc = (train_ctx_t){.b = b, .ts = ts, .w_pos = g->w_pos, .w_neg = g->w_neg};
   tc->loss = ps_malloc(sizeof(double) * (size_t)k);
   tc->grad = ps_malloc(sizeof(double) * (size_t)k * (size_t)(ts->c + 1));
+  if (ts->csr) {
+    if (!b->eval_block)
+      ps_die_all(PS_EXIT_USAGE, "train: a CSR file with --standardize scale trains on the CPU for now: give --device cpu"
+                 " (or leave out --standardize scale: the rows are then made dense)");
+    int exact = !(getenv("PS_NOEXACT") && *getenv("PS_NOEXACT"));
+    return (fit_pass_t){.fn = pass_csr, .ctx = tc, .fn_exact = exact ? pass_csr_exact : NULL};
+  }
   int64_t gpu_limit = g->cm->gpu_mem_limit ? g->cm->gpu_mem_limit : b->device_memory;
   g->r->gpu_limit = gpu_limit;
   double dev_need = (double)ts->n_tr * (double)ts->c * (!strcmp(g->o->x_dtype, "bf16") ? 2.0 : 4.0);

@@ -71,13 +71,13 @@ static void take_labels(ps_trainset_t *ts, int64_t f, int k) {
 /* Resident rows: read once, their statistics, standardized (the training
  * rows in place where the model is no wider than the input). */
 static void load_resident(ps_trainset_t *ts, ps_data_t *d, ps_colacc_t *sa, ps_colstat_t *st, int missing_ind,
-                          int reject_nonfinite, double t0) {
+                          int reject_nonfinite, int scale_only, double t0) {
   int64_t f = d->f, row0 = ts->lab.row0, n = ts->lab.n;
   size_t nn = (size_t)(n > 0 ? n : 1);
   char msg[1024];
   float *X = ps_malloc(sizeof(float) * nn * (size_t)f);
   double t_read = ps_now();
-  h5_read_range(d->features, PS_F32, row0, n, f, X);
+  data_read_rows(d, row0, n, X);
   t_read = ps_now() - t_read;
   int64_t br = -1, bc = -1;
   int bad = reject_nonfinite && data_first_nonfinite(X, n, f, &br, &bc);
@@ -91,6 +91,7 @@ static void load_resident(ps_trainset_t *ts, ps_data_t *d, ps_colacc_t *sa, ps_c
   stats_tree_end(sa, st);
   t_st = ps_now() - t_st;
   prepare_columns(st, f, missing_ind, &ts->cols);
+  if (scale_only) trainset_scale_only(&ts->cols);
   ts->tf = prepare_transform(&ts->cols);
   ts->c = ts->cols.c;
   /* No wider than the input (no missing indicators): the training rows are
@@ -118,7 +119,7 @@ static void load_resident(ps_trainset_t *ts, ps_data_t *d, ps_colacc_t *sa, ps_c
  * standardized (both splits), whole multiples of the statistics' 256-row
  * sub-blocks (same sums as resident). */
 static void load_streamed(ps_trainset_t *ts, ps_data_t *d, ps_colacc_t *sa, ps_colstat_t *st, int missing_ind,
-                          int reject_nonfinite, int64_t mem_limit) {
+                          int reject_nonfinite, int scale_only, int64_t mem_limit) {
   int64_t f = d->f, row0 = ts->lab.row0, n = ts->lab.n, cmax = missing_ind ? 2 * f : f;
   char msg[1024];
   int64_t per_row = 2 * f * 4 + 2 * cmax * 4;
@@ -126,7 +127,7 @@ static void load_streamed(ps_trainset_t *ts, ps_data_t *d, ps_colacc_t *sa, ps_c
   br -= br % 256;
   if (br < 256) br = 256;
   ts->block_rows = br;
-  ps_pipe_col_t in = {d->features, PS_F32, f};
+  ps_pipe_col_t in = data_features_col(d);
   ps_pipe_spec_t spec = {.what = "train", .row0 = row0, .n = n, .block_rows = br, .nin = 1, .nout = 0, .in = &in,
                          .out = NULL, .agree_stop = 0};
   ts->pipe = pipe_open(&spec);
@@ -144,6 +145,7 @@ static void load_streamed(ps_trainset_t *ts, ps_data_t *d, ps_colacc_t *sa, ps_c
   pipe_check(ts->pipe, NULL); /* agreed on the pipeline's thread; it is idle now */
   stats_tree_end(sa, st);
   prepare_columns(st, f, missing_ind, &ts->cols);
+  if (scale_only) trainset_scale_only(&ts->cols);
   ts->tf = prepare_transform(&ts->cols);
   ts->c = ts->cols.c;
   ts->bx_tr = ps_malloc(sizeof(float) * (size_t)br * (size_t)ts->c);
@@ -153,11 +155,17 @@ static void load_streamed(ps_trainset_t *ts, ps_data_t *d, ps_colacc_t *sa, ps_c
 }
 
 void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, const uint8_t *keep,
-                   int missing_ind, int reject_nonfinite, int64_t mem_limit, ps_trainset_t *ts) {
+                   int missing_ind, int reject_nonfinite, int64_t mem_limit, int scale_only, ps_trainset_t *ts) {
   memset(ts, 0, sizeof *ts);
   double t0 = ps_now();
   labels_load(d, targets, k, holdout, salt, keep, &ts->lab);
   take_labels(ts, d->f, k);
+  if (d->csr && scale_only && !missing_ind) {
+    trainset_csr_load(ts, d, reject_nonfinite);
+    ps_log("train: prepared %lld model columns in %.2f s (labels, split, statistics, CSR rows)", (long long)ts->c,
+           ps_now() - t0);
+    return;
+  }
   int64_t f = d->f, n = ts->lab.n;
   /* Resident if the raw rows and their standardized copy fit the limit
    * (the same decision on every rank: the largest rank decides). */
@@ -170,8 +178,8 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
   ps_colstat_t *st = ps_malloc(sizeof(ps_colstat_t) * (size_t)(f > 0 ? f : 1));
   /* along the fixed tree of grid blocks: the same statistics for any rank count */
   ps_colacc_t *sa = stats_tree_begin(f, n > 0 ? ts->lab.row0 : 0);
-  if (!ts->streamed) load_resident(ts, d, sa, st, missing_ind, reject_nonfinite, t0);
-  else load_streamed(ts, d, sa, st, missing_ind, reject_nonfinite, mem_limit);
+  if (!ts->streamed) load_resident(ts, d, sa, st, missing_ind, reject_nonfinite, scale_only, t0);
+  else load_streamed(ts, d, sa, st, missing_ind, reject_nonfinite, scale_only, mem_limit);
   free(st);
   ps_log("train: prepared %lld model columns in %.2f s (labels, split, statistics, standardization)",
          (long long)ts->c, ps_now() - t0);
@@ -184,6 +192,8 @@ void trainset_free(ps_trainset_t *ts) {
   free(ts->bx_va);
   free(ts->Xtr);
   free(ts->Xva);
+  csr_block_free(&ts->tr);
+  csr_block_free(&ts->va);
   labels_free(&ts->lab);
   prepare_free(&ts->cols);
   memset(ts, 0, sizeof *ts);

@@ -7,6 +7,7 @@
 #define PS_TRAINSET_H
 #include <stdint.h>
 
+#include "io/csr.h"
 #include "io/data.h"
 #include "io/pipeline.h"
 #include "models/labels.h"
@@ -38,6 +39,10 @@ typedef struct {
   int64_t n_grid;
   int32_t *grid_ntr;
   int64_t blk_g0, blk_g1;
+  /* CSR rows (trainset_csr.c: a CSR file with --standardize scale): the
+   * standardized stored values of each split, resident; Xtr, Xva unused */
+  int csr;
+  ps_csr_block_t tr, va;
 } ps_trainset_t;
 
 /* Collective. keep: labels_load's row mask (or NULL). reject_nonfinite: die naming the first NaN/Inf feature (row,
@@ -45,7 +50,14 @@ typedef struct {
  * feature rows; above it the rows stream from the file every pass (resident
  * and streamed give bitwise the same model). */
 void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, int64_t salt, const uint8_t *keep,
-                   int missing_ind, int reject_nonfinite, int64_t mem_limit, ps_trainset_t *ts);
+                   int missing_ind, int reject_nonfinite, int64_t mem_limit, int scale_only, ps_trainset_t *ts);
+/* trainset_csr.c: the CSR rows of a CSR file, for scale-only
+ * standardization (every column's mean taken as 0, so values not stored
+ * stay 0): statistics as the dense rows' (the same bits), then the rank's
+ * stored values standardized and split. Labels already taken. */
+void trainset_csr_load(ps_trainset_t *ts, ps_data_t *d, int reject_nonfinite);
+/* --standardize scale (dense or CSR): every value column's mean taken as 0 (scale kept: 1/std). */
+void trainset_scale_only(ps_columns_t *cols);
 /* Streamed sets: start a pass; then the next block's standardized rows of
  * each split and their labels (pointers into Ytr/Yva); 0 at the end. */
 void trainset_rewind(ps_trainset_t *ts);
