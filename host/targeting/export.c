@@ -53,8 +53,8 @@ static const ps_option_t EXPORT_OPTS[] = {
      .help = ".csv, or .parquet (converted from the CSV by\nscripts/csv_to_parquet.py run by $PROPSCORE_PYTHON, "
              "default\npython3, with pyarrow); mode 0640,\ntemporary name renamed when complete"},
     {.name = "explain", .type = OPT_FLAG, .off = F(explain), .short_name = 'x',
-     .help = "also each customer's reasons for --by: columns reason_1,contribution_1,... (feature\nnames, "
-             "signed log-odds contributions) from a scores file written by\nscore --explain N"},
+     .help = "also each customer's reasons for --by: columns\nreason_1,contribution_1,... (feature names, signed "
+             "log-odds\ncontributions) from a scores file written by score --explain N"},
     {.name = "quiet", .type = OPT_FLAG, .ptr = &ps_quiet, .help = "no progress log", .short_name = 'q'},
     {0}};
 #undef F

@@ -113,8 +113,10 @@ double ps_gbdt_shap_base(const ps_shap_paths_t *ps, int32_t ntrees, double init)
 }
 
 /* One row through one tree by Algorithm 2's recursion (LightGBM's
- * Tree::TreeSHAP): leaf l's contributions go to feat/val [path_off[l] ..
- * + cnt[l]), added to phi in leaf order afterwards. */
+ * Tree::TreeSHAP): leaf l's contributions go to val [path_off[l] ..
+ * + cnt[l]), added to phi in leaf order afterwards; the features of those
+ * entries (feat) and cnt depend on the tree only: written by the first row
+ * (fill). */
 typedef struct {
   const ps_forest_view_t *fo;
   const ps_shap_paths_t *ps;
@@ -122,21 +124,25 @@ typedef struct {
   int64_t n0, l0;
   int32_t *feat, *cnt;
   double *val;
+  int fill;
 } rec_t;
 
-static void recurse(const rec_t *r, int32_t node, int d, ps_shap_elem_t *parent, int h, double res, double pz,
-                    double po, int32_t pf) {
-  ps_shap_elem_t *p = parent + d;
-  if (d > 0) memcpy(p, parent, sizeof *p * (size_t)d);
+/* The path below `node`: the parent's p[0..d-1] extended by element d, in
+ * a copy at parent + d (copy: the parent's path is needed again), else in
+ * place (the last child). */
+static void recurse(const rec_t *r, int32_t node, int d, ps_shap_elem_t *parent, int copy, int h, double res,
+                    double pz, double po, int32_t pf) {
+  ps_shap_elem_t *p = parent;
+  if (copy && d > 0) memcpy(p = parent + d, parent, sizeof *p * (size_t)d);
   ps_shap_extend(p, d, &h, &res, pz, po, pf);
   if (node < 0) {
     int64_t l = r->l0 + ~node, e = r->ps->path_off[l];
     double v = r->fo->leaf_value[l], cold = ps_shap_cold(p, d, h, res);
-    for (int k = 1; k <= d; k++) {
-      r->feat[e + k - 1] = p[k].feature;
-      r->val[e + k - 1] = ps_shap_scale(p, d, h, res, k, cold) * v;
+    for (int k = 1; k <= d; k++) r->val[e + k - 1] = ps_shap_scale(p, d, h, res, k, cold) * v;
+    if (r->fill) {
+      for (int k = 1; k <= d; k++) r->feat[e + k - 1] = p[k].feature;
+      r->cnt[l] = d;
     }
-    r->cnt[l - r->l0] = d;
     return;
   }
   int64_t q = r->n0 + node;
@@ -146,8 +152,8 @@ static void recurse(const rec_t *r, int32_t node, int d, ps_shap_elem_t *parent,
   double hz = r->ps->edge_zero[2 * q + (left ? 0 : 1)], cz = r->ps->edge_zero[2 * q + (left ? 1 : 0)];
   double iz, io;
   d = ps_shap_unwind_feature(p, d, &h, &res, j, &iz, &io);
-  recurse(r, hot, d + 1, p, h, res, hz * iz, io, j);
-  recurse(r, cold, d + 1, p, h, res, cz * iz, 0.0, j);
+  recurse(r, hot, d + 1, p, 1, h, res, hz * iz, io, j);
+  recurse(r, cold, d + 1, p, 0, h, res, cz * iz, 0.0, j);
 }
 
 static void row_recursive(rec_t *r, ps_shap_elem_t *stack, double *phi) {
@@ -156,9 +162,9 @@ static void row_recursive(rec_t *r, ps_shap_elem_t *stack, double *phi) {
     if (fo->node_off[t + 1] == fo->node_off[t]) continue;
     r->n0 = fo->node_off[t];
     r->l0 = fo->leaf_off[t];
-    recurse(r, 0, 0, stack, -1, 1.0, 1.0, 1.0, -1);
+    recurse(r, 0, 0, stack, 1, -1, 1.0, 1.0, 1.0, -1);
     for (int64_t l = fo->leaf_off[t]; l < fo->leaf_off[t + 1]; l++)
-      for (int64_t e = r->ps->path_off[l], k = 0; k < r->cnt[l - r->l0]; k++) phi[r->feat[e + k]] += r->val[e + k];
+      for (int64_t e = r->ps->path_off[l], k = 0; k < r->cnt[l]; k++) phi[r->feat[e + k]] += r->val[e + k];
   }
 }
 
@@ -168,21 +174,21 @@ static void row_recursive(rec_t *r, ps_shap_elem_t *stack, double *phi) {
 
 void ps_gbdt_shap_cpu(const ps_forest_view_t *fo, const ps_shap_paths_t *ps, const float *X, int64_t n, int64_t f,
                       double *phi) {
-  int64_t D = ps->max_depth, most = 1;
+  int64_t D = ps->max_depth;
   if (D > RECURSION_MAX_DEPTH) {
     ps_shap_elem_t *p = ps_malloc(sizeof(ps_shap_elem_t) * (size_t)(D + 2));
     for (int64_t i = 0; i < n; i++) ps_shap_row(fo, ps, X + (size_t)i * (size_t)f, p, phi + (size_t)i * (size_t)f);
     free(p);
     return;
   }
-  for (int32_t t = 0; t < fo->ntrees; t++)
-    if (fo->leaf_off[t + 1] - fo->leaf_off[t] > most) most = fo->leaf_off[t + 1] - fo->leaf_off[t];
   ps_shap_elem_t *stack = ps_malloc(sizeof(ps_shap_elem_t) * (size_t)((D + 2) * (D + 3) / 2));
   rec_t r = {.fo = fo, .ps = ps, .feat = ps_malloc(sizeof(int32_t) * (size_t)(ps->npath + 1)),
-             .cnt = ps_malloc(sizeof(int32_t) * (size_t)most), .val = ps_malloc(sizeof(double) * (size_t)(ps->npath + 1))};
+             .cnt = ps_calloc((size_t)fo->leaf_off[fo->ntrees] + 1, sizeof(int32_t)), .fill = 1,
+             .val = ps_malloc(sizeof(double) * (size_t)(ps->npath + 1))};
   for (int64_t i = 0; i < n; i++) {
     r.x = X + (size_t)i * (size_t)f;
     row_recursive(&r, stack, phi + (size_t)i * (size_t)f);
+    r.fill = 0;
   }
   free(stack), free(r.feat), free(r.cnt), free(r.val);
 }

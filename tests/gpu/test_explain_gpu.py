@@ -38,7 +38,8 @@ def data(tmp_path_factory):
 
 def explain(path):
     with h5py.File(path) as s:
-        return {t: (g["feature"][...], g["value"][...], g.attrs["base_value"]) for t, g in s["explain"].items()}
+        return {t: (g["feature"][...], g["value"][...], g.attrs["base_value"]) for t, g in s["explain"].items()
+                if isinstance(g, h5py.Group)}
 
 
 @pytest.mark.parametrize("leaves,p", [(15, 1), (31, 2), (200, 1)])
