@@ -19,7 +19,9 @@
 #    ATOMS.CAST.SPIN compare-and-swap loop), run no 64-bit division (nvcc
 #    emits it as a CALL to a subroutine of I2F.U64.RP / F2I.U64.TRUNC: no
 #    CALL, no .U64 conversion) and, for V = 16, read 16 bins a 128-bit load
-#    (LDG.E.128).
+#    (LDG.E.128);
+#  - the tiled predict kernel (predict_tiled_kernel) stages its rows by
+#    cp.async (LDGSTS) and reads its nodes from shared memory (LDS.128).
 # Needs nvcc and cuobjdump (+ nvdisasm) on PATH, or CUOBJDUMP=...;
 # exits 77 (skipped) without them.  usage: scripts/sass_check.sh [outdir]
 set -euo pipefail
@@ -120,6 +122,17 @@ while read -r name regs spill; do
   qfound=$((${qfound:-0} + 1))
 done <"$out/gbdt_hist_q.regs"
 if [ "${qfound:-0}" != 3 ]; then echo "  FAIL: not the three hist_q_kernel<16|4|1> in kernels/gbdt/hist_q.cu"; fail=1; fi
+# the tiled predict: rows by cp.async, nodes from shared memory
+while read -r name regs spill; do
+  case $name in *predict_tiled_kernel*) ;; *) continue ;; esac
+  body=$(awk -v n="$name" '/Function : /{on = $3 == n} on' "$out/gbdt_predict_tiled.sass")
+  ldgsts=$(grep -cE '\sLDGSTS' <<<"$body" || true); lds128=$(grep -cE '\sLDS\.128' <<<"$body" || true)
+  printf '%-34s %5s regs, %s LDGSTS, %s LDS.128\n' predict_tiled_kernel "$regs" "$ldgsts" "$lds128"
+  if [ "$ldgsts" = 0 ]; then echo "  FAIL: predict_tiled_kernel stages no rows by cp.async (LDGSTS)"; fail=1; fi
+  if [ "$lds128" = 0 ]; then echo "  FAIL: predict_tiled_kernel reads no 16-byte nodes from shared memory (LDS.128)"; fail=1; fi
+  pfound=1
+done <"$out/gbdt_predict_tiled.regs"
+if [ -z "${pfound:-}" ]; then echo "  FAIL: no predict_tiled_kernel in kernels/gbdt/predict_tiled.cu"; fail=1; fi
 echo "sass_check: SASS and ptxas output in $out"
 [ $fail = 0 ] && echo "sass_check: passed" || echo "sass_check: FAILED"
 exit $fail

@@ -79,12 +79,12 @@ __device__ __forceinline__ void accumulate(const uint8_t *__restrict__ B, int64_
       b.load(col + i * f);
 #pragma unroll
       for (int k = 0; k < V; k++) {
-        uint32_t *c = base[k] + b.bin(k);
+        uint32_t *cell = base[k] + b.bin(k);
         if constexpr (PACKED) {
-          atomicAdd(c, w);
+          atomicAdd(cell, w);
         } else {
-          atomicAdd((int *)c, (int)PS_GBDT_QG(w));
-          atomicAdd((int *)c + nb, (int)PS_GBDT_QH(w));
+          atomicAdd((int *)cell, (int)PS_GBDT_QG(w));
+          atomicAdd((int *)cell + nb, (int)PS_GBDT_QH(w));
         }
       }
     }

@@ -7,6 +7,7 @@
 #include "gbdt/gbdt_cat.h"
 #include "gbdt/gbdt_kernels.h"
 #include "gbdt/gbdt_math.h"
+#include "gbdt/predict_tiled.h"
 
 namespace {
 
@@ -40,6 +41,7 @@ __global__ void __launch_bounds__(THREADS) predict_kernel(ps_forest_view_t fo, c
 extern "C" void ps_gbdt_predict_cuda(const ps_forest_view_t *fo, const float *X, int64_t n, int64_t f, double *out,
                                      cudaStream_t s) {
   if (n <= 0 || fo->ntrees <= 0) return;
+  if (ps_gbdt_predict_tiled_cuda(fo, X, n, f, out, s)) return; /* rows and trees in shared memory */
   unsigned grid = ps_grid_1d((uint64_t)n, THREADS);
   if (grid > 132 * 64) grid = 132 * 64;
   PS_LAUNCH(grid, THREADS, 0, s, predict_kernel)(*fo, X, n, f, out);

@@ -109,9 +109,9 @@ static void forest_free_(forest_t *fo) {
 }
 
 static void test_predict(const float *X, int64_t n, int64_t f, const float *cuts, const int64_t *cut_off,
-                         const char *name) {
+                         const char *name, int ntrees, int maxl) {
   forest_t fo;
-  forest_make(&fo, 23, 31, f, cuts, cut_off, 77 + (uint64_t)n);
+  forest_make(&fo, ntrees, maxl, f, cuts, cut_off, 77 + (uint64_t)n + (uint64_t)maxl);
   ps_forest_view_t v = view_of(&fo), dv = v;
   int64_t nodes = fo.node_off[fo.ntrees], leaves = fo.leaf_off[fo.ntrees];
   dv.node_off = dev_copy(v.node_off, sizeof(int64_t) * (size_t)(fo.ntrees + 1));
@@ -295,7 +295,8 @@ static void one_case(int64_t n, int64_t f, int ncut, double nan_rate, int64_t mi
   get(lofg, dlof, sizeof(int32_t) * (size_t)n);
   EXPECT(!memcmp(lof, lofg, sizeof(int32_t) * (size_t)n), "%s: the rows' leaves differ", name);
   /* ---- predictions over raw rows ---- */
-  test_predict(X, n, f, cuts, cut_off, name);
+  test_predict(X, n, f, cuts, cut_off, name, 23, 31);
+  test_predict(X, n, f, cuts, cut_off, name, 5, 6000); /* trees too large to stage in shared memory */
 
   ps_gbdt_hist_plan_destroy(plans[0]);
   ps_gbdt_hist_plan_destroy(plans[1]);
