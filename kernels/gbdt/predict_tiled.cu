@@ -122,6 +122,7 @@ __global__ void __launch_bounds__(ROWS) predict_tiled_kernel(ps_forest_view_t fo
 extern "C" int ps_gbdt_predict_tiled_cuda(const ps_forest_view_t *fo, const float *X, int64_t n, int64_t f,
                                           double *out, cudaStream_t s) {
   if (f < 1 || (int64_t)ROWS * (f | 1) * 4 > X_BYTES || (uintptr_t)X % 4) return 0;
+  if (fo->cat) return 0; /* category sets (gbdt_cat.h): the node kernel of predict.cu decides them */
   if (n <= 0 || fo->ntrees <= 0) return 1;
   const size_t smem = (size_t)T_BYTES + (size_t)ROWS * (size_t)(f | 1) * 4;
   CUDA_CHECK(cudaFuncSetAttribute(predict_tiled_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
