@@ -6,7 +6,7 @@
 # interleaved rounds of: `propscore score` on NP ranks (its manifest's
 # "compute" phase: rank 0's forest walk and sigmoid over its rows; reading
 # and writing not counted), the same with OLD_BIN if given (e.g. the binary
-# before a change), and LightGBM's Booster.predict of every row and head
+# before a change; the model file must be one it reads), and LightGBM's Booster.predict of every row and head
 # with NP threads (raw scores; loading not counted). Prints each round and
 # the medians, in seconds and in ns per row and tree.
 #   usage: scripts/bench_score_gbdt.sh [ROWSxFEATURES]   (default 200000x64)
@@ -27,15 +27,16 @@ python3 -c 'import lightgbm' 2>/dev/null || python3 -m pip install -q lightgbm
 mkdir -p "$OUT"
 data=$OUT/d_${rows}x${feats}.h5
 [ -f "$data" ] || mpirun -n "$NP" "$BIN" gen --out "$data" --rows "$rows" --features "$feats" --quiet
-mpirun -n "$NP" "$BIN" train --data "$data" --model "$OUT/m.h5" --model-type gbdt --quiet
-python3 "$SRC/scripts/bench_score_peer.py" fit "$data" "$OUT" "$NP"
+model=$OUT/m_${rows}x${feats}.h5 # the models of a size are kept for the next run
+[ -f "$model" ] || mpirun -n "$NP" "$BIN" train --data "$data" --model "$model" --model-type gbdt --quiet
+python3 "$SRC/scripts/bench_score_peer.py" fit "$data" "$model" "$NP"
 echo "# bench_score_gbdt $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "# $SIZE, 2 heads x 100 trees x 31 leaves, NP = $NP ranks / threads, $ROUNDS interleaved rounds"
 
 # the compute phase (s) of a score run of binary $1
 score_s() {
   rm -f "$OUT/s.h5" "$OUT/s.h5.manifest.json"
-  mpirun -n "$NP" "$1" score --data "$data" --model "$OUT/m.h5" --out "$OUT/s.h5" --quiet
+  mpirun -n "$NP" "$1" score --data "$data" --model "$model" --out "$OUT/s.h5" --quiet >/dev/null
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["phases_s"]["compute"])' "$OUT/s.h5.manifest.json"
 }
 runs="propscore"
@@ -46,12 +47,12 @@ for r in $(seq "$ROUNDS"); do
     case $who in
       propscore) s=$(score_s "$BIN") ;;
       old) s=$(score_s "$OLD_BIN") ;;
-      lightgbm) s=$(python3 "$SRC/scripts/bench_score_peer.py" predict "$data" "$OUT" "$NP") ;;
+      lightgbm) s=$(python3 "$SRC/scripts/bench_score_peer.py" predict "$data" "$model" "$NP") ;;
     esac
     echo "round $r $who $s" | tee -a "$OUT/rounds.txt"
   done
 done | tee "$OUT/this.txt"
-trees=$(python3 "$SRC/scripts/bench_score_peer.py" trees "$data" "$OUT" "$NP")
+trees=$(python3 "$SRC/scripts/bench_score_peer.py" trees "$data" "$model" "$NP")
 echo "# medians (trees: $trees)"
 for who in $runs; do
   awk -v w="$who" -v n="$rows" -v t="${trees%% *}" '$3 == w {print $4}' "$OUT/this.txt" | sort -g |

@@ -32,11 +32,11 @@ static void walk(const ps_gbdt_node_t *node, int32_t root, const float *x, int m
   for (int r = 0; r < m; r++) at[r] = root;
   for (int live = root >= 0; live;) {
     live = 0;
-    for (int r = 0; r < m; r++) {
+    for (int r = 0; r < m; r++) { /* no branch: a row at its leaf reads node 0 and stays */
       int32_t a = at[r];
-      if (a < 0) continue;
-      const ps_gbdt_node_t *nd = &node[a];
-      at[r] = nd->child[!ps_gbdt_flat_left(nd, x + (size_t)r * (size_t)f)];
+      const ps_gbdt_node_t *nd = &node[a < 0 ? root : a];
+      int32_t next = nd->child[!ps_gbdt_flat_left(nd, x + (size_t)r * (size_t)f)];
+      at[r] = a < 0 ? a : next;
       live |= at[r] >= 0;
     }
   }
