@@ -86,6 +86,32 @@ void ps_gbdt_predict_cpu(const ps_forest_view_t *fo, const float *X, int64_t n, 
 void ps_gbdt_predict_bins_cpu(const ps_forest_view_t *fo, int32_t tree, const uint8_t *B, int64_t f,
                               const int64_t *rows, int64_t m, double *out);
 
+/* A forest flattened for the CPU scorer (predict_flat_cpu.c): a node in 16
+ * bytes, node and leaf numbers global over the forest. */
+typedef struct {
+  float threshold;  /* left if value <= threshold */
+  uint32_t fdl;     /* feature | default_left << 31 */
+  int32_t child[2]; /* left, right: a node, or ~leaf */
+} ps_gbdt_node_t;
+typedef struct {
+  int32_t ntrees;
+  const int32_t *root;        /* [ntrees] the root node, or ~leaf (a one-leaf tree) */
+  const ps_gbdt_node_t *node; /* [nodes] */
+  const double *leaf_value;   /* [leaves] */
+} ps_gbdt_flat_t;
+/* Does a row x go left at node nd? (The node test of ps_gbdt_left_raw.) */
+static inline int ps_gbdt_flat_left(const ps_gbdt_node_t *nd, const float *x) {
+  return ps_gbdt_left_raw(x[nd->fdl & 0x7FFFFFFFu], nd->threshold, (int)(nd->fdl >> 31));
+}
+/* The flat layout of fo into root [ntrees] and node [fo's nodes]; 0, or -1
+ * if the forest has 2^31 nodes or leaves or more (then keep the view). */
+int ps_gbdt_flatten(const ps_forest_view_t *fo, int32_t *root, ps_gbdt_node_t *node);
+/* z [k][n] += every head's forest value for raw rows X [n][f]: rows walked
+ * in blocks, every tree of every head over one block before the next, the
+ * rows of a block a level at a time (their loads overlap); per row the
+ * additions of ps_gbdt_predict_cpu, in its order: the same bits. */
+void ps_gbdt_predict_flat_cpu(const ps_gbdt_flat_t *heads, int k, const float *X, int64_t n, int64_t f, double *z);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,8 @@
 /* scorer.c: the gradient-boosted trees model as a scorer (models/scorer.h):
  * raw rows through every head's forest (no bins needed) -- the predict
- * kernel with --device cuda (backend_cuda.c), else its CPU twin: the same
- * bits -- then the sigmoid. */
+ * kernel with --device cuda (backend_cuda.c), else the forests flattened
+ * once and walked a block of rows at a time (predict_flat_cpu.c), the CPU
+ * twin's bits -- then the sigmoid. */
 #include <stdlib.h>
 
 #include "common/psmath.h"
@@ -25,6 +26,9 @@ typedef struct {
   ps_gbdt_model_t m;
   double *z;
   int64_t cap;
+  ps_gbdt_flat_t *flat; /* [k] the heads' flat forests, or NULL: the CPU twin walks the views */
+  int32_t **roots;
+  ps_gbdt_node_t **nodes;
 #ifdef PROPSCORE_HAVE_CUDA
   gbdt_cuda_scorer_t *cuda;
 #endif
@@ -44,6 +48,13 @@ static void predict(ps_scorer_t *s, const float *X, int64_t n, float *P) {
     return;
   }
 #endif
+  if (g->flat) { /* every head from one read of a block of rows */
+    for (int h = 0; h < g->m.k; h++)
+      for (int64_t i = 0; i < n; i++) g->z[(size_t)h * (size_t)n + (size_t)i] = g->m.init_score[h];
+    ps_gbdt_predict_flat_cpu(g->flat, g->m.k, X, n, g->m.f, g->z);
+    for (size_t e = 0; e < (size_t)n * (size_t)g->m.k; e++) P[e] = (float)ps_sigmoid(g->z[e]);
+    return;
+  }
   for (int h = 0; h < g->m.k; h++) {
     for (int64_t i = 0; i < n; i++) g->z[i] = g->m.init_score[h];
     ps_forest_view_t v = forest_view(&g->m.forest[h]);
@@ -57,11 +68,47 @@ static void logits(ps_scorer_t *s, const float *X, int64_t n, double *Z) {
   gbdt_model_logits(&g->m, X, n, Z);
 }
 
+static void flat_free(gbdt_scorer_t *g) {
+  for (int h = 0; g->flat && h < g->m.k; h++) {
+    free(g->roots[h]);
+    free(g->nodes[h]);
+  }
+  free(g->flat);
+  free(g->roots);
+  free(g->nodes);
+  g->flat = NULL;
+}
+
+/* Every head's forest flattened (left NULL when one is too large). */
+static void flatten(gbdt_scorer_t *g) {
+  int k = g->m.k > 0 ? g->m.k : 1;
+  g->flat = ps_calloc((size_t)k, sizeof *g->flat);
+  g->roots = ps_calloc((size_t)k, sizeof *g->roots);
+  g->nodes = ps_calloc((size_t)k, sizeof *g->nodes);
+  for (int h = 0; h < g->m.k; h++) {
+    const ps_forest_t *fo = &g->m.forest[h];
+    if (fo->cat) { /* category sets: the twin's walk decides them (gbdt_cat.h) */
+      flat_free(g);
+      return;
+    }
+    ps_forest_view_t v = forest_view(fo);
+    g->roots[h] = ps_malloc(sizeof(int32_t) * (size_t)(fo->ntrees > 0 ? fo->ntrees : 1));
+    g->nodes[h] = ps_malloc(sizeof(ps_gbdt_node_t) * (size_t)(fo->nnodes > 0 ? fo->nnodes : 1));
+    if (ps_gbdt_flatten(&v, g->roots[h], g->nodes[h]) != 0) {
+      flat_free(g);
+      return;
+    }
+    g->flat[h] = (ps_gbdt_flat_t){.ntrees = fo->ntrees, .root = g->roots[h], .node = g->nodes[h],
+                                  .leaf_value = fo->leaf_value};
+  }
+}
+
 static void destroy(ps_scorer_t *s) {
   gbdt_scorer_t *g = s->impl;
 #ifdef PROPSCORE_HAVE_CUDA
   gbdt_cuda_scorer_destroy(g->cuda);
 #endif
+  flat_free(g);
   gbdt_model_free(&g->m);
   free(g->z);
   free(g);
@@ -84,6 +131,7 @@ ps_scorer_t *gbdt_scorer_open(ps_h5_t fid, const char *path, const char *device)
     s->device = "cuda";
   }
 #endif
+  if (!cuda) flatten(g);
   (void)cuda;
   s->k = g->m.k;
   s->targets = g->m.targets;
