@@ -41,6 +41,9 @@ def test_every_model_every_fold(result):
     assert set(t["models"]["ps-auto"]["picked"]) <= {"logreg", "gbdt"}
     assert t["models"]["ps-gbdt"]["picked"] == ["gbdt", "gbdt"]
     assert t["goal"]["reached"] in (True, False) and "auc" in t["goal"]["best_peer"]
+    best_auc = max(t["models"][m]["auc"] for m in bq.PEERS)
+    assert t["goal"]["met"]["auc"] == (t["models"]["ps-auto"]["auc"] >= best_auc)
+    assert t["goal"]["paired"]["auc"]["mean"] == pytest.approx(t["models"]["ps-auto"]["auc"] - best_auc, abs=1e-12)
     assert "ps-auto" in stdout and (out / "bench_quality.md").exists()
     assert sum(t["fold_rows"]) == 569
 
