@@ -343,3 +343,12 @@ def test_gen_density_refuses_uplift(tmp_path):
     assert p.returncode == 2
     assert "--density makes sparse customers; it does not go with --uplift or --clusters" in error_line(p)
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_nonfinite_reject_names_the_csr_dataset(tmp_path):
+    path = damaged(tmp_path, "nan", replace("/features_csr/data", np.array([1, 2, 3, 4, np.nan, 6], np.float32)))
+    for extra in ((), ("--standardize", "scale")):
+        p = run(1, "train", "--data", path, "--model", tmp_path / "m.h5", "--targets", "y", "--nonfinite", "reject",
+                *extra, check=False)
+        assert p.returncode == 1
+        assert f"{path}: /features_csr/data row 3 column 1 (b) is NaN (--nonfinite reject)" in error_line(p)
