@@ -132,6 +132,19 @@ def test_same_scores_dense_and_csr(pair, tmp_path):
     assert out["dense"] == out["csr"] == out["csr3"]
 
 
+@pytest.mark.parametrize("cmd", ["segment", "holdout"])
+def test_other_commands_same_output(pair, tmp_path, cmd):
+    """segment (rows made dense) and holdout (ids only) give the dense file's output on the CSR copy."""
+    dense, csr, _ = pair
+    outs = []
+    for name, data in (("dense", dense), ("csr", csr)):
+        out = str(tmp_path / f"{name}.h5")
+        args = ("--k", 3) if cmd == "segment" else ("--campaign", "c1", "--fraction", 0.1)
+        run(3, cmd, "--data", data, "--out", out, "--quiet", *args, env=ENV)
+        outs.append({k: v for k, v in all_datasets(out).items() if k not in ("@created", "@input_path", "@data")})
+    assert outs[0] == outs[1]
+
+
 def test_inspect_says_layout(pair):
     dense, csr, X = pair
     a = json.loads(run(1, "inspect", dense, "--json").stdout)
