@@ -188,6 +188,8 @@ def replace(name, values):
      "/features_csr/indptr row 3: ends at 5 but /features_csr/data holds 6 values"),
     ("rows", replace("/customer_id", np.arange(5)),
      "/features_csr/indptr has 5 values (4 rows) but /customer_id has 5 rows"),
+    ("outside", replace("/features_csr/indptr", np.array([0, 2, 2, 9, 6], np.int64)),
+     "/features_csr/indptr row 2: [2, 9) lies outside the 6 stored values"),
     ("lengths", replace("/features_csr/data", np.ones(5, np.float32)),
      "/features_csr/indices has 6 values but /features_csr/data has 5"),
     ("both", lambda f: f.create_dataset("/features", data=np.zeros((4, 3), np.float32)),
