@@ -4,7 +4,8 @@
  * floor(Exp(1)). Per target t a planted logistic model on the raw values:
  * 20% of the columns carry a weight N(0,1)*scale (scale: a logit standard
  * deviation of about 1.5), the intercept found by bisection on the first
- * rows (every rank does the same) to hit the target's rate. Each rank
+ * rows (every rank does the same) to hit the target's rate. Above D = 1/2
+ * each column is stored with probability D instead. Each rank
  * generates its rows in memory (12 bytes a stored value) and writes them
  * at its offset (a prefix sum of the ranks' stored values). */
 #include "gen/sparse.h"
@@ -38,21 +39,31 @@ static int cmp_i32(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Row `row`'s sorted distinct columns and values into idx, val (room for f); its count. */
+/* Row `row`'s sorted distinct columns and values into idx, val (room for f);
+ * its count. The columns: the first m distinct of the draws k = 0, 1, ...
+ * (rounds of the missing number of draws, sorted, repeats dropped). */
 static int64_t sparse_row(const sgen_t *g, int64_t row, int32_t *idx, float *val) {
-  uint64_t r = (uint64_t)row;
-  int64_t m = (int64_t)ps_rng_poisson(g->lam, g->seed, ST_COUNT, r, 0), f = g->f;
-  if (m > f) m = f;
-  int64_t got = 0;
-  for (uint64_t k = 0; got < m; k++) { /* rejection of repeats: m is a small share of f unless D is large */
-    double u = ps_rng_unif(g->seed, ST_COL, r, k);
-    int32_t j = (int32_t)((double)f * (2 * m > f ? u : u * u));
-    if (j >= f) j = (int32_t)(f - 1);
-    int dup = 0;
-    for (int64_t q = 0; q < got && !dup; q++) dup = idx[q] == j;
-    if (!dup) idx[got++] = j;
+  uint64_t r = (uint64_t)row, k = 0;
+  int64_t m = 0, f = g->f, got = 0;
+  if (2 * g->lam > (double)f) { /* dense rows (D > 1/2): each column by a coin, uniform */
+    for (int64_t j = 0; j < f; j++)
+      if (ps_rng_unif(g->seed, ST_COL, r, (uint64_t)j) * (double)f < g->lam) idx[m++] = (int32_t)j;
+    got = m;
+  } else {
+    m = (int64_t)ps_rng_poisson(g->lam, g->seed, ST_COUNT, r, 0);
   }
-  qsort(idx, (size_t)m, sizeof(int32_t), cmp_i32);
+  while (got < m) {
+    while (got < m) {
+      double u = ps_rng_unif(g->seed, ST_COL, r, k++);
+      int32_t j = (int32_t)((double)f * (2 * m > f ? u : u * u)); /* popular columns first */
+      idx[got++] = j < f ? j : (int32_t)(f - 1);
+    }
+    qsort(idx, (size_t)m, sizeof(int32_t), cmp_i32);
+    int64_t u = 0;
+    for (int64_t q = 0; q < m; q++)
+      if (u == 0 || idx[q] != idx[u - 1]) idx[u++] = idx[q];
+    got = u;
+  }
   for (int64_t q = 0; q < m; q++)
     val[q] = (float)(1.0 + floor(-log(ps_rng_unif(g->seed, ST_VAL, r, (uint64_t)idx[q]))));
   return m;

@@ -415,6 +415,7 @@ int data_first_nonfinite(const float *X, int64_t n, int64_t f, int64_t *row, int
 }
 
 void data_nonfinite_message(const ps_data_t *d, int64_t row, int64_t col, float v, char *buf, size_t n) {
-  snprintf(buf, n, "%s: /features row %lld column %lld (%s) is %s (--nonfinite reject)", d->path, (long long)row,
-           (long long)col, d->feature_names[col], isnan(v) ? "NaN" : "Inf");
+  snprintf(buf, n, "%s: %s row %lld column %lld (%s) is %s (--nonfinite reject)", d->path,
+           d->csr ? "/features_csr/data" : "/features", (long long)row, (long long)col, d->feature_names[col],
+           isnan(v) ? "NaN" : "Inf");
 }

@@ -132,6 +132,19 @@ def test_same_scores_dense_and_csr(pair, tmp_path):
     assert out["dense"] == out["csr"] == out["csr3"]
 
 
+@pytest.mark.parametrize("cmd", ["segment", "holdout"])
+def test_other_commands_same_output(pair, tmp_path, cmd):
+    """segment (rows made dense) and holdout (ids only) give the dense file's output on the CSR copy."""
+    dense, csr, _ = pair
+    outs = []
+    for name, data in (("dense", dense), ("csr", csr)):
+        out = str(tmp_path / f"{name}.h5")
+        args = ("--k", 3) if cmd == "segment" else ("--campaign", "c1", "--fraction", 0.1)
+        run(3, cmd, "--data", data, "--out", out, "--quiet", *args, env=ENV)
+        outs.append({k: v for k, v in all_datasets(out).items() if k not in ("@created", "@input_path", "@data")})
+    assert outs[0] == outs[1]
+
+
 def test_inspect_says_layout(pair):
     dense, csr, X = pair
     a = json.loads(run(1, "inspect", dense, "--json").stdout)
@@ -175,6 +188,8 @@ def replace(name, values):
      "/features_csr/indptr row 3: ends at 5 but /features_csr/data holds 6 values"),
     ("rows", replace("/customer_id", np.arange(5)),
      "/features_csr/indptr has 5 values (4 rows) but /customer_id has 5 rows"),
+    ("outside", replace("/features_csr/indptr", np.array([0, 2, 2, 9, 6], np.int64)),
+     "/features_csr/indptr row 2: [2, 9) lies outside the 6 stored values"),
     ("lengths", replace("/features_csr/data", np.ones(5, np.float32)),
      "/features_csr/indices has 6 values but /features_csr/data has 5"),
     ("both", lambda f: f.create_dataset("/features", data=np.zeros((4, 3), np.float32)),
@@ -343,3 +358,12 @@ def test_gen_density_refuses_uplift(tmp_path):
     assert p.returncode == 2
     assert "--density makes sparse customers; it does not go with --uplift or --clusters" in error_line(p)
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_nonfinite_reject_names_the_csr_dataset(tmp_path):
+    path = damaged(tmp_path, "nan", replace("/features_csr/data", np.array([1, 2, 3, 4, np.nan, 6], np.float32)))
+    for extra in ((), ("--standardize", "scale")):
+        p = run(1, "train", "--data", path, "--model", tmp_path / "m.h5", "--targets", "y", "--nonfinite", "reject",
+                *extra, check=False)
+        assert p.returncode == 1
+        assert f"{path}: /features_csr/data row 3 column 1 (b) is NaN (--nonfinite reject)" in error_line(p)

@@ -238,7 +238,7 @@ static fit_pass_t choose_pass(lfit_t *g) {
   if (ts->csr) {
     if (!b->eval_block)
       ps_die_all(PS_EXIT_USAGE, "train: a CSR file with --standardize scale trains on the CPU for now: give --device cpu"
-                 " (or leave out --standardize scale: the rows are then made dense)");
+                 " or auto (or leave out --standardize scale: the rows are then made dense)");
     int exact = !(getenv("PS_NOEXACT") && *getenv("PS_NOEXACT"));
     return (fit_pass_t){.fn = pass_csr, .ctx = tc, .fn_exact = exact ? pass_csr_exact : NULL};
   }
@@ -334,7 +334,9 @@ logreg_fit_t *logreg_fit(const train_common_t *cm, const logreg_opts_t *o, const
   logreg_fit_t *r = ps_calloc(1, sizeof *r);
   lfit_t g = {.cm = cm, .o = o, .in = in, .hk = hk, .r = r};
   r->mdl.k = in->k;
-  g.tc.b = logreg_backend_create(cm->device, o->x_dtype);
+  /* CSR rows train on the CPU twins (no CUDA kernel yet): --device auto picks the CPU for them */
+  int csr_cpu = in->d->csr && o->standardize == 1 && !o->missing_indicators && !strcmp(cm->device, "auto");
+  g.tc.b = logreg_backend_create(csr_cpu ? "cpu" : cm->device, o->x_dtype);
   r->device = ps_strdup(g.tc.b->name);
   int k = in->k;
   r->l2 = ps_malloc(sizeof(double) * (size_t)k);
