@@ -14,6 +14,8 @@ int cmd_train(int argc, char **argv) {
   if (o.treatment && !o.uplift) ps_die_all(PS_EXIT_USAGE, "train: --treatment needs --uplift");
   if (o.cm.calibrate && o.cm.holdout <= 0)
     ps_die_all(PS_EXIT_USAGE, "train: --calibrate needs validation rows to fit on: --holdout must be > 0");
+  if (opts_given("cv-folds") && o.kind != PS_KIND_AUTO)
+    ps_die_all(PS_EXIT_USAGE, "train: --cv-folds chooses among candidates: it needs --model-type auto");
   if (o.cm.calibrate && o.uplift) ps_die_all(PS_EXIT_USAGE, "train: --calibrate is not supported with --uplift");
   if (o.uplift) {
     args_require("train", "--treatment", o.treatment);

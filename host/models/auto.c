@@ -151,28 +151,52 @@ static int refit(auto_job_t *a) {
   return rc;
 }
 
+/* The blend's parts beside the logreg model in fid: the trees and the weights. */
+static void add_blend(const auto_job_t *a, ps_h5_t fid) {
+  int k = a->in.k;
+  h5_attr_str(fid, "model_type", "blend");
+  AUTO_KINDS[AUTO_GBDT]->add_trees(a->fit[AUTO_GBDT], fid);
+  double *w = ps_malloc(sizeof(double) * (size_t)k);
+  for (int h = 0; h < k; h++) w[h] = a->wins[h] == AUTO_BLEND ? AUTO_BLEND_WEIGHT : a->wins[h] == AUTO_LOGREG;
+  ps_h5_t g = h5_group_create(fid, "/blend");
+  int64_t dk[1] = {k};
+  h5_write_small(g, "logreg_weight", PS_F64, 1, dk, w);
+  h5_close(g);
+  free(w);
+}
+
+/* Each head's /metrics/<target> valid_loss and valid_auc: its chosen
+ * candidate's means over the folds (what gate compares), with the choice. */
+static void add_cv_metrics(const auto_job_t *a, ps_h5_t fid, const char *path) {
+  int K = a->s.folds, k = a->in.k;
+  for (int h = 0; h < k; h++) {
+    int c = a->wins[h];
+    double auc = 0;
+    for (int j = 0; j < K; j++) auc += a->s.auc[((size_t)j * (size_t)k + (size_t)h) * AUTO_NCAND + (size_t)c];
+    char *name = ps_sprintf("/metrics/%s", a->in.targets[h]);
+    ps_h5_t g = h5_group_open(fid, path, name);
+    h5_attr_f64(g, "valid_loss", a->mean[(size_t)h * AUTO_NCAND + (size_t)c]);
+    h5_attr_f64(g, "valid_auc", auc / K);
+    h5_attr_str(g, "auto_chosen", AUTO_CAND_NAMES[c]);
+    h5_attr_i64(g, "auto_cv_folds", K);
+    h5_close(g);
+    free(name);
+  }
+}
+
 /* The model through out: one kind's file, or both kinds' in a blend file. */
 static const char *write_model(const auto_job_t *a, ps_output_t *out) {
-  int need = needed(a), k = a->in.k;
+  int need = needed(a);
   out_create(out);
   const char *type = need == 3 ? "blend" : AUTO_KINDS[need >> 1]->name;
   int first = need == 2 ? AUTO_GBDT : AUTO_LOGREG;
   if (ps_rank == 0) AUTO_KINDS[first]->write(a->fit[first], a->o, out);
-  if (need == 3) { /* every rank: the file reopened collectively, as train_job_calibrate does */
-    comm_barrier();
-    ps_h5_t fid = h5_open_rw(out_tmp(out));
-    h5_attr_str(fid, "model_type", "blend");
-    AUTO_KINDS[AUTO_GBDT]->add_trees(a->fit[AUTO_GBDT], fid);
-    double *w = ps_malloc(sizeof(double) * (size_t)k);
-    for (int h = 0; h < k; h++) w[h] = a->wins[h] == AUTO_BLEND ? AUTO_BLEND_WEIGHT : a->wins[h] == AUTO_LOGREG;
-    ps_h5_t g = h5_group_create(fid, "/blend");
-    int64_t dk[1] = {k};
-    h5_write_small(g, "logreg_weight", PS_F64, 1, dk, w);
-    h5_close(g);
-    h5_close(fid);
-    comm_barrier();
-    free(w);
-  }
+  comm_barrier(); /* every rank: the file reopened collectively, as train_job_calibrate does */
+  ps_h5_t fid = h5_open_rw(out_tmp(out));
+  if (need == 3) add_blend(a, fid);
+  add_cv_metrics(a, fid, out_tmp(out));
+  h5_close(fid);
+  comm_barrier();
   train_job_calibrate(a->o, out, &a->in);
   out_commit(out);
   return type;

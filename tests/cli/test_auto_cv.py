@@ -92,6 +92,12 @@ def test_planted_truths_choose_logreg_and_gbdt_per_head(trained):
         assert m.attrs["model_type"] == "blend" and m.attrs["holdout"] == 0.0  # refitted on every row
         w = dict(zip([t.decode() for t in m["targets"][...]], m["blend"]["logreg_weight"][...]))
         assert w == {"purchase_3m": 1.0, "churn": 0.0}
+        for t in HEADS:  # what gate compares: the chosen candidate's means over the folds
+            g = m["metrics"][t].attrs
+            c = heads[t]["chosen"]
+            assert abs(g["valid_loss"] - heads[t][c]["mean_valid_log_loss"]) < 1e-12 and g["auto_chosen"] == c
+            assert abs(g["valid_auc"] - np.mean(heads[t][c]["fold_auc"])) < 1e-12
+    assert run(1, "gate", "--model", model).returncode == 0
 
 
 def test_model_bytes_identical_for_one_two_three_ranks(trained):
@@ -150,6 +156,8 @@ def test_one_fold_decides_on_the_holdout_split_without_refit(data, tmp_path):
         assert m.attrs["holdout"] == 0.2 and m.attrs["n_valid"] > 0
     p = train_auto(1, data, str(tmp_path / "c.h5"), "--cv-folds", "3", "--calibrate", "platt", check=False)
     assert p.returncode == 2 and "--cv-folds 1" in error_line(p)
+    p = run(1, "train", "--data", data, "--model", str(tmp_path / "g.h5"), "--cv-folds", "3", check=False)
+    assert p.returncode == 2 and "--model-type auto" in error_line(p)
 
 
 @pytest.mark.parametrize("at", ["tree:150", "pass:20"])
@@ -164,3 +172,20 @@ def test_stop_and_resume_between_and_within_folds_is_bitwise(data, trained, tmp_
     r = train_auto(2, data, model)
     assert filecmp.cmp(trained[1][0], model, shallow=False)
     assert not [p for p in os.listdir(tmp_path) if ".ckpt" in p]
+
+
+def test_gbdt_stops_early_by_default_where_there_are_validation_rows(data, tmp_path):
+    """--early-stopping 10 by default: a head stops 10 trees after its best
+    validation log-loss and keeps the best; without validation rows
+    (--holdout 0) every tree is grown."""
+    model, full = str(tmp_path / "g.h5"), str(tmp_path / "full.h5")
+    run(1, "train", "--data", data, "--model", model, "--model-type", "gbdt", "--trees", "300", "--quiet")
+    run(1, "train", "--data", data, "--model", full, "--model-type", "gbdt", "--trees", "30", "--holdout", "0",
+        "--quiet")
+    with h5py.File(model) as m, h5py.File(full) as f:
+        assert m.attrs["early_stopping_rounds"] == 10
+        for t in HEADS:
+            kept, trace = int(m["trees"][t].attrs["trees"]), m["trace"][t][...]
+            assert kept < 300 and len(trace) == kept + 10
+            assert np.argmin(trace[:, 2]) + 1 == kept
+            assert int(f["trees"][t].attrs["trees"]) == 30

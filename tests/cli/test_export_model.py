@@ -32,7 +32,8 @@ def trees(tmp_path_factory):
     d = tmp_path_factory.mktemp("export_model")
     data = with_nan(gen(str(d / "g.h5"), rows=6000, features=10, np_=2), str(d / "d.h5"))
     model, scores = str(d / "m.h5"), str(d / "s.h5")
-    run(2, "train", "--data", data, "--model", model, "--model-type", "gbdt", "--trees", "25", "--quiet")
+    run(2, "train", "--data", data, "--model", model, "--model-type", "gbdt", "--trees", "25", "--early-stopping", "0",
+        "--quiet")
     run(2, "score", "--data", data, "--model", model, "--out", scores, "--quiet")
     return d, data, model, scores
 
