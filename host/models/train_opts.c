@@ -124,10 +124,10 @@ static const ps_option_t TRAIN_OPTS[] = {
      .manifest = "max_bin"},
     {.name = "bin-sample", .type = OPT_I64, .off = G(bin_sample), .def = "200000", .min = 100,
      .max = 1000000000000LL, .arg = "N", .help = "training rows sampled for the cut points", .fp = "bin_sample"},
-    {.name = "early-stopping", .type = OPT_INT, .off = G(early_stopping), .def = "10", .min = 0, .max = 1000000,
+    {.name = "early-stopping", .type = OPT_INT, .off = G(early_stopping), .def = "30", .min = 0, .max = 1000000,
      .arg = "N", .fp = "early_stopping", .manifest = "early_stopping_rounds",
      .help = "stop a head when its validation log-loss has not improved for N\n"
-             "trees and keep the best (default 10; 0: off; only where there are\n"
+             "trees and keep the best (default 30; 0: off; only where there are\n"
              "validation rows: --holdout > 0, or auto's folds)"},
     {.name = "seed", .type = OPT_U64, .off = G(seed), .def = "42", .min = 0, .max = INT64_MAX, .arg = "N",
      .help = "seed of the row and feature draws", .fp = "seed"},

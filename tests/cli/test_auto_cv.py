@@ -175,7 +175,7 @@ def test_stop_and_resume_between_and_within_folds_is_bitwise(data, trained, tmp_
 
 
 def test_gbdt_stops_early_by_default_where_there_are_validation_rows(data, tmp_path):
-    """--early-stopping 10 by default: a head stops 10 trees after its best
+    """--early-stopping 30 by default: a head stops 30 trees after its best
     validation log-loss and keeps the best; without validation rows
     (--holdout 0) every tree is grown."""
     model, full = str(tmp_path / "g.h5"), str(tmp_path / "full.h5")
@@ -183,9 +183,9 @@ def test_gbdt_stops_early_by_default_where_there_are_validation_rows(data, tmp_p
     run(1, "train", "--data", data, "--model", full, "--model-type", "gbdt", "--trees", "30", "--holdout", "0",
         "--quiet")
     with h5py.File(model) as m, h5py.File(full) as f:
-        assert m.attrs["early_stopping_rounds"] == 10
+        assert m.attrs["early_stopping_rounds"] == 30
         for t in HEADS:
             kept, trace = int(m["trees"][t].attrs["trees"]), m["trace"][t][...]
-            assert kept < 300 and len(trace) == kept + 10
+            assert kept < 300 and len(trace) == kept + 30
             assert np.argmin(trace[:, 2]) + 1 == kept
             assert int(f["trees"][t].attrs["trees"]) == 30
