@@ -482,8 +482,10 @@ def sparse_customers(a, n, extra):
         used.add(col)
     used |= set(filter(None, a.drop.split(",")))
     rest = df[[c for c in df.columns if c not in used]]
-    names, X = encode_features(rest, set(filter(None, a.categorical.split(","))), a.max_categories,
-                               a.customers) if len(rest.columns) else ([], np.zeros((len(df), 0), np.float32))
+    if a.categories == "codes":
+        fail("--categories codes is for dense files (a CSR file has no /categorical): leave it out with --customers")
+    names, X, _ = encode_features(rest, set(filter(None, a.categorical.split(","))), a.max_categories,
+                                  a.customers) if len(rest.columns) else ([], np.zeros((len(df), 0), np.float32), {})
     return ids, labels, names, X
 
 
@@ -688,5 +690,7 @@ if __name__ == "__main__":
         print("to_hdf5: error: terminated (SIGTERM)", file=sys.stderr)
         sys.exit(143)
     except Exception as e:  # a bug: one line, and not its message, which may quote cell values
+        if os.environ.get("TO_HDF5_DEBUG"):
+            raise
         print(f"to_hdf5: error: unexpected {type(e).__name__} (a bug in to_hdf5.py; please report it)", file=sys.stderr)
         sys.exit(1)

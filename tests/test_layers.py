@@ -3,7 +3,8 @@
   (cli > models, gen > stats > io > comm > kernels > core);
 - only host/io includes hdf5.h; only host/comm includes mpi.h and nccl.h;
   CUDA headers only in kernels/, the CUDA backends and comm's NCCL transport;
-- every CUDA kernel file (a .cu with __global__) has its CPU twin
+- every CUDA kernel file (a .cu with __global__) has its CPU twin (<name>_cpu.c,
+  or the twin a variant names in its top comment: "(issue N; twin: x_cpu.c")
   <name>_cpu.c in the same folder, including common/psmath.h when it does
   (benches, bench_*.cu beside their kernels, only fill their inputs);
 - benches are at the kernels' level: kernels/ and host/core headers only;
@@ -262,6 +263,9 @@ def violations(files):
                 out.append(f"{rel}: same-layer include of {name} from another folder (not in SAME_LAYER_ALLOWED)")
         if rel.endswith(".cu") and "__global__" in text and not os.path.basename(rel).startswith("bench_"):
             twin = rel[:-3] + "_cpu.c"
+            named = re.search(r"\(issue \d+; twin: (\w+_cpu\.c)", text[:400])  # a variant of a kernel: its twin named on top
+            if named:
+                twin = os.path.join(os.path.dirname(rel), named.group(1))
             if twin not in files:
                 out.append(f"{rel}: CUDA kernels without their CPU twin {twin}")
             elif "common/psmath.h" in text and "common/psmath.h" not in files[twin]:

@@ -77,6 +77,8 @@ static void flat_free(gbdt_scorer_t *g) {
   free(g->roots);
   free(g->nodes);
   g->flat = NULL;
+  g->roots = NULL; /* flat_free runs again at destroy after a forest that could not be flattened */
+  g->nodes = NULL;
 }
 
 /* Every head's forest flattened (left NULL when one is too large). */
