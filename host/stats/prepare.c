@@ -45,6 +45,31 @@ void prepare_columns(const ps_colstat_t *st, int64_t f, int missing_indicators, 
   for (int64_t j = 0; j < c; j++) cols->dead[j] = cols->scale[j] == 0.0;
 }
 
+void prepare_categorical(ps_columns_t *cols, const int64_t *card) {
+  if (!card) return;
+  int64_t c = 0, n = cols->c;
+  for (int64_t j = 0; j < n; j++) {
+    int64_t C = cols->kind[j] == PS_COL_VALUE ? card[cols->src[j]] : 0;
+    c += C > 0 ? (C < 254 ? C : 254) : 1;
+  }
+  ps_columns_t o = {.c = c, .f = cols->f, .src = ps_malloc(sizeof(int64_t) * (size_t)(c + 1)),
+                    .kind = ps_malloc((size_t)(c + 1)), .dead = ps_malloc((size_t)(c + 1)),
+                    .mean = ps_malloc(sizeof(double) * (size_t)(c + 1)), .scale = ps_malloc(sizeof(double) * (size_t)(c + 1))};
+  int64_t at = 0;
+  for (int64_t j = 0; j < n; j++) {
+    int64_t C = cols->kind[j] == PS_COL_VALUE ? card[cols->src[j]] : 0;
+    for (int64_t q = 0; q < (C > 0 ? (C < 254 ? C : 254) : 1); q++, at++) {
+      o.src[at] = cols->src[j];
+      o.kind[at] = C > 0 ? (uint8_t)(PS_COL_CATEGORY + q) : cols->kind[j];
+      o.mean[at] = C > 0 ? 0.0 : cols->mean[j];
+      o.scale[at] = C > 0 ? 1.0 : cols->scale[j];
+      o.dead[at] = C > 0 ? 0 : cols->dead[j];
+    }
+  }
+  prepare_free(cols);
+  *cols = o;
+}
+
 void prepare_free(ps_columns_t *cols) {
   free(cols->src);
   free(cols->kind);

@@ -17,7 +17,7 @@ typedef struct {
   int64_t c;            /* model columns */
   int64_t f;            /* input columns */
   const int64_t *src;   /* [c] input column of each model column */
-  const uint8_t *kind;  /* [c] PS_COL_VALUE or PS_COL_MISSING */
+  const uint8_t *kind;  /* [c] PS_COL_VALUE, PS_COL_MISSING or PS_COL_CATEGORY + code */
   const double *mean;   /* [c] */
   const double *scale;  /* [c] 1/std, 0 for constant columns */
 } ps_transform_t;
@@ -31,6 +31,11 @@ typedef struct {
 } ps_columns_t;
 
 void prepare_columns(const ps_colstat_t *st, int64_t f, int missing_indicators, ps_columns_t *cols);
+/* Categorical inputs one-hot (card [f]: categories of each input column, 0
+ * numerical; NULL: none): a column's value column becomes one indicator
+ * column a category (kind PS_COL_CATEGORY + code, mean 0, scale 1: not
+ * standardized), codes 0 .. min(C, 254) - 1, in place of it. */
+void prepare_categorical(ps_columns_t *cols, const int64_t *card);
 void prepare_free(ps_columns_t *cols);
 ps_transform_t prepare_transform(const ps_columns_t *cols);
 /* Standardize raw rows X [n][f] into float32 model columns. With train

@@ -15,6 +15,7 @@
 /* Model column kinds (datasets/SCHEMA.md, /columns/kind). */
 #define PS_COL_VALUE 0
 #define PS_COL_MISSING 1
+#define PS_COL_CATEGORY 2 /* kind 2 + c: 1 if the value is category code c, else 0 (c <= 253) */
 
 /* sigmoid(z) without overflow for any z. */
 PS_HD double ps_sigmoid(double z) {
@@ -122,10 +123,13 @@ PS_HD double ps_row_weight(double y, double w_pos, double w_neg) { return y > 0.
 
 /* Standardized value of one model column from the raw source value:
  * kind VALUE: (x - mean) * scale, NaN or Inf imputed by the mean (-> 0);
- * kind MISSING: the 0/1 missing indicator, standardized the same way. */
+ * kind MISSING: the 0/1 missing indicator, standardized the same way;
+ * kind CATEGORY + c: 1 if x is code c, else 0 (NaN: 0), the same way (with
+ * mean 0 and scale 1 as logreg writes them: the indicator itself). */
 PS_HD double ps_standardize(float x, int kind, double mean, double scale) {
   double v;
-  if (kind == PS_COL_MISSING) v = isfinite(x) ? 0.0 : 1.0;
+  if (kind >= PS_COL_CATEGORY) v = x == (float)(kind - PS_COL_CATEGORY) ? 1.0 : 0.0;
+  else if (kind == PS_COL_MISSING) v = isfinite(x) ? 0.0 : 1.0;
   else if (!isfinite(x)) return 0.0;
   else v = (double)x;
   return (v - mean) * scale;

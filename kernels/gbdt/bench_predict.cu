@@ -52,7 +52,7 @@ void make(forest_t &f, const ps_bench_trees_t &t, int F) {
 
 /* the view of f's arrays (on the host), or of their copies on the device */
 ps_forest_view_t view(const forest_t &f, bool device) {
-  ps_forest_view_t v;
+  ps_forest_view_t v = {}; /* cat = NULL: no category sets */
   v.ntrees = T;
   v.node_off = device ? ps_bench_upload(f.node_off) : f.node_off.data();
   v.leaf_off = device ? ps_bench_upload(f.leaf_off) : f.leaf_off.data();

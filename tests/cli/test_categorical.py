@@ -157,3 +157,48 @@ def test_lightgbm_export_predicts_and_explains_the_same(data, tmp_path):
     assert np.abs(b.predict(X) - p).max() < 1e-6
     c = b.predict(X, pred_contrib=True)
     assert np.abs(np.take_along_axis(c[:, :3], feat, 1) - val).max() < 1e-6 and abs(c[0, 3] - base) < 1e-9
+
+
+def design(X, m):
+    """Model columns by the model file's rule: value columns standardized, category columns 0/1 indicators."""
+    cols = []
+    for s, k, mu, sc in zip(m["columns/source"][...], m["columns/kind"][...], m["standardize/mean"][...],
+                            m["standardize/scale"][...]):
+        x = X[:, s].astype(np.float64)
+        v = (x == k - 2).astype(np.float64) if k >= 2 else np.where(np.isfinite(x), x, mu)
+        cols.append(((v - mu) * sc).astype(np.float32).astype(np.float64))
+    return np.stack(cols, axis=1)
+
+
+@pytest.mark.parametrize("solver", ["newton", "lbfgs"])
+def test_logreg_one_hot_matches_sklearn(data, tmp_path, solver):
+    """logreg one-hot encodes a categorical column itself (one weight a category, not standardized): the
+    coefficients and probabilities of scikit-learn on the same design; the same bytes for P = 1, 3."""
+    from sklearn.linear_model import LogisticRegression
+    from pstest import validation_mask
+    l2, models = 1e-3, [str(tmp_path / f"m{p}.h5") for p in (1, 3)]
+    for p, m in zip((1, 3), models):
+        run(p, "train", "--data", data, "--model", m, "--solver", solver, "--l2", l2, "--tol", "1e-10", "--ftol",
+            "0", "--quiet", env=ENV)
+    assert filecmp.cmp(models[0], models[1], shallow=False)
+    scores = str(tmp_path / "s.h5")
+    run(2, "score", "--data", data, "--model", models[0], "--out", scores, "--quiet")
+    with h5py.File(data) as d, h5py.File(models[0]) as m, h5py.File(scores) as s:
+        X, ids, y = d["features"][...], d["customer_id"][...], d["labels/buy"][...]
+        assert list(m["columns/kind"][...]) == [0] + list(range(2, 14)) + [0]
+        Z, w, b = design(X, m), m["weights"][:, 0], m["bias"][0]
+        p = s["scores/buy"][...]
+    tr = ~validation_mask(ids)
+    clf = LogisticRegression(C=1.0 / (l2 * tr.sum()), tol=1e-12, max_iter=20000, warm_start=True)
+    for _ in range(6):
+        clf.fit(Z[tr], y[tr])
+    assert np.linalg.norm(w - clf.coef_[0]) / np.linalg.norm(clf.coef_[0]) < 1e-4
+    assert np.abs(p - clf.predict_proba(Z)[:, 1]).max() < 1e-6
+    assert min(w[1 + np.array(HOT)]) > max(np.delete(w[1:13], HOT))  # the planted set weighs most
+
+
+def test_logreg_refuses_bad_codes(tmp_path):
+    bad = make(str(tmp_path / "bad.h5"), bad=(99, 7.5))
+    r = run(2, "train", "--data", bad, "--model", str(tmp_path / "m.h5"), "--quiet", check=False)
+    assert error_line(r).endswith(f"{bad}: /features row 99 column 1 (region) is 7.5, not a category code "
+                                  "(an integer 0..11, /categorical)")

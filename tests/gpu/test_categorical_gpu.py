@@ -1,7 +1,8 @@
 """Categorical features on the device: train --device cuda (the partition
 by a category set, partition.cu) writes the CPU's model file byte for byte
 for P = 1, 2; score --device cuda (the predict kernel) and score --explain
-on the device (the TreeSHAP kernel) give the CPU's bits. Prints "no CUDA
+on the device (the TreeSHAP kernel) give the CPU's bits; logreg's one-hot
+category columns on the device: the CPU's weights and scores (to 1e-6). Prints "no CUDA
 device" and is skipped without a GPU."""
 import filecmp
 import os
@@ -51,3 +52,19 @@ def test_scores_and_explanations_match_cpu(data, tmp_path):
             out[dev] = [h[k][...] for k in ("scores/buy", "explain/buy/feature", "explain/buy/value")]
     for a, b in zip(out["cpu"], out["cuda"]):
         assert np.array_equal(a, b)
+
+
+def test_logreg_one_hot_on_the_device(data, tmp_path):
+    """logreg's category columns (kind 2 + code) through the CUDA backend and the raw-row score kernel."""
+    models, scores = {}, {}
+    for dev in ("cpu", "cuda"):
+        models[dev] = str(tmp_path / f"lr_{dev}.h5")
+        run(2, "train", "--data", data, "--model", models[dev], "--device", dev, "--quiet", env=ENV)
+        s = str(tmp_path / f"s_{dev}.h5")
+        run(2, "score", "--data", data, "--model", models["cpu"], "--out", s, "--device", dev, "--quiet", env=ENV)
+        with h5py.File(s) as h:
+            scores[dev] = h["scores/buy"][...]
+    with h5py.File(models["cpu"]) as a, h5py.File(models["cuda"]) as b:  # logreg's device sums are not the CPU's bits
+        assert list(b["columns/kind"][...]) == [0] + list(range(2, 14)) + [0]
+        assert np.allclose(a["weights"][...], b["weights"][...], rtol=1e-6, atol=1e-9)
+    assert np.abs(scores["cpu"].astype(np.float64) - scores["cuda"]).max() < 1e-6

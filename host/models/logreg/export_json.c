@@ -21,7 +21,8 @@
 static const char *const FORMULA =
     "p = 1 / (1 + exp(-z)), z = intercept + sum over columns c of weights[c] * s_c, s_c = float32((v - mean) * "
     "scale) where for a 'value' column v = x[feature] (s_c = 0 when x[feature] is NaN or +-Inf: imputed by the "
-    "training mean) and for a 'missing' column v = 1 if x[feature] is NaN or +-Inf, else 0";
+    "training mean), for a 'missing' column v = 1 if x[feature] is NaN or +-Inf, else 0, and for a 'category' "
+    "column v = 1 if x[feature] equals its code, else 0";
 
 static cJSON *columns_json(const ps_model_t *m) {
   cJSON *cols = cJSON_CreateArray();
@@ -29,7 +30,9 @@ static cJSON *columns_json(const ps_model_t *m) {
     cJSON *c = cJSON_CreateObject();
     cJSON_AddNumberToObject(c, "feature", (double)m->src[j]);
     cJSON_AddStringToObject(c, "name", m->feature_names[m->src[j]]);
-    cJSON_AddStringToObject(c, "kind", m->kind[j] == PS_COL_MISSING ? "missing" : "value");
+    cJSON_AddStringToObject(c, "kind", m->kind[j] >= PS_COL_CATEGORY ? "category"
+                                       : m->kind[j] == PS_COL_MISSING ? "missing" : "value");
+    if (m->kind[j] >= PS_COL_CATEGORY) cJSON_AddNumberToObject(c, "code", m->kind[j] - PS_COL_CATEGORY);
     cJSON_AddNumberToObject(c, "mean", m->mean[j]);
     cJSON_AddNumberToObject(c, "scale", m->scale[j]);
     cJSON_AddItemToArray(cols, c);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/psmath.h"
 #include "core/util.h"
 #include "io/output.h"
 #include "models/model_file.h"
@@ -105,7 +106,7 @@ void logreg_model_read(ps_h5_t fid, const char *path, ps_model_t *m) {
   h5_read_small(fid, path, "/weights", PS_F64, w, c * k);
   h5_read_small(fid, path, "/bias", PS_F64, b, k);
   for (int64_t j = 0; j < c; j++)
-    if (m->src[j] < 0 || m->src[j] >= m->f || m->kind[j] > 1)
+    if (m->src[j] < 0 || m->src[j] >= m->f) /* every kind is valid: 0, 1, or 2 + a code 0..253 */
       ps_die_all(PS_EXIT_ERROR, "%s: /columns row %lld is invalid (source %lld, kind %d)", path, (long long)j,
                  (long long)m->src[j], m->kind[j]);
   check_finite(path, "/weights", w, c * k, 0);

@@ -180,13 +180,6 @@ static void load(lfit_t *g) {
   int64_t mem_limit = train_job_mem_limit(cm);
   if (mem_limit <= 0) mem_limit = (int64_t)4 << 30;
   r->mem_limit = mem_limit;
-  for (int64_t j = 0; g->in->d->cat_card && j < g->in->d->f; j++) /* io/data.h: /categorical */
-    if (g->in->d->cat_card[j] > 0 && ps_rank == 0) {
-      ps_warn("%s: column %lld (%s) holds category codes (/categorical): logistic regression uses them as numbers "
-              "(it does not one-hot encode them; import with --categories onehot for that)",
-              g->in->d->path, (long long)j, g->in->d->feature_names[j]);
-      break;
-    }
   trainset_load(g->in->d, g->in->targets, k, cm->holdout, cm->split_salt, g->in->keep, g->o->missing_indicators,
                 cm->reject_nonfinite, mem_limit, g->o->standardize == 1, &g->ts);
   r->t_load = ps_now() - r->t_load;

@@ -82,6 +82,8 @@ static void load_resident(ps_trainset_t *ts, ps_data_t *d, ps_colacc_t *sa, ps_c
   int64_t br = -1, bc = -1;
   int bad = reject_nonfinite && data_first_nonfinite(X, n, f, &br, &bc);
   if (bad) data_nonfinite_message(d, row0 + br, bc, X[(size_t)br * (size_t)f + (size_t)bc], msg, sizeof msg);
+  else if ((bad = data_first_bad_code(d, X, n, &br, &bc))) /* categorical columns: codes 0..C-1 or NaN */
+    data_bad_code_message(d, row0 + br, bc, X[(size_t)br * (size_t)f + (size_t)bc], msg, sizeof msg);
   ps_check_all(bad, msg);
   double tr = t_read, gb = (double)d->n * (double)f * 4.0 / 1e9;
   ps_log("train: read %lld rows x %lld features in %.2f s (%.2f GB/s), resident; labels and split %.2f s",
@@ -91,6 +93,7 @@ static void load_resident(ps_trainset_t *ts, ps_data_t *d, ps_colacc_t *sa, ps_c
   stats_tree_end(sa, st);
   t_st = ps_now() - t_st;
   prepare_columns(st, f, missing_ind, &ts->cols);
+  prepare_categorical(&ts->cols, d->cat_card); /* categorical inputs one-hot (io/data.h /categorical) */
   if (scale_only) trainset_scale_only(&ts->cols);
   ts->tf = prepare_transform(&ts->cols);
   ts->c = ts->cols.c;
@@ -114,13 +117,21 @@ static void load_resident(ps_trainset_t *ts, ps_data_t *d, ps_colacc_t *sa, ps_c
   free(X);
 }
 
+/* Model columns the one-hot categorical inputs add (prepare_categorical). */
+static int64_t onehot_extra(const ps_data_t *d) {
+  int64_t extra = 0;
+  for (int64_t j = 0; d->cat_card && j < d->f; j++)
+    if (d->cat_card[j] > 0) extra += (d->cat_card[j] < 254 ? d->cat_card[j] : 254) - 1;
+  return extra;
+}
+
 /* Streamed rows: one pass for the statistics; the pipeline stays open for
  * the fit's passes. Blocks: two raw buffers (the pipeline) + two
  * standardized (both splits), whole multiples of the statistics' 256-row
  * sub-blocks (same sums as resident). */
 static void load_streamed(ps_trainset_t *ts, ps_data_t *d, ps_colacc_t *sa, ps_colstat_t *st, int missing_ind,
                           int reject_nonfinite, int scale_only, int64_t mem_limit) {
-  int64_t f = d->f, row0 = ts->lab.row0, n = ts->lab.n, cmax = missing_ind ? 2 * f : f;
+  int64_t f = d->f, row0 = ts->lab.row0, n = ts->lab.n, cmax = (missing_ind ? 2 * f : f) + onehot_extra(d);
   char msg[1024];
   int64_t per_row = 2 * f * 4 + 2 * cmax * 4;
   int64_t br = mem_limit / (per_row > 0 ? per_row : 1);
@@ -140,11 +151,16 @@ static void load_streamed(ps_trainset_t *ts, ps_data_t *d, ps_colacc_t *sa, ps_c
       data_nonfinite_message(d, row0 + b.first + r, c, X[(size_t)r * (size_t)f + (size_t)c], msg, sizeof msg);
       pipe_fail(ts->pipe, row0 + b.first + r, "%s", msg);
     }
+    if (data_first_bad_code(d, X, b.rows, &r, &c)) { /* categorical columns: codes 0..C-1 or NaN */
+      data_bad_code_message(d, row0 + b.first + r, c, X[(size_t)r * (size_t)f + (size_t)c], msg, sizeof msg);
+      pipe_fail(ts->pipe, row0 + b.first + r, "%s", msg);
+    }
     stats_tree_add(sa, X, b.rows, ts->train + b.first);
   }
   pipe_check(ts->pipe, NULL); /* agreed on the pipeline's thread; it is idle now */
   stats_tree_end(sa, st);
   prepare_columns(st, f, missing_ind, &ts->cols);
+  prepare_categorical(&ts->cols, d->cat_card); /* categorical inputs one-hot (io/data.h /categorical) */
   if (scale_only) trainset_scale_only(&ts->cols);
   ts->tf = prepare_transform(&ts->cols);
   ts->c = ts->cols.c;
@@ -169,10 +185,10 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
   int64_t f = d->f, n = ts->lab.n;
   /* Resident if the raw rows and their standardized copy fit the limit
    * (the same decision on every rank: the largest rank decides). */
-  int64_t cmax = missing_ind ? 2 * f : f;
+  int64_t cmax = (missing_ind ? 2 * f : f) + onehot_extra(d);
   /* raw rows, then their standardized copy: only the validation rows' when
-   * the training rows are standardized in place (no missing indicators) */
-  double need = ((double)n * (double)f + (double)(missing_ind ? n : ts->lab.n_va) * (double)cmax) * 4.0;
+   * the training rows are standardized in place (no missing indicators, no one-hot) */
+  double need = ((double)n * (double)f + (double)(cmax > f ? n : ts->lab.n_va) * (double)cmax) * 4.0;
   comm_allreduce_max_f64(&need, 1);
   ts->streamed = need > (double)mem_limit;
   ps_colstat_t *st = ps_malloc(sizeof(ps_colstat_t) * (size_t)(f > 0 ? f : 1));
