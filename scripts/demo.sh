@@ -4,7 +4,8 @@
 # purchase_3m and churn heads (logistic regression, then gradient-boosted
 # trees), score every customer, evaluate on the validation split, and print
 # the AUC per target and where the scores are; then personas, a holdout
-# group, next-best offers and an exported audience.
+# group, next-best offers and an exported audience; on small sample files,
+# reason codes, a cross-validated `auto` model and a sparse (CSR) file.
 #   usage: scripts/demo.sh [ROWS] [FEATURES]     (defaults 1000000 64)
 #   env:   NP (ranks, default 2), OUT (output folder, default demo-out)
 set -euo pipefail
@@ -42,6 +43,16 @@ $RUN gen --out "$OUT/sample.h5" --rows 5000 --features "$FEATURES" --seed 7 --qu
 $RUN train --data "$OUT/sample.h5" --model "$OUT/sample_gbdt.h5" --model-type gbdt --trees 20 --quiet > /dev/null
 $RUN score --data "$OUT/sample.h5" --model "$OUT/sample_gbdt.h5" --out "$OUT/sample_scores.h5" --explain 3 --quiet
 $RUN export-model --model "$OUT/sample_gbdt.h5" --out "$OUT/sample_gbdt.txt"
+[ -s "$OUT/export.key" ] || (umask 077 && od -An -tx1 -N16 /dev/urandom | tr -d ' \n' > "$OUT/export.key")
+$RUN export --scores "$OUT/sample_scores.h5" --by churn --top 3 --explain --id-key-file "$OUT/export.key" \
+  --out "$OUT/sample_reasons.csv" --quiet
+cat "$OUT/sample_reasons.csv"
+echo "== auto: logistic regression, trees or their blend per head, chosen by 5-fold cross-validation, refit"
+$RUN train --data "$OUT/sample.h5" --model "$OUT/sample_auto.h5" --model-type auto 2>&1 | grep -E "chose|kept" || true
+echo "== sparse customers: 20000 x 2000 attributes at 1% density, stored as CSR; logistic regression on it"
+$RUN gen --out "$OUT/sparse.h5" --rows 20000 --features 2000 --density 0.01 --seed 3 --quiet > /dev/null
+$RUN inspect "$OUT/sparse.h5" | sed -n 1,3p
+$RUN train --data "$OUT/sparse.h5" --model "$OUT/sparse_model.h5" --standardize scale --l2 0.1 --quiet
 echo "== segment: 8 personas (k-means), their sizes and label rates"
 $RUN segment --data "$OUT/customers.h5" --k 8 --scores "$OUT/scores.h5" --out "$OUT/personas.h5" 2>/dev/null | sed -n '/^persona  *size/,/^ *7 /p'
 echo "== holdout: a stable 10% control group for campaign spring-offer"
@@ -53,7 +64,6 @@ $RUN eval --data "$OUT/customers.h5" --scores "$OUT/scores_gbdt.h5" --baseline-s
   --report "$OUT/report" --report-offers "$OUT/offers.h5" > /dev/null
 echo "open $OUT/report/index.html"
 echo "== export: the top 1% of the treatment group by purchase_3m, pseudonymous ids"
-[ -s "$OUT/export.key" ] || (umask 077 && od -An -tx1 -N16 /dev/urandom | tr -d ' \n' > "$OUT/export.key")
 $RUN export --scores "$OUT/scores.h5" --by purchase_3m --top-percent 1 --holdout "$OUT/holdout.h5" --group treatment \
   --id-key-file "$OUT/export.key" --out "$OUT/audience.csv"
 echo
