@@ -17,13 +17,16 @@
 #   usage: scripts/bench_gbdt.sh [SIZES...]     (default "1000000x64 4000000x32 wide")
 #   env:   OUT (work folder, default /tmp/propscore-bench-gbdt), NP (default 2),
 #          CUDA_BIN (default build-cuda/propscore), GPU=0 to skip the GPU rows,
-#          WIDE_ROWS, WIDE_DENSE, WIDE_CATS, WIDE_LEVELS (the wide case's shape)
+#          WIDE_ROWS, WIDE_DENSE, WIDE_CATS, WIDE_LEVELS (the wide case's shape),
+#          GRAD_BITS (propscore's --grad-bits, default exact). Early stopping
+#          is off (--early-stopping 0): every run grows its 100 trees, as the peers do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
 BIN=$SRC/build/propscore
 OUT=${OUT:-/tmp/propscore-bench-gbdt}
 NP=${NP:-2}
+GRAD_BITS=${GRAD_BITS:-exact}
 SIZES=${*:-"1000000x64 4000000x32 wide"}
 WIDE_ROWS=${WIDE_ROWS:-1000000} WIDE_DENSE=${WIDE_DENSE:-100} WIDE_CATS=${WIDE_CATS:-60} WIDE_LEVELS=${WIDE_LEVELS:-15}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
@@ -75,7 +78,7 @@ for size in $SIZES; do
     p=${run%%:*} bundle=auto name="propscore P=${run%%:*}"
     [ "$run" != "$p" ] && bundle=${run#*:} name="propscore P=$p bundle $bundle"
     res=$(measure mpirun -n "$p" "$BIN" train --data "$data" --model "$OUT/m.h5" --model-type gbdt --bundle "$bundle" \
-      2>"$OUT/log")
+      --early-stopping 0 --grad-bits "$GRAD_BITS" 2>"$OUT/log")
     read -r secs rss <<<"$(head -1 <<<"$res")"
     auc_c=$(grep -o 'churn .*valid AUC [0-9.]*' <<<"$res" | awk '{print $NF}')
     auc_p=$(grep -o 'purchase_3m .*valid AUC [0-9.]*' <<<"$res" | awk '{print $NF}')
@@ -84,7 +87,7 @@ for size in $SIZES; do
   done
   if [ "$HAVE_GPU" = 1 ]; then # the tree kernels: rows resident on the GPU
     res=$(measure mpirun -n 1 "$CUDA_BIN" train --data "$data" --model "$OUT/m.h5" --model-type gbdt --device cuda \
-      2>"$OUT/log")
+      --early-stopping 0 --grad-bits "$GRAD_BITS" 2>"$OUT/log")
     read -r secs rss <<<"$(head -1 <<<"$res")"
     auc_c=$(grep -o 'churn .*valid AUC [0-9.]*' <<<"$res" | awk '{print $NF}')
     auc_p=$(grep -o 'purchase_3m .*valid AUC [0-9.]*' <<<"$res" | awk '{print $NF}')

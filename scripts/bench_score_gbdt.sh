@@ -28,7 +28,7 @@ mkdir -p "$OUT"
 data=$OUT/d_${rows}x${feats}.h5
 [ -f "$data" ] || mpirun -n "$NP" "$BIN" gen --out "$data" --rows "$rows" --features "$feats" --quiet
 model=$OUT/m_${rows}x${feats}.h5 # the models of a size are kept for the next run
-[ -f "$model" ] || mpirun -n "$NP" "$BIN" train --data "$data" --model "$model" --model-type gbdt --quiet
+[ -f "$model" ] || mpirun -n "$NP" "$BIN" train --data "$data" --model "$model" --model-type gbdt --early-stopping 0 --quiet
 python3 "$SRC/scripts/bench_score_peer.py" fit "$data" "$model" "$NP"
 echo "# bench_score_gbdt $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "# $SIZE, 2 heads x 100 trees x 31 leaves, NP = $NP ranks / threads, $ROUNDS interleaved rounds"
