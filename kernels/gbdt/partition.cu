@@ -28,13 +28,19 @@ struct BinTest { /* the node's test on the row's bin */
     return ps_gbdt_left_bin(B[i * f + feature], bin, default_left) != 0;
   }
 };
-struct SetTest { /* a categorical node's test: the row's bin (code + 1) in the set */
+struct SetTest { /* a categorical node's test: the row's bin (code + 1) in the set (gbdt_cat.h's rule) */
   const uint8_t *B;
   int64_t f;
   int32_t feature;
-  uint8_t set[PS_GBDT_CAT_BYTES];
+  /* the set's 32 bytes as four little-endian words (bit c of word c / 64), named fields: an array
+   * indexed by the code would be copied to local memory (sass_check) */
+  uint64_t w0, w1, w2, w3;
   __device__ __forceinline__ bool operator()(int64_t i) const {
-    return ps_gbdt_cat_left_bin(B[i * f + feature], set) != 0;
+    int b = B[i * f + feature];
+    if (b <= 0) return false;
+    int c = b - 1, q = c >> 6;
+    uint64_t word = q == 0 ? w0 : q == 1 ? w1 : q == 2 ? w2 : w3;
+    return (word >> (c & 63)) & 1u;
   }
 };
 struct InBag {
@@ -171,7 +177,11 @@ extern "C" int64_t ps_gbdt_partition_set_cuda(const uint8_t *B, int64_t f, int64
                                               const uint8_t *set, int64_t *tmp, void *work, cudaStream_t s) {
   if (m <= 0) return 0;
   SetTest test{B, f, feature, {}};
-  memcpy(test.set, set, PS_GBDT_CAT_BYTES);
+  static_assert(PS_GBDT_CAT_BYTES == 32, "SetTest holds 32 bytes");
+  memcpy(&test.w0, set, 8);
+  memcpy(&test.w1, set + 8, 8);
+  memcpy(&test.w2, set + 16, 8);
+  memcpy(&test.w3, set + 24, 8);
   int64_t nl = run(test, rows, m, tmp, work, 1, s);
   CUDA_CHECK(cudaMemcpyAsync(rows, tmp, sizeof(int64_t) * (size_t)m, cudaMemcpyDeviceToDevice, s));
   return nl;

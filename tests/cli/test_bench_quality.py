@@ -38,7 +38,7 @@ def test_every_model_every_fold(result):
             assert v[k] == pytest.approx(np.mean([f[k] for f in v["folds"]]), abs=1e-12)
         assert 0.9 < v["auc"] <= 1.0, m  # an easy table: every model separates it
         assert 0 <= v["ece"] < 0.2 and 0 < v["logloss"] < 1.0, m
-    assert set(t["models"]["ps-auto"]["picked"]) <= {"logreg", "gbdt"}
+    assert set(t["models"]["ps-auto"]["picked"]) <= {"logreg", "gbdt", "blend"}
     assert t["models"]["ps-gbdt"]["picked"] == ["gbdt", "gbdt"]
     assert t["goal"]["reached"] in (True, False) and "auc" in t["goal"]["best_peer"]
     best_auc = max(t["models"][m]["auc"] for m in bq.PEERS)
