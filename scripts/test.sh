@@ -40,8 +40,10 @@ cmake -S . -B build-sim -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROPSCORE_CUDA_SIM=O
 cmake --build build-sim -j"$JOBS"
 
 echo "== ThreadSanitizer build of the emulated GPU tests (build-tsan/)"
-GPU_C_TESTS=(test_cuda_backend test_gbdt_backend test_kmeans_backend test_logreg_kernels test_kmeans_kernels test_gbdt_kernels test_shap_kernels test_sum_parts test_cudasim)
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROPSCORE_CUDA_SIM=ON -DPROPSCORE_TSAN=ON >/dev/null
+# every C-level GPU test (ctest label gpu-c; its target is the test's name without "gpu.")
+mapfile -t GPU_C_TESTS < <(cd build-tsan && ctest -N -L gpu-c | sed -n 's/^ *Test *#[0-9]*: gpu\.//p')
+[ "${#GPU_C_TESTS[@]}" -gt 0 ] || { echo "test.sh: no gpu-c tests in build-tsan" >&2; exit 1; }
 cmake --build build-tsan -j"$JOBS" --target "${GPU_C_TESTS[@]}"
 
 # ctest in one build folder; its counts go to the summary
