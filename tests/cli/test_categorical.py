@@ -70,6 +70,19 @@ def test_one_split_finds_the_planted_set_same_bytes_any_p(data, tmp_path):
         assert t["gain"][0] > 20 * max(t["gain"][1:t["node_offset"][1]])  # the signal, all in one split
 
 
+def test_a_set_split_must_gain_more_than_min_gain(data, tmp_path):
+    """--min-gain-to-split holds for category sets as for thresholds: above
+    every gain of the default model, no node at all (the set search once
+    started from gain 0 and let the planted set split the root)."""
+    m0, m1 = str(tmp_path / "m0.h5"), str(tmp_path / "m1.h5")
+    train(1, data, m0)
+    with h5py.File(m0) as m:
+        top = float(np.max(m["trees/buy"]["gain"][...]))
+    train(1, data, m1, "--min-gain-to-split", repr(top * 1.5))
+    with h5py.File(m1) as m:
+        assert len(m["trees/buy"]["gain"]) == 0
+
+
 def test_numeric_models_keep_their_layout(tmp_path):
     """Without /categorical nothing new is written (older readers, byte-identical files)."""
     d = make(str(tmp_path / "n.h5"), categorical=False)

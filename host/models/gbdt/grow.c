@@ -36,7 +36,7 @@ static void find_split(ps_gbdt_backend_t *b, ps_dist_t *d, leaf_t *l, const int6
   if (!deep && l->n / 2 >= p->split.min_data) { /* n >= 2 min_data, for any int64 min_data */
     uint8_t *num = bins->cat ? cat_numeric_use(bins, p->use) : NULL; /* categorical features: categorical.c */
     dist_search(d, b, h, num ? num : p->use, l->g, l->h, l->n, &p->split, &l->best);
-    ps_split_t c[2] = {l->best, {.feature = -1}};
+    ps_split_t c[2] = {l->best, {.feature = -1, .gain = p->split.min_gain}}; /* a set must gain more too */
     if (num && cat_find_split(h, bins, p->use, d->j0, d->j1, d->q0, l->g, l->h, l->n, &p->split, &c[1], l->set))
       l->best = dist_pick(c, 2, 1); /* the order of the exchange across ranks: gain, then feature */
     free(num);
