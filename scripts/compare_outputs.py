@@ -18,7 +18,7 @@ import sys
 
 INPUTS = {"d.h5", "u.h5", "key", "d.rc", "d.out", "d.log", "u.rc", "u.out", "u.log"}
 # HDF5 attributes: a wall-clock timestamp, the input file's mtime
-H5_MASKED = {"created", "input_mtime"}
+H5_MASKED = {"created", "input_mtime", "uplift_run_id"}
 # JSON fields (at any depth): run id, clocks, durations, file mtimes, the
 # default host memory limit (a share of the memory free at the time), a file's
 # creation time (eval's scores_created)
