@@ -24,6 +24,7 @@
 #include "core/util.h"
 #include "io/manifest.h"
 #include "io/output.h"
+#include "models/auto_calibrate.h"
 #include "models/auto_cv.h"
 #include "models/train_job.h"
 
@@ -197,7 +198,7 @@ static const char *write_model(const auto_job_t *a, ps_output_t *out) {
   add_cv_metrics(a, fid, out_tmp(out));
   h5_close(fid);
   comm_barrier();
-  train_job_calibrate(a->o, out, &a->in);
+  auto_calibrate(a->o, out, &a->in, a->s.oof, a->wins); /* K >= 2: on the out-of-fold scores */
   out_commit(out);
   return type;
 }
@@ -268,6 +269,7 @@ static void job_free(auto_job_t *a) {
   free(a->s.auc);
   free(a->s.trees);
   free(a->s.rows);
+  free(a->s.oof);
   free(a->wins);
   free(a->mean);
   free(a->refit_trees);
@@ -277,8 +279,6 @@ static void job_free(auto_job_t *a) {
 
 int auto_train(const train_opts_t *o) {
   const train_common_t *cm = &o->cm;
-  if (o->cv_folds >= 2 && cm->calibrate)
-    ps_die_all(PS_EXIT_USAGE, "--model-type auto: --calibrate fits on the --holdout split: give --cv-folds 1 (or 0)");
   auto_job_t a = {.o = o, .base = cm->checkpoint ? ps_strdup(cm->checkpoint) : ps_sprintf("%s.ckpt", cm->model)};
   check_outputs(o, a.base);
   manifest_set_output(cm->model);
@@ -295,6 +295,7 @@ int auto_train(const train_opts_t *o) {
   a.wins = ps_calloc((size_t)k, sizeof(int));
   a.mean = ps_calloc((size_t)(k * AUTO_NCAND), sizeof(double));
   a.refit_trees = ps_calloc((size_t)k, sizeof(int64_t));
+  a.s.oof = auto_calib_alloc(o, &a.in, K, AUTO_NCAND);
   int rc = run_all(&a);
   if (rc == 0) {
     const char *type = write_model(&a, out);

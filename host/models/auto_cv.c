@@ -13,6 +13,7 @@
  * 5 folds average over every row (each scored once, out of fold). */
 #define _POSIX_C_SOURCE 200809L
 #include "models/auto_cv.h"
+#include "models/auto_calibrate.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -52,7 +53,6 @@ static uint8_t *rank_labels(const train_input_t *in, int64_t row0, int64_t n) {
 
 int auto_cv_folds(const train_opts_t *o, const train_input_t *in) {
   if (o->cv_folds > 0) return o->cv_folds;
-  if (o->cm.calibrate) return 1; /* the calibration map is fitted on the --holdout split's rows */
   if (!(o->cm.holdout > 0)) return AUTO_DEFAULT_FOLDS;
   int64_t row0, n, k = in->k;
   int64_t *ids = rank_ids(in, &row0, &n);
@@ -131,6 +131,7 @@ void auto_cv_score_fold(const train_input_t *in, const uint8_t *mask, void *cons
   score_rows(in, mask, row0, n, m, fit, Z);
   for (size_t e = 0; e < (size_t)k * (size_t)m; e++) /* as the blend scorer computes it */
     Z[AUTO_BLEND][e] = AUTO_BLEND_WEIGHT * Z[AUTO_LOGREG][e] + (1.0 - AUTO_BLEND_WEIGHT) * Z[AUTO_GBDT][e];
+  auto_calib_keep(s->oof, AUTO_NCAND, (int)k, mask, n, m, Z); /* --calibrate: the out-of-fold logits */
   uint8_t *Y = rank_labels(in, row0, n), *y = ps_malloc((size_t)(m > 0 ? m : 1));
   float *p = ps_malloc(sizeof(float) * (size_t)(m > 0 ? m : 1));
   for (int64_t h = 0; h < k; h++) {

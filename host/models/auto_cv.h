@@ -27,10 +27,11 @@ typedef struct {
   double *loss, *auc; /* [fold][head][candidate] on the fold's validation rows */
   int64_t *trees;     /* [fold][head] the gbdt fit's trees (early stopped) */
   double *rows;       /* [fold] validation rows in all ranks */
+  double *oof;        /* [candidate][head][this rank's row] out-of-fold logits, or NULL (auto_calibrate.h) */
 } auto_scores_t;
 
-/* The fold count for this job: --cv-folds when given, else 1 with
- * --calibrate, else 1 when every head's --holdout split holds
+/* The fold count for this job: --cv-folds when given, else 1 when
+ * every head's --holdout split holds
  * AUTO_SINGLE_SPLIT_MIN rows of its rarer class, else AUTO_DEFAULT_FOLDS.
  * Collective. */
 int auto_cv_folds(const train_opts_t *o, const train_input_t *in);

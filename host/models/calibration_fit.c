@@ -112,18 +112,50 @@ static void write_head(ps_h5_t fid, int kind, const char *target, const double *
   free(name);
 }
 
-/* Head h's rows on rank 0, its map fitted there and sent to every rank. */
-static double *gather_fit(int kind, const double *v, int64_t nv, int64_t *rows) {
+/* Every rank's copy of the gathered probabilities (v's even entries) of n rows. */
+static double *share_scores(const double *all, int64_t n) {
+  double *p = ps_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+  for (int64_t i = 0; ps_rank == 0 && i < n; i++) p[i] = all[2 * i];
+  comm_bcast(p, sizeof(double) * (size_t)n, 0);
+  return p;
+}
+
+/* Head h's rows on rank 0, its map fitted there and sent to every rank;
+ * *scores (when asked): the rows' probabilities, on every rank. */
+static double *gather_fit(int kind, const double *v, int64_t nv, int64_t *rows, double **scores) {
   size_t total = 0;
   double *all = comm_gatherv_bytes(v, sizeof(double) * 2 * (size_t)nv, &total, NULL);
   int64_t len[2] = {0, (int64_t)(total / (2 * sizeof(double)))};
   double *map = ps_rank == 0 ? fit_head(kind, all, len[1], &len[0]) : NULL;
-  free(all);
   comm_bcast(len, sizeof len, 0);
+  if (scores) *scores = share_scores(all, len[1]);
+  free(all);
   if (ps_rank != 0) map = ps_malloc(sizeof(double) * (size_t)len[0]);
   comm_bcast(map, sizeof(double) * (size_t)len[0], 0);
   *rows = len[1];
   return map;
+}
+
+void calibration_write_maps(const calib_maps_t *c) {
+  ps_h5_t fid = h5_open_rw(c->model);
+  h5_attr_str(fid, "calibration", PS_CALIB_NAMES[c->kind]);
+  h5_close(h5_group_create(fid, "/calibration"));
+  for (int h = 0; h < c->k; h++) {
+    int64_t rows = 0;
+    double *scores = NULL;
+    double *map = gather_fit(c->kind, c->v[h], c->nv, &rows, c->keep_scores ? &scores : NULL);
+    write_head(fid, c->kind, c->targets[h], map, rows);
+    if (scores) {
+      char *name = ps_sprintf("/calibration/%s/scores", c->targets[h]);
+      int64_t dims[1] = {rows};
+      h5_write_small(fid, name, PS_F64, 1, dims, scores);
+      free(name);
+    }
+    free(scores);
+    free(map);
+  }
+  h5_close(fid);
+  comm_barrier();
 }
 
 void calibration_fit_model(const calib_fit_t *in) {
@@ -136,18 +168,9 @@ void calibration_fit_model(const calib_fit_t *in) {
   if (nv == 0)
     ps_die_all(PS_EXIT_USAGE, "train: --calibrate %s: %s has no validation rows to fit it on (--holdout %g)",
                PS_CALIB_NAMES[kind], in->d->path, in->holdout);
-  ps_h5_t fid = h5_open_rw(in->model);
-  h5_attr_str(fid, "calibration", PS_CALIB_NAMES[kind]);
-  h5_close(h5_group_create(fid, "/calibration"));
-  for (int h = 0; h < in->k; h++) {
-    int64_t rows = 0;
-    double *map = gather_fit(kind, r.v[h], r.nv, &rows);
-    write_head(fid, kind, in->targets[h], map, rows);
-    free(map);
-    free(r.v[h]);
-  }
-  h5_close(fid);
-  comm_barrier();
+  calib_maps_t c = {.model = in->model, .kind = kind, .targets = in->targets, .k = in->k, .v = r.v, .nv = r.nv};
+  calibration_write_maps(&c);
+  for (int h = 0; h < in->k; h++) free(r.v[h]);
   free(r.v);
   free(r.valid);
   free(r.Y);

@@ -23,4 +23,20 @@ typedef struct {
  * rank count), rank 0 fits each head's map, and every rank writes it into
  * the model file. Dies when there are no validation rows. */
 void calibration_fit_model(const calib_fit_t *c);
+
+/* Rows to fit the maps on, and where they go. */
+typedef struct {
+  const char *model;     /* the written model file (closed) */
+  int kind;              /* PS_CALIB_ISOTONIC or PS_CALIB_PLATT */
+  char *const *targets;  /* [k] */
+  int k;
+  double *const *v;      /* [k][2 nv]: this rank's rows, v[h][2 i] probability, v[h][2 i + 1] label */
+  int64_t nv;
+  int keep_scores;       /* also store the rows' probabilities as /calibration/<target>/scores */
+} calib_maps_t;
+
+/* Collective: each head's rows gathered on rank 0 in rank order (the
+ * file's row order when each rank's rows are in it), its map fitted there
+ * and written by every rank into the model file, with the rows' count. */
+void calibration_write_maps(const calib_maps_t *c);
 #endif

@@ -52,6 +52,7 @@ typedef struct {
   int uplift;            /* --uplift: two models (models/uplift_train.h) */
   const char *treatment; /* --uplift's treatment flag */
   int cv_folds;          /* auto: --cv-folds (0: chosen by the data, 1: the single split) */
+  int calibration_scores; /* --calibration-scores: auto's out-of-fold scores stored beside the map */
 } train_opts_t;
 
 /* `propscore train`: its options and help. */

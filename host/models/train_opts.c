@@ -63,11 +63,16 @@ static const ps_option_t TRAIN_OPTS[] = {
      .help = "auto: choose by K-fold cross-validation (folds by a hash of\n"
              "customer_id), then refit on every row; 1: decide on the --holdout\n"
              "split (default 0: 5 folds unless the validation split holds 10,000\n"
-             "rows of each head's rarer class; 1 with --calibrate)"},
+             "rows of each head's rarer class)"},
     {.name = "calibrate", .type = OPT_CHOICE, .off = C(calibrate), .choices = CALIBRATIONS, .def = "none",
      .arg = "C", .help = "isotonic|platt|none: after the fit, map each head's probabilities\n"
                          "to calibrated ones, fitted on the validation rows' scores (needs\n"
-                         "--holdout > 0; stored in the model, applied by score)"},
+                         "--holdout > 0; auto with K >= 2 folds: every row's out-of-fold score;\n"
+                         "stored in the model, applied by score)"},
+    {.name = "calibration-scores", .type = OPT_FLAG, .off = T(calibration_scores),
+     .help = "auto --calibrate with K >= 2 folds: also store the out-of-fold\n"
+             "probabilities the map was fitted on (/calibration/<target>/scores,\n"
+             "in file row order; for checks)"},
     {.name = "quiet", .type = OPT_FLAG, .ptr = &ps_quiet, .help = "no progress log", .short_name = 'q'},
     {.help = "logistic regression:"},
     {.name = "l2", .type = OPT_STR, .off = L(l2), .def = "1e-4", .arg = "X[,X...]", .short_name = 'l',

@@ -154,8 +154,6 @@ def test_one_fold_decides_on_the_holdout_split_without_refit(data, tmp_path):
     assert man["metrics"]["auto"]["folds"] == 1 and "mean of 1 fold)" in r.stdout
     with h5py.File(model) as m:
         assert m.attrs["holdout"] == 0.2 and m.attrs["n_valid"] > 0
-    p = train_auto(1, data, str(tmp_path / "c.h5"), "--cv-folds", "3", "--calibrate", "platt", check=False)
-    assert p.returncode == 2 and "--cv-folds 1" in error_line(p)
     p = run(1, "train", "--data", data, "--model", str(tmp_path / "g.h5"), "--cv-folds", "3", check=False)
     assert p.returncode == 2 and "--model-type auto" in error_line(p)
 
