@@ -37,8 +37,9 @@ static void write(const void *p, const train_opts_t *to, ps_output_t *out) {
 static void manifest(const void *p, const train_opts_t *o) {
   const gbdt_fit_t *r = p;
   train_job_params(o, &gbdt_kind);
-  static const char *const bits[] = {"exact", "16", "8", "4"};
-  if (o->gb.grad_bits) manifest_param_str("grad_bits", bits[o->gb.grad_bits]); /* only when quantized: as before otherwise */
+  char bits[16] = "exact"; /* the bits used (--grad-bits auto resolved) */
+  if (r->grad_bits) snprintf(bits, sizeof bits, "%d", r->grad_bits);
+  manifest_param_str("grad_bits", bits);
   manifest_phase("load_bin", r->t_load);
   manifest_phase("fit", r->t_fit);
   manifest_phase("fit_histograms", r->tm.hist);
