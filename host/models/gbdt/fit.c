@@ -508,6 +508,7 @@ gbdt_fit_t *gbdt_fit(const train_common_t *cm, const gbdt_opts_t *o, const train
   gfit_t g = {.cm = cm, .o = o, .in = in, .hk = hk, .r = r, .k = in->k};
   g.be = gbdt_backend_create(cm->device);
   load(&g);
+  r->hist_cols = g.rows.Bbt ? g.rows.bd.nb : g.f;
   r->grad_bits = gbdt_grad_bits(o->grad_bits, g.l.g_tr, o->grad_bits_min_rows); /* g_tr: all ranks' */
   if (r->grad_bits && !g.be->hist_q) {
     if (o->grad_bits != 4)
