@@ -35,12 +35,13 @@ typedef struct {
 /* Gradient-boosted trees (models/gbdt/fit.c); LightGBM's defaults. */
 typedef struct {
   int trees, num_leaves, max_depth, max_bin, early_stopping, bagging_freq;
-  int grad_bits; /* --grad-bits: index in exact|16|8|4 (gbdt_grad_bits) */
+  int grad_bits; /* --grad-bits: index in exact|16|8|4|auto (gbdt_grad_bits) */
   int64_t min_data, bin_sample, hist_budget;
   double learning_rate, min_hess, l2, min_gain, feature_fraction, bagging_fraction;
   uint64_t seed;
   const int64_t *head_trees; /* [k] trees of each head, or NULL: --trees for every head (auto's refit) */
   int bundle_off; /* --bundle: 0 auto (exclusive features share a histogram column), 1 off */
+  int64_t grad_bits_min_rows; /* --grad-bits auto: quantize from this many training rows (all ranks) on */
 } gbdt_opts_t;
 
 enum { PS_KIND_LOGREG = 0, PS_KIND_GBDT = 1, PS_KIND_AUTO = 2 };

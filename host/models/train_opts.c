@@ -11,7 +11,7 @@ static const char *const KINDS[] = {"logreg", "gbdt", "auto", NULL};
 static const char *const STANDARDIZE[] = {"center", "scale", NULL};
 static const char *const CALIBRATIONS[] = {"none", "isotonic", "platt", NULL}; /* PS_CALIB_* */
 static const char *const SOLVERS[] = {"auto", "lbfgs", "newton", NULL};
-static const char *const GRAD_BITS[] = {"exact", "16", "8", "4", NULL};
+static const char *const GRAD_BITS[] = {"exact", "16", "8", "4", "auto", NULL}; /* gbdt_grad_bits' choice */
 static const char *const BUNDLE[] = {"auto", "off", NULL};
 #define C(field) offsetof(train_opts_t, cm.field)
 #define L(field) offsetof(train_opts_t, lr.field)
@@ -136,13 +136,16 @@ static const ps_option_t TRAIN_OPTS[] = {
              "validation rows: --holdout > 0, or auto's folds)"},
     {.name = "seed", .type = OPT_U64, .off = G(seed), .def = "42", .min = 0, .max = INT64_MAX, .arg = "N",
      .help = "seed of the row and feature draws", .fp = "seed"},
-    {.name = "grad-bits", .type = OPT_CHOICE, .off = G(grad_bits), .choices = GRAD_BITS, .def = "exact", .arg = "B",
+    {.name = "grad-bits", .type = OPT_CHOICE, .off = G(grad_bits), .choices = GRAD_BITS, .def = "auto", .arg = "B",
      .fp = "grad_bits",
-     .help = "exact|16|8|4: gradients and Hessians of each tree rounded\n(stochastically, by customer id) to B-bit integers for the histograms;\nleaf values refit exactly (default exact)"},
+     .help = "exact|16|8|4|auto: gradients and Hessians of each tree rounded\n(stochastically, by customer id) to B-bit integers for the histograms;\nleaf values refit exactly (default auto: 8 bits from --grad-bits-min-rows\ntraining rows on, exact below)"},
     {.name = "bundle", .type = OPT_CHOICE, .off = G(bundle_off), .choices = BUNDLE, .def = "auto", .arg = "B",
      .help = "auto|off: features never off their most frequent bin in the same\nrow (one-hot, rare flags) share one histogram column; the model is\nthe same bits either way, auto only builds histograms faster (cpu)"},
     {.name = "hist-memory", .type = OPT_SIZE, .off = G(hist_budget), .def = "512M", .arg = "S",
      .help = "leaf histograms kept for the subtraction trick"},
+    {.name = "grad-bits-min-rows", .type = OPT_I64, .off = G(grad_bits_min_rows), .def = "500000", .min = 0,
+     .max = 1000000000000LL, .arg = "N", .fp = "grad_bits_min_rows", .manifest = "grad_bits_min_rows",
+     .help = "--grad-bits auto quantizes when the training rows of all ranks\nnumber at least N"},
     {0}};
 #undef C
 #undef L

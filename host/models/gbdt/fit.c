@@ -507,12 +507,19 @@ gbdt_fit_t *gbdt_fit(const train_common_t *cm, const gbdt_opts_t *o, const train
   gbdt_fit_t *r = ps_calloc(1, sizeof *r);
   gfit_t g = {.cm = cm, .o = o, .in = in, .hk = hk, .r = r, .k = in->k};
   g.be = gbdt_backend_create(cm->device);
-  static const int bits[] = {0, 16, 8, 4};
-  g.qmax = gbdt_quant_qmax(bits[o->grad_bits]);
-  if (g.qmax && !g.be->hist_q)
-    ps_die_all(PS_EXIT_USAGE, "train: --grad-bits %d is not on the %s backend yet: use --device cpu or --grad-bits exact",
-               bits[o->grad_bits], g.be->name);
   load(&g);
+  r->hist_cols = g.rows.Bbt ? g.rows.bd.nb : g.f;
+  r->grad_bits = gbdt_grad_bits(o->grad_bits, g.l.g_tr, o->grad_bits_min_rows); /* g_tr: all ranks' */
+  if (r->grad_bits && !g.be->hist_q) {
+    if (o->grad_bits != 4)
+      ps_die_all(PS_EXIT_USAGE, "train: --grad-bits %d is not on the %s backend yet: use --device cpu or --grad-bits "
+                 "exact", r->grad_bits, g.be->name);
+    r->grad_bits = 0; /* auto: exact where the backend has no quantized histograms */
+  }
+  g.qmax = gbdt_quant_qmax(r->grad_bits);
+  if (o->grad_bits == 4)
+    ps_log("train: --grad-bits auto: %s (%.0f training rows, --grad-bits-min-rows %lld)",
+           r->grad_bits ? "quantized gradients" : "exact gradients", g.l.g_tr, (long long)o->grad_bits_min_rows);
   int resumed = start_state(&g);
   g.be->set_rows(g.be, g.rows.Btr, g.l.n_tr, g.f, r->mdl.bins.bin_off, r->mdl.bins.total_bins, o->num_leaves);
   if (g.rows.Bbt) g.be->set_bundles(g.be, &g.rows.bd, g.rows.Bbt);

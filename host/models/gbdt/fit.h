@@ -18,6 +18,8 @@ typedef struct {
   int64_t sampled;           /* rows sampled for the cuts (this rank) */
   double t_load, t_fit, t_grad, t_update, t_metrics;
   ps_grow_times_t tm;
+  int grad_bits; /* the gradients' bits this fit used (0: exact; --grad-bits auto resolved) */
+  int64_t hist_cols; /* columns a histogram pass reads a row (features, or bundles' columns) */
 } gbdt_fit_t;
 
 /* Collective. NULL with *rc = PS_EXIT_STOPPED when a stop signal came

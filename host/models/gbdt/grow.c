@@ -64,6 +64,7 @@ typedef struct {
 static void build(grow_t *g, int leaf, int64_t *h, int64_t *local) {
   double t0 = ps_now();
   int64_t *x = dist_local(&g->d, h);
+  g->tm->hist_rows += (double)g->b->leaf_rows(g->b, leaf);
   if (g->quant) g->b->hist_q(g->b, leaf, x);
   else g->b->hist(g->b, leaf, x);
   for (int64_t q = g->bins->bin_off[0]; local && q < g->bins->bin_off[1]; q++)

@@ -26,6 +26,7 @@ typedef struct {
 /* Seconds spent, for the report (this rank). */
 typedef struct {
   double hist, allreduce, split, partition;
+  double hist_rows; /* rows whose bins the histogram passes read (each row once a built leaf) */
 } ps_grow_times_t;
 
 /* Grow a tree on the backend's current rows and gradients (begin_tree

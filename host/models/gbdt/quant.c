@@ -8,6 +8,18 @@
 
 int32_t gbdt_quant_qmax(int bits) { return bits > 0 ? (int32_t)((1 << (bits - 1)) - 1) : 0; }
 
+/* auto's rule (docs/BENCHMARKS.md, "The --grad-bits default"): quantizing
+ * is the fastest fit, and its validation AUC is within 0.001 of exact's
+ * and LightGBM's once the rounding noise of a leaf's sums is far below the
+ * sampling noise of the data: measured from 400,000 training rows on
+ * (1M x 64 generated, both heads); below min_rows (default 500,000) the
+ * fit is a few seconds and stays exact, so small tables keep their models. */
+int gbdt_grad_bits(int choice, double train_rows, int64_t min_rows) {
+  static const int bits[] = {0, 16, 8, 4};
+  if (choice < 4) return bits[choice];
+  return train_rows >= (double)min_rows ? GBDT_AUTO_BITS : 0;
+}
+
 /* The smallest step s >= 1 with v <= Q s. */
 static int64_t step_of(int64_t v, int32_t qmax) {
   int64_t s = (v + qmax - 1) / qmax;

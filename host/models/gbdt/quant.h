@@ -8,6 +8,11 @@
 
 /* Q = 2^(bits-1) - 1 for bits in {4, 8, 16}; 0 for exact (bits 0). */
 int32_t gbdt_quant_qmax(int bits);
+/* The bits a fit uses (0: exact) for --grad-bits' choice index (exact, 16,
+ * 8, 4, auto) and the training rows of all ranks (the same on every rank):
+ * auto quantizes to GBDT_AUTO_BITS from min_rows rows on, exact below. */
+#define GBDT_AUTO_BITS 8
+int gbdt_grad_bits(int choice, double train_rows, int64_t min_rows);
 /* The steps (*sg, *sh >= 1, fixed-point units per quantum) from the
  * largest |g| and h over every rank's n training rows (collective), then
  * gh[i] = PS_GBDT_QPACK(qg, qh). ids: the rows' customer ids. */

@@ -37,8 +37,9 @@ static void write(const void *p, const train_opts_t *to, ps_output_t *out) {
 static void manifest(const void *p, const train_opts_t *o) {
   const gbdt_fit_t *r = p;
   train_job_params(o, &gbdt_kind);
-  static const char *const bits[] = {"exact", "16", "8", "4"};
-  if (o->gb.grad_bits) manifest_param_str("grad_bits", bits[o->gb.grad_bits]); /* only when quantized: as before otherwise */
+  char bits[16] = "exact"; /* the bits used (--grad-bits auto resolved) */
+  if (r->grad_bits) snprintf(bits, sizeof bits, "%d", r->grad_bits);
+  manifest_param_str("grad_bits", bits);
   manifest_phase("load_bin", r->t_load);
   manifest_phase("fit", r->t_fit);
   manifest_phase("fit_histograms", r->tm.hist);
@@ -80,6 +81,9 @@ static void print(const void *p, const train_opts_t *o, const char *wrote, doubl
          "search %.2f, partition %.2f, scores %.2f), metrics %.2f s",
          r->t_load, r->t_fit, r->t_grad, r->tm.hist, r->tm.allreduce, r->tm.split, r->tm.partition, r->t_update,
          r->t_metrics);
+  double gb = r->tm.hist_rows * (double)r->hist_cols / 1e9; /* one byte a bin */
+  ps_log("train: the histogram passes read %.2f GB of bins on rank 0 (%lld columns a row), %.2f GB/s", gb,
+         (long long)r->hist_cols, r->tm.hist > 0 ? gb / r->tm.hist : 0.0);
   for (int h = 0; h < r->mdl.k; h++) {
     const ps_metrics_t *tr = &r->mtr[h], *va = &r->mva[h];
     if (r->g_va > 0)
