@@ -27,6 +27,12 @@ typedef struct {
   int64_t f;
   const int64_t *bin_off; /* [f+1] */
   const uint8_t *zbin;  /* [f] each feature's zero bin (its code of 0.0) */
+  /* Optional column index (NULL: none; ps_gbdt_sparse_columns_cpu): feature
+   * j's rows col_row[col_off[j] .. col_off[j+1]) increasing, their codes
+   * col_code; the partition then merges a leaf's rows with the column. */
+  const int64_t *col_off;  /* [f+1] */
+  const uint32_t *col_row;
+  const uint8_t *col_code;
 } ps_gbdt_sparse_t;
 
 /* Row i's code of feature j (binary search; zbin[j] when not kept). */
@@ -59,7 +65,11 @@ void ps_gbdt_hist_q_sparse_cpu(const ps_gbdt_sparse_t *s, const int64_t *rows, i
 /* Each feature's zero bin of hist [total_bins][w] (0 there before) = tot
  * [w] minus the feature's other bins. */
 void ps_gbdt_sparse_zero_bins(const ps_gbdt_sparse_t *s, const int64_t *tot, int w, int64_t *hist);
-/* ps_gbdt_partition_cpu on sparse rows. */
+/* The column index of s (n < 2^32): col_off [f+1], col_row and col_code
+ * [s->ptr[n]]. */
+void ps_gbdt_sparse_columns_cpu(const ps_gbdt_sparse_t *s, int64_t *col_off, uint32_t *col_row, uint8_t *col_code);
+/* ps_gbdt_partition_cpu on sparse rows; with a column index, rows[0..m)
+ * must increase (a tree's leaves keep their rows in order). */
 int64_t ps_gbdt_partition_sparse_cpu(const ps_gbdt_sparse_t *s, int64_t *rows, int64_t m, int32_t feature,
                                      int32_t bin, int32_t default_left, int64_t *tmp);
 /* ps_gbdt_predict_bins_cpu on sparse rows (rows NULL: 0..m-1). */

@@ -93,12 +93,66 @@ void ps_gbdt_hist_q_sparse_cpu(const ps_gbdt_sparse_t *s, const int64_t *rows, i
   ps_gbdt_sparse_zero_bins(s, tot, 2, hist);
 }
 
+/* The feature of histogram bin q (bin_off increasing). */
+static int64_t feature_of(const int64_t *bin_off, int64_t f, int64_t q) {
+  int64_t lo = 0, hi = f - 1;
+  while (lo < hi) { /* the last j with bin_off[j] <= q */
+    int64_t mid = (lo + hi + 1) >> 1;
+    if (bin_off[mid] <= q) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+void ps_gbdt_sparse_columns_cpu(const ps_gbdt_sparse_t *s, int64_t *col_off, uint32_t *col_row, uint8_t *col_code) {
+  int64_t nnz = s->ptr[s->n];
+  memset(col_off, 0, sizeof(int64_t) * (size_t)(s->f + 1));
+  for (int64_t p = 0; p < nnz; p++) col_off[feature_of(s->bin_off, s->f, s->bin[p]) + 1]++;
+  for (int64_t j = 0; j < s->f; j++) col_off[j + 1] += col_off[j];
+  for (int64_t i = 0; i < s->n; i++) /* rows in order: each column's rows increase */
+    for (int64_t p = s->ptr[i]; p < s->ptr[i + 1]; p++) {
+      int64_t j = feature_of(s->bin_off, s->f, s->bin[p]), at = col_off[j]++;
+      col_row[at] = (uint32_t)i;
+      col_code[at] = (uint8_t)(s->bin[p] - s->bin_off[j]);
+    }
+  for (int64_t j = s->f; j > 0; j--) col_off[j] = col_off[j - 1]; /* each entry now holds its column's end */
+  col_off[0] = 0;
+}
+
+/* The first k >= p with c[k] >= i (c increasing, [0, n)), galloping from p. */
+static int64_t seek(const uint32_t *c, int64_t p, int64_t n, int64_t i) {
+  if (p >= n || (int64_t)c[p] >= i) return p;
+  int64_t lo = p + 1, hi = p + 1, step = 1; /* c[lo - 1] < i */
+  while (hi < n && (int64_t)c[hi] < i) {
+    lo = hi + 1;
+    step <<= 1;
+    hi = lo + step;
+  }
+  if (hi > n) hi = n;
+  while (lo < hi) {
+    int64_t mid = lo + ((hi - lo) >> 1);
+    if ((int64_t)c[mid] < i) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/* Does row r of the leaf go left? With the column index: a merge of the
+ * leaf's increasing rows with the column's (*at: where the merge stands). */
+static int goes_left(const ps_gbdt_sparse_t *s, int64_t i, int32_t feature, int32_t bin, int32_t dl, int64_t *at) {
+  if (!s->col_off) return ps_gbdt_left_bin(ps_gbdt_sparse_code(s, i, feature), bin, dl);
+  int64_t c0 = s->col_off[feature], n = s->col_off[feature + 1] - c0;
+  *at = seek(s->col_row + c0, *at, n, i);
+  int code = *at < n && (int64_t)s->col_row[c0 + *at] == i ? s->col_code[c0 + *at] : s->zbin[feature];
+  return ps_gbdt_left_bin(code, bin, dl);
+}
+
 int64_t ps_gbdt_partition_sparse_cpu(const ps_gbdt_sparse_t *s, int64_t *rows, int64_t m, int32_t feature,
                                      int32_t bin, int32_t default_left, int64_t *tmp) {
-  int64_t nl = 0, nr = 0;
+  int64_t nl = 0, nr = 0, at = 0;
   for (int64_t r = 0; r < m; r++) {
     int64_t i = rows[r];
-    if (ps_gbdt_left_bin(ps_gbdt_sparse_code(s, i, feature), bin, default_left)) rows[nl++] = i;
+    if (goes_left(s, i, feature, bin, default_left, &at)) rows[nl++] = i;
     else tmp[nr++] = i;
   }
   memcpy(rows + nl, tmp, sizeof(int64_t) * (size_t)nr);

@@ -133,20 +133,44 @@ static void quantized_histograms_equal_a_recount(void **st) {
   drop(x);
 }
 
-static void partition_equals_the_dense_twin(void **st) {
-  (void)st;
-  fix_t *x = make();
-  int64_t a[N], b[N], tmp[N], m = leaf(a);
+/* Leaves split again and again (each child keeps its rows in order), by
+ * the dense twin and by the sparse rows: the same rows each side, in the
+ * same order. cols: with the column index (else a search of each row). */
+static void partitions_as_dense(fix_t *x, int cols) {
+  int64_t *col_off = malloc(sizeof(int64_t) * (F + 1)), nnz = x->ptr[N];
+  uint32_t *col_row = malloc(sizeof(uint32_t) * (size_t)(nnz + 1));
+  uint8_t *col_code = malloc((size_t)(nnz + 1));
+  ps_gbdt_sparse_t s = x->s;
+  if (cols) {
+    ps_gbdt_sparse_columns_cpu(&s, col_off, col_row, col_code);
+    s.col_off = col_off, s.col_row = col_row, s.col_code = col_code;
+  }
+  int64_t a[N], b[N], tmp[N], m = N, begin = 0;
+  for (int64_t i = 0; i < N; i++) a[i] = b[i] = i;
   for (int t = 0; t < 60; t++) {
     int32_t j = (int32_t)(next() % F), nb = (int32_t)(x->bin_off[j + 1] - x->bin_off[j]);
     int32_t bin = t % 4 == 0 ? x->zbin[j] : (int32_t)(next() % (uint64_t)nb), dl = t % 2;
-    memcpy(b, a, sizeof(int64_t) * (size_t)m);
-    int64_t nd = ps_gbdt_partition_cpu(x->B, F, a, m, j, bin, dl, tmp);
-    int64_t ns = ps_gbdt_partition_sparse_cpu(&x->s, b, m, j, bin, dl, tmp);
+    int64_t nd = ps_gbdt_partition_cpu(x->B, F, a + begin, m, j, bin, dl, tmp);
+    int64_t ns = ps_gbdt_partition_sparse_cpu(&s, b + begin, m, j, bin, dl, tmp);
     assert_int_equal(nd, ns);
-    assert_memory_equal(a, b, sizeof(int64_t) * (size_t)m);
-    for (int64_t i = 0; i < N; i++) assert_int_equal(ps_gbdt_sparse_code(&x->s, i, j), x->B[i * F + j]);
+    assert_memory_equal(a, b, sizeof(int64_t) * N);
+    if (t % 3 == 2 && m - nd > 8) begin += nd, m -= nd; /* go on in the right child, or the left */
+    else if (nd > 8) m = nd;
+    if (m < 30) m = N - begin; /* widen again to the rows up to the end, cut below at their first decrease */
+    for (int64_t i = begin + 1; i < begin + m; i++)
+      if (a[i] < a[i - 1]) m = i - begin; /* keep a run of increasing rows */
   }
+  for (int64_t i = 0; i < N; i++) assert_int_equal(ps_gbdt_sparse_code(&s, i, i % F), x->B[i * F + i % F]);
+  free(col_off);
+  free(col_row);
+  free(col_code);
+}
+
+static void partition_equals_the_dense_twin(void **st) {
+  (void)st;
+  fix_t *x = make();
+  partitions_as_dense(x, 0);
+  partitions_as_dense(x, 1);
   drop(x);
 }
 

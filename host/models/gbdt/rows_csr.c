@@ -15,7 +15,7 @@ double gbdt_csr_bytes(const ps_data_t *d, const ps_labeled_t *l) {
   int64_t ends[2] = {0, 0};
   h5_xfer_rows(d->sp.indptr, PS_I64, l->row0, l->n > 0 ? 1 : 0, 0, ends, 0);
   h5_xfer_rows(d->sp.indptr, PS_I64, l->row0 + l->n, l->n > 0 ? 1 : 0, 0, ends + 1, 0);
-  return 4.0 * (double)(ends[1] - ends[0]) + 8.0 * (double)l->n; /* at most every stored value kept */
+  return 9.0 * (double)(ends[1] - ends[0]) + 8.0 * (double)l->n; /* at most every stored value kept (rows_csr.h) */
 }
 
 /* A growing CSR of sampled rows. */
@@ -119,6 +119,15 @@ void gbdt_csr_load(ps_data_t *d, const ps_labeled_t *l, int64_t bin_sample, uint
     *v = (ps_gbdt_sparse_t){.n = s2 ? l->n_va : l->n_tr, .ptr = r->ptr[s2], .bin = r->bin[s2], .f = bins->f,
                             .bin_off = bins->bin_off, .zbin = r->zbin};
   }
+  if (l->n_tr >= ((int64_t)1 << 32)) return; /* row numbers in 32 bits: else the partition searches each row */
+  int64_t kept = r->tr.ptr[l->n_tr];
+  r->col_off = ps_malloc(sizeof(int64_t) * (size_t)(bins->f + 1));
+  r->col_row = ps_malloc(sizeof(uint32_t) * (size_t)(kept + 1));
+  r->col_code = ps_malloc((size_t)(kept + 1));
+  ps_gbdt_sparse_columns_cpu(&r->tr, r->col_off, r->col_row, r->col_code);
+  r->tr.col_off = r->col_off;
+  r->tr.col_row = r->col_row;
+  r->tr.col_code = r->col_code;
 }
 
 void gbdt_csr_rows_free(gbdt_csr_rows_t *r) {
@@ -127,5 +136,8 @@ void gbdt_csr_rows_free(gbdt_csr_rows_t *r) {
     free(r->bin[s]);
   }
   free(r->zbin);
+  free(r->col_off);
+  free(r->col_row);
+  free(r->col_code);
   memset(r, 0, sizeof *r);
 }

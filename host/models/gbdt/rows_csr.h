@@ -2,8 +2,10 @@
  * dense (issue 30): the cuts from the sampled rows' stored values
  * (binning_csr.c), then every training and validation row kept as its bins
  * that differ from the feature's zero bin (gbdt/gbdt_sparse_cpu.h), read a
- * row block at a time. Memory: 4 bytes a kept value plus 8 a row (the
- * rank's rows), beside one block of CSR reads (12 bytes a stored value). */
+ * row block at a time, and the training rows' column index (for the
+ * partition). Memory: 4 bytes a kept value plus 8 a row, and 5 more a kept
+ * training value for the column index (the rank's rows), beside one block
+ * of CSR reads (12 bytes a stored value). */
 #ifndef PS_GBDT_ROWS_CSR_H
 #define PS_GBDT_ROWS_CSR_H
 #include <stdint.h>
@@ -18,6 +20,9 @@ typedef struct {
   int64_t *ptr[2];         /* their row starts (train, valid) */
   uint32_t *bin[2];        /* their kept bins */
   uint8_t *zbin;           /* [f] */
+  int64_t *col_off;        /* the training rows' column index (gbdt_sparse_cpu.h), or NULL */
+  uint32_t *col_row;
+  uint8_t *col_code;
   int64_t m;               /* rows this rank sampled for the cuts */
 } gbdt_csr_rows_t;
 
