@@ -94,7 +94,7 @@ static void score_rows(const train_input_t *in, const uint8_t *mask, int64_t row
                        void *const *fit, double **Z) {
   ps_data_t *d = in->d;
   int64_t f = d->f, k = in->k, br = h5_block_rows(4 * f, d->chunk_rows), at = 0;
-  ps_pipe_col_t col = {.dset = d->features, .type = PS_F32, .cols = f};
+  ps_pipe_col_t col = data_features_col(d); /* either layout: a CSR file made dense a block at a time */
   ps_pipe_spec_t spec = {.what = "train", .row0 = row0, .n = n, .block_rows = br, .nin = 1, .in = &col};
   ps_pipe_t *pipe = pipe_open(&spec);
   float *X = ps_malloc(sizeof(float) * (size_t)(br > 0 ? br : 1) * (size_t)(f > 0 ? f : 1));

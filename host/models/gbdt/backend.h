@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "gbdt/gbdt_cpu.h"
+#include "gbdt/gbdt_sparse_cpu.h"
 #include "models/gbdt/bundle.h"
 
 typedef struct ps_gbdt_backend ps_gbdt_backend_t;
@@ -58,6 +59,10 @@ struct ps_gbdt_backend {
    * rows' bundle columns Bb [n][bd->nb] (bundle.h), kept, not copied; hist
    * and hist_q then read them and return the same per-feature histograms. */
   void (*set_bundles)(ps_gbdt_backend_t *b, const ps_bundles_t *bd, const uint8_t *Bb);
+  /* Optional (NULL: dense rows only): the training rows as sparse bins
+   * (gbdt/gbdt_sparse_cpu.h; set_rows had B NULL), kept, not copied; hist,
+   * hist_q and split then read them. */
+  void (*set_sparse)(ps_gbdt_backend_t *b, const ps_gbdt_sparse_t *sp);
 };
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void);

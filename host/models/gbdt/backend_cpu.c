@@ -23,6 +23,7 @@ typedef struct {
   const ps_bundles_t *bd;       /* bundle columns Bb [n][bd->nb], or NULL */
   const uint8_t *Bb;
   int64_t *hb;                  /* [bd->total_bins][PS_HIST_W] their histogram */
+  const ps_gbdt_sparse_t *sp;   /* sparse rows (B unused), or NULL */
 } cpu_t;
 
 static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t f, const int64_t *bin_off,
@@ -51,6 +52,10 @@ static void begin_tree(ps_gbdt_backend_t *b, const int64_t *gq, const int64_t *h
 
 static void hist(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
   cpu_t *s = b->impl;
+  if (s->sp) { /* the kept bins, the zero bins by subtraction */
+    ps_gbdt_hist_sparse_cpu(s->sp, s->rows + s->begin[leaf], s->count[leaf], s->gq, s->hq, h);
+    return;
+  }
   if (s->bd) { /* over the bundle columns, then each feature's recovered */
     memset(s->hb, 0, sizeof(int64_t) * PS_HIST_W * (size_t)s->bd->total_bins);
     ps_gbdt_hist_cpu(s->Bb, s->bd->nb, s->bd->bin_off, s->rows + s->begin[leaf], s->count[leaf], s->gq, s->hq, s->hb);
@@ -63,8 +68,10 @@ static void hist(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
 
 static void split(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, int32_t bin, int32_t default_left) {
   cpu_t *s = b->impl;
-  int64_t nl = ps_gbdt_partition_cpu(s->B, s->f, s->rows + s->begin[leaf], s->count[leaf], feature, bin,
-                                     default_left, s->tmp);
+  int64_t nl = s->sp ? ps_gbdt_partition_sparse_cpu(s->sp, s->rows + s->begin[leaf], s->count[leaf], feature, bin,
+                                                    default_left, s->tmp)
+                     : ps_gbdt_partition_cpu(s->B, s->f, s->rows + s->begin[leaf], s->count[leaf], feature, bin,
+                                             default_left, s->tmp);
   s->begin[right] = s->begin[leaf] + nl;
   s->count[right] = s->count[leaf] - nl;
   s->count[leaf] = nl;
@@ -95,6 +102,10 @@ static void set_quant(ps_gbdt_backend_t *b, const int32_t *gh, int32_t qmax) {
 static void hist_q(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
   cpu_t *s = b->impl;
   int64_t m = s->count[leaf];
+  if (s->sp) {
+    ps_gbdt_hist_q_sparse_cpu(s->sp, s->rows + s->begin[leaf], m, s->gh, ps_gbdt_hist_q_width(m, s->qmax), s->work, h);
+    return;
+  }
   if (s->bd) { /* bundle columns' bins: at most total_bins, so work fits */
     ps_gbdt_hist_q_cpu(s->Bb, s->bd->nb, s->bd->bin_off, s->bd->total_bins, s->rows + s->begin[leaf], m, s->gh,
                        ps_gbdt_hist_q_width(m, s->qmax), s->work, s->hb);
@@ -112,6 +123,8 @@ static void set_bundles(ps_gbdt_backend_t *b, const ps_bundles_t *bd, const uint
   free(s->hb);
   s->hb = ps_malloc(sizeof(int64_t) * PS_HIST_W * (size_t)(bd->total_bins + 1));
 }
+
+static void set_sparse(ps_gbdt_backend_t *b, const ps_gbdt_sparse_t *sp) { ((cpu_t *)b->impl)->sp = sp; }
 
 static int64_t leaf_rows(ps_gbdt_backend_t *b, int leaf) { return ((cpu_t *)b->impl)->count[leaf]; }
 
@@ -139,7 +152,8 @@ static void destroy(ps_gbdt_backend_t *b) {
 static const ps_gbdt_backend_t CPU = {.name = "cpu", .set_rows = set_rows, .begin_tree = begin_tree, .hist = hist,
                                       .split = split, .add_leaves = add_leaves, .set_quant = set_quant,
                                       .hist_q = hist_q, .leaf_rows = leaf_rows, .leaf_sums = leaf_sums,
-                                      .destroy = destroy, .split_set = split_set, .set_bundles = set_bundles};
+                                      .destroy = destroy, .split_set = split_set, .set_bundles = set_bundles,
+                                      .set_sparse = set_sparse};
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void) {
   ps_gbdt_backend_t *b = ps_malloc(sizeof *b);

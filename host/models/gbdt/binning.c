@@ -31,6 +31,12 @@ static int feature_cuts(float *v, int64_t n, int max_bin, float *out) {
       cnt[nd++] = 1;
     }
   }
+  int nc = bins_counted_cuts(v, cnt, nd, n, max_bin, out);
+  free(cnt);
+  return nc;
+}
+
+int bins_counted_cuts(const float *v, const int64_t *cnt, int64_t nd, int64_t n, int max_bin, float *out) {
   int nc = 0;
   int64_t *at = ps_malloc(sizeof(int64_t) * (size_t)(max_bin + 1)); /* the distinct value each cut follows */
   if (nd <= max_bin) { /* a bin per value: cut between neighbours */
@@ -49,7 +55,6 @@ static int feature_cuts(float *v, int64_t n, int max_bin, float *out) {
     out[c] = mid < hi && mid >= lo ? mid : lo;
   }
   free(at);
-  free(cnt);
   return nc;
 }
 
@@ -95,6 +100,15 @@ void bins_from_sample(const float *S, int64_t m, int64_t f, int max_bin, ps_bins
   }
   free(vals);
   free(recv);
+  bins_share_cuts(mycuts, f, max_bin, b);
+  free(ss);
+  free(rs);
+  free(counts);
+}
+
+void bins_share_cuts(float *mycuts, int64_t f, int max_bin, ps_bins_t *b) {
+  int P = ps_size;
+  int64_t slot = max_bin + 1, per_rank = (f + P - 1) / P;
   float *allcuts = ps_malloc(sizeof(float) * (size_t)(P * per_rank * slot + 1));
   comm_allgather(mycuts, allcuts, sizeof(float) * (size_t)(per_rank * slot));
   free(mycuts);
@@ -108,9 +122,6 @@ void bins_from_sample(const float *S, int64_t m, int64_t f, int max_bin, ps_bins
            sizeof(float) * (size_t)(b->cut_off[j + 1] - b->cut_off[j]));
   free(allcuts);
   b->cat = NULL; /* numerical until categorical.c says otherwise */
-  free(ss);
-  free(rs);
-  free(counts);
   offsets(b);
 }
 

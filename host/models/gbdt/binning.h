@@ -23,6 +23,19 @@ typedef struct {
 int bins_in_sample(int64_t id, double rate, uint64_t seed);
 /* Collective: cut points from this rank's sampled rows S [m][f]. */
 void bins_from_sample(const float *S, int64_t m, int64_t f, int max_bin, ps_bins_t *b);
+/* The cuts of one feature from its nd distinct sampled finite values v
+ * (increasing) with counts cnt (n values in all) into out; returns them. */
+int bins_counted_cuts(const float *v, const int64_t *cnt, int64_t nd, int64_t n, int max_bin, float *out);
+/* Collective: b from every rank's cuts of its features (j % P == rank) in
+ * mycuts [ceil(f/P)][max_bin+1] (the count, then the cuts; freed here). */
+void bins_share_cuts(float *mycuts, int64_t f, int max_bin, ps_bins_t *b);
+/* Collective, CSR rows (binning_csr.c): the same cuts as bins_from_sample
+ * of this rank's m sampled rows made dense, from their CSR (ptr [m+1] from
+ * 0, idx, val). */
+void bins_from_csr_sample(const int64_t *ptr, const int32_t *idx, const float *val, int64_t m, int64_t f,
+                          int max_bin, ps_bins_t *b);
+/* Each feature's code of the value 0 (its zero bin), malloc'd [f]. */
+uint8_t *bins_zero_codes(const ps_bins_t *b);
 /* From stored cut points (a model or checkpoint file). */
 void bins_from_cuts(int64_t f, const float *cuts, const int64_t *cut_off, ps_bins_t *b);
 void bins_free(ps_bins_t *b);

@@ -27,6 +27,7 @@
 #include "models/gbdt/categorical.h"
 #include "models/gbdt/bundle.h"
 #include "models/gbdt/quant.h"
+#include "models/gbdt/rows_csr.h"
 #include "models/labels.h"
 #include "stats/metrics.h"
 
@@ -39,7 +40,14 @@ typedef struct {
   uint8_t *Bbt;       /* the training rows' bundle columns [n][bd.nb], or NULL */
   double t_bundle;    /* seconds finding and encoding them */
   int64_t mem_limit;  /* --host-mem-limit (0: none): the bundle columns are made only if they fit beside the bins */
+  gbdt_csr_rows_t *sp; /* a CSR file: the rows' sparse bins (rows_csr.h; Btr, Bva NULL), else NULL */
 } binned_t;
+
+/* out[i] += tree t's value for row i of a split (0 train, 1 valid) of the binned rows. */
+static void predict_split(const binned_t *r, const ps_forest_view_t *v, int32_t t, int split, int64_t n, double *out) {
+  if (r->sp) ps_gbdt_predict_sparse_cpu(v, t, split ? &r->sp->va : &r->sp->tr, NULL, n, out);
+  else ps_gbdt_predict_bins_cpu(v, t, split ? r->Bva : r->Btr, r->f, NULL, n, out);
+}
 
 /* The training rows' bundle columns, when bundles were found and every rank
  * has room for them (collective; without them the model is the same). */
@@ -176,8 +184,8 @@ static void rescore(const ps_gbdt_model_t *m, int h, const binned_t *r, int64_t 
   for (int64_t i = 0; i < ntr; i++) ztr[i] = m->init_score[h];
   for (int64_t i = 0; i < nva; i++) zva[i] = m->init_score[h];
   for (int32_t t = 0; t < v.ntrees; t++) {
-    ps_gbdt_predict_bins_cpu(&v, t, r->Btr, r->f, NULL, ntr, ztr);
-    ps_gbdt_predict_bins_cpu(&v, t, r->Bva, r->f, NULL, nva, zva);
+    predict_split(r, &v, t, 0, ntr, ztr);
+    predict_split(r, &v, t, 1, nva, zva);
   }
 }
 
@@ -226,7 +234,7 @@ static void check_memory(gfit_t *g) {
   const train_common_t *cm = g->cm;
   const ps_labeled_t *l = &g->l;
   int64_t f = g->f, mem_limit = train_job_mem_limit(cm);
-  double need = (double)l->n * (double)f; /* bins: one byte a value */
+  double need = g->in->d->csr ? gbdt_csr_bytes(g->in->d, l) : (double)l->n * (double)f; /* bins: a byte a value */
   comm_allreduce_max_f64(&need, 1);
   if (mem_limit > 0 && need > (double)mem_limit)
     ps_die_all(PS_EXIT_ERROR,
@@ -244,6 +252,19 @@ static void check_memory(gfit_t *g) {
                "%s: --device cuda: the binned training rows need %.1f MiB of GPU memory on a rank, more than "
                "--gpu-mem-limit %.1f MiB: use more ranks (one GPU each), raise the limit, or --device cpu",
                cm->data, dneed / 1048576.0, (double)gpu_limit / 1048576.0);
+}
+
+/* A CSR file's rows binned sparse (rows_csr.h; no bundles: the sparse rows
+ * already hold only the values off their zero bin). */
+static void load_csr(gfit_t *g) {
+  g->rows.f = g->f;
+  g->rows.sp = ps_calloc(1, sizeof(gbdt_csr_rows_t));
+  gbdt_csr_load(g->in->d, &g->l, g->o->bin_sample, g->o->seed, g->o->max_bin, g->cm->reject_nonfinite, &g->r->mdl.bins,
+                g->rows.sp);
+  g->rows.m = g->rows.sp->m;
+  double kept = (double)(g->rows.sp->tr.ptr[g->l.n_tr] + g->rows.sp->va.ptr[g->l.n_va]);
+  comm_allreduce_sum_f64(&kept, 1);
+  ps_log("train: CSR rows binned sparse: %.0f values off their zero bin kept (4 bytes each, 8 a row)", kept);
 }
 
 /* Labels, class weights, memory checks, the cuts and the binned rows. */
@@ -271,7 +292,8 @@ static void load(gfit_t *g) {
   r->mdl.holdout = g->cm->holdout;
   r->mdl.split_salt = g->cm->split_salt;
   g->rows.mem_limit = train_job_mem_limit(g->cm);
-  load_rows(in->d, &g->l, g->o, g->cm->reject_nonfinite, g->be, &r->mdl.bins, &g->rows);
+  if (in->d->csr) load_csr(g);
+  else load_rows(in->d, &g->l, g->o, g->cm->reject_nonfinite, g->be, &r->mdl.bins, &g->rows);
   r->sampled = g->rows.m;
   r->t_load = ps_now() - t_load;
   if (g->rows.Bbt)
@@ -374,9 +396,9 @@ static double add_tree(gfit_t *g, int h, int t) {
   int64_t f = g->f;
   forest_add(fo, &g->tree);
   ps_forest_view_t v = forest_view(fo);
-  if (g->bag) ps_gbdt_predict_bins_cpu(&v, t, g->rows.Btr, f, NULL, l->n_tr, g->ztr);
+  if (g->bag) predict_split(&g->rows, &v, t, 0, l->n_tr, g->ztr);
   else g->be->add_leaves(g->be, g->tree.nleaves, g->tree.leaf_value, g->ztr);
-  ps_gbdt_predict_bins_cpu(&v, t, g->rows.Bva, f, NULL, l->n_va, g->zva);
+  predict_split(&g->rows, &v, t, 1, l->n_va, g->zva);
   for (int q = 0; q < g->tree.nleaves - 1; q++) {
     r->mdl.imp_gain[(size_t)h * (size_t)f + (size_t)g->tree.feature[q]] += g->tree.gain[q];
     r->mdl.imp_splits[(size_t)h * (size_t)f + (size_t)g->tree.feature[q]] += 1;
@@ -495,6 +517,8 @@ static void free_work(gfit_t *g) {
   free(g->rows.Btr);
   free(g->rows.Bva);
   free(g->rows.Bbt);
+  if (g->rows.sp) gbdt_csr_rows_free(g->rows.sp);
+  free(g->rows.sp);
   bundles_free(&g->rows.bd);
   free(g->w_pos);
   free(g->w_neg);
@@ -506,7 +530,10 @@ gbdt_fit_t *gbdt_fit(const train_common_t *cm, const gbdt_opts_t *o, const train
                      int *rc) {
   gbdt_fit_t *r = ps_calloc(1, sizeof *r);
   gfit_t g = {.cm = cm, .o = o, .in = in, .hk = hk, .r = r, .k = in->k};
-  g.be = gbdt_backend_create(cm->device);
+  g.be = gbdt_backend_create(in->d->csr && !strcmp(cm->device, "auto") ? "cpu" : cm->device);
+  if (in->d->csr && !g.be->set_sparse)
+    ps_die_all(PS_EXIT_USAGE, "train: GBDT on a CSR file (%s) trains on --device cpu only: the %s tree backend has no "
+               "sparse histogram yet", in->d->path, g.be->name);
   load(&g);
   r->hist_cols = g.rows.Bbt ? g.rows.bd.nb : g.f;
   r->grad_bits = gbdt_grad_bits(o->grad_bits, g.l.g_tr, o->grad_bits_min_rows); /* g_tr: all ranks' */
@@ -523,6 +550,7 @@ gbdt_fit_t *gbdt_fit(const train_common_t *cm, const gbdt_opts_t *o, const train
   int resumed = start_state(&g);
   g.be->set_rows(g.be, g.rows.Btr, g.l.n_tr, g.f, r->mdl.bins.bin_off, r->mdl.bins.total_bins, o->num_leaves);
   if (g.rows.Bbt) g.be->set_bundles(g.be, &g.rows.bd, g.rows.Bbt);
+  if (g.rows.sp) g.be->set_sparse(g.be, &g.rows.sp->tr);
   alloc_work(&g);
   r->mtr = ps_calloc((size_t)g.k, sizeof(ps_metrics_t));
   r->mva = ps_calloc((size_t)g.k, sizeof(ps_metrics_t));
