@@ -199,6 +199,12 @@ void stats_tree_add(ps_colacc_t *a, const float *x, int64_t rows, const uint8_t 
   if (i < rows) carry_add(a, x + (size_t)i * (size_t)f, rows - i, keep ? keep + i : NULL);
 }
 
+void stats_tree_push(ps_colacc_t *a, const ps_colstat_t *leaf) {
+  if (a->ncarry > 0) ps_die_local("column statistics: a leaf pushed off the grid [%s:%d]", __FILE__, __LINE__);
+  memcpy(node_st(a, MAXNODES), leaf, sizeof(ps_colstat_t) * (size_t)a->f);
+  push(a, 0, a->next_leaf++, node_st(a, MAXNODES));
+}
+
 void stats_tree_end(ps_colacc_t *a, ps_colstat_t *st) {
   int64_t f = a->f;
   if (a->ncarry > 0) add_leaf(a, a->carry, 0, a->ncarry, a->carry_keep); /* the rank's (the file's) last rows */

@@ -30,6 +30,14 @@ double stats_mean(const ps_colstat_t *s);
 typedef struct ps_colacc ps_colacc_t;
 ps_colacc_t *stats_tree_begin(int64_t f, int64_t row0);
 void stats_tree_add(ps_colacc_t *a, const float *x, int64_t rows, const uint8_t *keep); /* keep as stats_add_block */
+/* The statistics of the next grid block's rows, computed elsewhere
+ * (colstats_csr.c), as stats_tree_add would have them; no rows pending. */
+void stats_tree_push(ps_colacc_t *a, const ps_colstat_t *leaf);
+/* colstats_csr.c: CSR rows (ptr [rows+1] any base, idx, val indexed from
+ * ptr[0]) from their stored values, bitwise stats_tree_add of the same
+ * rows made dense (f columns); rows in whole grid blocks but for the rank's last. */
+void stats_tree_add_csr(ps_colacc_t *a, int64_t f, const int64_t *ptr, const int32_t *idx, const float *val, int64_t rows,
+                        const uint8_t *keep);
 /* Collective: the statistics of all ranks' rows into st[f] on every rank; frees a. */
 void stats_tree_end(ps_colacc_t *a, ps_colstat_t *st);
 #endif

@@ -79,6 +79,7 @@ int ps_bench_main(int argc, char **argv, const ps_bench_entry_t *benches, int co
  * every value agreed with the CPU twin, else the count of wrong ones. */
 long ps_bench_score(const ps_bench_args_t *a);
 long ps_bench_grad(const ps_bench_args_t *a);
+long ps_bench_grad_csr(const ps_bench_args_t *a);
 long ps_bench_bin(const ps_bench_args_t *a);
 long ps_bench_hist(const ps_bench_args_t *a);
 long ps_bench_hist_q(const ps_bench_args_t *a);

@@ -7,6 +7,7 @@
 int main(int argc, char **argv) {
   static const ps_bench_entry_t benches[] = {
       {"score", "logreg", ps_bench_score},        {"grad", "logreg", ps_bench_grad},
+      {"grad_csr", "logreg", ps_bench_grad_csr},
       {"bin", "trees", ps_bench_bin},             {"hist", "trees", ps_bench_hist},
       {"hist_q", "trees", ps_bench_hist_q},
       {"split", "trees", ps_bench_split},         {"partition", "trees", ps_bench_partition},

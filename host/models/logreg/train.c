@@ -12,6 +12,7 @@
 #include "io/data.h"
 #include "models/logreg/backend.h"
 #include "models/logreg/checkpoint.h"
+#include "models/logreg/csr_backend.h"
 #include "models/logreg/fit.h"
 #include "models/logreg/model.h"
 #include "models/logreg/train_csr.h"
@@ -28,6 +29,7 @@ typedef struct {
   const double *w_pos, *w_neg;
   int dev_resident;
   double *loss, *grad, *hess; /* one grid block's sums (exact passes) */
+  struct csr_dev *csr_dev;    /* CSR rows on the GPU (csr_backend.h) */
 } train_ctx_t;
 
 /* Exact passes (the CPU backend): the training rows X, Y of grid blocks
@@ -121,6 +123,12 @@ static void pass_csr(void *ctx, const double *theta, double *loss, double *grad,
 
 static void pass_csr_exact(void *ctx, const double *theta, const uint8_t *hmask, int64_t *acc) {
   train_ctx_t *t = ctx;
+#ifdef PROPSCORE_HAVE_CUDA
+  if (t->csr_dev && !hmask) { /* the GPU's sums are the CPU twin's; Newton's Hessians stay on the CPU */
+    csr_dev_pass_exact(t->csr_dev, theta, acc);
+    return;
+  }
+#endif
   train_csr_pass_exact(t->ts, theta, t->w_pos, t->w_neg, hmask, acc);
 }
 
@@ -229,9 +237,9 @@ static fit_pass_t choose_pass(lfit_t *g) {
   tc->loss = ps_malloc(sizeof(double) * (size_t)k);
   tc->grad = ps_malloc(sizeof(double) * (size_t)k * (size_t)(ts->c + 1));
   if (ts->csr) {
-    if (!b->eval_block)
-      ps_die_all(PS_EXIT_USAGE, "train: a CSR file with --standardize scale trains on the CPU for now: give --device cpu"
-                 " or auto (or leave out --standardize scale: the rows are then made dense)");
+#ifdef PROPSCORE_HAVE_CUDA
+    if (!strcmp(b->name, "cuda")) tc->csr_dev = csr_dev_create(ts, g->w_pos, g->w_neg);
+#endif
     int exact = !(getenv("PS_NOEXACT") && *getenv("PS_NOEXACT"));
     return (fit_pass_t){.fn = pass_csr, .ctx = tc, .fn_exact = exact ? pass_csr_exact : NULL};
   }
@@ -327,9 +335,7 @@ logreg_fit_t *logreg_fit(const train_common_t *cm, const logreg_opts_t *o, const
   logreg_fit_t *r = ps_calloc(1, sizeof *r);
   lfit_t g = {.cm = cm, .o = o, .in = in, .hk = hk, .r = r};
   r->mdl.k = in->k;
-  /* CSR rows train on the CPU twins (no CUDA kernel yet): --device auto picks the CPU for them */
-  int csr_cpu = in->d->csr && o->standardize == 1 && !o->missing_indicators && !strcmp(cm->device, "auto");
-  g.tc.b = logreg_backend_create(csr_cpu ? "cpu" : cm->device, o->x_dtype);
+  g.tc.b = logreg_backend_create(cm->device, o->x_dtype);
   r->device = ps_strdup(g.tc.b->name);
   int k = in->k;
   r->l2 = ps_malloc(sizeof(double) * (size_t)k);
@@ -352,6 +358,9 @@ logreg_fit_t *logreg_fit(const train_common_t *cm, const logreg_opts_t *o, const
   free(g.tc.loss);
   free(g.tc.grad);
   free(g.tc.hess);
+#ifdef PROPSCORE_HAVE_CUDA
+  csr_dev_free(g.tc.csr_dev);
+#endif
   free(g.theta);
   free(g.w_pos);
   free(g.w_neg);

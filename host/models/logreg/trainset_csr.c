@@ -1,7 +1,7 @@
 /* trainset_csr.c: a CSR file's training rows for logistic regression with
- * scale-only standardization (trainset.h): the column statistics from the
- * rows made dense a block at a time (the same bits as from the dense file),
- * then the rank's stored values read once, standardized (x * scale: a
+ * scale-only standardization (trainset.h): the rank's stored values read
+ * once, the column statistics from them (stats/colstats_csr.c: the same bits
+ * as from the dense file), then standardized (x * scale: a
  * value not stored stays 0) and split; NaN/Inf and values that standardize
  * to 0 are left out (0 either way). Memory: 12 bytes a stored value of the
  * rank plus 8 a row; the fit visits the stored values only. */
@@ -19,29 +19,28 @@ void trainset_scale_only(ps_columns_t *cols) {
     if (cols->kind[j] == PS_COL_VALUE) cols->mean[j] = 0.0;
 }
 
-/* One pass over the dense blocks for the statistics (and --nonfinite reject). */
-static void csr_stats(ps_trainset_t *ts, ps_data_t *d, int reject_nonfinite, ps_colstat_t *st) {
-  int64_t f = d->f, row0 = ts->lab.row0, n = ts->lab.n;
-  ps_colacc_t *sa = stats_tree_begin(f, n > 0 ? row0 : 0);
-  ps_pipe_col_t in = data_features_col(d);
-  int64_t br = h5_block_rows(4 * f, 0);
-  br = br < 256 ? 256 : br - br % 256; /* whole 256-row sub-blocks of the statistics, as the dense passes */
-  ps_pipe_spec_t spec = {.what = "train", .row0 = row0, .n = n, .block_rows = br, .nin = 1, .in = &in};
-  ps_pipe_t *pipe = pipe_open(&spec);
-  pipe_start(pipe, 0);
-  ps_block_t b;
-  char msg[1024];
-  while (pipe_next(pipe, &b)) {
-    const float *X = b.in[0];
-    int64_t r = -1, c = -1;
-    if (reject_nonfinite && data_first_nonfinite(X, b.rows, f, &r, &c)) {
-      data_nonfinite_message(d, row0 + b.first + r, c, X[(size_t)r * (size_t)f + (size_t)c], msg, sizeof msg);
-      pipe_fail(pipe, row0 + b.first + r, "%s", msg);
-    }
-    stats_tree_add(sa, X, b.rows, ts->train + b.first);
+/* The first stored NaN/Inf of the rank's rows (the lowest row, then column), collectively refused. */
+static void csr_reject_nonfinite(const ps_trainset_t *ts, ps_data_t *d, const ps_csr_block_t *b) {
+  char msg[1024] = "";
+  int bad = 0;
+  for (int64_t p = 0; p < b->nnz && !bad; p++) {
+    if (b->val[p] - b->val[p] == 0.0f) continue;
+    int64_t i = 0;
+    while (b->ptr[i + 1] <= p) i++;
+    data_nonfinite_message(d, ts->lab.row0 + i, b->idx[p], b->val[p], msg, sizeof msg);
+    bad = 1;
   }
-  pipe_check(pipe, NULL);
-  pipe_close(pipe);
+  ps_check_all(bad, msg);
+}
+
+/* The column statistics of the rank's CSR rows b from their stored values
+ * (stats/colstats.h: bitwise those of the rows made dense). */
+static void csr_stats(ps_trainset_t *ts, ps_data_t *d, const ps_csr_block_t *b, int reject_nonfinite,
+                      ps_colstat_t *st) {
+  int64_t n = ts->lab.n;
+  if (reject_nonfinite) csr_reject_nonfinite(ts, d, b);
+  ps_colacc_t *sa = stats_tree_begin(d->f, n > 0 ? ts->lab.row0 : 0);
+  stats_tree_add_csr(sa, d->f, b->ptr, b->idx, b->val, n, ts->train);
   stats_tree_end(sa, st);
 }
 
@@ -53,10 +52,9 @@ static void grow(ps_csr_block_t *s, int64_t *cap, int64_t m) {
   s->val = ps_realloc(s->val, sizeof(float) * (size_t)*cap);
 }
 
-/* The rank's rows read as CSR, standardized and split into ts->tr and ts->va. */
-static void csr_split(ps_trainset_t *ts, ps_data_t *d) {
-  ps_csr_block_t b;
-  csr_read_block(&d->sp, ts->lab.row0, ts->lab.n, &b);
+/* The rank's CSR rows b standardized and split into ts->tr and ts->va. */
+static void csr_split(ps_trainset_t *ts, const ps_csr_block_t *bp) {
+  const ps_csr_block_t b = *bp;
   const double *scale = ts->cols.scale;
   ps_csr_block_t *sp[2] = {&ts->va, &ts->tr}; /* by PS_ROW_VALID, PS_ROW_TRAIN */
   int64_t cap[2] = {0, 0}, rows[2] = {ts->n_va, ts->n_tr};
@@ -77,14 +75,15 @@ static void csr_split(ps_trainset_t *ts, ps_data_t *d) {
     }
     o->ptr[++o->n] = o->nnz;
   }
-  csr_block_free(&b);
 }
 
 void trainset_csr_load(ps_trainset_t *ts, ps_data_t *d, int reject_nonfinite) {
   int64_t f = d->f;
   ps_colstat_t *st = ps_malloc(sizeof(ps_colstat_t) * (size_t)(f > 0 ? f : 1));
   double t0 = ps_now();
-  csr_stats(ts, d, reject_nonfinite, st);
+  ps_csr_block_t b;
+  csr_read_block(&d->sp, ts->lab.row0, ts->lab.n, &b);
+  csr_stats(ts, d, &b, reject_nonfinite, st);
   prepare_columns(st, f, 0, &ts->cols);
   trainset_scale_only(&ts->cols);
   free(st);
@@ -92,7 +91,8 @@ void trainset_csr_load(ps_trainset_t *ts, ps_data_t *d, int reject_nonfinite) {
   ts->c = ts->cols.c;
   if (ts->c != f) ps_die_local("train: CSR rows need one model column an input column [%s:%d]", __FILE__, __LINE__);
   double t1 = ps_now();
-  csr_split(ts, d);
+  csr_split(ts, &b);
+  csr_block_free(&b);
   ts->csr = 1;
   double nz = (double)(ts->tr.nnz + ts->va.nnz);
   comm_allreduce_sum_f64(&nz, 1);

@@ -1,0 +1,192 @@
+/* grad_csr.cu: loss and gradient of multi-head logistic regression over CSR
+ * rows, one block of threads a block of rows, bitwise the CPU twin
+ * grad_csr_cpu.c (contract: logreg_csr_kernels.h); per-element math:
+ * common/psmath.h. Compiled without FMA contraction (CMakeLists.txt: a
+ * fused a*b+c would round once where the twin rounds twice).
+ * Order kept from the twin, per block of m <= 256 rows:
+ *   logits: 8 lanes a row (32 rows a round), lane l sums the products of
+ *     the row's columns j < c - c%8 with j%8 == l in column order, lane 0
+ *     the rest; then the row's thread adds tail + lane 0 + ... + lane 7 and
+ *     the bias (logits_cpu.c's lanes); loss and residual per row and head;
+ *   gradient: the twin's groups of four rows in order (a barrier between
+ *     groups); within a group every column stored by one of its rows is
+ *     added once, by the thread of its first row's value: g[j] +=
+ *     (t0 + t1) + (t2 + t3), t_s = r_s x_sj or 0; the rows of a last short
+ *     group one at a time; bias and loss by one thread a head, rows in order.
+ * The block sums then go into exact fixed-point words (core/xsum.h) on the
+ * device: integer adds, the same words in any order. */
+#include <string.h>
+
+#include "common/cuda_check.h"
+#include "common/launch.h"
+#include "common/psmath.h"
+#include "core/xsum.h"
+#include "logreg/logreg_csr_kernels.h"
+
+namespace {
+
+constexpr int T = PS_CSR_BLOCK_MAX, LANES = 8, RB = 4;
+
+/* Position of column j in row [a, b) of idx (sorted), or -1. */
+__device__ __forceinline__ int64_t find_col(const int32_t *__restrict__ idx, int64_t a, int64_t end, int j) {
+  int64_t b = end;
+  while (a < b) {
+    int64_t h = a + (b - a) / 2;
+    if (idx[h] < j) a = h + 1;
+    else b = h;
+  }
+  return a < end && idx[a] == j ? a : -1;
+}
+
+/* Residuals R[h][row] and losses Ls[h][row] of the block's rows (row r0 + i, i < m). */
+__device__ void block_residuals(const int64_t *__restrict__ ptr, const int32_t *__restrict__ idx,
+                                const float *__restrict__ val, const uint8_t *__restrict__ Y, int64_t r0, int m, int c,
+                                int k, const double *__restrict__ theta, const double *__restrict__ w_pos,
+                                const double *__restrict__ w_neg, double *A, double *Tt, double *R, double *Ls) {
+  const int tid = threadIdx.x, lane = tid % LANES, cv = c - c % LANES;
+  for (int h = 0; h < k; h++) {
+    const double *w = theta + (size_t)h * (size_t)(c + 1);
+    for (int row = tid / LANES; row < m; row += T / LANES) {
+      double a = 0.0, t = 0.0;
+      for (int64_t p = ptr[r0 + row]; p < ptr[r0 + row + 1]; p++) {
+        const int j = idx[p];
+        if (j < cv) {
+          if (j % LANES == lane) a += (double)val[p] * w[j];
+        } else if (lane == 0) {
+          t += (double)val[p] * w[j];
+        }
+      }
+      A[row * LANES + lane] = a;
+      if (lane == 0) Tt[row] = t;
+    }
+    __syncthreads();
+    if (tid < m) {
+      double t = Tt[tid];
+      for (int l = 0; l < LANES; l++) t += A[tid * LANES + l];
+      const double z = w[c] + t, y = Y[(r0 + tid) * k + h];
+      double l, r;
+      ps_loss_residual(z, y, y > 0.5 ? w_pos[h] : w_neg[h], &l, &r);
+      R[h * T + tid] = r;
+      Ls[h * T + tid] = l;
+    }
+    __syncthreads();
+  }
+}
+
+/* One full group of four rows (block rows g0 .. g0+3) into the gradient o [k][c+1]. */
+__device__ void group_add(const int64_t *__restrict__ ptr, const int32_t *__restrict__ idx,
+                          const float *__restrict__ val, int64_t r0, int g0, int c, int k, const double *R,
+                          double *__restrict__ o) {
+  const int64_t *rp = ptr + r0 + g0;
+  for (int64_t e = rp[0] + threadIdx.x; e < rp[RB]; e += T) {
+    int s = 0;
+    while (e >= rp[s + 1]) s++;
+    const int j = idx[e];
+    int64_t at[RB];
+    bool own = true;
+    for (int q = 0; q < RB; q++) {
+      at[q] = q == s ? e : find_col(idx, rp[q], rp[q + 1], j);
+      if (q < s && at[q] >= 0) own = false;
+    }
+    if (!own) continue;
+    for (int h = 0; h < k; h++) {
+      double t[RB];
+      for (int q = 0; q < RB; q++) t[q] = at[q] >= 0 ? R[h * T + g0 + q] * (double)val[at[q]] : 0.0;
+      double *g = o + (size_t)h * (size_t)(c + 1) + j;
+      *g = *g + ((t[0] + t[1]) + (t[2] + t[3]));
+    }
+  }
+}
+
+__global__ void __launch_bounds__(T) grad_csr_kernel(const int64_t *__restrict__ ptr, const int32_t *__restrict__ idx,
+                                                     const float *__restrict__ val, const uint8_t *__restrict__ Y,
+                                                     const int64_t *__restrict__ blk, int c, int k,
+                                                     const double *__restrict__ theta, const double *__restrict__ w_pos,
+                                                     const double *__restrict__ w_neg, double *__restrict__ out) {
+  extern __shared__ double sm[];
+  double *A = sm, *Tt = A + T * LANES, *R = Tt + T, *Ls = R + k * T;
+  const int64_t b = blockIdx.x, r0 = blk[b], c1 = c + 1, V = k + k * c1;
+  const int m = (int)(blk[b + 1] - r0), tid = threadIdx.x;
+  double *o = out + b * V, *g = o + k;
+  for (int64_t v = tid; v < V; v += T) o[v] = 0.0;
+  block_residuals(ptr, idx, val, Y, r0, m, c, k, theta, w_pos, w_neg, A, Tt, R, Ls);
+  const int full = m / RB;
+  for (int gi = 0; gi < full; gi++) {
+    group_add(ptr, idx, val, r0, RB * gi, c, k, R, g);
+    __syncthreads();
+  }
+  for (int s = full * RB; s < m; s++) { /* the short group's rows one at a time */
+    for (int64_t e = ptr[r0 + s] + tid; e < ptr[r0 + s + 1]; e += T)
+      for (int h = 0; h < k; h++) g[h * c1 + idx[e]] += R[h * T + s] * (double)val[e];
+    __syncthreads();
+  }
+  if (tid < k) { /* loss and bias of head tid, rows in order */
+    const int h = tid;
+    const double *r = R + h * T;
+    double L = 0.0, gb = 0.0;
+    for (int i = 0; i < m; i++) L += Ls[h * T + i];
+    for (int i = 0; i < full * RB; i += RB) gb += (r[i] + r[i + 1]) + (r[i + 2] + r[i + 3]);
+    for (int i = full * RB; i < m; i++) gb += r[i];
+    o[h] = L;
+    g[h * c1 + c] = gb;
+  }
+}
+
+/* core/xsum.h's ps_xsum_add on the device (the same words), the product M 2^s in two 64-bit words. */
+__device__ __forceinline__ void xsum_add(int64_t *acc, double d) {
+  uint64_t u;
+  memcpy(&u, &d, sizeof u);
+  const int be = (int)((u >> 52) & 0x7ff);
+  if (be == 0) return;
+  if (be > PS_XS_MAXEXP + 1022) {
+    acc[PS_XS_LIMBS]++;
+    return;
+  }
+  uint64_t M = (u & (((uint64_t)1 << 52) - 1)) | ((uint64_t)1 << 52);
+  int p = be - 1075 + PS_XS_FRAC;
+  if (p < 0) {
+    if (p < -54) return;
+    M = (M + ((uint64_t)1 << (-p - 1))) >> -p;
+    p = 0;
+    if (M == 0) return;
+  }
+  const int q = p >> 5, s = p & 31;
+  uint64_t lo = M << s, hi = s ? M >> (64 - s) : 0; /* M 2^s < 2^85 */
+  if (u >> 63) { /* two's complement of the 128-bit value */
+    lo = ~lo + 1;
+    hi = ~hi + (lo == 0 ? 1 : 0);
+  }
+  const int64_t a0 = (int64_t)(lo & 0xffffffffu), a1 = (int64_t)(lo >> 32), a2 = (int64_t)hi;
+#pragma unroll
+  for (int i = 0; i < PS_XS_LIMBS; i++) /* constant indices: the words stay in registers */
+    acc[i] += (i == q ? a0 : 0) + (i == q + 1 ? a1 : 0) + (i == q + 2 ? a2 : 0);
+}
+
+__global__ void xsum_kernel(const double *__restrict__ out, int64_t nb, int64_t V, int64_t *__restrict__ acc) {
+  const int64_t v = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (v >= V) return;
+  int64_t w[PS_XS_WORDS];
+  for (int i = 0; i < PS_XS_WORDS; i++) w[i] = acc[v * PS_XS_WORDS + i];
+  for (int64_t b = 0; b < nb; b++) xsum_add(w, out[b * V + v]);
+  for (int i = 0; i < PS_XS_WORDS; i++) acc[v * PS_XS_WORDS + i] = w[i];
+}
+
+} // namespace
+
+extern "C" void ps_grad_csr_blocks(const int64_t *ptr, const int32_t *idx, const float *val, const uint8_t *Y,
+                                   const int64_t *blk, int64_t nb, int c, int k, const double *theta,
+                                   const double *w_pos, const double *w_neg, double *out, cudaStream_t s) {
+  if (k < 1 || k > PS_CSR_KMAX) ps_die_local("ps_grad_csr_blocks: %d heads (1 to %d)", k, PS_CSR_KMAX);
+  if (nb <= 0) return;
+  if (nb > 0x7fffffff) ps_die_local("ps_grad_csr_blocks: %lld blocks in one launch", (long long)nb);
+  const size_t smem = sizeof(double) * ((size_t)T * (LANES + 1) + 2 * (size_t)k * T);
+  CUDA_CHECK(cudaFuncSetAttribute(grad_csr_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+  PS_LAUNCH((unsigned)nb, T, smem, s, grad_csr_kernel)(ptr, idx, val, Y, blk, c, k, theta, w_pos, w_neg, out);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+extern "C" void ps_xsum_blocks(const double *out, int64_t nb, int64_t V, int64_t *acc, cudaStream_t s) {
+  if (nb <= 0 || V <= 0) return;
+  PS_LAUNCH(ps_grid_1d((uint64_t)V, 256), 256, 0, s, xsum_kernel)(out, nb, V, acc);
+  CUDA_CHECK(cudaGetLastError());
+}

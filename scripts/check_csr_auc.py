@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""check_csr_auc.py: issue 30's acceptance and benchmark on sparse customers.
+`propscore gen --density D --features F` (planted truth: /truth/<t>/prob, the
+generator's true probabilities), then in rounds, interleaved: propscore logreg
+`--standardize scale` on P ranks (train, score), LightGBM and XGBoost
+(THREADS threads, 100 trees of 31 leaves) on the same rows as one scipy CSR
+matrix, each in its own process under /usr/bin/time -v (wall time and peak
+resident memory; for propscore the largest rank's). Every model is judged on
+propscore's validation rows (the id hash of host/core/rng.h, pstest.py's
+validation_mask) against the planted truth's AUC on the same rows; the goal:
+AUC >= truth - 0.002. Prints a table (medians over the rounds, the load at each
+round) and writes it as JSON.
+  usage: check_csr_auc.py [--rows N] [--features F] [--density D] [--ranks P]
+         [--rounds R] [--threads T] [--peers lightgbm,xgboost] [--dir DIR]
+         [--bin PROPSCORE] [--json OUT]
+  (internal: check_csr_auc.py --peer NAME --data FILE --threads T)"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, os.path.join(ROOT, "tests", "cli"))
+from pstest import validation_mask  # noqa: E402
+
+TARGET = "buy"
+MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+           "OMPI_MCA_rmaps_base_oversubscribe": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
+def read_csr(path):
+    import scipy.sparse as sp
+    with h5py.File(path) as h:
+        g = h["features_csr"]
+        ptr, idx, val = g["indptr"][...], g["indices"][...], g["data"][...]
+        f = len(h["feature_names"])
+        return sp.csr_matrix((val, idx, ptr), shape=(len(ptr) - 1, f)), h["customer_id"][...], h["labels"][TARGET][...]
+
+
+def peer(name, path, threads):
+    """One peer's fit on the training rows and its validation AUC and predict speed (one JSON line)."""
+    from sklearn.metrics import roc_auc_score
+    X, ids, y = read_csr(path)
+    va = validation_mask(ids)
+    Xtr, Xva = X[~va], X[va]
+    if name == "lightgbm":
+        import lightgbm as lgb
+        m = lgb.LGBMClassifier(n_estimators=100, num_leaves=31, learning_rate=0.1, verbose=-1, n_jobs=threads)
+    else:
+        import xgboost as xgb
+        m = xgb.XGBClassifier(n_estimators=100, max_leaves=31, grow_policy="lossguide", max_depth=0,
+                              learning_rate=0.1, tree_method="hist", n_jobs=threads)
+    t0 = time.time()
+    m.fit(Xtr, y[~va])
+    fit = time.time() - t0
+    t0 = time.time()
+    p = m.predict_proba(X)[:, 1]
+    score = time.time() - t0
+    print(json.dumps({"fit_s": fit, "auc": roc_auc_score(y[va], p[va]), "score_rows_s": X.shape[0] / score}))
+
+
+def timed(cmd, env=None):
+    """Run cmd under /usr/bin/time -v: (stdout, wall seconds, peak resident MiB of its largest process)."""
+    r = subprocess.run(["/usr/bin/time", "-v"] + [str(c) for c in cmd], capture_output=True, text=True,
+                       env=dict(os.environ, **(env or {})))
+    if r.returncode != 0:
+        sys.exit(f"failed: {' '.join(map(str, cmd))}\n{r.stderr[-3000:]}")
+    m = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", r.stderr)
+    wall = int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1)) / 1024
+    return r.stdout, wall, rss
+
+
+def propscore_round(a, data, d):
+    mpi = ["mpirun", "-n", a.ranks, a.bin]
+    model, scores = os.path.join(d, "m.h5"), os.path.join(d, "s.h5")
+    _, t_train, rss = timed(mpi + ["train", "--data", data, "--model", model, "--standardize", "scale",
+                                   "--targets", TARGET, "--quiet"], MPI_ENV)
+    _, t_score, _ = timed(mpi + ["score", "--data", data, "--model", model, "--out", scores, "--quiet"], MPI_ENV)
+    with h5py.File(scores) as s:
+        p = s["scores"][TARGET][...]
+    return {"fit_s": t_train, "peak_mib": rss, "score_rows_s": len(p) / t_score, "p": p}
+
+
+def propscore_gbdt_round(a, data, d):
+    """GBDT on CSR from the nonzeros (issue 30's csrtree branch): the lead adds this row after merging, as
+    propscore_round with --model-type gbdt --trees 100 --num-leaves 31 (and --early-stopping 0). None: skipped."""
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1000000)
+    ap.add_argument("--features", type=int, default=10000)
+    ap.add_argument("--density", type=float, default=0.005)
+    ap.add_argument("--ranks", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--peers", default="lightgbm,xgboost")
+    ap.add_argument("--dir", default="/tmp/check_csr_auc")
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "propscore"))
+    ap.add_argument("--json")
+    ap.add_argument("--peer")
+    ap.add_argument("--data")
+    a = ap.parse_args()
+    if a.peer:
+        return peer(a.peer, a.data, a.threads)
+    from sklearn.metrics import roc_auc_score
+    os.makedirs(a.dir, exist_ok=True)
+    data = os.path.join(a.dir, f"csr_{a.rows}x{a.features}_{a.density}.h5")
+    if not os.path.exists(data):
+        _, t, _ = timed(["mpirun", "-n", a.ranks, a.bin, "gen", "--out", data, "--rows", a.rows, "--features",
+                         a.features, "--density", a.density, "--targets", f"{TARGET}:0.1", "--quiet"], MPI_ENV)
+        print(f"gen: {data} in {t:.1f} s", flush=True)
+    with h5py.File(data) as h:
+        ids, y, truth = h["customer_id"][...], h["labels"][TARGET][...], h["truth"][TARGET]["prob"][...]
+        nnz = h["features_csr"]["indices"].shape[0]
+    va = validation_mask(ids)
+    best = roc_auc_score(y[va], truth[va])
+    print(f"{a.rows} rows x {a.features} columns, {nnz} stored values (density {nnz / a.rows / a.features:.4f}); "
+          f"validation rows {va.sum()}; planted truth AUC {best:.4f}", flush=True)
+    runs = {"propscore logreg": [], "propscore gbdt": []}
+    peers = [p for p in a.peers.split(",") if p]
+    for p in peers:
+        runs[p] = []
+    loads = []
+    for r in range(a.rounds):
+        loads.append(os.getloadavg()[0])
+        res = propscore_round(a, data, a.dir)
+        res["auc"] = roc_auc_score(y[va], res.pop("p")[va])
+        runs["propscore logreg"].append(res)
+        g = propscore_gbdt_round(a, data, a.dir)
+        if g is not None:
+            runs["propscore gbdt"].append(g)
+        for p in peers:
+            out, wall, rss = timed([sys.executable, __file__, "--peer", p, "--data", data, "--threads", a.threads])
+            res = json.loads(out.strip().splitlines()[-1])
+            res["peak_mib"] = rss
+            runs[p].append(res)
+        print(f"round {r + 1}: load {loads[-1]:.1f}: " + "; ".join(
+            f"{k} fit {v[-1]['fit_s']:.1f} s AUC {v[-1]['auc']:.4f}" for k, v in runs.items() if v), flush=True)
+    table = {"rows": a.rows, "features": a.features, "density": a.density, "nnz": int(nnz), "ranks": a.ranks,
+             "threads": a.threads, "truth_auc": best, "loads": loads, "rounds": a.rounds,
+             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "results": {}}
+    print(f"\n| model | fit s | AUC | AUC - truth | peak MiB | score rows/s |\n|---|---|---|---|---|---|")
+    for k, v in runs.items():
+        if not v:
+            continue
+        med = {m: statistics.median(x[m] for x in v) for m in ("fit_s", "auc", "peak_mib", "score_rows_s")}
+        table["results"][k] = dict(med, all=v)
+        print(f"| {k} | {med['fit_s']:.1f} | {med['auc']:.4f} | {med['auc'] - best:+.4f} | {med['peak_mib']:.0f} | "
+              f"{med['score_rows_s']:.0f} |")
+    ok = table["results"]["propscore logreg"]["auc"] >= best - 0.002
+    print(f"\nacceptance (logreg AUC >= truth - 0.002): {'met' if ok else 'NOT met'}")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(table, f, indent=1)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
