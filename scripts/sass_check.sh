@@ -19,7 +19,10 @@
 #    ATOMS.CAST.SPIN compare-and-swap loop), run no 64-bit division (nvcc
 #    emits it as a CALL to a subroutine of I2F.U64.RP / F2I.U64.TRUNC: no
 #    CALL, no .U64 conversion) and, for V = 16, read 16 bins a 128-bit load
-#    (LDG.E.128);
+#    (LDG.E.128); the bank spreading it relies on (issue 28): each bin taken
+#    from its word by a PRMT with the thread's selector (V = 4, 16), at most
+#    64 registers (two 512-thread blocks an SM), and for V = 16 every
+#    innermost row loop with atomics at most 6 instructions a value;
 #  - the tiled predict kernel (predict_tiled_kernel) stages its rows by
 #    cp.async (LDGSTS) and reads its nodes from shared memory (LDS.128).
 # Needs nvcc and cuobjdump (+ nvdisasm) on PATH, or CUOBJDUMP=...;
@@ -106,7 +109,8 @@ while read -r name regs spill; do
 done <"$out/kmeans_assign.regs"
 if [ -z "${found:-}" ]; then echo "  FAIL: no lloyd_kernel in kernels/kmeans/assign.cu"; fail=1; fi
 # the quantized histogram: native shared atomics, no 64-bit division, 128-bit bin loads
-printf '%-34s %5s %6s %9s %5s %7s %7s %5s\n' kernel regs ATOMS CAS/SPIN CALL I2F/F2I LDG.128 REDG
+printf '%-34s %5s %6s %9s %5s %7s %7s %5s %5s  %s\n' kernel regs ATOMS CAS/SPIN CALL I2F/F2I LDG.128 REDG PRMT \
+  "row loops (instructions)"
 while read -r name regs spill; do
   case $name in *hist_q_kernel*) ;; *) continue ;; esac
   body=$(awk -v n="$name" '/Function : /{on = $3 == n} on' "$out/gbdt_hist_q.sass")
@@ -114,7 +118,25 @@ while read -r name regs spill; do
   v=$(sed -E 's/.*hist_q_kernelILi([0-9]+)E.*/\1/' <<<"$name")
   atoms=$(count '\sATOMS\.ADD\s'); spin=$(count 'ATOMS\.(CAST|CAS)'); call=$(count '\sCALL')
   div=$(count '(I2F|F2I)[.A-Z]*\.U?64'); ld128=$(count 'LDG\.E\.128'); redg=$(count '\sREDG\.E\.ADD\.64')
-  printf '%-34s %5s %6s %9s %5s %7s %7s %5s\n' "hist_q_kernel<$v>" "$regs" "$atoms" "$spin" "$call" "$div" "$ld128" "$redg"
+  prmt=$(count '\sPRMT\s')
+  # innermost loops with atomics: a backward BRA whose span holds ATOMS and no other backward BRA
+  loops=$(awk 'function hex(s,  v, i) { v = 0; for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return v }
+    /\/\*[0-9a-f][0-9a-f][0-9a-f][0-9a-f]+\*\/ / {
+      match($0, /\/\*[0-9a-f]+\*\//); a = hex(substr($0, RSTART + 2, RLENGTH - 4)); n++; addr[n] = a; txt[n] = $0 }
+    END { for (i = 1; i <= n; i++) if (match(txt[i], /BRA 0x[0-9a-f]+/)) {
+        t = hex(substr(txt[i], RSTART + 6, RLENGTH - 6)); if (t > addr[i]) continue; back[i] = t }
+      for (i = 1; i <= n; i++) if (i in back) { len = 0; at = 0; inner = 0
+        for (j = 1; j <= i; j++) if (addr[j] >= back[i]) { len++; if (txt[j] ~ /ATOMS/) at = 1; if (j < i && (j in back) && back[j] >= back[i]) inner = 1 }
+        if (at && !inner) printf "%d ", len } }' <<<"$body")
+  printf '%-34s %5s %6s %9s %5s %7s %7s %5s %5s  %s\n' "hist_q_kernel<$v>" "$regs" "$atoms" "$spin" "$call" "$div" "$ld128" \
+    "$redg" "$prmt" "$loops"
+  if [ "$regs" -gt 64 ]; then echo "  FAIL: hist_q_kernel<$v> uses $regs registers (> 64: one 512-thread block an SM)"; fail=1; fi
+  if [ "$v" != 1 ] && [ "$prmt" = 0 ]; then echo "  FAIL: hist_q_kernel<$v> takes no bin by PRMT (the permuted bytes)"; fail=1; fi
+  for len in $loops; do
+    if [ "$v" = 16 ] && [ "$len" -gt 96 ]; then
+      echo "  FAIL: hist_q_kernel<16> has a row loop of $len instructions (> 6 a value: the bases re-derived per row?)"; fail=1
+    fi
+  done
   if [ "$atoms" = 0 ]; then echo "  FAIL: hist_q_kernel<$v> has no native shared atomic add (ATOMS.ADD)"; fail=1; fi
   if [ "$spin" != 0 ]; then echo "  FAIL: hist_q_kernel<$v> has compare-and-swap loops (ATOMS.CAST.SPIN)"; fail=1; fi
   if [ "$call" != 0 ] || [ "$div" != 0 ]; then

@@ -12,11 +12,13 @@
 extern "C" {
 #endif
 
-/* Features are cut into groups whose bins fit one block's shared memory (12
- * bytes a bin), each group's first feature a multiple of V (16 when f is a
+/* Features are cut into groups of at most 32 (one shared-memory bank each;
+ * a block holds 96 KiB of cells) whose bins, at 12 bytes a bin, fit
+ * max_smem, each group's first feature a multiple of V (16 when f is a
  * multiple of 16, else 4 when a multiple of 4, else 1: V bins a load).
- * bin_off: host [f+1]. max_smem: bytes of shared memory a block may use
- * (0: 96 KiB; raised to fit one load's V features). Uploads on s and waits. */
+ * bin_off: host [f+1]. max_smem: 0 = 96 KiB; raised to fit one load's V
+ * features; smaller values make smaller groups (the tests). Uploads on s
+ * and waits. */
 typedef struct ps_gbdt_hist_q_plan ps_gbdt_hist_q_plan_t;
 ps_gbdt_hist_q_plan_t *ps_gbdt_hist_q_plan_create(const int64_t *bin_off, int64_t f, size_t max_smem, cudaStream_t s);
 void ps_gbdt_hist_q_plan_destroy(ps_gbdt_hist_q_plan_t *p);

@@ -7,7 +7,10 @@
  * loads), 256-bin and 2-bin features, every row or a leaf's rows through
  * their list, one block (g and h as two int32, or 4-bit packed runs
  * folded into them) or many (packed 16 + 16),
- * one feature group or many. Exits 77 (ctest: skipped) with "no CUDA
+ * one feature group or many; columns where every lane of a warp hits one
+ * bin (every row in bin 1, or one-hot blocks of 8 columns: the shared
+ * atomics' worst case before issue 28's bank spreading) and blocks at the
+ * packed width's boundary (rows * Q = 2^15 - 2 and just past it). Exits 77 (ctest: skipped) with "no CUDA
  * device" without a GPU (or the emulated one). */
 #include <cuda_runtime_api.h>
 #include <stdio.h>
@@ -99,23 +102,32 @@ static void check_leaf_sums(const char *name, int64_t n) {
   free(gq), free(hq), free(rows);
 }
 
-/* n rows, f features (every 5th with 256 bins, every 7th with 2, the rest 2..256), Q = qmax. */
-static void one_case(int64_t n, int64_t f, int32_t qmax, int extreme, int skew) {
+enum { MIXED, ONE_BIN, ONE_HOT }; /* the columns: mixed bins and skew; every row in bin 1; one-hot blocks of 8 */
+
+/* One column value: MIXED columns every 3rd skewed (90% in bin 0), the rest uniform over their bins. */
+static uint8_t cell(int cols, int64_t i, int64_t j, int64_t nb, int extreme) {
+  if (cols == ONE_BIN) return 1;
+  if (cols == ONE_HOT) return (uint8_t)((i * 5 + i / 3) % 8 == j % 8);
+  double u = ps_rng_unif(13, 2, (uint64_t)i, (uint64_t)j);
+  return (uint8_t)(j % 3 == 1 ? (u < 0.9 || extreme ? 0 : 1) : (int64_t)(u * (double)nb)); /* skewed: few addresses */
+}
+
+/* n rows, f features (MIXED: every 5th with 256 bins, every 7th with 2, the rest 2..256; else 2 bins), Q = qmax. */
+static void one_case(int64_t n, int64_t f, int32_t qmax, int extreme, int skew, int cols) {
   char name[128];
-  snprintf(name, sizeof name, "n=%lld f=%lld Q=%d%s", (long long)n, (long long)f, qmax, extreme ? " extreme" : "");
+  snprintf(name, sizeof name, "n=%lld f=%lld Q=%d%s%s", (long long)n, (long long)f, qmax, extreme ? " extreme" : "",
+           cols == ONE_BIN ? " one bin" : cols == ONE_HOT ? " one-hot" : "");
   int64_t *bin_off = ps_malloc(sizeof(int64_t) * (size_t)(f + 1));
   bin_off[0] = 0;
   for (int64_t j = 0; j < f; j++) {
     int64_t nb = j % 5 == 0 ? 256 : j % 7 == 3 ? 2 : 2 + (int64_t)(ps_rng_unif(13, 1, (uint64_t)j, 0) * 255);
-    bin_off[j + 1] = bin_off[j] + nb;
+    bin_off[j + 1] = bin_off[j] + (cols == MIXED ? nb : 2);
   }
   uint8_t *B = ps_malloc((size_t)(n * f + 1));
   int32_t *gh = ps_malloc(sizeof(int32_t) * (size_t)(n + 1));
   for (int64_t i = 0; i < n; i++) {
     for (int64_t j = 0; j < f; j++) {
-      int64_t nb = bin_off[j + 1] - bin_off[j];
-      double u = ps_rng_unif(13, 2, (uint64_t)i, (uint64_t)j);
-      B[i * f + j] = (uint8_t)(j % 3 == 1 ? (u < 0.9 || extreme ? 0 : 1) : (int64_t)(u * (double)nb)); /* skewed: few addresses */
+      B[i * f + j] = cell(cols, i, j, bin_off[j + 1] - bin_off[j], extreme);
     }
     int32_t g = (int32_t)(ps_rng_unif(13, 3, (uint64_t)i, 0) * (2 * qmax + 1)) - qmax;
     int32_t h = (int32_t)(ps_rng_unif(13, 4, (uint64_t)i, 0) * (qmax + 1));
@@ -133,17 +145,24 @@ int main(void) {
     return 77;
   }
   printf("%s\n", desc);
-  one_case(1, 3, 127, 0, 0);      /* one row */
-  one_case(300, 32, 127, 0, 0);   /* 128-bit loads, two chunks a row */
-  one_case(300, 32, 127, 0, 1);   /* the same rows misaligned: byte loads */
-  one_case(2000, 20, 7, 0, 0);    /* 32-bit loads */
-  one_case(2000, 17, 127, 1, 0);  /* byte loads; the largest sums (packed blocks at their bound) */
-  one_case(1500, 48, 32767, 1, 0); /* 16-bit: two int32 a bin */
-  one_case(70000, 2, 32767, 1, 0); /* rows * Q > 2^31 in one bin: never fewer than two blocks */
-  one_case(5003, 16, 32767, 0, 0);
-  one_case(3000, 64, 7, 1, 0);    /* several groups of 16 features */
-  one_case(12000, 20, 7, 1, 0);   /* 4-bit, one block: packed runs of 4681 rows folded into int32 */
-  one_case(12000, 32, 7, 0, 0);
+  one_case(1, 3, 127, 0, 0, MIXED);      /* one row */
+  one_case(300, 32, 127, 0, 0, MIXED);   /* 128-bit loads, two chunks a row */
+  one_case(300, 32, 127, 0, 1, MIXED);   /* the same rows misaligned: byte loads */
+  one_case(2000, 20, 7, 0, 0, MIXED);    /* 32-bit loads */
+  one_case(2000, 17, 127, 1, 0, MIXED);  /* byte loads; the largest sums (packed blocks at their bound) */
+  one_case(1500, 48, 32767, 1, 0, MIXED); /* 16-bit: two int32 a bin */
+  one_case(70000, 2, 32767, 1, 0, MIXED); /* rows * Q > 2^31 in one bin: never fewer than two blocks */
+  one_case(5003, 16, 32767, 0, 0, MIXED);
+  one_case(3000, 64, 7, 1, 0, MIXED);    /* several groups of 16 features */
+  one_case(12000, 20, 7, 1, 0, MIXED);   /* 4-bit, one block: packed runs of 4681 rows folded into int32 */
+  one_case(12000, 32, 7, 0, 0, MIXED);
+  one_case(1290, 32, 127, 1, 0, ONE_BIN);  /* every lane on one bin; 5 blocks of 258 rows: 258 * 127 = 2^15 - 2, packed */
+  one_case(1295, 32, 127, 1, 0, ONE_BIN);  /* 5 blocks of 259 rows: past the packed width, two int32 */
+  one_case(1290, 64, 127, 0, 0, ONE_HOT);  /* one-hot blocks, 8-bit, two groups of 32 */
+  one_case(3000, 64, 32767, 1, 0, ONE_HOT); /* 16-bit */
+  one_case(9362, 20, 7, 1, 0, ONE_BIN);    /* 4-bit, one block: exactly two folded runs of 4681 rows */
+  one_case(5000, 32, 15, 1, 0, ONE_HOT);   /* Q = 15: folded runs of 2184 rows; Q = 16: two int32 */
+  one_case(5000, 32, 16, 1, 0, ONE_HOT);
   check_leaf_sums("leaf sums n=1", 1);
   check_leaf_sums("leaf sums n=4099", 4099);
   if (failures) fprintf(stderr, "%d failure(s)\n", failures);

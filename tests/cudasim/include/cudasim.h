@@ -196,6 +196,13 @@ inline unsigned int atomicDec(unsigned int *p, unsigned int lim) {
 /* Loads and bit tricks */
 template <class T> inline T __ldg(const T *p) { return *p; }
 inline int __popc(unsigned int x) { return __builtin_popcount(x); }
+/* byte n of the result = byte (s >> 4n) & 7 of the 8 bytes y:x (PRMT) */
+inline unsigned int __byte_perm(unsigned int x, unsigned int y, unsigned int s) {
+  const uint64_t v = ((uint64_t)y << 32) | x;
+  unsigned int r = 0;
+  for (int n = 0; n < 4; n++) r |= (unsigned int)((v >> (8 * ((s >> (4 * n)) & 7))) & 0xFFu) << (8 * n);
+  return r;
+}
 inline int __popcll(unsigned long long x) { return __builtin_popcountll(x); }
 inline int __clz(int x) { return x ? __builtin_clz((unsigned)x) : 32; }
 inline int __clzll(long long x) { return x ? __builtin_clzll((unsigned long long)x) : 64; }
