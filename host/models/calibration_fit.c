@@ -82,7 +82,9 @@ static double *fit_head(int kind, const double *v, int64_t n, int64_t *len) {
     *len = 2;
   } else {
     ps_isotonic_t m;
-    calib_isotonic_fit(p, y, NULL, n, &m);
+    double lo, hi; /* never exactly 0 or 1: see stats/calibrate.c */
+    calib_label_bounds(y, NULL, n, &lo, &hi);
+    calib_isotonic_fit_in(p, y, NULL, n, lo, hi, &m);
     *len = 1 + 2 * m.n;
     out = ps_malloc(sizeof(double) * (size_t)*len);
     out[0] = (double)m.n;

@@ -64,7 +64,10 @@ def test_isotonic_map_is_scikit_learn_on_the_out_of_fold_scores(data, models):
             s, x, v = g["scores"][...], g["x"][...], g["y"][...]
             assert g.attrs["rows"] == ROWS and len(s) == ROWS
             assert np.array_equal(s, s.astype(np.float32).astype(np.float64))  # float32 probabilities
-            ref = IsotonicRegression(out_of_bounds="clip").fit(s, y[t])
+            n1 = float(np.sum(y[t]))
+            lo, hi = 1 / (ROWS - n1 + 2), (n1 + 1) / (n1 + 2)  # bounds: Platt's smoothed targets
+            assert lo <= v.min() and v.max() <= hi
+            ref = IsotonicRegression(y_min=lo, y_max=hi, out_of_bounds="clip").fit(s, y[t])
             q = np.concatenate([x, s, np.linspace(-0.5, 1.5, 101)])
             assert np.max(np.abs(np.interp(q, x, v) - ref.predict(q))) <= 1e-12
 
