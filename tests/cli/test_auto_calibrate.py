@@ -9,6 +9,7 @@ stop and resume; the manifest names the rows."""
 import filecmp
 import json
 import os
+import shutil
 
 import h5py
 import numpy as np
@@ -143,3 +144,24 @@ def test_without_the_option_no_scores_are_stored_and_the_map_is_the_same(data, m
             assert "scores" not in m["calibration"][t]
             assert np.array_equal(m["calibration"][t]["x"][...], k["calibration"][t]["x"][...])
             assert np.array_equal(m["calibration"][t]["y"][...], k["calibration"][t]["y"][...])
+
+
+def test_the_map_does_not_depend_on_the_row_order(data, models, tmp_path):
+    """The rows shuffled: the same folds (by id) and the same gbdt fold
+    scores (test_auto_cv.py), so churn's (gbdt) Platt map is the same bits
+    -- the fit sorts the rows by score and label, whatever their order;
+    purchase_3m's logreg scores agree to rounding, and so does its map."""
+    shuffled = str(tmp_path / "shuffled.h5")
+    shutil.copy(data, shuffled)
+    with h5py.File(shuffled, "r+") as f:
+        perm = np.random.default_rng(3).permutation(f["features"].shape[0])
+        for name in ("features", "customer_id", "labels/purchase_3m", "labels/churn"):
+            f[name][...] = f[name][...][perm]
+        del f["truth"]
+    model = str(tmp_path / "m.h5")
+    train_auto(2, shuffled, model, "--calibrate", "platt")
+    with h5py.File(model) as m, h5py.File(models["platt", 1]) as k:
+        a, b = (dict(g["calibration"]["churn"].attrs) for g in (m, k))
+        assert a == b
+        a, b = (dict(g["calibration"]["purchase_3m"].attrs) for g in (m, k))
+        assert abs(a["a"] - b["a"]) <= 1e-6 * abs(b["a"]) and abs(a["b"] - b["b"]) <= 1e-6 * (1 + abs(b["b"]))
