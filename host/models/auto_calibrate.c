@@ -2,12 +2,13 @@
  * auto_calibrate.h). The map of head h is fitted on the probabilities that
  * `score` would write for each row from the fold fit that did not see it:
  * the float32 sigmoid of the chosen candidate's logit (the blend's: the
- * blend's logit, as blend_scorer.c). The rows are gathered in the file's
- * row order (each rank holds a contiguous block of rows), so the map is the
- * same for any rank count and does not depend on the order the folds ran
- * in; the isotonic fit sorts them by score and breaks ties as
- * stats/calibrate.c does. A stop and resume refits the folds, so their
- * scores come back bit for bit. */
+ * blend's logit, as blend_scorer.c). The rows are gathered on rank 0 and
+ * fitted sorted by (probability, label) -- the order isotonic regression
+ * sorts them in anyway (stats/calibrate.c, ties by label) -- so Platt's
+ * sums too run in an order that depends neither on the rank count nor on
+ * the rows' order in the file: the same scores give the same map bits. A
+ * stop and resume refits the folds, so their scores come back bit for
+ * bit. */
 #define _POSIX_C_SOURCE 200809L
 #include "models/auto_calibrate.h"
 
@@ -66,7 +67,7 @@ void auto_calibrate(const train_opts_t *o, const ps_output_t *out, const train_i
   double **v = ps_malloc(sizeof(double *) * (size_t)in->k);
   for (int h = 0; h < in->k; h++) v[h] = head_rows(in, oof, h, wins[h], row0, n);
   calib_maps_t c = {.model = out_tmp(out), .kind = o->cm.calibrate, .targets = in->targets, .k = in->k, .v = v,
-                    .nv = n, .keep_scores = o->calibration_scores};
+                    .nv = n, .keep_scores = o->calibration_scores, .order_free = 1};
   calibration_write_maps(&c);
   for (int h = 0; h < in->k; h++) free(v[h]);
   free(v);

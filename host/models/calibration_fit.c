@@ -2,7 +2,10 @@
  * scores the validation rows (the split of labels.h: a hash of the customer
  * id below --holdout), every rank's rows and labels are gathered on rank 0
  * in the file's row order, so the fit is the same for any rank count, and
- * rank 0 stores the map per head in the model file. */
+ * rank 0 stores the map per head in the model file. Isotonic values are
+ * kept within [1 / (N0 + 2), (N1 + 1) / (N1 + 2)] of the fit rows' N0
+ * negatives and N1 positives (Platt's smoothed targets; why this bound and
+ * not a per-block one: stats/calibrate.c), never exactly 0 or 1. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,7 +85,9 @@ static double *fit_head(int kind, const double *v, int64_t n, int64_t *len) {
     *len = 2;
   } else {
     ps_isotonic_t m;
-    calib_isotonic_fit(p, y, NULL, n, &m);
+    double lo, hi; /* never exactly 0 or 1: see stats/calibrate.c */
+    calib_label_bounds(y, NULL, n, &lo, &hi);
+    calib_isotonic_fit_in(p, y, NULL, n, lo, hi, &m);
     *len = 1 + 2 * m.n;
     out = ps_malloc(sizeof(double) * (size_t)*len);
     out[0] = (double)m.n;
@@ -120,13 +125,32 @@ static double *share_scores(const double *all, int64_t n) {
   return p;
 }
 
+/* Rows (probability, label) by probability, then label. */
+static int by_row(const void *pa, const void *pb) {
+  const double *a = pa, *b = pb;
+  if (a[0] != b[0]) return a[0] < b[0] ? -1 : 1;
+  return (a[1] > b[1]) - (a[1] < b[1]);
+}
+
+/* Rank 0: head h's map from its gathered rows all[2 n] (sorted first when
+ * the fit must not depend on their order). */
+static double *fit_rows(const calib_maps_t *c, double *all, int64_t n, int64_t *len) {
+  if (!c->order_free) return fit_head(c->kind, all, n, len);
+  double *v = ps_malloc(sizeof(double) * 2 * (size_t)(n > 0 ? n : 1));
+  memcpy(v, all, sizeof(double) * 2 * (size_t)n);
+  qsort(v, (size_t)n, 2 * sizeof(double), by_row);
+  double *map = fit_head(c->kind, v, n, len);
+  free(v);
+  return map;
+}
+
 /* Head h's rows on rank 0, its map fitted there and sent to every rank;
  * *scores (when asked): the rows' probabilities, on every rank. */
-static double *gather_fit(int kind, const double *v, int64_t nv, int64_t *rows, double **scores) {
+static double *gather_fit(const calib_maps_t *c, int h, int64_t *rows, double **scores) {
   size_t total = 0;
-  double *all = comm_gatherv_bytes(v, sizeof(double) * 2 * (size_t)nv, &total, NULL);
+  double *all = comm_gatherv_bytes(c->v[h], sizeof(double) * 2 * (size_t)c->nv, &total, NULL);
   int64_t len[2] = {0, (int64_t)(total / (2 * sizeof(double)))};
-  double *map = ps_rank == 0 ? fit_head(kind, all, len[1], &len[0]) : NULL;
+  double *map = ps_rank == 0 ? fit_rows(c, all, len[1], &len[0]) : NULL;
   comm_bcast(len, sizeof len, 0);
   if (scores) *scores = share_scores(all, len[1]);
   free(all);
@@ -143,7 +167,7 @@ void calibration_write_maps(const calib_maps_t *c) {
   for (int h = 0; h < c->k; h++) {
     int64_t rows = 0;
     double *scores = NULL;
-    double *map = gather_fit(c->kind, c->v[h], c->nv, &rows, c->keep_scores ? &scores : NULL);
+    double *map = gather_fit(c, h, &rows, c->keep_scores ? &scores : NULL);
     write_head(fid, c->kind, c->targets[h], map, rows);
     if (scores) {
       char *name = ps_sprintf("/calibration/%s/scores", c->targets[h]);

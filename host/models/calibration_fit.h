@@ -33,6 +33,7 @@ typedef struct {
   double *const *v;      /* [k][2 nv]: this rank's rows, v[h][2 i] probability, v[h][2 i + 1] label */
   int64_t nv;
   int keep_scores;       /* also store the rows' probabilities as /calibration/<target>/scores */
+  int order_free;        /* fit the rows sorted by (probability, label): the map does not depend on their order */
 } calib_maps_t;
 
 /* Collective: each head's rows gathered on rank 0 in rank order (the

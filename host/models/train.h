@@ -42,6 +42,11 @@ typedef struct {
   const int64_t *head_trees; /* [k] trees of each head, or NULL: --trees for every head (auto's refit) */
   int bundle_off; /* --bundle: 0 auto (exclusive features share a histogram column), 1 off */
   int64_t grad_bits_min_rows; /* --grad-bits auto: quantize from this many training rows (all ranks) on */
+  /* categorical splits (gbdt/categorical.h): LightGBM's cat_smooth, cat_l2,
+   * max_cat_to_onehot, min_data_per_group, max_cat_threshold */
+  double cat_smooth, cat_l2;
+  int max_cat_onehot, max_cat_threshold;
+  int64_t min_data_per_group;
 } gbdt_opts_t;
 
 enum { PS_KIND_LOGREG = 0, PS_KIND_GBDT = 1, PS_KIND_AUTO = 2 };

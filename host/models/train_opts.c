@@ -146,6 +146,19 @@ static const ps_option_t TRAIN_OPTS[] = {
     {.name = "grad-bits-min-rows", .type = OPT_I64, .off = G(grad_bits_min_rows), .def = "500000", .min = 0,
      .max = 1000000000000LL, .arg = "N", .fp = "grad_bits_min_rows", .manifest = "grad_bits_min_rows",
      .help = "--grad-bits auto quantizes when the training rows of all ranks\nnumber at least N"},
+    {.help = "categorical features in the trees (LightGBM's names and defaults; gbdt/categorical.h):"},
+    {.name = "cat-smooth", .type = OPT_DOUBLE, .off = G(cat_smooth), .def = "10", .lo = 0, .hi = 1e9, .arg = "X",
+     .help = "categories with fewer rows are left out of a set search, the rest\n"
+             "sorted by sum_g / (sum_h + X)", .fp = "cat_smooth"},
+    {.name = "cat-l2", .type = OPT_DOUBLE, .off = G(cat_l2), .def = "10", .lo = 0, .hi = 1e12, .arg = "X",
+     .help = "L2 added to --lambda-l2 in a set split's gain", .fp = "cat_l2"},
+    {.name = "max-cat-to-onehot", .type = OPT_INT, .off = G(max_cat_onehot), .def = "4", .min = 1, .max = 255,
+     .arg = "N", .help = "up to N categories: one category against the rest", .fp = "max_cat_to_onehot"},
+    {.name = "min-data-per-group", .type = OPT_I64, .off = G(min_data_per_group), .def = "100", .min = 1,
+     .max = 1000000000000LL, .arg = "N", .help = "rows a set adds before it is tried, and the other side keeps",
+     .fp = "min_data_per_group"},
+    {.name = "max-cat-threshold", .type = OPT_INT, .off = G(max_cat_threshold), .def = "32", .min = 1, .max = 255,
+     .arg = "N", .help = "categories a set may hold", .fp = "max_cat_threshold"},
     {0}};
 #undef C
 #undef L

@@ -26,6 +26,14 @@ typedef struct {
  * NULL for 1). Rows of weight 0 are left out. Returns 0, or -1 when no row
  * has a positive weight. */
 int calib_isotonic_fit(const double *score, const double *label, const double *w, int64_t n, ps_isotonic_t *out);
+/* The same with the fitted values clipped to [lo, hi] after the
+ * pool-adjacent-violators pass (scikit-learn's y_min, y_max). */
+int calib_isotonic_fit_in(const double *score, const double *label, const double *w, int64_t n, double lo, double hi,
+                          ps_isotonic_t *out);
+/* Bounds for a probability fitted on 0/1 labels: [1 / (N0 + 2),
+ * (N1 + 1) / (N1 + 2)] with N0, N1 the (weighted) count of each label --
+ * Platt's smoothed targets below (see calibrate.c). */
+void calib_label_bounds(const double *label, const double *w, int64_t n, double *lo, double *hi);
 /* The calibrated value of a score (clipped to the fitted range). */
 double calib_isotonic_apply(const ps_isotonic_t *m, double score);
 void calib_isotonic_free(ps_isotonic_t *m);

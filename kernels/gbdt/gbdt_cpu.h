@@ -38,6 +38,10 @@ typedef struct {
   double min_hess;           /* sum of Hessians a child needs */
   double min_gain;           /* a split must gain more than this */
   double scale;              /* 2^shift of the fixed-point sums */
+  /* categorical splits (models/gbdt/categorical.h; train's --cat-smooth ...) */
+  double cat_smooth, cat_l2;
+  int64_t cat_min_group;
+  int32_t cat_onehot, cat_max_set;
 } ps_split_params_t;
 
 typedef struct {

@@ -9,6 +9,7 @@ stop and resume; the manifest names the rows."""
 import filecmp
 import json
 import os
+import shutil
 
 import h5py
 import numpy as np
@@ -64,7 +65,10 @@ def test_isotonic_map_is_scikit_learn_on_the_out_of_fold_scores(data, models):
             s, x, v = g["scores"][...], g["x"][...], g["y"][...]
             assert g.attrs["rows"] == ROWS and len(s) == ROWS
             assert np.array_equal(s, s.astype(np.float32).astype(np.float64))  # float32 probabilities
-            ref = IsotonicRegression(out_of_bounds="clip").fit(s, y[t])
+            n1 = float(np.sum(y[t]))
+            lo, hi = 1 / (ROWS - n1 + 2), (n1 + 1) / (n1 + 2)  # bounds: Platt's smoothed targets
+            assert lo <= v.min() and v.max() <= hi
+            ref = IsotonicRegression(y_min=lo, y_max=hi, out_of_bounds="clip").fit(s, y[t])
             q = np.concatenate([x, s, np.linspace(-0.5, 1.5, 101)])
             assert np.max(np.abs(np.interp(q, x, v) - ref.predict(q))) <= 1e-12
 
@@ -140,3 +144,24 @@ def test_without_the_option_no_scores_are_stored_and_the_map_is_the_same(data, m
             assert "scores" not in m["calibration"][t]
             assert np.array_equal(m["calibration"][t]["x"][...], k["calibration"][t]["x"][...])
             assert np.array_equal(m["calibration"][t]["y"][...], k["calibration"][t]["y"][...])
+
+
+def test_the_map_does_not_depend_on_the_row_order(data, models, tmp_path):
+    """The rows shuffled: the same folds (by id) and the same gbdt fold
+    scores (test_auto_cv.py), so churn's (gbdt) Platt map is the same bits
+    -- the fit sorts the rows by score and label, whatever their order;
+    purchase_3m's logreg scores agree to rounding, and so does its map."""
+    shuffled = str(tmp_path / "shuffled.h5")
+    shutil.copy(data, shuffled)
+    with h5py.File(shuffled, "r+") as f:
+        perm = np.random.default_rng(3).permutation(f["features"].shape[0])
+        for name in ("features", "customer_id", "labels/purchase_3m", "labels/churn"):
+            f[name][...] = f[name][...][perm]
+        del f["truth"]
+    model = str(tmp_path / "m.h5")
+    train_auto(2, shuffled, model, "--calibrate", "platt")
+    with h5py.File(model) as m, h5py.File(models["platt", 1]) as k:
+        a, b = (dict(g["calibration"]["churn"].attrs) for g in (m, k))
+        assert a == b
+        a, b = (dict(g["calibration"]["purchase_3m"].attrs) for g in (m, k))
+        assert abs(a["a"] - b["a"]) <= 1e-6 * abs(b["a"]) and abs(a["b"] - b["b"]) <= 1e-6 * (1 + abs(b["b"]))

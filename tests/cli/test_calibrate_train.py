@@ -51,6 +51,12 @@ def logit(p):
     return np.log(q) - np.log1p(-q)
 
 
+def label_bounds(y):
+    """Platt's smoothed targets as the isotonic map's bounds (stats/calibrate.c)."""
+    n1 = float(np.sum(y > 0))
+    return 1 / (len(y) - n1 + 2), (n1 + 1) / (n1 + 2)
+
+
 def test_isotonic_map_equals_scikit_learn_and_score_applies_it(work):
     _, raw = score(work, train(work, "gi0", 1, "gbdt", "none"), "gi0")
     model = train(work, "gi1", 1, "gbdt", "isotonic")
@@ -61,7 +67,10 @@ def test_isotonic_map_equals_scikit_learn_and_score_applies_it(work):
         for t in HEADS:
             x, v = m["calibration"][t]["x"][...], m["calibration"][t]["y"][...]
             assert m["calibration"][t].attrs["rows"] == va.sum()
-            ref = IsotonicRegression(out_of_bounds="clip").fit(raw[t][va].astype(np.float64), y[t][va])
+            lo, hi = label_bounds(y[t][va])
+            assert lo <= v.min() and v.max() <= hi  # never exactly 0 or 1
+            ref = IsotonicRegression(y_min=lo, y_max=hi, out_of_bounds="clip").fit(raw[t][va].astype(np.float64),
+                                                                                   y[t][va])
             q = np.concatenate([x, raw[t].astype(np.float64), [-1.0, 2.0]])
             assert np.max(np.abs(np.interp(q, x, v) - ref.predict(q))) <= 1e-12
             want = np.interp(raw[t].astype(np.float64), x, v).astype(np.float32)

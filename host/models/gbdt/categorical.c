@@ -57,7 +57,7 @@ static int consider(search_t *s, double gain, int32_t j, int64_t lg, int64_t lh,
   return 1;
 }
 
-/* C <= CAT_MAX_TO_ONEHOT: category c alone left. */
+/* C <= --max-cat-to-onehot: category c alone left. */
 static void one_hot(search_t *s, int32_t j, int64_t C, uint8_t *set) {
   const ps_split_params_t *p = s->p;
   for (int64_t c = 0; c < C; c++) {
@@ -71,15 +71,15 @@ static void one_hot(search_t *s, int32_t j, int64_t C, uint8_t *set) {
   }
 }
 
-/* Categories with >= CAT_SMOOTH rows sorted by sum_g / (sum_h + CAT_SMOOTH), stably. */
+/* Categories with >= cat_smooth rows sorted by sum_g / (sum_h + cat_smooth), stably. */
 static int sorted_codes(const search_t *s, int64_t C, int *code) {
   double key[PS_GBDT_MAX_BIN + 1];
   int used = 0;
   double inv = 1.0 / s->p->scale;
   for (int64_t c = 0; c < C; c++) {
     const int64_t *x = s->h + PS_HIST_W * (c + 1);
-    if ((double)x[2] < CAT_SMOOTH) continue;
-    double k = ((double)x[0] * inv) / ((double)x[1] * inv + CAT_SMOOTH);
+    if ((double)x[2] < s->p->cat_smooth) continue;
+    double k = ((double)x[0] * inv) / ((double)x[1] * inv + s->p->cat_smooth);
     int at = used++;
     while (at > 0 && key[at - 1] > k) { /* insertion sort: equal keys keep code order */
       key[at] = key[at - 1];
@@ -92,12 +92,12 @@ static int sorted_codes(const search_t *s, int64_t C, int *code) {
   return used;
 }
 
-/* C > CAT_MAX_TO_ONEHOT: prefixes of the sorted categories from either end. */
+/* C > --max-cat-to-onehot: prefixes of the sorted categories from either end. */
 static void by_order(search_t *s, int32_t j, int64_t C, uint8_t *set) {
   const ps_split_params_t *p = s->p;
   int code[PS_GBDT_MAX_BIN + 1];
   int used = sorted_codes(s, C, code);
-  int max_cat = (used + 1) / 2 < CAT_MAX_THRESHOLD ? (used + 1) / 2 : CAT_MAX_THRESHOLD;
+  int max_cat = (used + 1) / 2 < p->cat_max_set ? (used + 1) / 2 : p->cat_max_set;
   for (int dir = 0; dir < 2; dir++) {
     int64_t lg = 0, lh = 0, ln = 0, group = 0;
     for (int i = 0; i < used && i < max_cat; i++) {
@@ -108,10 +108,10 @@ static void by_order(search_t *s, int32_t j, int64_t C, uint8_t *set) {
       group += x[2];
       if (ln < p->min_data || (double)lh / p->scale < p->min_hess) continue;
       int64_t rn = s->N - ln;
-      if (rn < p->min_data || rn < CAT_MIN_DATA_PER_GROUP || (double)(s->H - lh) / p->scale < p->min_hess) break;
-      if (group < CAT_MIN_DATA_PER_GROUP) continue;
+      if (rn < p->min_data || rn < p->cat_min_group || (double)(s->H - lh) / p->scale < p->min_hess) break;
+      if (group < p->cat_min_group) continue;
       group = 0;
-      double gain = ps_gbdt_split_gain(lg, lh, ln, s->G, s->H, s->N, s->parent, 1.0 / p->scale, p->l2 + CAT_L2,
+      double gain = ps_gbdt_split_gain(lg, lh, ln, s->G, s->H, s->N, s->parent, 1.0 / p->scale, p->l2 + p->cat_l2,
                                        p->min_data, p->min_hess);
       if (consider(s, gain, j, lg, lh, ln)) {
         memset(set, 0, PS_GBDT_CAT_BYTES);
@@ -132,7 +132,7 @@ int cat_find_split(const int64_t *hist, const ps_bins_t *b, const uint8_t *use, 
     int64_t C = cat_count(b, j);
     if (C == 0 || (use && !use[j])) continue;
     s.h = hist + PS_HIST_W * (b->bin_off[j] - q0);
-    if (C <= CAT_MAX_TO_ONEHOT) one_hot(&s, (int32_t)j, C, set);
+    if (C <= p->cat_onehot) one_hot(&s, (int32_t)j, C, set);
     else by_order(&s, (int32_t)j, C, set);
   }
   return s.found;

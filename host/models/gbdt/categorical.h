@@ -5,28 +5,24 @@
  * splits it by a set of codes that go left, NaN and every other code
  * right (gbdt/gbdt_cat.h). The search, from the leaf's exact integer
  * histogram (so every rank decides the same):
- *  - C <= CAT_MAX_TO_ONEHOT: one category against the rest;
- *  - else the categories with at least CAT_SMOOTH rows, sorted by
- *    sum_g / (sum_h + CAT_SMOOTH) (stable: ties by code), and the best
- *    prefix of at most min(CAT_MAX_THRESHOLD, (used + 1) / 2) of them
- *    from either end; a candidate is tried once CAT_MIN_DATA_PER_GROUP
+ *  - C <= max_cat_to_onehot: one category against the rest;
+ *  - else the categories with at least cat_smooth rows, sorted by
+ *    sum_g / (sum_h + cat_smooth) (stable: ties by code), and the best
+ *    prefix of at most min(max_cat_threshold, (used + 1) / 2) of them
+ *    from either end; a candidate is tried once min_data_per_group
  *    rows have joined since the last one, the right side keeps at least
- *    that many rows, and the children's gains use lambda_l2 + CAT_L2
+ *    that many rows, and the children's gains use lambda_l2 + cat_l2
  *    (the parent's: lambda_l2, as LightGBM).
- * The constants are LightGBM's defaults. Leaf values use lambda_l2 alone
- * (LightGBM adds cat_l2 to a categorical split's two children). */
+ * The five are train options with LightGBM's names and defaults
+ * (train_opts.c; here in the split parameters, ps_split_params_t). Leaf
+ * values use lambda_l2 alone (LightGBM adds cat_l2 to a categorical
+ * split's two children). */
 #ifndef PS_GBDT_CATEGORICAL_H
 #define PS_GBDT_CATEGORICAL_H
 #include <stdint.h>
 
 #include "gbdt/gbdt_cpu.h"
 #include "models/gbdt/binning.h"
-
-#define CAT_MAX_TO_ONEHOT 4
-#define CAT_SMOOTH 10.0
-#define CAT_L2 10.0
-#define CAT_MIN_DATA_PER_GROUP 100
-#define CAT_MAX_THRESHOLD 32
 
 /* Categorical features' cuts replaced by a bin per code; card [f]: the
  * categories of each feature, 0 numerical (NULL: none; nothing changes). */

@@ -348,7 +348,9 @@ static void alloc_work(gfit_t *g) {
   g->gp = (ps_grow_params_t){
       .num_leaves = o->num_leaves,
       .max_depth = o->max_depth,
-      .split = {.l2 = o->l2, .min_data = o->min_data, .min_hess = o->min_hess, .min_gain = o->min_gain, .scale = 1.0},
+      .split = {.l2 = o->l2, .min_data = o->min_data, .min_hess = o->min_hess, .min_gain = o->min_gain, .scale = 1.0,
+                .cat_smooth = o->cat_smooth, .cat_l2 = o->cat_l2, .cat_min_group = o->min_data_per_group,
+                .cat_onehot = o->max_cat_onehot, .cat_max_set = o->max_cat_threshold},
       .learning_rate = o->learning_rate,
       .use = g->use,
       .hist_budget = o->hist_budget};

@@ -34,12 +34,22 @@ static void write(const void *p, const train_opts_t *to, ps_output_t *out) {
   gbdt_model_write(out, &r->mdl, &rep);
 }
 
+/* The categorical splits' options (LightGBM's names), for data with categories. */
+static void cat_manifest(const gbdt_opts_t *o) {
+  manifest_param_num("cat_smooth", o->cat_smooth);
+  manifest_param_num("cat_l2", o->cat_l2);
+  manifest_param_num("max_cat_to_onehot", o->max_cat_onehot);
+  manifest_param_num("min_data_per_group", (double)o->min_data_per_group);
+  manifest_param_num("max_cat_threshold", o->max_cat_threshold);
+}
+
 static void manifest(const void *p, const train_opts_t *o) {
   const gbdt_fit_t *r = p;
   train_job_params(o, &gbdt_kind);
   char bits[16] = "exact"; /* the bits used (--grad-bits auto resolved) */
   if (r->grad_bits) snprintf(bits, sizeof bits, "%d", r->grad_bits);
   manifest_param_str("grad_bits", bits);
+  if (r->mdl.bins.cat) cat_manifest(&o->gb); /* only with categorical features: as before otherwise */
   manifest_phase("load_bin", r->t_load);
   manifest_phase("fit", r->t_fit);
   manifest_phase("fit_histograms", r->tm.hist);
