@@ -1,6 +1,5 @@
 /* auto.c: --model-type auto -- per head, the best of logreg, gbdt (early
- * stopped) and their blend (the two logits weighted by a weight fitted on
- * the out-of-fold logits: auto_stack.c), by the mean
+ * stopped) and their blend (the mean of the two logits), by the mean
  * validation log-loss over the folds of auto_cv.c: log-loss because the
  * probabilities themselves are used (offers multiply them by money), and
  * it varies less than the AUC on small folds. Ties keep the simpler
@@ -26,7 +25,6 @@
 #include "io/manifest.h"
 #include "io/output.h"
 #include "models/auto_cv.h"
-#include "models/auto_stack.h"
 #include "models/train_job.h"
 
 typedef struct {
@@ -159,7 +157,7 @@ static void add_blend(const auto_job_t *a, ps_h5_t fid) {
   h5_attr_str(fid, "model_type", "blend");
   AUTO_KINDS[AUTO_GBDT]->add_trees(a->fit[AUTO_GBDT], fid);
   double *w = ps_malloc(sizeof(double) * (size_t)k);
-  for (int h = 0; h < k; h++) w[h] = a->wins[h] == AUTO_BLEND ? a->s.blend_w[h] : a->wins[h] == AUTO_LOGREG;
+  for (int h = 0; h < k; h++) w[h] = a->wins[h] == AUTO_BLEND ? AUTO_BLEND_WEIGHT : a->wins[h] == AUTO_LOGREG;
   ps_h5_t g = h5_group_create(fid, "/blend");
   int64_t dk[1] = {k};
   h5_write_small(g, "logreg_weight", PS_F64, 1, dk, w);
@@ -217,7 +215,6 @@ static void report(const auto_job_t *a, const char *type) {
     cJSON *jh = heads ? cJSON_AddObjectToObject(heads, a->in.targets[h]) : NULL;
     if (jh) cJSON_AddStringToObject(jh, "chosen", AUTO_CAND_NAMES[a->wins[h]]);
     if (jh && K >= 2) cJSON_AddNumberToObject(jh, "refit_trees", (double)a->refit_trees[h]);
-    if (jh) cJSON_AddNumberToObject(jh, "blend_logreg_weight", a->s.blend_w[h]);
     for (int c = 0; c < AUTO_NCAND; c++) {
       double loss[64], auc[64];
       char line[1024] = "";
@@ -229,11 +226,8 @@ static void report(const auto_job_t *a, const char *type) {
         snprintf(line + len, sizeof line - len, " %.4f", auc[j]);
       }
       sum[c] += mean[c];
-      char name[32] = "blend";
-      if (c == AUTO_BLEND) snprintf(name, sizeof name, "blend w=%.2f", a->s.blend_w[h]);
-      else snprintf(name, sizeof name, "%s", AUTO_CAND_NAMES[c]);
-      ps_out("train: %-16s %-13s mean valid log-loss %.6f  fold AUC%s%s", a->in.targets[h], name, mean[c], line,
-             a->wins[h] == c ? "  <- chosen" : "");
+      ps_out("train: %-16s %-6s mean valid log-loss %.6f  fold AUC%s%s", a->in.targets[h], AUTO_CAND_NAMES[c],
+             mean[c], line, a->wins[h] == c ? "  <- chosen" : "");
       if (!jh) continue;
       cJSON *jc = cJSON_AddObjectToObject(jh, AUTO_CAND_NAMES[c]);
       cJSON_AddNumberToObject(jc, "mean_valid_log_loss", mean[c]);
@@ -263,7 +257,6 @@ static int run_all(auto_job_t *a) {
   ps_log("train: --model-type auto: %s", K == 1 ? "choosing on the --holdout split" : "choosing by cross-validation");
   for (int j = 0; j < K && rc == 0; j++) rc = run_fold(a, j);
   if (rc) return rc;
-  auto_stack_fit(&a->s);
   choose(a);
   return K >= 2 ? refit(a) : 0;
 }
@@ -275,8 +268,6 @@ static void job_free(auto_job_t *a) {
   free(a->s.auc);
   free(a->s.trees);
   free(a->s.rows);
-  auto_stack_free_oof(&a->s);
-  free(a->s.blend_w);
   free(a->wins);
   free(a->mean);
   free(a->refit_trees);

@@ -119,19 +119,6 @@ static void score_rows(const train_input_t *in, const uint8_t *mask, int64_t row
   free(z);
 }
 
-/* Keeps fold j's logits Z [2][k][m] and labels y [k][m] of this rank's m
- * validation rows for the blend (auto_stack.c; s takes both buffers). */
-static void keep_oof(auto_scores_t *s, int j, int64_t m, double *Z, uint8_t *y) {
-  if (!s->oof_z) {
-    s->oof_m = ps_calloc((size_t)s->folds, sizeof(int64_t));
-    s->oof_z = ps_calloc((size_t)s->folds, sizeof(double *));
-    s->oof_y = ps_calloc((size_t)s->folds, sizeof(uint8_t *));
-  }
-  s->oof_m[j] = m;
-  s->oof_z[j] = Z;
-  s->oof_y[j] = y;
-}
-
 void auto_cv_score_fold(const train_input_t *in, const uint8_t *mask, void *const *fit, int j, auto_scores_t *s) {
   int64_t row0, n, m = 0, k = in->k;
   ps_partition(in->d->n, ps_size, ps_rank, &row0, &n);
@@ -140,17 +127,19 @@ void auto_cv_score_fold(const train_input_t *in, const uint8_t *mask, void *cons
   comm_allreduce_sum_i64(&rows, 1);
   s->rows[j] = (double)rows;
   size_t km = (size_t)k * (size_t)(m > 0 ? m : 1);
-  double *Zb = ps_malloc(sizeof(double) * 2 * km), *Z[2] = {Zb, Zb + km};
+  double *Z[3] = {ps_malloc(sizeof(double) * km), ps_malloc(sizeof(double) * km), ps_malloc(sizeof(double) * km)};
   score_rows(in, mask, row0, n, m, fit, Z);
-  uint8_t *Y = rank_labels(in, row0, n), *y = ps_malloc(km);
+  for (size_t e = 0; e < (size_t)k * (size_t)m; e++) /* as the blend scorer computes it */
+    Z[AUTO_BLEND][e] = AUTO_BLEND_WEIGHT * Z[AUTO_LOGREG][e] + (1.0 - AUTO_BLEND_WEIGHT) * Z[AUTO_GBDT][e];
+  uint8_t *Y = rank_labels(in, row0, n), *y = ps_malloc((size_t)(m > 0 ? m : 1));
   float *p = ps_malloc(sizeof(float) * (size_t)(m > 0 ? m : 1));
   for (int64_t h = 0; h < k; h++) {
     for (int64_t i = 0, r = 0; i < n; i++)
-      if (mask[i] == PS_KEEP_VALID) y[h * m + r++] = Y[(size_t)i * (size_t)k + (size_t)h];
-    for (int c = 0; c < AUTO_BLEND; c++) { /* the blend: auto_stack_fit, once every fold is in */
+      if (mask[i] == PS_KEEP_VALID) y[r++] = Y[(size_t)i * (size_t)k + (size_t)h];
+    for (int c = 0; c < AUTO_NCAND; c++) {
       for (int64_t r = 0; r < m; r++) p[r] = (float)ps_sigmoid(Z[c][h * m + r]);
       ps_metrics_t met;
-      metrics_compute_in(p, y + h * m, NULL, m, &met);
+      metrics_compute_in(p, y, NULL, m, &met);
       size_t at = ((size_t)j * (size_t)k + (size_t)h) * AUTO_NCAND + (size_t)c;
       s->loss[at] = met.logloss;
       s->auc[at] = met.auc;
@@ -158,7 +147,8 @@ void auto_cv_score_fold(const train_input_t *in, const uint8_t *mask, void *cons
     s->trees[(size_t)j * (size_t)k + (size_t)h] = AUTO_KINDS[AUTO_GBDT]->trees(fit[AUTO_GBDT], (int)h);
   }
   metrics_release();
-  keep_oof(s, j, m, Zb, y);
+  for (int c = 0; c < 3; c++) free(Z[c]);
   free(Y);
+  free(y);
   free(p);
 }

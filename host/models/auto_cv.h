@@ -1,10 +1,9 @@
 /* auto_cv.h: train --model-type auto's candidates and their scores on
  * cross-validation folds (auto_cv.c): the fold of a row (a hash of its
  * customer id: the same for any rank count and row order), the number of
- * folds, each fold's logreg and gbdt fits and their scores on the fold's
- * validation rows (the third candidate, their blend, is stacked on the
- * out-of-fold logits kept here: auto_stack.c). The driver, the choice and
- * the model are auto.c's. */
+ * folds, each fold's logreg and gbdt fits and the three candidates' scores
+ * on the fold's validation rows (logreg, gbdt, and their blend: the mean of
+ * the two logits). The driver, the choice and the model are auto.c's. */
 #ifndef PS_AUTO_CV_H
 #define PS_AUTO_CV_H
 #include <stdint.h>
@@ -14,6 +13,8 @@
 enum { AUTO_LOGREG = 0, AUTO_GBDT = 1, AUTO_BLEND = 2, AUTO_NCAND = 3 };
 extern const char *const AUTO_CAND_NAMES[AUTO_NCAND];
 extern const train_kind_t *const AUTO_KINDS[2]; /* logreg, gbdt */
+/* The blend's weight of the logreg logit: the mean of the two logits. */
+#define AUTO_BLEND_WEIGHT 0.5
 
 /* The rarer class's rows a head needs in the --holdout split for auto to
  * decide on that split alone (see auto_cv.c). */
@@ -26,11 +27,6 @@ typedef struct {
   double *loss, *auc; /* [fold][head][candidate] on the fold's validation rows */
   int64_t *trees;     /* [fold][head] the gbdt fit's trees (early stopped) */
   double *rows;       /* [fold] validation rows in all ranks */
-  /* auto_stack.c: this rank's out-of-fold logits and labels, then the blend's weights */
-  int64_t *oof_m;     /* [fold] this rank's validation rows m */
-  double **oof_z;     /* [fold] logits [2][k][m]: logreg's, gbdt's */
-  uint8_t **oof_y;    /* [fold] labels [k][m] */
-  double *blend_w;    /* [head] the blend's logreg weight */
 } auto_scores_t;
 
 /* The fold count for this job: --cv-folds when given, else 1 with
@@ -44,9 +40,9 @@ int auto_cv_fold_of(int64_t id, int64_t salt, int folds);
  * fold's rows, PS_KEEP_TRAIN for the others; folds = 1: the --holdout
  * split). Caller frees. */
 uint8_t *auto_cv_fold_mask(const train_opts_t *o, const train_input_t *in, int folds, int j);
-/* The logreg and gbdt candidates' scores of fold j into s from the two
- * fits made on that fold's mask: their logits of the fold's validation rows
- * (read again from --data; kept for the blend: auto_stack_keep), each head's
- * log-loss and AUC. Collective; the same bits for any rank count. */
+/* The candidates' scores of fold j into s from the two fits made on that
+ * fold's mask: their logits of the fold's validation rows (read again from
+ * --data), each head's log-loss and AUC. Collective; the same bits for any
+ * rank count. */
 void auto_cv_score_fold(const train_input_t *in, const uint8_t *mask, void *const *fit, int j, auto_scores_t *s);
 #endif
