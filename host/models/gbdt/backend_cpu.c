@@ -7,6 +7,7 @@
 #include "core/util.h"
 #include "gbdt/gbdt_cat.h"
 #include "gbdt/gbdt_cpu.h"
+#include "gbdt/hist_groups_cpu.h"
 #include "models/device.h"
 #include "models/gbdt/backend.h"
 
@@ -19,11 +20,14 @@ typedef struct {
   int64_t *begin, *count;       /* [max_leaves] a leaf's segment of rows */
   const int32_t *gh;            /* packed quantized gradients, or NULL */
   int32_t qmax;
-  uint64_t *work;               /* [total_bins] packed accumulators */
   const ps_bundles_t *bd;       /* bundle columns Bb [n][bd->nb], or NULL */
   const uint8_t *Bb;
   int64_t *hb;                  /* [bd->total_bins][PS_HIST_W] their histogram */
   const ps_gbdt_sparse_t *sp;   /* sparse rows (B unused), or NULL */
+  uint64_t *swork;              /* [total_bins] packed accumulators of the sparse rows' quantized histogram */
+  int in_order;                 /* the tree's rows are 0..n-1 (no bagging): a leaf of n rows needs no gather */
+  void *gwork;                  /* [f][PS_GBDT_COL_STRIDE] packed accumulators (hist_groups_cpu.h) */
+  int64_t *gfirst;              /* [f + 1] the column groups */
 } cpu_t;
 
 static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t f, const int64_t *bin_off,
@@ -34,12 +38,14 @@ static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t 
   s->f = f;
   s->bin_off = bin_off;
   s->total_bins = total_bins;
-  free(s->rows); free(s->tmp); free(s->begin); free(s->count); free(s->work);
-  s->work = ps_malloc(sizeof(uint64_t) * (size_t)(total_bins > 0 ? total_bins : 1));
+  free(s->rows); free(s->tmp); free(s->begin); free(s->count);
   s->rows = ps_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
   s->tmp = ps_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
   s->begin = ps_calloc((size_t)max_leaves + 1, sizeof(int64_t));
   s->count = ps_calloc((size_t)max_leaves + 1, sizeof(int64_t));
+  free(s->gwork); free(s->gfirst);
+  s->gwork = ps_malloc(sizeof(uint64_t) * PS_GBDT_COL_STRIDE * (size_t)(f > 0 ? f : 1));
+  s->gfirst = ps_malloc(sizeof(int64_t) * ((size_t)f + 1));
 }
 
 static void begin_tree(ps_gbdt_backend_t *b, const int64_t *gq, const int64_t *hq, const uint8_t *bag) {
@@ -48,6 +54,7 @@ static void begin_tree(ps_gbdt_backend_t *b, const int64_t *gq, const int64_t *h
   s->hq = hq;
   s->begin[0] = 0;
   s->count[0] = ps_gbdt_bag_rows_cpu(bag, s->n, s->rows);
+  s->in_order = bag == NULL;
 }
 
 static void hist(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
@@ -99,21 +106,27 @@ static void set_quant(ps_gbdt_backend_t *b, const int32_t *gh, int32_t qmax) {
   s->qmax = qmax;
 }
 
+/* A leaf's rows for the grouped pass: NULL when they are 0..n-1 in order
+ * (splits are stable, so a leaf of all n rows of an unbagged tree is). */
+static const int64_t *leaf_list(const cpu_t *s, int leaf) {
+  return s->in_order && s->count[leaf] == s->n ? NULL : s->rows + s->begin[leaf];
+}
+
 static void hist_q(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
   cpu_t *s = b->impl;
   int64_t m = s->count[leaf];
+  int width = ps_gbdt_hist_q_width(m, s->qmax);
   if (s->sp) {
-    ps_gbdt_hist_q_sparse_cpu(s->sp, s->rows + s->begin[leaf], m, s->gh, ps_gbdt_hist_q_width(m, s->qmax), s->work, h);
+    ps_gbdt_hist_q_sparse_cpu(s->sp, s->rows + s->begin[leaf], m, s->gh, width, s->swork, h);
     return;
   }
-  if (s->bd) { /* bundle columns' bins: at most total_bins, so work fits */
-    ps_gbdt_hist_q_cpu(s->Bb, s->bd->nb, s->bd->bin_off, s->bd->total_bins, s->rows + s->begin[leaf], m, s->gh,
-                       ps_gbdt_hist_q_width(m, s->qmax), s->work, s->hb);
+  if (s->bd) { /* bundle columns (nb <= f: gwork and gfirst fit) */
+    ps_gbdt_hist_q_groups_cpu(s->Bb, s->bd->nb, s->bd->bin_off, leaf_list(s, leaf), m, s->gh, width, s->gwork,
+                              s->gfirst, s->hb);
     bundles_expand(s->bd, s->bin_off, s->hb, 2, h);
     return;
   }
-  ps_gbdt_hist_q_cpu(s->B, s->f, s->bin_off, s->total_bins, s->rows + s->begin[leaf], m, s->gh,
-                     ps_gbdt_hist_q_width(m, s->qmax), s->work, h);
+  ps_gbdt_hist_q_groups_cpu(s->B, s->f, s->bin_off, leaf_list(s, leaf), m, s->gh, width, s->gwork, s->gfirst, h);
 }
 
 static void set_bundles(ps_gbdt_backend_t *b, const ps_bundles_t *bd, const uint8_t *Bb) {
@@ -124,7 +137,12 @@ static void set_bundles(ps_gbdt_backend_t *b, const ps_bundles_t *bd, const uint
   s->hb = ps_malloc(sizeof(int64_t) * PS_HIST_W * (size_t)(bd->total_bins + 1));
 }
 
-static void set_sparse(ps_gbdt_backend_t *b, const ps_gbdt_sparse_t *sp) { ((cpu_t *)b->impl)->sp = sp; }
+static void set_sparse(ps_gbdt_backend_t *b, const ps_gbdt_sparse_t *sp) {
+  cpu_t *s = b->impl;
+  s->sp = sp;
+  free(s->swork);
+  s->swork = ps_malloc(sizeof(uint64_t) * (size_t)(s->total_bins > 0 ? s->total_bins : 1));
+}
 
 static int64_t leaf_rows(ps_gbdt_backend_t *b, int leaf) { return ((cpu_t *)b->impl)->count[leaf]; }
 
@@ -144,7 +162,8 @@ static void leaf_sums(ps_gbdt_backend_t *b, int nleaves, int64_t *sums) {
 
 static void destroy(ps_gbdt_backend_t *b) {
   cpu_t *s = b->impl;
-  free(s->rows); free(s->tmp); free(s->begin); free(s->count); free(s->work); free(s->hb);
+  free(s->rows); free(s->tmp); free(s->begin); free(s->count); free(s->hb);
+  free(s->gwork); free(s->gfirst); free(s->swork);
   free(s);
   free(b);
 }
