@@ -49,7 +49,7 @@ for r in $(seq "$ROUNDS"); do
       old) s=$(score_s "$OLD_BIN") ;;
       lightgbm) s=$(python3 "$SRC/scripts/bench_score_peer.py" predict "$data" "$model" "$NP") ;;
     esac
-    echo "round $r $who $s" | tee -a "$OUT/rounds.txt"
+    echo "round $r $who $s load $(cut -d' ' -f1 /proc/loadavg)" | tee -a "$OUT/rounds.txt" # load: 1-minute average
   done
 done | tee "$OUT/this.txt"
 trees=$(python3 "$SRC/scripts/bench_score_peer.py" trees "$data" "$model" "$NP")

@@ -148,13 +148,14 @@ def check(a, name, data):
 def table(results):
     out = ["| data | head | run | valid AUC | - exact | - LightGBM | s (load) |", "|---|---|---|---|---|---|---|"]
     for r in results:
-        exact = next(x for x in r["rows"] if x["run"].startswith("propscore --grad-bits exact"))
-        lgb = next(x for x in r["rows"] if x["run"] == "LightGBM")
-        for h in sorted(exact["auc"]):
+        exact = next((x["auc"] for x in r["rows"] if x["run"].startswith("propscore --grad-bits exact")), {})
+        lgb = next((x["auc"] for x in r["rows"] if x["run"] == "LightGBM"), {})
+        for h in sorted(r["rows"][0]["auc"]):
             for x in r["rows"]:
                 v = x["auc"][h]
-                out.append(f"| {r['data']} | {h} | {x['run']} | {v:.5f} | {v - exact['auc'][h]:+.5f} | "
-                           f"{v - lgb['auc'][h]:+.5f} | {x['seconds']:.1f} ({x['load']:.1f}) |")
+                d = [f"{v - ref[h]:+.5f}" if h in ref else "" for ref in (exact, lgb)]
+                out.append(f"| {r['data']} | {h} | {x['run']} | {v:.5f} | {d[0]} | {d[1]} | "
+                           f"{x['seconds']:.1f} ({x['load']:.1f}) |")
     return "\n".join(out)
 
 
@@ -168,6 +169,7 @@ def main():
     p.add_argument("--r-lib", default="", help="R library holding AER (see above)")
     p.add_argument("--bits", default="exact,16,8,4,auto")
     p.add_argument("--lgb-quant", default="254,14", help="LightGBM num_grad_quant_bins to run ('' for none)")
+    p.add_argument("--json", default="check_grad_bits_auc.json", help="the results' file under --out")
     a = p.parse_args()
     a.propscore = os.path.abspath(a.propscore)
     os.makedirs(a.out, exist_ok=True)
@@ -181,7 +183,7 @@ def main():
         datas.append(fertility(a))
     for path, name in datas:
         results.append({"data": name, "file": path, "rows": check(a, name, path)})
-        with open(os.path.join(a.out, "check_grad_bits_auc.json"), "w") as f:
+        with open(os.path.join(a.out, a.json), "w") as f:
             json.dump(results, f, indent=1)
     print(table(results))
 
