@@ -3,7 +3,10 @@
  * leaf's exact and quantized histograms from the kept bins with the zero
  * bins by subtraction, the partition and the prediction on sparse rows.
  * Integer sums: the dense twins' bits. */
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/util.h"
 
 #include "gbdt/gbdt_cat.h"
 #include "gbdt/gbdt_sparse_cpu.h"
@@ -93,30 +96,24 @@ void ps_gbdt_hist_q_sparse_cpu(const ps_gbdt_sparse_t *s, const int64_t *rows, i
   ps_gbdt_sparse_zero_bins(s, tot, 2, hist);
 }
 
-/* The feature of histogram bin q (bin_off increasing). */
-static int64_t feature_of(const int64_t *bin_off, int64_t f, int64_t q) {
-  int64_t lo = 0, hi = f - 1;
-  while (lo < hi) { /* the last j with bin_off[j] <= q */
-    int64_t mid = (lo + hi + 1) >> 1;
-    if (bin_off[mid] <= q) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
 void ps_gbdt_sparse_columns_cpu(const ps_gbdt_sparse_t *s, int64_t *col_off, uint32_t *col_row, uint8_t *col_code) {
-  int64_t nnz = s->ptr[s->n];
+  int64_t nnz = s->ptr[s->n], tb = s->bin_off[s->f];
+  int32_t *fof = malloc(sizeof(int32_t) * (size_t)(tb + 1)); /* the feature of each histogram bin */
+  if (!fof) ps_die_local("out of memory (column index of %lld bins)", (long long)tb);
+  for (int64_t j = 0; j < s->f; j++)
+    for (int64_t q = s->bin_off[j]; q < s->bin_off[j + 1]; q++) fof[q] = (int32_t)j;
   memset(col_off, 0, sizeof(int64_t) * (size_t)(s->f + 1));
-  for (int64_t p = 0; p < nnz; p++) col_off[feature_of(s->bin_off, s->f, s->bin[p]) + 1]++;
+  for (int64_t p = 0; p < nnz; p++) col_off[fof[s->bin[p]] + 1]++;
   for (int64_t j = 0; j < s->f; j++) col_off[j + 1] += col_off[j];
   for (int64_t i = 0; i < s->n; i++) /* rows in order: each column's rows increase */
     for (int64_t p = s->ptr[i]; p < s->ptr[i + 1]; p++) {
-      int64_t j = feature_of(s->bin_off, s->f, s->bin[p]), at = col_off[j]++;
+      int64_t j = fof[s->bin[p]], at = col_off[j]++;
       col_row[at] = (uint32_t)i;
       col_code[at] = (uint8_t)(s->bin[p] - s->bin_off[j]);
     }
   for (int64_t j = s->f; j > 0; j--) col_off[j] = col_off[j - 1]; /* each entry now holds its column's end */
   col_off[0] = 0;
+  free(fof);
 }
 
 /* The first k >= p with c[k] >= i (c increasing, [0, n)), galloping from p. */
