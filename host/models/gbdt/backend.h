@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "gbdt/gbdt_cpu.h"
+#include "gbdt/leafhist.h"
 #include "models/gbdt/bundle.h"
 
 typedef struct ps_gbdt_backend ps_gbdt_backend_t;
@@ -58,6 +59,24 @@ struct ps_gbdt_backend {
    * rows' bundle columns Bb [n][bd->nb] (bundle.h), kept, not copied; hist
    * and hist_q then read them and return the same per-feature histograms. */
   void (*set_bundles)(ps_gbdt_backend_t *b, const ps_bundles_t *bd, const uint8_t *Bb);
+  /* Optional (NULL: grow.c sums, subtracts and searches the histograms on
+   * the host; issue 28): a leaf's ALL-RANK histogram kept on the device --
+   * built there, summed across ranks there (NCCL on device memory, else a
+   * host copy and MPI), the larger child's by subtraction there, the split
+   * searched there over every feature (so every rank finds the serial
+   * search's split: nothing to exchange) -- only a split's numbers come
+   * back. dh_root: a new tree (every kept histogram dropped), the root's
+   * histogram (quant: (qg, qh) pairs, hist_q's), sums [3] += the all-rank
+   * sums of feature 0's bins; dh_children: leaf splits into itself and
+   * right, the smaller child's built, the larger the parent's minus it
+   * while the parent's is kept (returns 1), else built too (0); dh_search:
+   * ps_gbdt_split_cpu's best of a leaf's histogram (q: the quantized
+   * histogram's units, NULL exact); dh_drop: a leaf's histogram freed. */
+  void (*dh_root)(ps_gbdt_backend_t *b, int quant, int64_t *sums);
+  int (*dh_children)(ps_gbdt_backend_t *b, int leaf, int right, int small);
+  void (*dh_search)(ps_gbdt_backend_t *b, int leaf, const uint8_t *use, int64_t G, int64_t H, int64_t N,
+                    const ps_split_params_t *p, const ps_split_q_t *q, ps_split_t *best);
+  void (*dh_drop)(ps_gbdt_backend_t *b, int leaf);
 };
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void);
