@@ -12,6 +12,7 @@ constexpr int THREADS = 256;
 
 __global__ void __launch_bounds__(THREADS) sub_kernel(int64_t *__restrict__ a, const int64_t *__restrict__ b,
                                                       int64_t n) {
+#pragma unroll 1 /* no trip count computed: no 64-bit division */
   for (int64_t i = (int64_t)blockIdx.x * THREADS + threadIdx.x; i < n; i += (int64_t)gridDim.x * THREADS)
     a[i] -= b[i];
 }
