@@ -5,7 +5,8 @@ by MPI (PROPSCORE_NO_NCCL=1, ranks sharing a GPU, or NCCL's set-up failing:
 the fallback), the larger child by subtraction and the split search (exact
 and quantized histograms) on the device. train --device cuda writes the
 CPU's model file byte for byte for P = 1, 2, 3 either way, exact and
---grad-bits 16/8/4, with bagging and feature subsampling, and with
+--grad-bits 16/8/4, with bagging and feature subsampling, with a
+histogram budget (--hist-memory) that keeps few or no parents, and with
 categorical columns (the host path); the train log says which path summed
 the histograms. Prints "no CUDA device" and is skipped without a GPU."""
 import filecmp
@@ -61,7 +62,9 @@ def check(tmp_path, data, p, nccl, extra, fail=None):
 CASES = [(1, True, []), (2, True, []), (3, True, []), (2, False, []), (3, False, []),
          (3, True, SAMPLED), (2, False, SAMPLED),
          (2, True, ["--grad-bits", "8"]), (3, True, ["--grad-bits", "4"] + SAMPLED), (3, True, ["--grad-bits", "16"]),
-         (2, False, ["--grad-bits", "8"]), (3, False, ["--grad-bits", "4"])]
+         (2, False, ["--grad-bits", "8"]), (3, False, ["--grad-bits", "4"]),
+         (2, True, ["--hist-memory", "1K"]),  # no histogram kept: both children built, none subtracted
+         (3, True, ["--hist-memory", "200K", "--grad-bits", "8"])]  # some kept, some not
 
 
 @pytest.mark.parametrize("p,nccl,extra", CASES, ids=lambda v: "-".join(v) if isinstance(v, list) else str(v))

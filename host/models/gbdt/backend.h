@@ -15,6 +15,13 @@
 #include "models/gbdt/bundle.h"
 
 typedef struct ps_gbdt_backend ps_gbdt_backend_t;
+/* A leaf to search on the device (dh_search): its sums over all ranks, and
+ * the units of a quantized histogram. */
+typedef struct {
+  int leaf;
+  int64_t G, H, N;
+  ps_split_q_t q;
+} ps_dh_query_t;
 struct ps_gbdt_backend {
   const char *name;
   /* The training rows' bins B [n][f] (kept, not copied, by the CPU backend). */
@@ -70,12 +77,13 @@ struct ps_gbdt_backend {
    * sums of feature 0's bins; dh_children: leaf splits into itself and
    * right, the smaller child's built, the larger the parent's minus it
    * while the parent's is kept (returns 1), else built too (0); dh_search:
-   * ps_gbdt_split_cpu's best of a leaf's histogram (q: the quantized
-   * histogram's units, NULL exact); dh_drop: a leaf's histogram freed. */
+   * best[i] = ps_gbdt_split_cpu's best of leaf qs[i].leaf's histogram (n <=
+   * 2: both children, one copy back; quant: read in qs[i].q's units, as
+   * grow.c's search); dh_drop: a leaf's histogram freed. */
   void (*dh_root)(ps_gbdt_backend_t *b, int quant, int64_t *sums);
   int (*dh_children)(ps_gbdt_backend_t *b, int leaf, int right, int small);
-  void (*dh_search)(ps_gbdt_backend_t *b, int leaf, const uint8_t *use, int64_t G, int64_t H, int64_t N,
-                    const ps_split_params_t *p, const ps_split_q_t *q, ps_split_t *best);
+  void (*dh_search)(ps_gbdt_backend_t *b, int n, const ps_dh_query_t *qs, const uint8_t *use,
+                    const ps_split_params_t *p, int quant, ps_split_t *best);
   void (*dh_drop)(ps_gbdt_backend_t *b, int leaf);
 };
 

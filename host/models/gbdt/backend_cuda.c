@@ -117,7 +117,7 @@ static void local_hist(void *ctx, int leaf, int quant, int64_t *dst) {
 static void devhist_attach(cuda_t *s, const int64_t *bin_off) {
   gbdt_devhist_env_t e = {.s = s->s, .f = s->f, .total_bins = s->total_bins, .max_leaves = s->max_leaves,
                           .bin_off = bin_off, .dbin_off = s->bin_off, .use = s->use, .swork = s->swork,
-                          .best = s->best, .local = local_hist, .ctx = s};
+                          .local = local_hist, .ctx = s};
   s->dh = gbdt_devhist_create(&e);
 }
 
@@ -260,9 +260,9 @@ static void dh_root(ps_gbdt_backend_t *b, int quant, int64_t *sums) {
 static int dh_children(ps_gbdt_backend_t *b, int leaf, int right, int small) {
   return gbdt_devhist_children(((cuda_t *)b->impl)->dh, leaf, right, small);
 }
-static void dh_search(ps_gbdt_backend_t *b, int leaf, const uint8_t *use, int64_t G, int64_t H, int64_t N,
-                      const ps_split_params_t *p, const ps_split_q_t *q, ps_split_t *best) {
-  gbdt_devhist_search(((cuda_t *)b->impl)->dh, leaf, use, G, H, N, p, q, best);
+static void dh_search(ps_gbdt_backend_t *b, int n, const ps_dh_query_t *qs, const uint8_t *use,
+                      const ps_split_params_t *p, int quant, ps_split_t *best) {
+  gbdt_devhist_search(((cuda_t *)b->impl)->dh, n, qs, use, p, quant, best);
 }
 static void dh_drop(ps_gbdt_backend_t *b, int leaf) { gbdt_devhist_drop(((cuda_t *)b->impl)->dh, leaf); }
 

@@ -30,6 +30,7 @@ struct gbdt_devhist {
   int64_t *host;        /* pinned [total_bins][3]: the fallback's copy, feature 0's bins */
   uint8_t *use_h;       /* [f]: the mask on the device (use_set: one was uploaded) */
   int use_set;
+  ps_split_t *dbest, *hbest; /* [2] device, pinned: the searched leaves' splits */
 };
 
 gbdt_devhist_t *gbdt_devhist_create(const gbdt_devhist_env_t *env) {
@@ -44,6 +45,8 @@ gbdt_devhist_t *gbdt_devhist_create(const gbdt_devhist_env_t *env) {
   d->pool = ps_calloc(L + 1, sizeof(int64_t *));
   d->use_h = ps_calloc((size_t)env->f + 1, 1);
   CUDA_CHECK(cudaMallocHost((void **)&d->host, sizeof(int64_t) * PS_HIST_W * tb));
+  CUDA_CHECK(cudaMallocHost((void **)&d->hbest, 2 * sizeof(ps_split_t)));
+  ps_cuda_malloc((void **)&d->dbest, 2 * sizeof(ps_split_t), "the split search");
   return d;
 }
 
@@ -53,6 +56,8 @@ void gbdt_devhist_destroy(gbdt_devhist_t *d) {
     if (d->slot[i]) CUDA_CHECK(cudaFree(d->slot[i]));
   for (int i = 0; i < d->npool; i++) CUDA_CHECK(cudaFree(d->pool[i]));
   CUDA_CHECK(cudaFreeHost(d->host));
+  CUDA_CHECK(cudaFreeHost(d->hbest));
+  CUDA_CHECK(cudaFree(d->dbest));
   free(d->bin_off), free(d->slot), free(d->pool), free(d->use_h);
   free(d);
 }
@@ -113,8 +118,8 @@ int gbdt_devhist_children(gbdt_devhist_t *d, int leaf, int right, int small) {
   return 0;
 }
 
-void gbdt_devhist_search(gbdt_devhist_t *d, int leaf, const uint8_t *use, int64_t G, int64_t H, int64_t N,
-                         const ps_split_params_t *p, const ps_split_q_t *q, ps_split_t *best) {
+void gbdt_devhist_search(gbdt_devhist_t *d, int n, const ps_dh_query_t *qs, const uint8_t *use,
+                         const ps_split_params_t *p, int quant, ps_split_t *best) {
   size_t f = (size_t)d->e.f;
   if (use && f > 0 && (!d->use_set || memcmp(d->use_h, use, f) != 0)) { /* the tree's mask goes up once */
     memcpy(d->use_h, use, f);
@@ -123,8 +128,16 @@ void gbdt_devhist_search(gbdt_devhist_t *d, int leaf, const uint8_t *use, int64_
     d->use_set = 1;
   }
   const uint8_t *du = use ? d->e.use : NULL;
-  if (q) ps_gbdt_split_q_cuda(d->slot[leaf], d->e.f, d->e.dbin_off, du, G, H, N, *p, *q, d->e.swork, d->e.best, d->s);
-  else ps_gbdt_split_cuda(d->slot[leaf], d->e.f, d->e.dbin_off, du, G, H, N, *p, d->e.swork, d->e.best, d->s);
-  CUDA_CHECK(cudaMemcpyAsync(best, d->e.best, sizeof *best, cudaMemcpyDeviceToHost, d->s));
+  for (int i = 0; i < n; i++) { /* one after the other on the stream: they share the work buffer */
+    const ps_dh_query_t *x = &qs[i];
+    if (quant)
+      ps_gbdt_split_q_cuda(d->slot[x->leaf], d->e.f, d->e.dbin_off, du, x->G, x->H, x->N, *p, x->q, d->e.swork,
+                           d->dbest + i, d->s);
+    else
+      ps_gbdt_split_cuda(d->slot[x->leaf], d->e.f, d->e.dbin_off, du, x->G, x->H, x->N, *p, d->e.swork, d->dbest + i,
+                         d->s);
+  }
+  if (n > 0) CUDA_CHECK(cudaMemcpyAsync(d->hbest, d->dbest, sizeof(ps_split_t) * (size_t)n, cudaMemcpyDeviceToHost, d->s));
   CUDA_CHECK(cudaStreamSynchronize(d->s));
+  memcpy(best, d->hbest, sizeof(ps_split_t) * (size_t)n);
 }

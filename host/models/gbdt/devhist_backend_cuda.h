@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "gbdt/gbdt_cpu.h"
-#include "gbdt/leafhist.h"
+#include "models/gbdt/backend.h"
 
 typedef struct gbdt_devhist gbdt_devhist_t;
 typedef struct {
@@ -20,7 +20,6 @@ typedef struct {
   const int64_t *dbin_off;  /* device [f+1] */
   uint8_t *use;             /* device [f]: the tree's features */
   void *swork;              /* device: ps_gbdt_split_work(f) bytes */
-  ps_split_t *best;         /* device */
   /* a leaf's LOCAL histogram into dst (device [total_bins][quant ? 2 : 3]), queued on s */
   void (*local)(void *ctx, int leaf, int quant, int64_t *dst);
   void *ctx;
@@ -31,7 +30,7 @@ void gbdt_devhist_destroy(gbdt_devhist_t *d);
 /* backend.h's dh_root, dh_children, dh_search, dh_drop */
 void gbdt_devhist_root(gbdt_devhist_t *d, int quant, int64_t *sums);
 int gbdt_devhist_children(gbdt_devhist_t *d, int leaf, int right, int small);
-void gbdt_devhist_search(gbdt_devhist_t *d, int leaf, const uint8_t *use, int64_t G, int64_t H, int64_t N,
-                         const ps_split_params_t *p, const ps_split_q_t *q, ps_split_t *best);
+void gbdt_devhist_search(gbdt_devhist_t *d, int n, const ps_dh_query_t *qs, const uint8_t *use,
+                         const ps_split_params_t *p, int quant, ps_split_t *best);
 void gbdt_devhist_drop(gbdt_devhist_t *d, int leaf);
 #endif

@@ -254,19 +254,25 @@ static void refit(grow_t *g, int nleaves) {
  * blocks' winners exchanged are that split too) and nothing is exchanged;
  * the rest as above. Categorical features keep the host path. ---- */
 
-/* A leaf's best split, searched on the device (find_split's conditions). */
-static void dev_search(grow_t *g, int i) {
-  leaf_t *l = &g->leaf[i];
+/* Leaves ids[0..n)'s best splits (n <= 2), searched on the device in one
+ * round trip (find_split's conditions). */
+static void dev_search(grow_t *g, int n, const int *ids) {
   double t0 = ps_now();
-  l->best = (ps_split_t){.feature = -1};
-  l->is_cat = 0;
-  int deep = g->p->max_depth > 0 && l->depth >= g->p->max_depth;
-  if (!deep && l->n / 2 >= g->p->split.min_data) {
+  ps_dh_query_t qs[2];
+  ps_split_t best[2];
+  int m = 0;
+  for (int k = 0; k < n; k++) {
+    leaf_t *l = &g->leaf[ids[k]];
+    l->best = (ps_split_t){.feature = -1};
+    l->is_cat = 0;
+    if ((g->p->max_depth > 0 && l->depth >= g->p->max_depth) || l->n / 2 < g->p->split.min_data) continue;
     int64_t hq = g->quant ? l->h / g->p->qh_step : 0;
-    ps_split_q_t q = {.qg_step = g->p->qg_step, .qh_step = g->p->qh_step,
-                      .per = hq > 0 ? (double)l->n / (double)hq : 0.0};
-    g->b->dh_search(g->b, i, g->p->use, l->g, l->h, l->n, &g->p->split, g->quant ? &q : NULL, &l->best);
+    qs[m++] = (ps_dh_query_t){.leaf = ids[k], .G = l->g, .H = l->h, .N = l->n,
+                              .q = {.qg_step = g->p->qg_step, .qh_step = g->p->qh_step,
+                                    .per = hq > 0 ? (double)l->n / (double)hq : 0.0}};
   }
+  if (m > 0) g->b->dh_search(g->b, m, qs, g->p->use, &g->p->split, g->quant, best);
+  for (int k = 0; k < m; k++) g->leaf[qs[k].leaf].best = best[k];
   g->tm->split += now_minus(t0);
 }
 
@@ -285,7 +291,7 @@ static void dev_root(grow_t *g) {
   r->h = sums[1] * (g->quant ? g->p->qh_step : 1);
   r->n = sums[2];
   r->parent_node = -1;
-  dev_search(g, 0);
+  dev_search(g, 1, (int[]){0});
 }
 
 static void dev_children(grow_t *g, int best, int right) {
@@ -294,8 +300,7 @@ static void dev_children(grow_t *g, int best, int right) {
   double t0 = ps_now();
   g->kept += g->b->dh_children(g->b, best, right, small) ? 1 : 2;
   g->tm->hist += now_minus(t0);
-  dev_search(g, small);
-  dev_search(g, large);
+  dev_search(g, 2, (int[]){small, large});
   for (int c = 0; c < 2; c++) {
     int x = c ? large : small;
     if (leaf[x].best.feature < 0 || g->kept > g->keep_max) {
