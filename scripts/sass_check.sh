@@ -25,6 +25,9 @@
 #    innermost row loop with atomics at most 6 instructions a value;
 #  - the tiled predict kernel (predict_tiled_kernel) stages its rows by
 #    cp.async (LDGSTS) and reads its nodes from shared memory (LDS.128).
+#  - the leaf round trip's kernels (hist_sub.cu's sub_kernel, split.cu's
+#    exact and quantized feature_kernel / best_kernel) exist, do not spill,
+#    and sub_kernel has no CALL (no 64-bit division).
 # Needs nvcc and cuobjdump (+ nvdisasm) on PATH, or CUOBJDUMP=...;
 # exits 77 (skipped) without them.  usage: scripts/sass_check.sh [outdir]
 set -euo pipefail
@@ -157,6 +160,22 @@ while read -r name regs spill; do
   pfound=1
 done <"$out/gbdt_predict_tiled.regs"
 if [ -z "${pfound:-}" ]; then echo "  FAIL: no predict_tiled_kernel in kernels/gbdt/predict_tiled.cu"; fail=1; fi
+# the leaf round trip on the device (issue 28): the subtraction kernel and
+# the exact and quantized split search are there, without spills or local
+# memory, and the subtraction runs no 64-bit division (no CALL)
+for want in "gbdt_hist_sub sub_kernel" "gbdt_split feature_kernelINS_5ExactE" "gbdt_split feature_kernelINS_5QuantE" \
+            "gbdt_split best_kernelINS_5ExactE" "gbdt_split best_kernelINS_5QuantE"; do
+  read -r f k <<<"$want"
+  line=$(grep -F "$k" "$out/$f.regs" | head -1 || true)
+  if [ -z "$line" ]; then echo "  FAIL: no $k in kernels/gbdt/${f#gbdt_}.cu"; fail=1; continue; fi
+  read -r name regs spill <<<"$line"
+  body=$(awk -v n="$name" '/Function : /{on = $3 == n} on' "$out/$f.sass")
+  local_ops=$(grep -cE '\s(LDL|STL)' <<<"$body" || true); call=$(grep -cE '\sCALL' <<<"$body" || true)
+  printf '%-34s %5s regs, %s spill, %s LDL/STL, %s CALL\n' "$(sed -E 's/INS_5(Exact|Quant)E/<\1>/' <<<"$k")" "$regs" \
+    "$spill" "$local_ops" "$call"
+  if [ "$spill" != 0 ] || [ "$local_ops" != 0 ]; then echo "  FAIL: $k spills or uses local memory"; fail=1; fi
+  if [ "$k" = sub_kernel ] && [ "$call" != 0 ]; then echo "  FAIL: sub_kernel calls a subroutine (64-bit division)"; fail=1; fi
+done
 echo "sass_check: SASS and ptxas output in $out"
 [ $fail = 0 ] && echo "sass_check: passed" || echo "sass_check: FAILED"
 exit $fail

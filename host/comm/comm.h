@@ -66,6 +66,12 @@ int comm_agree_stop(void);
  * If NCCL's set-up fails on any rank, every rank stays on MPI (one warning). */
 void comm_use_device(int device);
 int comm_nccl_active(void);
+/* Exact int64 sums over ranks of a DEVICE buffer, queued on the caller's
+ * CUDA stream (a cudaStream_t) and waited for: by ncclAllReduce (ncclInt64,
+ * ncclSum: integers, so MPI's bits) when NCCL is active, returning 1; 0
+ * when it is not (one rank: nothing to sum, 1): the caller then sums
+ * through host memory with comm_allreduce_sum_i64. Collective. */
+int comm_allreduce_sum_i64_device(int64_t *dbuf, size_t n, void *stream);
 
 /* The MPI communicator of the job, as an opaque pointer to an MPI_Comm,
  * for MPI-IO (io/h5.c); NULL when the transport has no MPI. */

@@ -258,7 +258,7 @@ static int nccl_failed_somewhere(int failed, const char *why) {
   char first[512];
   comm_agree_failure(failed ? ps_rank : INT64_MAX, why, first, sizeof first);
   nccl_abandon();
-  ps_warn("comm: NCCL set-up failed on %lld of %d ranks (%s); the float64 sums go over MPI", (long long)nfail,
+  ps_warn("comm: NCCL set-up failed on %lld of %d ranks (%s); the float64 and histogram sums go over MPI", (long long)nfail,
           ps_size, first);
   return 1;
 }
@@ -274,3 +274,9 @@ void comm_use_device(int device) {
   nccl_failed_somewhere(nccl_warmup(why, sizeof why) != 0, why);
 }
 int comm_nccl_active(void) { return nccl_active(); }
+int comm_allreduce_sum_i64_device(int64_t *dbuf, size_t n, void *stream) {
+  if (ps_size == 1) return 1;
+  if (!nccl_active()) return 0;
+  nccl_allreduce_sum_i64_device(dbuf, n, stream);
+  return 1;
+}

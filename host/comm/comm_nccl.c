@@ -6,7 +6,8 @@
  * through pinned memory, so the wait below polls: NCCL's asynchronous error
  * or a timeout (PROPSCORE_NCCL_TIMEOUT seconds, default 600) aborts the job
  * instead of hanging when a peer is gone. The set-up and a first sum may
- * fail instead (comm_mpi.c agrees on that and keeps MPI). */
+ * fail instead (comm_mpi.c agrees on that and keeps MPI). Integer sums of
+ * device buffers (the trees' histograms) are one ncclAllReduce in place. */
 #define _POSIX_C_SOURCE 200809L
 #include <cuda_runtime_api.h>
 #include <mpi.h>
@@ -103,12 +104,12 @@ void nccl_abandon(void) {
 /* 0 when the stream's work is done; -1 and why on NCCL's asynchronous error
  * or no progress in PROPSCORE_NCCL_TIMEOUT seconds (default 600: a peer is
  * gone); the caller then aborts the communicator, so nothing hangs. */
-static int wait_polling(const char *what, char *why, size_t n) {
+static int wait_polling(cudaStream_t on, const char *what, char *why, size_t n) {
   const char *env = getenv("PROPSCORE_NCCL_TIMEOUT");
   double limit = env ? atof(env) : 600.0, t0 = ps_now();
   struct timespec nap = {0, 50000};
   for (;;) {
-    cudaError_t e = cudaStreamQuery(stream);
+    cudaError_t e = cudaStreamQuery(on);
     if (e == cudaSuccess) return 0;
     if (e != cudaErrorNotReady) ps_die_local("NCCL %s: CUDA error %s", what, cudaGetErrorString(e));
     ncclResult_t r = ncclSuccess;
@@ -144,7 +145,7 @@ static int sum_into(double *buf, size_t n, char *why, size_t wn) {
   }
   ps_sum_parts(drecv, ps_size, n, dsum, stream);
   CUDA_CHECK(cudaMemcpyAsync(host, dsum, n * sizeof(double), cudaMemcpyDeviceToHost, stream));
-  if (wait_polling("allreduce", why, wn) != 0) return -1;
+  if (wait_polling(stream, "allreduce", why, wn) != 0) return -1;
   memcpy(buf, host, n * sizeof(double));
   return 0;
 }
@@ -153,6 +154,22 @@ void nccl_allreduce_sum_f64(double *buf, size_t n) {
   if (n == 0) return;
   char why[512];
   if (sum_into(buf, n, why, sizeof why) != 0) {
+    ncclCommAbort(nccl);
+    ps_die_local("%s; aborting the job", why);
+  }
+}
+
+/* The int64 sums of a device buffer in place (exact: any order gives the
+ * same integers), on the caller's stream, so the histogram kernel before
+ * it and the subtraction and split search after it need no host round
+ * trip; polled like the float64 sums. */
+void nccl_allreduce_sum_i64_device(int64_t *d, size_t n, void *on) {
+  if (n == 0) return;
+  char why[512] = "";
+  ncclResult_t r = ncclAllReduce(d, d, n, ncclInt64, ncclSum, nccl, (cudaStream_t)on);
+  if (r != ncclSuccess && r != ncclInProgress)
+    snprintf(why, sizeof why, "rank %d: ncclAllReduce failed: %s", ps_rank, ncclGetErrorString(r));
+  if (why[0] || wait_polling((cudaStream_t)on, "allreduce (int64)", why, sizeof why) != 0) {
     ncclCommAbort(nccl);
     ps_die_local("%s; aborting the job", why);
   }

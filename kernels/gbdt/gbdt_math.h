@@ -102,4 +102,9 @@ PS_GHD int ps_gbdt_left_raw(float v, float threshold, int default_left) {
 PS_GHD int ps_gbdt_left_bin(int bin, int threshold_bin, int default_left) {
   return bin == 0 ? default_left : bin <= threshold_bin;
 }
+
+/* Quantized histograms (grow.h): a bin's rows estimated from its Hessian
+ * quanta qh, round(qh per) with per = the leaf's rows / its sum of qh
+ * (LightGBM's way); the host's widening and the split kernels share it. */
+PS_GHD int64_t ps_gbdt_q_rows(int64_t qh, double per) { return (int64_t)PS_DADD(PS_DMUL((double)qh, per), 0.5); }
 #endif

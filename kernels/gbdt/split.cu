@@ -6,11 +6,15 @@
  * gbdt_math.h's rounded formula; a warp reduction whose comparison is a
  * total order (gain, then the earlier candidate) picks the feature's first
  * best whatever the order of the reduction. Then one thread takes the best over features in feature
- * order with the twin's strict "greater". CPU twin: split_cpu.c. */
+ * order with the twin's strict "greater". CPU twin: split_cpu.c. The same
+ * kernels read a quantized histogram of (sum qg, sum qh) pairs in the
+ * exact search's units (issue 28; twin split_q_cpu.c): g = qg sg,
+ * h = qh sh, rows = ps_gbdt_q_rows(qh, per), as the host widens them. */
 #include "common/cuda_check.h"
 #include "common/launch.h"
 #include "gbdt/gbdt_kernels.h"
 #include "gbdt/gbdt_math.h"
+#include "gbdt/leafhist_kernels.h"
 
 namespace {
 
@@ -25,12 +29,29 @@ __device__ __forceinline__ bool beats(double ga, int ka, double gb, int kb) {
   return ka < kb;
 }
 
+/* A bin's (g, h, rows): the exact histogram [bins][3] ... */
+struct Exact {
+  const int64_t *__restrict__ h;
+  __device__ __forceinline__ void at(int64_t q, int64_t &g, int64_t &hh, int64_t &n) const {
+    g = h[PS_HIST_W * q], hh = h[PS_HIST_W * q + 1], n = h[PS_HIST_W * q + 2];
+  }
+};
+/* ... or the quantized one [bins][2] in the exact search's units */
+struct Quant {
+  const int64_t *__restrict__ h;
+  ps_split_q_t q;
+  __device__ __forceinline__ void at(int64_t b, int64_t &g, int64_t &hh, int64_t &n) const {
+    g = h[2 * b] * q.qg_step, hh = h[2 * b + 1] * q.qh_step, n = ps_gbdt_q_rows(h[2 * b + 1], q.per);
+  }
+};
+
 __device__ __forceinline__ int64_t up(int64_t v, int d) {
   return (int64_t)__shfl_up_sync(0xffffffffu, (long long)v, (unsigned)d);
 }
 
+template <class Hist>
 __global__ void __launch_bounds__(THREADS)
-    feature_kernel(const int64_t *__restrict__ hist, const int64_t *__restrict__ bin_off, int64_t f,
+    feature_kernel(Hist hist, const int64_t *__restrict__ bin_off, int64_t f,
                    const uint8_t *__restrict__ use, int64_t G, int64_t H, int64_t N, ps_split_params_t p,
                    ps_split_t *per_feature) {
   const int lane = threadIdx.x & 31;
@@ -41,24 +62,31 @@ __global__ void __launch_bounds__(THREADS)
     return;
   }
   const int nb = (int)(bin_off[j + 1] - bin_off[j]);
-  const int64_t *h = hist + PS_HIST_W * bin_off[j];
+  const int64_t q0 = bin_off[j];
   /* this lane's value bins t0 .. t1-1, their sums; the lanes before it by a scan (exact integers) */
   const int t0 = 1 + lane * PER_LANE, t1 = t0 + PER_LANE < nb ? t0 + PER_LANE : nb;
   int64_t lg = 0, lh = 0, ln = 0;
-  for (int t = t0; t < t1; t++) lg += h[PS_HIST_W * t], lh += h[PS_HIST_W * t + 1], ln += h[PS_HIST_W * t + 2];
+  for (int t = t0; t < t1; t++) {
+    int64_t g, hh, n;
+    hist.at(q0 + t, g, hh, n);
+    lg += g, lh += hh, ln += n;
+  }
   int64_t ig = lg, ih = lh, in = ln;
   for (int d = 1; d < 32; d <<= 1) {
     int64_t a = up(ig, d), b = up(ih, d), c = up(in, d);
     if (lane >= d) ig += a, ih += b, in += c;
   }
   int64_t cg = ig - lg, ch = ih - lh, cn = in - ln; /* sums of the bins before t0 */
-  const int64_t mg = h[0], mh = h[1], mn = h[2];
+  int64_t mg, mh, mn;
+  hist.at(q0, mg, mh, mn);
   const double parent = ps_gbdt_split_parent(G, H, p.scale, p.l2), inv = 1.0 / p.scale;
   double best = p.min_gain;
   int bkey = -1;
   int64_t bg = 0, bh = 0, bn = 0;
   for (int t = t0; t < t1; t++) { /* the twin's order: bins up, missing right before missing left */
-    cg += h[PS_HIST_W * t], ch += h[PS_HIST_W * t + 1], cn += h[PS_HIST_W * t + 2];
+    int64_t g, hh, n;
+    hist.at(q0 + t, g, hh, n);
+    cg += g, ch += hh, cn += n;
     if (t < nb - 1 || mn > 0) { /* values 1..t left (at the last bin: only when missing rows go right) */
       double g0 = ps_gbdt_split_gain(cg, ch, cn, G, H, N, parent, inv, p.l2, p.min_data, p.min_hess);
       if (g0 > best) best = g0, bkey = 2 * t, bg = cg, bh = ch, bn = cn;
@@ -89,7 +117,8 @@ __global__ void __launch_bounds__(THREADS)
   }
 }
 
-__global__ void best_kernel(const ps_split_t *__restrict__ per_feature, int64_t f, const int64_t *__restrict__ hist,
+template <class Hist>
+__global__ void best_kernel(const ps_split_t *__restrict__ per_feature, int64_t f, Hist hist,
                             const int64_t *__restrict__ bin_off, int64_t N, double min_gain, ps_split_t *out) {
   ps_split_t b;
   b.gain = min_gain;
@@ -100,8 +129,25 @@ __global__ void best_kernel(const ps_split_t *__restrict__ per_feature, int64_t 
   for (int64_t j = 0; j < f; j++)
     if (per_feature[j].feature >= 0 && per_feature[j].gain > b.gain) b = per_feature[j];
   /* no missing rows at the chosen node: missing values (at scoring) go to the larger side */
-  if (b.feature >= 0 && hist[PS_HIST_W * bin_off[b.feature] + 2] == 0) b.default_left = b.ln >= N - b.ln;
+  if (b.feature >= 0) {
+    int64_t mg, mh, mn;
+    hist.at(bin_off[b.feature], mg, mh, mn);
+    if (mn == 0) b.default_left = b.ln >= N - b.ln;
+  }
   *out = b;
+}
+
+template <class Hist>
+void search(Hist hist, int64_t f, const int64_t *bin_off, const uint8_t *use, int64_t G, int64_t H, int64_t N,
+            ps_split_params_t p, void *work, ps_split_t *best, cudaStream_t s) {
+  ps_split_t *per = (ps_split_t *)work;
+  if (f > 0) {
+    PS_LAUNCH(ps_grid_1d((uint64_t)f, WARPS), THREADS, 0, s, feature_kernel<Hist>)(hist, bin_off, f, use, G, H, N, p,
+                                                                                  per);
+    CUDA_CHECK(cudaGetLastError());
+  }
+  PS_LAUNCH(1, 1, 0, s, best_kernel<Hist>)(per, f, hist, bin_off, N, p.min_gain, best);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 } // namespace
@@ -111,11 +157,11 @@ extern "C" size_t ps_gbdt_split_work(int64_t f) { return sizeof(ps_split_t) * (s
 extern "C" void ps_gbdt_split_cuda(const int64_t *hist, int64_t f, const int64_t *bin_off, const uint8_t *use,
                                    int64_t G, int64_t H, int64_t N, ps_split_params_t p, void *work, ps_split_t *best,
                                    cudaStream_t s) {
-  ps_split_t *per = (ps_split_t *)work;
-  if (f > 0) {
-    PS_LAUNCH(ps_grid_1d((uint64_t)f, WARPS), THREADS, 0, s, feature_kernel)(hist, bin_off, f, use, G, H, N, p, per);
-    CUDA_CHECK(cudaGetLastError());
-  }
-  PS_LAUNCH(1, 1, 0, s, best_kernel)(per, f, hist, bin_off, N, p.min_gain, best);
-  CUDA_CHECK(cudaGetLastError());
+  search(Exact{hist}, f, bin_off, use, G, H, N, p, work, best, s);
+}
+
+extern "C" void ps_gbdt_split_q_cuda(const int64_t *hist2, int64_t f, const int64_t *bin_off, const uint8_t *use,
+                                     int64_t G, int64_t H, int64_t N, ps_split_params_t p, ps_split_q_t q, void *work,
+                                     ps_split_t *best, cudaStream_t s) {
+  search(Quant{hist2, q}, f, bin_off, use, G, H, N, p, work, best, s);
 }

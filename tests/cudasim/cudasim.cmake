@@ -58,7 +58,8 @@ file(GLOB PS_CUDA_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/kernels/common/*.cu 
      ${CMAKE_SOURCE_DIR}/kernels/kmeans/*.cu ${CMAKE_SOURCE_DIR}/kernels/gbdt/*.cu)
 list(FILTER PS_CUDA_SRC EXCLUDE REGEX "/bench_[^/]*\\.cu$") # the benches: propscore-bench
 add_library(pscuda_obj OBJECT ${CMAKE_SOURCE_DIR}/host/models/logreg/backend_cuda.c
-            ${CMAKE_SOURCE_DIR}/host/models/kmeans/backend_cuda.c ${CMAKE_SOURCE_DIR}/host/models/gbdt/backend_cuda.c)
+            ${CMAKE_SOURCE_DIR}/host/models/kmeans/backend_cuda.c ${CMAKE_SOURCE_DIR}/host/models/gbdt/backend_cuda.c
+            ${CMAKE_SOURCE_DIR}/host/models/gbdt/devhist_backend_cuda.c)
 cudasim_cu(pscuda_obj ${PS_CUDA_SRC})
 target_include_directories(pscuda_obj PRIVATE ${PS_INCLUDES})
 target_compile_definitions(pscuda_obj PRIVATE ${PS_DEFS})

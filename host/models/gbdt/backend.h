@@ -12,9 +12,17 @@
 
 #include "gbdt/gbdt_cpu.h"
 #include "gbdt/gbdt_sparse_cpu.h"
+#include "gbdt/leafhist.h"
 #include "models/gbdt/bundle.h"
 
 typedef struct ps_gbdt_backend ps_gbdt_backend_t;
+/* A leaf to search on the device (dh_search): its sums over all ranks, and
+ * the units of a quantized histogram. */
+typedef struct {
+  int leaf;
+  int64_t G, H, N;
+  ps_split_q_t q;
+} ps_dh_query_t;
 struct ps_gbdt_backend {
   const char *name;
   /* The training rows' bins B [n][f] (kept, not copied, by the CPU backend). */
@@ -63,6 +71,25 @@ struct ps_gbdt_backend {
    * (gbdt/gbdt_sparse_cpu.h; set_rows had B NULL), kept, not copied; hist,
    * hist_q and split then read them. */
   void (*set_sparse)(ps_gbdt_backend_t *b, const ps_gbdt_sparse_t *sp);
+  /* Optional (NULL: grow.c sums, subtracts and searches the histograms on
+   * the host; issue 28): a leaf's ALL-RANK histogram kept on the device --
+   * built there, summed across ranks there (NCCL on device memory, else a
+   * host copy and MPI), the larger child's by subtraction there, the split
+   * searched there over every feature (so every rank finds the serial
+   * search's split: nothing to exchange) -- only a split's numbers come
+   * back. dh_root: a new tree (every kept histogram dropped), the root's
+   * histogram (quant: (qg, qh) pairs, hist_q's), sums [3] += the all-rank
+   * sums of feature 0's bins; dh_children: leaf splits into itself and
+   * right, the smaller child's built, the larger the parent's minus it
+   * while the parent's is kept (returns 1), else built too (0); dh_search:
+   * best[i] = ps_gbdt_split_cpu's best of leaf qs[i].leaf's histogram (n <=
+   * 2: both children, one copy back; quant: read in qs[i].q's units, as
+   * grow.c's search); dh_drop: a leaf's histogram freed. */
+  void (*dh_root)(ps_gbdt_backend_t *b, int quant, int64_t *sums);
+  int (*dh_children)(ps_gbdt_backend_t *b, int leaf, int right, int small);
+  void (*dh_search)(ps_gbdt_backend_t *b, int n, const ps_dh_query_t *qs, const uint8_t *use,
+                    const ps_split_params_t *p, int quant, ps_split_t *best);
+  void (*dh_drop)(ps_gbdt_backend_t *b, int leaf);
 };
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void);

@@ -1,10 +1,10 @@
 /* backend_cuda.c: the trees' CUDA backend (backend.h) over the kernels of
  * kernels/gbdt: the training rows' bins, fixed-point gradients, the row
  * partition (one array of row indices, a leaf a segment of it, as the CPU
- * backend) and the leaf histograms stay on the device; a histogram comes
- * back to the host for the all-rank sum (exact integers), the split search
- * runs on the device from the summed histogram, and only the split's
- * numbers come back. Raw rows are binned on the device block by block while
+ * backend) and the leaf histograms stay on the device: summed across ranks
+ * there (NCCL, else through the host), the larger child by subtraction,
+ * the split searched there (devhist_backend_cuda.c); only the split's numbers come
+ * back. Raw rows are binned on the device block by block while
  * they load. Every kernel gives its CPU twin's bits, so the model file is
  * byte-identical to --device cpu. Also the scoring side (gbdt_cuda_scorer_*,
  * for `score --device cuda`): every head's forest goes up once, a block of
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "comm/comm.h"
 #include "common/cuda_check.h"
 #include "core/util.h"
 #include "gbdt/gbdt_cat.h"
@@ -21,6 +22,7 @@
 #include "gbdt/hist_q.h"
 #include "models/device.h"
 #include "models/gbdt/backend.h"
+#include "models/gbdt/devhist_backend_cuda.h"
 
 typedef struct {
   int device;
@@ -46,6 +48,7 @@ typedef struct {
   int32_t *gh, qmax;
   ps_gbdt_hist_q_plan_t *qplan;
   int64_t *lsums;
+  gbdt_devhist_t *dh;          /* the leaf histograms kept on the device (devhist_backend_cuda.c) */
 } cuda_t;
 
 
@@ -66,6 +69,8 @@ static void release_rows(cuda_t *s) {
   s->lsums = NULL;
   ps_gbdt_hist_plan_destroy(s->plan);
   ps_gbdt_hist_q_plan_destroy(s->qplan);
+  gbdt_devhist_destroy(s->dh);
+  s->dh = NULL;
   s->plan = NULL;
   s->qplan = NULL;
   free(s->begin), free(s->count), free(s->leaf_h);
@@ -87,13 +92,33 @@ static void release_binning(cuda_t *s) {
 /* The most this backend holds at once (the train command checks it against
  * --gpu-mem-limit before loading): while the rows load, a block of bin_rows
  * raw rows and their bins (5 bytes a value) and the cut points; then what
- * set_rows allocates for n rows (the binning buffers freed first). */
+ * set_rows allocates for n rows (the binning buffers freed first), with a
+ * histogram a leaf kept on the device (devhist_backend_cuda.c). */
 static int64_t device_bytes(int64_t n, int64_t f, int64_t total_bins, int max_leaves, int64_t bin_rows) {
   int64_t per_row = f + 1 + 8 * 4 + 4 + 4; /* bins, bag, gq hq rows tmp, leaf, packed quantized (g, h) */
-  int64_t rows = n * per_row + (int64_t)ps_gbdt_partition_work(n) + 24 * total_bins + 8 * (f + 1) + f +
+  int64_t rows = n * per_row + (int64_t)ps_gbdt_partition_work(n) + 24 * total_bins * (max_leaves + 2) + 8 * (f + 1) + f +
                  (int64_t)ps_gbdt_split_work(f) + 32 * (int64_t)(max_leaves + 1) + ((int64_t)1 << 20);
   int64_t binning = bin_rows * f * 5 + 4 * total_bins + 8 * (f + 1) + ((int64_t)1 << 20);
   return rows > binning ? rows : binning;
+}
+
+/* A leaf's local histogram into dst on the device (devhist_backend_cuda.c's env). */
+static void local_hist(void *ctx, int leaf, int quant, int64_t *dst) {
+  cuda_t *s = ctx;
+  if (quant) {
+    ps_gbdt_hist_q_cuda(s->qplan, s->B, s->rows + s->begin[leaf], s->count[leaf], s->gh, s->qmax, dst, s->s);
+    return;
+  }
+  CUDA_CHECK(cudaMemsetAsync(dst, 0, (size_t)PS_HIST_W * sizeof(int64_t) * (size_t)(s->total_bins ? s->total_bins : 1),
+                             s->s));
+  ps_gbdt_hist_cuda(s->plan, s->B, s->rows + s->begin[leaf], s->count[leaf], s->gq, s->hq, dst, s->s);
+}
+
+static void devhist_attach(cuda_t *s, const int64_t *bin_off) {
+  gbdt_devhist_env_t e = {.s = s->s, .f = s->f, .total_bins = s->total_bins, .max_leaves = s->max_leaves,
+                          .bin_off = bin_off, .dbin_off = s->bin_off, .use = s->use, .swork = s->swork,
+                          .local = local_hist, .ctx = s};
+  s->dh = gbdt_devhist_create(&e);
 }
 
 static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t f, const int64_t *bin_off,
@@ -132,6 +157,7 @@ static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t 
   CUDA_CHECK(cudaMemcpyAsync(s->bin_off, bin_off, sizeof(int64_t) * (size_t)(f + 1), cudaMemcpyHostToDevice, s->s));
   s->plan = ps_gbdt_hist_plan_create(bin_off, f, 0, s->s); /* waits for the copies too */
   s->qplan = ps_gbdt_hist_q_plan_create(bin_off, f, 0, s->s);
+  devhist_attach(s, bin_off);
   nvtxRangePop();
 }
 
@@ -228,6 +254,18 @@ static void hist_q(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
   nvtxRangePop();
 }
 
+static void dh_root(ps_gbdt_backend_t *b, int quant, int64_t *sums) {
+  gbdt_devhist_root(((cuda_t *)b->impl)->dh, quant, sums);
+}
+static int dh_children(ps_gbdt_backend_t *b, int leaf, int right, int small) {
+  return gbdt_devhist_children(((cuda_t *)b->impl)->dh, leaf, right, small);
+}
+static void dh_search(ps_gbdt_backend_t *b, int n, const ps_dh_query_t *qs, const uint8_t *use,
+                      const ps_split_params_t *p, int quant, ps_split_t *best) {
+  gbdt_devhist_search(((cuda_t *)b->impl)->dh, n, qs, use, p, quant, best);
+}
+static void dh_drop(ps_gbdt_backend_t *b, int leaf) { gbdt_devhist_drop(((cuda_t *)b->impl)->dh, leaf); }
+
 static int64_t leaf_rows(ps_gbdt_backend_t *b, int leaf) { return ((cuda_t *)b->impl)->count[leaf]; }
 
 static void leaf_sums(ps_gbdt_backend_t *b, int nleaves, int64_t *sums) {
@@ -294,8 +332,14 @@ ps_gbdt_backend_t *gbdt_backend_cuda(void) {
                            .set_quant = set_quant, .hist_q = hist_q, .leaf_rows = leaf_rows,
                            .leaf_sums = leaf_sums, .destroy = destroy,
                            .device_memory = (int64_t)(0.8 * (double)free_b / share),
-                           .device_bytes = device_bytes, .impl = s, .split_set = split_set};
-  device_report("gbdt", pl, b->device_memory, -1);
+                           .device_bytes = device_bytes, .impl = s, .split_set = split_set, .dh_root = dh_root,
+                           .dh_children = dh_children, .dh_search = dh_search, .dh_drop = dh_drop};
+  /* the leaf histograms' int64 sums over NCCL on device memory when every rank has a GPU of its own */
+  comm_use_device(share == 1 ? s->device : -1);
+  device_report("gbdt", pl, b->device_memory, comm_nccl_active());
+  if (ps_size > 1)
+    ps_log("gbdt: leaf histograms kept on the device, summed across ranks %s", comm_nccl_active()
+           ? "by NCCL on device memory (int64 allreduce)" : "through host memory by MPI (NCCL off)");
   return b;
 }
 

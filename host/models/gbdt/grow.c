@@ -8,6 +8,7 @@
 #include "comm/comm.h"
 #include "core/util.h"
 #include "gbdt/gbdt_cat.h"
+#include "gbdt/gbdt_math.h"
 #include "models/gbdt/categorical.h"
 #include "models/gbdt/split_dist.h"
 
@@ -56,6 +57,7 @@ typedef struct {
   size_t len, bytes;      /* a histogram block's values and bytes */
   int64_t kept, keep_max; /* histograms kept, at most (the budget) */
   ps_dist_t d;            /* this rank's block of features */
+  int dev;                /* the backend keeps the histograms (dh_*): see dev_root */
 } grow_t;
 
 /* A leaf's local histogram (quantized: int64 pairs, widened from the
@@ -88,7 +90,7 @@ static void search(grow_t *g, leaf_t *l, const int64_t *h) {
   for (int64_t q = 0; q < g->d.nq; q++) {
     x[3 * q] = h[2 * q] * g->p->qg_step;
     x[3 * q + 1] = h[2 * q + 1] * g->p->qh_step;
-    x[3 * q + 2] = (int64_t)((double)h[2 * q + 1] * per + 0.5);
+    x[3 * q + 2] = ps_gbdt_q_rows(h[2 * q + 1], per);
   }
   find_split(g->b, &g->d, l, x, g->bins, g->p, g->tm);
 }
@@ -118,8 +120,13 @@ static void exchange(grow_t *g, int a, int b) {
 
 /* The root: its histogram, its sums (every row is in one bin of feature
  * 0: this rank's summed over ranks), its best split. */
+static void dev_root(grow_t *g);
 static void grow_root(grow_t *g) {
   leaf_t *r = &g->leaf[0];
+  if (g->dev) {
+    dev_root(g);
+    return;
+  }
   r->hist = ps_malloc(g->bytes);
   g->kept = 1;
   int64_t sums[PS_HIST_W] = {0};
@@ -163,8 +170,13 @@ static void record_node(const grow_t *g, ps_tree_t *t, int best, int node, int r
 /* The children's histograms -- the smaller one's built, the larger one the
  * parent's minus it -- and best splits; kept while the budget allows (a
  * leaf that can still split needs its histogram). */
+static void dev_children(grow_t *g, int best, int right);
 static void child_histograms(grow_t *g, int best, int right, int64_t *ph) {
   leaf_t *leaf = g->leaf;
+  if (g->dev) {
+    dev_children(g, best, right);
+    return;
+  }
   int small = leaf[best].n <= leaf[right].n ? best : right, large = small == best ? right : best;
   leaf[small].hist = NULL;
   leaf[large].hist = NULL;
@@ -237,6 +249,68 @@ static void refit(grow_t *g, int nleaves) {
   free(sums);
 }
 
+/* ---- the histograms on the device (the backend's dh_* ops, issue 28):
+ * every rank holds each leaf's all-rank histogram there and searches all
+ * features, so each finds the serial search's split (split_dist.h: the
+ * blocks' winners exchanged are that split too) and nothing is exchanged;
+ * the rest as above. Categorical features keep the host path. ---- */
+
+/* Leaves ids[0..n)'s best splits (n <= 2), searched on the device in one
+ * round trip (find_split's conditions). */
+static void dev_search(grow_t *g, int n, const int *ids) {
+  double t0 = ps_now();
+  ps_dh_query_t qs[2];
+  ps_split_t best[2];
+  int m = 0;
+  for (int k = 0; k < n; k++) {
+    leaf_t *l = &g->leaf[ids[k]];
+    l->best = (ps_split_t){.feature = -1};
+    l->is_cat = 0;
+    if ((g->p->max_depth > 0 && l->depth >= g->p->max_depth) || l->n / 2 < g->p->split.min_data) continue;
+    int64_t hq = g->quant ? l->h / g->p->qh_step : 0;
+    qs[m++] = (ps_dh_query_t){.leaf = ids[k], .G = l->g, .H = l->h, .N = l->n,
+                              .q = {.qg_step = g->p->qg_step, .qh_step = g->p->qh_step,
+                                    .per = hq > 0 ? (double)l->n / (double)hq : 0.0}};
+  }
+  if (m > 0) g->b->dh_search(g->b, m, qs, g->p->use, &g->p->split, g->quant, best);
+  for (int k = 0; k < m; k++) g->leaf[qs[k].leaf].best = best[k];
+  g->tm->split += now_minus(t0);
+}
+
+static void dev_root(grow_t *g) {
+  leaf_t *r = &g->leaf[0];
+  double t0 = ps_now();
+  int64_t sums[PS_HIST_W] = {0};
+  g->b->dh_root(g->b, g->quant, sums); /* all-rank sums of feature 0's bins */
+  g->kept = 1;
+  if (g->quant) {
+    sums[2] = g->b->leaf_rows(g->b, 0);
+    comm_allreduce_sum_i64(&sums[2], 1);
+  }
+  g->tm->hist += now_minus(t0);
+  r->g = sums[0] * (g->quant ? g->p->qg_step : 1);
+  r->h = sums[1] * (g->quant ? g->p->qh_step : 1);
+  r->n = sums[2];
+  r->parent_node = -1;
+  dev_search(g, 1, (int[]){0});
+}
+
+static void dev_children(grow_t *g, int best, int right) {
+  leaf_t *leaf = g->leaf;
+  int small = leaf[best].n <= leaf[right].n ? best : right, large = small == best ? right : best;
+  double t0 = ps_now();
+  g->kept += g->b->dh_children(g->b, best, right, small) ? 1 : 2;
+  g->tm->hist += now_minus(t0);
+  dev_search(g, 2, (int[]){small, large});
+  for (int c = 0; c < 2; c++) {
+    int x = c ? large : small;
+    if (leaf[x].best.feature < 0 || g->kept > g->keep_max) {
+      g->b->dh_drop(g->b, x);
+      g->kept--;
+    }
+  }
+}
+
 void grow_tree(ps_gbdt_backend_t *b, const ps_bins_t *bins, const ps_grow_params_t *p, ps_tree_t *t,
                ps_grow_times_t *tm) {
   int L = p->num_leaves < 2 ? 2 : p->num_leaves, quant = p->qg_step > 0;
@@ -246,6 +320,7 @@ void grow_tree(ps_gbdt_backend_t *b, const ps_bins_t *bins, const ps_grow_params
   grow_t g = {.b = b, .bins = bins, .p = p, .tm = tm, .leaf = ps_calloc((size_t)L, sizeof(leaf_t)), .len = d.len,
               .bytes = bytes, .keep_max = p->hist_budget / (int64_t)(most > 0 ? most : 1), .quant = quant,
               .x3 = quant ? ps_malloc(sizeof(int64_t) * PS_HIST_W * (size_t)(d.nq + 1)) : NULL, .d = d};
+  g.dev = b->dh_root && !bins->cat;
   t->nleaves = 1;
   t->ncat = 0;
   grow_root(&g);

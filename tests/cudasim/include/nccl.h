@@ -44,6 +44,8 @@ typedef enum {
   ncclFloat64 = 8, ncclDouble = 8
 } ncclDataType_t;
 
+typedef enum { ncclSum = 0, ncclProd = 1, ncclMax = 2, ncclMin = 3, ncclAvg = 4 } ncclRedOp_t;
+
 ncclResult_t ncclGetUniqueId(ncclUniqueId *id);
 ncclResult_t ncclCommInitRank(ncclComm_t *comm, int nranks, ncclUniqueId id, int rank);
 ncclResult_t ncclCommDestroy(ncclComm_t comm);
@@ -56,6 +58,10 @@ const char *ncclGetErrorString(ncclResult_t result);
 ncclResult_t cudasim_ncclAllGather(const char *file, int line, const void *sendbuff, void *recvbuff, size_t sendcount,
                                    ncclDataType_t datatype, ncclComm_t comm, cudaStream_t stream);
 #define ncclAllGather(...) cudasim_ncclAllGather(__FILE__, __LINE__, __VA_ARGS__)
+/* ncclSum of integer types only: exact, so MPI_Allreduce's result is NCCL's. */
+ncclResult_t cudasim_ncclAllReduce(const char *file, int line, const void *sendbuff, void *recvbuff, size_t count,
+                                   ncclDataType_t datatype, ncclRedOp_t op, ncclComm_t comm, cudaStream_t stream);
+#define ncclAllReduce(...) cudasim_ncclAllReduce(__FILE__, __LINE__, __VA_ARGS__)
 
 #ifdef __cplusplus
 }

@@ -2,9 +2,10 @@
  * MPI: a communicator is a duplicate of MPI_COMM_WORLD (its ranks must be
  * the world's, and every rank must pass the same unique id, which is
  * checked; PROPSCORE_CUDASIM_NCCL_FAIL makes the set-up fail on chosen
- * ranks); ncclAllGather is queued on its stream like any device operation
- * and runs as MPI_Allgather when the stream is synchronized -- the ranks
- * meet in stream order, as NCCL's kernels do. */
+ * ranks); ncclAllGather (ncclAllReduce: integer sums) is queued on its
+ * stream like any device operation and runs as MPI_Allgather
+ * (MPI_Allreduce) when the stream is synchronized -- the ranks meet in
+ * stream order, as NCCL's kernels do. */
 #define OMPI_SKIP_MPICXX 1
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
@@ -172,6 +173,31 @@ ncclResult_t cudasim_ncclAllGather(const char *file, int line, const void *send,
   cudaError_t e = rt::enqueue(stream, strf("ncclAllGather (%zu bytes a rank)", bytes), file, line, uses, [=] {
     if (MPI_Allgather(in_place ? MPI_IN_PLACE : send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, c) != MPI_SUCCESS)
       die("ncclAllGather (queued at %s): MPI_Allgather failed", site(file, line).c_str());
+  });
+  return e == cudaSuccess ? ncclSuccess : ncclInvalidArgument;
+}
+
+ncclResult_t cudasim_ncclAllReduce(const char *file, int line, const void *send, void *recv, size_t count,
+                                   ncclDataType_t type, ncclRedOp_t op, ncclComm_t comm, cudaStream_t stream) {
+  if (!comm || comm->aborted) return ncclInvalidArgument;
+  MPI_Datatype mt = type == ncclInt64 ? MPI_INT64_T : type == ncclInt32 ? MPI_INT32_T : MPI_DATATYPE_NULL;
+  if (mt == MPI_DATATYPE_NULL || op != ncclSum) {
+    note("ncclAllReduce at %s: the emulation sums ncclInt32 / ncclInt64 only", site(file, line).c_str());
+    return ncclInvalidUsage;
+  }
+  size_t bytes = count * type_size(type);
+  if (count > (size_t)0x7fffffff) {
+    note("ncclAllReduce at %s: %zu values; the emulation sends at most 2^31-1", site(file, line).c_str(), count);
+    return ncclInvalidUsage;
+  }
+  if (bytes == 0) return ncclSuccess;
+  bool in_place = send == recv;
+  std::vector<rt::Use> uses{rt::Use{recv, bytes, true, "recvbuff"}};
+  if (!in_place) uses.push_back(rt::Use{send, bytes, false, "sendbuff"});
+  MPI_Comm c = comm->comm;
+  cudaError_t e = rt::enqueue(stream, strf("ncclAllReduce (%zu bytes)", bytes), file, line, uses, [=] {
+    if (MPI_Allreduce(in_place ? MPI_IN_PLACE : send, recv, (int)count, mt, MPI_SUM, c) != MPI_SUCCESS)
+      die("ncclAllReduce (queued at %s): MPI_Allreduce failed", site(file, line).c_str());
   });
   return e == cudaSuccess ? ncclSuccess : ncclInvalidArgument;
 }
