@@ -24,7 +24,10 @@
 #    64 registers (two 512-thread blocks an SM), and for V = 16 every
 #    innermost row loop with atomics at most 6 instructions a value;
 #  - the tiled predict kernel (predict_tiled_kernel) stages its rows by
-#    cp.async (LDGSTS) and reads its nodes from shared memory (LDS.128).
+#    cp.async (LDGSTS) and reads its nodes from shared memory (LDS.128);
+#    the all-heads predict kernel (predict_heads_kernel) stages its rows by
+#    cp.async, reads its 8-byte nodes by LDS.64 and has no global load in
+#    its descent loops (each printed with its length);
 #  - the leaf round trip's kernels (hist_sub.cu's sub_kernel, split.cu's
 #    exact and quantized feature_kernel / best_kernel) exist, do not spill,
 #    and sub_kernel has no CALL (no 64-bit division).
@@ -176,6 +179,27 @@ for want in "gbdt_hist_sub sub_kernel" "gbdt_split feature_kernelINS_5ExactE" "g
   if [ "$spill" != 0 ] || [ "$local_ops" != 0 ]; then echo "  FAIL: $k spills or uses local memory"; fail=1; fi
   if [ "$k" = sub_kernel ] && [ "$call" != 0 ]; then echo "  FAIL: sub_kernel calls a subroutine (64-bit division)"; fail=1; fi
 done
+while read -r name regs spill; do
+  case $name in *predict_heads_kernel*) ;; *) continue ;; esac
+  body=$(awk -v n="$name" '/Function : /{on = $3 == n} on' "$out/gbdt_predict_heads.sass")
+  ldgsts=$(grep -cE '\sLDGSTS' <<<"$body" || true); lds64=$(grep -cE '\sLDS\.64' <<<"$body" || true)
+  # descent loops: innermost backward BRA spans holding LDS.64; each must hold no LDG
+  loops=$(awk 'function hex(s,  v, i) { v = 0; for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return v }
+    /\/\*[0-9a-f][0-9a-f][0-9a-f][0-9a-f]+\*\/ / {
+      match($0, /\/\*[0-9a-f]+\*\//); a = hex(substr($0, RSTART + 2, RLENGTH - 4)); n++; addr[n] = a; txt[n] = $0 }
+    END { for (i = 1; i <= n; i++) if (match(txt[i], /BRA 0x[0-9a-f]+/)) {
+        t = hex(substr(txt[i], RSTART + 6, RLENGTH - 6)); if (t > addr[i]) continue; back[i] = t }
+      for (i = 1; i <= n; i++) if (i in back) { len = 0; at = 0; inner = 0; g = 0
+        for (j = 1; j <= i; j++) if (addr[j] >= back[i]) { len++; if (txt[j] ~ /LDS\.64/) at = 1; if (txt[j] ~ /LDG/) g = 1
+          if (j < i && (j in back) && back[j] >= back[i]) inner = 1 }
+        if (at && !inner) printf "%d%s ", len, g ? "(LDG)" : "" } }' <<<"$body")
+  printf '%-34s %5s regs, %s LDGSTS, %s LDS.64, descent loops: %s\n' predict_heads_kernel "$regs" "$ldgsts" "$lds64" "$loops"
+  if [ "$ldgsts" = 0 ]; then echo "  FAIL: predict_heads_kernel stages no rows by cp.async (LDGSTS)"; fail=1; fi
+  if [ "$lds64" = 0 ]; then echo "  FAIL: predict_heads_kernel reads no 8-byte nodes from shared memory (LDS.64)"; fail=1; fi
+  if [ -z "$loops" ] || [[ "$loops" == *LDG* ]]; then echo "  FAIL: predict_heads_kernel: descent loops $loops (none, or a global load)"; fail=1; fi
+  hfound=1
+done <"$out/gbdt_predict_heads.regs"
+if [ -z "${hfound:-}" ]; then echo "  FAIL: no predict_heads_kernel in kernels/gbdt/predict_heads.cu"; fail=1; fi
 echo "sass_check: SASS and ptxas output in $out"
 [ $fail = 0 ] && echo "sass_check: passed" || echo "sass_check: FAILED"
 exit $fail

@@ -1,13 +1,16 @@
-/* bench_predict.cu: prediction (predict.cu) of a forest of 100 trees of 31
- * leaves (random splits on the bench's cuts, numbered as grow.c numbers
- * them) over the raw rows: the first M bitwise against predict_cpu.c, then
- * timed over N. GB/s: the rows read (the forest stays in cache). */
+/* bench_predict.cu: prediction of a forest of 100 trees of 31 leaves
+ * (random splits on the bench's cuts, numbered as grow.c numbers them)
+ * over the raw rows -- one head by predict.cu (predict_tiled.cu), then two
+ * heads over one read of the rows by predict_heads.cu --: the first M
+ * bitwise against predict_cpu.c, then timed over N. GB/s: the rows read
+ * (the forest stays in cache). */
 #include <string.h>
 
 #include <vector>
 
 #include "core/rng.h"
 #include "gbdt/bench_trees.h"
+#include "gbdt/predict_heads.h"
 
 namespace {
 
@@ -84,6 +87,18 @@ long ps_bench_predict(const ps_bench_args_t *a) {
   long wrong = ps_bench_diff(ps_bench_fetch(z, (size_t)M), want);
   double ms = ps_bench_time_ms(a->reps, [&] { ps_gbdt_predict_cuda(&dv, a->X, N, F, z, 0); });
   wrong = ps_bench_row("predict", "100 trees x 31 leaves", N, ms, (double)N * F * 4, wrong);
+  const ps_forest_view_t heads[2] = {hv, hv}; /* two heads: the same forest */
+  ps_gbdt_predict_plan_t *plan = ps_gbdt_predict_plan_create(heads, 2, 0);
+  double *z2 = ps_bench_alloc<double>((size_t)N * 2);
+  CUDA_CHECK(cudaMemset(z2, 0, sizeof(double) * 2 * (size_t)N));
+  long w2 = plan && ps_gbdt_predict_plan_run(plan, a->X, M, F, z2, N, 0) ? 0 : M;
+  std::vector<double> got = ps_bench_fetch(z2, (size_t)N * 2);
+  for (int h = 0; h < 2; h++)
+    w2 += ps_bench_diff(std::vector<double>(got.begin() + (long)h * N, got.begin() + (long)h * N + M), want);
+  double ms2 = ps_bench_time_ms(a->reps, [&] { ps_gbdt_predict_plan_run(plan, a->X, N, F, z2, N, 0); });
+  wrong += ps_bench_row("predict", "2 heads x 100 trees, one read", N, ms2, (double)N * F * 4, w2);
+  ps_gbdt_predict_plan_destroy(plan);
+  CUDA_CHECK(cudaFree(z2));
   for (const void *p : {(const void *)dv.node_off, (const void *)dv.leaf_off, (const void *)dv.feature,
                         (const void *)dv.threshold, (const void *)dv.bin, (const void *)dv.default_left,
                         (const void *)dv.left, (const void *)dv.right, (const void *)dv.leaf_value, (const void *)z})

@@ -5,7 +5,9 @@
  * many, twice: the same bits); chosen splits (with and without a feature
  * mask, min rows, min Hessian); partitions and the bag's rows through a
  * sequence of splits, and each row's leaf; predictions of random forests
- * over raw rows. Exits 77 (ctest: skipped) with "no CUDA device" when the
+ * over raw rows, a head at a time and every head over one read of the rows
+ * (predict_heads.cu: three heads, one in two batches of shared memory,
+ * trees of 1 to 128 leaves; larger trees refused). Exits 77 (ctest: skipped) with "no CUDA device" when the
  * machine has no GPU (or the emulated one is absent). */
 #include <cuda_runtime_api.h>
 #include <math.h>
@@ -18,6 +20,7 @@
 #include "core/util.h"
 #include "gbdt/gbdt_cpu.h"
 #include "gbdt/gbdt_kernels.h"
+#include "gbdt/predict_heads.h"
 
 #include "common/test_expect.h"
 
@@ -136,6 +139,45 @@ static void test_predict(const float *X, int64_t n, int64_t f, const float *cuts
   for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) cudaFree((void *)ps[i]);
   free(z), free(zg);
   forest_free_(&fo);
+}
+
+/* Three heads' forests (23 x <= 31, 7 x <= 128, 150 x <= 64 leaves: two
+ * batches) over one read of the rows, each head against the CPU twin,
+ * bitwise; z [3][n + 3] (a padded stride). A forest with trees of more
+ * than 128 leaves gets no plan. */
+static void test_predict_heads(const float *X, int64_t n, int64_t f, const float *cuts, const int64_t *cut_off,
+                               const char *name) {
+  enum { K = 3 };
+  const int ntrees[K] = {23, 7, 150}, maxl[K] = {31, 128, 64};
+  forest_t fo[K];
+  ps_forest_view_t v[K];
+  const int64_t ld = n + 3;
+  double *z = ps_malloc(sizeof(double) * (size_t)(K * ld)), *zg = ps_malloc(sizeof(double) * (size_t)(K * ld));
+  for (int h = 0; h < K; h++) {
+    forest_make(&fo[h], ntrees[h], maxl[h], f, cuts, cut_off, 91 + (uint64_t)h + (uint64_t)n);
+    v[h] = view_of(&fo[h]);
+    for (int64_t i = 0; i < ld; i++) z[h * ld + i] = 0.5 * h - 0.002 * (double)i;
+  }
+  double *dz = dev_copy(z, sizeof(double) * (size_t)(K * ld));
+  float *dX = dev_copy(X, sizeof(float) * (size_t)(n * f));
+  for (int h = 0; h < K; h++) ps_gbdt_predict_cpu(&v[h], X, n, f, z + h * ld);
+  ps_gbdt_predict_plan_t *plan = ps_gbdt_predict_plan_create(v, K, 0);
+  EXPECT(plan != NULL, "%s: no plan for every head", name);
+  if (plan) {
+    EXPECT(ps_gbdt_predict_plan_run(plan, dX, n, f, dz, ld, 0) == 1, "%s: the heads kernel refused the rows", name);
+    get(zg, dz, sizeof(double) * (size_t)(K * ld));
+    for (int h = 0; h < K; h++)
+      EXPECT(!memcmp(z + h * ld, zg + h * ld, sizeof(double) * (size_t)ld), "%s: head %d's predictions differ", name, h);
+  }
+  ps_gbdt_predict_plan_destroy(plan);
+  forest_t big;
+  forest_make(&big, 3, 6000, f, cuts, cut_off, 5);
+  ps_forest_view_t bv = view_of(&big);
+  EXPECT(ps_gbdt_predict_plan_create(&bv, 1, 0) == NULL, "%s: a plan for trees of 6000 leaves", name);
+  forest_free_(&big);
+  for (int h = 0; h < K; h++) forest_free_(&fo[h]);
+  cudaFree(dz), cudaFree(dX);
+  free(z), free(zg);
 }
 
 /* n rows, f features with up to ncut cuts each (feature j % 4 == 3: ncut exactly,
@@ -297,6 +339,7 @@ static void one_case(int64_t n, int64_t f, int ncut, double nan_rate, int64_t mi
   /* ---- predictions over raw rows ---- */
   test_predict(X, n, f, cuts, cut_off, name, 23, 31);
   test_predict(X, n, f, cuts, cut_off, name, 5, 6000); /* trees too large to stage in shared memory */
+  test_predict_heads(X, n, f, cuts, cut_off, name);
 
   ps_gbdt_hist_plan_destroy(plans[0]);
   ps_gbdt_hist_plan_destroy(plans[1]);

@@ -20,6 +20,7 @@
 #include "gbdt/gbdt_cat.h"
 #include "gbdt/gbdt_kernels.h"
 #include "gbdt/hist_q.h"
+#include "gbdt/predict_heads.h"
 #include "models/device.h"
 #include "models/gbdt/backend.h"
 #include "models/gbdt/devhist_backend_cuda.h"
@@ -353,6 +354,7 @@ struct gbdt_cuda_scorer {
   double *z;
   size_t cap; /* rows the buffers hold */
   int64_t f;
+  ps_gbdt_predict_plan_t *plan; /* every head over one read of the rows (predict_heads.cu); NULL: a head at a time */
 };
 
 static void *up(const void *h, size_t bytes, cudaStream_t s) {
@@ -390,6 +392,7 @@ gbdt_cuda_scorer_t *gbdt_cuda_scorer_create(const ps_forest_view_t *heads, int k
     }
   }
   CUDA_CHECK(cudaStreamSynchronize(c->s));
+  c->plan = ps_gbdt_predict_plan_create(heads, k, c->s);
   return c;
 }
 
@@ -410,7 +413,8 @@ void gbdt_cuda_scorer_predict(gbdt_cuda_scorer_t *c, const float *X, int64_t n, 
     for (int64_t i = 0; i < n; i++) z[(size_t)h * need + (size_t)i] = init[h];
   CUDA_CHECK(cudaMemcpyAsync(c->X, X, sizeof(float) * need * (size_t)f, cudaMemcpyHostToDevice, c->s));
   CUDA_CHECK(cudaMemcpyAsync(c->z, z, sizeof(double) * need * (size_t)c->k, cudaMemcpyHostToDevice, c->s));
-  for (int h = 0; h < c->k; h++) ps_gbdt_predict_cuda(&c->dev[h], c->X, n, f, c->z + (size_t)h * need, c->s);
+  if (!c->plan || !ps_gbdt_predict_plan_run(c->plan, c->X, n, f, c->z, (int64_t)need, c->s))
+    for (int h = 0; h < c->k; h++) ps_gbdt_predict_cuda(&c->dev[h], c->X, n, f, c->z + (size_t)h * need, c->s);
   CUDA_CHECK(cudaMemcpyAsync(z, c->z, sizeof(double) * need * (size_t)c->k, cudaMemcpyDeviceToHost, c->s));
   CUDA_CHECK(cudaStreamSynchronize(c->s));
   nvtxRangePop();
@@ -426,6 +430,7 @@ void gbdt_cuda_scorer_destroy(gbdt_cuda_scorer_t *c) {
     if (d->cat) CUDA_CHECK(cudaFree((void *)d->cat));
     if (d->cat_set) CUDA_CHECK(cudaFree((void *)d->cat_set));
   }
+  ps_gbdt_predict_plan_destroy(c->plan);
   if (c->X) CUDA_CHECK(cudaFree(c->X));
   if (c->z) CUDA_CHECK(cudaFree(c->z));
   CUDA_CHECK(cudaStreamDestroy(c->s));

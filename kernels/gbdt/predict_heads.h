@@ -1,0 +1,30 @@
+/* predict_heads.h: every head's forest over raw rows with one read of each
+ * row (predict_heads.cu, issue 28): the contract of ps_gbdt_predict_cpu
+ * (predict_cpu.c) for each head, the same bits. */
+#ifndef PS_GBDT_PREDICT_HEADS_H
+#define PS_GBDT_PREDICT_HEADS_H
+#include <cuda_runtime_api.h>
+#include <stdint.h>
+
+#include "gbdt/gbdt_cpu.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* The k heads' forests (host views) packed for the kernel (8-byte nodes)
+ * and uploaded on s (waits). NULL -- nothing allocated; the caller keeps
+ * ps_gbdt_predict_cuda a head -- when a tree has more than 127 nodes or
+ * 128 leaves, a feature number reaches 2^14, a forest has category sets,
+ * or one tree does not fit a batch of shared memory. */
+typedef struct ps_gbdt_predict_plan ps_gbdt_predict_plan_t;
+ps_gbdt_predict_plan_t *ps_gbdt_predict_plan_create(const ps_forest_view_t *heads, int k, cudaStream_t s);
+void ps_gbdt_predict_plan_destroy(ps_gbdt_predict_plan_t *p);
+/* z[h * ldz + i] += head h's forest value of raw row i of X [n][f] (device
+ * arrays), every head, queued on s. Returns 0, queuing nothing, when the
+ * rows are too wide for a tile of 32 rows beside a batch of trees, else 1. */
+int ps_gbdt_predict_plan_run(const ps_gbdt_predict_plan_t *p, const float *X, int64_t n, int64_t f, double *z,
+                             int64_t ldz, cudaStream_t s);
+#ifdef __cplusplus
+}
+#endif
+#endif
