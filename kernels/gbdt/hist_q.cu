@@ -50,7 +50,7 @@ constexpr int FOLD_MIN = 2048; /* packed runs at least this long (Q <= 15) are f
  * ATOMS.ADD, the offset an immediate): on the GPU a 32-bit shared-window
  * address, so a cell is one LEA from its feature's bin 0; on the emulated
  * device a pointer and atomicAdd. */
-#if defined(__CUDA_ARCH__)
+#if !defined(PROPSCORE_CUDA_SIM)
 typedef uint32_t cell_t;
 __device__ __forceinline__ cell_t cell_of(uint32_t *p) {
   uint32_t a; /* volatile: computed once, kept in a register (ptxas otherwise re-reads SR_CgaCtaId a row) */
