@@ -238,9 +238,10 @@ static fit_pass_t choose_pass(lfit_t *g) {
   tc->grad = ps_malloc(sizeof(double) * (size_t)k * (size_t)(ts->c + 1));
   if (ts->csr) {
 #ifdef PROPSCORE_HAVE_CUDA
-    if (!strcmp(b->name, "cuda")) tc->csr_dev = csr_dev_create(ts, g->w_pos, g->w_neg);
+    if (!strcmp(b->name, "cuda") && !ts->streamed) tc->csr_dev = csr_dev_create(ts, g->w_pos, g->w_neg);
+    if (!strcmp(b->name, "cuda") && ts->streamed) ps_log("train: streamed CSR rows are summed on the CPU");
 #endif
-    int exact = !(getenv("PS_NOEXACT") && *getenv("PS_NOEXACT"));
+    int exact = ts->streamed || !(getenv("PS_NOEXACT") && *getenv("PS_NOEXACT"));
     return (fit_pass_t){.fn = pass_csr, .ctx = tc, .fn_exact = exact ? pass_csr_exact : NULL};
   }
   int64_t gpu_limit = g->cm->gpu_mem_limit ? g->cm->gpu_mem_limit : b->device_memory;

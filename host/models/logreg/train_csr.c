@@ -2,6 +2,7 @@
 #include "models/logreg/train_csr.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/util.h"
 #include "logreg/logreg_csr_cpu.h"
@@ -15,20 +16,33 @@ void train_csr_pass(const ps_trainset_t *ts, const double *theta, const double *
   ps_grad_csr_end(a);
 }
 
-void train_csr_pass_exact(const ps_trainset_t *ts, const double *theta, const double *w_pos, const double *w_neg,
-                          const uint8_t *hmask, int64_t *acc) {
-  int64_t c1 = ts->c + 1, k = ts->k, row = 0;
-  double *loss = ps_malloc(sizeof(double) * (size_t)k), *grad = ps_malloc(sizeof(double) * (size_t)(k * c1));
-  double *hess = hmask ? ps_malloc(sizeof(double) * (size_t)(k * c1 * c1)) : NULL;
-  ps_grad_csr_t *a = ps_grad_csr_begin(ts->c, ts->k, theta, w_pos, w_neg, hmask);
+/* Grid blocks [g0, g1) of training rows ts->tr (labels Y) summed alone and added exactly. */
+static void add_grid_blocks(const ps_trainset_t *ts, ps_grad_csr_t *a, const uint8_t *Y, int64_t g0, int64_t g1,
+                            const uint8_t *hmask, double *loss, double *grad, double *hess, int64_t *acc) {
+  int64_t k = ts->k, row = 0;
   const ps_csr_block_t *s = &ts->tr;
-  for (int64_t g = 0; g < ts->n_grid; g++) {
+  for (int64_t g = g0; g < g1 && g < ts->n_grid; g++) {
     int64_t m = ts->grid_ntr[g];
     if (m == 0) continue;
     const int64_t *ptr = s->ptr + row;
-    ps_grad_csr_block(a, ptr, s->idx + ptr[0], s->val + ptr[0], ts->Ytr + (size_t)(row * k), m, loss, grad, hess);
+    ps_grad_csr_block(a, ptr, s->idx + ptr[0], s->val + ptr[0], Y + (size_t)(row * k), m, loss, grad, hess);
     fit_sums_add(acc, ts->c, ts->k, hmask, loss, grad, hess);
     row += m;
+  }
+}
+
+void train_csr_pass_exact(ps_trainset_t *ts, const double *theta, const double *w_pos, const double *w_neg,
+                          const uint8_t *hmask, int64_t *acc) {
+  int64_t c1 = ts->c + 1, k = ts->k, otr, ova;
+  double *loss = ps_malloc(sizeof(double) * (size_t)k), *grad = ps_malloc(sizeof(double) * (size_t)(k * c1));
+  double *hess = hmask ? ps_malloc(sizeof(double) * (size_t)(k * c1 * c1)) : NULL;
+  ps_grad_csr_t *a = ps_grad_csr_begin(ts->c, ts->k, theta, w_pos, w_neg, hmask);
+  if (!ts->csr_stream) {
+    add_grid_blocks(ts, a, ts->Ytr, 0, ts->n_grid, hmask, loss, grad, hess, acc);
+  } else { /* streamed: each block's grid blocks, as the resident rows' */
+    trainset_csr_rewind(ts);
+    while (trainset_csr_next(ts, &otr, &ova))
+      add_grid_blocks(ts, a, ts->Ytr + (size_t)(otr * k), ts->blk_g0, ts->blk_g1, hmask, loss, grad, hess, acc);
   }
   ps_grad_csr_end(a);
   free(loss);
@@ -36,7 +50,28 @@ void train_csr_pass_exact(const ps_trainset_t *ts, const double *theta, const do
   free(hess);
 }
 
-void train_csr_predict(const ps_trainset_t *ts, const double *theta, float *Ptr, float *Pva) {
-  ps_score_csr_cpu(ts->tr.ptr, ts->tr.idx, ts->tr.val, ts->tr.n, ts->c, ts->k, theta, Ptr);
-  ps_score_csr_cpu(ts->va.ptr, ts->va.idx, ts->va.val, ts->va.n, ts->c, ts->k, theta, Pva);
+/* Probabilities of ts->tr, ts->va into P [k][n_tr] and [k][n_va] from rows otr, ova. */
+static void predict_block(const ps_trainset_t *ts, const double *theta, float *Ptr, int64_t otr, float *Pva,
+                          int64_t ova) {
+  int64_t k = ts->k, m = ts->tr.n > ts->va.n ? ts->tr.n : ts->va.n;
+  float *tmp = ps_malloc(sizeof(float) * (size_t)(k * (m > 0 ? m : 1)));
+  const ps_csr_block_t *b[2] = {&ts->tr, &ts->va};
+  float *P[2] = {Ptr, Pva};
+  int64_t off[2] = {otr, ova}, tot[2] = {ts->n_tr, ts->n_va};
+  for (int s = 0; s < 2; s++) {
+    ps_score_csr_cpu(b[s]->ptr, b[s]->idx, b[s]->val, b[s]->n, ts->c, ts->k, theta, tmp);
+    for (int64_t h = 0; h < k; h++)
+      memcpy(P[s] + (size_t)(h * tot[s] + off[s]), tmp + (size_t)(h * b[s]->n), sizeof(float) * (size_t)b[s]->n);
+  }
+  free(tmp);
+}
+
+void train_csr_predict(ps_trainset_t *ts, const double *theta, float *Ptr, float *Pva) {
+  int64_t otr = 0, ova = 0;
+  if (!ts->csr_stream) {
+    predict_block(ts, theta, Ptr, 0, Pva, 0);
+    return;
+  }
+  trainset_csr_rewind(ts);
+  while (trainset_csr_next(ts, &otr, &ova)) predict_block(ts, theta, Ptr, otr, Pva, ova);
 }

@@ -11,9 +11,10 @@
 /* All training rows in one block (the dense resident pass). */
 void train_csr_pass(const ps_trainset_t *ts, const double *theta, const double *w_pos, const double *w_neg,
                     double *loss, double *grad, double *hess, const uint8_t *hmask);
-/* Each grid block summed alone and added exactly (fit.h's fn_exact). */
-void train_csr_pass_exact(const ps_trainset_t *ts, const double *theta, const double *w_pos, const double *w_neg,
+/* Each grid block summed alone and added exactly (fit.h's fn_exact);
+ * streamed rows (ts->csr_stream): block by block from the file, the same sums. */
+void train_csr_pass_exact(ps_trainset_t *ts, const double *theta, const double *w_pos, const double *w_neg,
                           const uint8_t *hmask, int64_t *acc);
 /* Probabilities of both splits -> Ptr [k][n_tr], Pva [k][n_va]. */
-void train_csr_predict(const ps_trainset_t *ts, const double *theta, float *Ptr, float *Pva);
+void train_csr_predict(ps_trainset_t *ts, const double *theta, float *Ptr, float *Pva);
 #endif

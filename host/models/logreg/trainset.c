@@ -177,7 +177,8 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
   labels_load(d, targets, k, holdout, salt, keep, &ts->lab);
   take_labels(ts, d->f, k);
   if (d->csr && scale_only && !missing_ind) {
-    trainset_csr_load(ts, d, reject_nonfinite);
+    if (!trainset_csr_stream_open(ts, d, reject_nonfinite, mem_limit)) /* over the limit: streamed */
+      trainset_csr_load(ts, d, reject_nonfinite);
     ps_log("train: prepared %lld model columns in %.2f s (labels, split, statistics, CSR rows)", (long long)ts->c,
            ps_now() - t0);
     return;
@@ -202,6 +203,7 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
 }
 
 void trainset_free(ps_trainset_t *ts) {
+  trainset_csr_stream_free(ts);
   pipe_close(ts->pipe);
   free(ts->grid_ntr);
   free(ts->bx_tr);

@@ -43,6 +43,8 @@ typedef struct {
    * standardized stored values of each split, resident; Xtr, Xva unused */
   int csr;
   ps_csr_block_t tr, va;
+  /* streamed CSR rows (trainset_csr_stream.c): tr, va hold one block's */
+  struct csr_stream *csr_stream;
 } ps_trainset_t;
 
 /* Collective. keep: labels_load's row mask (or NULL). reject_nonfinite: die naming the first NaN/Inf feature (row,
@@ -56,6 +58,18 @@ void trainset_load(ps_data_t *d, char *const *targets, int k, double holdout, in
  * stay 0): statistics as the dense rows' (the same bits), then the rank's
  * stored values standardized and split. Labels already taken. */
 void trainset_csr_load(ps_trainset_t *ts, ps_data_t *d, int reject_nonfinite);
+/* Rows b (train: their splits) standardized (scale only, zeros dropped) into ts->tr and ts->va. */
+void trainset_csr_split(ps_trainset_t *ts, const ps_csr_block_t *b, const uint8_t *train);
+/* trainset_csr_stream.c: when the rank's CSR rows (12 bytes a stored value,
+ * 8 a row) exceed mem_limit on any rank (collective), the statistics in one
+ * pass through the block pipeline, which stays open for the fit: 1; else 0. */
+int trainset_csr_stream_open(ps_trainset_t *ts, ps_data_t *d, int reject_nonfinite, int64_t mem_limit);
+/* A pass: rewind, then each block's standardized rows into ts->tr, ts->va
+ * and its grid blocks [ts->blk_g0, ts->blk_g1); *tr_off, *va_off: rows of
+ * each split before the block; 0 at the end. */
+void trainset_csr_rewind(ps_trainset_t *ts);
+int trainset_csr_next(ps_trainset_t *ts, int64_t *tr_off, int64_t *va_off);
+void trainset_csr_stream_free(ps_trainset_t *ts);
 /* --standardize scale (dense or CSR): every value column's mean taken as 0 (scale kept: 1/std). */
 void trainset_scale_only(ps_columns_t *cols);
 /* Streamed sets: start a pass; then the next block's standardized rows of

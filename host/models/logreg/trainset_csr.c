@@ -52,18 +52,18 @@ static void grow(ps_csr_block_t *s, int64_t *cap, int64_t m) {
   s->val = ps_realloc(s->val, sizeof(float) * (size_t)*cap);
 }
 
-/* The rank's CSR rows b standardized and split into ts->tr and ts->va. */
-static void csr_split(ps_trainset_t *ts, const ps_csr_block_t *bp) {
+void trainset_csr_split(ps_trainset_t *ts, const ps_csr_block_t *bp, const uint8_t *train) {
   const ps_csr_block_t b = *bp;
   const double *scale = ts->cols.scale;
   ps_csr_block_t *sp[2] = {&ts->va, &ts->tr}; /* by PS_ROW_VALID, PS_ROW_TRAIN */
-  int64_t cap[2] = {0, 0}, rows[2] = {ts->n_va, ts->n_tr};
+  int64_t cap[2] = {0, 0}, rows[2] = {0, 0};
+  for (int64_t i = 0; i < b.n; i++) rows[train[i] == PS_ROW_TRAIN] += train[i] == PS_ROW_TRAIN || train[i] == PS_ROW_VALID;
   for (int s = 0; s < 2; s++) {
-    memset(sp[s], 0, sizeof *sp[s]);
+    csr_block_free(sp[s]);
     sp[s]->ptr = ps_calloc((size_t)rows[s] + 1, sizeof(int64_t));
   }
   for (int64_t i = 0; i < b.n; i++) {
-    int t = ts->train[i];
+    int t = train[i];
     if (t != PS_ROW_TRAIN && t != PS_ROW_VALID) continue;
     ps_csr_block_t *o = sp[t];
     grow(o, &cap[t], b.ptr[i + 1] - b.ptr[i]);
@@ -91,7 +91,7 @@ void trainset_csr_load(ps_trainset_t *ts, ps_data_t *d, int reject_nonfinite) {
   ts->c = ts->cols.c;
   if (ts->c != f) ps_die_local("train: CSR rows need one model column an input column [%s:%d]", __FILE__, __LINE__);
   double t1 = ps_now();
-  csr_split(ts, &b);
+  trainset_csr_split(ts, &b, ts->train);
   csr_block_free(&b);
   ts->csr = 1;
   double nz = (double)(ts->tr.nnz + ts->va.nnz);
