@@ -1,5 +1,5 @@
-/* hist_groups_cpu.c: the quantized histogram pass laid out for the cache
- * (hist_groups_cpu.h; issue 26). Measured on the profile of 300k x 64
+/* hist_groups_cpu.c: the CPU histogram pass, quantized and exact, laid out
+ * for the cache (hist_groups_cpu.h; issue 26). Measured on the profile of 300k x 64
  * (58 bundle columns, 50 of 256 bins): at 8-bit gradients almost every
  * leaf accumulates 64-bit packed pairs, 58 x 256 x 8 = 119 KB, more than
  * L1 (48 KB), and each (row, column) cost a load of bin_off besides the
@@ -12,7 +12,8 @@
  *    adds at constant offsets, 8 bins a 64-bit load;
  *  - gathered rows and their packed gradients prefetched ahead;
  *  - the root (rows NULL) read in order without the row-index gather.
- * Integer sums: the same bits as ps_gbdt_hist_q_cpu in any order. */
+ * Integer sums: the same bits as ps_gbdt_hist_q_cpu / ps_gbdt_hist_cpu in
+ * any order (exact: three int64 a bin, so groups of ~10 columns). */
 #include "gbdt/hist_groups_cpu.h"
 
 #include <string.h>
@@ -105,6 +106,50 @@ static void hist128(const uint8_t *B, int64_t f, const int64_t *bin_off, const i
       e[1] += h;
     }
   }
+}
+
+/* Exact sums (g, h, rows) of one row's columns [0, nc) of a group: a = the
+ * group's first accumulator triple, stride 3 STRIDE a column. */
+static inline void row_group3(int64_t *a, const uint8_t *b, int64_t nc, int64_t g, int64_t h) {
+  int64_t c = 0;
+  for (; c + 8 <= nc; c += 8, a += 8 * 3 * STRIDE, b += 8) {
+    uint64_t x;
+    memcpy(&x, b, 8);
+    for (int k = 0; k < 8; k++) { /* unrolled by the compiler: constant offsets */
+      int64_t *e = a + 3 * (k * STRIDE + (int64_t)((x >> (8 * k)) & 255));
+      e[0] += g;
+      e[1] += h;
+      e[2] += 1;
+    }
+  }
+  for (; c < nc; c++, a += 3 * STRIDE, b++) {
+    int64_t *e = a + 3 * (int64_t)*b;
+    e[0] += g;
+    e[1] += h;
+    e[2] += 1;
+  }
+}
+
+void ps_gbdt_hist_groups_cpu(const uint8_t *B, int64_t f, const int64_t *bin_off, const int64_t *rows, int64_t m,
+                             const int64_t *gq, const int64_t *hq, int64_t *work, int64_t *first, int64_t *hist) {
+  for (int64_t j = 0; j < f; j++)
+    memset(work + (size_t)j * 3 * STRIDE, 0, sizeof(int64_t) * 3 * (size_t)(bin_off[j + 1] - bin_off[j]));
+  int64_t ng = ps_gbdt_hist_groups(bin_off, f, 3 * (int64_t)sizeof(int64_t), first);
+  for (int64_t gr = 0; gr < ng; gr++) {
+    int64_t c0 = first[gr], nc = first[gr + 1] - c0;
+    int64_t *a = work + (size_t)c0 * 3 * STRIDE;
+    for (int64_t r = 0; r < m; r++) {
+      if (rows && r + AHEAD < m) {
+        __builtin_prefetch(B + (size_t)rows[r + AHEAD] * (size_t)f + c0);
+        __builtin_prefetch(gq + rows[r + AHEAD]);
+        __builtin_prefetch(hq + rows[r + AHEAD]);
+      }
+      int64_t i = rows ? rows[r] : r;
+      row_group3(a, B + (size_t)i * (size_t)f + c0, nc, gq[i], hq[i]);
+    }
+  }
+  for (int64_t j = 0; j < f; j++)
+    memcpy(hist + 3 * bin_off[j], work + (size_t)j * 3 * STRIDE, sizeof(int64_t) * 3 * (size_t)(bin_off[j + 1] - bin_off[j]));
 }
 
 void ps_gbdt_hist_q_groups_cpu(const uint8_t *B, int64_t f, const int64_t *bin_off, const int64_t *rows, int64_t m,

@@ -5,7 +5,8 @@
  * the rows in order (NULL: the root, no gather) or through a list (any
  * order, repeats), one group or several; the packed sums exact at the width
  * boundary (every row at +-Q in one bin); the groups a function of the
- * layout that never passes the byte budget unless a column alone does. */
+ * layout that never passes the byte budget unless a column alone does.
+ * The exact (g, h, rows) pass equals ps_gbdt_hist_cpu's sums the same way. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,8 @@
 #include "gbdt/gbdt_cpu.h"
 #include "gbdt/hist_groups_cpu.h"
 #include "models/gbdt/quant.h"
+
+enum { N = 2000 }; /* rows of the generated layouts */
 
 static uint64_t state = 0x2545F4914F6CDD1Dull;
 static uint64_t next(void) { /* xorshift64*: the test's own data */
@@ -48,8 +51,28 @@ static void check(const uint8_t *B, int64_t f, const int64_t *bin_off, const int
   free(want), free(got), free(work), free(first);
 }
 
+/* The exact (g, h, rows) pass against ps_gbdt_hist_cpu's sums of the same rows. */
+static void check_exact(const uint8_t *B, int64_t f, const int64_t *bin_off, const int64_t *rows, int64_t m) {
+  int64_t total = bin_off[f], n = N;
+  int64_t *want = calloc((size_t)(3 * total), sizeof(int64_t)), *got = malloc(sizeof(int64_t) * 3 * (size_t)total);
+  int64_t *gq = malloc(sizeof(int64_t) * (size_t)n), *hq = malloc(sizeof(int64_t) * (size_t)n), *all = NULL;
+  int64_t *work = malloc(sizeof(int64_t) * 3 * PS_GBDT_COL_STRIDE * (size_t)f), *first = malloc(sizeof(int64_t) * (size_t)(f + 1));
+  for (int64_t i = 0; i < n; i++) {
+    gq[i] = (int64_t)(next() >> 20) - ((int64_t)1 << 43); /* fixed-point sums of either sign */
+    hq[i] = (int64_t)(next() >> 21);
+  }
+  if (!rows) { /* the recount reads a list: 0..m-1 */
+    all = malloc(sizeof(int64_t) * (size_t)m);
+    for (int64_t r = 0; r < m; r++) all[r] = r;
+  }
+  ps_gbdt_hist_cpu(B, f, bin_off, rows ? rows : all, m, gq, hq, want);
+  memset(got, 0x5A, sizeof(int64_t) * 3 * (size_t)total);
+  ps_gbdt_hist_groups_cpu(B, f, bin_off, rows, m, gq, hq, work, first, got);
+  assert_memory_equal(got, want, sizeof(int64_t) * 3 * (size_t)total);
+  free(want), free(got), free(gq), free(hq), free(all), free(work), free(first);
+}
+
 static void one_layout(int64_t f, const int64_t *nb_cycle, int ncycle) {
-  enum { N = 2000 };
   int64_t *bin_off = calloc((size_t)f + 1, sizeof(int64_t)), *rows = malloc(sizeof(int64_t) * N);
   uint8_t *B = malloc((size_t)(N * f));
   int32_t *gh = malloc(sizeof(int32_t) * N);
@@ -63,6 +86,10 @@ static void one_layout(int64_t f, const int64_t *nb_cycle, int ncycle) {
       gh[i] = PS_GBDT_QPACK((int32_t)(next() % (uint64_t)(2 * Q + 1)) - Q, (int32_t)(next() % (uint64_t)(Q + 1)));
     for (int64_t m = 1; m <= N; m = m * 4 + 1) {
       for (int64_t r = 0; r < m; r++) rows[r] = (int64_t)(next() % N); /* any rows, repeats too */
+      if (k == 0) {
+        check_exact(B, f, bin_off, rows, m);
+        check_exact(B, f, bin_off, NULL, m);
+      }
       for (int w = ps_gbdt_hist_q_width(m, Q); w <= 128; w *= 2) {
         check(B, f, bin_off, rows, m, gh, w);
         check(B, f, bin_off, NULL, m, gh, w);

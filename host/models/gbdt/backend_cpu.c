@@ -26,7 +26,7 @@ typedef struct {
   const ps_gbdt_sparse_t *sp;   /* sparse rows (B unused), or NULL */
   uint64_t *swork;              /* [total_bins] packed accumulators of the sparse rows' quantized histogram */
   int in_order;                 /* the tree's rows are 0..n-1 (no bagging): a leaf of n rows needs no gather */
-  void *gwork;                  /* [f][PS_GBDT_COL_STRIDE] packed accumulators (hist_groups_cpu.h) */
+  int64_t *gwork;               /* [f][PS_GBDT_COL_STRIDE][3] accumulators (hist_groups_cpu.h) */
   int64_t *gfirst;              /* [f + 1] the column groups */
 } cpu_t;
 
@@ -44,7 +44,7 @@ static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t 
   s->begin = ps_calloc((size_t)max_leaves + 1, sizeof(int64_t));
   s->count = ps_calloc((size_t)max_leaves + 1, sizeof(int64_t));
   free(s->gwork); free(s->gfirst);
-  s->gwork = ps_malloc(sizeof(uint64_t) * PS_GBDT_COL_STRIDE * (size_t)(f > 0 ? f : 1));
+  s->gwork = ps_malloc(sizeof(int64_t) * 3 * PS_GBDT_COL_STRIDE * (size_t)(f > 0 ? f : 1));
   s->gfirst = ps_malloc(sizeof(int64_t) * ((size_t)f + 1));
 }
 
@@ -57,20 +57,26 @@ static void begin_tree(ps_gbdt_backend_t *b, const int64_t *gq, const int64_t *h
   s->in_order = bag == NULL;
 }
 
+/* A leaf's rows for the grouped pass: NULL when they are 0..n-1 in order
+ * (splits are stable, so a leaf of all n rows of an unbagged tree is). */
+static const int64_t *leaf_list(const cpu_t *s, int leaf) {
+  return s->in_order && s->count[leaf] == s->n ? NULL : s->rows + s->begin[leaf];
+}
+
 static void hist(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
   cpu_t *s = b->impl;
   if (s->sp) { /* the kept bins, the zero bins by subtraction */
     ps_gbdt_hist_sparse_cpu(s->sp, s->rows + s->begin[leaf], s->count[leaf], s->gq, s->hq, h);
     return;
   }
+  const int64_t *rows = leaf_list(s, leaf);
   if (s->bd) { /* over the bundle columns, then each feature's recovered */
-    memset(s->hb, 0, sizeof(int64_t) * PS_HIST_W * (size_t)s->bd->total_bins);
-    ps_gbdt_hist_cpu(s->Bb, s->bd->nb, s->bd->bin_off, s->rows + s->begin[leaf], s->count[leaf], s->gq, s->hq, s->hb);
+    ps_gbdt_hist_groups_cpu(s->Bb, s->bd->nb, s->bd->bin_off, rows, s->count[leaf], s->gq, s->hq, s->gwork, s->gfirst,
+                            s->hb);
     bundles_expand(s->bd, s->bin_off, s->hb, PS_HIST_W, h);
     return;
   }
-  memset(h, 0, sizeof(int64_t) * PS_HIST_W * (size_t)s->total_bins);
-  ps_gbdt_hist_cpu(s->B, s->f, s->bin_off, s->rows + s->begin[leaf], s->count[leaf], s->gq, s->hq, h);
+  ps_gbdt_hist_groups_cpu(s->B, s->f, s->bin_off, rows, s->count[leaf], s->gq, s->hq, s->gwork, s->gfirst, h);
 }
 
 static void split(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, int32_t bin, int32_t default_left) {
@@ -104,12 +110,6 @@ static void set_quant(ps_gbdt_backend_t *b, const int32_t *gh, int32_t qmax) {
   cpu_t *s = b->impl;
   s->gh = gh;
   s->qmax = qmax;
-}
-
-/* A leaf's rows for the grouped pass: NULL when they are 0..n-1 in order
- * (splits are stable, so a leaf of all n rows of an unbagged tree is). */
-static const int64_t *leaf_list(const cpu_t *s, int leaf) {
-  return s->in_order && s->count[leaf] == s->n ? NULL : s->rows + s->begin[leaf];
 }
 
 static void hist_q(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
