@@ -229,8 +229,8 @@ static void report_grid(const auto_job_t *a, cJSON *ja) {
     snprintf(line + len, sizeof line - len, "%s %g: %.6f", g ? "," : "", lr[g], a->grid_loss[g]);
   }
   if (a->grid > 1)
-    ps_out("train: --model-type auto: the winners' validation log-loss (sum over heads) by gbdt learning rate%s: kept %g",
-           line, a->og.gb.learning_rate);
+    ps_out("train: auto's gbdt learning rate by the winners' validation log-loss (sum over heads)%s: kept %g", line,
+           a->og.gb.learning_rate);
   if (!ja) return;
   cJSON_AddNumberToObject(ja, "learning_rate", a->og.gb.learning_rate);
   cJSON_AddItemToObject(ja, "grid_learning_rates", cJSON_CreateDoubleArray(lr, a->grid));
