@@ -3,8 +3,10 @@
  * validation log-loss over the folds of auto_cv.c: log-loss because the
  * probabilities themselves are used (offers multiply them by money), and
  * it varies less than the AUC on small folds. Ties keep the simpler
- * candidate. With K >= 2 folds the choice is refitted on every row (gbdt:
- * each head's mean best iteration over the folds times K/(K-1), as
+ * candidate. With K >= 2 folds they run once per point of the trees'
+ * learning-rate grid (auto_grid.h) and the rate whose winners have the
+ * least summed loss is kept, and the choice is refitted on every row at
+ * it (gbdt: each head's mean best iteration over the folds times K/(K-1), as
  * LightGBM's cv users do: the refit sees K/(K-1) times the rows); with the
  * single --holdout split the fits on its training rows are the model.
  * One kind for every head: that kind's model file; else a "blend" model
@@ -26,10 +28,22 @@
 #include "io/output.h"
 #include "models/auto_calibrate.h"
 #include "models/auto_cv.h"
+#include "models/auto_grid.h"
 #include "models/train_job.h"
+
+/* One pass over the folds at one grid point: the scores and the choice. */
+typedef struct {
+  auto_scores_t s;
+  int *wins;
+  double *mean;
+  int64_t *refit_trees;
+} auto_round_t;
 
 typedef struct {
   const train_opts_t *o;
+  train_opts_t og; /* o at the grid point being fitted (auto_grid.h), then at the chosen one */
+  int g, grid;     /* that grid point, the grid's size */
+  double grid_loss[AUTO_GRID_MAX]; /* [grid point] the heads' winners' mean fold log-loss, summed */
   train_input_t in;
   char *base; /* checkpoints: BASE.f<j>.<kind> (folds), BASE.<kind> (single split, refit) */
   auto_scores_t s;
@@ -39,26 +53,28 @@ typedef struct {
   void *fit[2];          /* the model's fits */
 } auto_job_t;
 
-static char *ckpt_name(const char *base, int folds, int j, int c) {
+static char *ckpt_name(const char *base, int folds, int g, int j, int c) {
   if (folds < 2 || j < 0) return ps_sprintf("%s.%s", base, AUTO_KINDS[c]->name);
+  if (g > 0) return ps_sprintf("%s.g%d.f%d.%s", base, g, j, AUTO_KINDS[c]->name);
   return ps_sprintf("%s.f%d.%s", base, j, AUTO_KINDS[c]->name);
 }
 
 /* Every output (model, manifest, each fit's checkpoint) checked before any work. */
 static void check_outputs(const train_opts_t *o, const char *base) {
-  int kmax = o->cv_folds ? o->cv_folds : AUTO_DEFAULT_FOLDS, n = 0;
+  int kmax = o->cv_folds ? o->cv_folds : AUTO_DEFAULT_FOLDS, n = 0, G = AUTO_GRID_MAX;
   ps_path_t in_paths[] = {{.role = "--data", .path = o->cm.data}};
-  ps_path_t *outs = ps_calloc((size_t)(2 * kmax + 4), sizeof(ps_path_t));
-  char **names = ps_calloc((size_t)(2 * kmax + 4), sizeof(char *));
+  ps_path_t *outs = ps_calloc((size_t)(2 * G * kmax + 4), sizeof(ps_path_t));
+  char **names = ps_calloc((size_t)(2 * G * kmax + 4), sizeof(char *));
   outs[n++] = (ps_path_t){.role = "--model", .path = o->cm.model};
   names[0] = ps_sprintf("%s.manifest.json", o->cm.model);
   outs[n++] = (ps_path_t){.role = "the manifest", .path = names[0]};
-  for (int j = -1; j < (kmax >= 2 ? kmax : 0); j++)
-    for (int c = 0; c < 2; c++) {
-      names[n - 1] = ckpt_name(base, kmax, j, c);
-      outs[n] = (ps_path_t){.role = "--checkpoint", .path = names[n - 1]};
-      n++;
-    }
+  for (int g = 0; g < G; g++)
+    for (int j = g > 0 ? 0 : -1; j < (kmax >= 2 ? kmax : 0); j++)
+      for (int c = 0; c < 2; c++) {
+        names[n - 1] = ckpt_name(base, kmax, g, j, c);
+        outs[n] = (ps_path_t){.role = "--checkpoint", .path = names[n - 1]};
+        n++;
+      }
   out_check_paths(in_paths, 1, outs, n);
   for (int i = 0; i < n - 1; i++) free(names[i]);
   free(names);
@@ -86,9 +102,10 @@ static int run_fold(auto_job_t *a, int j) {
   char *extra = ps_sprintf("auto fold %d of %d", j, K);
   void *fit[2] = {NULL, NULL};
   for (int c = 0; c < 2 && rc == 0; c++) {
-    char *ck = ckpt_name(a->base, K, j, c);
-    ps_log("train: --model-type auto: fold %d of %d: the %s candidate", j + 1, K, AUTO_KINDS[c]->name);
-    fit[c] = fit_kind(a->o, c, &in, ck, K >= 2 ? extra : NULL, &rc);
+    char *ck = ckpt_name(a->base, K, a->g, j, c);
+    ps_log("train: --model-type auto: fold %d of %d: the %s candidate%s", j + 1, K, AUTO_KINDS[c]->name,
+           a->grid > 1 && c == AUTO_GBDT ? (a->g ? " (half learning rate)" : " (learning rate as given)") : "");
+    fit[c] = fit_kind(&a->og, c, &in, ck, K >= 2 ? extra : NULL, &rc);
     free(ck);
   }
   if (rc == 0) auto_cv_score_fold(&a->in, mask, fit, j, &a->s);
@@ -131,7 +148,7 @@ static int needed(const auto_job_t *a) {
 
 /* K >= 2: the needed kinds fitted on every row (no validation split). */
 static int refit(auto_job_t *a) {
-  train_opts_t o = *a->o;
+  train_opts_t o = a->og;
   o.cm.holdout = 0;
   o.gb.head_trees = a->refit_trees;
   o.gb.trees = 1;
@@ -144,7 +161,7 @@ static int refit(auto_job_t *a) {
   int rc = 0, need = needed(a);
   for (int c = 0; c < 2 && rc == 0; c++) {
     if (!(need >> c & 1)) continue;
-    char *ck = ckpt_name(a->base, 1, -1, c);
+    char *ck = ckpt_name(a->base, 1, 0, -1, c);
     ps_log("train: --model-type auto: refitting %s on every row", AUTO_KINDS[c]->name);
     a->fit[c] = fit_kind(&o, c, &a->in, ck, extra, &rc);
     free(ck);
@@ -191,7 +208,7 @@ static const char *write_model(const auto_job_t *a, ps_output_t *out) {
   out_create(out);
   const char *type = need == 3 ? "blend" : AUTO_KINDS[need >> 1]->name;
   int first = need == 2 ? AUTO_GBDT : AUTO_LOGREG;
-  if (ps_rank == 0) AUTO_KINDS[first]->write(a->fit[first], a->o, out);
+  if (ps_rank == 0) AUTO_KINDS[first]->write(a->fit[first], &a->og, out);
   comm_barrier(); /* every rank: the file reopened collectively, as train_job_calibrate does */
   ps_h5_t fid = h5_open_rw(out_tmp(out));
   if (need == 3) add_blend(a, fid);
@@ -201,6 +218,24 @@ static const char *write_model(const auto_job_t *a, ps_output_t *out) {
   auto_calibrate(a->o, out, &a->in, a->s.oof, a->wins); /* K >= 2: on the out-of-fold scores */
   out_commit(out);
   return type;
+}
+
+/* The trees' learning rate kept, and each grid point's summed loss (auto_grid.h). */
+static void report_grid(const auto_job_t *a, cJSON *ja) {
+  double lr[AUTO_GRID_MAX];
+  char line[256] = "";
+  for (int g = 0; g < a->grid; g++) {
+    lr[g] = auto_grid_opts(a->o, g).gb.learning_rate;
+    size_t len = strlen(line);
+    snprintf(line + len, sizeof line - len, "%s %g: %.6f", g ? "," : "", lr[g], a->grid_loss[g]);
+  }
+  if (a->grid > 1)
+    ps_out("train: auto's gbdt learning rate by the winners' validation log-loss (sum over heads)%s: kept %g", line,
+           a->og.gb.learning_rate);
+  if (!ja) return;
+  cJSON_AddNumberToObject(ja, "learning_rate", a->og.gb.learning_rate);
+  cJSON_AddItemToObject(ja, "grid_learning_rates", cJSON_CreateDoubleArray(lr, a->grid));
+  cJSON_AddItemToObject(ja, "grid_log_loss", cJSON_CreateDoubleArray(a->grid_loss, a->grid));
 }
 
 /* Each head's choice and fold scores: printed, and in the manifest's metrics. */
@@ -236,6 +271,7 @@ static void report(const auto_job_t *a, const char *type) {
       cJSON_AddItemToObject(jc, "fold_auc", cJSON_CreateDoubleArray(auc, K));
     }
   }
+  report_grid(a, ja);
   ps_out("train: --model-type auto: validation log-loss (sum over heads, mean of %d fold%s) logreg %.6f, gbdt %.6f, "
          "blend %.6f: kept %s in %s", K, K == 1 ? "" : "s", sum[0], sum[1], sum[2], type, a->o->cm.model);
   manifest_input("data", a->o->cm.data, 0);
@@ -250,29 +286,96 @@ static void report(const auto_job_t *a, const char *type) {
   }
 }
 
-/* The folds, the choice, the refit: 0, or the status of a stopped or failed fit. */
-static int run_all(auto_job_t *a) {
-  int rc = 0, K = a->s.folds;
-  if (K == 1 && !(a->o->cm.holdout > 0))
-    ps_die_all(PS_EXIT_USAGE, "--model-type auto with --cv-folds 1 decides on the validation split: give --holdout > 0");
-  ps_log("train: --model-type auto: %s", K == 1 ? "choosing on the --holdout split" : "choosing by cross-validation");
+static auto_round_t new_round(int K, int k) {
+  auto_round_t r = {.s = {.folds = K, .k = k}};
+  r.s.loss = ps_calloc((size_t)(K * k * AUTO_NCAND), sizeof(double));
+  r.s.auc = ps_calloc((size_t)(K * k * AUTO_NCAND), sizeof(double));
+  r.s.trees = ps_calloc((size_t)(K * k), sizeof(int64_t));
+  r.s.rows = ps_calloc((size_t)K, sizeof(double));
+  r.wins = ps_calloc((size_t)k, sizeof(int));
+  r.mean = ps_calloc((size_t)(k * AUTO_NCAND), sizeof(double));
+  r.refit_trees = ps_calloc((size_t)k, sizeof(int64_t));
+  return r;
+}
+
+static void free_round(auto_round_t *r) {
+  free(r->s.loss);
+  free(r->s.auc);
+  free(r->s.trees);
+  free(r->s.rows);
+  free(r->s.oof);
+  free(r->wins);
+  free(r->mean);
+  free(r->refit_trees);
+  *r = (auto_round_t){.s = {.folds = r->s.folds, .k = r->s.k}};
+}
+
+/* The job's round moved out (the job's fields emptied) or in. */
+static auto_round_t take_round(auto_job_t *a) {
+  auto_round_t r = {.s = a->s, .wins = a->wins, .mean = a->mean, .refit_trees = a->refit_trees};
+  a->s = (auto_scores_t){.folds = r.s.folds, .k = r.s.k};
+  a->wins = NULL;
+  a->mean = NULL;
+  a->refit_trees = NULL;
+  return r;
+}
+
+static void put_round(auto_job_t *a, auto_round_t r) {
+  a->s = r.s;
+  a->wins = r.wins;
+  a->mean = r.mean;
+  a->refit_trees = r.refit_trees;
+}
+
+/* Grid point g: the folds and the choice; its summed loss in a->grid_loss[g]. */
+static int run_round(auto_job_t *a, int g) {
+  int rc = 0, K = a->s.folds, k = a->in.k;
+  a->g = g;
+  a->og = auto_grid_opts(a->o, g);
+  put_round(a, new_round(K, k));
+  a->s.oof = auto_calib_alloc(a->o, &a->in, K, AUTO_NCAND); /* --calibrate: this point's out-of-fold logits */
   for (int j = 0; j < K && rc == 0; j++) rc = run_fold(a, j);
   if (rc) return rc;
   choose(a);
+  a->grid_loss[g] = 0;
+  for (int h = 0; h < k; h++) a->grid_loss[g] += a->mean[(size_t)h * AUTO_NCAND + (size_t)a->wins[h]];
+  return 0;
+}
+
+/* The grid's rounds, the choice, the refit: 0, or the status of a stopped or failed fit. */
+static int run_all(auto_job_t *a) {
+  int rc = 0, K = a->s.folds, best = 0;
+  if (K == 1 && !(a->o->cm.holdout > 0))
+    ps_die_all(PS_EXIT_USAGE, "--model-type auto with --cv-folds 1 decides on the validation split: give --holdout > 0");
+  ps_log("train: --model-type auto: %s", K == 1 ? "choosing on the --holdout split" : "choosing by cross-validation");
+  auto_round_t kept = {.s = {.folds = K, .k = a->in.k}};
+  for (int g = 0; g < a->grid && rc == 0; g++) {
+    rc = run_round(a, g);
+    if (rc) break;
+    auto_round_t r = take_round(a);
+    if (g == 0 || a->grid_loss[g] < a->grid_loss[best]) { /* NaN never wins; ties keep the larger rate */
+      free_round(&kept);
+      kept = r;
+      best = g;
+    } else {
+      free_round(&r);
+    }
+  }
+  if (rc) {
+    free_round(&kept);
+    return rc;
+  }
+  put_round(a, kept);
+  a->g = best;
+  a->og = auto_grid_opts(a->o, best);
   return K >= 2 ? refit(a) : 0;
 }
 
 static void job_free(auto_job_t *a) {
   for (int c = 0; c < 2; c++)
     if (a->fit[c]) AUTO_KINDS[c]->free(a->fit[c]);
-  free(a->s.loss);
-  free(a->s.auc);
-  free(a->s.trees);
-  free(a->s.rows);
-  free(a->s.oof);
-  free(a->wins);
-  free(a->mean);
-  free(a->refit_trees);
+  auto_round_t r = take_round(a);
+  free_round(&r);
   free(a->base);
   ps_free_strv(a->in.targets);
 }
@@ -286,16 +389,9 @@ int auto_train(const train_opts_t *o) {
   ps_data_t d;
   a.in.d = &d;
   a.in.targets = train_job_targets(cm, &d, &a.in.k);
-  int K = auto_cv_folds(o, &a.in), k = a.in.k;
-  a.s = (auto_scores_t){.folds = K, .k = k};
-  a.s.loss = ps_calloc((size_t)(K * k * AUTO_NCAND), sizeof(double));
-  a.s.auc = ps_calloc((size_t)(K * k * AUTO_NCAND), sizeof(double));
-  a.s.trees = ps_calloc((size_t)(K * k), sizeof(int64_t));
-  a.s.rows = ps_calloc((size_t)K, sizeof(double));
-  a.wins = ps_calloc((size_t)k, sizeof(int));
-  a.mean = ps_calloc((size_t)(k * AUTO_NCAND), sizeof(double));
-  a.refit_trees = ps_calloc((size_t)k, sizeof(int64_t));
-  a.s.oof = auto_calib_alloc(o, &a.in, K, AUTO_NCAND);
+  int K = auto_cv_folds(o, &a.in);
+  a.s = (auto_scores_t){.folds = K, .k = a.in.k};
+  a.grid = auto_grid_size(K);
   int rc = run_all(&a);
   if (rc == 0) {
     const char *type = write_model(&a, out);

@@ -1,8 +1,9 @@
 """train --model-type auto by cross-validation (issue 27): folds by a hash
 of customer id (the same for any rank count and row order), the per-head
 choice among logreg, gbdt and their blend on planted truths (linear: logreg;
-XOR: gbdt), the refit on every row, the blend model file and its scores,
-the same bytes for P = 1, 2, 3, and stop/resume between and within folds."""
+XOR: gbdt), the trees' learning rate chosen by the folds (auto_grid.h), the
+refit on every row, the blend model file and its scores, the same bytes for
+P = 1, 2, 3, and stop/resume between and within folds."""
 import filecmp
 import json
 import os
@@ -115,7 +116,9 @@ def test_blend_scores_are_the_refitted_kinds(data, trained, tmp_path):
     trees = man["metrics"]["auto"]["heads"]["churn"]["refit_trees"]
     lr, gb = str(tmp_path / "lr.h5"), str(tmp_path / "gb.h5")
     run(2, "train", "--data", data, "--model", lr, "--holdout", "0", "--quiet")
-    run(2, "train", "--data", data, "--model", gb, "--model-type", "gbdt", "--holdout", "0", "--trees", trees, "--quiet")
+    lr_kept = man["metrics"]["auto"]["learning_rate"]
+    run(2, "train", "--data", data, "--model", gb, "--model-type", "gbdt", "--holdout", "0", "--trees", trees,
+        "--learning-rate", lr_kept, "--quiet")
     got = {}
     for name, m in (("auto", model), ("lr", lr), ("gb", gb)):
         out = str(tmp_path / f"s_{name}.h5")
@@ -124,6 +127,29 @@ def test_blend_scores_are_the_refitted_kinds(data, trained, tmp_path):
             got[name] = {t: s["scores"][t][...] for t in HEADS}
     assert np.array_equal(got["auto"]["purchase_3m"], got["lr"]["purchase_3m"])
     assert np.array_equal(got["auto"]["churn"], got["gb"]["churn"])
+
+
+def test_learning_rate_grid_follows_the_fold_log_losses(data, trained, tmp_path):
+    """The folds run at --learning-rate and at half of it (trees and patience
+    doubled); the rate kept is the one whose per-head winners have the least
+    summed mean fold log-loss, and its round's scores are the ones reported.
+    A rate given on the command line, or the single split: no grid."""
+    model, r, man = trained[1]
+    auto = man["metrics"]["auto"]
+    assert auto["grid_learning_rates"] == [0.1, 0.05]
+    g = int(np.argmin(auto["grid_log_loss"]))
+    assert auto["learning_rate"] == auto["grid_learning_rates"][g]
+    kept = sum(h[h["chosen"]]["mean_valid_log_loss"] for h in auto["heads"].values())
+    assert abs(auto["grid_log_loss"][g] - kept) < 1e-12
+    assert f"kept {auto['learning_rate']:g}" in r.stdout
+    for extra in (["--learning-rate", "0.1"], ["--cv-folds", "1"]):
+        out = str(tmp_path / (extra[0].strip("-") + ".h5"))
+        train_auto(1, data, out, *extra)
+        one = json.load(open(out + ".manifest.json"))["metrics"]["auto"]
+        assert one["grid_learning_rates"] == [0.1] and one["learning_rate"] == 0.1
+    # the round at the given rate is the old auto: its choice and fold scores
+    heads = json.load(open(str(tmp_path / "learning-rate.h5.manifest.json")))["metrics"]["auto"]["heads"]
+    assert heads["churn"]["chosen"] == "gbdt" and heads["purchase_3m"]["chosen"] == "logreg"
 
 
 def test_fold_scores_do_not_depend_on_row_order(data, trained, tmp_path):
