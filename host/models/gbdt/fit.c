@@ -264,7 +264,8 @@ static void load_csr(gfit_t *g) {
   g->rows.m = g->rows.sp->m;
   double kept = (double)(g->rows.sp->tr.ptr[g->l.n_tr] + g->rows.sp->va.ptr[g->l.n_va]);
   comm_allreduce_sum_f64(&kept, 1);
-  ps_log("train: CSR rows binned sparse: %.0f values off their zero bin kept (4 bytes each, 8 a row)", kept);
+  ps_log("train: CSR rows binned sparse: %.0f values off their zero bin kept (4 bytes each and 8 a row, 5 more a "
+         "training value for the column index)", kept);
 }
 
 /* Labels, class weights, memory checks, the cuts and the binned rows. */
