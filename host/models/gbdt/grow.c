@@ -335,7 +335,12 @@ void grow_tree(ps_gbdt_backend_t *b, const ps_bins_t *bins, const ps_grow_params
   if (quant) refit(&g, t->nleaves);
   for (int i = 0; i < t->nleaves; i++) {
     double G = (double)g.leaf[i].g / p->split.scale, H = (double)g.leaf[i].h / p->split.scale;
-    t->leaf_value[i] = p->learning_rate * ps_gbdt_leaf_output(G, H, p->split.l2);
+    /* Quantized: the structure passed --min-sum-hessian on the quantized
+     * sums, but a leaf's exact Hessian may be below it (rows whose
+     * predictions saturated): -G/(H + l2) is then unbounded (H = 0: an
+     * infinite logit). Such a leaf keeps 0, as the exact search never makes it. */
+    int weak = quant && !(H >= p->split.min_hess && H + p->split.l2 > 0);
+    t->leaf_value[i] = weak ? 0.0 : p->learning_rate * ps_gbdt_leaf_output(G, H, p->split.l2);
     t->leaf_count[i] = g.leaf[i].n;
   }
   for (int i = 0; i < L; i++) free(g.leaf[i].hist);
