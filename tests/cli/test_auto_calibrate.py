@@ -95,9 +95,15 @@ def test_fold_zero_scores_are_the_chosen_kind_fitted_on_that_split(data, models,
     f0 = fold_of(ids, 5) == 0
     with h5py.File(models["isotonic", 1]) as m:
         oof = {t: m["calibration"][t]["scores"][...] for t in HEADS}
+    # the folds ran at the learning rate auto kept (its grid: 0.1, or half of
+    # it with --trees and the early-stopping patience doubled; auto_grid.c)
+    lr = man["metrics"]["auto"]["learning_rate"]
+    x = round(0.1 / lr)
+    gb = ["--learning-rate", repr(lr), "--trees", str(40 * x), "--early-stopping", str(30 * x)]
     for t, kind in (("purchase_3m", "logreg"), ("churn", "gbdt")):
         model, out = str(tmp_path / f"{kind}.h5"), str(tmp_path / f"{kind}.scores.h5")
-        run(1, "train", "--data", data, "--model", model, "--model-type", kind, "--trees", "40", "--quiet")
+        run(1, "train", "--data", data, "--model", model, "--model-type", kind, "--quiet",
+            *(gb if kind == "gbdt" else ["--trees", "40"]))
         run(1, "score", "--data", data, "--model", model, "--out", out, "--quiet")
         with h5py.File(out) as s:
             want = s["scores"][t][...].astype(np.float64)
