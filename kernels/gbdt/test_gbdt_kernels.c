@@ -22,19 +22,8 @@
 #include "gbdt/gbdt_kernels.h"
 #include "gbdt/predict_heads.h"
 
+#include "common/test_device.h"
 #include "common/test_expect.h"
-
-static void *dev_copy(const void *h, size_t bytes) {
-  void *d = NULL;
-  if (cudaMalloc(&d, bytes ? bytes : 8) != cudaSuccess) ps_die_local("cudaMalloc failed");
-  if (h && bytes && cudaMemcpy(d, h, bytes, cudaMemcpyHostToDevice) != cudaSuccess) ps_die_local("cudaMemcpy failed");
-  return d;
-}
-
-static void get(void *h, const void *d, size_t bytes) {
-  if (cudaDeviceSynchronize() != cudaSuccess) ps_die_local("a kernel failed");
-  if (bytes && cudaMemcpy(h, d, bytes, cudaMemcpyDeviceToHost) != cudaSuccess) ps_die_local("cudaMemcpy failed");
-}
 
 static int same_split(const ps_split_t *a, const ps_split_t *b) {
   return a->feature == b->feature && a->bin == b->bin && a->default_left == b->default_left && a->lg == b->lg &&

@@ -24,19 +24,8 @@
 #include "gbdt/gbdt_math.h"
 #include "gbdt/hist_q.h"
 
+#include "common/test_device.h"
 #include "common/test_expect.h"
-
-static void *dev_copy(const void *h, size_t bytes) {
-  void *d = NULL;
-  if (cudaMalloc(&d, bytes ? bytes : 8) != cudaSuccess) ps_die_local("cudaMalloc failed");
-  if (h && bytes && cudaMemcpy(d, h, bytes, cudaMemcpyHostToDevice) != cudaSuccess) ps_die_local("cudaMemcpy failed");
-  return d;
-}
-
-static void get(void *h, const void *d, size_t bytes) {
-  if (cudaDeviceSynchronize() != cudaSuccess) ps_die_local("a kernel failed");
-  if (bytes && cudaMemcpy(h, d, bytes, cudaMemcpyDeviceToHost) != cudaSuccess) ps_die_local("cudaMemcpy failed");
-}
 
 /* Every (rows, plan, block count) against the twin; `skew` bytes before B on the device (misaligned rows). */
 static void check_hist(const char *name, const uint8_t *B, int64_t n, int64_t f, const int64_t *bin_off,

@@ -15,19 +15,8 @@
 #include "gbdt/gbdt_sparse_cpu.h"
 #include "gbdt/hist_sparse.h"
 
+#include "common/test_device.h"
 #include "common/test_expect.h"
-
-static void *dev_copy(const void *h, size_t bytes) {
-  void *d = NULL;
-  if (cudaMalloc(&d, bytes ? bytes : 8) != cudaSuccess) ps_die_local("cudaMalloc failed");
-  if (h && bytes && cudaMemcpy(d, h, bytes, cudaMemcpyHostToDevice) != cudaSuccess) ps_die_local("cudaMemcpy failed");
-  return d;
-}
-
-static void get(void *h, const void *d, size_t bytes) {
-  if (cudaDeviceSynchronize() != cudaSuccess) ps_die_local("a kernel failed");
-  if (bytes && cudaMemcpy(h, d, bytes, cudaMemcpyDeviceToHost) != cudaSuccess) ps_die_local("cudaMemcpy failed");
-}
 
 /* n rows, f features of 2..41 bins; each value off its zero bin with
  * probability d (feature 0: always, when f > 1). */

@@ -20,19 +20,8 @@
 #include "gbdt/gbdt_math.h"
 #include "gbdt/leafhist_kernels.h"
 
+#include "common/test_device.h"
 #include "common/test_expect.h"
-
-static void *dev_copy(const void *h, size_t bytes) {
-  void *d = NULL;
-  if (cudaMalloc(&d, bytes ? bytes : 8) != cudaSuccess) ps_die_local("cudaMalloc failed");
-  if (h && bytes && cudaMemcpy(d, h, bytes, cudaMemcpyHostToDevice) != cudaSuccess) ps_die_local("cudaMemcpy failed");
-  return d;
-}
-
-static void get(void *h, const void *d, size_t bytes) {
-  if (cudaDeviceSynchronize() != cudaSuccess) ps_die_local("a kernel failed");
-  if (bytes && cudaMemcpy(h, d, bytes, cudaMemcpyDeviceToHost) != cudaSuccess) ps_die_local("cudaMemcpy failed");
-}
 
 static void check_sub(int64_t n) {
   int64_t *a = ps_malloc(sizeof(int64_t) * (size_t)(n + 1)), *b = ps_malloc(sizeof(int64_t) * (size_t)(n + 1));
