@@ -116,6 +116,35 @@ int ps_gbdt_flatten(const ps_forest_view_t *fo, int32_t *root, ps_gbdt_node_t *n
  * additions of ps_gbdt_predict_cpu, in its order: the same bits. */
 void ps_gbdt_predict_flat_cpu(const ps_gbdt_flat_t *heads, int k, const float *X, int64_t n, int64_t f, double *z);
 
+/* Every head's forest in QuickScorer's form for the CPU scorer
+ * (predict_qs_cpu.c): trees of <= 32 leaves, a node = the offset of its
+ * feature's column in the transposed block, its threshold and the mask
+ * that clears its left subtree's leaves; leaves in left-to-right order. */
+#define PS_QS_ROWS 16 /* rows a block: one 512-bit vector of leaf masks */
+typedef struct {
+  uint32_t x;      /* (2 u + default_left) * PS_QS_ROWS: used feature u, NaN -> -Inf if missing goes left */
+  float threshold; /* left if value <= threshold */
+  uint32_t mask;   /* ANDed in when the row goes right */
+} ps_gbdt_qs_node_t;
+typedef struct {
+  int k;
+  int32_t nu, *feature;       /* the used features [nu] */
+  int32_t *ntrees;            /* [k] */
+  int64_t trees, nodes, leaves;
+  int64_t *node_off, *leaf_off; /* [trees+1] every head's trees one after another */
+  ps_gbdt_qs_node_t *node;    /* [nodes] */
+  double *leaf;               /* [leaves] each tree's leaf values, left to right */
+} ps_gbdt_qs_t;
+/* qs from every head's view (rows of f features); 0, or -1 (nothing
+ * allocated) if a tree has more than 32 leaves, a categorical split or a
+ * NaN threshold: then the flat walk. */
+int ps_gbdt_qs_build(const ps_forest_view_t *heads, int k, int64_t f, ps_gbdt_qs_t *qs);
+void ps_gbdt_qs_free(ps_gbdt_qs_t *qs);
+/* z [k][n] += every head's forest value for raw rows X [n][f]: as
+ * ps_gbdt_predict_flat_cpu (the same additions in the same order, the
+ * same bits), PS_QS_ROWS rows a block. */
+void ps_gbdt_predict_qs_cpu(const ps_gbdt_qs_t *qs, const float *X, int64_t n, int64_t f, double *z);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,8 @@
 /* scorer.c: the gradient-boosted trees model as a scorer (models/scorer.h):
  * raw rows through every head's forest (no bins needed) -- the predict
- * kernel with --device cuda (backend_cuda.c), else the forests flattened
- * once and walked a block of rows at a time (predict_flat_cpu.c), the CPU
+ * kernel with --device cuda (backend_cuda.c), else the forests in
+ * QuickScorer's form (predict_qs_cpu.c: trees of <= 32 leaves) or flattened
+ * and walked (predict_flat_cpu.c), a block of rows at a time, the CPU
  * twin's bits -- then the sigmoid. */
 #include <stdlib.h>
 
@@ -29,6 +30,7 @@ typedef struct {
   ps_gbdt_flat_t *flat; /* [k] the heads' flat forests, or NULL: the CPU twin walks the views */
   int32_t **roots;
   ps_gbdt_node_t **nodes;
+  ps_gbdt_qs_t qs; /* used when qs.k == m.k > 0 (every tree fits it), before the flat walk */
 #ifdef PROPSCORE_HAVE_CUDA
   gbdt_cuda_scorer_t *cuda;
 #endif
@@ -48,10 +50,11 @@ static void predict(ps_scorer_t *s, const float *X, int64_t n, float *P) {
     return;
   }
 #endif
-  if (g->flat) { /* every head from one read of a block of rows */
+  if (g->flat || g->qs.k > 0) { /* every head from one read of a block of rows */
     for (int h = 0; h < g->m.k; h++)
       for (int64_t i = 0; i < n; i++) g->z[(size_t)h * (size_t)n + (size_t)i] = g->m.init_score[h];
-    ps_gbdt_predict_flat_cpu(g->flat, g->m.k, X, n, g->m.f, g->z);
+    if (g->qs.k > 0) ps_gbdt_predict_qs_cpu(&g->qs, X, n, g->m.f, g->z);
+    else ps_gbdt_predict_flat_cpu(g->flat, g->m.k, X, n, g->m.f, g->z);
     for (size_t e = 0; e < (size_t)n * (size_t)g->m.k; e++) P[e] = (float)ps_sigmoid(g->z[e]);
     return;
   }
@@ -81,9 +84,14 @@ static void flat_free(gbdt_scorer_t *g) {
   g->nodes = NULL;
 }
 
-/* Every head's forest flattened (left NULL when one is too large). */
+/* Every head's forest in QuickScorer's form if it fits, else flattened (left NULL when one is too large). */
 static void flatten(gbdt_scorer_t *g) {
   int k = g->m.k > 0 ? g->m.k : 1;
+  ps_forest_view_t *views = ps_malloc(sizeof(ps_forest_view_t) * (size_t)k);
+  for (int h = 0; h < g->m.k; h++) views[h] = forest_view(&g->m.forest[h]);
+  int qs = g->m.k > 0 && ps_gbdt_qs_build(views, g->m.k, g->m.f, &g->qs) == 0;
+  free(views);
+  if (qs) return;
   g->flat = ps_calloc((size_t)k, sizeof *g->flat);
   g->roots = ps_calloc((size_t)k, sizeof *g->roots);
   g->nodes = ps_calloc((size_t)k, sizeof *g->nodes);
@@ -111,6 +119,7 @@ static void destroy(ps_scorer_t *s) {
   gbdt_cuda_scorer_destroy(g->cuda);
 #endif
   flat_free(g);
+  if (g->qs.k > 0) ps_gbdt_qs_free(&g->qs);
   gbdt_model_free(&g->m);
   free(g->z);
   free(g);
