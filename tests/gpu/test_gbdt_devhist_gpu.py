@@ -118,7 +118,7 @@ def make_cats(path, n=4000, seed=5):
 
 CAT_OPTS = ["--max-cat-threshold", "3", "--min-data-per-group", "40", "--cat-smooth", "0", "--cat-l2", "1",
             "--max-cat-to-onehot", "2"]
-CAT_CASES = [(1, True, []), (2, True, []), (2, False, []), (3, True, []),
+CAT_CASES = [(1, True, []), (2, True, []), (2, False, []),
              (1, True, ["--grad-bits", "8"]), (2, True, ["--grad-bits", "8"]), (2, False, ["--grad-bits", "8"]),
              (2, True, CAT_OPTS), (2, False, CAT_OPTS + ["--grad-bits", "8"] + SAMPLED)]
 
