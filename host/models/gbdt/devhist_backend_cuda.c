@@ -6,8 +6,9 @@
  * by hist_sub.cu from the parent's buffer (kept until both children
  * exist), the split search from the buffer; only the ps_split_t comes
  * back (with categorical features, split_cat.cu's search: and the
- * winner's 32-byte category set, in the same copy). Every value is an exact integer sum, so the bits are the host
- * path's (grow.c) whichever transport summed them. */
+ * winner's 32-byte category set, in the same copy). Every value is an
+ * exact integer sum, so the bits are the host path's (grow.c) whichever
+ * transport summed them. */
 #include "models/gbdt/devhist_backend_cuda.h"
 
 #include <cuda_runtime_api.h>
