@@ -29,8 +29,9 @@
 #    cp.async, reads its 8-byte nodes by LDS.64 and has no global load in
 #    its descent loops (each printed with its length);
 #  - the leaf round trip's kernels (hist_sub.cu's sub_kernel, split.cu's
-#    exact and quantized feature_kernel / best_kernel) exist, do not spill,
-#    and sub_kernel has no CALL (no 64-bit division).
+#    exact and quantized feature_kernel / best_kernel, split_cat.cu's
+#    cat_kernel / pick_kernel) exist, do not spill, and sub_kernel has no
+#    CALL (no 64-bit division).
 # Needs nvcc and cuobjdump (+ nvdisasm) on PATH, or CUOBJDUMP=...;
 # exits 77 (skipped) without them.  usage: scripts/sass_check.sh [outdir]
 set -euo pipefail
@@ -57,7 +58,7 @@ for cu in "$root"/kernels/*/*.cu; do
   f=$(basename "$(dirname "$cu")")_$(basename "$cu" .cu)
   files+=("$f")
   extra=()
-  [ "$f" = logreg_grad_csr ] && extra=(-fmad=false) # as CMakeLists.txt compiles it: bitwise its CPU twin
+  case $f in logreg_grad_csr|gbdt_split_cat) extra=(-fmad=false) ;; esac # as CMakeLists.txt compiles them: their twins' bits
   "$NVCC" -std=c++17 -arch=sm_90 -cubin -O3 "${extra[@]}" -I"$root/kernels" -I"$root/host" -Xptxas -v \
     -o "$out/$f.cubin" "$cu" 2>"$out/$f.ptxas"
   "$CUOBJDUMP" --dump-sass "$out/$f.cubin" >"$out/$f.sass"
@@ -166,15 +167,18 @@ if [ -z "${pfound:-}" ]; then echo "  FAIL: no predict_tiled_kernel in kernels/g
 # the leaf round trip on the device (issue 28): the subtraction kernel and
 # the exact and quantized split search are there, without spills or local
 # memory, and the subtraction runs no 64-bit division (no CALL)
-for want in "gbdt_hist_sub sub_kernel" "gbdt_split feature_kernelINS_5ExactE" "gbdt_split feature_kernelINS_5QuantE" \
-            "gbdt_split best_kernelINS_5ExactE" "gbdt_split best_kernelINS_5QuantE"; do
+for want in "gbdt_hist_sub sub_kernel" "gbdt_split feature_kernelIN8ps_split5ExactE" \
+            "gbdt_split feature_kernelIN8ps_split5QuantE" "gbdt_split best_kernelIN8ps_split5ExactE" \
+            "gbdt_split best_kernelIN8ps_split5QuantE" "gbdt_split_cat cat_kernelIN8ps_split5ExactE" \
+            "gbdt_split_cat cat_kernelIN8ps_split5QuantE" "gbdt_split_cat pick_kernelIN8ps_split5ExactE" \
+            "gbdt_split_cat pick_kernelIN8ps_split5QuantE"; do
   read -r f k <<<"$want"
   line=$(grep -F "$k" "$out/$f.regs" | head -1 || true)
   if [ -z "$line" ]; then echo "  FAIL: no $k in kernels/gbdt/${f#gbdt_}.cu"; fail=1; continue; fi
   read -r name regs spill <<<"$line"
   body=$(awk -v n="$name" '/Function : /{on = $3 == n} on' "$out/$f.sass")
   local_ops=$(grep -cE '\s(LDL|STL)' <<<"$body" || true); call=$(grep -cE '\sCALL' <<<"$body" || true)
-  printf '%-34s %5s regs, %s spill, %s LDL/STL, %s CALL\n' "$(sed -E 's/INS_5(Exact|Quant)E/<\1>/' <<<"$k")" "$regs" \
+  printf '%-34s %5s regs, %s spill, %s LDL/STL, %s CALL\n' "$(sed -E 's/IN8ps_split5(Exact|Quant)E/<\1>/' <<<"$k")" "$regs" \
     "$spill" "$local_ops" "$call"
   if [ "$spill" != 0 ] || [ "$local_ops" != 0 ]; then echo "  FAIL: $k spills or uses local memory"; fail=1; fi
   if [ "$k" = sub_kernel ] && [ "$call" != 0 ]; then echo "  FAIL: sub_kernel calls a subroutine (64-bit division)"; fail=1; fi

@@ -24,4 +24,6 @@ void ps_gbdt_hist_sub_cpu(int64_t *a, const int64_t *b, int64_t n);
 void ps_gbdt_split_q_cpu(const int64_t *hist2, int64_t f, const int64_t *bin_off, const uint8_t *use, int64_t G,
                          int64_t H, int64_t N, const ps_split_params_t *p, const ps_split_q_t *q, int64_t *work,
                          ps_split_t *best);
+/* hist3 [nbins][3] = hist2 [nbins][2] read in q's units (the widening above). */
+void ps_gbdt_widen_q_cpu(const int64_t *hist2, int64_t nbins, const ps_split_q_t *q, int64_t *hist3);
 #endif

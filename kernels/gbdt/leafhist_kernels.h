@@ -20,6 +20,13 @@ void ps_gbdt_hist_sub_cuda(int64_t *a, const int64_t *b, int64_t n, cudaStream_t
 void ps_gbdt_split_q_cuda(const int64_t *hist2, int64_t f, const int64_t *bin_off, const uint8_t *use, int64_t G,
                           int64_t H, int64_t N, ps_split_params_t p, ps_split_q_t q, void *work, ps_split_t *best,
                           cudaStream_t s);
+/* The per-feature pass of the split search alone (split.cu): per[j] = the
+ * best split of feature j (feature -1: none, unused, or skip[j] != 0) of
+ * the exact histogram (q NULL) or of a quantized one in *q's units (q: a
+ * host pointer); the category-set search (split_cat.cu) adds its own. */
+void ps_gbdt_split_features_cuda(const int64_t *hist, const ps_split_q_t *q, int64_t f, const int64_t *bin_off,
+                                 const uint8_t *use, const uint8_t *skip, int64_t G, int64_t H, int64_t N,
+                                 ps_split_params_t p, ps_split_t *per, cudaStream_t s);
 
 #ifdef __cplusplus
 }

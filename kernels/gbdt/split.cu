@@ -15,35 +15,16 @@
 #include "gbdt/gbdt_kernels.h"
 #include "gbdt/gbdt_math.h"
 #include "gbdt/leafhist_kernels.h"
+#include "gbdt/split_hist.h"
 
 namespace {
 
 constexpr int WARPS = 4, THREADS = 32 * WARPS; /* a warp per feature */
 constexpr int PER_LANE = (PS_GBDT_MAX_BIN + 31) / 32; /* value bins 1..255: 8 a lane */
 
-/* a beats b: valid first, then the larger gain, then the earlier candidate */
-__device__ __forceinline__ bool beats(double ga, int ka, double gb, int kb) {
-  if ((ka >= 0) != (kb >= 0)) return ka >= 0;
-  if (ka < 0) return false;
-  if (ga != gb) return ga > gb;
-  return ka < kb;
-}
-
-/* A bin's (g, h, rows): the exact histogram [bins][3] ... */
-struct Exact {
-  const int64_t *__restrict__ h;
-  __device__ __forceinline__ void at(int64_t q, int64_t &g, int64_t &hh, int64_t &n) const {
-    g = h[PS_HIST_W * q], hh = h[PS_HIST_W * q + 1], n = h[PS_HIST_W * q + 2];
-  }
-};
-/* ... or the quantized one [bins][2] in the exact search's units */
-struct Quant {
-  const int64_t *__restrict__ h;
-  ps_split_q_t q;
-  __device__ __forceinline__ void at(int64_t b, int64_t &g, int64_t &hh, int64_t &n) const {
-    g = h[2 * b] * q.qg_step, hh = h[2 * b + 1] * q.qh_step, n = ps_gbdt_q_rows(h[2 * b + 1], q.per);
-  }
-};
+using ps_split::beats;
+using ps_split::Exact;
+using ps_split::Quant;
 
 __device__ __forceinline__ int64_t up(int64_t v, int d) {
   return (int64_t)__shfl_up_sync(0xffffffffu, (long long)v, (unsigned)d);
@@ -52,12 +33,12 @@ __device__ __forceinline__ int64_t up(int64_t v, int d) {
 template <class Hist>
 __global__ void __launch_bounds__(THREADS)
     feature_kernel(Hist hist, const int64_t *__restrict__ bin_off, int64_t f,
-                   const uint8_t *__restrict__ use, int64_t G, int64_t H, int64_t N, ps_split_params_t p,
-                   ps_split_t *per_feature) {
+                   const uint8_t *__restrict__ use, const uint8_t *__restrict__ skip, int64_t G, int64_t H,
+                   int64_t N, ps_split_params_t p, ps_split_t *per_feature) {
   const int lane = threadIdx.x & 31;
   const int64_t j = (int64_t)blockIdx.x * WARPS + (threadIdx.x >> 5);
   if (j >= f) return; /* the whole warp */
-  if (use && !use[j]) {
+  if ((use && !use[j]) || (skip && skip[j])) { /* skip: the categorical features (split_cat.cu) */
     if (lane == 0) per_feature[j].feature = -1;
     return;
   }
@@ -138,14 +119,19 @@ __global__ void best_kernel(const ps_split_t *__restrict__ per_feature, int64_t 
 }
 
 template <class Hist>
+void features(Hist hist, int64_t f, const int64_t *bin_off, const uint8_t *use, const uint8_t *skip, int64_t G,
+              int64_t H, int64_t N, ps_split_params_t p, ps_split_t *per, cudaStream_t s) {
+  if (f <= 0) return;
+  PS_LAUNCH(ps_grid_1d((uint64_t)f, WARPS), THREADS, 0, s, feature_kernel<Hist>)(hist, bin_off, f, use, skip, G, H, N,
+                                                                                p, per);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+template <class Hist>
 void search(Hist hist, int64_t f, const int64_t *bin_off, const uint8_t *use, int64_t G, int64_t H, int64_t N,
             ps_split_params_t p, void *work, ps_split_t *best, cudaStream_t s) {
   ps_split_t *per = (ps_split_t *)work;
-  if (f > 0) {
-    PS_LAUNCH(ps_grid_1d((uint64_t)f, WARPS), THREADS, 0, s, feature_kernel<Hist>)(hist, bin_off, f, use, G, H, N, p,
-                                                                                  per);
-    CUDA_CHECK(cudaGetLastError());
-  }
+  features(hist, f, bin_off, use, NULL, G, H, N, p, per, s);
   PS_LAUNCH(1, 1, 0, s, best_kernel<Hist>)(per, f, hist, bin_off, N, p.min_gain, best);
   CUDA_CHECK(cudaGetLastError());
 }
@@ -164,4 +150,12 @@ extern "C" void ps_gbdt_split_q_cuda(const int64_t *hist2, int64_t f, const int6
                                      int64_t G, int64_t H, int64_t N, ps_split_params_t p, ps_split_q_t q, void *work,
                                      ps_split_t *best, cudaStream_t s) {
   search(Quant{hist2, q}, f, bin_off, use, G, H, N, p, work, best, s);
+}
+
+extern "C" void ps_gbdt_split_features_cuda(const int64_t *hist, const ps_split_q_t *q, int64_t f,
+                                            const int64_t *bin_off, const uint8_t *use, const uint8_t *skip,
+                                            int64_t G, int64_t H, int64_t N, ps_split_params_t p, ps_split_t *per,
+                                            cudaStream_t s) {
+  if (q) features(Quant{hist, *q}, f, bin_off, use, skip, G, H, N, p, per, s);
+  else features(Exact{hist}, f, bin_off, use, skip, G, H, N, p, per, s);
 }

@@ -7,12 +7,18 @@ and quantized histograms) on the device. train --device cuda writes the
 CPU's model file byte for byte for P = 1, 2, 3 either way, exact and
 --grad-bits 16/8/4, with bagging and feature subsampling, with a
 histogram budget (--hist-memory) that keeps few or no parents, and with
-categorical columns (the host path); the train log says which path summed
-the histograms. Prints "no CUDA device" and is skipped without a GPU."""
+categorical columns, whose category sets are searched on the device too
+(split_cat.cu: one-vs-rest, sorted sets, zero-row categories, the five
+categorical options; P = 1, 2, 3, exact and --grad-bits 8, NCCL on and
+off); the train log says which path summed the histograms and that the
+sets were searched on the device. Prints "no CUDA device" and is skipped
+without a GPU."""
 import filecmp
 import os
 import sys
 
+import h5py
+import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "cli"))
@@ -30,6 +36,7 @@ TREES = ["--model-type", "gbdt", "--trees", "8", "--num-leaves", "15"]
 SAMPLED = ["--feature-fraction", "0.7", "--bagging-fraction", "0.8", "--bagging-freq", "2", "--max-depth", "5"]
 NCCL_LINE = "summed across ranks by NCCL on device memory"
 MPI_LINE = "summed across ranks through host memory by MPI (NCCL off)"
+CAT_LINE = "categorical features' category sets searched on the device"
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +90,49 @@ def test_nccl_setup_failure_sums_through_the_host(data, tmp_path):
     assert "NCCL set-up failed on 1 of 3 ranks" in log and MPI_LINE in log, log
 
 
-@pytest.mark.parametrize("p", [1, 3])
-def test_categorical_columns(tmp_path, p):
+def make_cats(path, n=4000, seed=5):
+    """Two categorical columns -- 3 categories (one-vs-rest) and 40 with
+    skewed counts, codes 30..39 never used (zero-row categories), a
+    planted set -- between numeric ones, NaN in each."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 3, n).astype(np.float32)
+    big = np.floor(30 * rng.random(n) ** 2).astype(np.float32)
+    for c in (small, big):
+        c[rng.random(n) < 0.03] = np.nan
+    x = rng.normal(size=(n, 2)).astype(np.float32)
+    logit = -1.5 + 2.5 * np.isin(big, [1, 4, 9, 16, 22]) + 0.8 * (small == 2) + 0.7 * x[:, 0]
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(np.uint8)
+    with h5py.File(path, "w") as h:
+        h.attrs["schema_version"] = np.int64(1)
+        h.attrs["kind"] = "features"
+        h["features"] = np.stack([x[:, 0], small, big, x[:, 1]], axis=1)
+        h["customer_id"] = np.arange(n, dtype=np.int64) * 3 + 2
+        h["feature_names"] = np.array([b"x1", b"tier", b"region", b"x2"])
+        h["labels/buy"] = y
+        g = h.create_group("categorical")
+        g["columns"] = np.array([1, 2], dtype=np.int64)
+        g["offsets"] = np.array([0, 3, 43], dtype=np.int64)
+        g["names"] = np.array([f"c{c}".encode() for c in range(43)])
+    return path
+
+
+CAT_OPTS = ["--max-cat-threshold", "3", "--min-data-per-group", "40", "--cat-smooth", "0", "--cat-l2", "1",
+            "--max-cat-to-onehot", "2"]
+CAT_CASES = [(1, True, []), (2, True, []), (2, False, []),
+             (1, True, ["--grad-bits", "8"]), (2, True, ["--grad-bits", "8"]), (2, False, ["--grad-bits", "8"]),
+             (2, True, CAT_OPTS), (2, False, CAT_OPTS + ["--grad-bits", "8"] + SAMPLED)]
+
+
+@pytest.mark.parametrize("p,nccl,extra", CAT_CASES, ids=lambda v: "-".join(v) if isinstance(v, list) else str(v))
+def test_categorical_columns(tmp_path, p, nccl, extra):
+    data = make_cats(str(tmp_path / "c.h5"))
+    log = check(tmp_path, data, p, nccl, extra)
+    assert CAT_LINE in log, log
+    with h5py.File(str(tmp_path / "gpu.h5")) as m:  # sets were chosen: the search ran, not only numeric splits
+        assert (m["trees/buy"]["cat_index"][...] >= 0).any()
+
+
+def test_categorical_planted_set(tmp_path):
+    """test_categorical.py's data (a planted set of 4 of 12 categories): the same bytes, the set on the device."""
     data = make(str(tmp_path / "c.h5"), n=3000)
-    check(tmp_path, data, p, True, [])
+    assert CAT_LINE in check(tmp_path, data, 1, True, [])

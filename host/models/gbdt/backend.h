@@ -90,6 +90,15 @@ struct ps_gbdt_backend {
   void (*dh_search)(ps_gbdt_backend_t *b, int n, const ps_dh_query_t *qs, const uint8_t *use,
                     const ps_split_params_t *p, int quant, ps_split_t *best);
   void (*dh_drop)(ps_gbdt_backend_t *b, int leaf);
+  /* Optional with dh_* (NULL: a tree with categorical features takes the
+   * host path): dh_cat: the categorical features (cat [f] != 0: a bin per
+   * code, categorical.h; NULL or none: numeric only); dh_search then
+   * searches their category sets too (gbdt/split_cat_cpu.h: categorical.c's
+   * search, the host's rule between a numeric and a set winner); dh_set:
+   * query i's winner's set of the last dh_search (PS_GBDT_CAT_BYTES),
+   * already on the host. */
+  void (*dh_cat)(ps_gbdt_backend_t *b, const uint8_t *cat);
+  void (*dh_set)(ps_gbdt_backend_t *b, int i, uint8_t *set);
 };
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void);

@@ -21,6 +21,7 @@
 #include "gbdt/gbdt_kernels.h"
 #include "gbdt/hist_q.h"
 #include "gbdt/predict_heads.h"
+#include "gbdt/split_cat.h"
 #include "models/device.h"
 #include "models/gbdt/backend.h"
 #include "models/gbdt/devhist_backend_cuda.h"
@@ -98,7 +99,8 @@ static void release_binning(cuda_t *s) {
 static int64_t device_bytes(int64_t n, int64_t f, int64_t total_bins, int max_leaves, int64_t bin_rows) {
   int64_t per_row = f + 1 + 8 * 4 + 4 + 4; /* bins, bag, gq hq rows tmp, leaf, packed quantized (g, h) */
   int64_t rows = n * per_row + (int64_t)ps_gbdt_partition_work(n) + 24 * total_bins * (max_leaves + 2) + 8 * (f + 1) + f +
-                 (int64_t)ps_gbdt_split_work(f) + 32 * (int64_t)(max_leaves + 1) + ((int64_t)1 << 20);
+                 (int64_t)ps_gbdt_split_work(f) + 32 * (int64_t)(max_leaves + 1) + ((int64_t)1 << 20) +
+                 f + (int64_t)ps_gbdt_split_cat_work(f); /* categorical features: their mask, the set search */
   int64_t binning = bin_rows * f * 5 + 4 * total_bins + 8 * (f + 1) + ((int64_t)1 << 20);
   return rows > binning ? rows : binning;
 }
@@ -266,6 +268,8 @@ static void dh_search(ps_gbdt_backend_t *b, int n, const ps_dh_query_t *qs, cons
   gbdt_devhist_search(((cuda_t *)b->impl)->dh, n, qs, use, p, quant, best);
 }
 static void dh_drop(ps_gbdt_backend_t *b, int leaf) { gbdt_devhist_drop(((cuda_t *)b->impl)->dh, leaf); }
+static void dh_cat(ps_gbdt_backend_t *b, const uint8_t *cat) { gbdt_devhist_set_cat(((cuda_t *)b->impl)->dh, cat); }
+static void dh_set(ps_gbdt_backend_t *b, int i, uint8_t *set) { gbdt_devhist_set(((cuda_t *)b->impl)->dh, i, set); }
 
 static int64_t leaf_rows(ps_gbdt_backend_t *b, int leaf) { return ((cuda_t *)b->impl)->count[leaf]; }
 
@@ -334,7 +338,8 @@ ps_gbdt_backend_t *gbdt_backend_cuda(void) {
                            .leaf_sums = leaf_sums, .destroy = destroy,
                            .device_memory = (int64_t)(0.8 * (double)free_b / share),
                            .device_bytes = device_bytes, .impl = s, .split_set = split_set, .dh_root = dh_root,
-                           .dh_children = dh_children, .dh_search = dh_search, .dh_drop = dh_drop};
+                           .dh_children = dh_children, .dh_search = dh_search, .dh_drop = dh_drop,
+                           .dh_cat = dh_cat, .dh_set = dh_set};
   /* the leaf histograms' int64 sums over NCCL on device memory when every rank has a GPU of its own */
   comm_use_device(share == 1 ? s->device : -1);
   device_report("gbdt", pl, b->device_memory, comm_nccl_active());

@@ -7,7 +7,7 @@
  * histogram (so every rank decides the same):
  *  - C <= max_cat_to_onehot: one category against the rest;
  *  - else the categories with at least cat_smooth rows, sorted by
- *    sum_g / (sum_h + cat_smooth) (stable: ties by code), and the best
+ *    sum_g / (sum_h + cat_smooth) (ties by code), and the best
  *    prefix of at most min(max_cat_threshold, (used + 1) / 2) of them
  *    from either end; a candidate is tried once min_data_per_group
  *    rows have joined since the last one, the right side keeps at least
@@ -16,7 +16,9 @@
  * The five are train options with LightGBM's names and defaults
  * (train_opts.c; here in the split parameters, ps_split_params_t). Leaf
  * values use lambda_l2 alone (LightGBM adds cat_l2 to a categorical
- * split's two children). */
+ * split's two children). The search is gbdt/split_cat_cpu.c, the twin of
+ * the device's (split_cat.cu): the sort is a total order (ties by code;
+ * a 0/0 key -- no Hessian, --cat-smooth 0 -- after every number). */
 #ifndef PS_GBDT_CATEGORICAL_H
 #define PS_GBDT_CATEGORICAL_H
 #include <stdint.h>

@@ -5,8 +5,10 @@
  * down to pinned memory, MPI, back up: the fallback), the larger sibling
  * by hist_sub.cu from the parent's buffer (kept until both children
  * exist), the split search from the buffer; only the ps_split_t comes
- * back. Every value is an exact integer sum, so the bits are the host
- * path's (grow.c) whichever transport summed them. */
+ * back (with categorical features, split_cat.cu's search: and the
+ * winner's 32-byte category set, in the same copy). Every value is an
+ * exact integer sum, so the bits are the host path's (grow.c) whichever
+ * transport summed them. */
 #include "models/gbdt/devhist_backend_cuda.h"
 
 #include <cuda_runtime_api.h>
@@ -16,8 +18,10 @@
 #include "comm/comm.h"
 #include "common/cuda_check.h"
 #include "core/util.h"
+#include "gbdt/gbdt_cat.h"
 #include "gbdt/gbdt_kernels.h"
 #include "gbdt/leafhist_kernels.h"
+#include "gbdt/split_cat.h"
 
 struct gbdt_devhist {
   gbdt_devhist_env_t e;
@@ -30,8 +34,14 @@ struct gbdt_devhist {
   int64_t *host;        /* pinned [total_bins][3]: the fallback's copy, feature 0's bins */
   uint8_t *use_h;       /* [f]: the mask on the device (use_set: one was uploaded) */
   int use_set;
-  ps_split_t *dbest, *hbest; /* [2] device, pinned: the searched leaves' splits */
+  ps_split_t *dbest, *hbest; /* [2] device, pinned: the searched leaves' splits, then their sets (OUT_BYTES) */
+  uint8_t *cat_h, *cat_d;    /* [f] host, device: the categorical features (set_cat; NULL: none) */
+  void *cwork;               /* device: ps_gbdt_split_cat_work(f) bytes */
 };
+
+/* the search's output: 2 splits, then 2 category sets */
+#define OUT_BYTES (2 * sizeof(ps_split_t) + 2 * PS_GBDT_CAT_BYTES)
+static uint8_t *out_sets(ps_split_t *out) { return (uint8_t *)(out + 2); }
 
 gbdt_devhist_t *gbdt_devhist_create(const gbdt_devhist_env_t *env) {
   gbdt_devhist_t *d = ps_calloc(1, sizeof *d);
@@ -45,8 +55,8 @@ gbdt_devhist_t *gbdt_devhist_create(const gbdt_devhist_env_t *env) {
   d->pool = ps_calloc(L + 1, sizeof(int64_t *));
   d->use_h = ps_calloc((size_t)env->f + 1, 1);
   CUDA_CHECK(cudaMallocHost((void **)&d->host, sizeof(int64_t) * PS_HIST_W * tb));
-  CUDA_CHECK(cudaMallocHost((void **)&d->hbest, 2 * sizeof(ps_split_t)));
-  ps_cuda_malloc((void **)&d->dbest, 2 * sizeof(ps_split_t), "the split search");
+  CUDA_CHECK(cudaMallocHost((void **)&d->hbest, OUT_BYTES));
+  ps_cuda_malloc((void **)&d->dbest, OUT_BYTES, "the split search");
   return d;
 }
 
@@ -58,7 +68,11 @@ void gbdt_devhist_destroy(gbdt_devhist_t *d) {
   CUDA_CHECK(cudaFreeHost(d->host));
   CUDA_CHECK(cudaFreeHost(d->hbest));
   CUDA_CHECK(cudaFree(d->dbest));
-  free(d->bin_off), free(d->slot), free(d->pool), free(d->use_h);
+  if (d->cat_d) {
+    CUDA_CHECK(cudaFree(d->cat_d));
+    CUDA_CHECK(cudaFree(d->cwork));
+  }
+  free(d->bin_off), free(d->slot), free(d->pool), free(d->use_h), free(d->cat_h);
   free(d);
 }
 
@@ -130,14 +144,46 @@ void gbdt_devhist_search(gbdt_devhist_t *d, int n, const ps_dh_query_t *qs, cons
   const uint8_t *du = use ? d->e.use : NULL;
   for (int i = 0; i < n; i++) { /* one after the other on the stream: they share the work buffer */
     const ps_dh_query_t *x = &qs[i];
-    if (quant)
+    if (d->cat_h && quant)
+      ps_gbdt_split_cat_q_cuda(d->slot[x->leaf], d->e.f, d->e.dbin_off, d->cat_d, du, x->G, x->H, x->N, *p, x->q,
+                               d->cwork, d->dbest + i, out_sets(d->dbest) + PS_GBDT_CAT_BYTES * i, d->s);
+    else if (d->cat_h)
+      ps_gbdt_split_cat_cuda(d->slot[x->leaf], d->e.f, d->e.dbin_off, d->cat_d, du, x->G, x->H, x->N, *p, d->cwork,
+                             d->dbest + i, out_sets(d->dbest) + PS_GBDT_CAT_BYTES * i, d->s);
+    else if (quant)
       ps_gbdt_split_q_cuda(d->slot[x->leaf], d->e.f, d->e.dbin_off, du, x->G, x->H, x->N, *p, x->q, d->e.swork,
                            d->dbest + i, d->s);
     else
       ps_gbdt_split_cuda(d->slot[x->leaf], d->e.f, d->e.dbin_off, du, x->G, x->H, x->N, *p, d->e.swork, d->dbest + i,
                          d->s);
   }
-  if (n > 0) CUDA_CHECK(cudaMemcpyAsync(d->hbest, d->dbest, sizeof(ps_split_t) * (size_t)n, cudaMemcpyDeviceToHost, d->s));
+  size_t bytes = d->cat_h ? OUT_BYTES : sizeof(ps_split_t) * (size_t)n; /* the sets in the same copy */
+  if (n > 0) CUDA_CHECK(cudaMemcpyAsync(d->hbest, d->dbest, bytes, cudaMemcpyDeviceToHost, d->s));
   CUDA_CHECK(cudaStreamSynchronize(d->s));
   memcpy(best, d->hbest, sizeof(ps_split_t) * (size_t)n);
+}
+
+void gbdt_devhist_set_cat(gbdt_devhist_t *d, const uint8_t *cat) {
+  size_t f = (size_t)d->e.f;
+  int any = 0;
+  for (size_t j = 0; cat && j < f; j++) any |= cat[j] != 0;
+  if (!any) { /* numeric features only: split.cu's search */
+    free(d->cat_h);
+    d->cat_h = NULL;
+    return;
+  }
+  if (d->cat_h && memcmp(d->cat_h, cat, f) == 0) return;
+  if (!d->cat_d) {
+    ps_cuda_malloc((void **)&d->cat_d, f, "the categorical features");
+    ps_cuda_malloc(&d->cwork, ps_gbdt_split_cat_work(d->e.f), "the category-set search");
+    ps_log("gbdt: categorical features' category sets searched on the device (only the split and its set come back)");
+  }
+  if (!d->cat_h) d->cat_h = ps_malloc(f);
+  memcpy(d->cat_h, cat, f);
+  CUDA_CHECK(cudaMemcpyAsync(d->cat_d, d->cat_h, f, cudaMemcpyHostToDevice, d->s));
+  CUDA_CHECK(cudaStreamSynchronize(d->s)); /* cat_h may change before the copy ran */
+}
+
+void gbdt_devhist_set(gbdt_devhist_t *d, int i, uint8_t *set) {
+  memcpy(set, out_sets(d->hbest) + PS_GBDT_CAT_BYTES * i, PS_GBDT_CAT_BYTES);
 }

@@ -3,7 +3,8 @@
  * of device histograms, one a leaf while it may still split, the
  * cross-rank sum (comm_allreduce_sum_i64_device: NCCL on device memory,
  * else a pinned host copy and MPI), the subtraction trick (hist_sub.cu)
- * and the split search of the exact or quantized histogram (split.cu). */
+ * and the split search of the exact or quantized histogram (split.cu;
+ * split_cat.cu with categorical features). */
 #ifndef PS_GBDT_DEVHIST_BACKEND_CUDA_H
 #define PS_GBDT_DEVHIST_BACKEND_CUDA_H
 #include <stdint.h>
@@ -33,4 +34,7 @@ int gbdt_devhist_children(gbdt_devhist_t *d, int leaf, int right, int small);
 void gbdt_devhist_search(gbdt_devhist_t *d, int n, const ps_dh_query_t *qs, const uint8_t *use,
                          const ps_split_params_t *p, int quant, ps_split_t *best);
 void gbdt_devhist_drop(gbdt_devhist_t *d, int leaf);
+/* backend.h's dh_cat and dh_set: the categorical features (split_cat.cu's search) and a winner's set */
+void gbdt_devhist_set_cat(gbdt_devhist_t *d, const uint8_t *cat);
+void gbdt_devhist_set(gbdt_devhist_t *d, int i, uint8_t *set);
 #endif

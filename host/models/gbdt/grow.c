@@ -253,7 +253,8 @@ static void refit(grow_t *g, int nleaves) {
  * every rank holds each leaf's all-rank histogram there and searches all
  * features, so each finds the serial search's split (split_dist.h: the
  * blocks' winners exchanged are that split too) and nothing is exchanged;
- * the rest as above. Categorical features keep the host path. ---- */
+ * the rest as above; categorical features too where the backend has
+ * dh_cat (their category sets searched there, the winner's set back). ---- */
 
 /* Leaves ids[0..n)'s best splits (n <= 2), searched on the device in one
  * round trip (find_split's conditions). */
@@ -273,7 +274,12 @@ static void dev_search(grow_t *g, int n, const int *ids) {
                                     .per = hq > 0 ? (double)l->n / (double)hq : 0.0}};
   }
   if (m > 0) g->b->dh_search(g->b, m, qs, g->p->use, &g->p->split, g->quant, best);
-  for (int k = 0; k < m; k++) g->leaf[qs[k].leaf].best = best[k];
+  for (int k = 0; k < m; k++) {
+    leaf_t *l = &g->leaf[qs[k].leaf];
+    l->best = best[k];
+    l->is_cat = l->best.feature >= 0 && cat_count(g->bins, l->best.feature) > 0;
+    if (l->is_cat) g->b->dh_set(g->b, k, l->set);
+  }
   g->tm->split += now_minus(t0);
 }
 
@@ -320,7 +326,8 @@ void grow_tree(ps_gbdt_backend_t *b, const ps_bins_t *bins, const ps_grow_params
   grow_t g = {.b = b, .bins = bins, .p = p, .tm = tm, .leaf = ps_calloc((size_t)L, sizeof(leaf_t)), .len = d.len,
               .bytes = bytes, .keep_max = p->hist_budget / (int64_t)(most > 0 ? most : 1), .quant = quant,
               .x3 = quant ? ps_malloc(sizeof(int64_t) * PS_HIST_W * (size_t)(d.nq + 1)) : NULL, .d = d};
-  g.dev = b->dh_root && !bins->cat;
+  g.dev = b->dh_root && (!bins->cat || b->dh_cat);
+  if (g.dev && b->dh_cat) b->dh_cat(b, bins->cat); /* NULL: numeric only */
   t->nleaves = 1;
   t->ncat = 0;
   grow_root(&g);
