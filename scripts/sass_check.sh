@@ -27,7 +27,9 @@
 #    cp.async (LDGSTS) and reads its nodes from shared memory (LDS.128);
 #    the all-heads predict kernel (predict_heads_kernel) stages its rows by
 #    cp.async, reads its 8-byte nodes by LDS.64 and has no global load in
-#    its descent loops (each printed with its length);
+#    its descent loops (each printed with its length), none over the 32
+#    instructions (two node visits) and at most 128 registers (one
+#    512-thread block an SM) that docs/PROFILING.md's count assumes;
 #  - the leaf round trip's kernels (hist_sub.cu's sub_kernel, split.cu's
 #    exact and quantized feature_kernel / best_kernel) exist, do not spill,
 #    and sub_kernel has no CALL (no 64-bit division).
@@ -197,6 +199,11 @@ while read -r name regs spill; do
   if [ "$ldgsts" = 0 ]; then echo "  FAIL: predict_heads_kernel stages no rows by cp.async (LDGSTS)"; fail=1; fi
   if [ "$lds64" = 0 ]; then echo "  FAIL: predict_heads_kernel reads no 8-byte nodes from shared memory (LDS.64)"; fail=1; fi
   if [ -z "$loops" ] || [[ "$loops" == *LDG* ]]; then echo "  FAIL: predict_heads_kernel: descent loops $loops (none, or a global load)"; fail=1; fi
+  # docs/PROFILING.md's count (16% of copy) takes 32 instructions a two-visit trip and one 512-thread block an SM
+  for len in $loops; do
+    if [ "${len%%(*}" -gt 32 ]; then echo "  FAIL: predict_heads_kernel has a descent loop of $len instructions (> 32: the count)"; fail=1; fi
+  done
+  if [ "$regs" -gt 128 ]; then echo "  FAIL: predict_heads_kernel uses $regs registers (> 128: no 512-thread block)"; fail=1; fi
   hfound=1
 done <"$out/gbdt_predict_heads.regs"
 if [ -z "${hfound:-}" ]; then echo "  FAIL: no predict_heads_kernel in kernels/gbdt/predict_heads.cu"; fail=1; fi
