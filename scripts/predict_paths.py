@@ -2,9 +2,10 @@
 """predict_paths.py: the numbers behind docs/PROFILING.md's predict count
 (issue 28), measured on a real model and its rows: per head, the nodes a
 row visits in a tree (mean), the longest path of 32 consecutive rows (a
-warp runs its slowest lane), each tree's depth, and for the all-heads
-kernel (kernels/gbdt/predict_heads.cu) per warp and tree: the loop trips of
-its two-trees-at-once walk and the shared-memory wavefronts of its loads
+warp runs its slowest lane), each tree's depth and the steps of the
+depth-stepped walk (predict_heads.cu: a pair of trees with both chains,
+then the deeper one alone), and for the first all-heads kernel (main at
+967c3ac) per warp and tree: the loop trips of its two-trees-at-once walk and the shared-memory wavefronts of its loads
 under the 32-bank model (a load takes as many wavefronts as the most
 distinct 4-byte words any one bank must deliver to the warp's active
 lanes): the 8-byte nodes, the staged row values (row-major, odd stride), the
@@ -98,6 +99,9 @@ def head_stats(name, t, X):
     print('  nodes a row visits in a tree (mean)          %6.2f' % np.mean(vis))
     print('  longest path of 32 consecutive rows (mean)   %6.2f' % np.mean(wmax))
     print('  tree depth: mean %.2f, max %d' % (np.mean(dep), max(dep)))
+    pair = np.array(dep[:ntree // 2 * 2]).reshape(-1, 2)  # the depth-stepped walk: both chains, then the deeper alone
+    print('  depth-stepped walk, a pair of trees: %.2f steps with both, %.2f alone' %
+          (pair.min(1).mean(), (pair.max(1) - pair.min(1)).mean()))
     print('  predict_heads: loop trips a pair of trees    %6.2f (a tree %.2f)' % (np.mean(trips), np.mean(trips) / 2))
     print('  shared wavefronts a warp and tree: nodes %.2f, row values %.2f (transposed tile: %.2f), leaves %.2f, '
           'table 1' % (wf['node'] / per, wf['key'] / per, wf['key_t'] / per, wf['leaf'] / per))
