@@ -26,8 +26,10 @@
 #  - the tiled predict kernel (predict_tiled_kernel) stages its rows by
 #    cp.async (LDGSTS) and reads its nodes from shared memory (LDS.128);
 #    the all-heads predict kernel (predict_heads_kernel) stages its rows by
-#    cp.async, reads its 8-byte nodes by LDS.64 and has no global load in
-#    its descent loops (each printed with its length);
+#    16-byte loads (LDG.E.128), reads its 8-byte entries by LDS.64 and has
+#    no global load in its descent loops (each printed as instructions /
+#    steps), none over 10 instructions a step, and at most 128 registers
+#    (one 512-thread block an SM): what docs/PROFILING.md's count assumes;
 #  - the leaf round trip's kernels (hist_sub.cu's sub_kernel, split.cu's
 #    exact and quantized feature_kernel / best_kernel, split_cat.cu's
 #    cat_kernel / pick_kernel) exist, do not spill, and sub_kernel has no
@@ -186,21 +188,29 @@ done
 while read -r name regs spill; do
   case $name in *predict_heads_kernel*) ;; *) continue ;; esac
   body=$(awk -v n="$name" '/Function : /{on = $3 == n} on' "$out/gbdt_predict_heads.sass")
-  ldgsts=$(grep -cE '\sLDGSTS' <<<"$body" || true); lds64=$(grep -cE '\sLDS\.64' <<<"$body" || true)
-  # descent loops: innermost backward BRA spans holding LDS.64; each must hold no LDG
+  lds64=$(grep -cE '\sLDS\.64' <<<"$body" || true); ldg128=$(grep -cE 'LDG\.E\.128' <<<"$body" || true)
+  # descent loops: innermost backward BRA spans holding LDS.64 (the entries); printed as
+  # instructions/steps (a step: one LDS.64 entry and one LDS key); none may hold a global load
   loops=$(awk 'function hex(s,  v, i) { v = 0; for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return v }
     /\/\*[0-9a-f][0-9a-f][0-9a-f][0-9a-f]+\*\/ / {
       match($0, /\/\*[0-9a-f]+\*\//); a = hex(substr($0, RSTART + 2, RLENGTH - 4)); n++; addr[n] = a; txt[n] = $0 }
     END { for (i = 1; i <= n; i++) if (match(txt[i], /BRA 0x[0-9a-f]+/)) {
         t = hex(substr(txt[i], RSTART + 6, RLENGTH - 6)); if (t > addr[i]) continue; back[i] = t }
-      for (i = 1; i <= n; i++) if (i in back) { len = 0; at = 0; inner = 0; g = 0
-        for (j = 1; j <= i; j++) if (addr[j] >= back[i]) { len++; if (txt[j] ~ /LDS\.64/) at = 1; if (txt[j] ~ /LDG/) g = 1
+      for (i = 1; i <= n; i++) if (i in back) { len = 0; st = 0; inner = 0; g = 0
+        for (j = 1; j <= i; j++) if (addr[j] >= back[i]) { len++; if (txt[j] ~ /LDS\.64/) st++; if (txt[j] ~ /LDG/) g = 1
           if (j < i && (j in back) && back[j] >= back[i]) inner = 1 }
-        if (at && !inner) printf "%d%s ", len, g ? "(LDG)" : "" } }' <<<"$body")
-  printf '%-34s %5s regs, %s LDGSTS, %s LDS.64, descent loops: %s\n' predict_heads_kernel "$regs" "$ldgsts" "$lds64" "$loops"
-  if [ "$ldgsts" = 0 ]; then echo "  FAIL: predict_heads_kernel stages no rows by cp.async (LDGSTS)"; fail=1; fi
-  if [ "$lds64" = 0 ]; then echo "  FAIL: predict_heads_kernel reads no 8-byte nodes from shared memory (LDS.64)"; fail=1; fi
+        if (st && !inner) printf "%d/%d%s ", len, st, g ? "(LDG)" : "" } }' <<<"$body")
+  printf '%-34s %5s regs, %s LDS.64, %s LDG.E.128, descent loops (instructions/steps): %s\n' predict_heads_kernel "$regs" \
+    "$lds64" "$ldg128" "$loops"
+  if [ "$lds64" = 0 ]; then echo "  FAIL: predict_heads_kernel reads no 8-byte entries from shared memory (LDS.64)"; fail=1; fi
+  if [ "$ldg128" = 0 ]; then echo "  FAIL: predict_heads_kernel stages no rows by 16-byte loads (LDG.E.128)"; fail=1; fi
   if [ -z "$loops" ] || [[ "$loops" == *LDG* ]]; then echo "  FAIL: predict_heads_kernel: descent loops $loops (none, or a global load)"; fail=1; fi
+  # docs/PROFILING.md's count takes at most 10 instructions a step and one 512-thread block an SM
+  for l in $loops; do
+    len=${l%%/*}; st=${l#*/}; st=${st%%(*}
+    if [ "$len" -gt $((10 * st)) ]; then echo "  FAIL: predict_heads_kernel: a descent loop of $len instructions for $st steps (> 10 a step: the count)"; fail=1; fi
+  done
+  if [ "$regs" -gt 128 ]; then echo "  FAIL: predict_heads_kernel uses $regs registers (> 128: no 512-thread block)"; fail=1; fi
   hfound=1
 done <"$out/gbdt_predict_heads.regs"
 if [ -z "${hfound:-}" ]; then echo "  FAIL: no predict_heads_kernel in kernels/gbdt/predict_heads.cu"; fail=1; fi

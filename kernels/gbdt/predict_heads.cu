@@ -1,17 +1,27 @@
 /* predict_heads.cu: every head's forest over raw float rows, each row read
  * from HBM once (issue 28; twin: predict_cpu.c -- per head the same double
- * additions in tree order, so its bits). A block of R threads (R rows, up
- * to 512) takes tiles of R rows (grid-stride); a tile goes HBM -> shared
- * memory by 4-byte cp.async with an odd row stride (lanes reading one
- * feature of their rows hit distinct banks); then for each head thread r
- * walks row r through that head's trees, in batches that fit 64 KiB of
- * shared memory: a tree table, 8-byte nodes (threshold; feature, default
- * bit and the two int8 children), the leaf values. A batch stays while the
- * block's tiles need it (a head's 100 trees x 31 leaves: 49.6 KiB, one
- * batch, staged once a block when there is one head). Two trees are walked
- * at once (two independent chains of shared-memory loads a thread, their
- * leaves added in tree order). The node decision lives in go_left only. */
-#include <cuda_pipeline.h>
+ * additions in tree order, so its bits). A block of 512 threads takes
+ * tiles of 512 rows (grid-stride); thread r turns row r into
+ * order-preserving uint32 keys (key(): -0 made +0, NaN the largest) in a
+ * transposed tile [feature][512 rows], so each lane reads its own bank;
+ * then for each head it walks row r through that head's trees, in batches
+ * that fit T_BYTES of shared memory: a batch is one blob of 8-byte
+ * entries, leaf values and a tree table (plan_create packs it).
+ *
+ * A tree's entries are its nodes AND its leaves in level order, siblings
+ * side by side (right child = left + 8 bytes), inside a power-of-two span
+ * aligned to its size: a node {threshold key + default bit, w = default
+ * bit << 31 | feature * 2048 | left child's offset in the span}, a leaf
+ * {0xffffffff, LEAF | the byte offset of its value in the batch}. A step is then
+ * branch-free and short: the key's address is row * 4 | (w & feature
+ * field), the default direction is the key plus bit 31 of w (NaN wraps to
+ * 0: left; otherwise k + d <= key(threshold) + d), the child is
+ * (w & span mask) | tree base, + 8 when right. Each tree is walked its
+ * depth in steps after its root (a uniform count from the table, no
+ * termination test); a lane stops loading once it has read its leaf
+ * entry. Two trees are walked at once (two chains of loads a thread) while
+ * both have steps left, then the deeper one alone; their leaves are added
+ * in tree order. The node decision lives in go_right only. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,28 +30,34 @@
 #include "common/cuda_check.h"
 #include "common/device_limits.h"
 #include "common/launch.h"
-#include "gbdt/gbdt_math.h"
 #include "gbdt/predict_heads.h"
 
-struct ph_node_t { /* 8 bytes: LDS.64 */
-  float threshold;
-  uint32_t w; /* default left | 4 x feature (bits 2..15) | (uint8) left child << 16 | (uint8) right child << 24 */
+struct __align__(8) ph_ent_t { /* 8 bytes, LDS.64: a node, a leaf or a tree table entry */
+  uint32_t x, y;
 };
-struct ph_tree_t {
-  int32_t node, leaf; /* first node (-1: a lone leaf), first leaf */
+__host__ __device__ __forceinline__ ph_ent_t ent(uint32_t x, uint32_t y) {
+  ph_ent_t e;
+  e.x = x, e.y = y;
+  return e;
+}
+
+struct __align__(16) ph_f4_t { /* 4 row values, one 16-byte load */
+  float x, y, z, w;
 };
+
 struct ph_batch_t {
-  int32_t t0, t1, node, leaf; /* trees [t0, t1), their first node and leaf */
+  int32_t t0, t1;    /* trees [t0, t1) of the plan */
+  int32_t word, n;   /* the blob's 8-byte words [word, word + n) */
+  int32_t table;     /* the tree table's byte offset in the blob */
+  int32_t pad;
 };
 
 /* The kernel's view of a plan: device arrays, over every head. */
 struct ph_forests_t {
   int k;
   const int32_t *head_batch; /* [k+1]: head h's batches [head_batch[h], head_batch[h+1]) */
-  const ph_batch_t *batch;   /* [batches + 1] */
-  const ph_tree_t *tree;     /* [trees] */
-  const ph_node_t *node;     /* [nodes] */
-  const double *leaf;        /* [leaves] */
+  const ph_batch_t *batch;   /* [batches] */
+  const ph_ent_t *blob;         /* every batch's entries, leaf values, tree table */
 };
 
 struct ps_gbdt_predict_plan {
@@ -51,170 +67,208 @@ struct ps_gbdt_predict_plan {
 
 namespace {
 
-constexpr int MAX_ROWS = 512;     /* rows a tile, one a thread */
-constexpr int T_BYTES = 64 << 10; /* a batch of trees' shared memory */
-constexpr int P = 2;              /* trees walked at once */
+constexpr int R = 512;             /* rows a tile, one a thread; the key tile's row stride is R * 4 bytes */
+constexpr int T_BYTES = 96 << 10;  /* a batch of trees' shared memory; the key tile follows */
+constexpr uint32_t LEAF = 0x40000000u; /* w's leaf bit: the rest is the leaf value's byte offset */
+constexpr uint32_t FEAT = 0x3ffff800u; /* w's feature field: feature * R * 4, features < 2^19 */
 
-/* Where row xr (its bytes) goes at nd (predict_cpu.c's leaf_raw): the only decision. */
-__device__ __forceinline__ bool go_left(ph_node_t nd, const char *xr) {
-  return ps_gbdt_left_raw(*(const float *)(xr + (nd.w & 0xfffcu)), nd.threshold, (int)(nd.w & 1u));
-}
-/* The child taken: a node (>= 0) or ~leaf, its byte sign-extended (both extracted, then one SEL). */
-__device__ __forceinline__ int32_t child(ph_node_t nd, const char *xr) {
-  const int32_t l = (int32_t)(nd.w << 8) >> 24, r = (int32_t)nd.w >> 24;
-  return go_left(nd, xr) ? l : r;
+/* Order-preserving key of a row value or threshold: u <= v as floats iff
+ * key(u) <= key(v); -0 and +0 one key, NaN above +inf (0xff800000). */
+__host__ __device__ __forceinline__ uint32_t key(float v) {
+  if (v != v) return 0xffffffffu;
+  v = v + 0.0f; /* -0 -> +0 */
+  uint32_t u;
+  memcpy(&u, &v, 4);
+  return u ^ ((uint32_t)((int32_t)u >> 31) | 0x80000000u);
 }
 
-/* Row xr through the staged batch's nt trees (st: (first node or -1,
- * first leaf) local to the batch), P at a time without branches: each
- * chain steps from node q to child c, staying at q once c is a leaf
- * (re-reading q gives the same ~leaf); a lone leaf's chain reads the
- * batch's dummy node 0 (both children leaf 0). The leaves are added in
+/* The one decision (predict_cpu.c's leaf_raw): right iff key + d > threshold key + d, d the default bit. */
+__device__ __forceinline__ bool go_right(uint32_t k, ph_ent_t e) { return k + (e.y >> 31) > e.x; }
+
+/* One step of a chain, branch-free (predicated): while the last entry read
+ * e = {threshold key, w} is a node, read the row's key of its feature (the
+ * key tile at T_BYTES, (w & FEAT) | r * 4) and the entry of the child it
+ * sends the row to; a lane whose last entry is its leaf (w & LEAF) loads
+ * nothing more and keeps it. */
+__device__ __forceinline__ void step(const char *sb, uint32_t r4, uint32_t base, uint32_t cm, ph_ent_t &e,
+                                     uint32_t &k) {
+  const bool a = !(e.y & LEAF);
+  uint32_t q = (e.y & cm) | base;
+  if (a) k = *(const uint32_t *)(sb + (T_BYTES + ((e.y & FEAT) | r4)));
+  if (go_right(k, e)) q += 8; /* never at a leaf (k: the last key read): its threshold key is 0xffffffff */
+  if (a) e = *(const ph_ent_t *)(sb + q);
+}
+
+/* Row r (its keys in column r of the key tile) through the staged batch's nt trees,
+ * two at a time, each its depth in steps after its root (the table entry
+ * holds depth + 1), the deeper one's last steps alone; the leaves added in
  * tree order. */
-__device__ __forceinline__ double walk(const ph_tree_t *st, const ph_node_t *sn, const double *sl, int nt,
-                                       const char *xr, double s) {
-  for (int t = 0; t < nt; t += P) {
-    int32_t q[P], c[P];
-    const ph_node_t *b[P];
-#pragma unroll
-    for (int j = 0; j < P; j++) {
-      const int tj = t + j < nt ? t + j : t; /* past the end: a copy of tree t, not added */
-      b[j] = sn + (st[tj].node >= 0 ? st[tj].node : 0), q[j] = 0;
+__device__ __forceinline__ double walk(const char *sb, const ph_ent_t *tab, int nt, uint32_t r4, double s) {
+  for (int t = 0; t < nt; t += 2) {
+    const ph_ent_t a = tab[t], b = t + 1 < nt ? tab[t + 1] : ent(a.x, 0); /* past the end: no steps */
+    ph_ent_t ea = *(const ph_ent_t *)(sb + a.x), eb = *(const ph_ent_t *)(sb + b.x); /* the roots */
+    if (t + 1 >= nt) eb = ent(0xffffffffu, LEAF);
+    const uint32_t ma = a.y & 0xffffu, mb = b.y & 0xffffu;
+    const int na = (int)(a.y >> 16) - 1, nb = max((int)(b.y >> 16) - 1, 0), both = min(na, nb);
+    uint32_t ka = 0, kb = 0;
+    for (int i = 0; i < both; i++) {
+      step(sb, r4, a.x, ma, ea, ka);
+      step(sb, r4, b.x, mb, eb, kb);
     }
-    bool more;
-    do {
-      more = false;
-#pragma unroll
-      for (int j = 0; j < P; j++) {
-        c[j] = child(b[j][q[j]], xr);
-        q[j] = c[j] >= 0 ? c[j] : q[j];
-        more |= c[j] >= 0;
-      }
-    } while (more);
-#pragma unroll
-    for (int j = 0; j < P; j++)
-      if (t + j < nt) s += sl[st[t + j].leaf + ~c[j]];
+    for (int i = both; i < na; i++) step(sb, r4, a.x, ma, ea, ka); /* the deeper tree alone */
+    for (int i = both; i < nb; i++) step(sb, r4, b.x, mb, eb, kb);
+    s += *(const double *)(sb + (ea.y & ~LEAF));
+    if (t + 1 < nt) s += *(const double *)(sb + (eb.y & ~LEAF));
   }
   return s;
 }
 
-/* Rows [i0, i0 + m) of X [n][f] into xs [m][fs] by 4-byte cp.async; (r, j) stepped, not divided. */
-__device__ __forceinline__ void stage_rows(const float *X, int64_t i0, int m, int f, int fs, float *xs) {
-  const int R = (int)blockDim.x;
-  int r = (int)threadIdx.x / f, j = (int)threadIdx.x % f; /* once a tile */
-  const int dr = R / f, dj = R % f;
-  for (int e = threadIdx.x; e < m * f; e += R) {
-    __pipeline_memcpy_async(xs + r * fs + j, X + (i0 + r) * (int64_t)f + j, 4);
-    r += dr, j += dj;
-    if (j >= f) j -= f, r++;
-  }
-  __pipeline_commit();
-  __pipeline_wait_prior(0);
+/* Row `row` of X [n][f] as keys into column r of the tile xk [f][R]: the
+ * thread's own row (16-byte loads when rows are 16-byte aligned; each 4 keys
+ * to 4 feature rows of the tile, the lanes' columns in distinct banks). */
+__device__ __forceinline__ void stage_keys(const float *__restrict__ X, int64_t row, int f, uint32_t *xk) {
+  const float *x = X + row * (int64_t)f;
+  int j = 0;
+  if (f % 4 == 0 && (uintptr_t)X % 16 == 0)
+    for (; j < f; j += 4) {
+      const ph_f4_t v = *(const ph_f4_t *)(x + j);
+      xk[j * R] = key(v.x), xk[(j + 1) * R] = key(v.y), xk[(j + 2) * R] = key(v.z), xk[(j + 3) * R] = key(v.w);
+    }
+  for (; j < f; j++) xk[j * R] = key(__ldg(x + j));
 }
 
-/* Batch bt into shared memory: its tree table (made local), nodes, leaves. */
-__device__ __forceinline__ void stage_batch(const ph_forests_t &p, ph_batch_t bt, ph_tree_t *st, ph_node_t *sn, double *sl, int nn,
-                                            int nl) {
-  for (int q = threadIdx.x; q < bt.t1 - bt.t0; q += blockDim.x) {
-    const ph_tree_t e = p.tree[bt.t0 + q];
-    st[q].node = e.node >= 0 ? e.node - bt.node : -1, st[q].leaf = e.leaf - bt.leaf;
-  }
-  for (int q = threadIdx.x; q < nn; q += blockDim.x) sn[q] = p.node[bt.node + q];
-  for (int q = threadIdx.x; q < nl; q += blockDim.x) sl[q] = p.leaf[bt.leaf + q];
-}
-
-__global__ void __launch_bounds__(MAX_ROWS) predict_heads_kernel(const ph_forests_t p, const float *__restrict__ X,
+__global__ void __launch_bounds__(R, 1) predict_heads_kernel(const ph_forests_t p, const float *__restrict__ X,
                                                                  int64_t n, int f, double *z, int64_t ldz) {
   extern __shared__ __align__(16) uint8_t smem_h[];
-  const int R = (int)blockDim.x, fs = f | 1;
-  float *xs = (float *)(smem_h + T_BYTES);
+  const char *sb = (const char *)smem_h;
+  uint32_t *xk = (uint32_t *)(smem_h + T_BYTES);
+  const int r = (int)threadIdx.x;
   int held = -1; /* the batch in shared memory */
   for (int64_t i0 = (int64_t)blockIdx.x * R; i0 < n; i0 += (int64_t)gridDim.x * R) {
-    const int m = n - i0 < R ? (int)(n - i0) : R;
-    const bool mine = (int)threadIdx.x < m;
-    __syncthreads(); /* the previous tile's rows are read */
-    stage_rows(X, i0, m, f, fs, xs);
+    const bool mine = i0 + r < n;
+    __syncthreads(); /* the previous tile's keys are read */
+    if (mine) stage_keys(X, i0 + r, f, xk + r);
     __syncthreads(); /* the tile is staged */
     for (int h = 0; h < p.k; h++) {
-      double s = mine ? z[h * ldz + i0 + threadIdx.x] : 0.0;
+      double s = mine ? z[h * ldz + i0 + r] : 0.0;
       for (int b = p.head_batch[h]; b < p.head_batch[h + 1]; b++) {
-        const ph_batch_t bt = p.batch[b], nx = p.batch[b + 1];
-        const int nt = bt.t1 - bt.t0, nn = nx.node - bt.node, nl = nx.leaf - bt.leaf;
-        ph_tree_t *st = (ph_tree_t *)smem_h;
-        ph_node_t *sn = (ph_node_t *)(st + nt);
-        double *sl = (double *)(sn + nn);
+        const ph_batch_t bt = p.batch[b];
         if (b != held) { /* the same for the whole block */
           __syncthreads(); /* every row is done with the batch held */
-          stage_batch(p, bt, st, sn, sl, nn, nl);
+          for (int q = r; q < bt.n; q += R) ((ph_ent_t *)smem_h)[q] = p.blob[bt.word + q];
           held = b;
           __syncthreads();
         }
-        if (mine) s = walk(st, sn, sl, nt, (const char *)(xs + threadIdx.x * fs), s);
+        if (mine) s = walk(sb, (const ph_ent_t *)(sb + bt.table), bt.t1 - bt.t0, 4u * r, s);
       }
-      if (mine) z[h * ldz + i0 + threadIdx.x] = s;
+      if (mine) z[h * ldz + i0 + r] = s;
     }
   }
 }
 
-/* A tree's nodes packed (ph_node_t's w), or false when it does not fit the layout. */
-bool pack_tree(const ps_forest_view_t *v, int32_t t, std::vector<ph_node_t> &node) {
-  const int64_t nb = v->node_off[t], nn = v->node_off[t + 1] - nb, nl = v->leaf_off[t + 1] - v->leaf_off[t];
-  if (nn > 127 || nl > 128) return false;
-  for (int64_t q = nb; q < nb + nn; q++) {
-    if (v->feature[q] < 0 || v->feature[q] >= 0x4000) return false;
-    const uint32_t w = (uint32_t)v->feature[q] * 4 | (v->default_left[q] ? 1u : 0u) |
-                       (uint32_t)(uint8_t)(int8_t)v->left[q] << 16 | (uint32_t)(uint8_t)(int8_t)v->right[q] << 24;
-    node.push_back(ph_node_t{v->threshold[q], w});
+/* A batch being packed: entries (spans aligned), leaf values, the tree table. */
+struct packing_t {
+  std::vector<ph_ent_t> ent; /* 8-byte entries, byte offset = 8 * index */
+  std::vector<double> val;
+  std::vector<ph_ent_t> tab;
+  std::vector<size_t> leaves; /* entries whose w is a value index, made a byte offset at close */
+  int32_t t0;
+};
+
+/* Tree t's entries in level order into pk at a span aligned to its size; false when it does not fit the layout. */
+bool pack_tree(const ps_forest_view_t *v, int32_t t, packing_t &pk) {
+  const int64_t nb = v->node_off[t], nn = v->node_off[t + 1] - nb, lb = v->leaf_off[t], nl = v->leaf_off[t + 1] - lb;
+  const int64_t ne = nn + nl;
+  uint32_t span = 8;
+  while (span < 8 * ne) span *= 2;
+  if (ne > 256 || nl != nn + 1) return false;
+  while (pk.ent.size() * 8 % span) pk.ent.push_back(ent(0, LEAF)); /* padding: never read */
+  const uint32_t base = (uint32_t)pk.ent.size() * 8;
+  std::vector<int32_t> order(1, nn > 0 ? 0 : ~0); /* a node >= 0 or ~leaf, level by level, siblings adjacent */
+  for (size_t e = 0; e < order.size(); e++)
+    if (order[e] >= 0) order.push_back(v->left[nb + order[e]]), order.push_back(v->right[nb + order[e]]);
+  int32_t depth = 0;
+  std::vector<int32_t> dep(order.size(), 0);
+  size_t child = 1;
+  for (size_t e = 0; e < order.size(); e++) {
+    const int32_t o = order[e];
+    if (o < 0) {
+      pk.leaves.push_back(pk.ent.size());
+      pk.ent.push_back(ent(0xffffffffu, (uint32_t)(pk.val.size() + ~o)));
+      continue;
+    }
+    const int64_t q = nb + o;
+    const float thr = v->threshold[q];
+    if (thr != thr || v->feature[q] < 0 || v->feature[q] >= (1 << 19)) return false;
+    const uint32_t d = v->default_left[q] ? 1u : 0u;
+    dep[child] = dep[child + 1] = dep[e] + 1;
+    depth = dep[e] + 1 > depth ? dep[e] + 1 : depth;
+    pk.ent.push_back(ent(key(thr) + d, d << 31 | (uint32_t)v->feature[q] * (R * 4) | (uint32_t)(8 * child)));
+    child += 2;
   }
+  for (int64_t l = 0; l < nl; l++) pk.val.push_back(v->leaf_value[lb + l]);
+  pk.tab.push_back(ent(base, (uint32_t)(depth + 1) << 16 | ((span - 1) & ~7u)));
   return true;
+}
+
+/* The batch's bytes: entries, values, table (fixing the leaves' value offsets); 0 when empty. */
+size_t batch_bytes(const packing_t &pk) { return (pk.ent.size() + pk.val.size() + pk.tab.size()) * 8; }
+
+void close_batch(packing_t &pk, int32_t t1, std::vector<ph_ent_t> &blob, std::vector<ph_batch_t> &batch) {
+  if (pk.tab.empty()) return;
+  const uint32_t vbase = (uint32_t)pk.ent.size() * 8;
+  for (size_t e : pk.leaves) pk.ent[e].y = LEAF | (vbase + 8 * pk.ent[e].y);
+  const ph_batch_t b = {.t0 = pk.t0, .t1 = t1, .word = (int32_t)blob.size(), .n = (int32_t)(batch_bytes(pk) / 8),
+                       .table = (int32_t)(vbase + 8 * pk.val.size()), .pad = 0};
+  blob.insert(blob.end(), pk.ent.begin(), pk.ent.end());
+  for (double x : pk.val) {
+    ph_ent_t u;
+    memcpy(&u, &x, 8);
+    blob.push_back(u);
+  }
+  blob.insert(blob.end(), pk.tab.begin(), pk.tab.end());
+  batch.push_back(b);
+  pk = packing_t{};
+  pk.t0 = t1;
 }
 
 } // namespace
 
 extern "C" ps_gbdt_predict_plan_t *ps_gbdt_predict_plan_create(const ps_forest_view_t *heads, int k, cudaStream_t s) {
   std::vector<ph_batch_t> batch;
-  std::vector<ph_tree_t> tree;
-  std::vector<ph_node_t> node;
-  std::vector<double> leaf;
+  std::vector<ph_ent_t> blob;
   std::vector<int32_t> hb(1, 0);
+  int32_t tn = 0; /* trees of the plan so far */
   for (int h = 0; h < k; h++) {
     const ps_forest_view_t *v = &heads[h];
     if (v->cat) return NULL; /* category sets: predict.cu's node kernel decides them */
-    int64_t bytes = T_BYTES + 1;
-    for (int32_t t = 0; t < v->ntrees; t++) {
-      const int64_t nn = v->node_off[t + 1] - v->node_off[t], nl = v->leaf_off[t + 1] - v->leaf_off[t];
-      const int64_t need = 8 * (1 + nn + nl);
-      if (need + 8 > T_BYTES || node.size() + leaf.size() > 0x3fffffff) return NULL;
-      if (bytes + need > T_BYTES) { /* a new batch, its node 0 a dummy (feature 0, both children leaf 0) */
-        batch.push_back(ph_batch_t{(int32_t)tree.size(), 0, (int32_t)node.size(), (int32_t)leaf.size()});
-        node.push_back(ph_node_t{0.0f, 0xffff0000u});
-        bytes = 8;
+    packing_t pk{};
+    pk.t0 = tn;
+    for (int32_t t = 0; t < v->ntrees; t++, tn++) {
+      packing_t trial = pk;
+      if (!pack_tree(v, t, trial)) return NULL;
+      if (batch_bytes(trial) > (size_t)T_BYTES) { /* a new batch */
+        close_batch(pk, tn, blob, batch);
+        trial = pk;
+        if (!pack_tree(v, t, trial) || batch_bytes(trial) > (size_t)T_BYTES) return NULL;
       }
-      bytes += need;
-      tree.push_back(ph_tree_t{nn > 0 ? (int32_t)node.size() : -1, (int32_t)leaf.size()});
-      if (!pack_tree(v, t, node)) return NULL;
-      leaf.insert(leaf.end(), v->leaf_value + v->leaf_off[t], v->leaf_value + v->leaf_off[t + 1]);
-      batch.back().t1 = (int32_t)tree.size();
+      pk = trial;
     }
+    close_batch(pk, tn, blob, batch);
+    if (blob.size() > 0x3fffffff) return NULL;
     hb.push_back((int32_t)batch.size());
   }
-  batch.push_back(ph_batch_t{(int32_t)tree.size(), (int32_t)tree.size(), (int32_t)node.size(), (int32_t)leaf.size()});
   ps_gbdt_predict_plan_t *p = (ps_gbdt_predict_plan_t *)calloc(1, sizeof *p);
   if (!p) ps_die_local("out of memory (predict plan)");
-  const size_t sb = batch.size() * sizeof(ph_batch_t), st = tree.size() * sizeof(ph_tree_t);
-  const size_t sn = node.size() * sizeof(ph_node_t);
-  const size_t sl = leaf.size() * sizeof(double), sh = hb.size() * sizeof(int32_t);
+  const size_t sb = batch.size() * sizeof(ph_batch_t), so = blob.size() * 8, sh = hb.size() * sizeof(int32_t);
   uint8_t *d = NULL; /* 8-byte items first, then the int32 head table */
-  CUDA_CHECK(cudaMalloc((void **)&d, sb + st + sn + sl + sh));
+  CUDA_CHECK(cudaMalloc((void **)&d, sb + so + sh));
   p->dev = d;
   ph_forests_t &fo = p->fo;
   fo.k = k;
-  fo.batch = (const ph_batch_t *)d, fo.leaf = (const double *)(d + sb), fo.tree = (const ph_tree_t *)(d + sb + sl);
-  fo.node = (const ph_node_t *)(d + sb + sl + st), fo.head_batch = (const int32_t *)(d + sb + sl + st + sn);
-  CUDA_CHECK(cudaMemcpyAsync((void *)fo.batch, batch.data(), sb, cudaMemcpyHostToDevice, s));
-  if (sl) CUDA_CHECK(cudaMemcpyAsync((void *)fo.leaf, leaf.data(), sl, cudaMemcpyHostToDevice, s));
-  if (st) CUDA_CHECK(cudaMemcpyAsync((void *)fo.tree, tree.data(), st, cudaMemcpyHostToDevice, s));
-  if (sn) CUDA_CHECK(cudaMemcpyAsync((void *)fo.node, node.data(), sn, cudaMemcpyHostToDevice, s));
+  fo.blob = (const ph_ent_t *)d, fo.batch = (const ph_batch_t *)(d + so), fo.head_batch = (const int32_t *)(d + so + sb);
+  if (so) CUDA_CHECK(cudaMemcpyAsync((void *)fo.blob, blob.data(), so, cudaMemcpyHostToDevice, s));
+  if (sb) CUDA_CHECK(cudaMemcpyAsync((void *)fo.batch, batch.data(), sb, cudaMemcpyHostToDevice, s));
   CUDA_CHECK(cudaMemcpyAsync((void *)fo.head_batch, hb.data(), sh, cudaMemcpyHostToDevice, s));
   CUDA_CHECK(cudaStreamSynchronize(s));
   return p;
@@ -228,13 +282,9 @@ extern "C" void ps_gbdt_predict_plan_destroy(ps_gbdt_predict_plan_t *p) {
 
 extern "C" int ps_gbdt_predict_plan_run(const ps_gbdt_predict_plan_t *p, const float *X, int64_t n, int64_t f,
                                         double *z, int64_t ldz, cudaStream_t s) {
-  if (f < 1 || f > 0x8000 || (uintptr_t)X % 4) return 0;
-  const size_t budget = ps_smem_plan_budget(), row = (size_t)(f | 1) * 4;
-  const int64_t fit = budget > (size_t)T_BYTES ? (int64_t)((budget - T_BYTES) / row) : 0;
-  const int R = (int)((fit < MAX_ROWS ? fit : MAX_ROWS) / 32 * 32);
-  if (R < 32) return 0;
+  const size_t smem = (size_t)T_BYTES + (size_t)f * R * 4;
+  if (f < 1 || smem > ps_device_limits().smem_optin) return 0; /* the key tile does not fit beside a batch */
   if (n <= 0 || p->fo.k <= 0) return 1;
-  const size_t smem = (size_t)T_BYTES + (size_t)R * row;
   CUDA_CHECK(cudaFuncSetAttribute(predict_heads_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
   unsigned grid = ps_grid_1d((uint64_t)n, (unsigned)R);
   const unsigned sms = (unsigned)ps_device_limits().sms;

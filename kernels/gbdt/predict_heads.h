@@ -11,17 +11,19 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-/* The k heads' forests (host views) packed for the kernel (8-byte nodes)
- * and uploaded on s (waits). NULL -- nothing allocated; the caller keeps
- * ps_gbdt_predict_cuda a head -- when a tree has more than 127 nodes or
- * 128 leaves, a feature number reaches 2^14, a forest has category sets,
- * or one tree does not fit a batch of shared memory. */
+/* The k heads' forests (host views) packed for the kernel (8-byte node and
+ * leaf entries in level order, leaf values, a tree table: batches of at
+ * most 96 KiB) and uploaded on s (waits). NULL -- nothing allocated; the
+ * caller keeps ps_gbdt_predict_cuda a head -- when a tree has more than 128
+ * leaves, a threshold is NaN, a feature number reaches 2^19, a forest has
+ * category sets, or one tree does not fit a batch. */
 typedef struct ps_gbdt_predict_plan ps_gbdt_predict_plan_t;
 ps_gbdt_predict_plan_t *ps_gbdt_predict_plan_create(const ps_forest_view_t *heads, int k, cudaStream_t s);
 void ps_gbdt_predict_plan_destroy(ps_gbdt_predict_plan_t *p);
 /* z[h * ldz + i] += head h's forest value of raw row i of X [n][f] (device
  * arrays), every head, queued on s. Returns 0, queuing nothing, when the
- * rows are too wide for a tile of 32 rows beside a batch of trees, else 1. */
+ * rows are too wide for the key tile (512 rows x f x 4 bytes beside a
+ * 96 KiB batch: f <= 65 on an H100), else 1. */
 int ps_gbdt_predict_plan_run(const ps_gbdt_predict_plan_t *p, const float *X, int64_t n, int64_t f, double *z,
                              int64_t ldz, cudaStream_t s);
 #ifdef __cplusplus

@@ -7,7 +7,8 @@
  * sequence of splits, and each row's leaf; predictions of random forests
  * over raw rows, a head at a time and every head over one read of the rows
  * (predict_heads.cu: three heads, one in two batches of shared memory,
- * trees of 1 to 128 leaves; larger trees refused). Exits 77 (ctest: skipped) with "no CUDA device" when the
+ * trees of 1 to 128 leaves, rows and thresholds of -0.0, +0.0 and
+ * infinities; larger trees refused). Exits 77 (ctest: skipped) with "no CUDA device" when the
  * machine has no GPU (or the emulated one is absent). */
 #include <cuda_runtime_api.h>
 #include <math.h>
@@ -130,20 +131,40 @@ static void test_predict(const float *X, int64_t n, int64_t f, const float *cuts
   forest_free_(&fo);
 }
 
+/* Signed zeros and infinities where an order-preserving key could slip:
+ * rows of -0.0, +0.0, +inf and -inf (every 5th to 8th value, NaN kept),
+ * thresholds of -0.0, +0.0 and -inf on some nodes. */
+static float *special_rows(const float *X, int64_t n, int64_t f) {
+  float *Xs = ps_malloc(sizeof(float) * (size_t)(n * f + 1));
+  const float sv[4] = {-0.0f, 0.0f, INFINITY, -INFINITY};
+  for (int64_t e = 0; e < n * f; e++) Xs[e] = X[e] == X[e] && e % 5 == 1 ? sv[e / 5 % 4] : X[e];
+  return Xs;
+}
+static void special_thresholds(forest_t *fo) {
+  for (int64_t k = 0; k < fo->node_off[fo->ntrees]; k++)
+    if (k % 6 == 2) fo->threshold[k] = k % 18 == 2 ? -0.0f : k % 18 == 8 ? 0.0f : -INFINITY;
+}
+
 /* Three heads' forests (23 x <= 31, 7 x <= 128, 150 x <= 64 leaves: two
  * batches) over one read of the rows, each head against the CPU twin,
- * bitwise; z [3][n + 3] (a padded stride). A forest with trees of more
- * than 128 leaves gets no plan. */
-static void test_predict_heads(const float *X, int64_t n, int64_t f, const float *cuts, const int64_t *cut_off,
-                               const char *name) {
+ * bitwise; z [3][n + 3] (a padded stride); twice: the rows as given, then
+ * with signed zeros and infinities (special_rows, special_thresholds). A
+ * forest with trees of more than 128 leaves gets no plan. */
+static void test_predict_heads(const float *X0, int64_t n, int64_t f, const float *cuts, const int64_t *cut_off,
+                               const char *name0, int special) {
   enum { K = 3 };
   const int ntrees[K] = {23, 7, 150}, maxl[K] = {31, 128, 64};
   forest_t fo[K];
   ps_forest_view_t v[K];
   const int64_t ld = n + 3;
+  float *Xs = special ? special_rows(X0, n, f) : NULL;
+  const float *X = special ? Xs : X0;
+  char name[160];
+  snprintf(name, sizeof name, "%s%s", name0, special ? " (signed zeros, infinities)" : "");
   double *z = ps_malloc(sizeof(double) * (size_t)(K * ld)), *zg = ps_malloc(sizeof(double) * (size_t)(K * ld));
   for (int h = 0; h < K; h++) {
     forest_make(&fo[h], ntrees[h], maxl[h], f, cuts, cut_off, 91 + (uint64_t)h + (uint64_t)n);
+    if (special) special_thresholds(&fo[h]);
     v[h] = view_of(&fo[h]);
     for (int64_t i = 0; i < ld; i++) z[h * ld + i] = 0.5 * h - 0.002 * (double)i;
   }
@@ -166,7 +187,7 @@ static void test_predict_heads(const float *X, int64_t n, int64_t f, const float
   forest_free_(&big);
   for (int h = 0; h < K; h++) forest_free_(&fo[h]);
   cudaFree(dz), cudaFree(dX);
-  free(z), free(zg);
+  free(z), free(zg), free(Xs);
 }
 
 /* n rows, f features with up to ncut cuts each (feature j % 4 == 3: ncut exactly,
@@ -328,7 +349,8 @@ static void one_case(int64_t n, int64_t f, int ncut, double nan_rate, int64_t mi
   /* ---- predictions over raw rows ---- */
   test_predict(X, n, f, cuts, cut_off, name, 23, 31);
   test_predict(X, n, f, cuts, cut_off, name, 5, 6000); /* trees too large to stage in shared memory */
-  test_predict_heads(X, n, f, cuts, cut_off, name);
+  test_predict_heads(X, n, f, cuts, cut_off, name, 0);
+  test_predict_heads(X, n, f, cuts, cut_off, name, 1);
 
   ps_gbdt_hist_plan_destroy(plans[0]);
   ps_gbdt_hist_plan_destroy(plans[1]);
