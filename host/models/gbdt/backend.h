@@ -90,6 +90,9 @@ struct ps_gbdt_backend {
   void (*dh_search)(ps_gbdt_backend_t *b, int n, const ps_dh_query_t *qs, const uint8_t *use,
                     const ps_split_params_t *p, int quant, ps_split_t *best);
   void (*dh_drop)(ps_gbdt_backend_t *b, int leaf);
+  /* Optional (with set_sparse on a device backend): device_bytes for n
+   * sparse rows holding `kept` bins off their zero bins. */
+  int64_t (*device_bytes_sparse)(int64_t n, int64_t kept, int64_t f, int64_t total_bins, int max_leaves);
 };
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void);

@@ -2,12 +2,14 @@
  * raw rows through every head's forest (no bins needed) -- the predict
  * kernel with --device cuda (backend_cuda.c), else the forests flattened
  * once and walked a block of rows at a time (predict_flat_cpu.c), the CPU
- * twin's bits -- then the sigmoid. */
+ * twin's bits -- then the sigmoid. CSR rows on the CPU: the trees walked on
+ * the stored values (predict_csr). */
 #include <stdlib.h>
 
 #include "common/psmath.h"
 #include "core/util.h"
 #include "gbdt/gbdt_cpu.h"
+#include "gbdt/gbdt_sparse_cpu.h"
 #include "models/device.h"
 #include "models/gbdt/backend.h"
 #include "models/gbdt/model.h"
@@ -61,6 +63,25 @@ static void predict(ps_scorer_t *s, const float *X, int64_t n, float *P) {
     ps_gbdt_predict_cpu(&v, X, n, g->m.f, g->z);
     for (int64_t i = 0; i < n; i++) P[(size_t)h * (size_t)n + (size_t)i] = (float)ps_sigmoid(g->z[i]);
   }
+}
+
+/* CSR rows (score on a CSR file, CPU): every tree walked on the stored
+ * values (predict_csr_cpu.c), trees in order: the dense walk's bits. */
+static void predict_csr(ps_scorer_t *s, const int64_t *ptr, const int32_t *idx, const float *val, int64_t n,
+                        float *P) {
+  gbdt_scorer_t *g = s->impl;
+  if (n > g->cap) {
+    free(g->z);
+    g->z = ps_malloc(sizeof(double) * (size_t)n * (size_t)(g->m.k > 0 ? g->m.k : 1));
+    g->cap = n;
+  }
+  for (int h = 0; h < g->m.k; h++) {
+    double *z = g->z + (size_t)h * (size_t)n;
+    for (int64_t i = 0; i < n; i++) z[i] = g->m.init_score[h];
+    ps_forest_view_t v = forest_view(&g->m.forest[h]);
+    ps_gbdt_predict_csr_cpu(&v, ptr, idx, val, n, z);
+  }
+  for (size_t e = 0; e < (size_t)n * (size_t)g->m.k; e++) P[e] = (float)ps_sigmoid(g->z[e]);
 }
 
 static void logits(ps_scorer_t *s, const float *X, int64_t n, double *Z) {
@@ -144,6 +165,7 @@ ps_scorer_t *gbdt_scorer_open(ps_h5_t fid, const char *path, const char *device)
   s->predict = predict;
   s->destroy = destroy;
   s->logits = logits;
+  if (!cuda) s->predict_csr = predict_csr; /* on the device: the rows go up dense */
   s->impl = g;
   return s;
 }
