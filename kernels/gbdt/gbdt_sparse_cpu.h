@@ -83,12 +83,6 @@ int64_t ps_gbdt_partition_sparse_cpu(const ps_gbdt_sparse_t *s, int64_t *rows, i
 void ps_gbdt_predict_sparse_cpu(const ps_forest_view_t *fo, int32_t tree, const ps_gbdt_sparse_t *s,
                                 const int64_t *rows, int64_t m, double *out);
 
-/* out[i] += the forest's value of raw CSR row i (ptr [n+1], any base; idx
- * increasing in a row; a column not stored is 0.0): ps_gbdt_predict_cpu's
- * bits on the rows made dense (predict_csr_cpu.c). */
-void ps_gbdt_predict_csr_cpu(const ps_forest_view_t *fo, const int64_t *ptr, const int32_t *idx, const float *val,
-                             int64_t n, double *out);
-
 #ifdef __cplusplus
 }
 #endif

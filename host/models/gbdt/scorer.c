@@ -2,14 +2,13 @@
  * raw rows through every head's forest (no bins needed) -- the predict
  * kernel with --device cuda (backend_cuda.c), else the forests flattened
  * once and walked a block of rows at a time (predict_flat_cpu.c), the CPU
- * twin's bits -- then the sigmoid. CSR rows on the CPU: the trees walked on
- * the stored values (predict_csr). */
+ * twin's bits -- then the sigmoid. CSR rows on the CPU: 64 rows at a time
+ * scattered into a scratch kept zero and walked the same way (predict_csr). */
 #include <stdlib.h>
 
 #include "common/psmath.h"
 #include "core/util.h"
 #include "gbdt/gbdt_cpu.h"
-#include "gbdt/gbdt_sparse_cpu.h"
 #include "models/device.h"
 #include "models/gbdt/backend.h"
 #include "models/gbdt/model.h"
@@ -31,6 +30,8 @@ typedef struct {
   ps_gbdt_flat_t *flat; /* [k] the heads' flat forests, or NULL: the CPU twin walks the views */
   int32_t **roots;
   ps_gbdt_node_t **nodes;
+  float *tile;  /* CSR rows: CSR_TILE x f floats, zero between tiles */
+  double *zt;   /* [k][CSR_TILE] */
 #ifdef PROPSCORE_HAVE_CUDA
   gbdt_cuda_scorer_t *cuda;
 #endif
@@ -65,23 +66,44 @@ static void predict(ps_scorer_t *s, const float *X, int64_t n, float *P) {
   }
 }
 
-/* CSR rows (score on a CSR file, CPU): every tree walked on the stored
- * values (predict_csr_cpu.c), trees in order: the dense walk's bits. */
+/* CSR rows (score on a CSR file, CPU): CSR_TILE rows at a time scattered
+ * into a scratch of CSR_TILE x f floats kept zero (the values not stored
+ * are 0.0), walked as dense rows (the same walk: the same bits), then only
+ * the stored places zeroed again: O(stored values) besides the walk, never
+ * a block made dense. */
+#define CSR_TILE 64
+static void tile_scores(gbdt_scorer_t *g, const float *T, int64_t m, double *zt) {
+  for (int h = 0; h < g->m.k; h++)
+    for (int64_t i = 0; i < m; i++) zt[(size_t)h * (size_t)m + (size_t)i] = g->m.init_score[h];
+  if (g->flat) {
+    ps_gbdt_predict_flat_cpu(g->flat, g->m.k, T, m, g->m.f, zt);
+    return;
+  }
+  for (int h = 0; h < g->m.k; h++) {
+    ps_forest_view_t v = forest_view(&g->m.forest[h]);
+    ps_gbdt_predict_cpu(&v, T, m, g->m.f, zt + (size_t)h * (size_t)m);
+  }
+}
+
 static void predict_csr(ps_scorer_t *s, const int64_t *ptr, const int32_t *idx, const float *val, int64_t n,
                         float *P) {
   gbdt_scorer_t *g = s->impl;
-  if (n > g->cap) {
-    free(g->z);
-    g->z = ps_malloc(sizeof(double) * (size_t)n * (size_t)(g->m.k > 0 ? g->m.k : 1));
-    g->cap = n;
+  size_t f = (size_t)g->m.f;
+  if (!g->tile) {
+    g->tile = ps_calloc(CSR_TILE * f, sizeof(float));
+    g->zt = ps_malloc(sizeof(double) * CSR_TILE * (size_t)(g->m.k > 0 ? g->m.k : 1));
   }
-  for (int h = 0; h < g->m.k; h++) {
-    double *z = g->z + (size_t)h * (size_t)n;
-    for (int64_t i = 0; i < n; i++) z[i] = g->m.init_score[h];
-    ps_forest_view_t v = forest_view(&g->m.forest[h]);
-    ps_gbdt_predict_csr_cpu(&v, ptr, idx, val, n, z);
+  for (int64_t i0 = 0; i0 < n; i0 += CSR_TILE) {
+    int64_t m = n - i0 < CSR_TILE ? n - i0 : CSR_TILE;
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t p = ptr[i0 + i] - ptr[0]; p < ptr[i0 + i + 1] - ptr[0]; p++) g->tile[(size_t)i * f + (size_t)idx[p]] = val[p];
+    tile_scores(g, g->tile, m, g->zt);
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t p = ptr[i0 + i] - ptr[0]; p < ptr[i0 + i + 1] - ptr[0]; p++) g->tile[(size_t)i * f + (size_t)idx[p]] = 0.0f;
+    for (int h = 0; h < g->m.k; h++)
+      for (int64_t i = 0; i < m; i++)
+        P[(size_t)h * (size_t)n + (size_t)(i0 + i)] = (float)ps_sigmoid(g->zt[(size_t)h * (size_t)m + (size_t)i]);
   }
-  for (size_t e = 0; e < (size_t)n * (size_t)g->m.k; e++) P[e] = (float)ps_sigmoid(g->z[e]);
 }
 
 static void logits(ps_scorer_t *s, const float *X, int64_t n, double *Z) {
@@ -134,6 +156,8 @@ static void destroy(ps_scorer_t *s) {
   flat_free(g);
   gbdt_model_free(&g->m);
   free(g->z);
+  free(g->tile);
+  free(g->zt);
   free(g);
   free(s);
 }
