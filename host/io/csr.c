@@ -49,6 +49,39 @@ void csr_pipe_read(const void *ctx, int64_t row0, int64_t n, void *buf) {
   csr_block_free(&b);
 }
 
+void csr_pipe_read_packed(const void *ctx, int64_t row0, int64_t n, void *buf) {
+  const ps_csr_t *d = ctx;
+  ps_csr_block_t b;
+  csr_read_block(d, row0, n, &b);
+  int64_t *hdr = buf;
+  double room = 4.0 * (double)n * (double)(d->f + PS_CSR_PACK_COLS), need = 16.0 + 8.0 * (double)(n + 1) + 8.0 * (double)b.nnz;
+  if (need <= room) {
+    hdr[0] = 1;
+    hdr[1] = b.nnz;
+    int64_t *ptr = hdr + 2;
+    int32_t *idx = (int32_t *)(ptr + n + 1);
+    memcpy(ptr, b.ptr, sizeof(int64_t) * (size_t)(n + 1));
+    memcpy(idx, b.idx, sizeof(int32_t) * (size_t)b.nnz);
+    memcpy(idx + b.nnz, b.val, sizeof(float) * (size_t)b.nnz);
+  } else {
+    hdr[0] = hdr[1] = 0;
+    csr_densify(&b, d->f, (float *)(hdr + 2));
+  }
+  csr_block_free(&b);
+}
+
+int csr_packed_view(void *buf, int64_t n, ps_csr_block_t *b, float **X) {
+  int64_t *hdr = buf;
+  *X = (float *)(hdr + 2);
+  if (!hdr[0]) return 0;
+  b->n = n;
+  b->nnz = hdr[1];
+  b->ptr = hdr + 2;
+  b->idx = (int32_t *)(b->ptr + n + 1);
+  b->val = (float *)(b->idx + b->nnz);
+  return 1;
+}
+
 /* The first problem of a block's indptr slice ptr[0..n] (global rows from
  * row0): a decrease, or a value outside [0, nnz]; 1 and msg if any. */
 static int check_ptr(const ps_csr_t *d, const int64_t *ptr, int64_t row0, int64_t n, char *msg, size_t len) {

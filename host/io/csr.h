@@ -39,4 +39,15 @@ void csr_block_free(ps_csr_block_t *b);
 void csr_densify(const ps_csr_block_t *b, int64_t f, float *X);
 /* The pipeline's reader of a CSR file's rows as dense float32 (ctx: the ps_csr_t). */
 void csr_pipe_read(const void *ctx, int64_t row0, int64_t n, void *buf);
+/* The pipeline's reader of a CSR file's rows kept sparse (score): a column
+ * of f + PS_CSR_PACK_COLS float32 a row (ctx: the ps_csr_t). The block is
+ * packed into the buffer as int64 {1, nnz}, ptr [n+1] from 0, idx [nnz],
+ * val [nnz] -- 8 bytes a stored value and 8 a row; only those pages are
+ * touched -- or, when that does not fit (more than about half the row's
+ * columns stored), as int64 {0, 0} and the rows made dense. */
+#define PS_CSR_PACK_COLS 4
+void csr_pipe_read_packed(const void *ctx, int64_t row0, int64_t n, void *buf);
+/* A packed block of n rows: 1 and b's views into buf (b->ptr .. b->val;
+ * not to be freed) when it is sparse, else 0 and *X the dense rows. */
+int csr_packed_view(void *buf, int64_t n, ps_csr_block_t *b, float **X);
 #endif

@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "models/score.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,7 @@ typedef struct {
   ps_h5_t fid, did, gs, gu, *ds, *du;
   score_explain_t x;    /* --explain */
   double t0, t_meta, t_read, t_comp, t_write;
+  float *Xd;            /* a CSR file's block made dense where the scorer needs it, or NULL */
 } score_job_t;
 
 /* Outputs checked, model and data opened, ids checked unique. */
@@ -188,24 +190,51 @@ static void score_create(score_job_t *j) {
   score_explain_create(&j->x, j->fid, j->sc->targets, j->d.feature_names, j->n_all);
 }
 
+/* A CSR file's block (csr_pipe_read_packed): scored from the stored values
+ * when the scorer can (NULL returned), else the dense rows (made dense
+ * here if they came packed; --explain reads dense rows). */
+static const float *score_csr_block(score_job_t *j, ps_pipe_t *pipe, const ps_block_t *b, float *P) {
+  ps_csr_block_t c;
+  float *X;
+  if (!csr_packed_view(b->in[0], b->rows, &c, &X)) return X;
+  for (int64_t i = 0; j->o->reject_nonfinite && i < c.n; i++) /* the first non-finite stored value, row-major */
+    for (int64_t p = c.ptr[i]; p < c.ptr[i + 1]; p++)
+      if (!isfinite(c.val[p])) {
+        char msg[1024];
+        data_nonfinite_message(&j->d, j->row0 + b->first + i, c.idx[p], c.val[p], msg, sizeof msg);
+        pipe_fail(pipe, j->row0 + b->first + i, "%s", msg);
+        i = c.n;
+        break;
+      }
+  if (j->sc->predict_csr && !j->o->explain) {
+    double tc = ps_now();
+    j->sc->predict_csr(j->sc, c.ptr, c.idx, c.val, b->rows, P);
+    j->t_comp += ps_now() - tc;
+    return NULL;
+  }
+  if (!j->Xd) j->Xd = ps_malloc(sizeof(float) * (size_t)j->br * (size_t)j->f);
+  csr_densify(&c, j->f, j->Xd);
+  return j->Xd;
+}
+
 /* One block: probabilities of every head (and uplifts), ids copied through. */
 static void score_block(score_job_t *j, ps_pipe_t *pipe, const ps_block_t *b, float *P) {
   int k = j->k;
   int64_t f = j->f;
-  const float *X = b->in[0];
+  const float *X = j->d.csr ? score_csr_block(j, pipe, b, P) : b->in[0];
   int64_t r = -1, c = -1;
-  if (j->o->reject_nonfinite && data_first_nonfinite(X, b->rows, f, &r, &c)) {
+  if (X && j->o->reject_nonfinite && data_first_nonfinite(X, b->rows, f, &r, &c)) {
     char msg[1024];
     data_nonfinite_message(&j->d, j->row0 + b->first + r, c, X[(size_t)r * (size_t)f + (size_t)c], msg, sizeof msg);
     pipe_fail(pipe, j->row0 + b->first + r, "%s", msg);
   }
-  if (data_first_bad_code(&j->d, X, b->rows, &r, &c)) { /* categorical columns: codes 0..C-1 or NaN */
+  if (X && data_first_bad_code(&j->d, X, b->rows, &r, &c)) { /* categorical columns: codes 0..C-1 or NaN */
     char msg[1024];
     data_bad_code_message(&j->d, j->row0 + b->first + r, c, X[(size_t)r * (size_t)f + (size_t)c], msg, sizeof msg);
     pipe_fail(pipe, j->row0 + b->first + r, "%s", msg);
   }
   double tc = ps_now();
-  j->sc->predict(j->sc, X, b->rows, P);
+  if (X) j->sc->predict(j->sc, X, b->rows, P);
   for (int h = 0; h < k; h++) memcpy(b->out[1 + h], P + (size_t)h * (size_t)b->rows, sizeof(float) * (size_t)b->rows);
   for (int h = 0; h < k && j->U; h++) {
     const float *pt = P + (size_t)h * (size_t)b->rows, *pc = P + (size_t)(k + h) * (size_t)b->rows;
@@ -223,6 +252,9 @@ static void score_block(score_job_t *j, ps_pipe_t *pipe, const ps_block_t *b, fl
 static int score_blocks(score_job_t *j, int64_t *stop_at, int64_t *nb) {
   int k = j->k;
   ps_pipe_col_t pin[2] = {data_features_col(&j->d), {.dset = j->d.ids, .type = PS_I64}};
+  if (j->d.csr) /* kept sparse: 8 bytes a stored value and 8 a row (io/csr.h) */
+    pin[0] = (ps_pipe_col_t){.dset = -1, .type = PS_F32, .cols = j->f + PS_CSR_PACK_COLS, .read = csr_pipe_read_packed,
+                             .ctx = &j->d.sp};
   ps_pipe_col_t *pout = ps_malloc(sizeof(ps_pipe_col_t) * (size_t)(4 * k + 1));
   pout[0] = (ps_pipe_col_t){.dset = j->did, .type = PS_I64};
   for (int h = 0; h < k; h++) pout[1 + h] = (ps_pipe_col_t){.dset = j->ds[h], .type = PS_F32};
@@ -247,6 +279,8 @@ static int score_blocks(score_job_t *j, int64_t *stop_at, int64_t *nb) {
   j->t_write = pipe_write_seconds(pipe);
   pipe_close(pipe);
   free(P);
+  free(j->Xd);
+  j->Xd = NULL;
   free(pout);
   return stopped;
 }

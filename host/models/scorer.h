@@ -27,6 +27,11 @@ struct ps_scorer {
   /* Logits (before the sigmoid) of raw rows -> Z[h*n + i], on the CPU;
    * NULL where a kind has none (uplift). The blend scores with them. */
   void (*logits)(ps_scorer_t *s, const float *X, int64_t n, double *Z);
+  /* Optional (NULL: the caller makes the rows dense): probabilities of raw
+   * CSR rows (ptr [n+1] from 0, idx increasing in a row, a column not
+   * stored = 0.0) -> P as predict, predict's bits on the rows made dense,
+   * in work proportional to the stored values (score on a CSR file). */
+  void (*predict_csr)(ps_scorer_t *s, const int64_t *ptr, const int32_t *idx, const float *val, int64_t n, float *P);
 };
 
 void scorer_close(ps_scorer_t *s);

@@ -35,15 +35,22 @@ typedef struct {
   const uint8_t *col_code;
 } ps_gbdt_sparse_t;
 
-/* Row i's code of feature j (binary search; zbin[j] when not kept). */
-static inline int ps_gbdt_sparse_code(const ps_gbdt_sparse_t *s, int64_t i, int64_t j) {
-  int64_t lo = s->ptr[i], hi = s->ptr[i + 1], a = s->bin_off[j], b = s->bin_off[j + 1];
+/* The code of a row whose kept bins are bin[lo..hi) for the feature whose
+ * histogram bins are [a, b) (binary search; zcode, its zero bin, when none
+ * is kept): host and device (the sparse partition, partition.cu). */
+PS_GHD int ps_gbdt_sparse_find(const uint32_t *bin, int64_t lo, int64_t hi, int64_t a, int64_t b, int zcode) {
+  int64_t end = hi;
   while (lo < hi) { /* the first kept bin >= a */
     int64_t mid = lo + ((hi - lo) >> 1);
-    if ((int64_t)s->bin[mid] < a) lo = mid + 1;
+    if ((int64_t)bin[mid] < a) lo = mid + 1;
     else hi = mid;
   }
-  return lo < s->ptr[i + 1] && (int64_t)s->bin[lo] < b ? (int)((int64_t)s->bin[lo] - a) : s->zbin[j];
+  return lo < end && (int64_t)bin[lo] < b ? (int)((int64_t)bin[lo] - a) : zcode;
+}
+
+/* Row i's code of feature j (binary search; zbin[j] when not kept). */
+static inline int ps_gbdt_sparse_code(const ps_gbdt_sparse_t *s, int64_t i, int64_t j) {
+  return ps_gbdt_sparse_find(s->bin, s->ptr[i], s->ptr[i + 1], s->bin_off[j], s->bin_off[j + 1], s->zbin[j]);
 }
 
 /* The kept bins of one CSR row's nnz stored values (columns idx

@@ -32,6 +32,15 @@ void ps_gbdt_hist_sparse_cuda(const ps_gbdt_sparse_dev_t *s, const int64_t *rows
 void ps_gbdt_hist_q_sparse_cuda(const ps_gbdt_sparse_dev_t *s, const int64_t *rows, int64_t m, const int32_t *gh,
                                 int64_t *hist, int64_t *tot, cudaStream_t st);
 
+/* ps_gbdt_partition_sparse_cpu on the device (partition.cu: its count,
+ * scan and scatter, the twin's stable order): rows[0..m) split by the code
+ * of the feature whose histogram bins are [a, b) (zcode: its zero bin),
+ * each row's a binary search of its kept bins ptr, bin; work:
+ * ps_gbdt_partition_work(m). Returns the left rows (first in rows). */
+int64_t ps_gbdt_partition_sparse_cuda(const int64_t *ptr, const uint32_t *bin, int64_t a, int64_t b, int32_t zcode,
+                                      int64_t *rows, int64_t m, int32_t bin_split, int32_t default_left, int64_t *tmp,
+                                      void *work, cudaStream_t st);
+
 #ifdef __cplusplus
 }
 #endif

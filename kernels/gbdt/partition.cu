@@ -14,6 +14,8 @@
 #include "gbdt/gbdt_cat.h"
 #include "gbdt/gbdt_kernels.h"
 #include "gbdt/gbdt_math.h"
+#include "gbdt/gbdt_sparse_cpu.h"
+#include "gbdt/hist_sparse.h"
 
 namespace {
 
@@ -41,6 +43,15 @@ struct SetTest { /* a categorical node's test: the row's bin (code + 1) in the s
     int c = b - 1, q = c >> 6;
     uint64_t word = q == 0 ? w0 : q == 1 ? w1 : q == 2 ? w2 : w3;
     return (word >> (c & 63)) & 1u;
+  }
+};
+struct SparseTest { /* sparse rows (gbdt_sparse_cpu.h): the row's code by a search of its kept bins */
+  const int64_t *ptr;
+  const uint32_t *bin;
+  int64_t a, b; /* the feature's histogram bins */
+  int32_t zcode, bin_split, default_left;
+  __device__ __forceinline__ bool operator()(int64_t i) const {
+    return ps_gbdt_left_bin(ps_gbdt_sparse_find(bin, ptr[i], ptr[i + 1], a, b, zcode), bin_split, default_left) != 0;
   }
 };
 struct InBag {
@@ -201,4 +212,13 @@ extern "C" void ps_gbdt_leaf_of_cuda(const int64_t *rows, const int64_t *begin, 
   if (grid > 132 * 32) grid = 132 * 32;
   PS_LAUNCH(grid, LEAF_THREADS, 0, s, leaf_of_kernel)(rows, begin, count, nleaves, m, leaf_of);
   CUDA_CHECK(cudaGetLastError());
+}
+
+extern "C" int64_t ps_gbdt_partition_sparse_cuda(const int64_t *ptr, const uint32_t *bin, int64_t a, int64_t b,
+                                                 int32_t zcode, int64_t *rows, int64_t m, int32_t bin_split,
+                                                 int32_t default_left, int64_t *tmp, void *work, cudaStream_t s) {
+  if (m <= 0) return 0;
+  int64_t nl = run(SparseTest{ptr, bin, a, b, zcode, bin_split, default_left}, rows, m, tmp, work, 1, s);
+  CUDA_CHECK(cudaMemcpyAsync(rows, tmp, sizeof(int64_t) * (size_t)m, cudaMemcpyDeviceToDevice, s));
+  return nl;
 }

@@ -2,7 +2,8 @@
  * (hist_sparse.cu) against their CPU twins (hist_sparse_cpu.c), bitwise:
  * exact (g, h, 1) and quantized (qg, qh) sums, every row or a leaf's rows
  * through their list (in no order), an empty leaf, rows with no kept bin,
- * a feature whose every row is off its zero bin, one row. Exits 77
+ * a feature whose every row is off its zero bin, one row; and the sparse
+ * partition (partition.cu) against ps_gbdt_partition_sparse_cpu. Exits 77
  * (ctest: skipped) with "no CUDA device" without a GPU (or the emulated one). */
 #include <cuda_runtime_api.h>
 #include <stdio.h>
@@ -12,11 +13,40 @@
 #include "common/cuda_probe.h"
 #include "core/rng.h"
 #include "core/util.h"
+#include "gbdt/gbdt_kernels.h"
 #include "gbdt/gbdt_sparse_cpu.h"
 #include "gbdt/hist_sparse.h"
 
 #include "common/test_device.h"
 #include "common/test_expect.h"
+
+/* The sparse partition (partition.cu) = ps_gbdt_partition_sparse_cpu
+ * without a column index: the left count and every row's place, for a few
+ * features, split bins (the zero bin's side too) and default directions. */
+static void partition_case(const ps_gbdt_sparse_t *hs, const ps_gbdt_sparse_dev_t *ds, const int64_t *rows, int64_t m,
+                           uint64_t seed) {
+  int64_t *want = ps_malloc(sizeof(int64_t) * (size_t)(m + 1)), *tmp = ps_malloc(sizeof(int64_t) * (size_t)(m + 1));
+  int64_t *got = ps_malloc(sizeof(int64_t) * (size_t)(m + 1));
+  int64_t *drows = dev_copy(NULL, sizeof(int64_t) * (size_t)(m + 1)), *dtmp = dev_copy(NULL, sizeof(int64_t) * (size_t)(m + 1));
+  void *work = dev_copy(NULL, ps_gbdt_partition_work(m));
+  for (int t = 0; t < 6; t++) {
+    int32_t j = (int32_t)(ps_rng_u64(seed, 20, (uint64_t)t, 0) % (uint64_t)hs->f);
+    int64_t nb = hs->bin_off[j + 1] - hs->bin_off[j];
+    int32_t b = t == 0 ? hs->zbin[j] : (int32_t)(ps_rng_u64(seed, 21, (uint64_t)t, 0) % (uint64_t)nb), dl = t & 1;
+    memcpy(want, rows, sizeof(int64_t) * (size_t)m);
+    int64_t nl = ps_gbdt_partition_sparse_cpu(hs, want, m, j, b, dl, tmp);
+    if (m > 0 && cudaMemcpy(drows, rows, sizeof(int64_t) * (size_t)m, cudaMemcpyHostToDevice) != cudaSuccess)
+      ps_die_local("cudaMemcpy failed");
+    int64_t dnl = ps_gbdt_partition_sparse_cuda(ds->ptr, ds->bin, hs->bin_off[j], hs->bin_off[j + 1], hs->zbin[j], drows,
+                                                m, b, dl, dtmp, work, 0);
+    get(got, drows, sizeof(int64_t) * (size_t)(m + 1));
+    EXPECT(dnl == nl && !memcmp(got, want, sizeof(int64_t) * (size_t)m),
+           "m=%lld feature %d bin %d: sparse partition differs (%lld vs %lld left)", (long long)m, j, b, (long long)dnl,
+           (long long)nl);
+  }
+  cudaFree(drows), cudaFree(dtmp), cudaFree(work);
+  free(want), free(tmp), free(got);
+}
 
 /* n rows, f features of 2..41 bins; each value off its zero bin with
  * probability d (feature 0: always, when f > 1). */
@@ -73,6 +103,8 @@ static void one_case(int64_t n, int64_t f, double d, uint64_t seed) {
     EXPECT(!memcmp(got, want, sizeof(int64_t) * 2 * (size_t)tb), "n=%lld f=%lld rows %d: quantized histogram differs",
            (long long)n, (long long)f, which);
   }
+  partition_case(&hs, &ds, rows, m, seed);
+  partition_case(&hs, &ds, all, n, seed + 100);
   cudaFree((void *)ds.ptr), cudaFree((void *)ds.bin), cudaFree((void *)ds.bin_off), cudaFree((void *)ds.zbin);
   cudaFree(dg), cudaFree(dhq), cudaFree(dgh), cudaFree(drows), cudaFree(dh), cudaFree(dtot);
   free(bin_off), free(ptr), free(zbin), free(bin), free(gq), free(hq), free(gh), free(rows), free(want), free(got);

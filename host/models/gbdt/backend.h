@@ -99,6 +99,10 @@ struct ps_gbdt_backend {
    * already on the host. */
   void (*dh_cat)(ps_gbdt_backend_t *b, const uint8_t *cat);
   void (*dh_set)(ps_gbdt_backend_t *b, int i, uint8_t *set);
+
+  /* Optional (with set_sparse on a device backend): device_bytes for n
+   * sparse rows holding `kept` bins off their zero bins. */
+  int64_t (*device_bytes_sparse)(int64_t n, int64_t kept, int64_t f, int64_t total_bins, int max_leaves);
 };
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void);

@@ -25,6 +25,7 @@
 #include "models/device.h"
 #include "models/gbdt/backend.h"
 #include "models/gbdt/devhist_backend_cuda.h"
+#include "models/gbdt/sparse_backend_cuda.h"
 
 typedef struct {
   int device;
@@ -51,6 +52,7 @@ typedef struct {
   ps_gbdt_hist_q_plan_t *qplan;
   int64_t *lsums;
   gbdt_devhist_t *dh;          /* the leaf histograms kept on the device (devhist_backend_cuda.c) */
+  gbdt_sparse_dev_t *sp;       /* a CSR file's training rows as sparse bins (B unused), or NULL */
 } cuda_t;
 
 
@@ -73,6 +75,8 @@ static void release_rows(cuda_t *s) {
   ps_gbdt_hist_q_plan_destroy(s->qplan);
   gbdt_devhist_destroy(s->dh);
   s->dh = NULL;
+  gbdt_sparse_dev_destroy(s->sp);
+  s->sp = NULL;
   s->plan = NULL;
   s->qplan = NULL;
   free(s->begin), free(s->count), free(s->leaf_h);
@@ -108,6 +112,10 @@ static int64_t device_bytes(int64_t n, int64_t f, int64_t total_bins, int max_le
 /* A leaf's local histogram into dst on the device (devhist_backend_cuda.c's env). */
 static void local_hist(void *ctx, int leaf, int quant, int64_t *dst) {
   cuda_t *s = ctx;
+  if (s->sp) { /* the kept bins, each zero bin by subtraction */
+    gbdt_sparse_dev_hist(s->sp, s->rows + s->begin[leaf], s->count[leaf], s->gq, s->hq, quant ? s->gh : NULL, dst);
+    return;
+  }
   if (quant) {
     ps_gbdt_hist_q_cuda(s->qplan, s->B, s->rows + s->begin[leaf], s->count[leaf], s->gh, s->qmax, dst, s->s);
     return;
@@ -135,7 +143,7 @@ static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t 
   s->total_bins = total_bins;
   s->max_leaves = max_leaves < 2 ? 2 : max_leaves;
   size_t nn = (size_t)(n > 0 ? n : 1), L = (size_t)s->max_leaves + 1;
-  ps_cuda_malloc((void **)&s->B, nn * (size_t)(f > 0 ? f : 1), "the binned rows");
+  ps_cuda_malloc((void **)&s->B, B ? nn * (size_t)(f > 0 ? f : 1) : 1, "the binned rows"); /* B NULL: set_sparse's */
   ps_cuda_malloc((void **)&s->bag, nn, "the bag");
   ps_cuda_malloc((void **)&s->use, (size_t)(f > 0 ? f : 1), "the feature mask");
   ps_cuda_malloc((void **)&s->gq, nn * sizeof(int64_t), "the gradients");
@@ -156,7 +164,7 @@ static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t 
   s->begin = ps_calloc(L, sizeof(int64_t));
   s->count = ps_calloc(L, sizeof(int64_t));
   s->leaf_h = ps_malloc(nn * sizeof(int32_t));
-  if (n > 0 && f > 0) CUDA_CHECK(cudaMemcpyAsync(s->B, B, (size_t)n * (size_t)f, cudaMemcpyHostToDevice, s->s));
+  if (B && n > 0 && f > 0) CUDA_CHECK(cudaMemcpyAsync(s->B, B, (size_t)n * (size_t)f, cudaMemcpyHostToDevice, s->s));
   CUDA_CHECK(cudaMemcpyAsync(s->bin_off, bin_off, sizeof(int64_t) * (size_t)(f + 1), cudaMemcpyHostToDevice, s->s));
   s->plan = ps_gbdt_hist_plan_create(bin_off, f, 0, s->s); /* waits for the copies too */
   s->qplan = ps_gbdt_hist_q_plan_create(bin_off, f, 0, s->s);
@@ -181,8 +189,7 @@ static void hist(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
   cuda_t *s = b->impl;
   size_t bytes = (size_t)PS_HIST_W * sizeof(int64_t) * (size_t)s->total_bins;
   nvtxRangePushA("histogram");
-  CUDA_CHECK(cudaMemsetAsync(s->hist, 0, bytes ? bytes : 8, s->s));
-  ps_gbdt_hist_cuda(s->plan, s->B, s->rows + s->begin[leaf], s->count[leaf], s->gq, s->hq, s->hist, s->s);
+  local_hist(s, leaf, 0, s->hist);
   if (bytes) CUDA_CHECK(cudaMemcpyAsync(h, s->hist, bytes, cudaMemcpyDeviceToHost, s->s));
   CUDA_CHECK(cudaStreamSynchronize(s->s));
   nvtxRangePop();
@@ -204,8 +211,10 @@ static void find_split(ps_gbdt_backend_t *b, const int64_t *h, const uint8_t *us
 static void split(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, int32_t bin, int32_t default_left) {
   cuda_t *s = b->impl;
   nvtxRangePushA("partition");
-  int64_t nl = ps_gbdt_partition_cuda(s->B, s->f, s->rows + s->begin[leaf], s->count[leaf], feature, bin,
-                                      default_left, s->tmp, s->pwork, s->s);
+  int64_t *rows = s->rows + s->begin[leaf];
+  int64_t nl = s->sp ? gbdt_sparse_dev_split(s->sp, rows, s->count[leaf], feature, bin, default_left, s->tmp, s->pwork)
+                     : ps_gbdt_partition_cuda(s->B, s->f, rows, s->count[leaf], feature, bin, default_left, s->tmp,
+                                              s->pwork, s->s);
   s->begin[right] = s->begin[leaf] + nl;
   s->count[right] = s->count[leaf] - nl;
   s->count[leaf] = nl;
@@ -251,10 +260,26 @@ static void hist_q(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
   cuda_t *s = b->impl;
   size_t bytes = 2 * sizeof(int64_t) * (size_t)s->total_bins;
   nvtxRangePushA("histogram (quantized)");
-  ps_gbdt_hist_q_cuda(s->qplan, s->B, s->rows + s->begin[leaf], s->count[leaf], s->gh, s->qmax, s->hist, s->s);
+  local_hist(s, leaf, 1, s->hist);
   if (bytes) CUDA_CHECK(cudaMemcpyAsync(h, s->hist, bytes, cudaMemcpyDeviceToHost, s->s));
   CUDA_CHECK(cudaStreamSynchronize(s->s));
   nvtxRangePop();
+}
+
+/* A CSR file's training rows (set_rows had B NULL): up once as sparse bins. */
+static void set_sparse(ps_gbdt_backend_t *b, const ps_gbdt_sparse_t *sp) {
+  cuda_t *s = b->impl;
+  nvtxRangePushA("copy sparse rows to GPU");
+  gbdt_sparse_dev_destroy(s->sp);
+  s->sp = gbdt_sparse_dev_create(sp, s->bin_off, s->total_bins, s->s);
+  nvtxRangePop();
+}
+
+/* device_bytes for sparse rows: the per-row buffers and histograms of
+ * device_bytes without the dense bins, plus the sparse rows. */
+static int64_t device_bytes_sparse(int64_t n, int64_t kept, int64_t f, int64_t total_bins, int max_leaves) {
+  return device_bytes(n, 0, total_bins, max_leaves, 0) + f + 8 * (f + 1) + (int64_t)ps_gbdt_split_work(f) +
+         gbdt_sparse_dev_bytes(n, kept, f);
 }
 
 static void dh_root(ps_gbdt_backend_t *b, int quant, int64_t *sums) {
@@ -339,7 +364,8 @@ ps_gbdt_backend_t *gbdt_backend_cuda(void) {
                            .device_memory = (int64_t)(0.8 * (double)free_b / share),
                            .device_bytes = device_bytes, .impl = s, .split_set = split_set, .dh_root = dh_root,
                            .dh_children = dh_children, .dh_search = dh_search, .dh_drop = dh_drop,
-                           .dh_cat = dh_cat, .dh_set = dh_set};
+                           .dh_cat = dh_cat, .dh_set = dh_set,
+                           .set_sparse = set_sparse, .device_bytes_sparse = device_bytes_sparse};
   /* the leaf histograms' int64 sums over NCCL on device memory when every rank has a GPU of its own */
   comm_use_device(share == 1 ? s->device : -1);
   device_report("gbdt", pl, b->device_memory, comm_nccl_active());

@@ -246,6 +246,9 @@ static void check_memory(gfit_t *g) {
   int64_t bin_rows = h5_block_rows(4 * f, g->in->d->chunk_rows); /* load_rows' blocks */
   if (bin_rows > l->n) bin_rows = l->n;
   double dneed = (double)g->be->device_bytes(l->n_tr, f, f * (PS_GBDT_MAX_BIN + 1), g->o->num_leaves, bin_rows);
+  if (g->in->d->csr) /* sparse rows: no dense bins on the device (at most every stored value kept) */
+    dneed = (double)g->be->device_bytes_sparse(l->n_tr, gbdt_csr_stored(g->in->d, l), f, f * (PS_GBDT_MAX_BIN + 1),
+                                               g->o->num_leaves);
   comm_allreduce_max_f64(&dneed, 1);
   if (dneed > (double)gpu_limit)
     ps_die_all(PS_EXIT_ERROR,
@@ -533,7 +536,7 @@ gbdt_fit_t *gbdt_fit(const train_common_t *cm, const gbdt_opts_t *o, const train
                      int *rc) {
   gbdt_fit_t *r = ps_calloc(1, sizeof *r);
   gfit_t g = {.cm = cm, .o = o, .in = in, .hk = hk, .r = r, .k = in->k};
-  g.be = gbdt_backend_create(in->d->csr && !strcmp(cm->device, "auto") ? "cpu" : cm->device);
+  g.be = gbdt_backend_create(cm->device);
   if (in->d->csr && !g.be->set_sparse)
     ps_die_all(PS_EXIT_USAGE, "train: GBDT on a CSR file (%s) trains on --device cpu only: the %s tree backend has no "
                "sparse histogram yet", in->d->path, g.be->name);

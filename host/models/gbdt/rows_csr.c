@@ -11,11 +11,15 @@
 
 #define BLOCK_ROWS 65536 /* rows a CSR read */
 
-double gbdt_csr_bytes(const ps_data_t *d, const ps_labeled_t *l) {
+int64_t gbdt_csr_stored(const ps_data_t *d, const ps_labeled_t *l) {
   int64_t ends[2] = {0, 0};
   h5_xfer_rows(d->sp.indptr, PS_I64, l->row0, l->n > 0 ? 1 : 0, 0, ends, 0);
   h5_xfer_rows(d->sp.indptr, PS_I64, l->row0 + l->n, l->n > 0 ? 1 : 0, 0, ends + 1, 0);
-  return 9.0 * (double)(ends[1] - ends[0]) + 8.0 * (double)l->n; /* at most every stored value kept (rows_csr.h) */
+  return ends[1] - ends[0];
+}
+
+double gbdt_csr_bytes(const ps_data_t *d, const ps_labeled_t *l) {
+  return 9.0 * (double)gbdt_csr_stored(d, l) + 8.0 * (double)l->n; /* at most every stored value kept (rows_csr.h) */
 }
 
 /* A growing CSR of sampled rows. */

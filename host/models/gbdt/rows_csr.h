@@ -5,7 +5,8 @@
  * row block at a time, and the training rows' column index (for the
  * partition). Memory: 4 bytes a kept value plus 8 a row, and 5 more a kept
  * training value for the column index (the rank's rows), beside one block
- * of CSR reads (12 bytes a stored value). */
+ * of CSR reads (12 bytes a stored value). --device cuda: the training rows'
+ * kept bins go up once (4 bytes each, 8 a row; sparse_backend_cuda.h). */
 #ifndef PS_GBDT_ROWS_CSR_H
 #define PS_GBDT_ROWS_CSR_H
 #include <stdint.h>
@@ -26,6 +27,8 @@ typedef struct {
   int64_t m;               /* rows this rank sampled for the cuts */
 } gbdt_csr_rows_t;
 
+/* The stored values of this rank's rows (collective). */
+int64_t gbdt_csr_stored(const ps_data_t *d, const ps_labeled_t *l);
 /* Bytes the binned rows of this rank may need at most (collective). */
 double gbdt_csr_bytes(const ps_data_t *d, const ps_labeled_t *l);
 /* Collective: cuts into bins (sample: rows by bins_in_sample(id, rate,

@@ -3,7 +3,8 @@
  * kernel with --device cuda (backend_cuda.c), else the forests in
  * QuickScorer's form (predict_qs_cpu.c: trees of <= 32 leaves) or flattened
  * and walked (predict_flat_cpu.c), a block of rows at a time, the CPU
- * twin's bits -- then the sigmoid. */
+ * twin's bits -- then the sigmoid. CSR rows on the CPU: 64 rows at a time
+ * scattered into a scratch kept zero and walked flat (predict_csr). */
 #include <stdlib.h>
 
 #include "common/psmath.h"
@@ -31,6 +32,8 @@ typedef struct {
   int32_t **roots;
   ps_gbdt_node_t **nodes;
   ps_gbdt_qs_t qs; /* used when qs.k == m.k > 0 (every tree fits it), before the flat walk */
+  float *tile;  /* CSR rows: CSR_TILE x f floats, zero between tiles */
+  double *zt;   /* [k][CSR_TILE] */
 #ifdef PROPSCORE_HAVE_CUDA
   gbdt_cuda_scorer_t *cuda;
 #endif
@@ -63,6 +66,46 @@ static void predict(ps_scorer_t *s, const float *X, int64_t n, float *P) {
     ps_forest_view_t v = forest_view(&g->m.forest[h]);
     ps_gbdt_predict_cpu(&v, X, n, g->m.f, g->z);
     for (int64_t i = 0; i < n; i++) P[(size_t)h * (size_t)n + (size_t)i] = (float)ps_sigmoid(g->z[i]);
+  }
+}
+
+/* CSR rows (score on a CSR file, CPU): CSR_TILE rows at a time scattered
+ * into a scratch of CSR_TILE x f floats kept zero (the values not stored
+ * are 0.0), walked as dense rows (the same walk: the same bits), then only
+ * the stored places zeroed again: O(stored values) besides the walk, never
+ * a block made dense. */
+#define CSR_TILE 64
+static void tile_scores(gbdt_scorer_t *g, const float *T, int64_t m, double *zt) {
+  for (int h = 0; h < g->m.k; h++)
+    for (int64_t i = 0; i < m; i++) zt[(size_t)h * (size_t)m + (size_t)i] = g->m.init_score[h];
+  if (g->flat) {
+    ps_gbdt_predict_flat_cpu(g->flat, g->m.k, T, m, g->m.f, zt);
+    return;
+  }
+  for (int h = 0; h < g->m.k; h++) {
+    ps_forest_view_t v = forest_view(&g->m.forest[h]);
+    ps_gbdt_predict_cpu(&v, T, m, g->m.f, zt + (size_t)h * (size_t)m);
+  }
+}
+
+static void predict_csr(ps_scorer_t *s, const int64_t *ptr, const int32_t *idx, const float *val, int64_t n,
+                        float *P) {
+  gbdt_scorer_t *g = s->impl;
+  size_t f = (size_t)g->m.f;
+  if (!g->tile) {
+    g->tile = ps_calloc(CSR_TILE * f, sizeof(float));
+    g->zt = ps_malloc(sizeof(double) * CSR_TILE * (size_t)(g->m.k > 0 ? g->m.k : 1));
+  }
+  for (int64_t i0 = 0; i0 < n; i0 += CSR_TILE) {
+    int64_t m = n - i0 < CSR_TILE ? n - i0 : CSR_TILE;
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t p = ptr[i0 + i] - ptr[0]; p < ptr[i0 + i + 1] - ptr[0]; p++) g->tile[(size_t)i * f + (size_t)idx[p]] = val[p];
+    tile_scores(g, g->tile, m, g->zt);
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t p = ptr[i0 + i] - ptr[0]; p < ptr[i0 + i + 1] - ptr[0]; p++) g->tile[(size_t)i * f + (size_t)idx[p]] = 0.0f;
+    for (int h = 0; h < g->m.k; h++)
+      for (int64_t i = 0; i < m; i++)
+        P[(size_t)h * (size_t)n + (size_t)(i0 + i)] = (float)ps_sigmoid(g->zt[(size_t)h * (size_t)m + (size_t)i]);
   }
 }
 
@@ -122,6 +165,8 @@ static void destroy(ps_scorer_t *s) {
   if (g->qs.k > 0) ps_gbdt_qs_free(&g->qs);
   gbdt_model_free(&g->m);
   free(g->z);
+  free(g->tile);
+  free(g->zt);
   free(g);
   free(s);
 }
@@ -153,6 +198,7 @@ ps_scorer_t *gbdt_scorer_open(ps_h5_t fid, const char *path, const char *device)
   s->predict = predict;
   s->destroy = destroy;
   s->logits = logits;
+  if (!cuda) s->predict_csr = predict_csr; /* on the device: the rows go up dense */
   s->impl = g;
   return s;
 }

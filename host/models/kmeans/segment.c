@@ -177,6 +177,35 @@ static void columns_of(const segment_opts_t *o, seg_rows_t *R, const float *Xr) 
               R->d.feature_names[R->sel[j]]);
 }
 
+/* The chosen columns of this rank's rows into Xr [n][c]: dense rows read
+ * whole (n x F floats a moment), a CSR file's a block of CSR at a time,
+ * each row's stored values scattered into one F-float row and gathered
+ * (never n x F: 4 bytes a chosen value, 16 a stored value of a block). */
+static void read_chosen(seg_rows_t *R, float *Xr) {
+  int64_t f = R->d.f, c = R->c, br = 65536, nb = h5_common_blocks(R->n, br);
+  if (!R->d.csr) {
+    float *X = ps_malloc(sizeof(float) * (size_t)(R->n > 0 ? R->n : 1) * (size_t)f);
+    data_read_rows(&R->d, R->row0, R->n, X);
+    for (int64_t i = 0; i < R->n; i++)
+      for (int64_t j = 0; j < c; j++) Xr[(size_t)i * (size_t)c + (size_t)j] = X[(size_t)i * (size_t)f + (size_t)R->sel[j]];
+    free(X);
+    return;
+  }
+  float *row = ps_calloc((size_t)f, sizeof(float));
+  for (int64_t k = 0; k < nb; k++) {
+    int64_t r0 = k * br, m = R->n - r0 < br ? R->n - r0 : br;
+    ps_csr_block_t b;
+    csr_read_block(&R->d.sp, R->row0 + r0, m > 0 ? m : 0, &b);
+    for (int64_t i = 0; i < b.n; i++) {
+      for (int64_t p = b.ptr[i]; p < b.ptr[i + 1]; p++) row[b.idx[p]] = b.val[p];
+      for (int64_t j = 0; j < c; j++) Xr[(size_t)(r0 + i) * (size_t)c + (size_t)j] = row[R->sel[j]];
+      for (int64_t p = b.ptr[i]; p < b.ptr[i + 1]; p++) row[b.idx[p]] = 0.0f;
+    }
+    csr_block_free(&b);
+  }
+  free(row);
+}
+
 /* Reads this rank's rows and ids, chooses the columns and standardizes them. */
 static void load_rows(const segment_opts_t *o, seg_rows_t *R) {
   double t0 = ps_now();
@@ -201,11 +230,8 @@ static void load_rows(const segment_opts_t *o, seg_rows_t *R) {
   if (!o->model && (int64_t)k > R->N)
     ps_die_all(PS_EXIT_USAGE, "segment: --k %d is more than the %lld rows of %s", k, (long long)R->N, o->data);
   int64_t c = R->c;
-  float *X = ps_malloc(sizeof(float) * nn * (size_t)f), *Xr = ps_malloc(sizeof(float) * nn * (size_t)c);
-  data_read_rows(&R->d, R->row0, R->n, X);
-  for (int64_t i = 0; i < R->n; i++)
-    for (int64_t j = 0; j < c; j++) Xr[(size_t)i * (size_t)c + (size_t)j] = X[(size_t)i * (size_t)f + (size_t)R->sel[j]];
-  free(X);
+  float *Xr = ps_malloc(sizeof(float) * nn * (size_t)c);
+  read_chosen(R, Xr);
   columns_of(o, R, Xr);
   ps_transform_t tf = prepare_transform(&R->cols);
   R->Xs = ps_malloc(sizeof(float) * nn * (size_t)c);
