@@ -2,7 +2,7 @@
  * from HBM once (issue 28; twin: predict_cpu.c -- per head the same double
  * additions in tree order, so its bits). A block of R threads takes
  * tiles of R rows (grid-stride; R = 512, or 256, 128, 64 for rows too wide
- * for a 512-row tile: heads_rows); thread r turns row r into
+ * for a 512-row tile: ps_gbdt_predict_heads_rows); thread r turns row r into
  * order-preserving uint32 keys (key(): -0 made +0, NaN the largest) in a
  * transposed tile [feature][R rows], so each lane reads its own bank;
  * then for each head it walks row r through that head's trees, in batches
@@ -15,9 +15,10 @@
  * bit << 31 | feature * 2048 | left child's offset in the span}, a leaf
  * {0xffffffff, LEAF | the byte offset of its value in the batch}. A step is then
  * branch-free and short: the key's address is row * 4 | (w & feature
- * field) (divided by 512 / R: a shift, at R < 512 only), the default direction is the key plus bit 31 of w (NaN wraps to
- * 0: left; otherwise k + d <= key(threshold) + d), the child is
- * (w & span mask) | tree base, + 8 when right. Each tree is walked its
+ * field) / (512 / R) (a shift at R < 512 only), the default direction is
+ * the key plus bit 31 of w (NaN wraps to 0: left; otherwise k + d <=
+ * key(threshold) + d), the child is (w & span mask) | tree base, + 8 when
+ * right. Each tree is walked its
  * depth in steps after its root (a uniform count from the table, no
  * termination test); a lane stops loading once it has read its leaf
  * entry. Two trees are walked at once (two chains of loads a thread) while
@@ -68,7 +69,7 @@ struct ps_gbdt_predict_plan {
 
 namespace {
 
-constexpr int R_MAX = 512;         /* rows a tile at most, one a thread; R of them: the key tile's row stride is R * 4 bytes */
+constexpr int R_MAX = 512;         /* rows a tile at most, one a thread (R: the key tile's row stride R * 4 B) */
 constexpr int R_MIN = 64;          /* the fewest (2 warps an SM): wider rows take the head-at-a-time kernels */
 constexpr int T_BYTES = 96 << 10;  /* a batch of trees' shared memory; the key tile follows */
 constexpr uint32_t LEAF = 0x40000000u; /* w's leaf bit: the rest is the leaf value's byte offset */
