@@ -1,9 +1,10 @@
 /* predict_heads.cu: every head's forest over raw float rows, each row read
  * from HBM once (issue 28; twin: predict_cpu.c -- per head the same double
- * additions in tree order, so its bits). A block of 512 threads takes
- * tiles of 512 rows (grid-stride); thread r turns row r into
+ * additions in tree order, so its bits). A block of R threads takes
+ * tiles of R rows (grid-stride; R = 512, or 256, 128, 64 for rows too wide
+ * for a 512-row tile: ps_gbdt_predict_heads_rows); thread r turns row r into
  * order-preserving uint32 keys (key(): -0 made +0, NaN the largest) in a
- * transposed tile [feature][512 rows], so each lane reads its own bank;
+ * transposed tile [feature][R rows], so each lane reads its own bank;
  * then for each head it walks row r through that head's trees, in batches
  * that fit T_BYTES of shared memory: a batch is one blob of 8-byte
  * entries, leaf values and a tree table (plan_create packs it).
@@ -14,9 +15,10 @@
  * bit << 31 | feature * 2048 | left child's offset in the span}, a leaf
  * {0xffffffff, LEAF | the byte offset of its value in the batch}. A step is then
  * branch-free and short: the key's address is row * 4 | (w & feature
- * field), the default direction is the key plus bit 31 of w (NaN wraps to
- * 0: left; otherwise k + d <= key(threshold) + d), the child is
- * (w & span mask) | tree base, + 8 when right. Each tree is walked its
+ * field) / (512 / R) (a shift at R < 512 only), the default direction is
+ * the key plus bit 31 of w (NaN wraps to 0: left; otherwise k + d <=
+ * key(threshold) + d), the child is (w & span mask) | tree base, + 8 when
+ * right. Each tree is walked its
  * depth in steps after its root (a uniform count from the table, no
  * termination test); a lane stops loading once it has read its leaf
  * entry. Two trees are walked at once (two chains of loads a thread) while
@@ -67,10 +69,11 @@ struct ps_gbdt_predict_plan {
 
 namespace {
 
-constexpr int R = 512;             /* rows a tile, one a thread; the key tile's row stride is R * 4 bytes */
+constexpr int R_MAX = 512;         /* rows a tile at most, one a thread (R: the key tile's row stride R * 4 B) */
+constexpr int R_MIN = 64;          /* the fewest (2 warps an SM): wider rows take the head-at-a-time kernels */
 constexpr int T_BYTES = 96 << 10;  /* a batch of trees' shared memory; the key tile follows */
 constexpr uint32_t LEAF = 0x40000000u; /* w's leaf bit: the rest is the leaf value's byte offset */
-constexpr uint32_t FEAT = 0x3ffff800u; /* w's feature field: feature * R * 4, features < 2^19 */
+constexpr uint32_t FEAT = 0x3ffff800u; /* w's feature field: feature * R_MAX * 4, features < 2^19 */
 
 /* Order-preserving key of a row value or threshold: u <= v as floats iff
  * key(u) <= key(v); -0 and +0 one key, NaN above +inf (0xff800000). */
@@ -87,14 +90,17 @@ __device__ __forceinline__ bool go_right(uint32_t k, ph_ent_t e) { return k + (e
 
 /* One step of a chain, branch-free (predicated): while the last entry read
  * e = {threshold key, w} is a node, read the row's key of its feature (the
- * key tile at T_BYTES, (w & FEAT) | r * 4) and the entry of the child it
- * sends the row to; a lane whose last entry is its leaf (w & LEAF) loads
- * nothing more and keeps it. */
+ * key tile at T_BYTES, (w & FEAT) / (R_MAX / R) | r * 4) and the entry of
+ * the child it sends the row to; a lane whose last entry is its leaf
+ * (w & LEAF) loads nothing more and keeps it. */
+template <int R>
 __device__ __forceinline__ void step(const char *sb, uint32_t r4, uint32_t base, uint32_t cm, ph_ent_t &e,
                                      uint32_t &k) {
   const bool a = !(e.y & LEAF);
   uint32_t q = (e.y & cm) | base;
-  if (a) k = *(const uint32_t *)(sb + (T_BYTES + ((e.y & FEAT) | r4)));
+  constexpr uint32_t S = R == 512 ? 0 : R == 256 ? 1 : R == 128 ? 2 : 3; /* R_MAX / R = 2^S: shift, then one LOP3 */
+  static_assert(R_MAX >> S == R, "R: 512, 256, 128 or 64");
+  if (a) k = *(const uint32_t *)(sb + (T_BYTES + ((e.y >> S & FEAT >> S) | r4)));
   if (go_right(k, e)) q += 8; /* never at a leaf (k: the last key read): its threshold key is 0xffffffff */
   if (a) e = *(const ph_ent_t *)(sb + q);
 }
@@ -103,6 +109,7 @@ __device__ __forceinline__ void step(const char *sb, uint32_t r4, uint32_t base,
  * two at a time, each its depth in steps after its root (the table entry
  * holds depth + 1), the deeper one's last steps alone; the leaves added in
  * tree order. */
+template <int R>
 __device__ __forceinline__ double walk(const char *sb, const ph_ent_t *tab, int nt, uint32_t r4, double s) {
   for (int t = 0; t < nt; t += 2) {
     const ph_ent_t a = tab[t], b = t + 1 < nt ? tab[t + 1] : ent(a.x, 0); /* past the end: no steps */
@@ -112,11 +119,11 @@ __device__ __forceinline__ double walk(const char *sb, const ph_ent_t *tab, int 
     const int na = (int)(a.y >> 16) - 1, nb = max((int)(b.y >> 16) - 1, 0), both = min(na, nb);
     uint32_t ka = 0, kb = 0;
     for (int i = 0; i < both; i++) {
-      step(sb, r4, a.x, ma, ea, ka);
-      step(sb, r4, b.x, mb, eb, kb);
+      step<R>(sb, r4, a.x, ma, ea, ka);
+      step<R>(sb, r4, b.x, mb, eb, kb);
     }
-    for (int i = both; i < na; i++) step(sb, r4, a.x, ma, ea, ka); /* the deeper tree alone */
-    for (int i = both; i < nb; i++) step(sb, r4, b.x, mb, eb, kb);
+    for (int i = both; i < na; i++) step<R>(sb, r4, a.x, ma, ea, ka); /* the deeper tree alone */
+    for (int i = both; i < nb; i++) step<R>(sb, r4, b.x, mb, eb, kb);
     s += *(const double *)(sb + (ea.y & ~LEAF));
     if (t + 1 < nt) s += *(const double *)(sb + (eb.y & ~LEAF));
   }
@@ -126,6 +133,7 @@ __device__ __forceinline__ double walk(const char *sb, const ph_ent_t *tab, int 
 /* Row `row` of X [n][f] as keys into column r of the tile xk [f][R]: the
  * thread's own row (16-byte loads when rows are 16-byte aligned; each 4 keys
  * to 4 feature rows of the tile, the lanes' columns in distinct banks). */
+template <int R>
 __device__ __forceinline__ void stage_keys(const float *__restrict__ X, int64_t row, int f, uint32_t *xk) {
   const float *x = X + row * (int64_t)f;
   int j = 0;
@@ -137,6 +145,7 @@ __device__ __forceinline__ void stage_keys(const float *__restrict__ X, int64_t 
   for (; j < f; j++) xk[j * R] = key(__ldg(x + j));
 }
 
+template <int R>
 __global__ void __launch_bounds__(R, 1) predict_heads_kernel(const ph_forests_t p, const float *__restrict__ X,
                                                                  int64_t n, int f, double *z, int64_t ldz) {
   extern __shared__ __align__(16) uint8_t smem_h[];
@@ -147,7 +156,7 @@ __global__ void __launch_bounds__(R, 1) predict_heads_kernel(const ph_forests_t 
   for (int64_t i0 = (int64_t)blockIdx.x * R; i0 < n; i0 += (int64_t)gridDim.x * R) {
     const bool mine = i0 + r < n;
     __syncthreads(); /* the previous tile's keys are read */
-    if (mine) stage_keys(X, i0 + r, f, xk + r);
+    if (mine) stage_keys<R>(X, i0 + r, f, xk + r);
     __syncthreads(); /* the tile is staged */
     for (int h = 0; h < p.k; h++) {
       double s = mine ? z[h * ldz + i0 + r] : 0.0;
@@ -159,7 +168,7 @@ __global__ void __launch_bounds__(R, 1) predict_heads_kernel(const ph_forests_t 
           held = b;
           __syncthreads();
         }
-        if (mine) s = walk(sb, (const ph_ent_t *)(sb + bt.table), bt.t1 - bt.t0, 4u * r, s);
+        if (mine) s = walk<R>(sb, (const ph_ent_t *)(sb + bt.table), bt.t1 - bt.t0, 4u * r, s);
       }
       if (mine) z[h * ldz + i0 + r] = s;
     }
@@ -203,7 +212,7 @@ bool pack_tree(const ps_forest_view_t *v, int32_t t, packing_t &pk) {
     const uint32_t d = v->default_left[q] ? 1u : 0u;
     dep[child] = dep[child + 1] = dep[e] + 1;
     depth = dep[e] + 1 > depth ? dep[e] + 1 : depth;
-    pk.ent.push_back(ent(key(thr) + d, d << 31 | (uint32_t)v->feature[q] * (R * 4) | (uint32_t)(8 * child)));
+    pk.ent.push_back(ent(key(thr) + d, d << 31 | (uint32_t)v->feature[q] * (R_MAX * 4) | (uint32_t)(8 * child)));
     child += 2;
   }
   for (int64_t l = 0; l < nl; l++) pk.val.push_back(v->leaf_value[lb + l]);
@@ -280,16 +289,37 @@ extern "C" void ps_gbdt_predict_plan_destroy(ps_gbdt_predict_plan_t *p) {
   free(p);
 }
 
-extern "C" int ps_gbdt_predict_plan_run(const ps_gbdt_predict_plan_t *p, const float *X, int64_t n, int64_t f,
-                                        double *z, int64_t ldz, cudaStream_t s) {
+namespace {
+/* The kernel at R rows a tile: one block an SM (its shared memory holds one), the tiles grid-strided. */
+template <int R>
+void launch(const ph_forests_t &fo, const float *X, int64_t n, int f, double *z, int64_t ldz, cudaStream_t s) {
   const size_t smem = (size_t)T_BYTES + (size_t)f * R * 4;
-  if (f < 1 || smem > ps_device_limits().smem_optin) return 0; /* the key tile does not fit beside a batch */
-  if (n <= 0 || p->fo.k <= 0) return 1;
-  CUDA_CHECK(cudaFuncSetAttribute(predict_heads_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+  CUDA_CHECK(cudaFuncSetAttribute(predict_heads_kernel<R>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
   unsigned grid = ps_grid_1d((uint64_t)n, (unsigned)R);
   const unsigned sms = (unsigned)ps_device_limits().sms;
-  if (grid > sms) grid = sms; /* one block an SM (its shared memory holds one), the tiles grid-strided */
-  PS_LAUNCH(grid, R, smem, s, predict_heads_kernel)(p->fo, X, n, (int)f, z, ldz);
+  if (grid > sms) grid = sms;
+  PS_LAUNCH(grid, R, smem, s, predict_heads_kernel<R>)(fo, X, n, f, z, ldz);
   CUDA_CHECK(cudaGetLastError());
+}
+} // namespace
+
+extern "C" int ps_gbdt_predict_heads_rows(int64_t f) {
+  const size_t optin = ps_device_limits().smem_optin;
+  for (int r = R_MAX; f >= 1 && r >= R_MIN; r /= 2)
+    if ((size_t)T_BYTES + (size_t)f * r * 4 <= optin) return r;
+  return 0;
+}
+
+extern "C" int ps_gbdt_predict_plan_run(const ps_gbdt_predict_plan_t *p, const float *X, int64_t n, int64_t f,
+                                        double *z, int64_t ldz, cudaStream_t s) {
+  const int R = ps_gbdt_predict_heads_rows(f);
+  if (R == 0) return 0; /* the key tile does not fit beside a batch, even at R_MIN rows */
+  if (n <= 0 || p->fo.k <= 0) return 1;
+  switch (R) {
+  case 512: launch<512>(p->fo, X, n, (int)f, z, ldz, s); break;
+  case 256: launch<256>(p->fo, X, n, (int)f, z, ldz, s); break;
+  case 128: launch<128>(p->fo, X, n, (int)f, z, ldz, s); break;
+  default: launch<64>(p->fo, X, n, (int)f, z, ldz, s); break;
+  }
   return 1;
 }

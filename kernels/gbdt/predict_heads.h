@@ -20,10 +20,15 @@ extern "C" {
 typedef struct ps_gbdt_predict_plan ps_gbdt_predict_plan_t;
 ps_gbdt_predict_plan_t *ps_gbdt_predict_plan_create(const ps_forest_view_t *heads, int k, cudaStream_t s);
 void ps_gbdt_predict_plan_destroy(ps_gbdt_predict_plan_t *p);
+/* Rows a tile for rows of f features on the current device: the most of
+ * 512, 256, 128, 64 whose key tile (rows x f x 4 bytes) fits beside a
+ * 96 KiB batch in the opt-in shared memory (H100: f <= 65, 131, 262, 524;
+ * A100: 33, 67, 134, 268); 0 when none does. */
+int ps_gbdt_predict_heads_rows(int64_t f);
 /* z[h * ldz + i] += head h's forest value of raw row i of X [n][f] (device
- * arrays), every head, queued on s. Returns 0, queuing nothing, when the
- * rows are too wide for the key tile (512 rows x f x 4 bytes beside a
- * 96 KiB batch: f <= 65 on an H100), else 1. */
+ * arrays), every head, queued on s, at ps_gbdt_predict_heads_rows(f) rows
+ * a tile. Returns 0, queuing nothing, when that is 0 (the caller keeps the
+ * head-at-a-time kernels), else 1. */
 int ps_gbdt_predict_plan_run(const ps_gbdt_predict_plan_t *p, const float *X, int64_t n, int64_t f, double *z,
                              int64_t ldz, cudaStream_t s);
 #ifdef __cplusplus

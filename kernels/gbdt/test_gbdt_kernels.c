@@ -8,7 +8,8 @@
  * over raw rows, a head at a time and every head over one read of the rows
  * (predict_heads.cu: three heads, one in two batches of shared memory,
  * trees of 1 to 128 leaves, rows and thresholds of -0.0, +0.0 and
- * infinities; larger trees refused). Exits 77 (ctest: skipped) with "no CUDA device" when the
+ * infinities; rows wide enough for 256, 128 and 64 rows a tile, one
+ * feature more refused; larger trees refused). Exits 77 (ctest: skipped) with "no CUDA device" when the
  * machine has no GPU (or the emulated one is absent). */
 #include <cuda_runtime_api.h>
 #include <math.h>
@@ -188,6 +189,32 @@ static void test_predict_heads(const float *X0, int64_t n, int64_t f, const floa
   for (int h = 0; h < K; h++) forest_free_(&fo[h]);
   cudaFree(dz), cudaFree(dX);
   free(z), free(zg), free(Xs);
+}
+
+/* Rows too wide for 512-row tiles: at the widest f that each of R = 256,
+ * 128, 64 rows a tile takes on this device (227 KiB opt-in: 131, 262, 524
+ * features), the three heads (two batches) against the twin as above, over
+ * several tiles and a partial one; one feature more than R = 64 takes is
+ * refused (the caller's head-at-a-time kernels). */
+static void test_predict_heads_wide(void) {
+  int optin = 0;
+  cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0);
+  for (int R = 256; R >= 64; R /= 2) {
+    const int64_t f = ((int64_t)optin - (96 << 10)) / (R * 4), n = 2 * R + 37, nc = 8;
+    char name[96];
+    snprintf(name, sizeof name, "wide rows: n=%lld f=%lld (R = %d)", (long long)n, (long long)f, R);
+    EXPECT(ps_gbdt_predict_heads_rows(f) == R, "%s: %d rows a tile", name, ps_gbdt_predict_heads_rows(f));
+    int64_t *cut_off = ps_malloc(sizeof(int64_t) * (size_t)(f + 1));
+    float *cuts = ps_malloc(sizeof(float) * (size_t)(f * nc)), *X = ps_malloc(sizeof(float) * (size_t)(n * f));
+    for (int64_t j = 0; j <= f; j++) cut_off[j] = j * nc;
+    for (int64_t e = 0; e < f * nc; e++) cuts[e] = (float)(-2.0 + 4.0 * (double)(e % nc) / (nc - 1));
+    for (int64_t e = 0; e < n * f; e++)
+      X[e] = ps_rng_unif(77, 4, (uint64_t)e, 0) < 0.05 ? NAN : (float)ps_rng_normal(77, 3, (uint64_t)e, 0);
+    test_predict_heads(X, n, f, cuts, cut_off, name, 0);
+    test_predict_heads(X, n, f, cuts, cut_off, name, 1);
+    free(cut_off), free(cuts), free(X);
+    if (R == 64) EXPECT(ps_gbdt_predict_heads_rows(f + 1) == 0, "%s: f + 1 features taken", name);
+  }
 }
 
 /* n rows, f features with up to ncut cuts each (feature j % 4 == 3: ncut exactly,
@@ -374,6 +401,7 @@ int main(void) {
   one_case(777, 9, 254, 0.0, 20);     /* 255 value bins, no missing values */
   one_case(5003, 40, 254, 0.2, 20);   /* many features: several groups of shared memory; missing values */
   one_case(3000, 6, 254, 1.0, 1);     /* every value missing (but the copy) */
+  test_predict_heads_wide();          /* 256, 128, 64 rows a tile */
   if (failures) fprintf(stderr, "%d failure(s)\n", failures);
   else printf("tree kernels match their CPU twins\n");
   return failures ? 1 : 0;
