@@ -15,6 +15,7 @@
 #define PS_GBDT_MATH_H
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__CUDACC__)
 #define PS_GHD static __host__ __device__ __forceinline__
@@ -52,7 +53,7 @@ PS_GHD int64_t ps_gbdt_quant(int64_t v, int64_t step, uint64_t u) {
   int64_t r = (int64_t)(((unsigned __int128)u * (uint64_t)step) >> 64);
 #endif
   int64_t x = v + r; /* |v| + step < 2^62: no overflow */
-  int64_t q = (int64_t)floor((double)x / (double)step); /* |q| <= Q + 1: off by at most 1 ... */
+  int64_t q = (int64_t)((double)x / (double)step); /* |q| <= Q + 1: off by at most 1 (no floor call) ... */
   while (q * step > x) q--;                                     /* ... then exactly floor(x / step) */
   while ((q + 1) * step <= x) q++;
   return q;
@@ -73,6 +74,17 @@ PS_GHD int64_t ps_gbdt_quant(int64_t v, int64_t step, uint64_t u) {
 #define PS_DSUB(a, b) ((a) - (b))
 #define PS_DDIV(a, b) ((a) / (b))
 #endif
+
+/* ps_gbdt_fix(v, scale) where |v * scale| < 2^51, without a call or a
+ * float-to-int conversion (so loops over it vectorize): v * scale +
+ * 1.5 * 2^52 rounds to the nearest integer, ties to even (its ulp is 1),
+ * which its low mantissa bits then hold -- nearbyint's bits. */
+PS_GHD int64_t ps_gbdt_fix51(double v, double scale) {
+  double t = PS_DADD(PS_DMUL(v, scale), 0x1.8p52);
+  int64_t b;
+  memcpy(&b, &t, sizeof b);
+  return b - 0x4338000000000000LL;
+}
 
 PS_GHD double ps_gbdt_leaf_gain(double G, double H, double l2) { return PS_DDIV(PS_DMUL(G, G), PS_DADD(H, l2)); }
 PS_GHD double ps_gbdt_leaf_output(double G, double H, double l2) { return PS_DDIV(-G, PS_DADD(H, l2)); }

@@ -410,9 +410,9 @@ static double add_tree(gfit_t *g, int h, int t) {
 }
 
 /* Quantized gradients of tree t of head h (--grad-bits) for the backend. */
-static void quantize_tree(gfit_t *g, int h, int t) {
-  gbdt_quantize(g->gq, g->hq, g->ids_tr, g->l.n_tr, g->qmax, g->o->seed, h, t, g->gh, &g->gp.qg_step,
-                &g->gp.qh_step);
+static void quantize_tree(gfit_t *g, int h, int t, int64_t top[2]) {
+  gbdt_quantize_top(top, g->gq, g->hq, g->ids_tr, g->l.n_tr, g->qmax, g->o->seed, h, t, g->gh, &g->gp.qg_step,
+                    &g->gp.qh_step);
   g->be->set_quant(g->be, g->gh, g->qmax);
 }
 
@@ -434,12 +434,13 @@ static int tree_step(gfit_t *g, int h, int t, double t_fit) {
   double tt = ps_now(), np = l->n_pos[h], nn = l->g_tr - np;
   if (g->bag) draw_bag(g, h, t);
   feature_mask(g->use, g->f, o->feature_fraction, o->seed, h, t);
-  int64_t loss_q = ps_gbdt_grad_cpu(g->ztr, l->Ytr + h, g->k, l->n_tr, g->w_pos[h], g->w_neg[h], g->gp.split.scale,
-                                    g->gq, g->hq);
+  int64_t top[2]; /* the largest |g| and h: the quantization's steps */
+  int64_t loss_q = ps_gbdt_grad_q_cpu(g->ztr, l->Ytr + h, g->k, l->n_tr, g->w_pos[h], g->w_neg[h],
+                                      g->gp.split.scale, g->gq, g->hq, top);
   comm_allreduce_sum_i64(&loss_q, 1); /* the objective before this tree (free: the gradients' by-product) */
   double ltr = (double)loss_q / PS_GBDT_LOSS_SCALE / (g->w_pos[h] * np + g->w_neg[h] * nn);
   g->be->begin_tree(g->be, g->gq, g->hq, g->bag);
-  if (g->qmax) quantize_tree(g, h, t);
+  if (g->qmax) quantize_tree(g, h, t, top);
   r->t_grad += ps_now() - tt;
   grow_tree(g->be, &r->mdl.bins, &g->gp, &g->tree, &r->tm);
   if (g->tree.nleaves < 2 && t > 0) { /* nothing left to split: the forest is complete */
