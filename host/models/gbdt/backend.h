@@ -90,6 +90,20 @@ struct ps_gbdt_backend {
   void (*dh_search)(ps_gbdt_backend_t *b, int n, const ps_dh_query_t *qs, const uint8_t *use,
                     const ps_split_params_t *p, int quant, ps_split_t *best);
   void (*dh_drop)(ps_gbdt_backend_t *b, int leaf);
+  /* Optional (NULL: the caller computes the gradients on the host and
+   * begin_tree uploads them; issue 28): the training rows' scores and a
+   * head's labels kept on the device. set_scores: z [n] and the head's
+   * labels y [i * ystride] up (a new head, or scores changed on the host);
+   * add_leaves then adds to the device's scores too. grad: the tree's
+   * ps_gbdt_grad_q_cpu there (gq, hq stay there for begin_tree_dev, hist
+   * and leaf_sums): returns this rank's loss sum, top[2] its maxima.
+   * begin_tree_dev: begin_tree over those gradients. quant: set_quant's
+   * packed words made there (ps_gbdt_quant_cpu; ids [n] up once). */
+  void (*set_scores)(ps_gbdt_backend_t *b, const double *z, const uint8_t *y, int64_t ystride);
+  int64_t (*grad)(ps_gbdt_backend_t *b, double w_pos, double w_neg, double scale, int64_t top[2]);
+  void (*begin_tree_dev)(ps_gbdt_backend_t *b, const uint8_t *bag);
+  void (*quant)(ps_gbdt_backend_t *b, const int64_t *ids, uint64_t seed, uint64_t key, int64_t sg, int64_t sh,
+                int32_t qmax);
 };
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void);

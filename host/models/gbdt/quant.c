@@ -25,11 +25,15 @@ static int64_t step_of(int64_t v, int32_t qmax) {
   return s > 0 ? s : 1;
 }
 
-void gbdt_quantize_top(int64_t top[2], const int64_t *gq, const int64_t *hq, const int64_t *ids, int64_t n,
-                       int32_t qmax, uint64_t seed, int head, int tree, int32_t *gh, int64_t *sg, int64_t *sh) {
+void gbdt_quant_steps(int64_t top[2], int32_t qmax, int64_t *sg, int64_t *sh) {
   comm_allreduce_max_i64(top, 2);
   *sg = step_of(top[0], qmax);
   *sh = step_of(top[1], qmax);
+}
+
+void gbdt_quantize_top(int64_t top[2], const int64_t *gq, const int64_t *hq, const int64_t *ids, int64_t n,
+                       int32_t qmax, uint64_t seed, int head, int tree, int32_t *gh, int64_t *sg, int64_t *sh) {
+  gbdt_quant_steps(top, qmax, sg, sh);
   uint64_t key = ((uint64_t)(uint32_t)head << 32) | (uint64_t)(uint32_t)tree;
   ps_gbdt_quant_cpu(gq, hq, ids, n, seed, key, *sg, *sh, gh);
 }
