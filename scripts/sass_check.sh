@@ -36,7 +36,10 @@
 #  - the leaf round trip's kernels (hist_sub.cu's sub_kernel, split.cu's
 #    exact and quantized feature_kernel / best_kernel, split_cat.cu's
 #    cat_kernel / pick_kernel) exist, do not spill, and sub_kernel has no
-#    CALL (no 64-bit division).
+#    CALL (no 64-bit division);
+#  - a tree's gradients (grad_q.cu's grad_kernel, quant_kernel): no spills,
+#    no 64-bit integer division, quant_kernel no CALL, grad_kernel's CALLs
+#    only its three FP64 divisions' slow paths.
 # Needs nvcc and cuobjdump (+ nvdisasm) on PATH, or CUOBJDUMP=...;
 # exits 77 (skipped) without them.  usage: scripts/sass_check.sh [outdir]
 set -euo pipefail
@@ -63,7 +66,7 @@ for cu in "$root"/kernels/*/*.cu; do
   f=$(basename "$(dirname "$cu")")_$(basename "$cu" .cu)
   files+=("$f")
   extra=()
-  case $f in logreg_grad_csr|gbdt_split_cat) extra=(-fmad=false) ;; esac # as CMakeLists.txt compiles them: their twins' bits
+  case $f in logreg_grad_csr|gbdt_split_cat|gbdt_grad_q) extra=(-fmad=false) ;; esac # as CMakeLists.txt compiles them: their twins' bits
   "$NVCC" -std=c++17 -arch=sm_90 -cubin -O3 "${extra[@]}" -I"$root/kernels" -I"$root/host" -Xptxas -v \
     -o "$out/$f.cubin" "$cu" 2>"$out/$f.ptxas"
   "$CUOBJDUMP" --dump-sass "$out/$f.cubin" >"$out/$f.sass"
@@ -221,6 +224,26 @@ done <"$out/gbdt_predict_heads.regs"
 if [ -z "${hfound:-}" ]; then echo "  FAIL: no predict_heads_kernel in kernels/gbdt/predict_heads.cu"; fail=1; fi
 for R in 512 256 128 64; do
   [[ " ${hseen:-} " == *" $R "* ]] || { echo "  FAIL: no predict_heads_kernel<$R> in kernels/gbdt/predict_heads.cu"; fail=1; }
+done
+# a tree's gradients on the device (grad_q.cu): grad_kernel and quant_kernel there, without spills or local
+# memory and without 64-bit integer division (no I2F/F2I .U64; grad_kernel's only CALLs are the FP64 division's
+# slow path, taken for special operands only; quant_kernel none); each row loop's length printed
+for k in grad_kernel quant_kernel; do
+  line=$(grep -F "$k" "$out/gbdt_grad_q.regs" | head -1 || true)
+  if [ -z "$line" ]; then echo "  FAIL: no $k in kernels/gbdt/grad_q.cu"; fail=1; continue; fi
+  read -r name regs spill <<<"$line"
+  body=$(awk -v n="$name" '/Function : /{on = $3 == n} on' "$out/gbdt_grad_q.sass")
+  count() { grep -cE "$1" <<<"$body" || true; }
+  local_ops=$(count '\s(LDL|STL)'); call=$(count '\sCALL'); div=$(count '(I2F|F2I)[.A-Z]*\.U?64')
+  fp64=$(count '\sD(FMA|MUL|ADD|SETP)'); ldg=$(count '\sLDG'); stg=$(count '\sSTG')
+  printf '%-34s %5s regs, %s spill, %s LDL/STL, %s CALL, %s I2F/F2I.U64, %s FP64, %s LDG, %s STG\n' "$k" "$regs" \
+    "$spill" "$local_ops" "$call" "$div" "$fp64" "$ldg" "$stg"
+  if [ "$spill" != 0 ] || [ "$local_ops" != 0 ]; then echo "  FAIL: $k spills or uses local memory"; fail=1; fi
+  if [ "$div" != 0 ]; then echo "  FAIL: $k divides 64-bit integers (I2F/F2I .U64)"; fail=1; fi
+  if [ "$k" = quant_kernel ] && [ "$call" != 0 ]; then echo "  FAIL: quant_kernel calls a subroutine"; fail=1; fi
+  if [ "$k" = grad_kernel ] && [ "$call" -gt 3 ]; then
+    echo "  FAIL: grad_kernel has $call CALLs (3 FP64 divisions' slow paths expected)"; fail=1
+  fi
 done
 echo "sass_check: SASS and ptxas output in $out"
 [ $fail = 0 ] && echo "sass_check: passed" || echo "sass_check: FAILED"

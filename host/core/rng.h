@@ -19,8 +19,12 @@ PS_RNG_HD uint64_t ps_mix64(uint64_t z) {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
+/* ps_rng_u64 in two steps for a loop over rows: the (seed, stream) key
+ * once, then a row's draw from it. */
+PS_RNG_HD uint64_t ps_rng_key(uint64_t seed, uint64_t stream) { return ps_mix64(seed ^ ps_mix64(stream)); }
+PS_RNG_HD uint64_t ps_rng_keyed(uint64_t key, uint64_t row, uint64_t k) { return ps_mix64(ps_mix64(key ^ row) ^ k); }
 PS_RNG_HD uint64_t ps_rng_u64(uint64_t seed, uint64_t stream, uint64_t row, uint64_t k) {
-  return ps_mix64(ps_mix64(ps_mix64(seed ^ ps_mix64(stream)) ^ row) ^ k);
+  return ps_rng_keyed(ps_rng_key(seed, stream), row, k);
 }
 /* Uniform in (0, 1): never exactly 0 or 1, so logs are safe. */
 PS_RNG_HD double ps_rng_unif(uint64_t seed, uint64_t stream, uint64_t row, uint64_t k) {

@@ -7,7 +7,14 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
     !defined(__SANITIZE_THREAD__)
 #define PS_KERNEL __attribute__((target_clones("avx2", "default")))
+/* an AVX2 + FMA version of a function beside the baseline one, picked by
+ * PS_HAVE_AVX2_FMA at run time (explicit fma() calls inline, never a
+ * contraction; target_clones cannot name two features in one clone) */
+#define PS_AVX2_FMA __attribute__((target("avx2,fma")))
+#define PS_HAVE_AVX2_FMA() (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
 #else
 #define PS_KERNEL
+#define PS_AVX2_FMA
+#define PS_HAVE_AVX2_FMA() 0
 #endif
 #endif

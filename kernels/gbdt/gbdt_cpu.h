@@ -54,11 +54,19 @@ typedef struct {
 void ps_gbdt_bin_cpu(const float *X, int64_t n, int64_t f, const float *cuts, const int64_t *cut_off, uint8_t *B);
 /* Fixed-point gradient and Hessian (times scale = 2^shift) of the weighted
  * log-loss for rows [0, n): z = score[i], y = labels[i*ystride], row
- * weight w_pos or w_neg (common/psmath.h formulas). Returns the rows'
- * weighted log-loss at z, each row's in fixed point (times 2^24, capped at
- * 64), summed: exact, the same in any order. */
-int64_t ps_gbdt_grad_cpu(const double *score, const uint8_t *y, int64_t ystride, int64_t n, double w_pos,
-                         double w_neg, double scale, int64_t *gq, int64_t *hq);
+ * weight w_pos or w_neg (common/psmath.h formulas; grad_q_cpu.c). Returns
+ * the rows' weighted log-loss at z, each row's in fixed point (times 2^24,
+ * capped at 64), summed: exact, the same in any order; top[0] = max |gq|,
+ * top[1] = max hq over the rows (0 if none). */
+int64_t ps_gbdt_grad_q_cpu(const double *score, const uint8_t *y, int64_t ystride, int64_t n, double w_pos,
+                           double w_neg, double scale, int64_t *gq, int64_t *hq, int64_t top[2]);
+/* --grad-bits: gh[i] = PS_GBDT_QPACK(ps_gbdt_quant(gq[i], sg, u),
+ * ps_gbdt_quant(hq[i], sh, ps_mix64(u))), u = ps_rng_u64(seed,
+ * PS_GBDT_QUANT_STREAM, ids[i], key) (core/rng.h): the same for any rank
+ * count and row order. key: head << 32 | tree. */
+#define PS_GBDT_QUANT_STREAM 19
+void ps_gbdt_quant_cpu(const int64_t *gq, const int64_t *hq, const int64_t *ids, int64_t n, uint64_t seed,
+                       uint64_t key, int64_t sg, int64_t sh, int32_t *gh);
 #define PS_GBDT_LOSS_SCALE 16777216.0
 /* hist += the (g, h, 1) of rows rows[0..m) over every feature (B [n][f]). */
 void ps_gbdt_hist_cpu(const uint8_t *B, int64_t f, const int64_t *bin_off, const int64_t *rows, int64_t m,

@@ -271,7 +271,8 @@ static void one_case(int64_t n, int64_t f, int ncut, double nan_rate, int64_t mi
   }
   double scale = ldexp(1.0, 40);
   int64_t *gq = ps_malloc(sizeof(int64_t) * (size_t)n), *hq = ps_malloc(sizeof(int64_t) * (size_t)n);
-  ps_gbdt_grad_cpu(score, y, 1, n, 3.0, 1.0, scale, gq, hq);
+  int64_t top[2];
+  ps_gbdt_grad_q_cpu(score, y, 1, n, 3.0, 1.0, scale, gq, hq, top);
   int64_t *dgq = dev_copy(gq, sizeof(int64_t) * (size_t)n), *dhq = dev_copy(hq, sizeof(int64_t) * (size_t)n);
   uint8_t *bag = ps_malloc((size_t)n);
   for (int64_t i = 0; i < n; i++) bag[i] = ps_rng_unif(seed, 7, (uint64_t)i, 0) < 0.7;

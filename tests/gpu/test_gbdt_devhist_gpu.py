@@ -3,7 +3,8 @@ kept on the device, summed across ranks by NCCL on device memory (int64
 allreduce) when every rank has a GPU of its own, else through host memory
 by MPI (PROPSCORE_NO_NCCL=1, ranks sharing a GPU, or NCCL's set-up failing:
 the fallback), the larger child by subtraction and the split search (exact
-and quantized histograms) on the device. train --device cuda writes the
+and quantized histograms) on the device, the gradients and quantized words
+made there from the scores kept there (grad_q.cu). train --device cuda writes the
 CPU's model file byte for byte for P = 1, 2, 3 either way, exact and
 --grad-bits 16/8/4, with bagging and feature subsampling, with a
 histogram budget (--hist-memory) that keeps few or no parents, and with
@@ -68,6 +69,7 @@ def check(tmp_path, data, p, nccl, extra, fail=None):
 
 CASES = [(1, True, []), (2, True, []), (3, True, []), (2, False, []), (3, False, []),
          (3, True, SAMPLED), (2, False, SAMPLED),
+         (1, True, ["--grad-bits", "8"] + SAMPLED),  # every case: the gradients made on the device (grad_q.cu)
          (2, True, ["--grad-bits", "8"]), (3, True, ["--grad-bits", "4"] + SAMPLED), (3, True, ["--grad-bits", "16"]),
          (2, False, ["--grad-bits", "8"]), (3, False, ["--grad-bits", "4"]),
          (2, True, ["--hist-memory", "1K"]),  # no histogram kept: both children built, none subtracted

@@ -103,6 +103,21 @@ struct ps_gbdt_backend {
   /* Optional (with set_sparse on a device backend): device_bytes for n
    * sparse rows holding `kept` bins off their zero bins. */
   int64_t (*device_bytes_sparse)(int64_t n, int64_t kept, int64_t f, int64_t total_bins, int max_leaves);
+
+  /* Optional (NULL: the caller computes the gradients on the host and
+   * begin_tree uploads them; issue 28): the training rows' scores and a
+   * head's labels kept on the device. set_scores: z [n] and the head's
+   * labels y [i * ystride] up (a new head, or scores changed on the host);
+   * add_leaves then adds to the device's scores too. grad: the tree's
+   * ps_gbdt_grad_q_cpu there (gq, hq stay there for begin_tree_dev, hist
+   * and leaf_sums): returns this rank's loss sum, top[2] its maxima.
+   * begin_tree_dev: begin_tree over those gradients. quant: set_quant's
+   * packed words made there (ps_gbdt_quant_cpu; ids [n] up once). */
+  void (*set_scores)(ps_gbdt_backend_t *b, const double *z, const uint8_t *y, int64_t ystride);
+  int64_t (*grad)(ps_gbdt_backend_t *b, double w_pos, double w_neg, double scale, int64_t top[2]);
+  void (*begin_tree_dev)(ps_gbdt_backend_t *b, const uint8_t *bag);
+  void (*quant)(ps_gbdt_backend_t *b, const int64_t *ids, uint64_t seed, uint64_t key, int64_t sg, int64_t sh,
+                int32_t qmax);
 };
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void);

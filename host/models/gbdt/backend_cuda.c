@@ -19,6 +19,7 @@
 #include "core/util.h"
 #include "gbdt/gbdt_cat.h"
 #include "gbdt/gbdt_kernels.h"
+#include "gbdt/grad_q.h"
 #include "gbdt/hist_q.h"
 #include "gbdt/predict_heads.h"
 #include "gbdt/split_cat.h"
@@ -53,6 +54,12 @@ typedef struct {
   int64_t *lsums;
   gbdt_devhist_t *dh;          /* the leaf histograms kept on the device (devhist_backend_cuda.c) */
   gbdt_sparse_dev_t *sp;       /* a CSR file's training rows as sparse bins (B unused), or NULL */
+  /* the gradients made on the device (grad_q.cu): the training scores, the
+   * head's labels, the rows' ids, the loss sum and maxima [3], leaf values */
+  double *z, *lv;
+  uint8_t *y;
+  int64_t *ids, *gout;
+  int scores;                  /* set_scores came: add_leaves adds to z too */
 } cuda_t;
 
 
@@ -62,8 +69,12 @@ static void dev_free(void *p) {
 
 static void release_rows(cuda_t *s) {
   void *ps[] = {s->B, s->bag, s->use, s->gq, s->hq, s->rows, s->tmp, s->hist, s->bin_off, s->dbegin, s->dcount,
-                s->leaf_of, s->pwork, s->swork, s->best, s->gh, s->lsums};
+                s->leaf_of, s->pwork, s->swork, s->best, s->gh, s->lsums, s->z, s->lv, s->y, s->ids, s->gout};
   for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) dev_free(ps[i]);
+  s->z = s->lv = NULL;
+  s->y = NULL;
+  s->ids = s->gout = NULL;
+  s->scores = 0;
   s->B = s->bag = s->use = NULL;
   s->gq = s->hq = s->rows = s->tmp = s->hist = s->bin_off = s->dbegin = s->dcount = NULL;
   s->leaf_of = NULL;
@@ -101,7 +112,7 @@ static void release_binning(cuda_t *s) {
  * set_rows allocates for n rows (the binning buffers freed first), with a
  * histogram a leaf kept on the device (devhist_backend_cuda.c). */
 static int64_t device_bytes(int64_t n, int64_t f, int64_t total_bins, int max_leaves, int64_t bin_rows) {
-  int64_t per_row = f + 1 + 8 * 4 + 4 + 4; /* bins, bag, gq hq rows tmp, leaf, packed quantized (g, h) */
+  int64_t per_row = f + 1 + 8 * 4 + 4 + 4 + 17; /* bins, bag, gq hq rows tmp, leaf, packed (g, h), score label id */
   int64_t rows = n * per_row + (int64_t)ps_gbdt_partition_work(n) + 24 * total_bins * (max_leaves + 2) + 8 * (f + 1) + f +
                  (int64_t)ps_gbdt_split_work(f) + 32 * (int64_t)(max_leaves + 1) + ((int64_t)1 << 20) +
                  f + (int64_t)ps_gbdt_split_cat_work(f); /* categorical features: their mask, the set search */
@@ -161,6 +172,10 @@ static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t 
   ps_cuda_malloc((void **)&s->dcount, sizeof(int64_t) * L, "the leaves");
   ps_cuda_malloc((void **)&s->gh, nn * sizeof(int32_t), "the quantized gradients");
   ps_cuda_malloc((void **)&s->lsums, 2 * sizeof(int64_t) * L, "the leaves");
+  ps_cuda_malloc((void **)&s->z, nn * sizeof(double), "the scores");
+  ps_cuda_malloc((void **)&s->y, nn, "the labels");
+  ps_cuda_malloc((void **)&s->gout, 3 * sizeof(int64_t), "the gradients' sums");
+  ps_cuda_malloc((void **)&s->lv, sizeof(double) * L, "the leaves");
   s->begin = ps_calloc(L, sizeof(int64_t));
   s->count = ps_calloc(L, sizeof(int64_t));
   s->leaf_h = ps_malloc(nn * sizeof(int32_t));
@@ -241,9 +256,62 @@ static void add_leaves(ps_gbdt_backend_t *b, int nleaves, const double *value, d
   CUDA_CHECK(cudaMemsetAsync(s->leaf_of, 0xff, n * sizeof(int32_t), s->s)); /* -1: not in the tree */
   ps_gbdt_leaf_of_cuda(s->rows, s->dbegin, s->dcount, nleaves, s->m, s->leaf_of, s->s);
   CUDA_CHECK(cudaMemcpyAsync(s->leaf_h, s->leaf_of, n * sizeof(int32_t), cudaMemcpyDeviceToHost, s->s));
+  if (s->scores) { /* the device's copy of the scores: the same additions */
+    CUDA_CHECK(cudaMemcpyAsync(s->lv, value, sizeof(double) * (size_t)nleaves, cudaMemcpyHostToDevice, s->s));
+    ps_gbdt_add_leaf_values_cuda(s->leaf_of, s->lv, s->n, s->z, s->s);
+  }
   CUDA_CHECK(cudaStreamSynchronize(s->s));
   for (size_t i = 0; i < n; i++) /* one addition a row, as the CPU backend's */
     if (s->leaf_h[i] >= 0) score[i] += value[s->leaf_h[i]];
+}
+
+/* ---- the gradients on the device (grad_q.cu; backend.h's set_scores, grad,
+ * begin_tree_dev, quant): only the loss sum and the maxima come back ---- */
+
+static void set_scores(ps_gbdt_backend_t *b, const double *z, const uint8_t *y, int64_t ystride) {
+  cuda_t *s = b->impl;
+  size_t n = (size_t)s->n;
+  s->scores = 1;
+  if (n == 0) return;
+  uint8_t *col = ps_malloc(n);
+  for (size_t i = 0; i < n; i++) col[i] = y[i * (size_t)ystride];
+  CUDA_CHECK(cudaMemcpyAsync(s->z, z, n * sizeof(double), cudaMemcpyHostToDevice, s->s));
+  CUDA_CHECK(cudaMemcpyAsync(s->y, col, n, cudaMemcpyHostToDevice, s->s));
+  CUDA_CHECK(cudaStreamSynchronize(s->s));
+  free(col);
+}
+
+static int64_t grad(ps_gbdt_backend_t *b, double w_pos, double w_neg, double scale, int64_t top[2]) {
+  cuda_t *s = b->impl;
+  int64_t out[3];
+  nvtxRangePushA("gradients");
+  ps_gbdt_grad_q_cuda(s->z, s->y, 1, s->n, w_pos, w_neg, scale, s->gq, s->hq, s->gout, s->s);
+  CUDA_CHECK(cudaMemcpyAsync(out, s->gout, sizeof out, cudaMemcpyDeviceToHost, s->s));
+  CUDA_CHECK(cudaStreamSynchronize(s->s));
+  nvtxRangePop();
+  top[0] = out[1];
+  top[1] = out[2];
+  return out[0];
+}
+
+static void begin_tree_dev(ps_gbdt_backend_t *b, const uint8_t *bag) {
+  cuda_t *s = b->impl;
+  if (bag && s->n > 0) CUDA_CHECK(cudaMemcpyAsync(s->bag, bag, (size_t)s->n, cudaMemcpyHostToDevice, s->s));
+  s->m = ps_gbdt_bag_rows_cuda(bag ? s->bag : NULL, s->n, s->rows, s->tmp, s->pwork, s->s); /* waits */
+  s->begin[0] = 0;
+  s->count[0] = s->m;
+}
+
+static void quant(ps_gbdt_backend_t *b, const int64_t *ids, uint64_t seed, uint64_t key, int64_t sg, int64_t sh,
+                  int32_t qmax) {
+  cuda_t *s = b->impl;
+  s->qmax = qmax;
+  if (s->n == 0) return;
+  if (!s->ids) { /* the training rows' customer ids: up once */
+    ps_cuda_malloc((void **)&s->ids, (size_t)s->n * sizeof(int64_t), "the rows' ids");
+    CUDA_CHECK(cudaMemcpyAsync(s->ids, ids, (size_t)s->n * sizeof(int64_t), cudaMemcpyHostToDevice, s->s));
+  }
+  ps_gbdt_quant_cuda(s->gq, s->hq, s->ids, s->n, seed, key, sg, sh, s->gh, s->s);
 }
 
 /* ---- quantized gradients (--grad-bits): the packed rows go up once a
@@ -365,7 +433,8 @@ ps_gbdt_backend_t *gbdt_backend_cuda(void) {
                            .device_bytes = device_bytes, .impl = s, .split_set = split_set, .dh_root = dh_root,
                            .dh_children = dh_children, .dh_search = dh_search, .dh_drop = dh_drop,
                            .dh_cat = dh_cat, .dh_set = dh_set,
-                           .set_sparse = set_sparse, .device_bytes_sparse = device_bytes_sparse};
+                           .set_sparse = set_sparse, .device_bytes_sparse = device_bytes_sparse,
+                           .set_scores = set_scores, .grad = grad, .begin_tree_dev = begin_tree_dev, .quant = quant};
   /* the leaf histograms' int64 sums over NCCL on device memory when every rank has a GPU of its own */
   comm_use_device(share == 1 ? s->device : -1);
   device_report("gbdt", pl, b->device_memory, comm_nccl_active());

@@ -227,6 +227,7 @@ typedef struct {
   uint8_t *bag, *use;
   ps_tree_t tree;
   ps_grow_params_t gp;
+  int dev_stale; /* the backend keeps the scores (be->grad): ztr changed on the host since set_scores */
 } gfit_t;
 
 /* The binned rows must fit --host-mem-limit, and the GPU's share its memory. */
@@ -402,6 +403,7 @@ static double add_tree(gfit_t *g, int h, int t) {
   int64_t f = g->f;
   forest_add(fo, &g->tree);
   ps_forest_view_t v = forest_view(fo);
+  g->dev_stale |= g->bag != NULL; /* the bagged trees' scores change on the host */
   if (g->bag) predict_split(&g->rows, &v, t, 0, l->n_tr, g->ztr);
   else g->be->add_leaves(g->be, g->tree.nleaves, g->tree.leaf_value, g->ztr);
   predict_split(&g->rows, &v, t, 1, l->n_va, g->zva);
@@ -413,10 +415,35 @@ static double add_tree(gfit_t *g, int h, int t) {
 }
 
 /* Quantized gradients of tree t of head h (--grad-bits) for the backend. */
-static void quantize_tree(gfit_t *g, int h, int t) {
-  gbdt_quantize(g->gq, g->hq, g->ids_tr, g->l.n_tr, g->qmax, g->o->seed, h, t, g->gh, &g->gp.qg_step,
-                &g->gp.qh_step);
+static void quantize_tree(gfit_t *g, int h, int t, int64_t top[2]) {
+  if (g->be->quant) { /* the words made on the device: only the maxima cross */
+    gbdt_quant_steps(top, g->qmax, &g->gp.qg_step, &g->gp.qh_step);
+    g->be->quant(g->be, g->ids_tr, g->o->seed, ((uint64_t)(uint32_t)h << 32) | (uint64_t)(uint32_t)t,
+                 g->gp.qg_step, g->gp.qh_step, g->qmax);
+    return;
+  }
+  gbdt_quantize_top(top, g->gq, g->hq, g->ids_tr, g->l.n_tr, g->qmax, g->o->seed, h, t, g->gh, &g->gp.qg_step,
+                    &g->gp.qh_step);
   g->be->set_quant(g->be, g->gh, g->qmax);
+}
+
+/* Tree t's gradients of head h (on the device where the backend keeps the
+ * scores), the rows given to the backend; returns the all-rank loss sum. */
+static int64_t grad_tree(gfit_t *g, int h, int64_t top[2]) {
+  const ps_labeled_t *l = &g->l;
+  int64_t loss_q;
+  if (g->be->grad) {
+    if (g->dev_stale) g->be->set_scores(g->be, g->ztr, l->Ytr + h, g->k);
+    g->dev_stale = 0;
+    loss_q = g->be->grad(g->be, g->w_pos[h], g->w_neg[h], g->gp.split.scale, top);
+  } else {
+    loss_q = ps_gbdt_grad_q_cpu(g->ztr, l->Ytr + h, g->k, l->n_tr, g->w_pos[h], g->w_neg[h], g->gp.split.scale,
+                                g->gq, g->hq, top);
+  }
+  comm_allreduce_sum_i64(&loss_q, 1); /* the objective before this tree (free: the gradients' by-product) */
+  if (g->be->grad) g->be->begin_tree_dev(g->be, g->bag);
+  else g->be->begin_tree(g->be, g->gq, g->hq, g->bag);
+  return loss_q;
 }
 
 /* Tree t of head h: 0 grown, 1 the head is done (nothing to split), 2 stopped by a signal. */
@@ -437,12 +464,10 @@ static int tree_step(gfit_t *g, int h, int t, double t_fit) {
   double tt = ps_now(), np = l->n_pos[h], nn = l->g_tr - np;
   if (g->bag) draw_bag(g, h, t);
   feature_mask(g->use, g->f, o->feature_fraction, o->seed, h, t);
-  int64_t loss_q = ps_gbdt_grad_cpu(g->ztr, l->Ytr + h, g->k, l->n_tr, g->w_pos[h], g->w_neg[h], g->gp.split.scale,
-                                    g->gq, g->hq);
-  comm_allreduce_sum_i64(&loss_q, 1); /* the objective before this tree (free: the gradients' by-product) */
+  int64_t top[2]; /* the largest |g| and h: the quantization's steps */
+  int64_t loss_q = grad_tree(g, h, top);
   double ltr = (double)loss_q / PS_GBDT_LOSS_SCALE / (g->w_pos[h] * np + g->w_neg[h] * nn);
-  g->be->begin_tree(g->be, g->gq, g->hq, g->bag);
-  if (g->qmax) quantize_tree(g, h, t);
+  if (g->qmax) quantize_tree(g, h, t, top);
   r->t_grad += ps_now() - tt;
   grow_tree(g->be, &r->mdl.bins, &g->gp, &g->tree, &r->tm);
   if (g->tree.nleaves < 2 && t > 0) { /* nothing left to split: the forest is complete */
@@ -489,6 +514,7 @@ static int fit_head(gfit_t *g, int h, double t_fit) {
   for (int64_t i = 0; i < l->n_tr; i++) g->ztr[i] = r->mdl.init_score[h];
   for (int64_t i = 0; i < l->n_va; i++) g->zva[i] = r->mdl.init_score[h];
   if (fo->ntrees > 0) rescore(&r->mdl, h, &g->rows, l->n_tr, l->n_va, g->ztr, g->zva); /* resumed: the trees so far */
+  g->dev_stale = 1;
   int64_t trees = g->o->head_trees ? g->o->head_trees[h] : g->o->trees;
   while (!st->done[h] && fo->ntrees < trees) {
     int s = tree_step(g, h, fo->ntrees, t_fit);

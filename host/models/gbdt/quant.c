@@ -1,10 +1,9 @@
 /* quant.c: quantized gradients of a tree (quant.h); the rounding rule is
- * gbdt_math.h's ps_gbdt_quant, shared with a future CUDA kernel. */
+ * gbdt_math.h's ps_gbdt_quant, the pass kernels/gbdt/grad_q_cpu.c's. */
 #include "models/gbdt/quant.h"
 
 #include "comm/comm.h"
-#include "core/rng.h"
-#include "gbdt/gbdt_math.h"
+#include "gbdt/gbdt_cpu.h"
 
 int32_t gbdt_quant_qmax(int bits) { return bits > 0 ? (int32_t)((1 << (bits - 1)) - 1) : 0; }
 
@@ -26,6 +25,19 @@ static int64_t step_of(int64_t v, int32_t qmax) {
   return s > 0 ? s : 1;
 }
 
+void gbdt_quant_steps(int64_t top[2], int32_t qmax, int64_t *sg, int64_t *sh) {
+  comm_allreduce_max_i64(top, 2);
+  *sg = step_of(top[0], qmax);
+  *sh = step_of(top[1], qmax);
+}
+
+void gbdt_quantize_top(int64_t top[2], const int64_t *gq, const int64_t *hq, const int64_t *ids, int64_t n,
+                       int32_t qmax, uint64_t seed, int head, int tree, int32_t *gh, int64_t *sg, int64_t *sh) {
+  gbdt_quant_steps(top, qmax, sg, sh);
+  uint64_t key = ((uint64_t)(uint32_t)head << 32) | (uint64_t)(uint32_t)tree;
+  ps_gbdt_quant_cpu(gq, hq, ids, n, seed, key, *sg, *sh, gh);
+}
+
 void gbdt_quantize(const int64_t *gq, const int64_t *hq, const int64_t *ids, int64_t n, int32_t qmax, uint64_t seed,
                    int head, int tree, int32_t *gh, int64_t *sg, int64_t *sh) {
   int64_t top[2] = {0, 0};
@@ -34,13 +46,5 @@ void gbdt_quantize(const int64_t *gq, const int64_t *hq, const int64_t *ids, int
     if (a > top[0]) top[0] = a;
     if (hq[i] > top[1]) top[1] = hq[i];
   }
-  comm_allreduce_max_i64(top, 2);
-  *sg = step_of(top[0], qmax);
-  *sh = step_of(top[1], qmax);
-  uint64_t key = ((uint64_t)(uint32_t)head << 32) | (uint64_t)(uint32_t)tree;
-  for (int64_t i = 0; i < n; i++) {
-    uint64_t u = ps_rng_u64(seed, 19, (uint64_t)ids[i], key);
-    int64_t g = ps_gbdt_quant(gq[i], *sg, u), h = ps_gbdt_quant(hq[i], *sh, ps_mix64(u));
-    gh[i] = PS_GBDT_QPACK(g, h);
-  }
+  gbdt_quantize_top(top, gq, hq, ids, n, qmax, seed, head, tree, gh, sg, sh);
 }

@@ -18,4 +18,11 @@ int gbdt_grad_bits(int choice, double train_rows, int64_t min_rows);
  * gh[i] = PS_GBDT_QPACK(qg, qh). ids: the rows' customer ids. */
 void gbdt_quantize(const int64_t *gq, const int64_t *hq, const int64_t *ids, int64_t n, int32_t qmax, uint64_t seed,
                    int head, int tree, int32_t *gh, int64_t *sg, int64_t *sh);
+/* The same from this rank's maxima top[0] = max |gq|, top[1] = max hq
+ * (ps_gbdt_grad_q_cpu's; all ranks' on return). */
+void gbdt_quantize_top(int64_t top[2], const int64_t *gq, const int64_t *hq, const int64_t *ids, int64_t n,
+                       int32_t qmax, uint64_t seed, int head, int tree, int32_t *gh, int64_t *sg, int64_t *sh);
+/* Only the steps from this rank's maxima (collective; top: all ranks' on
+ * return): the device makes the words (backend.h's quant). */
+void gbdt_quant_steps(int64_t top[2], int32_t qmax, int64_t *sg, int64_t *sh);
 #endif

@@ -1,0 +1,72 @@
+/* grad_q_cpu.c: a tree's gradients on the CPU in two passes (gbdt_cpu.h),
+ * the twin of grad_q.cu. Pass 1 (ps_gbdt_grad_q_cpu): every row's
+ * fixed-point gradient and Hessian of the weighted log-loss, the rows' loss
+ * as an exact integer sum and the largest |g| and h (gbdt_math.h's
+ * ps_gbdt_grad_row); pass 2 (ps_gbdt_quant_cpu), once the caller has the
+ * maxima of every rank: --grad-bits' stochastic rounding to packed (qg, qh)
+ * words. Two exps a row, both inline and branch-free: ps_exp_neg for the
+ * gradient and the loss, ps_exp_t128 (libm's bits) for the Hessian, as the
+ * formulas always had it. No call, no float-to-int conversion (fix51)
+ * while |g|, h times scale < 2^51 -- always but for class weights near
+ * 2^51 / scale: then nearbyint, the same bits. Built with
+ * -fno-trapping-math (its selects vectorize; the same IEEE results). */
+#include "common/psmath.h"
+#include "common/simd.h"
+#include "gbdt/gbdt_math.h"
+#include "core/rng.h"
+#include "gbdt/gbdt_cpu.h"
+
+/* One pass: gq, hq, the loss sum and the maxima (gbdt_math.h's row). */
+static inline __attribute__((always_inline)) int64_t pass(const double *restrict z, const uint8_t *restrict y,
+                                                          int64_t ys, int64_t n, double wp, double wn, double scale,
+                                                          int fix51, int64_t *restrict gq, int64_t *restrict hq,
+                                                          int64_t *restrict top) {
+  int64_t total = 0, tg = 0, th = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double yi = y[i * ys];
+    int64_t g, h, l;
+    ps_gbdt_grad_row(z[i], yi, ps_row_weight(yi, wp, wn), scale, fix51, &g, &h, &l);
+    gq[i] = g;
+    hq[i] = h;
+    total += l;
+    g = g < 0 ? -g : g;
+    tg = g > tg ? g : tg;
+    th = h > th ? h : th;
+  }
+  top[0] = tg;
+  top[1] = th;
+  return total;
+}
+typedef int64_t pass_fn(const double *restrict, const uint8_t *restrict, int64_t, int64_t, double, double, double,
+                        int64_t *restrict, int64_t *restrict, int64_t *restrict);
+PS_AVX2_FMA static int64_t pass51_avx2(const double *restrict z, const uint8_t *restrict y, int64_t ys, int64_t n,
+                                       double wp, double wn, double scale, int64_t *restrict gq, int64_t *restrict hq,
+                                       int64_t *restrict top) {
+  return pass(z, y, ys, n, wp, wn, scale, 1, gq, hq, top); /* vectorizes */
+}
+static int64_t pass51(const double *restrict z, const uint8_t *restrict y, int64_t ys, int64_t n, double wp, double wn,
+                      double scale, int64_t *restrict gq, int64_t *restrict hq, int64_t *restrict top) {
+  return pass(z, y, ys, n, wp, wn, scale, 1, gq, hq, top); /* fma() a libm call */
+}
+static int64_t pass_big(const double *restrict z, const uint8_t *restrict y, int64_t ys, int64_t n, double wp,
+                        double wn, double scale, int64_t *restrict gq, int64_t *restrict hq, int64_t *restrict top) {
+  return pass(z, y, ys, n, wp, wn, scale, 0, gq, hq, top);
+}
+
+int64_t ps_gbdt_grad_q_cpu(const double *score, const uint8_t *y, int64_t ystride, int64_t n, double w_pos,
+                           double w_neg, double scale, int64_t *gq, int64_t *hq, int64_t top[2]) {
+  double wmax = w_pos > w_neg ? w_pos : w_neg; /* |g| <= s, h <= s / 4 */
+  pass_fn *f = !(wmax * scale < 0x1p50) ? pass_big : PS_HAVE_AVX2_FMA() ? pass51_avx2 : pass51;
+  return f(score, y, ystride, n, w_pos, w_neg, scale, gq, hq, top);
+}
+
+PS_KERNEL void ps_gbdt_quant_cpu(const int64_t *restrict gq, const int64_t *restrict hq, const int64_t *restrict ids,
+                                 int64_t n, uint64_t seed, uint64_t key, int64_t sg, int64_t sh,
+                                 int32_t *restrict gh) {
+  uint64_t k = ps_rng_key(seed, PS_GBDT_QUANT_STREAM);
+  double ig = 1.0 / (double)sg, ih = 1.0 / (double)sh;
+  for (int64_t i = 0; i < n; i++) {
+    uint64_t u = ps_rng_keyed(k, (uint64_t)ids[i], key);
+    gh[i] = PS_GBDT_QPACK(ps_gbdt_quant_inv(gq[i], sg, ig, u), ps_gbdt_quant_inv(hq[i], sh, ih, ps_mix64(u)));
+  }
+}
