@@ -11,6 +11,7 @@
 
 #include "core/util.h"
 #include "core/vec.h"
+#include "models/logreg/owlqn.h"
 
 #define C1 1e-4     /* sufficient decrease */
 #define C2 0.9      /* curvature */
@@ -51,17 +52,34 @@ void opt_free(ps_opt_t *o) {
   free(o->g);
   free(o->d);
   free(o->xt);
+  free(o->pg);
   memset(o, 0, sizeof *o);
 }
 
-double opt_gnorm(const ps_opt_t *o) { return ps_inf_norm(o->g, o->n); }
+double opt_gnorm(const ps_opt_t *o) { return ps_inf_norm(o->l1 > 0 ? o->pg : o->g, o->n); }
+
+void opt_set_l1(ps_opt_t *o, double l1, int n_pen) {
+  o->l1 = l1 > 0 ? l1 : 0;
+  o->n_pen = n_pen < o->n ? n_pen : o->n;
+  if (!(o->l1 > 0)) return;
+  if (!o->pg) o->pg = ps_calloc((size_t)o->n, sizeof(double));
+  owlqn_pseudo_gradient(o);
+}
 
 static void set_trial(ps_opt_t *o) {
+  if (o->l1 > 0) {
+    owlqn_set_trial(o);
+    return;
+  }
   for (int i = 0; i < o->n; i++) o->xt[i] = o->x[i] + o->t * o->d[i];
 }
 
 /* New direction from the accepted point, and the first trial step. */
 static void new_search(ps_opt_t *o, const double *H) {
+  if (o->l1 > 0) {
+    owlqn_new_search(o);
+    return;
+  }
   int ok = o->dir->compute(o->dstate, o->n, o->g, H, o->d) == 0;
   o->dg0 = ps_dot(o->g, o->d, o->n);
   if (!ok || !(o->dg0 < 0)) { /* not a descent direction: steepest descent */
@@ -107,6 +125,10 @@ static int check_done(ps_opt_t *o, double fprev, double step_max) {
 void opt_start(ps_opt_t *o, double f, const double *g, const double *H) {
   o->f = f;
   memcpy(o->g, g, sizeof(double) * (size_t)o->n);
+  if (o->l1 > 0) {
+    o->f += owlqn_penalty(o, o->x);
+    owlqn_pseudo_gradient(o);
+  }
   o->nfev = 1;
   o->status = PS_RUNNING;
   o->stop = STOPS[0];
@@ -114,10 +136,27 @@ void opt_start(ps_opt_t *o, double f, const double *g, const double *H) {
   new_search(o, H);
 }
 
+static int opt_accept(ps_opt_t *o, double f, const double *g, const double *H);
+
+/* A trial point was refused: give up after MAX_LS, else the next one at o->t. */
+static int ls_next(ps_opt_t *o) {
+  if (o->ls_evals >= MAX_LS) {
+    o->status = PS_LSFAIL;
+    o->stop = STOPS[5];
+    return 0;
+  }
+  set_trial(o);
+  return 0;
+}
+
 int opt_feed(ps_opt_t *o, double f, const double *g, const double *H) {
   if (o->status != PS_RUNNING) return 0;
   o->nfev++;
   o->ls_evals++;
+  if (o->l1 > 0) {
+    f += owlqn_penalty(o, o->xt);
+    return owlqn_test(o, f) ? opt_accept(o, f, g, H) : ls_next(o);
+  }
   double dg = ps_dot(g, o->d, o->n);
   int accept = 0;
   /* Sufficient decrease, or -- where f can no longer resolve the decrease --
@@ -139,16 +178,13 @@ int opt_feed(ps_opt_t *o, double f, const double *g, const double *H) {
   } else {
     accept = 1;
   }
-  if (!accept) {
-    if (o->ls_evals >= MAX_LS) {
-      o->status = PS_LSFAIL;
-      o->stop = STOPS[5];
-      return 0;
-    }
-    set_trial(o);
-    return 0;
-  }
-  /* Accept: remember the curvature pair, move, test, search again. */
+  if (!accept) return ls_next(o);
+  return opt_accept(o, f, g, H);
+}
+
+/* Accept the trial point: remember the curvature pair (the smooth part's
+ * gradients), move, test, search again. f: the whole objective. */
+static int opt_accept(ps_opt_t *o, double f, const double *g, const double *H) {
   double *s = ps_malloc(sizeof(double) * (size_t)o->n), *y = ps_malloc(sizeof(double) * (size_t)o->n);
   double step_max = 0;
   for (int i = 0; i < o->n; i++) {
@@ -163,6 +199,7 @@ int opt_feed(ps_opt_t *o, double f, const double *g, const double *H) {
   memcpy(o->x, o->xt, sizeof(double) * (size_t)o->n);
   memcpy(o->g, g, sizeof(double) * (size_t)o->n);
   o->f = f;
+  if (o->l1 > 0) owlqn_pseudo_gradient(o);
   o->last_step = o->t;
   o->iter++;
   if (!check_done(o, fprev, step_max)) new_search(o, H);
