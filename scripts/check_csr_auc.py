@@ -21,6 +21,7 @@ only (the truth's support given: a bound for a sparsity-seeking fit).
   usage: check_csr_auc.py [--rows N] [--features F] [--density D] [--ranks P]
          [--rounds R] [--threads T] [--peers lightgbm,xgboost] [--dir DIR]
          [--bin PROPSCORE] [--json OUT] [--l1 X | --select-l1 X,Y,...] [--oracles]
+         [--train-args 'propscore train options']
   (internal: check_csr_auc.py --peer NAME --data FILE --threads T)"""
 import argparse
 import json
@@ -89,7 +90,7 @@ def timed(cmd, env=None):
 def propscore_round(a, data, d):
     mpi = ["mpirun", "-n", a.ranks, a.bin]
     model, scores = os.path.join(d, "m.h5"), os.path.join(d, "s.h5")
-    l1 = ["--l1", a.l1] if a.l1 else []
+    l1 = (["--l1", a.l1] if a.l1 else []) + a.train_args.split()
     _, t_train, rss = timed(mpi + ["train", "--data", data, "--model", model, "--standardize", "scale",
                                    "--targets", TARGET, "--quiet"] + l1, MPI_ENV)
     _, t_score, _ = timed(mpi + ["score", "--data", data, "--model", model, "--out", scores, "--quiet"], MPI_ENV)
@@ -114,7 +115,7 @@ def select_l1(a, data, ids, y):
     for v in a.select_l1.split(","):
         model = os.path.join(a.dir, f"sel_{v}.h5")
         _, t, _ = timed(["mpirun", "-n", a.ranks, a.bin, "train", "--data", data, "--model", model, "--standardize",
-                         "scale", "--targets", TARGET, "--quiet", "--holdout", "0.36", "--l1", v], MPI_ENV)
+                         "scale", "--targets", TARGET, "--quiet", "--holdout", "0.36", "--l1", v] + a.train_args.split(), MPI_ENV)
         auc = roc_auc_score(y[band], model_logits(model, X[band]))
         print(f"select --l1 {v}: band AUC {auc:.4f} ({band.sum()} rows; fit {t:.0f} s)", flush=True)
         if best is None or auc > best[1]:
@@ -160,6 +161,7 @@ def main():
     ap.add_argument("--l1")
     ap.add_argument("--select-l1")
     ap.add_argument("--oracles", action="store_true")
+    ap.add_argument("--train-args", default="", help="more propscore train options (e.g. '--tol 1e-5')")
     ap.add_argument("--peer")
     ap.add_argument("--data")
     a = ap.parse_args()
@@ -205,6 +207,7 @@ def main():
             f"{k} fit {v[-1]['fit_s']:.1f} s AUC {v[-1]['auc']:.4f}" for k, v in runs.items() if v), flush=True)
     table = {"rows": a.rows, "features": a.features, "density": a.density, "nnz": int(nnz), "ranks": a.ranks,
              "threads": a.threads, "truth_auc": best, "loads": loads, "rounds": a.rounds, "l1": a.l1,
+             "train_args": a.train_args,
              "oracles": orc,
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "results": {}}
     print(f"\n| model | fit s | AUC | AUC - truth | peak MiB | score rows/s |\n|---|---|---|---|---|---|")

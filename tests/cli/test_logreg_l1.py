@@ -4,7 +4,9 @@ the others exactly 0) and the fit meets the L1 optimality conditions
 (numpy, on the training rows the model was fitted on); the same model bytes
 for P = 1, 2, 3 on CSR and dense files; the option's errors; without --l1 the
 model and manifest carry no l1 entries."""
+import filecmp
 import json
+import os
 
 import h5py
 import numpy as np
@@ -98,6 +100,21 @@ def test_without_l1_no_entries(planted):
         assert "l1" not in f["/metrics/buy"].attrs and "nonzero_weights" not in f["/metrics/buy"].attrs
     man = json.load(open(model + ".manifest.json"))
     assert "l1" not in man["parameters"] and "nonzero_weights" not in man["metrics"]["buy"]
+
+
+@pytest.mark.parametrize("p,at", [(1, 4), (2, 9)])
+def test_stop_and_resume_is_bitwise(planted, p, at):
+    """A checkpoint holds the L1 state (the pseudo-gradient is rebuilt from x and g): the same bytes."""
+    d, path, *_ = planted
+    env = {"SOURCE_DATE_EPOCH": "1700000000"}
+    args = ("train", "--data", path, "--targets", "buy", "--standardize", "scale", "--l1", L1)
+    ref, model = str(d / f"ref{p}.h5"), str(d / f"res{p}.h5")
+    run(p, *args, "--model", ref, "--quiet", env=env)
+    r = run(p, *args, "--model", model, "--quiet", check=False, env=dict(env, PROPSCORE_FAULT_STOP=f"pass:{at}"))
+    assert r.returncode == 75, r.stderr
+    out = run(p, *args, "--model", model, env=env)
+    assert "resumed at iteration" in out.stderr and not os.path.exists(model + ".ckpt")
+    assert filecmp.cmp(ref, model, shallow=False)
 
 
 @pytest.mark.parametrize("args,msg", [

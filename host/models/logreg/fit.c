@@ -116,7 +116,6 @@ int fit_heads(fit_pass_t pass, int64_t c, int k, const fit_opts_t *fo, double *t
 
   int resumed = ck && ck->load && ck->load(ck->ctx, k, fo, c1, o, traces);
   if (resumed) {
-    for (int h = 0; h < k; h++) opt_set_l1(&o[h], fo->l1 ? fo->l1[h] : 0, (int)c);
     for (int h = 0; h < k; h++) ps_log("train: %-16s resumed at iteration %d from %s", fo->names[h], o[h].iter, ck->where);
   } else {
     memset(hmask, newton, (size_t)k);

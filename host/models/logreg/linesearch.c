@@ -2,7 +2,8 @@
  * search by bracketing (quadratic backtracking on an Armijo failure,
  * doubling on a curvature failure, bisection once bracketed) along the
  * direction its method proposes; Hager and Zhang's approximate-Wolfe
- * condition once f can no longer resolve the decrease. */
+ * condition once f can no longer resolve the decrease. With --l1 (a head's
+ * l1 > 0): OWL-QN (owlqn.h), backtracking by halving along the projected path. */
 #include "models/logreg/linesearch.h"
 
 #include <math.h>
@@ -63,28 +64,27 @@ void opt_set_l1(ps_opt_t *o, double l1, int n_pen) {
   o->n_pen = n_pen < o->n ? n_pen : o->n;
   if (!(o->l1 > 0)) return;
   if (!o->pg) o->pg = ps_calloc((size_t)o->n, sizeof(double));
-  owlqn_pseudo_gradient(o);
+  owlqn_pseudo_gradient(o->l1, o->n, o->n_pen, o->x, o->g, o->pg);
 }
 
 static void set_trial(ps_opt_t *o) {
   if (o->l1 > 0) {
-    owlqn_set_trial(o);
+    owlqn_trial(o->n, o->n_pen, o->x, o->d, o->t, o->xt);
     return;
   }
   for (int i = 0; i < o->n; i++) o->xt[i] = o->x[i] + o->t * o->d[i];
 }
 
-/* New direction from the accepted point, and the first trial step. */
+/* New direction from the accepted point (from its pseudo-gradient, kept in
+ * its orthant, with L1), and the first trial step. */
 static void new_search(ps_opt_t *o, const double *H) {
-  if (o->l1 > 0) {
-    owlqn_new_search(o);
-    return;
-  }
-  int ok = o->dir->compute(o->dstate, o->n, o->g, H, o->d) == 0;
-  o->dg0 = ps_dot(o->g, o->d, o->n);
+  const double *g = o->l1 > 0 ? o->pg : o->g;
+  int ok = o->dir->compute(o->dstate, o->n, g, H, o->d) == 0;
+  if (ok && o->l1 > 0) owlqn_constrain(o->n_pen, g, o->d);
+  o->dg0 = ps_dot(g, o->d, o->n);
   if (!ok || !(o->dg0 < 0)) { /* not a descent direction: steepest descent */
-    for (int i = 0; i < o->n; i++) o->d[i] = -o->g[i];
-    o->dg0 = ps_dot(o->g, o->d, o->n);
+    for (int i = 0; i < o->n; i++) o->d[i] = -g[i];
+    o->dg0 = ps_dot(g, o->d, o->n);
     o->dir->reset(o->dstate);
   }
   o->t = 1.0;
@@ -126,8 +126,8 @@ void opt_start(ps_opt_t *o, double f, const double *g, const double *H) {
   o->f = f;
   memcpy(o->g, g, sizeof(double) * (size_t)o->n);
   if (o->l1 > 0) {
-    o->f += owlqn_penalty(o, o->x);
-    owlqn_pseudo_gradient(o);
+    o->f += owlqn_penalty(o->l1, o->n_pen, o->x);
+    owlqn_pseudo_gradient(o->l1, o->n, o->n_pen, o->x, o->g, o->pg);
   }
   o->nfev = 1;
   o->status = PS_RUNNING;
@@ -153,9 +153,12 @@ int opt_feed(ps_opt_t *o, double f, const double *g, const double *H) {
   if (o->status != PS_RUNNING) return 0;
   o->nfev++;
   o->ls_evals++;
-  if (o->l1 > 0) {
-    f += owlqn_penalty(o, o->xt);
-    return owlqn_test(o, f) ? opt_accept(o, f, g, H) : ls_next(o);
+  if (o->l1 > 0) { /* OWL-QN: sufficient decrease along the projected path, else halve the step */
+    f += owlqn_penalty(o->l1, o->n_pen, o->xt);
+    if (isfinite(f) && f <= o->f + C1 * owlqn_decrease(o->n, o->pg, o->x, o->xt)) return opt_accept(o, f, g, H);
+    o->hi = o->t;
+    o->t *= 0.5;
+    return ls_next(o);
   }
   double dg = ps_dot(g, o->d, o->n);
   int accept = 0;
@@ -199,7 +202,7 @@ static int opt_accept(ps_opt_t *o, double f, const double *g, const double *H) {
   memcpy(o->x, o->xt, sizeof(double) * (size_t)o->n);
   memcpy(o->g, g, sizeof(double) * (size_t)o->n);
   o->f = f;
-  if (o->l1 > 0) owlqn_pseudo_gradient(o);
+  if (o->l1 > 0) owlqn_pseudo_gradient(o->l1, o->n, o->n_pen, o->x, o->g, o->pg);
   o->last_step = o->t;
   o->iter++;
   if (!check_done(o, fprev, step_max)) new_search(o, H);
