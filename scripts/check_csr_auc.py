@@ -10,9 +10,18 @@ propscore's validation rows (the id hash of host/core/rng.h, pstest.py's
 validation_mask) against the planted truth's AUC on the same rows; the goal:
 AUC >= truth - 0.002. Prints a table (medians over the rounds, the load at each
 round) and writes it as JSON.
+--l1 X: propscore logreg with `--l1 X` (OWL-QN). --select-l1 X,Y,...: choose
+it first, without the judged validation rows: each value trains with
+`--holdout 0.36` (rows whose id hash is >= 0.36) and is judged on the band
+0.2 <= hash < 0.36 (training rows of the final fit, never the judged rows);
+the best band AUC's value is then used. --oracles: scikit-learn's
+LogisticRegression on the training rows (raw values, no penalty: what any
+linear fit's estimation noise costs) and on the planted nonzero columns
+only (the truth's support given: a bound for a sparsity-seeking fit).
   usage: check_csr_auc.py [--rows N] [--features F] [--density D] [--ranks P]
          [--rounds R] [--threads T] [--peers lightgbm,xgboost] [--dir DIR]
-         [--bin PROPSCORE] [--json OUT]
+         [--bin PROPSCORE] [--json OUT] [--l1 X | --select-l1 X,Y,...] [--oracles]
+         [--train-args 'propscore train options']
   (internal: check_csr_auc.py --peer NAME --data FILE --threads T)"""
 import argparse
 import json
@@ -81,12 +90,54 @@ def timed(cmd, env=None):
 def propscore_round(a, data, d):
     mpi = ["mpirun", "-n", a.ranks, a.bin]
     model, scores = os.path.join(d, "m.h5"), os.path.join(d, "s.h5")
+    l1 = (["--l1", a.l1] if a.l1 else []) + a.train_args.split()
     _, t_train, rss = timed(mpi + ["train", "--data", data, "--model", model, "--standardize", "scale",
-                                   "--targets", TARGET, "--quiet"], MPI_ENV)
+                                   "--targets", TARGET, "--quiet"] + l1, MPI_ENV)
     _, t_score, _ = timed(mpi + ["score", "--data", data, "--model", model, "--out", scores, "--quiet"], MPI_ENV)
     with h5py.File(scores) as s:
         p = s["scores"][TARGET][...]
     return {"fit_s": t_train, "peak_mib": rss, "score_rows_s": len(p) / t_score, "p": p}
+
+
+def model_logits(model, X):
+    """A scale-standardized logreg model's logits of CSR rows X (numpy)."""
+    with h5py.File(model) as m:
+        w, b, s = m["weights"][:, 0], m["bias"][0], m["standardize/scale"][...]
+    return X @ (w * s) + b
+
+
+def select_l1(a, data, ids, y):
+    """The --select-l1 value with the best AUC on the band 0.2 <= hash < 0.36 (models trained on hash >= 0.36)."""
+    from sklearn.metrics import roc_auc_score
+    X, _, _ = read_csr(data)
+    band = validation_mask(ids, 0.36) & ~validation_mask(ids)
+    best = None
+    for v in a.select_l1.split(","):
+        model = os.path.join(a.dir, f"sel_{v}.h5")
+        _, t, _ = timed(["mpirun", "-n", a.ranks, a.bin, "train", "--data", data, "--model", model, "--standardize",
+                         "scale", "--targets", TARGET, "--quiet", "--holdout", "0.36", "--l1", v] + a.train_args.split(), MPI_ENV)
+        auc = roc_auc_score(y[band], model_logits(model, X[band]))
+        print(f"select --l1 {v}: band AUC {auc:.4f} ({band.sum()} rows; fit {t:.0f} s)", flush=True)
+        if best is None or auc > best[1]:
+            best = (v, auc)
+    return best[0]
+
+
+def oracles(data, ids, y, truth_auc):
+    """scikit-learn logistic fits on the training rows: every column, and the planted support only."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    X, _, _ = read_csr(data)
+    with h5py.File(data) as h:
+        support = np.flatnonzero(h["truth"][TARGET]["coef"][...])
+    va = validation_mask(ids)
+    out = {}
+    for name, cols in (("all columns", None), (f"planted support ({len(support)} columns)", support)):
+        Xc = X if cols is None else X[:, cols]
+        m = LogisticRegression(C=1e8 / X.shape[0], max_iter=2000, tol=1e-8).fit(Xc[~va], y[~va])
+        out[name] = roc_auc_score(y[va], m.decision_function(Xc[va]))
+        print(f"oracle scikit-learn logistic, {name}: AUC {out[name]:.4f} ({out[name] - truth_auc:+.4f})", flush=True)
+    return out
 
 
 def propscore_gbdt_round(a, data, d):
@@ -107,6 +158,10 @@ def main():
     ap.add_argument("--dir", default="/tmp/check_csr_auc")
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "propscore"))
     ap.add_argument("--json")
+    ap.add_argument("--l1")
+    ap.add_argument("--select-l1")
+    ap.add_argument("--oracles", action="store_true")
+    ap.add_argument("--train-args", default="", help="more propscore train options (e.g. '--tol 1e-5')")
     ap.add_argument("--peer")
     ap.add_argument("--data")
     a = ap.parse_args()
@@ -126,6 +181,10 @@ def main():
     best = roc_auc_score(y[va], truth[va])
     print(f"{a.rows} rows x {a.features} columns, {nnz} stored values (density {nnz / a.rows / a.features:.4f}); "
           f"validation rows {va.sum()}; planted truth AUC {best:.4f}", flush=True)
+    orc = oracles(data, ids, y, best) if a.oracles else {}
+    if a.select_l1:
+        a.l1 = select_l1(a, data, ids, y)
+        print(f"chosen --l1 {a.l1}", flush=True)
     runs = {"propscore logreg": [], "propscore gbdt": []}
     peers = [p for p in a.peers.split(",") if p]
     for p in peers:
@@ -147,7 +206,9 @@ def main():
         print(f"round {r + 1}: load {loads[-1]:.1f}: " + "; ".join(
             f"{k} fit {v[-1]['fit_s']:.1f} s AUC {v[-1]['auc']:.4f}" for k, v in runs.items() if v), flush=True)
     table = {"rows": a.rows, "features": a.features, "density": a.density, "nnz": int(nnz), "ranks": a.ranks,
-             "threads": a.threads, "truth_auc": best, "loads": loads, "rounds": a.rounds,
+             "threads": a.threads, "truth_auc": best, "loads": loads, "rounds": a.rounds, "l1": a.l1,
+             "train_args": a.train_args,
+             "oracles": orc,
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "results": {}}
     print(f"\n| model | fit s | AUC | AUC - truth | peak MiB | score rows/s |\n|---|---|---|---|---|---|")
     for k, v in runs.items():

@@ -30,6 +30,7 @@ typedef struct {
   int max_iter, lbfgs_m, missing_indicators;
   double tol, ftol;
   int standardize; /* --standardize: 0 center, 1 scale (no centering: what CSR rows train on) */
+  const char *l1;  /* --l1: per-target list as given (OWL-QN when any is > 0) */
 } logreg_opts_t;
 
 /* Gradient-boosted trees (models/gbdt/fit.c); LightGBM's defaults. */

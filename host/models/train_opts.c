@@ -78,6 +78,12 @@ static const ps_option_t TRAIN_OPTS[] = {
     {.name = "l2", .type = OPT_STR, .off = L(l2), .def = "1e-4", .arg = "X[,X...]", .short_name = 'l',
      .help = "L2 strength, one value or one per target (default 1e-4);\nequals scikit-learn's C = 1/(l2 * n_train)",
      .fp = "l2", .manifest = "l2"},
+    {.name = "l1", .type = OPT_STR, .off = L(l1), .def = "0", .arg = "X[,X...]",
+     .help = "L1 strength (0 to 10), one value or one per target (default 0):\n"
+             "+ X * sum |w| on the standardized weights (elastic net with --l2),\n"
+             "fitted by OWL-QN (L-BFGS; not with --solver newton); weights\n"
+             "of columns that do not earn their penalty become exactly 0",
+     .fp = "l1"},
     {.name = "solver", .type = OPT_CHOICE, .off = L(solver), .choices = SOLVERS, .def = "auto", .arg = "S",
      .help = "auto|lbfgs|newton (default auto: newton up to 32 columns)", .fp = "solver", .short_name = 's'},
     {.name = "max-iter", .type = OPT_INT, .off = L(max_iter), .def = "500", .min = 0, .max = 1000000, .arg = "N",

@@ -88,9 +88,58 @@ static void already_optimal(void **state) {
   opt_free(&o);
 }
 
+/* OWL-QN (owlqn.c): 0.5 sum a_i (x_i - b_i)^2 + l1 |x[0..N-1)|_1, the last
+ * coordinate not penalized: x_i = sign(b_i) max(|b_i| - l1 / a_i, 0)
+ * (soft thresholding), the zeros exact; the last x = b. */
+static void owlqn_soft_threshold(void **state) {
+  (void)state;
+  enum { N = 7 };
+  const double a[N] = {1, 2, 0.5, 4, 1, 3, 1}, b[N] = {1.5, -0.2, 0.3, -2.0, 0.05, 0.7, -0.01}, l1 = 0.4;
+  double x0[N] = {0.3, 0.3, -0.3, 0.3, -0.3, 0, 2}, g[N];
+  ps_opt_t o;
+  opt_init(&o, N, &ps_dir_lbfgs, 5, 1e-12, 0, 200, x0);
+  opt_set_l1(&o, l1, N - 1);
+  for (int first = 1; first || o.status == PS_RUNNING; first = 0) {
+    const double *x = first ? x0 : o.xt;
+    double f = 0;
+    for (int i = 0; i < N; i++) {
+      g[i] = a[i] * (x[i] - b[i]);
+      f += 0.5 * a[i] * (x[i] - b[i]) * (x[i] - b[i]);
+    }
+    if (first) opt_start(&o, f, g, NULL);
+    else opt_feed(&o, f, g, NULL);
+  }
+  assert_int_equal(o.status, PS_CONVERGED);
+  for (int i = 0; i < N; i++) {
+    double want = i == N - 1 ? b[i] : (b[i] > 0 ? 1 : -1) * fmax(fabs(b[i]) - l1 / a[i], 0);
+    if (want == 0) assert_true(o.x[i] == 0.0); /* exactly */
+    else assert_true(fabs(o.x[i] - want) < 1e-9);
+  }
+  assert_true(opt_gnorm(&o) <= 1e-12);
+  opt_free(&o);
+}
+
+/* l1 = 0 through opt_set_l1 is the plain line search: the same steps, bit for bit. */
+static void owlqn_zero_is_plain(void **state) {
+  (void)state;
+  ps_opt_t o[2];
+  double x0[2] = {-1.2, 1.0}, g[2];
+  for (int v = 0; v < 2; v++) {
+    opt_init(&o[v], 2, &ps_dir_lbfgs, 10, 1e-10, 0, 500, x0);
+    if (v) opt_set_l1(&o[v], 0.0, 2);
+    opt_start(&o[v], rosen(x0, g, NULL), g, NULL);
+    while (o[v].status == PS_RUNNING) opt_feed(&o[v], rosen(o[v].xt, g, NULL), g, NULL);
+  }
+  assert_int_equal(o[0].nfev, o[1].nfev);
+  assert_memory_equal(o[0].x, o[1].x, sizeof x0);
+  opt_free(&o[0]);
+  opt_free(&o[1]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(lbfgs_rosenbrock), cmocka_unit_test(lbfgs_rosenbrock_m1),
                                      cmocka_unit_test(newton_rosenbrock), cmocka_unit_test(lbfgs_quadratic),
-                                     cmocka_unit_test(already_optimal)};
+                                     cmocka_unit_test(already_optimal), cmocka_unit_test(owlqn_soft_threshold),
+                                     cmocka_unit_test(owlqn_zero_is_plain)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

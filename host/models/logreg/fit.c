@@ -1,7 +1,8 @@
 /* fit.c: drives the per-head optimizers (linesearch.h) over one pass
  * callback and the collective sum (fit.h; exact fixed-point sums,
  * core/xsum.h, so the rank count changes no bit): the objective of head h is the
- * class-weighted mean log-loss plus l2[h]/2 * ||w||^2 (bias not penalized). */
+ * class-weighted mean log-loss plus l2[h]/2 * ||w||^2 (bias not penalized);
+ * the optimizer adds l1[h] * |w|_1 (linesearch.h's opt_set_l1). */
 #include "models/logreg/fit.h"
 
 #include <math.h>
@@ -122,6 +123,7 @@ int fit_heads(fit_pass_t pass, int64_t c, int k, const fit_opts_t *fo, double *t
     for (int h = 0; h < k; h++) {
       opt_init(&o[h], (int)c1, fit_direction(fo->method), fo->m, fo->tol, fo->ftol, fo->max_iter,
                theta + (size_t)h * (size_t)c1);
+      opt_set_l1(&o[h], fo->l1 ? fo->l1[h] : 0, (int)c);
       opt_start(&o[h], f[h], g + (size_t)h * (size_t)c1, newton ? H + (size_t)h * (size_t)(c1 * c1) : NULL);
       memset(&traces[h], 0, sizeof traces[h]);
       trace_add(&traces[h], &o[h]);

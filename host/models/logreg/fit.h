@@ -19,6 +19,7 @@ typedef struct {
   const double *wsum;  /* [k] global sum of row weights: the loss is a weighted mean */
   const uint8_t *dead; /* [c] columns that are identically zero (constant input) */
   char *const *names;  /* [k] head names for the log */
+  const double *l1;    /* [k] L1 strength on weights (OWL-QN, L-BFGS only), or NULL: none */
 } fit_opts_t;
 
 /* One pass over this rank's rows at theta: local sums as backend.h's eval.

@@ -2,7 +2,8 @@
  * search by bracketing (quadratic backtracking on an Armijo failure,
  * doubling on a curvature failure, bisection once bracketed) along the
  * direction its method proposes; Hager and Zhang's approximate-Wolfe
- * condition once f can no longer resolve the decrease. */
+ * condition once f can no longer resolve the decrease. With --l1 (a head's
+ * l1 > 0): OWL-QN (owlqn.h), backtracking by halving along the projected path. */
 #include "models/logreg/linesearch.h"
 
 #include <math.h>
@@ -11,6 +12,7 @@
 
 #include "core/util.h"
 #include "core/vec.h"
+#include "models/logreg/owlqn.h"
 
 #define C1 1e-4     /* sufficient decrease */
 #define C2 0.9      /* curvature */
@@ -51,22 +53,38 @@ void opt_free(ps_opt_t *o) {
   free(o->g);
   free(o->d);
   free(o->xt);
+  free(o->pg);
   memset(o, 0, sizeof *o);
 }
 
-double opt_gnorm(const ps_opt_t *o) { return ps_inf_norm(o->g, o->n); }
+double opt_gnorm(const ps_opt_t *o) { return ps_inf_norm(o->l1 > 0 ? o->pg : o->g, o->n); }
+
+void opt_set_l1(ps_opt_t *o, double l1, int n_pen) {
+  o->l1 = l1 > 0 ? l1 : 0;
+  o->n_pen = n_pen < o->n ? n_pen : o->n;
+  if (!(o->l1 > 0)) return;
+  if (!o->pg) o->pg = ps_calloc((size_t)o->n, sizeof(double));
+  owlqn_pseudo_gradient(o->l1, o->n, o->n_pen, o->x, o->g, o->pg);
+}
 
 static void set_trial(ps_opt_t *o) {
+  if (o->l1 > 0) {
+    owlqn_trial(o->n, o->n_pen, o->x, o->d, o->t, o->xt);
+    return;
+  }
   for (int i = 0; i < o->n; i++) o->xt[i] = o->x[i] + o->t * o->d[i];
 }
 
-/* New direction from the accepted point, and the first trial step. */
+/* New direction from the accepted point (from its pseudo-gradient, kept in
+ * its orthant, with L1), and the first trial step. */
 static void new_search(ps_opt_t *o, const double *H) {
-  int ok = o->dir->compute(o->dstate, o->n, o->g, H, o->d) == 0;
-  o->dg0 = ps_dot(o->g, o->d, o->n);
+  const double *g = o->l1 > 0 ? o->pg : o->g;
+  int ok = o->dir->compute(o->dstate, o->n, g, H, o->d) == 0;
+  if (ok && o->l1 > 0) owlqn_constrain(o->n_pen, g, o->d);
+  o->dg0 = ps_dot(g, o->d, o->n);
   if (!ok || !(o->dg0 < 0)) { /* not a descent direction: steepest descent */
-    for (int i = 0; i < o->n; i++) o->d[i] = -o->g[i];
-    o->dg0 = ps_dot(o->g, o->d, o->n);
+    for (int i = 0; i < o->n; i++) o->d[i] = -g[i];
+    o->dg0 = ps_dot(g, o->d, o->n);
     o->dir->reset(o->dstate);
   }
   o->t = 1.0;
@@ -107,6 +125,10 @@ static int check_done(ps_opt_t *o, double fprev, double step_max) {
 void opt_start(ps_opt_t *o, double f, const double *g, const double *H) {
   o->f = f;
   memcpy(o->g, g, sizeof(double) * (size_t)o->n);
+  if (o->l1 > 0) {
+    o->f += owlqn_penalty(o->l1, o->n_pen, o->x);
+    owlqn_pseudo_gradient(o->l1, o->n, o->n_pen, o->x, o->g, o->pg);
+  }
   o->nfev = 1;
   o->status = PS_RUNNING;
   o->stop = STOPS[0];
@@ -114,10 +136,30 @@ void opt_start(ps_opt_t *o, double f, const double *g, const double *H) {
   new_search(o, H);
 }
 
+static int opt_accept(ps_opt_t *o, double f, const double *g, const double *H);
+
+/* A trial point was refused: give up after MAX_LS, else the next one at o->t. */
+static int ls_next(ps_opt_t *o) {
+  if (o->ls_evals >= MAX_LS) {
+    o->status = PS_LSFAIL;
+    o->stop = STOPS[5];
+    return 0;
+  }
+  set_trial(o);
+  return 0;
+}
+
 int opt_feed(ps_opt_t *o, double f, const double *g, const double *H) {
   if (o->status != PS_RUNNING) return 0;
   o->nfev++;
   o->ls_evals++;
+  if (o->l1 > 0) { /* OWL-QN: sufficient decrease along the projected path, else halve the step */
+    f += owlqn_penalty(o->l1, o->n_pen, o->xt);
+    if (isfinite(f) && f <= o->f + C1 * owlqn_decrease(o->n, o->pg, o->x, o->xt)) return opt_accept(o, f, g, H);
+    o->hi = o->t;
+    o->t *= 0.5;
+    return ls_next(o);
+  }
   double dg = ps_dot(g, o->d, o->n);
   int accept = 0;
   /* Sufficient decrease, or -- where f can no longer resolve the decrease --
@@ -139,16 +181,13 @@ int opt_feed(ps_opt_t *o, double f, const double *g, const double *H) {
   } else {
     accept = 1;
   }
-  if (!accept) {
-    if (o->ls_evals >= MAX_LS) {
-      o->status = PS_LSFAIL;
-      o->stop = STOPS[5];
-      return 0;
-    }
-    set_trial(o);
-    return 0;
-  }
-  /* Accept: remember the curvature pair, move, test, search again. */
+  if (!accept) return ls_next(o);
+  return opt_accept(o, f, g, H);
+}
+
+/* Accept the trial point: remember the curvature pair (the smooth part's
+ * gradients), move, test, search again. f: the whole objective. */
+static int opt_accept(ps_opt_t *o, double f, const double *g, const double *H) {
   double *s = ps_malloc(sizeof(double) * (size_t)o->n), *y = ps_malloc(sizeof(double) * (size_t)o->n);
   double step_max = 0;
   for (int i = 0; i < o->n; i++) {
@@ -163,6 +202,7 @@ int opt_feed(ps_opt_t *o, double f, const double *g, const double *H) {
   memcpy(o->x, o->xt, sizeof(double) * (size_t)o->n);
   memcpy(o->g, g, sizeof(double) * (size_t)o->n);
   o->f = f;
+  if (o->l1 > 0) owlqn_pseudo_gradient(o->l1, o->n, o->n_pen, o->x, o->g, o->pg);
   o->last_step = o->t;
   o->iter++;
   if (!check_done(o, fprev, step_max)) new_search(o, H);

@@ -26,6 +26,13 @@ typedef struct {
   int iter, nfev, status;
   double last_step;
   const char *stop;
+  /* L1 (OWL-QN, owlqn.c): l1 * |x[0..n_pen)|_1 added to f; 0: none. pg:
+   * the pseudo-gradient of the accepted point (the gradient's stand-in:
+   * directions, opt_gnorm and the stop test use it). f then holds the
+   * whole objective, g the smooth part's gradient. */
+  double l1;
+  int n_pen;
+  double *pg;
 } ps_opt_t;
 
 /* m: L-BFGS memory pairs (ignored by Newton). */
@@ -36,7 +43,11 @@ void opt_free(ps_opt_t *o);
 void opt_start(ps_opt_t *o, double f, const double *g, const double *H);
 /* The value at o->xt. Returns 1 when the trial was accepted (an iteration). */
 int opt_feed(ps_opt_t *o, double f, const double *g, const double *H);
-double opt_gnorm(const ps_opt_t *o); /* inf-norm of the accepted gradient */
+double opt_gnorm(const ps_opt_t *o); /* inf-norm of the accepted (pseudo-)gradient */
+/* An L1 strength on x[0..n_pen) (the rest, e.g. a bias, not penalized): after
+ * opt_init (or a checkpoint's load), before opt_start; l1 = 0 leaves the
+ * plain line search. The direction must be L-BFGS. */
+void opt_set_l1(ps_opt_t *o, double l1, int n_pen);
 /* The stop reason equal to s, as the static string linesearch.c uses. */
 const char *opt_stop_intern(const char *s);
 #endif

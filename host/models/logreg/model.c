@@ -63,6 +63,10 @@ void logreg_model_write(ps_output_t *out, const ps_model_t *m, const ps_train_re
     ps_h5_t mh = h5_group_create(gm, m->targets[h]);
     h5_attr_f64(mh, "l2", r->l2[h]);
     h5_attr_f64(mh, "pos_weight", r->pos_weight[h]);
+    if (r->l1) {
+      h5_attr_f64(mh, "l1", r->l1[h]);
+      h5_attr_i64(mh, "nonzero_weights", logreg_model_nonzero(m, h));
+    }
     h5_attr_f64(mh, "n_pos", r->n_pos[h]);
     h5_attr_i64(mh, "iterations", tr->rows - 1);
     h5_attr_i64(mh, "converged", tr->status == PS_CONVERGED);
@@ -132,4 +136,11 @@ void logreg_model_free(ps_model_t *m) {
   free(m->scale);
   free(m->theta);
   memset(m, 0, sizeof *m);
+}
+
+int64_t logreg_model_nonzero(const ps_model_t *m, int h) {
+  const double *w = m->theta + (size_t)h * (size_t)(m->c + 1);
+  int64_t n = 0;
+  for (int64_t j = 0; j < m->c; j++) n += w[j] != 0.0;
+  return n;
 }

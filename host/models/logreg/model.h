@@ -34,6 +34,7 @@ typedef struct {
   double n_train, n_valid;
   const fit_trace_t *traces;             /* [k] */
   const ps_metrics_t *train, *valid;     /* [k] each; valid may be NULL */
+  const double *l1;                      /* [k], or NULL: no L1 (then no l1 attributes) */
 } ps_train_report_t;
 
 /* Rank 0 only: into out's temporary (the caller commits it). */
@@ -41,6 +42,8 @@ void logreg_model_write(ps_output_t *out, const ps_model_t *m, const ps_train_re
 /* Every rank reads the (small) file (already open); dies with one line. */
 void logreg_model_read(ps_h5_t fid, const char *path, ps_model_t *m);
 void logreg_model_free(ps_model_t *m);
+/* Head h's weights that are not 0 (the bias aside). */
+int64_t logreg_model_nonzero(const ps_model_t *m, int h);
 ps_transform_t model_transform(const ps_model_t *m);
 /* Logits of raw rows X [n][f] -> Z[h*n + i] on the CPU (scorer.c): the
  * doubles whose sigmoid the CPU scorer rounds to float. */

@@ -192,7 +192,8 @@ static void load(lfit_t *g) {
                 cm->reject_nonfinite, mem_limit, g->o->standardize == 1, &g->ts);
   r->t_load = ps_now() - r->t_load;
   int64_t cols = g->ts.c, c1 = cols + 1;
-  r->newton = g->o->solver == PS_SOLVER_NEWTON || (g->o->solver == PS_SOLVER_AUTO && cols <= NEWTON_AUTO_MAX);
+  r->newton = g->o->solver == PS_SOLVER_NEWTON ||
+              (g->o->solver == PS_SOLVER_AUTO && cols <= NEWTON_AUTO_MAX && !r->any_l1);
   if (r->newton && cols > NEWTON_MAX)
     ps_die_all(PS_EXIT_USAGE, "--solver newton: %lld columns need a %lld x %lld Hessian per head; above %d use lbfgs",
                (long long)cols, (long long)c1, (long long)c1, NEWTON_MAX);
@@ -317,7 +318,7 @@ static int run_fit(lfit_t *g, fit_pass_t pass) {
   int k = g->ts.k;
   fit_opts_t fo = {.method = r->newton ? PS_OPT_NEWTON : PS_OPT_LBFGS, .m = g->o->lbfgs_m,
                    .max_iter = g->o->max_iter, .tol = g->o->tol, .ftol = g->o->ftol, .l2 = r->l2, .wsum = g->wsum,
-                   .dead = g->ts.cols.dead, .names = g->in->targets};
+                   .dead = g->ts.cols.dead, .names = g->in->targets, .l1 = r->any_l1 ? r->l1 : NULL};
   r->traces = ps_calloc((size_t)k, sizeof(fit_trace_t));
   /* what this fit is: a checkpoint of any other run is refused on resume */
   char *fp = ps_sprintf("%s;ranks=%d;device=%s;solver_used=%s", g->hk->fp, ps_size, g->tc.b->name,
@@ -345,6 +346,11 @@ logreg_fit_t *logreg_fit(const train_common_t *cm, const logreg_opts_t *o, const
   ps_parse_per_target("--l2", o->l2, k, r->l2, NULL, 0.0, 1e6);
   ps_parse_per_target("--pos-weight", cm->pos_weight, k, r->pw, bal, 1e-6, 1e6); /* checked before any work */
   free(bal);
+  r->l1 = ps_malloc(sizeof(double) * (size_t)k);
+  ps_parse_per_target("--l1", o->l1 ? o->l1 : "0", k, r->l1, NULL, 0.0, 10.0);
+  for (int h = 0; h < k; h++) r->any_l1 |= r->l1[h] > 0;
+  if (r->any_l1 && o->solver == PS_SOLVER_NEWTON)
+    ps_die_all(PS_EXIT_USAGE, "--l1 needs the L-BFGS solver (OWL-QN): leave out --solver newton");
   load(&g);
   start_point(&g);
   fit_pass_t pass = choose_pass(&g);
@@ -381,6 +387,7 @@ void logreg_fit_free(logreg_fit_t *r) {
   free(r->mtr);
   free(r->mva);
   free(r->l2);
+  free(r->l1);
   free(r->pw);
   free(r->n_pos);
   free(r->device);

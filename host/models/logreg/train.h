@@ -19,6 +19,8 @@ typedef struct {
   char *device;
   int64_t mem_limit, gpu_limit;
   double t_load, t_fit, t_metrics;
+  double *l1;                /* [k] (--l1) */
+  int any_l1;                /* some head has l1 > 0 */
 } logreg_fit_t;
 
 /* Collective. NULL with *rc = PS_EXIT_STOPPED when a stop signal came
