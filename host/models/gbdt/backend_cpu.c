@@ -28,7 +28,25 @@ typedef struct {
   int in_order;                 /* the tree's rows are 0..n-1 (no bagging): a leaf of n rows needs no gather */
   int64_t *gwork;               /* [f][PS_GBDT_COL_STRIDE][3] accumulators (hist_groups_cpu.h) */
   int64_t *gfirst;              /* [f + 1] the column groups */
+  uint8_t *Bt;                  /* [f][n] the bins by column (the partition's reads), or NULL: B's */
 } cpu_t;
+
+/* The partition reads one feature's bins of a leaf's rows (ascending):
+ * from B [n][f] each row costs a cache line of its own, from a copy by
+ * column [f][n] the rows of a line share it (a leaf of a 64th of the rows
+ * or more reads about every line of the column once). The copy costs n x f
+ * bytes, so only up to this many features (wider rows: B's line a row). */
+#define PS_GBDT_COLUMNS_MAX_F 128
+
+static uint8_t *columns(const uint8_t *B, int64_t n, int64_t f) {
+  uint8_t *Bt = ps_malloc((size_t)(n > 0 ? n : 1) * (size_t)f);
+  for (int64_t i0 = 0; i0 < n; i0 += 4096) { /* 4096 rows (<= 512 KiB of B) at a time */
+    int64_t i1 = i0 + 4096 < n ? i0 + 4096 : n;
+    for (int64_t j = 0; j < f; j++)
+      for (int64_t i = i0; i < i1; i++) Bt[(size_t)j * (size_t)n + (size_t)i] = B[(size_t)i * (size_t)f + (size_t)j];
+  }
+  return Bt;
+}
 
 static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t f, const int64_t *bin_off,
                      int64_t total_bins, int max_leaves) {
@@ -46,6 +64,8 @@ static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t 
   free(s->gwork); free(s->gfirst);
   s->gwork = ps_malloc(sizeof(int64_t) * 3 * PS_GBDT_COL_STRIDE * (size_t)(f > 0 ? f : 1));
   s->gfirst = ps_malloc(sizeof(int64_t) * ((size_t)f + 1));
+  free(s->Bt);
+  s->Bt = B && f <= PS_GBDT_COLUMNS_MAX_F ? columns(B, n, f) : NULL;
 }
 
 static void begin_tree(ps_gbdt_backend_t *b, const int64_t *gq, const int64_t *hq, const uint8_t *bag) {
@@ -79,11 +99,23 @@ static void hist(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
   ps_gbdt_hist_groups_cpu(s->B, s->f, s->bin_off, rows, s->count[leaf], s->gq, s->hq, s->gwork, s->gfirst, h);
 }
 
+/* Where the partition reads a feature's bins: its column of Bt (one
+ * column of stride 1: *feature becomes 0), else the rows of B. */
+static const uint8_t *split_bins(const cpu_t *s, int32_t *feature, int64_t *stride) {
+  *stride = s->Bt ? 1 : s->f;
+  if (!s->Bt) return s->B;
+  const uint8_t *col = s->Bt + (size_t)*feature * (size_t)s->n;
+  *feature = 0;
+  return col;
+}
+
 static void split(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, int32_t bin, int32_t default_left) {
   cpu_t *s = b->impl;
+  int64_t stride = 0;
+  const uint8_t *X = s->sp ? NULL : split_bins(s, &feature, &stride);
   int64_t nl = s->sp ? ps_gbdt_partition_sparse_cpu(s->sp, s->rows + s->begin[leaf], s->count[leaf], feature, bin,
                                                     default_left, s->tmp)
-                     : ps_gbdt_partition_cpu(s->B, s->f, s->rows + s->begin[leaf], s->count[leaf], feature, bin,
+                     : ps_gbdt_partition_cpu(X, stride, s->rows + s->begin[leaf], s->count[leaf], feature, bin,
                                              default_left, s->tmp);
   s->begin[right] = s->begin[leaf] + nl;
   s->count[right] = s->count[leaf] - nl;
@@ -92,7 +124,9 @@ static void split(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, in
 
 static void split_set(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, const uint8_t *set) {
   cpu_t *s = b->impl;
-  int64_t nl = ps_gbdt_partition_set_cpu(s->B, s->f, s->rows + s->begin[leaf], s->count[leaf], feature, set, s->tmp);
+  int64_t stride;
+  const uint8_t *X = split_bins(s, &feature, &stride);
+  int64_t nl = ps_gbdt_partition_set_cpu(X, stride, s->rows + s->begin[leaf], s->count[leaf], feature, set, s->tmp);
   s->begin[right] = s->begin[leaf] + nl;
   s->count[right] = s->count[leaf] - nl;
   s->count[leaf] = nl;
@@ -163,7 +197,7 @@ static void leaf_sums(ps_gbdt_backend_t *b, int nleaves, int64_t *sums) {
 static void destroy(ps_gbdt_backend_t *b) {
   cpu_t *s = b->impl;
   free(s->rows); free(s->tmp); free(s->begin); free(s->count); free(s->hb);
-  free(s->gwork); free(s->gfirst); free(s->swork);
+  free(s->gwork); free(s->gfirst); free(s->swork); free(s->Bt);
   free(s);
   free(b);
 }

@@ -7,6 +7,7 @@
 
 #include "comm/comm.h"
 #include "core/rng.h"
+#include "core/sort_floats.h"
 #include "core/util.h"
 #include "gbdt/gbdt_math.h"
 
@@ -14,14 +15,9 @@ int bins_in_sample(int64_t id, double rate, uint64_t seed) {
   return rate >= 1.0 || ps_id_unit(id, seed ^ 0xb175b175ull) < rate;
 }
 
-static int cmp_float(const void *a, const void *b) {
-  float x = *(const float *)a, y = *(const float *)b;
-  return (x > y) - (x < y);
-}
-
 /* Cuts of one feature from its sampled finite values v[0..n) (sorted here). */
 static int feature_cuts(float *v, int64_t n, int max_bin, float *out) {
-  qsort(v, (size_t)n, sizeof(float), cmp_float);
+  ps_sort_floats(v, n);
   int64_t nd = 0; /* distinct values, compacted at the front, with counts */
   int64_t *cnt = ps_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
   for (int64_t i = 0; i < n; i++) {

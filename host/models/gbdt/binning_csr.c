@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "comm/comm.h"
+#include "core/sort_floats.h"
 #include "core/util.h"
 #include "gbdt/gbdt_math.h"
 #include "models/gbdt/binning.h"
@@ -20,48 +21,10 @@ typedef struct {
   float v;
 } jv_t;
 
-/* v[0..n) (finite) sorted increasing: an LSD radix sort of their
- * order-preserving 32-bit keys (a byte a pass; passes where every key has
- * the same byte skipped), insertion for short lists. The order of qsort
- * with a float comparison, but for -0 and +0 (equal, so either order). */
-static void sort_floats(float *v, int64_t n) {
-  if (n < 64) {
-    for (int64_t i = 1; i < n; i++) {
-      float x = v[i];
-      int64_t j = i;
-      for (; j > 0 && v[j - 1] > x; j--) v[j] = v[j - 1];
-      v[j] = x;
-    }
-    return;
-  }
-  uint32_t *k = ps_malloc(sizeof(uint32_t) * (size_t)n), *t = ps_malloc(sizeof(uint32_t) * (size_t)n);
-  for (int64_t i = 0; i < n; i++) {
-    uint32_t u;
-    memcpy(&u, v + i, sizeof u);
-    k[i] = u >> 31 ? ~u : u | 0x80000000u;
-  }
-  for (int sh = 0; sh < 32; sh += 8) {
-    int64_t c[257] = {0};
-    for (int64_t i = 0; i < n; i++) c[((k[i] >> sh) & 255u) + 1]++;
-    if (c[((k[0] >> sh) & 255u) + 1] == n) continue; /* one byte value: nothing moves */
-    for (int b = 0; b < 256; b++) c[b + 1] += c[b];
-    for (int64_t i = 0; i < n; i++) t[c[(k[i] >> sh) & 255u]++] = k[i];
-    uint32_t *x = k;
-    k = t;
-    t = x;
-  }
-  for (int64_t i = 0; i < n; i++) {
-    uint32_t u = k[i] >> 31 ? k[i] ^ 0x80000000u : ~k[i];
-    memcpy(v + i, &u, sizeof u);
-  }
-  free(k);
-  free(t);
-}
-
 /* Cuts of one feature from its stored finite values v[0..n) (sorted here)
  * and `zeros` values 0 not stored. */
 static int csr_feature_cuts(float *v, int64_t n, int64_t zeros, int max_bin, float *out) {
-  sort_floats(v, n);
+  ps_sort_floats(v, n);
   float *d = ps_malloc(sizeof(float) * (size_t)(n + 1));
   int64_t *cnt = ps_malloc(sizeof(int64_t) * (size_t)(n + 1)), nd = 0;
   int zdone = zeros == 0;

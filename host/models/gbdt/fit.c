@@ -25,6 +25,7 @@
 #include "models/gbdt/backend.h"
 #include "models/gbdt/binning.h"
 #include "models/gbdt/categorical.h"
+#include "models/gbdt/leafrows.h"
 #include "models/gbdt/bundle.h"
 #include "models/gbdt/quant.h"
 #include "models/gbdt/rows_csr.h"
@@ -41,11 +42,13 @@ typedef struct {
   double t_bundle;    /* seconds finding and encoding them */
   int64_t mem_limit;  /* --host-mem-limit (0: none): the bundle columns are made only if they fit beside the bins */
   gbdt_csr_rows_t *sp; /* a CSR file: the rows' sparse bins (rows_csr.h; Btr, Bva NULL), else NULL */
+  gbdt_leafrows_t *va; /* the validation rows by column (leafrows.h; Bva then NULL), or NULL */
 } binned_t;
 
 /* out[i] += tree t's value for row i of a split (0 train, 1 valid) of the binned rows. */
 static void predict_split(const binned_t *r, const ps_forest_view_t *v, int32_t t, int split, int64_t n, double *out) {
   if (r->sp) ps_gbdt_predict_sparse_cpu(v, t, split ? &r->sp->va : &r->sp->tr, NULL, n, out);
+  else if (split && r->va) leafrows_add(r->va, v, t, out);
   else ps_gbdt_predict_bins_cpu(v, t, split ? r->Bva : r->Btr, r->f, NULL, n, out);
 }
 
@@ -127,6 +130,9 @@ static void load_rows(ps_data_t *d, const ps_labeled_t *l, const gbdt_opts_t *o,
   pipe_check(pipe, NULL);
   pipe_close(pipe);
   free(blk);
+  r->va = leafrows_create(r->Bva, l->n_va, f);
+  free(r->Bva);
+  r->Bva = NULL;
   if (r->bd.group) encode_bundles(r, l, bins);
 }
 
@@ -548,6 +554,7 @@ static void free_work(gfit_t *g) {
   free(g->ids_tr);
   free(g->rows.Btr);
   free(g->rows.Bva);
+  leafrows_free(g->rows.va);
   free(g->rows.Bbt);
   if (g->rows.sp) gbdt_csr_rows_free(g->rows.sp);
   free(g->rows.sp);
