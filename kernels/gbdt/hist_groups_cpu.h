@@ -31,6 +31,12 @@ int64_t ps_gbdt_hist_groups(const int64_t *bin_off, int64_t f, int64_t bytes, in
 void ps_gbdt_hist_q_groups_cpu(const uint8_t *B, int64_t f, const int64_t *bin_off, const int64_t *rows, int64_t m,
                                const int32_t *gh, int width, void *work, int64_t *first, int64_t *hist);
 
+/* The packed accumulators of ps_gbdt_hist_q_groups_cpu before widening
+ * (widths 32 and 64): work's column j, bin q at j * PS_GBDT_COL_STRIDE + q,
+ * uint32 or uint64 by the width (the bins in use cleared first). */
+void ps_gbdt_hist_q_groups_acc(const uint8_t *B, int64_t f, const int64_t *bin_off, const int64_t *rows, int64_t m,
+                               const int32_t *gh, int width, void *work, int64_t *first);
+
 /* As ps_gbdt_hist_cpu (gbdt_cpu.h: exact (g, h, rows) int64 a bin), but
  * hist overwritten, not added to, rows NULL meaning 0..m-1. work:
  * f * PS_GBDT_COL_STRIDE * 3 int64; first: f + 1 int64. */
