@@ -47,11 +47,14 @@ void ps_gbdt_pack_plan(const int64_t *bin_off, int64_t f, ps_gbdt_pack_t *pk) {
   }
   pk->np = np;
   pk->mfirst[0] = pk->cell_off[0] = 0;
+  int64_t marg = 0;
   for (int64_t c = 0; c < np; c++) {
+    if (cnt[c] > 1) marg += cells[c] * (cnt[c] + 1);
     pk->mfirst[c + 1] = pk->mfirst[c] + cnt[c];
     pk->cell_off[c + 1] = pk->cell_off[c] + cells[c];
     cnt[c] = pk->mfirst[c]; /* now the next free slot of byte c */
   }
+  pk->min_rows = np < f ? marg / (f - np) + 1 : INT64_MAX;
   for (int64_t j = 0; j < f; j++) pk->mem[cnt[pos[j]]++] = j; /* in column order: the first the lowest digit */
   free(pos), free(cnt), free(cells);
 }

@@ -28,6 +28,7 @@ typedef struct {
   int64_t *mem;      /* [f] */
   int64_t *mfirst;   /* [f + 1] */
   int64_t *cell_off; /* [f + 1] */
+  int64_t min_rows;  /* leaves of fewer rows are cheaper unpacked (ps_gbdt_pack_plan) */
 } ps_gbdt_pack_t;
 
 /* The packing of the layout bin_off [f + 1]: columns in order; a column of
@@ -35,7 +36,9 @@ typedef struct {
  * column if the product of bins stays <= 256 (and its columns <=
  * PS_GBDT_PACK_MAX_COLS), else opens a byte where it stands; larger
  * columns keep a byte each. A function of the layout only. Allocates pk's
- * arrays (ps_gbdt_pack_free). */
+ * arrays (ps_gbdt_pack_free). min_rows: the rows from which the adds
+ * saved (f - np a row) outweigh the marginals' once a leaf (cells x
+ * (columns + 1) a shared byte); either pass gives the same sums. */
 void ps_gbdt_pack_plan(const int64_t *bin_off, int64_t f, ps_gbdt_pack_t *pk);
 void ps_gbdt_pack_free(ps_gbdt_pack_t *pk);
 

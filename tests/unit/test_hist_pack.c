@@ -54,6 +54,12 @@ static void plan_packs_small_columns_in_order(void **st) {
   for (int c = 0; c < 6; c++) assert_int_equal(pk.cell_off[c + 1] - pk.cell_off[c], want_cells[c]);
   const int64_t want_mem[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 12, 15, 16};
   for (int k = 0; k < F; k++) assert_int_equal(pk.mem[k], want_mem[k]);
+  /* marginals 256 x 3 + 256 x 9 + 30 x 4 + 256 x 3 = 3960 adds a leaf, 11 adds a row saved */
+  assert_int_equal(pk.min_rows, 3960 / 11 + 1);
+  ps_gbdt_pack_free(&pk);
+  int64_t wide[3] = {0, 256, 273}; /* nothing shares a byte: never packed */
+  ps_gbdt_pack_plan(wide, 2, &pk);
+  assert_true(pk.np == 2 && pk.min_rows == INT64_MAX);
   ps_gbdt_pack_free(&pk);
 }
 

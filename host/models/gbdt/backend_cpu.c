@@ -150,7 +150,7 @@ static void hist_q(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
     ps_gbdt_hist_q_sparse_cpu(s->sp, s->rows + s->begin[leaf], m, s->gh, width, s->swork, h);
     return;
   }
-  if (width != 128 && packed_rows(s)) { /* small columns two or more a byte */
+  if (width != 128 && packed_rows(s) && m >= s->pk.min_rows) { /* small columns two or more a byte */
     ps_gbdt_hist_q_packed_cpu(s->P, &s->pk, s->bd ? s->bd->bin_off : s->bin_off, leaf_list(s, leaf), m, s->gh, width,
                               s->gwork, s->gfirst, s->bd ? s->hb : h);
     if (s->bd) bundles_expand(s->bd, s->bin_off, s->hb, 2, h);
