@@ -8,7 +8,8 @@
  *    PS_GBDT_GROUP_BYTES (LightGBM's row-wise multi-value bins against its
  *    col-wise passes, chosen by a cost rule on the layout instead of a
  *    timing, so the same run takes the same path);
- *  - every column's accumulators at a stride of 256, so the unrolled loop
+ *  - every column's accumulators at a stride of PS_GBDT_COL_STRIDE (264:
+ *    room for 256 codes, a cache line of skew a column), so the unrolled loop
  *    adds at constant offsets, 8 bins a 64-bit load;
  *  - gathered rows and their packed gradients prefetched ahead;
  *  - the root (rows NULL) read in order without the row-index gather.
