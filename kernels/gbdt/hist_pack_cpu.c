@@ -32,8 +32,8 @@ void ps_gbdt_pack_plan(const int64_t *bin_off, int64_t f, ps_gbdt_pack_t *pk) {
   int64_t *cells = ps_malloc(sizeof(int64_t) * (size_t)(f > 0 ? f : 1)); /* codes of byte c */
   int64_t np = 0, open = -1;
   for (int64_t j = 0; j < f; j++) {
-    int64_t nb = bin_off[j + 1] - bin_off[j];
-    if (nb <= PS_GBDT_PACK_MAX_BINS && open >= 0 && cells[open] * nb <= 256 && cnt[open] < PS_GBDT_PACK_MAX_COLS) {
+    int64_t nb = bin_off[j + 1] - bin_off[j], small = nb >= 1 && nb <= PS_GBDT_PACK_MAX_BINS; /* 0 bins: alone */
+    if (small && open >= 0 && cells[open] * nb <= 256 && cnt[open] < PS_GBDT_PACK_MAX_COLS) {
       pos[j] = open;
       cells[open] *= nb;
       cnt[open]++;
@@ -42,7 +42,7 @@ void ps_gbdt_pack_plan(const int64_t *bin_off, int64_t f, ps_gbdt_pack_t *pk) {
     pos[j] = np;
     cells[np] = nb;
     cnt[np] = 1;
-    if (nb <= PS_GBDT_PACK_MAX_BINS) open = np;
+    if (small) open = np;
     np++;
   }
   pk->np = np;

@@ -61,6 +61,10 @@ static void plan_packs_small_columns_in_order(void **st) {
   ps_gbdt_pack_plan(wide, 2, &pk);
   assert_true(pk.np == 2 && pk.min_rows == INT64_MAX);
   ps_gbdt_pack_free(&pk);
+  int64_t empty[4] = {0, 2, 2, 4}; /* a column of no bins keeps its own (empty) byte */
+  ps_gbdt_pack_plan(empty, 3, &pk);
+  assert_true(pk.np == 2 && pk.mfirst[1] == 2 && pk.mem[0] == 0 && pk.mem[1] == 2 && pk.mem[2] == 1);
+  ps_gbdt_pack_free(&pk);
 }
 
 /* The packed pass at width w against the recount of the unpacked columns. */
