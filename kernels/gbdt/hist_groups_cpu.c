@@ -8,7 +8,8 @@
  *    PS_GBDT_GROUP_BYTES (LightGBM's row-wise multi-value bins against its
  *    col-wise passes, chosen by a cost rule on the layout instead of a
  *    timing, so the same run takes the same path);
- *  - every column's accumulators at a stride of 256, so the unrolled loop
+ *  - every column's accumulators at a stride of PS_GBDT_COL_STRIDE (264:
+ *    room for 256 codes, a cache line of skew a column), so the unrolled loop
  *    adds at constant offsets, 8 bins a 64-bit load;
  *  - gathered rows and their packed gradients prefetched ahead;
  *  - the root (rows NULL) read in order without the row-index gather.
@@ -152,12 +153,8 @@ void ps_gbdt_hist_groups_cpu(const uint8_t *B, int64_t f, const int64_t *bin_off
     memcpy(hist + 3 * bin_off[j], work + (size_t)j * 3 * STRIDE, sizeof(int64_t) * 3 * (size_t)(bin_off[j + 1] - bin_off[j]));
 }
 
-void ps_gbdt_hist_q_groups_cpu(const uint8_t *B, int64_t f, const int64_t *bin_off, const int64_t *rows, int64_t m,
-                               const int32_t *gh, int width, void *work, int64_t *first, int64_t *hist) {
-  if (width == 128) {
-    hist128(B, f, bin_off, rows, m, gh, hist);
-    return;
-  }
+void ps_gbdt_hist_q_groups_acc(const uint8_t *B, int64_t f, const int64_t *bin_off, const int64_t *rows, int64_t m,
+                               const int32_t *gh, int width, void *work, int64_t *first) {
   uint32_t *a32 = work;
   uint64_t *a64 = work;
   for (int64_t j = 0; j < f; j++) { /* only the bins in use: the rest are never read */
@@ -170,6 +167,17 @@ void ps_gbdt_hist_q_groups_cpu(const uint8_t *B, int64_t f, const int64_t *bin_o
     if (width == 32) pass32(B, f, first[g], first[g + 1], rows, m, gh, a32 + (size_t)first[g] * STRIDE);
     else pass64(B, f, first[g], first[g + 1], rows, m, gh, a64 + (size_t)first[g] * STRIDE);
   }
+}
+
+void ps_gbdt_hist_q_groups_cpu(const uint8_t *B, int64_t f, const int64_t *bin_off, const int64_t *rows, int64_t m,
+                               const int32_t *gh, int width, void *work, int64_t *first, int64_t *hist) {
+  if (width == 128) {
+    hist128(B, f, bin_off, rows, m, gh, hist);
+    return;
+  }
+  uint32_t *a32 = work;
+  uint64_t *a64 = work;
+  ps_gbdt_hist_q_groups_acc(B, f, bin_off, rows, m, gh, width, work, first);
   for (int64_t j = 0; j < f; j++) /* widen, as ps_gbdt_hist_q_cpu */
     for (int64_t q = 0; q < bin_off[j + 1] - bin_off[j]; q++) {
       int64_t *e = hist + 2 * (bin_off[j] + q);
