@@ -20,13 +20,8 @@
 
 enum { F = 5, NMAX = 1000, NB = 12 };
 
-static uint64_t state = 0x853C49E6748FEA9Bull;
-static double unif(void) { /* xorshift64* */
-  state ^= state >> 12;
-  state ^= state << 25;
-  state ^= state >> 27;
-  return (double)((state * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
-}
+#define RT_SEED 0x853C49E6748FEA9Bull
+#include "random_tree.h"
 
 /* A tree of L leaves grown as grow.c numbers them: node nl-1 splits a random
  * leaf into it and leaf nl; a fifth of the nodes test a category set. */
@@ -47,15 +42,7 @@ static void random_tree(ps_tree_t *t, int L) {
       for (int i = 0; i < PS_GBDT_CAT_BYTES; i++) set[i] = (uint8_t)(unif() * 256);
       t->cat[node] = t->ncat++;
     }
-    t->left[node] = ~leaf;
-    t->right[node] = ~nl;
-    if (pnode[leaf] >= 0) {
-      if (pside[leaf] == 0) t->left[pnode[leaf]] = node;
-      else t->right[pnode[leaf]] = node;
-    }
-    pnode[leaf] = pnode[nl] = node;
-    pside[leaf] = 0;
-    pside[nl] = 1;
+    rt_link(t, pnode, pside, leaf, nl);
   }
   for (int q = 0; q < L; q++) t->leaf_value[q] = (unif() - 0.5) * 0.3;
 }

@@ -21,13 +21,8 @@
 
 enum { F = 9, FUSED = 7, K = 3, NMAX = 100 };
 
-static uint64_t state = 0x9E3779B97F4A7C15ull;
-static double unif(void) { /* xorshift64* */
-  state ^= state >> 12;
-  state ^= state << 25;
-  state ^= state >> 27;
-  return (double)((state * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
-}
+#define RT_SEED 0x9E3779B97F4A7C15ull
+#include "random_tree.h"
 
 /* A tree of L leaves grown as grow.c numbers them: node nl-1 splits leaf
  * `pick` (random, or always the first / the newest: a chain) into it and leaf nl. */
@@ -40,15 +35,7 @@ static void random_tree(ps_tree_t *t, int L, int chain) {
     t->feature[node] = (int32_t)(unif() * FUSED);
     t->threshold[node] = unif() < 0.1 ? INFINITY : (float)(unif() * 2 - 1);
     t->default_left[node] = unif() < 0.5;
-    t->left[node] = ~leaf;
-    t->right[node] = ~nl;
-    if (pnode[leaf] >= 0) {
-      if (pside[leaf] == 0) t->left[pnode[leaf]] = node;
-      else t->right[pnode[leaf]] = node;
-    }
-    pnode[leaf] = pnode[nl] = node;
-    pside[leaf] = 0;
-    pside[nl] = 1;
+    rt_link(t, pnode, pside, leaf, nl);
   }
   for (int q = 0; q < L; q++) t->leaf_value[q] = (unif() - 0.5) * 0.3;
 }
