@@ -22,21 +22,6 @@ enum { F = 7, K = 3, NMAX = 100 };
 #define RT_SEED 0x853C49E6748FEA9Bull
 #include "random_tree.h"
 
-/* A tree of L leaves grown as grow.c numbers them: node nl-1 splits a random leaf into it and leaf nl. */
-static void random_tree(ps_tree_t *t, int L) {
-  int pnode[64], pside[64];
-  t->nleaves = L;
-  pnode[0] = -1;
-  for (int nl = 1; nl < L; nl++) {
-    int leaf = (int)(unif() * nl), node = nl - 1;
-    t->feature[node] = (int32_t)(unif() * F);
-    t->threshold[node] = unif() < 0.1 ? INFINITY : (float)(unif() * 2 - 1);
-    t->default_left[node] = unif() < 0.5;
-    rt_link(t, pnode, pside, leaf, nl);
-  }
-  for (int q = 0; q < L; q++) t->leaf_value[q] = (unif() - 0.5) * 0.3;
-}
-
 static void flat_equals_the_twin(void **st) {
   (void)st;
   static float X[NMAX * F];
@@ -51,7 +36,7 @@ static void flat_equals_the_twin(void **st) {
   for (int h = 0; h < K; h++) {
     forest_init(&fo[h]);
     for (int i = 0; i < ntrees[h]; i++) {
-      random_tree(&t, i == 0 ? 1 : 1 + (int)(unif() * 40));
+      rt_tree(&t, i == 0 ? 1 : 1 + (int)(unif() * 40), 0, F);
       forest_add(&fo[h], &t);
     }
   }

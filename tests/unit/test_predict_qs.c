@@ -24,22 +24,6 @@ enum { F = 9, FUSED = 7, K = 3, NMAX = 100 };
 #define RT_SEED 0x9E3779B97F4A7C15ull
 #include "random_tree.h"
 
-/* A tree of L leaves grown as grow.c numbers them: node nl-1 splits leaf
- * `pick` (random, or always the first / the newest: a chain) into it and leaf nl. */
-static void random_tree(ps_tree_t *t, int L, int chain) {
-  int pnode[64], pside[64];
-  t->nleaves = L;
-  pnode[0] = -1;
-  for (int nl = 1; nl < L; nl++) {
-    int leaf = chain == 1 ? 0 : chain == 2 ? nl - 1 : (int)(unif() * nl), node = nl - 1;
-    t->feature[node] = (int32_t)(unif() * FUSED);
-    t->threshold[node] = unif() < 0.1 ? INFINITY : (float)(unif() * 2 - 1);
-    t->default_left[node] = unif() < 0.5;
-    rt_link(t, pnode, pside, leaf, nl);
-  }
-  for (int q = 0; q < L; q++) t->leaf_value[q] = (unif() - 0.5) * 0.3;
-}
-
 static void qs_equals_the_twin(void **st) {
   (void)st;
   static float X[NMAX * F];
@@ -55,7 +39,7 @@ static void qs_equals_the_twin(void **st) {
     forest_init(&fo[h]);
     for (int i = 0; i < ntrees[h]; i++) {
       int L = i == 0 ? 1 : i <= 2 ? 32 : 1 + (int)(unif() * 32);
-      random_tree(&t, L, i <= 2 ? i : 0);
+      rt_tree(&t, L, i <= 2 ? i : 0, FUSED);
       forest_add(&fo[h], &t);
     }
   }
@@ -85,7 +69,7 @@ static void refused(int L, int what) {
   ps_tree_t t;
   tree_alloc(&t, 64);
   forest_init(&fo);
-  random_tree(&t, L, 0);
+  rt_tree(&t, L, 0, FUSED);
   if (what == 1) t.threshold[0] = NAN;
   forest_add(&fo, &t);
   ps_forest_view_t v = forest_view(&fo);
