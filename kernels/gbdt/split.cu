@@ -22,7 +22,7 @@ namespace {
 constexpr int WARPS = 4, THREADS = 32 * WARPS; /* a warp per feature */
 constexpr int PER_LANE = (PS_GBDT_MAX_BIN + 31) / 32; /* value bins 1..255: 8 a lane */
 
-using ps_split::beats;
+using ps_split::warp_best;
 using ps_split::Exact;
 using ps_split::Quant;
 
@@ -80,11 +80,7 @@ __global__ void __launch_bounds__(THREADS)
   /* the warp's winner: a total order, so every lane gets the same one whatever the tree */
   double wg = best;
   int wk = bkey;
-  for (int o = 16; o > 0; o >>= 1) {
-    double og = __shfl_xor_sync(0xffffffffu, wg, o);
-    int ok = __shfl_xor_sync(0xffffffffu, wk, o);
-    if (beats(og, ok, wg, wk)) wg = og, wk = ok;
-  }
+  warp_best(wg, wk);
   if (wk < 0) {
     if (lane == 0) per_feature[j].feature = -1;
   } else if (wk == bkey) { /* the lane that found it */

@@ -26,7 +26,7 @@
 
 namespace {
 
-using ps_split::beats;
+using ps_split::warp_best;
 using ps_split::Exact;
 using ps_split::Quant;
 
@@ -201,11 +201,7 @@ __global__ void __launch_bounds__(32)
   }
   double wg = best; /* the warp's first best: a total order, the same winner for any reduction tree */
   int wk = bkey;
-  for (int o = 16; o > 0; o >>= 1) {
-    double og = __shfl_xor_sync(0xffffffffu, wg, o);
-    int ok = __shfl_xor_sync(0xffffffffu, wk, o);
-    if (beats(og, ok, wg, wk)) wg = og, wk = ok;
-  }
+  warp_best(wg, wk);
   if (wk < 0) {
     if (lane == 0) per[j].feature = -1;
     return;

@@ -2,7 +2,8 @@
  * a bin's (g, h, rows) read from the exact histogram [bins][3] or from a
  * quantized one [bins][2] in the exact search's units (g = qg sg,
  * h = qh sh, rows = ps_gbdt_q_rows(qh, per): the host's widening), and the
- * total order of a warp's candidates. CUDA sources only. */
+ * total order of a warp's candidates and the warp's winner by it. CUDA
+ * sources only. */
 #ifndef PS_GBDT_SPLIT_HIST_H
 #define PS_GBDT_SPLIT_HIST_H
 #include <stdint.h>
@@ -18,6 +19,16 @@ __device__ __forceinline__ bool beats(double ga, int ka, double gb, int kb) {
   if (ka < 0) return false;
   if (ga != gb) return ga > gb;
   return ka < kb;
+}
+
+/* The warp's winner of its lanes' (gain, key) by beats: a total order, so
+ * every lane gets the same one whatever the reduction tree. */
+__device__ __forceinline__ void warp_best(double &g, int &k) {
+  for (int o = 16; o > 0; o >>= 1) {
+    double og = __shfl_xor_sync(0xffffffffu, g, o);
+    int ok = __shfl_xor_sync(0xffffffffu, k, o);
+    if (beats(og, ok, g, k)) g = og, k = ok;
+  }
 }
 
 /* A bin's (g, h, rows): the exact histogram [bins][3] ... */
