@@ -96,8 +96,8 @@ static void open_csr(ps_data_t *d) {
     ps_die_all(PS_EXIT_ERROR, "%s: /features_csr/indptr has %lld values (%lld rows) but /customer_id has %lld rows",
                path, (long long)(d->n + 1), (long long)d->n, (long long)idd[0]);
   ps_log("%s: CSR layout (/features_csr), %lld rows x %lld features, %lld stored values (density %.4f%%); "
-         "gbdt and --standardize scale logreg train and score (CPU) on the stored values; inspect, auto's folds, "
-         "score --explain and other models make rows dense a block at a time, segment its --columns", path, (long long)d->n, (long long)d->f, (long long)d->sp.nnz,
+         "gbdt and --standardize scale logreg train on the stored values, score (CPU, --explain too) every model "
+         "from them; inspect, auto's folds and other training make rows dense a block at a time, segment its --columns", path, (long long)d->n, (long long)d->f, (long long)d->sp.nnz,
          d->n > 0 ? 100.0 * (double)d->sp.nnz / ((double)d->n * (double)d->f) : 0.0);
 }
 

@@ -3,7 +3,8 @@
  * the same heads and features (each kind's datasets, read by its own
  * constructor) and /blend/logreg_weight [k]; head h's probability is the
  * sigmoid of w_h z_logreg + (1 - w_h) z_gbdt, both logits the CPU
- * scorers' doubles (so on the CPU whatever --device says). */
+ * scorers' doubles (so on the CPU whatever --device says); CSR rows by
+ * the parts' logits_csr, from the stored values. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -18,21 +19,42 @@ typedef struct {
   int64_t cap;
 } blend_scorer_t;
 
-static void predict(ps_scorer_t *s, const float *X, int64_t n, float *P) {
-  blend_scorer_t *b = s->impl;
-  size_t kn = (size_t)s->k * (size_t)n;
+/* Room for both parts' logits of n rows. */
+static void reserve(blend_scorer_t *b, int k, int64_t n) {
+  size_t kn = (size_t)k * (size_t)n;
   if (n > b->cap) {
     free(b->z);
     b->z = ps_malloc(sizeof(double) * 2 * (kn > 0 ? kn : 1));
     b->cap = n;
   }
-  b->lr->logits(b->lr, X, n, b->z);
-  b->gb->logits(b->gb, X, n, b->z + kn);
+}
+
+/* The parts' logits in b->z -> probabilities P [k][n]. */
+static void mix(const ps_scorer_t *s, const blend_scorer_t *b, int64_t n, float *P) {
+  size_t kn = (size_t)s->k * (size_t)n;
   for (int h = 0; h < s->k; h++)
     for (int64_t i = 0; i < n; i++) {
       size_t e = (size_t)h * (size_t)n + (size_t)i;
       P[e] = (float)ps_sigmoid(b->w[h] * b->z[e] + (1.0 - b->w[h]) * b->z[kn + e]);
     }
+}
+
+static void predict(ps_scorer_t *s, const float *X, int64_t n, float *P) {
+  blend_scorer_t *b = s->impl;
+  reserve(b, s->k, n);
+  b->lr->logits(b->lr, X, n, b->z);
+  b->gb->logits(b->gb, X, n, b->z + (size_t)s->k * (size_t)n);
+  mix(s, b, n, P);
+}
+
+/* CSR rows: each part's logits from the stored values (their dense bits), mixed as predict does. */
+static void predict_csr(ps_scorer_t *s, const int64_t *ptr, const int32_t *idx, const float *val, int64_t n,
+                        float *P) {
+  blend_scorer_t *b = s->impl;
+  reserve(b, s->k, n);
+  b->lr->logits_csr(b->lr, ptr, idx, val, n, b->z);
+  b->gb->logits_csr(b->gb, ptr, idx, val, n, b->z + (size_t)s->k * (size_t)n);
+  mix(s, b, n, P);
 }
 
 static void destroy(ps_scorer_t *s) {
@@ -65,6 +87,8 @@ ps_scorer_t *blend_scorer_open(ps_h5_t fid, const char *path, const char *device
   s->predict = predict;
   s->destroy = destroy;
   s->logits = NULL;
+  s->logits_csr = NULL;
+  s->predict_csr = b->lr->logits_csr && b->gb->logits_csr ? predict_csr : NULL;
   s->impl = b;
   return s;
 }

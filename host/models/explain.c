@@ -2,7 +2,6 @@
  * contributions (see explain.h). */
 #include "models/explain.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,21 +26,15 @@ void explainer_close(ps_explainer_t *e) {
   if (e) e->destroy(e);
 }
 
-/* Is (a, j) before (b, i) in the order: larger |value| first, then the lower feature. */
-static int before(double a, int64_t j, double b, int64_t i) {
-  double x = fabs(a), y = fabs(b);
-  return x > y || (x == y && j < i);
-}
-
 void explain_top(const double *phi, int64_t n, int64_t f, int top, int16_t *feat, float *val) {
   int64_t *idx = ps_malloc(sizeof(int64_t) * (size_t)(top > 0 ? top : 1));
   for (int64_t i = 0; i < n; i++) {
     const double *p = phi + (size_t)i * (size_t)f;
     int m = 0; /* idx[0..m): the best so far, in order (insertion: top is small) */
     for (int64_t j = 0; j < f; j++) {
-      if (m == top && !before(p[j], j, p[idx[m - 1]], idx[m - 1])) continue;
+      if (m == top && !explain_before(p[j], j, p[idx[m - 1]], idx[m - 1])) continue;
       int at = m < top ? m++ : top - 1;
-      while (at > 0 && before(p[j], j, p[idx[at - 1]], idx[at - 1])) {
+      while (at > 0 && explain_before(p[j], j, p[idx[at - 1]], idx[at - 1])) {
         idx[at] = idx[at - 1];
         at--;
       }

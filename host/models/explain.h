@@ -9,6 +9,7 @@
  * probabilities): refused. */
 #ifndef PS_EXPLAIN_H
 #define PS_EXPLAIN_H
+#include <math.h>
 #include <stdint.h>
 
 #include "io/h5.h"
@@ -24,6 +25,13 @@ struct ps_explainer {
   void (*contrib)(ps_explainer_t *e, int h, const float *X, int64_t n, double *phi);
   void (*destroy)(ps_explainer_t *e);
   void *impl;
+  /* Optional (NULL: score_explain_csr.c scatters CSR rows into dense tiles
+   * for contrib): head h's top N of CSR rows ptr [n+1] (any base), idx
+   * increasing in a row, a column not stored = 0.0, straight from the
+   * stored values -> feat/val [n][top]: explain_top's bits on contrib of
+   * the rows made dense. */
+  void (*top_csr)(ps_explainer_t *e, int h, const int64_t *ptr, const int32_t *idx, const float *val, int64_t n,
+                  int top, int16_t *feat, float *out);
 };
 
 /* Every rank reads the (small) model file; dies with one line naming it
@@ -33,6 +41,12 @@ void explainer_close(ps_explainer_t *e);
 /* One constructor per model kind. */
 ps_explainer_t *gbdt_explainer_open(ps_h5_t fid, const char *path, const char *device);
 ps_explainer_t *logreg_explainer_open(ps_h5_t fid, const char *path);
+
+/* Is (a, j) before (b, i) in explain_top's order: larger |value| first, then the lower feature. */
+static inline int explain_before(double a, int64_t j, double b, int64_t i) {
+  double x = fabs(a), y = fabs(b);
+  return x > y || (x == y && j < i);
+}
 
 /* For each row i of phi [n][f]: the `top` features of largest
  * |contribution| (ties: the lower feature), in that order, into

@@ -190,9 +190,9 @@ static void score_create(score_job_t *j) {
   score_explain_create(&j->x, j->fid, j->sc->targets, j->d.feature_names, j->n_all);
 }
 
-/* A CSR file's block (csr_pipe_read_packed): scored from the stored values
- * when the scorer can (NULL returned), else the dense rows (made dense
- * here if they came packed; --explain reads dense rows). */
+/* A CSR file's block (csr_pipe_read_packed): scored (and --explain'd) from
+ * the stored values when the scorer can (NULL returned), else the dense
+ * rows (made dense here if they came packed). */
 static const float *score_csr_block(score_job_t *j, ps_pipe_t *pipe, const ps_block_t *b, float *P) {
   ps_csr_block_t c;
   float *X;
@@ -206,9 +206,10 @@ static const float *score_csr_block(score_job_t *j, ps_pipe_t *pipe, const ps_bl
         i = c.n;
         break;
       }
-  if (j->sc->predict_csr && !j->o->explain) {
+  if (j->sc->predict_csr) {
     double tc = ps_now();
     j->sc->predict_csr(j->sc, c.ptr, c.idx, c.val, b->rows, P);
+    score_explain_block_csr(&j->x, c.ptr, c.idx, c.val, b->rows, b->out + 1 + (1 + j->U) * j->k);
     j->t_comp += ps_now() - tc;
     return NULL;
   }
@@ -241,7 +242,7 @@ static void score_block(score_job_t *j, ps_pipe_t *pipe, const ps_block_t *b, fl
     float *w = b->out[1 + k + h];
     for (int64_t i = 0; i < b->rows; i++) w[i] = (float)((double)pt[i] - (double)pc[i]);
   }
-  score_explain_block(&j->x, X, b->rows, b->out + 1 + (1 + j->U) * k);
+  if (X) score_explain_block(&j->x, X, b->rows, b->out + 1 + (1 + j->U) * k);
   memcpy(b->out[0], b->in[1], sizeof(int64_t) * (size_t)b->rows);
   j->t_comp += ps_now() - tc;
 }

@@ -80,6 +80,7 @@ void score_explain_close(score_explain_t *x) {
   h5_close(x->g);
   free(x->gh);
   free(x->phi);
+  free(x->tile);
   explainer_close(x->ex);
   x->top = 0;
 }

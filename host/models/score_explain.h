@@ -21,6 +21,7 @@ typedef struct {
   ps_h5_t g, *gh, *feat, *val; /* /explain, its groups and datasets [k] */
   double *phi;           /* one head's contributions of a block [rows][f] */
   int64_t cap;
+  float *tile;           /* CSR rows without the explainer's top_csr: a tile of them dense (score_explain_csr.c) */
 } score_explain_t;
 
 /* Collective: the explainer of the model; dies on an uplift model or N
@@ -33,5 +34,10 @@ void score_explain_reopen(score_explain_t *x, ps_h5_t fid, const char *file, cha
 int score_explain_cols(const score_explain_t *x, ps_pipe_col_t *out);
 /* A block's rows X [rows][f] -> out[2h] (int16 [rows][N]), out[2h+1] (float32 [rows][N]). */
 void score_explain_block(score_explain_t *x, const float *X, int64_t rows, void **out);
+/* The same from a block's CSR rows (ptr [rows+1] from 0; score_explain_csr.c):
+ * the explainer's top_csr, else tiles of the rows made dense for contrib;
+ * explain_top's output on the block made dense, bit for bit. */
+void score_explain_block_csr(score_explain_t *x, const int64_t *ptr, const int32_t *idx, const float *val,
+                             int64_t rows, void **out);
 void score_explain_close(score_explain_t *x);
 #endif

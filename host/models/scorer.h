@@ -32,6 +32,9 @@ struct ps_scorer {
    * stored = 0.0) -> P as predict, predict's bits on the rows made dense,
    * in work proportional to the stored values (score on a CSR file). */
   void (*predict_csr)(ps_scorer_t *s, const int64_t *ptr, const int32_t *idx, const float *val, int64_t n, float *P);
+  /* Optional (NULL: none): logits of CSR rows (as predict_csr takes them)
+   * -> Z as logits gives on the rows made dense, bit for bit (the blend). */
+  void (*logits_csr)(ps_scorer_t *s, const int64_t *ptr, const int32_t *idx, const float *val, int64_t n, double *Z);
 };
 
 void scorer_close(ps_scorer_t *s);

@@ -1,6 +1,7 @@
 /* uplift_scorer.c: the two-model uplift model (see uplift_scorer.h): its
  * writer, and the model as a scorer (scorer.h): predict writes
- * P(y|treated) for every head, then P(y|control). */
+ * P(y|treated) for every head, then P(y|control) (CSR rows: each model's
+ * predict_csr, where both have one). */
 #include "models/uplift_scorer.h"
 
 #include <stdlib.h>
@@ -68,6 +69,14 @@ static void up_predict(ps_scorer_t *s, const float *X, int64_t n, float *P) {
   u->c->predict(u->c, X, n, P + (size_t)k * (size_t)n);
 }
 
+/* CSR rows: each model from the stored values (their dense bits), where both can. */
+static void up_predict_csr(ps_scorer_t *s, const int64_t *ptr, const int32_t *idx, const float *val, int64_t n,
+                           float *P) {
+  uplift_scorer_t *u = s->impl;
+  u->t->predict_csr(u->t, ptr, idx, val, n, P);
+  u->c->predict_csr(u->c, ptr, idx, val, n, P + (size_t)s->k * (size_t)n);
+}
+
 static void up_destroy(ps_scorer_t *s) {
   uplift_scorer_t *u = s->impl;
   scorer_close(u->t);
@@ -116,6 +125,7 @@ ps_scorer_t *uplift_scorer_open(ps_h5_t fid, const char *path, const char *devic
   s->uplift = 1;
   s->predict = up_predict;
   s->destroy = up_destroy;
+  if (u->t->predict_csr && u->c->predict_csr) s->predict_csr = up_predict_csr;
   s->impl = u;
   free(tn);
   free(cn);

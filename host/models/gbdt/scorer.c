@@ -4,12 +4,14 @@
  * QuickScorer's form (predict_qs_cpu.c: trees of <= 32 leaves) or flattened
  * and walked (predict_flat_cpu.c), a block of rows at a time, the CPU
  * twin's bits -- then the sigmoid. CSR rows on the CPU: 64 rows at a time
- * scattered into a scratch kept zero and walked flat (predict_csr). */
+ * scattered into a scratch kept zero and walked flat (predict_csr), or by
+ * the twin for the blend's logits (logits_csr). */
 #include <stdlib.h>
 
 #include "common/psmath.h"
 #include "core/util.h"
 #include "gbdt/gbdt_cpu.h"
+#include "io/csr.h"
 #include "models/device.h"
 #include "models/gbdt/backend.h"
 #include "models/gbdt/model.h"
@@ -88,9 +90,9 @@ static void tile_scores(gbdt_scorer_t *g, const float *T, int64_t m, double *zt)
   }
 }
 
-static void predict_csr(ps_scorer_t *s, const int64_t *ptr, const int32_t *idx, const float *val, int64_t n,
-                        float *P) {
-  gbdt_scorer_t *g = s->impl;
+/* CSR rows' probabilities P (predict's walk) or, Z given, logits (gbdt_model_logits' walk), [k][n]. */
+static void csr_tiles(gbdt_scorer_t *g, const int64_t *ptr, const int32_t *idx, const float *val, int64_t n,
+                      float *P, double *Z) {
   size_t f = (size_t)g->m.f;
   if (!g->tile) {
     g->tile = ps_calloc(CSR_TILE * f, sizeof(float));
@@ -98,15 +100,29 @@ static void predict_csr(ps_scorer_t *s, const int64_t *ptr, const int32_t *idx, 
   }
   for (int64_t i0 = 0; i0 < n; i0 += CSR_TILE) {
     int64_t m = n - i0 < CSR_TILE ? n - i0 : CSR_TILE;
-    for (int64_t i = 0; i < m; i++)
-      for (int64_t p = ptr[i0 + i] - ptr[0]; p < ptr[i0 + i + 1] - ptr[0]; p++) g->tile[(size_t)i * f + (size_t)idx[p]] = val[p];
-    tile_scores(g, g->tile, m, g->zt);
-    for (int64_t i = 0; i < m; i++)
-      for (int64_t p = ptr[i0 + i] - ptr[0]; p < ptr[i0 + i + 1] - ptr[0]; p++) g->tile[(size_t)i * f + (size_t)idx[p]] = 0.0f;
+    csr_tile_put(g->tile, (int64_t)f, ptr, idx, val, i0, m);
+    if (Z) gbdt_model_logits(&g->m, g->tile, m, g->zt);
+    else tile_scores(g, g->tile, m, g->zt);
+    csr_tile_put(g->tile, (int64_t)f, ptr, idx, NULL, i0, m);
     for (int h = 0; h < g->m.k; h++)
-      for (int64_t i = 0; i < m; i++)
-        P[(size_t)h * (size_t)n + (size_t)(i0 + i)] = (float)ps_sigmoid(g->zt[(size_t)h * (size_t)m + (size_t)i]);
+      for (int64_t i = 0; i < m; i++) {
+        size_t e = (size_t)h * (size_t)n + (size_t)(i0 + i);
+        double z = g->zt[(size_t)h * (size_t)m + (size_t)i];
+        if (Z) Z[e] = z;
+        else P[e] = (float)ps_sigmoid(z);
+      }
   }
+}
+
+static void predict_csr(ps_scorer_t *s, const int64_t *ptr, const int32_t *idx, const float *val, int64_t n,
+                        float *P) {
+  csr_tiles(s->impl, ptr, idx, val, n, P, NULL);
+}
+
+/* The blend's logits of CSR rows: gbdt_model_logits' bits on the rows made dense. */
+static void logits_csr(ps_scorer_t *s, const int64_t *ptr, const int32_t *idx, const float *val, int64_t n,
+                       double *Z) {
+  csr_tiles(s->impl, ptr, idx, val, n, NULL, Z);
 }
 
 static void logits(ps_scorer_t *s, const float *X, int64_t n, double *Z) {
@@ -199,6 +215,7 @@ ps_scorer_t *gbdt_scorer_open(ps_h5_t fid, const char *path, const char *device)
   s->destroy = destroy;
   s->logits = logits;
   if (!cuda) s->predict_csr = predict_csr; /* on the device: the rows go up dense */
+  s->logits_csr = logits_csr; /* logits are the CPU's whatever the device */
   s->impl = g;
   return s;
 }
