@@ -37,7 +37,8 @@ void ps_score_csr_cpu(const int64_t *ptr, const int32_t *idx, const float *val, 
  * centred column's zero standardizes to -mean * scale, so these rows are
  * built dense a tile at a time (the standardized zero row, the stored
  * values' columns over it) and summed by the dense twin: bitwise
- * ps_logits_raw_cpu / ps_score_raw_cpu over the rows made dense. */
+ * ps_logits_raw_cpu / ps_score_raw_cpu over the rows made dense (the
+ * probabilities mostly without the tiles: a proved rounding bound). */
 typedef struct {
   int64_t f, c; /* input and model columns */
   const int64_t *src;
@@ -45,17 +46,20 @@ typedef struct {
   const double *mean, *scale; /* the model's columns, as logreg_cpu.h's raw scoring takes them */
   float *zrow;                /* [c] the all-zero row standardized */
   int64_t *first, *col;       /* input q's model columns: col[first[q] .. first[q+1]), increasing */
+  double slack;               /* 1 (init): the folded sum's error bound as proved; tests widen it */
 } ps_std_csr_t;
 void ps_std_csr_init(ps_std_csr_t *t, int64_t f, int64_t c, const int64_t *src, const uint8_t *kind,
                      const double *mean, const double *scale);
 void ps_std_csr_free(ps_std_csr_t *t);
 /* One row's standardized model columns o [c]: the float32 values the dense twin makes of the row. */
 void ps_std_csr_row(const ps_std_csr_t *t, const int32_t *idx, const float *val, int64_t nnz, float *o);
-/* Rows ptr [n+1] (any base): logits Z / probabilities P [h*n + i]. */
+/* Rows ptr [n+1] (any base): logits Z [h*n + i] (the tiles: O(c) a row). */
 void ps_logits_csr_raw_cpu(const ps_std_csr_t *t, const int64_t *ptr, const int32_t *idx, const float *val,
                            int64_t n, int k, const double *theta, double *Z);
-void ps_score_csr_raw_cpu(const ps_std_csr_t *t, const int64_t *ptr, const int32_t *idx, const float *val, int64_t n,
-                          int k, const double *theta, float *P);
+/* Probabilities P [h*n + i]: a row's float32 from the folded sum (O(stored values)) where a rounding bound
+ * proves it the dense sum's, else by the tiles. Returns the rows that took the tiles. */
+int64_t ps_score_csr_raw_cpu(const ps_std_csr_t *t, const int64_t *ptr, const int32_t *idx, const float *val,
+                             int64_t n, int k, const double *theta, float *P);
 
 #ifdef __cplusplus
 }
