@@ -119,3 +119,34 @@ def test_explain_csr_same_bytes_as_dense(pair, models, tmp_path, kind):
         log = score(p, csr, models[kind], s, "--block-rows", br, "--explain", 5)
         assert SPARSE_LOG in log, log
         assert contents(s) == want, (p, br)
+
+
+def test_explain_csr_nan_contribution_as_dense(pair, models, tmp_path):
+    """A zero weight times a value whose standardization overflows float32 (inf)
+    is a NaN contribution: no order, so explain_csr.c ranks that row as
+    explain_top does on the dense row; the scores (NaN) too."""
+    dense, _ = pair
+    model = str(tmp_path / "m.h5")
+    with h5py.File(models["center"]) as a, h5py.File(model, "w") as o:
+        for k in a:
+            a.copy(a[k], o, k)
+        for k, v in a.attrs.items():
+            o.attrs[k] = v
+        j = int(np.argmax(o["standardize/scale"][:5]))  # a low feature: its NaN gets into explain_top's list
+        assert o["standardize/scale"][j] > 1.0  # 3e38 standardizes past float32's range
+        w = o["weights"][:]
+        w[j, 0] = 0.0
+        o["weights"][...] = w
+    with h5py.File(dense) as f:
+        X, ids, names = f["/features"][:], f["/customer_id"][:], f["/feature_names"][:]
+    X[::97, j] = 3e38
+    data = (write_dense(str(tmp_path / "d.h5"), X, ids, names, {}),
+            write_csr(str(tmp_path / "c.h5"), sp.csr_matrix(X), ids, names, {}))
+    got = []
+    for p, d in ((1, data[0]), (1, data[1]), (3, data[1])):
+        s = str(tmp_path / f"s{len(got)}.h5")
+        score(p, d, model, s, "--explain", 6, "--quiet")
+        got.append(contents(s))
+    with h5py.File(str(tmp_path / "s0.h5")) as f:
+        assert np.isnan(f["/scores/buy"][::97]).all() and np.isnan(f["/explain/buy/value"][()]).any()
+    assert got[1] == got[0] and got[2] == got[0]
