@@ -1,9 +1,9 @@
 """score, eval, offers and export on CSR inputs (issue 30): `score` reads a
 CSR file's blocks sparse (8 bytes a stored value and 8 a row, io/csr.h)
-and scores gbdt models (trees walked on the stored values) and logreg
-models of --standardize scale (sparse dot products) without making rows
-dense; other models, --explain and blocks too dense to pack are made dense
-a block at a time. Every path writes the dense file's scores byte for
+and scores gbdt models (trees walked on the stored values), logreg models
+of --standardize scale (sparse dot products) and the others
+(test_csr_score_models.py) without making rows dense; blocks too dense to
+pack are made dense a block at a time. Every path writes the dense file's scores byte for
 byte, P = 1 and 3; eval, offers and export then give the dense run's
 outputs. --nonfinite reject names the same row and column."""
 import json
