@@ -105,27 +105,34 @@ __device__ __forceinline__ void step(const char *sb, uint32_t r4, uint32_t base,
   if (a) e = *(const ph_ent_t *)(sb + q);
 }
 
-/* Row r (its keys in column r of the key tile) through the staged batch's nt trees,
- * two at a time, each its depth in steps after its root (the table entry
- * holds depth + 1), the deeper one's last steps alone; the leaves added in
- * tree order. */
+/* A pair of consecutive trees as the host prepared it (16 bytes, one LDS.128
+ * for the whole warp): the byte offsets of their spans (each root is its
+ * span's first entry), their span masks (a | b << 16) and their step counts
+ * (steps with both chains | a alone << 8 | b alone << 16 | b present << 24). */
+struct __align__(16) ph_pair_t {
+  uint32_t a, b, m, n;
+};
+
+/* Row r (its keys in column r of the key tile) through the staged batch's
+ * pairs of trees: both chains for the shallower tree's depth, then the
+ * deeper one's last steps alone; the leaves added in tree order. */
 template <int R>
-__device__ __forceinline__ double walk(const char *sb, const ph_ent_t *tab, int nt, uint32_t r4, double s) {
-  for (int t = 0; t < nt; t += 2) {
-    const ph_ent_t a = tab[t], b = t + 1 < nt ? tab[t + 1] : ent(a.x, 0); /* past the end: no steps */
-    ph_ent_t ea = *(const ph_ent_t *)(sb + a.x), eb = *(const ph_ent_t *)(sb + b.x); /* the roots */
-    if (t + 1 >= nt) eb = ent(0xffffffffu, LEAF);
-    const uint32_t ma = a.y & 0xffffu, mb = b.y & 0xffffu;
-    const int na = (int)(a.y >> 16) - 1, nb = max((int)(b.y >> 16) - 1, 0), both = min(na, nb);
-    uint32_t ka = 0, kb = 0;
-    for (int i = 0; i < both; i++) {
-      step<R>(sb, r4, a.x, ma, ea, ka);
-      step<R>(sb, r4, b.x, mb, eb, kb);
+__device__ __forceinline__ double walk(const char *sb, const ph_pair_t *tab, int np, uint32_t r4, double s) {
+  uint32_t ka = 0, kb = 0; /* the last keys read (a lane at its leaf never goes right, whatever they hold) */
+  for (int t = 0; t < np; t++) {
+    const ph_pair_t p = tab[t];
+    ph_ent_t ea = *(const ph_ent_t *)(sb + p.a), eb = *(const ph_ent_t *)(sb + p.b); /* the roots */
+    const uint32_t ma = p.m & 0xffffu, mb = p.m >> 16;
+    for (int i = p.n & 0xff; i > 0; i--) {
+      step<R>(sb, r4, p.a, ma, ea, ka);
+      step<R>(sb, r4, p.b, mb, eb, kb);
     }
-    for (int i = both; i < na; i++) step<R>(sb, r4, a.x, ma, ea, ka); /* the deeper tree alone */
-    for (int i = both; i < nb; i++) step<R>(sb, r4, b.x, mb, eb, kb);
+#pragma unroll 1 /* 1.9 steps a pair on average: a remainder ladder would cost more than the loop's 3 */
+    for (int i = p.n >> 8 & 0xff; i > 0; i--) step<R>(sb, r4, p.a, ma, ea, ka); /* the deeper tree alone */
+#pragma unroll 1
+    for (int i = p.n >> 16 & 0xff; i > 0; i--) step<R>(sb, r4, p.b, mb, eb, kb);
     s += *(const double *)(sb + (ea.y & ~LEAF));
-    if (t + 1 < nt) s += *(const double *)(sb + (eb.y & ~LEAF));
+    if (p.n >> 24) s += *(const double *)(sb + (eb.y & ~LEAF));
   }
   return s;
 }
@@ -168,7 +175,7 @@ __global__ void __launch_bounds__(R, 1) predict_heads_kernel(const ph_forests_t 
           held = b;
           __syncthreads();
         }
-        if (mine) s = walk<R>(sb, (const ph_ent_t *)(sb + bt.table), bt.t1 - bt.t0, 4u * r, s);
+        if (mine) s = walk<R>(sb, (const ph_pair_t *)(sb + bt.table), (bt.t1 - bt.t0 + 1) / 2, 4u * r, s);
       }
       if (mine) z[h * ldz + i0 + r] = s;
     }
@@ -216,26 +223,40 @@ bool pack_tree(const ps_forest_view_t *v, int32_t t, packing_t &pk) {
     child += 2;
   }
   for (int64_t l = 0; l < nl; l++) pk.val.push_back(v->leaf_value[lb + l]);
-  pk.tab.push_back(ent(base, (uint32_t)(depth + 1) << 16 | ((span - 1) & ~7u)));
+  pk.tab.push_back(ent(base, (uint32_t)depth << 16 | ((span - 1) & ~7u))); /* depth <= 127: <= 128 leaves */
   return true;
 }
 
-/* The batch's bytes: entries, values, table (fixing the leaves' value offsets); 0 when empty. */
-size_t batch_bytes(const packing_t &pk) { return (pk.ent.size() + pk.val.size() + pk.tab.size()) * 8; }
+/* The batch's bytes: entries, values, a 16-byte aligned pair table (fixing the leaves' value offsets at close). */
+size_t batch_bytes(const packing_t &pk) { return (pk.ent.size() + pk.val.size() + 1 + (pk.tab.size() + 1) / 2 * 2) * 8; }
+
+/* Trees a (and b, when there is one) of the batch as a pair-table entry
+ * (ph_pair_t: two 8-byte words): both chains step min(depth a, depth b)
+ * times, then the deeper one alone; an absent b is read at a's root, never
+ * stepped nor added. */
+void pair_words(const ph_ent_t a, const ph_ent_t *b, std::vector<ph_ent_t> &blob) {
+  const uint32_t da = a.y >> 16, db = b ? b->y >> 16 : 0, both = da < db ? da : db;
+  blob.push_back(ent(a.x, b ? b->x : a.x));
+  blob.push_back(ent((a.y & 0xffffu) | (b ? b->y & 0xffffu : 0) << 16,
+                     both | (da - both) << 8 | (db - both) << 16 | (b ? 1u : 0u) << 24));
+}
 
 void close_batch(packing_t &pk, int32_t t1, std::vector<ph_ent_t> &blob, std::vector<ph_batch_t> &batch) {
   if (pk.tab.empty()) return;
   const uint32_t vbase = (uint32_t)pk.ent.size() * 8;
   for (size_t e : pk.leaves) pk.ent[e].y = LEAF | (vbase + 8 * pk.ent[e].y);
-  const ph_batch_t b = {.t0 = pk.t0, .t1 = t1, .word = (int32_t)blob.size(), .n = (int32_t)(batch_bytes(pk) / 8),
-                       .table = (int32_t)(vbase + 8 * pk.val.size()), .pad = 0};
+  const size_t w0 = blob.size();
   blob.insert(blob.end(), pk.ent.begin(), pk.ent.end());
   for (double x : pk.val) {
     ph_ent_t u;
     memcpy(&u, &x, 8);
     blob.push_back(u);
   }
-  blob.insert(blob.end(), pk.tab.begin(), pk.tab.end());
+  if ((blob.size() - w0) % 2) blob.push_back(ent(0, 0)); /* the pair table 16-byte aligned in shared memory */
+  const int32_t table = (int32_t)(blob.size() - w0) * 8;
+  for (size_t t = 0; t < pk.tab.size(); t += 2) pair_words(pk.tab[t], t + 1 < pk.tab.size() ? &pk.tab[t + 1] : NULL, blob);
+  const ph_batch_t b = {.t0 = pk.t0, .t1 = t1, .word = (int32_t)w0, .n = (int32_t)(blob.size() - w0), .table = table,
+                       .pad = 0};
   batch.push_back(b);
   pk = packing_t{};
   pk.t0 = t1;
