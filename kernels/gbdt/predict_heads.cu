@@ -85,6 +85,16 @@ __host__ __device__ __forceinline__ uint32_t key(float v) {
   return u ^ ((uint32_t)((int32_t)u >> 31) | 0x80000000u);
 }
 
+/* A row value's key as staged: key() without making -0 +0 (one FADD a value
+ * less). Both zeros still decide alike: thresholds are keys of +0 for -0, so
+ * no threshold key lies between key(-0) = 0x7fffffff and key(+0) = 0x80000000. */
+__device__ __forceinline__ uint32_t row_key(float v) {
+  uint32_t u;
+  memcpy(&u, &v, 4);
+  const uint32_t k = u ^ ((uint32_t)((int32_t)u >> 31) | 0x80000000u);
+  return v != v ? 0xffffffffu : k;
+}
+
 /* The one decision (predict_cpu.c's leaf_raw): right iff key + d > threshold key + d, d the default bit. */
 __device__ __forceinline__ bool go_right(uint32_t k, ph_ent_t e) { return k + (e.y >> 31) > e.x; }
 
@@ -137,7 +147,7 @@ __device__ __forceinline__ double walk(const char *sb, const ph_pair_t *tab, int
   return s;
 }
 
-/* Row `row` of X [n][f] as keys into column r of the tile xk [f][R]: the
+/* Row `row` of X [n][f] as keys (row_key) into column r of the tile xk [f][R]: the
  * thread's own row (16-byte loads when rows are 16-byte aligned; each 4 keys
  * to 4 feature rows of the tile, the lanes' columns in distinct banks). */
 template <int R>
@@ -147,9 +157,10 @@ __device__ __forceinline__ void stage_keys(const float *__restrict__ X, int64_t 
   if (f % 4 == 0 && (uintptr_t)X % 16 == 0)
     for (; j < f; j += 4) {
       const ph_f4_t v = *(const ph_f4_t *)(x + j);
-      xk[j * R] = key(v.x), xk[(j + 1) * R] = key(v.y), xk[(j + 2) * R] = key(v.z), xk[(j + 3) * R] = key(v.w);
+      xk[j * R] = row_key(v.x), xk[(j + 1) * R] = row_key(v.y), xk[(j + 2) * R] = row_key(v.z);
+      xk[(j + 3) * R] = row_key(v.w);
     }
-  for (; j < f; j++) xk[j * R] = key(__ldg(x + j));
+  for (; j < f; j++) xk[j * R] = row_key(__ldg(x + j));
 }
 
 template <int R>
