@@ -10,7 +10,14 @@ under the 32-bank model (a load takes as many wavefronts as the most
 distinct 4-byte words any one bank must deliver to the warp's active
 lanes): the 8-byte nodes, the staged row values (row-major, odd stride), the
 leaf values; and the same values read from a transposed tile ([feature][row],
-one wavefront).
+one wavefront). For predict_heads.cu's walk now (issue 28, branch gpupred2):
+the shared wavefronts of its entry loads in the level-order layout with the
+lanes at their leaves predicated off (as the kernel does) and, for
+comparison, re-reading their leaf (a leaf as a self-loop, no leaf test);
+the steps of an early exit when every lane of the warp is at its leaf,
+checked every U steps; and its warp instructions a tree from the SASS
+counts of predict_heads_kernel<512> (PAIR_SASS, read at branch gpupred2's
+commit; scripts/sass_check.sh prints the loops they come from).
   usage: scripts/predict_paths.py MODEL.h5 DATA.h5 [ROWS (default 65536)]"""
 import sys
 
@@ -53,6 +60,87 @@ def depth(t, b, nn):
             else:
                 md = max(md, d[q] + 1)
     return md
+
+
+# predict_heads_kernel<512>'s pair walk in warp instructions (cuobjdump, nvcc 13, sm_90): a pair's head (pair
+# table LDS.128, two roots, masks) 9; the two-chain loop: 7 to enter, a remainder ladder of 21 / 40 / 57 for
+# both % 4 = 1 / 2 / 3 pair steps, 68 a 4-step iteration; the lone loops: 6 (+1 when b has steps), 11 a step;
+# leaves added and the loop 8. Staging: 98 instructions a 16 values (LDG.E.128, row_key, STS).
+PAIR_SASS = {'head': 9, 'enter': 7, 'ladder': (0, 21, 40, 57), 'iter4': 68, 'lone_head': 6, 'lone': 11, 'tail': 8,
+             'stage16': 98}
+
+
+def pair_instructions(da, db):
+    """warp instructions of one pair of trees of depths da, db (the host's pair table: both, then the deeper alone)"""
+    c, P = min(da, db), PAIR_SASS
+    both = 0 if c == 0 else P['enter'] + P['ladder'][c % 4] + (P['iter4'] * (c // 4))
+    alone = P['lone_head'] + P['lone'] * (da - c) + (1 + P['lone'] * (db - c) if db > c else 0)
+    return P['head'] + both + alone + P['tail']
+
+
+def level_positions(t, b, nn):
+    """node index (>= 0) or ~leaf -> its entry's index in pack_tree's level order (siblings adjacent)"""
+    order = [0 if nn > 0 else ~0]
+    for o in order:
+        if o >= 0:
+            order += [int(t['left'][b + o]), int(t['right'][b + o])]
+    return {o: i for i, o in enumerate(order)}
+
+
+def entry_wavefronts(pos, act, W):
+    """8-byte entry loads: (warps) wavefronts, entries in slots of 16 (128 B), inactive lanes -1"""
+    p = np.where(act, pos, -1).reshape(W, 32)
+    s = np.sort(p, 1)
+    d = np.ones_like(s, bool)
+    d[:, 1:] = s[:, 1:] != s[:, :-1]
+    d &= s >= 0
+    b = (s % 16) + 16 * np.arange(W)[:, None]
+    return np.bincount(b[d], minlength=16 * W).reshape(-1, 16).max(1)
+
+
+def walk_now(t, X):
+    """per tree: entry and key wavefronts a warp (lanes at leaves predicated off / re-reading their leaf), the
+    early exit's steps at U = 1, 2, 4, and the pair walk's warp instructions"""
+    n = X.shape[0]
+    W = n // 32
+    no = t['node_offset']
+    ntree = len(no) - 1
+    acc = {}
+    deps = []
+    for k in range(ntree):
+        b, nn = int(no[k]), int(no[k + 1] - no[k])
+        steps, leaf = walk(t, b, X)
+        pos = level_positions(t, b, nn)
+        plen = (steps >= 0).sum(1)
+        dep = depth(t, b, nn)
+        deps.append(dep)
+        P = np.zeros((dep + 1, n), np.int64)  # the entry a lane reads at each step (its leaf once there)
+        for s in range(dep + 1):
+            if s < steps.shape[1]:
+                q = steps[:, s]
+                P[s] = np.where(q >= 0, [pos.get(int(v), 0) for v in q], 0)
+            nxt = steps[:, s + 1] if s + 1 < steps.shape[1] else np.full(n, -1)
+            at_leaf = plen <= s
+            P[s] = np.where(at_leaf, [pos[~int(l)] for l in leaf], P[s])
+        wm = plen.reshape(W, 32).max(1)
+        for s in range(1, dep + 1):
+            a = plen >= s  # the lane reads a child entry at step s
+            acc['pred'] = acc.get('pred', 0) + entry_wavefronts(P[s], a, W).sum()
+            acc['self'] = acc.get('self', 0) + entry_wavefronts(P[s], np.ones(n, bool), W).sum()
+            acc['key'] = acc.get('key', 0) + a.reshape(W, 32).any(1).sum()
+        for U in (1, 2, 4):
+            acc['exit%d' % U] = acc.get('exit%d' % U, 0) + np.minimum(-(-wm // U) * U, dep).sum()
+    per = W * ntree
+    ins = sum(pair_instructions(deps[k], deps[k + 1] if k + 1 < ntree else 0) for k in range(0, ntree, 2)) / ntree
+    f = X.shape[1]
+    stage = PAIR_SASS['stage16'] * f / 16 / ntree
+    print('  now: entry wavefronts a warp and tree %.2f (lanes at leaves predicated off), %.2f (re-reading their leaf); '
+          'keys %.2f' % (acc['pred'] / per, acc['self'] / per, acc['key'] / per))
+    print('  now: early exit (every lane at its leaf, checked every U steps): steps a tree %.2f / %.2f / %.2f '
+          '(U = 1 / 2 / 4) against depth %.2f' % (acc['exit1'] / per, acc['exit2'] / per, acc['exit4'] / per,
+                                                  np.mean(deps)))
+    print('  now: pair walk %.1f warp instructions a tree + staging %.2f (F = %d, %d trees) = %.1f' %
+          (ins, stage, f, ntree, ins + stage))
 
 
 def head_stats(name, t, X):
@@ -117,6 +205,7 @@ def main():
     for name in m['trees']:
         t = {k: m['trees'][name][k][:] for k in m['trees'][name]}
         head_stats(name, t, X)
+        walk_now(t, X[:X.shape[0] // 32 * 32])
 
 
 if __name__ == '__main__':
