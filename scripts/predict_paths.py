@@ -15,9 +15,10 @@ the shared wavefronts of its entry loads in the level-order layout with the
 lanes at their leaves predicated off (as the kernel does) and, for
 comparison, re-reading their leaf (a leaf as a self-loop, no leaf test);
 the steps of an early exit when every lane of the warp is at its leaf,
-checked every U steps; and its warp instructions a tree from the SASS
-counts of predict_heads_kernel<512> (PAIR_SASS, read at branch gpupred2's
-commit; scripts/sass_check.sh prints the loops they come from).
+checked every U steps; and its warp instructions a tree (two trees walked
+at once until one ends in the warp, then the other alone, by votes) from
+the SASS counts of predict_heads_kernel<512> (PAIR_SASS, read at branch
+gpupred2's commit; scripts/sass_check.sh prints the loops they come from).
   usage: scripts/predict_paths.py MODEL.h5 DATA.h5 [ROWS (default 65536)]"""
 import sys
 
@@ -63,19 +64,19 @@ def depth(t, b, nn):
 
 
 # predict_heads_kernel<512>'s pair walk in warp instructions (cuobjdump, nvcc 13, sm_90): a pair's head (pair
-# table LDS.128, two roots, masks) 9; the two-chain loop: 7 to enter, a remainder ladder of 21 / 40 / 57 for
-# both % 4 = 1 / 2 / 3 pair steps, 68 a 4-step iteration; the lone loops: 6 (+1 when b has steps), 11 a step;
-# leaves added and the loop 8. Staging: 98 instructions a 16 values (LDG.E.128, row_key, STS).
-PAIR_SASS = {'head': 9, 'enter': 7, 'ladder': (0, 21, 40, 57), 'iter4': 68, 'lone_head': 6, 'lone': 11, 'tail': 8,
-             'stage16': 98}
+# table LDS.128, two roots, masks) 10; the two-chain loop 71 an iteration of 4 steps of each chain and two votes,
+# run until one tree has every lane of the warp at its leaf (at least once); the two lone-loop tests 2; a lone loop
+# 21 an iteration of 2 steps and a vote; leaves added and the loop 8. Staging: 98 instructions a 16 values
+# (LDG.E.128, row_key, STS).
+PAIR_SASS = {'head': 10, 'iter4': 71, 'tests': 2, 'iter2': 21, 'tail': 8, 'stage16': 98}
 
 
-def pair_instructions(da, db):
-    """warp instructions of one pair of trees of depths da, db (the host's pair table: both, then the deeper alone)"""
-    c, P = min(da, db), PAIR_SASS
-    both = 0 if c == 0 else P['enter'] + P['ladder'][c % 4] + (P['iter4'] * (c // 4))
-    alone = P['lone_head'] + P['lone'] * (da - c) + (1 + P['lone'] * (db - c) if db > c else 0)
-    return P['head'] + both + alone + P['tail']
+def pair_instructions(wa, wb):
+    """warp instructions of one pair of trees, per warp: wa, wb the steps its deepest row needs in each"""
+    P = PAIR_SASS
+    t = np.maximum(-(-np.minimum(wa, wb) // 4) * 4, 4)  # both chains, 4 steps an iteration
+    lone = -(-np.maximum(np.maximum(wa, wb) - t, 0) // 2) * 2
+    return P['head'] + P['iter4'] * t // 4 + P['tests'] + P['iter2'] * lone // 2 + P['tail']
 
 
 def level_positions(t, b, nn):
@@ -106,7 +107,7 @@ def walk_now(t, X):
     no = t['node_offset']
     ntree = len(no) - 1
     acc = {}
-    deps = []
+    deps, wms = [], []
     for k in range(ntree):
         b, nn = int(no[k]), int(no[k + 1] - no[k])
         steps, leaf = walk(t, b, X)
@@ -114,15 +115,15 @@ def walk_now(t, X):
         plen = (steps >= 0).sum(1)
         dep = depth(t, b, nn)
         deps.append(dep)
+        pn = np.array([pos[q] for q in range(nn)] or [0])  # node -> entry, leaf -> entry
+        pl = np.array([pos[~q] for q in range(nn + 1)])
         P = np.zeros((dep + 1, n), np.int64)  # the entry a lane reads at each step (its leaf once there)
         for s in range(dep + 1):
             if s < steps.shape[1]:
-                q = steps[:, s]
-                P[s] = np.where(q >= 0, [pos.get(int(v), 0) for v in q], 0)
-            nxt = steps[:, s + 1] if s + 1 < steps.shape[1] else np.full(n, -1)
-            at_leaf = plen <= s
-            P[s] = np.where(at_leaf, [pos[~int(l)] for l in leaf], P[s])
+                P[s] = pn[np.maximum(steps[:, s], 0)]
+            P[s] = np.where(plen <= s, pl[leaf], P[s])
         wm = plen.reshape(W, 32).max(1)
+        wms.append(wm)
         for s in range(1, dep + 1):
             a = plen >= s  # the lane reads a child entry at step s
             acc['pred'] = acc.get('pred', 0) + entry_wavefronts(P[s], a, W).sum()
@@ -131,11 +132,12 @@ def walk_now(t, X):
         for U in (1, 2, 4):
             acc['exit%d' % U] = acc.get('exit%d' % U, 0) + np.minimum(-(-wm // U) * U, dep).sum()
     per = W * ntree
-    ins = sum(pair_instructions(deps[k], deps[k + 1] if k + 1 < ntree else 0) for k in range(0, ntree, 2)) / ntree
+    ins = sum(pair_instructions(wms[k], wms[k + 1] if k + 1 < ntree else np.zeros(W, int)).mean()
+              for k in range(0, ntree, 2)) / ntree
     f = X.shape[1]
     stage = PAIR_SASS['stage16'] * f / 16 / ntree
-    print('  now: entry wavefronts a warp and tree %.2f (lanes at leaves predicated off), %.2f (re-reading their leaf); '
-          'keys %.2f' % (acc['pred'] / per, acc['self'] / per, acc['key'] / per))
+    print('  now: entry wavefronts a warp and tree %.2f (lanes at leaves predicated off), %.2f (re-reading '
+          'their leaf); keys %.2f' % (acc['pred'] / per, acc['self'] / per, acc['key'] / per))
     print('  now: early exit (every lane at its leaf, checked every U steps): steps a tree %.2f / %.2f / %.2f '
           '(U = 1 / 2 / 4) against depth %.2f' % (acc['exit1'] / per, acc['exit2'] / per, acc['exit4'] / per,
                                                   np.mean(deps)))
