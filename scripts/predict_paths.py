@@ -10,7 +10,15 @@ under the 32-bank model (a load takes as many wavefronts as the most
 distinct 4-byte words any one bank must deliver to the warp's active
 lanes): the 8-byte nodes, the staged row values (row-major, odd stride), the
 leaf values; and the same values read from a transposed tile ([feature][row],
-one wavefront).
+one wavefront). For predict_heads.cu's walk now (issue 28, branch gpupred2):
+the shared wavefronts of its entry loads in the level-order layout with the
+lanes at their leaves predicated off (as the kernel does) and, for
+comparison, re-reading their leaf (a leaf as a self-loop, no leaf test);
+the steps of an early exit when every lane of the warp is at its leaf,
+checked every U steps; and its warp instructions a tree (two trees walked
+at once until one ends in the warp, then the other alone, by votes) from
+the SASS counts of predict_heads_kernel<512> (PAIR_SASS, read at branch
+gpupred2's commit; scripts/sass_check.sh prints the loops they come from).
   usage: scripts/predict_paths.py MODEL.h5 DATA.h5 [ROWS (default 65536)]"""
 import sys
 
@@ -53,6 +61,88 @@ def depth(t, b, nn):
             else:
                 md = max(md, d[q] + 1)
     return md
+
+
+# predict_heads_kernel<512>'s pair walk in warp instructions (cuobjdump, nvcc 13, sm_90): a pair's head (pair
+# table LDS.128, two roots, masks) 10; the two-chain loop 71 an iteration of 4 steps of each chain and two votes,
+# run until one tree has every lane of the warp at its leaf (at least once); the two lone-loop tests 2; a lone loop
+# 21 an iteration of 2 steps and a vote; leaves added and the loop 8. Staging: 98 instructions a 16 values
+# (LDG.E.128, row_key, STS).
+PAIR_SASS = {'head': 10, 'iter4': 71, 'tests': 2, 'iter2': 21, 'tail': 8, 'stage16': 98}
+
+
+def pair_instructions(wa, wb):
+    """warp instructions of one pair of trees, per warp: wa, wb the steps its deepest row needs in each"""
+    P = PAIR_SASS
+    t = np.maximum(-(-np.minimum(wa, wb) // 4) * 4, 4)  # both chains, 4 steps an iteration
+    lone = -(-np.maximum(np.maximum(wa, wb) - t, 0) // 2) * 2
+    return P['head'] + P['iter4'] * t // 4 + P['tests'] + P['iter2'] * lone // 2 + P['tail']
+
+
+def level_positions(t, b, nn):
+    """node index (>= 0) or ~leaf -> its entry's index in pack_tree's level order (siblings adjacent)"""
+    order = [0 if nn > 0 else ~0]
+    for o in order:
+        if o >= 0:
+            order += [int(t['left'][b + o]), int(t['right'][b + o])]
+    return {o: i for i, o in enumerate(order)}
+
+
+def entry_wavefronts(pos, act, W):
+    """8-byte entry loads: (warps) wavefronts, entries in slots of 16 (128 B), inactive lanes -1"""
+    p = np.where(act, pos, -1).reshape(W, 32)
+    s = np.sort(p, 1)
+    d = np.ones_like(s, bool)
+    d[:, 1:] = s[:, 1:] != s[:, :-1]
+    d &= s >= 0
+    b = (s % 16) + 16 * np.arange(W)[:, None]
+    return np.bincount(b[d], minlength=16 * W).reshape(-1, 16).max(1)
+
+
+def walk_now(t, X):
+    """per tree: entry and key wavefronts a warp (lanes at leaves predicated off / re-reading their leaf), the
+    early exit's steps at U = 1, 2, 4, and the pair walk's warp instructions"""
+    n = X.shape[0]
+    W = n // 32
+    no = t['node_offset']
+    ntree = len(no) - 1
+    acc = {}
+    deps, wms = [], []
+    for k in range(ntree):
+        b, nn = int(no[k]), int(no[k + 1] - no[k])
+        steps, leaf = walk(t, b, X)
+        pos = level_positions(t, b, nn)
+        plen = (steps >= 0).sum(1)
+        dep = depth(t, b, nn)
+        deps.append(dep)
+        pn = np.array([pos[q] for q in range(nn)] or [0])  # node -> entry, leaf -> entry
+        pl = np.array([pos[~q] for q in range(nn + 1)])
+        P = np.zeros((dep + 1, n), np.int64)  # the entry a lane reads at each step (its leaf once there)
+        for s in range(dep + 1):
+            if s < steps.shape[1]:
+                P[s] = pn[np.maximum(steps[:, s], 0)]
+            P[s] = np.where(plen <= s, pl[leaf], P[s])
+        wm = plen.reshape(W, 32).max(1)
+        wms.append(wm)
+        for s in range(1, dep + 1):
+            a = plen >= s  # the lane reads a child entry at step s
+            acc['pred'] = acc.get('pred', 0) + entry_wavefronts(P[s], a, W).sum()
+            acc['self'] = acc.get('self', 0) + entry_wavefronts(P[s], np.ones(n, bool), W).sum()
+            acc['key'] = acc.get('key', 0) + a.reshape(W, 32).any(1).sum()
+        for U in (1, 2, 4):
+            acc['exit%d' % U] = acc.get('exit%d' % U, 0) + np.minimum(-(-wm // U) * U, dep).sum()
+    per = W * ntree
+    ins = sum(pair_instructions(wms[k], wms[k + 1] if k + 1 < ntree else np.zeros(W, int)).mean()
+              for k in range(0, ntree, 2)) / ntree
+    f = X.shape[1]
+    stage = PAIR_SASS['stage16'] * f / 16 / ntree
+    print('  now: entry wavefronts a warp and tree %.2f (lanes at leaves predicated off), %.2f (re-reading '
+          'their leaf); keys %.2f' % (acc['pred'] / per, acc['self'] / per, acc['key'] / per))
+    print('  now: early exit (every lane at its leaf, checked every U steps): steps a tree %.2f / %.2f / %.2f '
+          '(U = 1 / 2 / 4) against depth %.2f' % (acc['exit1'] / per, acc['exit2'] / per, acc['exit4'] / per,
+                                                  np.mean(deps)))
+    print('  now: pair walk %.1f warp instructions a tree + staging %.2f (F = %d, %d trees) = %.1f' %
+          (ins, stage, f, ntree, ins + stage))
 
 
 def head_stats(name, t, X):
@@ -117,6 +207,7 @@ def main():
     for name in m['trees']:
         t = {k: m['trees'][name][k][:] for k in m['trees'][name]}
         head_stats(name, t, X)
+        walk_now(t, X[:X.shape[0] // 32 * 32])
 
 
 if __name__ == '__main__':

@@ -3,11 +3,11 @@
  * additions in tree order, so its bits). A block of R threads takes
  * tiles of R rows (grid-stride; R = 512, or 256, 128, 64 for rows too wide
  * for a 512-row tile: ps_gbdt_predict_heads_rows); thread r turns row r into
- * order-preserving uint32 keys (key(): -0 made +0, NaN the largest) in a
+ * order-preserving uint32 keys (row_key(): NaN the largest) in a
  * transposed tile [feature][R rows], so each lane reads its own bank;
  * then for each head it walks row r through that head's trees, in batches
  * that fit T_BYTES of shared memory: a batch is one blob of 8-byte
- * entries, leaf values and a tree table (plan_create packs it).
+ * entries, leaf values and a table of pairs of trees (plan_create packs it).
  *
  * A tree's entries are its nodes AND its leaves in level order, siblings
  * side by side (right child = left + 8 bytes), inside a power-of-two span
@@ -18,11 +18,11 @@
  * field) / (512 / R) (a shift at R < 512 only), the default direction is
  * the key plus bit 31 of w (NaN wraps to 0: left; otherwise k + d <=
  * key(threshold) + d), the child is (w & span mask) | tree base, + 8 when
- * right. Each tree is walked its
- * depth in steps after its root (a uniform count from the table, no
- * termination test); a lane stops loading once it has read its leaf
- * entry. Two trees are walked at once (two chains of loads a thread) while
- * both have steps left, then the deeper one alone; their leaves are added
+ * right. A lane stops loading once it has read its leaf entry. Two trees
+ * are walked at once (two chains of loads a thread), four steps at a time,
+ * until one of them has every lane of the warp at its leaf (__any_sync),
+ * then the other alone, two steps at a time, until it has too (a warp walks
+ * as deep as its deepest row, not the tree's depth); their leaves are added
  * in tree order. The node decision lives in go_right only. */
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +34,7 @@
 #include "common/launch.h"
 #include "gbdt/predict_heads.h"
 
-struct __align__(8) ph_ent_t { /* 8 bytes, LDS.64: a node, a leaf or a tree table entry */
+struct __align__(8) ph_ent_t { /* 8 bytes, LDS.64: a node, a leaf or half a pair-table entry */
   uint32_t x, y;
 };
 __host__ __device__ __forceinline__ ph_ent_t ent(uint32_t x, uint32_t y) {
@@ -50,7 +50,7 @@ struct __align__(16) ph_f4_t { /* 4 row values, one 16-byte load */
 struct ph_batch_t {
   int32_t t0, t1;    /* trees [t0, t1) of the plan */
   int32_t word, n;   /* the blob's 8-byte words [word, word + n) */
-  int32_t table;     /* the tree table's byte offset in the blob */
+  int32_t table;     /* the pair table's byte offset in the batch (16-byte aligned) */
   int32_t pad;
 };
 
@@ -59,7 +59,7 @@ struct ph_forests_t {
   int k;
   const int32_t *head_batch; /* [k+1]: head h's batches [head_batch[h], head_batch[h+1]) */
   const ph_batch_t *batch;   /* [batches] */
-  const ph_ent_t *blob;         /* every batch's entries, leaf values, tree table */
+  const ph_ent_t *blob;         /* every batch's entries, leaf values, pair table */
 };
 
 struct ps_gbdt_predict_plan {
@@ -85,13 +85,23 @@ __host__ __device__ __forceinline__ uint32_t key(float v) {
   return u ^ ((uint32_t)((int32_t)u >> 31) | 0x80000000u);
 }
 
+/* A row value's key as staged: key() without making -0 +0 (one FADD a value
+ * less). Both zeros still decide alike: thresholds are keys of +0 for -0, so
+ * no threshold key lies between key(-0) = 0x7fffffff and key(+0) = 0x80000000. */
+__device__ __forceinline__ uint32_t row_key(float v) {
+  uint32_t u;
+  memcpy(&u, &v, 4);
+  const uint32_t k = u ^ ((uint32_t)((int32_t)u >> 31) | 0x80000000u);
+  return v != v ? 0xffffffffu : k;
+}
+
 /* The one decision (predict_cpu.c's leaf_raw): right iff key + d > threshold key + d, d the default bit. */
 __device__ __forceinline__ bool go_right(uint32_t k, ph_ent_t e) { return k + (e.y >> 31) > e.x; }
 
 /* One step of a chain, branch-free (predicated): while the last entry read
  * e = {threshold key, w} is a node, read the row's key of its feature (the
- * key tile at T_BYTES, (w & FEAT) / (R_MAX / R) | r * 4) and the entry of
- * the child it sends the row to; a lane whose last entry is its leaf
+ * key tile at T_BYTES, (w & FEAT) / (R_MAX / R) | r * 4) and the entry of the
+ * child it sends the row to; a lane whose last entry is its leaf
  * (w & LEAF) loads nothing more and keeps it. */
 template <int R>
 __device__ __forceinline__ void step(const char *sb, uint32_t r4, uint32_t base, uint32_t cm, ph_ent_t &e,
@@ -105,32 +115,51 @@ __device__ __forceinline__ void step(const char *sb, uint32_t r4, uint32_t base,
   if (a) e = *(const ph_ent_t *)(sb + q);
 }
 
-/* Row r (its keys in column r of the key tile) through the staged batch's nt trees,
- * two at a time, each its depth in steps after its root (the table entry
- * holds depth + 1), the deeper one's last steps alone; the leaves added in
- * tree order. */
+/* Whether some lane of the warp has a node for its last entry e (still walks). */
+__device__ __forceinline__ bool warp_walks(ph_ent_t e) { return __any_sync(0xffffffffu, !(e.y & LEAF)); }
+
+/* A pair of consecutive trees as the host prepared it (16 bytes, one LDS.128
+ * for the whole warp): the byte offsets of their roots (each its span's
+ * first entry; an odd batch's last pair has for b a leaf entry, never
+ * added), their span masks (a | b << 16) and whether b is a tree (n). */
+struct __align__(16) ph_pair_t {
+  uint32_t a, b, m, n;
+};
+
+/* Row r (its keys in column r of the key tile) through the staged batch's
+ * pairs of trees: both chains four steps at a time until one tree has every
+ * lane of the warp at its leaf (a vote), then the other alone, two steps at
+ * a time, until it has; the leaves added in tree order. Every lane of the
+ * warp walks (rows past n on the tile's zero keys): the votes take the
+ * whole warp. */
 template <int R>
-__device__ __forceinline__ double walk(const char *sb, const ph_ent_t *tab, int nt, uint32_t r4, double s) {
-  for (int t = 0; t < nt; t += 2) {
-    const ph_ent_t a = tab[t], b = t + 1 < nt ? tab[t + 1] : ent(a.x, 0); /* past the end: no steps */
-    ph_ent_t ea = *(const ph_ent_t *)(sb + a.x), eb = *(const ph_ent_t *)(sb + b.x); /* the roots */
-    if (t + 1 >= nt) eb = ent(0xffffffffu, LEAF);
-    const uint32_t ma = a.y & 0xffffu, mb = b.y & 0xffffu;
-    const int na = (int)(a.y >> 16) - 1, nb = max((int)(b.y >> 16) - 1, 0), both = min(na, nb);
-    uint32_t ka = 0, kb = 0;
-    for (int i = 0; i < both; i++) {
-      step<R>(sb, r4, a.x, ma, ea, ka);
-      step<R>(sb, r4, b.x, mb, eb, kb);
+__device__ __forceinline__ double walk(const char *sb, const ph_pair_t *tab, int np, uint32_t r4, double s) {
+  uint32_t ka = 0, kb = 0; /* the last keys read (a lane at its leaf never goes right, whatever they hold) */
+  for (int t = 0; t < np; t++) {
+    const ph_pair_t p = tab[t];
+    ph_ent_t ea = *(const ph_ent_t *)(sb + p.a), eb = *(const ph_ent_t *)(sb + p.b); /* the roots */
+    const uint32_t ma = p.m & 0xffffu, mb = p.m >> 16;
+    bool wa, wb; /* some lane of the warp at a node of a, of b */
+    do {
+#pragma unroll
+      for (int i = 0; i < 4; i++) step<R>(sb, r4, p.a, ma, ea, ka), step<R>(sb, r4, p.b, mb, eb, kb);
+      wa = warp_walks(ea), wb = warp_walks(eb);
+    } while (wa && wb);
+    while (wa) { /* the deeper tree alone */
+      step<R>(sb, r4, p.a, ma, ea, ka), step<R>(sb, r4, p.a, ma, ea, ka);
+      wa = warp_walks(ea);
     }
-    for (int i = both; i < na; i++) step<R>(sb, r4, a.x, ma, ea, ka); /* the deeper tree alone */
-    for (int i = both; i < nb; i++) step<R>(sb, r4, b.x, mb, eb, kb);
+    while (wb) {
+      step<R>(sb, r4, p.b, mb, eb, kb), step<R>(sb, r4, p.b, mb, eb, kb);
+      wb = warp_walks(eb);
+    }
     s += *(const double *)(sb + (ea.y & ~LEAF));
-    if (t + 1 < nt) s += *(const double *)(sb + (eb.y & ~LEAF));
+    if (p.n) s += *(const double *)(sb + (eb.y & ~LEAF));
   }
   return s;
 }
 
-/* Row `row` of X [n][f] as keys into column r of the tile xk [f][R]: the
+/* Row `row` of X [n][f] as keys (row_key) into column r of the tile xk [f][R]: the
  * thread's own row (16-byte loads when rows are 16-byte aligned; each 4 keys
  * to 4 feature rows of the tile, the lanes' columns in distinct banks). */
 template <int R>
@@ -140,9 +169,10 @@ __device__ __forceinline__ void stage_keys(const float *__restrict__ X, int64_t 
   if (f % 4 == 0 && (uintptr_t)X % 16 == 0)
     for (; j < f; j += 4) {
       const ph_f4_t v = *(const ph_f4_t *)(x + j);
-      xk[j * R] = key(v.x), xk[(j + 1) * R] = key(v.y), xk[(j + 2) * R] = key(v.z), xk[(j + 3) * R] = key(v.w);
+      xk[j * R] = row_key(v.x), xk[(j + 1) * R] = row_key(v.y), xk[(j + 2) * R] = row_key(v.z);
+      xk[(j + 3) * R] = row_key(v.w);
     }
-  for (; j < f; j++) xk[j * R] = key(__ldg(x + j));
+  for (; j < f; j++) xk[j * R] = row_key(__ldg(x + j));
 }
 
 template <int R>
@@ -157,6 +187,8 @@ __global__ void __launch_bounds__(R, 1) predict_heads_kernel(const ph_forests_t 
     const bool mine = i0 + r < n;
     __syncthreads(); /* the previous tile's keys are read */
     if (mine) stage_keys<R>(X, i0 + r, f, xk + r);
+    else
+      for (int j = 0; j < f; j++) xk[j * R + r] = 0; /* a row past n walks zero keys: the warp's votes need it */
     __syncthreads(); /* the tile is staged */
     for (int h = 0; h < p.k; h++) {
       double s = mine ? z[h * ldz + i0 + r] : 0.0;
@@ -168,14 +200,14 @@ __global__ void __launch_bounds__(R, 1) predict_heads_kernel(const ph_forests_t 
           held = b;
           __syncthreads();
         }
-        if (mine) s = walk<R>(sb, (const ph_ent_t *)(sb + bt.table), bt.t1 - bt.t0, 4u * r, s);
+        s = walk<R>(sb, (const ph_pair_t *)(sb + bt.table), (bt.t1 - bt.t0 + 1) / 2, 4u * r, s);
       }
       if (mine) z[h * ldz + i0 + r] = s;
     }
   }
 }
 
-/* A batch being packed: entries (spans aligned), leaf values, the tree table. */
+/* A batch being packed: entries (spans aligned), leaf values, each tree's {base, span mask} (paired at close). */
 struct packing_t {
   std::vector<ph_ent_t> ent; /* 8-byte entries, byte offset = 8 * index */
   std::vector<double> val;
@@ -196,8 +228,6 @@ bool pack_tree(const ps_forest_view_t *v, int32_t t, packing_t &pk) {
   std::vector<int32_t> order(1, nn > 0 ? 0 : ~0); /* a node >= 0 or ~leaf, level by level, siblings adjacent */
   for (size_t e = 0; e < order.size(); e++)
     if (order[e] >= 0) order.push_back(v->left[nb + order[e]]), order.push_back(v->right[nb + order[e]]);
-  int32_t depth = 0;
-  std::vector<int32_t> dep(order.size(), 0);
   size_t child = 1;
   for (size_t e = 0; e < order.size(); e++) {
     const int32_t o = order[e];
@@ -210,32 +240,45 @@ bool pack_tree(const ps_forest_view_t *v, int32_t t, packing_t &pk) {
     const float thr = v->threshold[q];
     if (thr != thr || v->feature[q] < 0 || v->feature[q] >= (1 << 19)) return false;
     const uint32_t d = v->default_left[q] ? 1u : 0u;
-    dep[child] = dep[child + 1] = dep[e] + 1;
-    depth = dep[e] + 1 > depth ? dep[e] + 1 : depth;
     pk.ent.push_back(ent(key(thr) + d, d << 31 | (uint32_t)v->feature[q] * (R_MAX * 4) | (uint32_t)(8 * child)));
     child += 2;
   }
   for (int64_t l = 0; l < nl; l++) pk.val.push_back(v->leaf_value[lb + l]);
-  pk.tab.push_back(ent(base, (uint32_t)(depth + 1) << 16 | ((span - 1) & ~7u)));
+  pk.tab.push_back(ent(base, (span - 1) & ~7u));
   return true;
 }
 
-/* The batch's bytes: entries, values, table (fixing the leaves' value offsets); 0 when empty. */
-size_t batch_bytes(const packing_t &pk) { return (pk.ent.size() + pk.val.size() + pk.tab.size()) * 8; }
+/* The batch's bytes: entries (and a leaf for an odd count's last pair), values, a 16-byte aligned pair table. */
+size_t batch_bytes(const packing_t &pk) {
+  return (pk.ent.size() + pk.val.size() + 2 + (pk.tab.size() + 1) / 2 * 2) * 8;
+}
+
+/* Trees a and b of the batch as a pair-table entry (ph_pair_t: two 8-byte
+ * words); no b (NULL): b's root is the leaf entry at byte offset leaf. */
+void pair_words(const ph_ent_t a, const ph_ent_t *b, uint32_t leaf, std::vector<ph_ent_t> &blob) {
+  blob.push_back(ent(a.x, b ? b->x : leaf));
+  blob.push_back(ent((a.y & 0xffffu) | (b ? b->y & 0xffffu : 0) << 16, b ? 1u : 0u));
+}
 
 void close_batch(packing_t &pk, int32_t t1, std::vector<ph_ent_t> &blob, std::vector<ph_batch_t> &batch) {
   if (pk.tab.empty()) return;
+  const uint32_t leaf = (uint32_t)pk.ent.size() * 8; /* an odd count's last pair reads it as b's root */
+  if (pk.tab.size() % 2) pk.ent.push_back(ent(0xffffffffu, LEAF));
   const uint32_t vbase = (uint32_t)pk.ent.size() * 8;
   for (size_t e : pk.leaves) pk.ent[e].y = LEAF | (vbase + 8 * pk.ent[e].y);
-  const ph_batch_t b = {.t0 = pk.t0, .t1 = t1, .word = (int32_t)blob.size(), .n = (int32_t)(batch_bytes(pk) / 8),
-                       .table = (int32_t)(vbase + 8 * pk.val.size()), .pad = 0};
+  const size_t w0 = blob.size();
   blob.insert(blob.end(), pk.ent.begin(), pk.ent.end());
   for (double x : pk.val) {
     ph_ent_t u;
     memcpy(&u, &x, 8);
     blob.push_back(u);
   }
-  blob.insert(blob.end(), pk.tab.begin(), pk.tab.end());
+  if ((blob.size() - w0) % 2) blob.push_back(ent(0, 0)); /* the pair table 16-byte aligned in shared memory */
+  const int32_t table = (int32_t)(blob.size() - w0) * 8;
+  for (size_t t = 0; t < pk.tab.size(); t += 2)
+    pair_words(pk.tab[t], t + 1 < pk.tab.size() ? &pk.tab[t + 1] : NULL, leaf, blob);
+  const ph_batch_t b = {.t0 = pk.t0, .t1 = t1, .word = (int32_t)w0, .n = (int32_t)(blob.size() - w0), .table = table,
+                       .pad = 0};
   batch.push_back(b);
   pk = packing_t{};
   pk.t0 = t1;

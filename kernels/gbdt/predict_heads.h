@@ -12,7 +12,7 @@
 extern "C" {
 #endif
 /* The k heads' forests (host views) packed for the kernel (8-byte node and
- * leaf entries in level order, leaf values, a tree table: batches of at
+ * leaf entries in level order, leaf values, a table of pairs of trees: batches of at
  * most 96 KiB) and uploaded on s (waits). NULL -- nothing allocated; the
  * caller keeps ps_gbdt_predict_cuda a head -- when a tree has more than 128
  * leaves, a threshold is NaN, a feature number reaches 2^19, a forest has
