@@ -108,9 +108,11 @@ struct ps_gbdt_backend {
    * begin_tree uploads them; issue 28): the training rows' scores and a
    * head's labels kept on the device. set_scores: z [n] and the head's
    * labels y [i * ystride] up (a new head, or scores changed on the host);
-   * add_leaves then adds to the device's scores only (its score argument
-   * untouched: the leaf numbers never leave the device; get_scores brings
-   * the scores down when the host needs them). grad: the tree's
+   * add_leaves then adds to the device's scores only, of every training
+   * row (a bagged tree's rows out of the bag too: its splits replayed on
+   * them), its score argument untouched: the leaf numbers never leave the
+   * device; get_scores brings the scores down when the host needs them.
+   * grad: the tree's
    * ps_gbdt_grad_q_cpu there (gq, hq stay there for begin_tree_dev, hist
    * and leaf_sums): returns the loss sum over ALL ranks, top[2] the maxima
    * over all ranks (comm's device collectives: NCCL when on, else MPI).

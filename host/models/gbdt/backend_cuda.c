@@ -32,6 +32,13 @@
 #include "models/gbdt/devhist_backend_cuda.h"
 #include "models/gbdt/sparse_backend_cuda.h"
 
+/* A split of the tree being grown, kept to replay it on the rows out of the bag. */
+typedef struct {
+  int leaf, right, is_set;
+  int32_t feature, bin, default_left;
+  uint8_t set[PS_GBDT_CAT_BYTES];
+} split_rec_t;
+
 typedef struct {
   int device;
   cudaStream_t s;
@@ -64,6 +71,11 @@ typedef struct {
   uint8_t *y;
   int64_t *ids, *gout;
   int scores;                  /* set_scores came: add_leaves adds to z too */
+  /* the tree's splits in order [max_leaves], replayed on the rows out of
+   * the bag (rows [m, n)) by add_leaves; their segments (host [max_leaves]) */
+  split_rec_t *log;
+  int nlog;
+  int64_t *obegin, *ocount;
 } cuda_t;
 
 
@@ -94,7 +106,9 @@ static void release_rows(cuda_t *s) {
   s->sp = NULL;
   s->plan = NULL;
   s->qplan = NULL;
-  free(s->begin), free(s->count), free(s->leaf_h);
+  free(s->begin), free(s->count), free(s->leaf_h), free(s->log), free(s->obegin), free(s->ocount);
+  s->log = NULL;
+  s->obegin = s->ocount = NULL;
   s->begin = s->count = NULL;
   s->leaf_h = NULL;
 }
@@ -172,8 +186,8 @@ static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t 
   ps_cuda_malloc((void **)&s->bin_off, sizeof(int64_t) * (size_t)(f + 1), "the bin offsets");
   ps_cuda_malloc(&s->swork, ps_gbdt_split_work(f), "the split search");
   ps_cuda_malloc((void **)&s->best, sizeof(ps_split_t), "the split search");
-  ps_cuda_malloc((void **)&s->dbegin, sizeof(int64_t) * L, "the leaves");
-  ps_cuda_malloc((void **)&s->dcount, sizeof(int64_t) * L, "the leaves");
+  ps_cuda_malloc((void **)&s->dbegin, 2 * sizeof(int64_t) * L, "the leaves"); /* [L, 2L): the rows out of the bag */
+  ps_cuda_malloc((void **)&s->dcount, 2 * sizeof(int64_t) * L, "the leaves");
   ps_cuda_malloc((void **)&s->gh, nn * sizeof(int32_t), "the quantized gradients");
   ps_cuda_malloc((void **)&s->lsums, 2 * sizeof(int64_t) * L, "the leaves");
   ps_cuda_malloc((void **)&s->z, nn * sizeof(double), "the scores");
@@ -182,6 +196,9 @@ static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t 
   ps_cuda_malloc((void **)&s->lv, sizeof(double) * L, "the leaves");
   s->begin = ps_calloc(L, sizeof(int64_t));
   s->count = ps_calloc(L, sizeof(int64_t));
+  s->log = ps_calloc(L, sizeof(split_rec_t));
+  s->obegin = ps_calloc(L, sizeof(int64_t));
+  s->ocount = ps_calloc(L, sizeof(int64_t));
   if (B && n > 0 && f > 0) CUDA_CHECK(cudaMemcpyAsync(s->B, B, (size_t)n * (size_t)f, cudaMemcpyHostToDevice, s->s));
   CUDA_CHECK(cudaMemcpyAsync(s->bin_off, bin_off, sizeof(int64_t) * (size_t)(f + 1), cudaMemcpyHostToDevice, s->s));
   s->plan = ps_gbdt_hist_plan_create(bin_off, f, 0, s->s); /* waits for the copies too */
@@ -201,6 +218,7 @@ static void begin_tree(ps_gbdt_backend_t *b, const int64_t *gq, const int64_t *h
   s->m = ps_gbdt_bag_rows_cuda(bag ? s->bag : NULL, s->n, s->rows, s->tmp, s->pwork, s->s); /* waits */
   s->begin[0] = 0;
   s->count[0] = s->m;
+  s->nlog = 0;
 }
 
 static void hist(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
@@ -226,28 +244,48 @@ static void find_split(ps_gbdt_backend_t *b, const int64_t *h, const uint8_t *us
   nvtxRangePop();
 }
 
+/* A split r of the m rows at rows (stable: the left ones first); returns their number. */
+static int64_t part(cuda_t *s, int64_t *rows, int64_t m, const split_rec_t *r) {
+  if (r->is_set)
+    return ps_gbdt_partition_set_cuda(s->B, s->f, rows, m, r->feature, r->set, s->tmp, s->pwork, s->s);
+  if (s->sp) return gbdt_sparse_dev_split(s->sp, rows, m, r->feature, r->bin, r->default_left, s->tmp, s->pwork);
+  return ps_gbdt_partition_cuda(s->B, s->f, rows, m, r->feature, r->bin, r->default_left, s->tmp, s->pwork, s->s);
+}
+
+/* Split r on segments begin/count of rows (offsets from rows), logged for add_leaves when log. */
+static void split_rows(cuda_t *s, int64_t *rows, int64_t *begin, int64_t *count, const split_rec_t *r, int log) {
+  nvtxRangePushA("partition");
+  if (log) s->log[s->nlog++] = *r;
+  int64_t nl = part(s, rows + begin[r->leaf], count[r->leaf], r);
+  begin[r->right] = begin[r->leaf] + nl;
+  count[r->right] = count[r->leaf] - nl;
+  count[r->leaf] = nl;
+  nvtxRangePop();
+}
+
 static void split(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, int32_t bin, int32_t default_left) {
   cuda_t *s = b->impl;
-  nvtxRangePushA("partition");
-  int64_t *rows = s->rows + s->begin[leaf];
-  int64_t nl = s->sp ? gbdt_sparse_dev_split(s->sp, rows, s->count[leaf], feature, bin, default_left, s->tmp, s->pwork)
-                     : ps_gbdt_partition_cuda(s->B, s->f, rows, s->count[leaf], feature, bin, default_left, s->tmp,
-                                              s->pwork, s->s);
-  s->begin[right] = s->begin[leaf] + nl;
-  s->count[right] = s->count[leaf] - nl;
-  s->count[leaf] = nl;
-  nvtxRangePop();
+  split_rec_t r = {.leaf = leaf, .right = right, .feature = feature, .bin = bin, .default_left = default_left};
+  split_rows(s, s->rows, s->begin, s->count, &r, 1);
 }
 
 static void split_set(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, const uint8_t *set) {
   cuda_t *s = b->impl;
-  nvtxRangePushA("partition");
-  int64_t nl = ps_gbdt_partition_set_cuda(s->B, s->f, s->rows + s->begin[leaf], s->count[leaf], feature, set, s->tmp,
-                                          s->pwork, s->s);
-  s->begin[right] = s->begin[leaf] + nl;
-  s->count[right] = s->count[leaf] - nl;
-  s->count[leaf] = nl;
-  nvtxRangePop();
+  split_rec_t r = {.leaf = leaf, .right = right, .feature = feature, .is_set = 1};
+  memcpy(r.set, set, PS_GBDT_CAT_BYTES);
+  split_rows(s, s->rows, s->begin, s->count, &r, 1);
+}
+
+/* The leaves of the rows out of the bag (rows [m, n)): the tree's splits
+ * replayed on them in order (the walk's leaves), leaf_of set for them. */
+static void oob_leaves(cuda_t *s, int nleaves) {
+  int64_t *rows = s->rows + s->m, L = s->max_leaves + 1;
+  s->obegin[0] = 0;
+  s->ocount[0] = s->n - s->m;
+  for (int q = 0; q < s->nlog; q++) split_rows(s, rows, s->obegin, s->ocount, &s->log[q], 0);
+  CUDA_CHECK(cudaMemcpyAsync(s->dbegin + L, s->obegin, sizeof(int64_t) * (size_t)nleaves, cudaMemcpyHostToDevice, s->s));
+  CUDA_CHECK(cudaMemcpyAsync(s->dcount + L, s->ocount, sizeof(int64_t) * (size_t)nleaves, cudaMemcpyHostToDevice, s->s));
+  ps_gbdt_leaf_of_cuda(rows, s->dbegin + L, s->dcount + L, nleaves, s->n - s->m, s->leaf_of, s->s);
 }
 
 static void add_leaves(ps_gbdt_backend_t *b, int nleaves, const double *value, double *score) {
@@ -259,6 +297,7 @@ static void add_leaves(ps_gbdt_backend_t *b, int nleaves, const double *value, d
   CUDA_CHECK(cudaMemsetAsync(s->leaf_of, 0xff, n * sizeof(int32_t), s->s)); /* -1: not in the tree */
   ps_gbdt_leaf_of_cuda(s->rows, s->dbegin, s->dcount, nleaves, s->m, s->leaf_of, s->s);
   if (s->scores) { /* the scores live on the device: the same additions there, the leaf numbers stay */
+    if (s->m < s->n) oob_leaves(s, nleaves); /* a bagged tree: every row's leaf, as the host's walk */
     CUDA_CHECK(cudaMemcpyAsync(s->lv, value, sizeof(double) * (size_t)nleaves, cudaMemcpyHostToDevice, s->s));
     ps_gbdt_add_leaf_values_cuda(s->leaf_of, s->lv, s->n, s->z, s->s);
     CUDA_CHECK(cudaStreamSynchronize(s->s)); /* value may change once this returns */
@@ -319,6 +358,7 @@ static void begin_tree_dev(ps_gbdt_backend_t *b, const uint8_t *bag) {
   s->m = ps_gbdt_bag_rows_cuda(bag ? s->bag : NULL, s->n, s->rows, s->tmp, s->pwork, s->s); /* waits */
   s->begin[0] = 0;
   s->count[0] = s->m;
+  s->nlog = 0;
 }
 
 static void quant(ps_gbdt_backend_t *b, const int64_t *ids, uint64_t seed, uint64_t key, int64_t sg, int64_t sh,

@@ -412,10 +412,9 @@ static double add_tree(gfit_t *g, int h, int t) {
   int64_t f = g->f;
   forest_add(fo, &g->tree);
   ps_forest_view_t v = forest_view(fo);
-  g->dev_stale |= g->bag != NULL; /* the bagged trees' scores change on the host */
-  if (g->bag) predict_split(&g->rows, &v, t, 0, l->n_tr, g->ztr);
+  if (g->bag && !g->be->grad) predict_split(&g->rows, &v, t, 0, l->n_tr, g->ztr); /* the rows out of the bag too */
   else g->be->add_leaves(g->be, g->tree.nleaves, g->tree.leaf_value, g->ztr);
-  g->host_stale |= g->be->grad && !g->bag; /* the sum went to the device's scores only */
+  g->host_stale |= g->be->grad != NULL; /* the sums went to the device's scores only (every row, bagged or not) */
   predict_split(&g->rows, &v, t, 1, l->n_va, g->zva);
   for (int q = 0; q < g->tree.nleaves - 1; q++) {
     r->mdl.imp_gain[(size_t)h * (size_t)f + (size_t)g->tree.feature[q]] += g->tree.gain[q];
