@@ -72,6 +72,9 @@ int comm_nccl_active(void);
  * when it is not (one rank: nothing to sum, 1): the caller then sums
  * through host memory with comm_allreduce_sum_i64. Collective. */
 int comm_allreduce_sum_i64_device(int64_t *dbuf, size_t n, void *stream);
+/* The same for the int64 maxima (ncclMax: exact in any order); 0: the
+ * caller takes comm_allreduce_max_i64 through host memory. Collective. */
+int comm_allreduce_max_i64_device(int64_t *dbuf, size_t n, void *stream);
 
 /* The MPI communicator of the job, as an opaque pointer to an MPI_Comm,
  * for MPI-IO (io/h5.c); NULL when the transport has no MPI. */

@@ -280,3 +280,9 @@ int comm_allreduce_sum_i64_device(int64_t *dbuf, size_t n, void *stream) {
   nccl_allreduce_sum_i64_device(dbuf, n, stream);
   return 1;
 }
+int comm_allreduce_max_i64_device(int64_t *dbuf, size_t n, void *stream) {
+  if (ps_size == 1) return 1;
+  if (!nccl_active()) return 0;
+  nccl_allreduce_max_i64_device(dbuf, n, stream);
+  return 1;
+}

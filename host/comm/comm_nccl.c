@@ -6,7 +6,7 @@
  * through pinned memory, so the wait below polls: NCCL's asynchronous error
  * or a timeout (PROPSCORE_NCCL_TIMEOUT seconds, default 600) aborts the job
  * instead of hanging when a peer is gone. The set-up and a first sum may
- * fail instead (comm_mpi.c agrees on that and keeps MPI). Integer sums of
+ * fail instead (comm_mpi.c agrees on that and keeps MPI). Integer sums (maxima) of
  * device buffers (the trees' histograms) are one ncclAllReduce in place. */
 #define _POSIX_C_SOURCE 200809L
 #include <cuda_runtime_api.h>
@@ -163,10 +163,10 @@ void nccl_allreduce_sum_f64(double *buf, size_t n) {
  * same integers), on the caller's stream, so the histogram kernel before
  * it and the subtraction and split search after it need no host round
  * trip; polled like the float64 sums. */
-void nccl_allreduce_sum_i64_device(int64_t *d, size_t n, void *on) {
+static void allreduce_i64_device(int64_t *d, size_t n, void *on, ncclRedOp_t op) {
   if (n == 0) return;
   char why[512] = "";
-  ncclResult_t r = ncclAllReduce(d, d, n, ncclInt64, ncclSum, nccl, (cudaStream_t)on);
+  ncclResult_t r = ncclAllReduce(d, d, n, ncclInt64, op, nccl, (cudaStream_t)on);
   if (r != ncclSuccess && r != ncclInProgress)
     snprintf(why, sizeof why, "rank %d: ncclAllReduce failed: %s", ps_rank, ncclGetErrorString(r));
   if (why[0] || wait_polling((cudaStream_t)on, "allreduce (int64)", why, sizeof why) != 0) {
@@ -174,3 +174,6 @@ void nccl_allreduce_sum_i64_device(int64_t *d, size_t n, void *on) {
     ps_die_local("%s; aborting the job", why);
   }
 }
+void nccl_allreduce_sum_i64_device(int64_t *d, size_t n, void *on) { allreduce_i64_device(d, n, on, ncclSum); }
+/* The trees' gradient maxima (the quantization's steps): max is exact too. */
+void nccl_allreduce_max_i64_device(int64_t *d, size_t n, void *on) { allreduce_i64_device(d, n, on, ncclMax); }

@@ -17,6 +17,8 @@ int nccl_active(void);
 void nccl_allreduce_sum_f64(double *buf, size_t n);
 /* In place on the device buffer d [n], queued on the caller's cudaStream_t and polled to completion. */
 void nccl_allreduce_sum_i64_device(int64_t *d, size_t n, void *stream);
+/* The same for the maxima (ncclMax). */
+void nccl_allreduce_max_i64_device(int64_t *d, size_t n, void *stream);
 void nccl_shutdown(void);
 /* Local: drop the communicator without waiting for peers (after a failure elsewhere). */
 void nccl_abandon(void);
@@ -26,6 +28,7 @@ static inline int nccl_warmup(char *why, size_t n) { (void)why, (void)n; return 
 static inline int nccl_active(void) { return 0; }
 static inline void nccl_allreduce_sum_f64(double *buf, size_t n) { (void)buf; (void)n; }
 static inline void nccl_allreduce_sum_i64_device(int64_t *d, size_t n, void *stream) { (void)d, (void)n, (void)stream; }
+static inline void nccl_allreduce_max_i64_device(int64_t *d, size_t n, void *stream) { (void)d, (void)n, (void)stream; }
 static inline void nccl_shutdown(void) {}
 static inline void nccl_abandon(void) {}
 #endif

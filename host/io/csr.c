@@ -41,13 +41,6 @@ void csr_densify(const ps_csr_block_t *b, int64_t f, float *X) {
   }
 }
 
-void csr_tile_put(float *tile, int64_t f, const int64_t *ptr, const int32_t *idx, const float *val, int64_t i0,
-                  int64_t m) {
-  for (int64_t i = 0; i < m; i++)
-    for (int64_t p = ptr[i0 + i] - ptr[0]; p < ptr[i0 + i + 1] - ptr[0]; p++)
-      tile[(size_t)i * (size_t)f + (size_t)idx[p]] = val ? val[p] : 0.0f;
-}
-
 void csr_pipe_read(const void *ctx, int64_t row0, int64_t n, void *buf) {
   const ps_csr_t *d = ctx;
   ps_csr_block_t b;

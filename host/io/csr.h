@@ -37,11 +37,6 @@ void csr_read_block(const ps_csr_t *s, int64_t row0, int64_t n, ps_csr_block_t *
 void csr_block_free(ps_csr_block_t *b);
 /* The block as dense rows X [n][F] (zeros where no value is stored). */
 void csr_densify(const ps_csr_block_t *b, int64_t f, float *X);
-/* Rows [i0, i0 + m) of CSR rows ptr (any base) into a dense tile [m][f]
- * kept zero between tiles, or (val NULL) their places zeroed again: the
- * scorers' and explainers' tiles of rows made dense, O(stored values). */
-void csr_tile_put(float *tile, int64_t f, const int64_t *ptr, const int32_t *idx, const float *val, int64_t i0,
-                  int64_t m);
 /* The pipeline's reader of a CSR file's rows as dense float32 (ctx: the ps_csr_t). */
 void csr_pipe_read(const void *ctx, int64_t row0, int64_t n, void *buf);
 /* The pipeline's reader of a CSR file's rows kept sparse (score): a column

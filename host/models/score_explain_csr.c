@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "gbdt/csr_tile_cpu.h"
 #include "io/csr.h"
 #include "models/score_explain.h"
 
@@ -23,12 +24,12 @@ static void by_tiles(score_explain_t *x, const int64_t *ptr, const int32_t *idx,
   for (int64_t i0 = 0; i0 < rows; i0 += T) {
     int64_t m = rows - i0 < T ? rows - i0 : T;
     size_t o = (size_t)i0 * (size_t)x->top;
-    csr_tile_put(x->tile, f, ptr, idx, val, i0, m);
+    ps_gbdt_csr_scatter_cpu(ptr, idx, val, i0, m, f, x->tile);
     for (int h = 0; h < x->k; h++) {
       x->ex->contrib(x->ex, h, x->tile, m, x->phi);
       explain_top(x->phi, m, f, x->top, (int16_t *)out[2 * h] + o, (float *)out[2 * h + 1] + o);
     }
-    csr_tile_put(x->tile, f, ptr, idx, NULL, i0, m);
+    ps_gbdt_csr_scatter_cpu(ptr, idx, NULL, i0, m, f, x->tile);
   }
 }
 

@@ -90,7 +90,8 @@ void ps_gbdt_split_cpu(const int64_t *hist, int64_t f, const int64_t *bin_off, c
 int64_t ps_gbdt_partition_cpu(const uint8_t *B, int64_t f, int64_t *rows, int64_t m, int32_t feature, int32_t bin,
                               int32_t default_left, int64_t *tmp);
 /* The rows of a tree: i in [0, n) with bag[i] != 0 (bag NULL: all), in
- * order, into rows; returns their number. */
+ * order, into rows; returns their number m. rows [m, n): the others, in
+ * order (the CUDA backend adds the tree to them on the device). */
 int64_t ps_gbdt_bag_rows_cpu(const uint8_t *bag, int64_t n, int64_t *rows);
 /* out[i] += the forest's value for raw rows X [n][f] (trees in order). */
 void ps_gbdt_predict_cpu(const ps_forest_view_t *fo, const float *X, int64_t n, int64_t f, double *out);

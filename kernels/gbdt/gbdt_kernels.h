@@ -54,7 +54,7 @@ size_t ps_gbdt_partition_work(int64_t m);
 int64_t ps_gbdt_partition_cuda(const uint8_t *B, int64_t f, int64_t *rows, int64_t m, int32_t feature, int32_t bin,
                                int32_t default_left, int64_t *tmp, void *work, cudaStream_t s);
 /* ps_gbdt_bag_rows_cpu: the i in [0, n) with bag[i] != 0 (bag NULL: all),
- * in order. work: ps_gbdt_partition_work(n). Returns their number. */
+ * in order, then the others. work: ps_gbdt_partition_work(n). Returns the number in the bag. */
 int64_t ps_gbdt_bag_rows_cuda(const uint8_t *bag, int64_t n, int64_t *rows, int64_t *tmp, void *work, cudaStream_t s);
 /* The leaf of each row of a grown tree: leaf L holds rows[begin[L] ..
  * begin[L] + count[L]) (begin, count: device [nleaves]); leaf_of [n] gets L

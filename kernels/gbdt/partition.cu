@@ -202,7 +202,7 @@ extern "C" int64_t ps_gbdt_bag_rows_cuda(const uint8_t *bag, int64_t n, int64_t 
                                          cudaStream_t s) {
   (void)tmp;
   if (n <= 0) return 0;
-  return run(InBag{bag}, nullptr, n, rows, work, 0, s);
+  return run(InBag{bag}, nullptr, n, rows, work, 1, s); /* the rows out of the bag after them */
 }
 
 extern "C" void ps_gbdt_leaf_of_cuda(const int64_t *rows, const int64_t *begin, const int64_t *count, int nleaves,

@@ -26,5 +26,7 @@ int64_t ps_gbdt_bag_rows_cpu(const uint8_t *bag, int64_t n, int64_t *rows) {
   int64_t m = 0;
   for (int64_t i = 0; i < n; i++)
     if (!bag || bag[i]) rows[m++] = i;
+  for (int64_t i = 0, r = m; bag && r < n; i++) /* the rows out of the bag after them */
+    if (!bag[i]) rows[r++] = i;
   return m;
 }

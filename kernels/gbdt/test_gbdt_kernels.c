@@ -284,8 +284,8 @@ static void one_case(int64_t n, int64_t f, int ncut, double nan_rate, int64_t mi
   for (int b = 0; b < 2; b++) { /* the bag's rows, and every row */
     int64_t m = ps_gbdt_bag_rows_cpu(b ? NULL : bag, n, rows);
     int64_t mg = ps_gbdt_bag_rows_cuda(b ? NULL : dbag, n, drows, dtmp, work, 0);
-    get(rows_g, drows, sizeof(int64_t) * (size_t)mg);
-    EXPECT(m == mg && !memcmp(rows, rows_g, sizeof(int64_t) * (size_t)m), "%s: the %s rows differ (%lld vs %lld)", name,
+    get(rows_g, drows, sizeof(int64_t) * (size_t)n); /* the bag's rows, then the others */
+    EXPECT(m == mg && !memcmp(rows, rows_g, sizeof(int64_t) * (size_t)n), "%s: the %s rows differ (%lld vs %lld)", name,
            b ? "tree's" : "bag's", (long long)m, (long long)mg);
   }
   /* ---- histograms: every row (one leaf), the bag's rows; block counts and groups ---- */

@@ -64,3 +64,26 @@ def test_auto_picks_the_gpu(csr, tmp_path):
     r = train(1, csr, auto, "auto", ENV)
     assert "device cuda" in r.stdout + r.stderr
     assert filecmp.cmp(cpu, auto, shallow=False)
+
+
+@pytest.mark.parametrize("p", [1, 3])
+def test_cuda_scores_csr_rows_as_the_cpu(csr, tmp_path, p):
+    """score --device cuda on a CSR file: the stored values go up and are
+    scattered into a tile of dense rows kept zero (kernels/gbdt/csr_tile.cu),
+    never a block made dense on the host: the CPU's score bits; tiles of 100
+    rows, so a 700-row block takes 7 tiles and the last one is partial."""
+    import h5py
+    model = str(tmp_path / "m.h5")
+    train(1, csr, model, "cpu", ENV, "--quiet")
+    out = {}
+    for dev in ("cpu", "cuda"):
+        path = str(tmp_path / f"s_{dev}.h5")
+        env = dict(ENV, PROPSCORE_CUDASIM_DEVICES=str(p), PROPSCORE_CSR_TILE_ROWS="100")
+        r = run(p, "score", "--data", csr, "--model", model, "--out", path, "--device", dev, "--block-rows", "700",
+                env=env)
+        assert ("rows a tile of dense rows kept zero" in r.stdout + r.stderr) == (dev == "cuda")
+        with h5py.File(path) as s:
+            out[dev] = {t: s[f"scores/{t}"][...] for t in s["scores"]}
+    assert out["cpu"] and sorted(out["cpu"]) == sorted(out["cuda"])
+    for t in out["cpu"]:
+        assert np.array_equal(out["cpu"][t].view(np.uint32), out["cuda"][t].view(np.uint32)), t

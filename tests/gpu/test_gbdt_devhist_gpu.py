@@ -138,3 +138,42 @@ def test_categorical_planted_set(tmp_path):
     """test_categorical.py's data (a planted set of 4 of 12 categories): the same bytes, the set on the device."""
     data = make(str(tmp_path / "c.h5"), n=3000)
     assert CAT_LINE in check(tmp_path, data, 1, True, [])
+
+
+@pytest.mark.parametrize("nccl,bagged", [(True, False), (False, False), (True, True)])
+def test_a_tree_copies_only_small_values(data, tmp_path, nccl, bagged):
+    """Issue 28: with the training scores on the device, a tree's leaf
+    numbers and score additions stay there -- no copy of a row's worth
+    between device and host a tree, only the training scores down once a
+    head (get_scores, 8 bytes a row) -- and the gradients' loss sum and
+    |g|, h maxima (the quantization's steps) cross ranks on the device by
+    NCCL (ncclAllReduce sum and max) when NCCL carries the histograms, by
+    MPI when it does not; a bagged tree's rows out of the bag get their
+    leaves on the device too (no scores up again a tree, only the bag's 1
+    byte a row). Counted by the emulator's copy and NCCL trace."""
+    if not EMULATED:
+        pytest.skip("the copy trace is the emulator's")
+    gpu, trace = str(tmp_path / "gpu.h5"), tmp_path / "trace"
+    env = dict(env_for(3, nccl), PROPSCORE_CUDASIM_TRACE=str(trace))
+    train(3, data, gpu, "cuda", env, "--grad-bits", "8", "--quiet", *(SAMPLED if bagged else []))
+    with h5py.File(gpu) as m:
+        heads = len(m["trees"])
+    per = {}
+    for line in trace.read_text().splitlines():
+        pid, what = line.split(" ", 1)
+        per.setdefault(pid, []).append(what.split())
+    assert len(per) == 3
+    for pid, ops in per.items():
+        big = [o for o in ops if o[0] == "DeviceToHost" and "gbdt/backend_cuda.c" in o[2] and int(o[1]) > 256]
+        sizes = [int(o[1]) for o in big]  # the bins of the one block binned at load, the scores once a head
+        assert len(big) <= heads + 1 and all(sizes.count(z) <= heads for z in sizes), big
+        up = [(int(o[1]), o[2]) for o in ops if o[0] == "HostToDevice" and "gbdt/backend_cuda.c" in o[2]
+              and int(o[1]) > 256]
+        # the same upload more than once a head: only the bag (a byte a row; the scores came down at 8 a row)
+        assert all(up.count(u) <= heads or 8 * u[0] in sizes for u in up), (up, sizes)
+        maxima = [o for o in ops if o[:3] == ["ncclAllReduce", "max", "2"]]  # a tree's |g|, h maxima
+        sums = [o for o in ops if o[:3] == ["ncclAllReduce", "sum", "1"]]  # its loss sum
+        if nccl:
+            assert maxima and len(maxima) == len(sums), ops
+        else:
+            assert not [o for o in ops if o[0] == "ncclAllReduce"]

@@ -108,9 +108,14 @@ struct ps_gbdt_backend {
    * begin_tree uploads them; issue 28): the training rows' scores and a
    * head's labels kept on the device. set_scores: z [n] and the head's
    * labels y [i * ystride] up (a new head, or scores changed on the host);
-   * add_leaves then adds to the device's scores too. grad: the tree's
+   * add_leaves then adds to the device's scores only, of every training
+   * row (a bagged tree's rows out of the bag too: its splits replayed on
+   * them), its score argument untouched: the leaf numbers never leave the
+   * device; get_scores brings the scores down when the host needs them.
+   * grad: the tree's
    * ps_gbdt_grad_q_cpu there (gq, hq stay there for begin_tree_dev, hist
-   * and leaf_sums): returns this rank's loss sum, top[2] its maxima.
+   * and leaf_sums): returns the loss sum over ALL ranks, top[2] the maxima
+   * over all ranks (comm's device collectives: NCCL when on, else MPI).
    * begin_tree_dev: begin_tree over those gradients. quant: set_quant's
    * packed words made there (ps_gbdt_quant_cpu; ids [n] up once). */
   void (*set_scores)(ps_gbdt_backend_t *b, const double *z, const uint8_t *y, int64_t ystride);
@@ -118,6 +123,8 @@ struct ps_gbdt_backend {
   void (*begin_tree_dev)(ps_gbdt_backend_t *b, const uint8_t *bag);
   void (*quant)(ps_gbdt_backend_t *b, const int64_t *ids, uint64_t seed, uint64_t key, int64_t sg, int64_t sh,
                 int32_t qmax);
+  /* With set_scores: the device's training scores into z [n] (host). */
+  void (*get_scores)(ps_gbdt_backend_t *b, double *z);
 };
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void);
@@ -131,6 +138,12 @@ gbdt_cuda_scorer_t *gbdt_cuda_scorer_create(const ps_forest_view_t *heads, int k
 void gbdt_cuda_scorer_predict(gbdt_cuda_scorer_t *c, const float *X, int64_t n, int64_t f, const double *init,
                               double *z);
 void gbdt_cuda_scorer_destroy(gbdt_cuda_scorer_t *c);
+/* The same for CSR rows (host ptr [n+1], idx, val as scorer.h's
+ * predict_csr): the stored values up, scattered into a tile of rows kept
+ * zero on the device (kernels/gbdt/csr_tile.cu) and walked as dense rows:
+ * the dense rows' bits; device memory per stored value plus one tile. */
+void gbdt_cuda_scorer_predict_csr(gbdt_cuda_scorer_t *c, const int64_t *ptr, const int32_t *idx, const float *val,
+                                  int64_t n, int64_t f, const double *init, double *z);
 #endif
 /* The backend for --device (collective): cuda when chosen (device.h). */
 ps_gbdt_backend_t *gbdt_backend_create(const char *device);

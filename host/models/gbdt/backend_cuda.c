@@ -6,9 +6,12 @@
  * the split searched there (devhist_backend_cuda.c); only the split's numbers come
  * back. Raw rows are binned on the device block by block while
  * they load. Every kernel gives its CPU twin's bits, so the model file is
- * byte-identical to --device cpu. Also the scoring side (gbdt_cuda_scorer_*,
- * for `score --device cuda`): every head's forest goes up once, a block of
- * raw rows once for all heads, the predict kernel adds the trees in order. */
+ * byte-identical to --device cpu. With the scores on the device (set_scores)
+ * a tree's leaf numbers and score additions stay there too. Also the scoring
+ * side (gbdt_cuda_scorer_*, for `score --device cuda`): every head's forest
+ * goes up once, a block of raw rows once for all heads (a CSR block: its
+ * stored values, scattered into a tile of dense rows kept zero), the predict
+ * kernel adds the trees in order. */
 #include <cuda_runtime_api.h>
 #include <nvtx3/nvToolsExt.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include "comm/comm.h"
 #include "common/cuda_check.h"
 #include "core/util.h"
+#include "gbdt/csr_tile.h"
 #include "gbdt/gbdt_cat.h"
 #include "gbdt/gbdt_kernels.h"
 #include "gbdt/grad_q.h"
@@ -27,6 +31,13 @@
 #include "models/gbdt/backend.h"
 #include "models/gbdt/devhist_backend_cuda.h"
 #include "models/gbdt/sparse_backend_cuda.h"
+
+/* A split of the tree being grown, kept to replay it on the rows out of the bag. */
+typedef struct {
+  int leaf, right, is_set;
+  int32_t feature, bin, default_left;
+  uint8_t set[PS_GBDT_CAT_BYTES];
+} split_rec_t;
 
 typedef struct {
   int device;
@@ -40,7 +51,7 @@ typedef struct {
   ps_split_t *best;
   ps_gbdt_hist_plan_t *plan;
   int64_t *begin, *count;      /* host [max_leaves]: a leaf's segment of rows */
-  int32_t *leaf_h;             /* host [n] */
+  int32_t *leaf_h;             /* host [n], only when add_leaves adds to host scores */
   /* binning while the rows load */
   float *X, *cuts;
   uint8_t *Bblk;
@@ -60,6 +71,11 @@ typedef struct {
   uint8_t *y;
   int64_t *ids, *gout;
   int scores;                  /* set_scores came: add_leaves adds to z too */
+  /* the tree's splits in order [max_leaves], replayed on the rows out of
+   * the bag (rows [m, n)) by add_leaves; their segments (host [max_leaves]) */
+  split_rec_t *log;
+  int nlog;
+  int64_t *obegin, *ocount;
 } cuda_t;
 
 
@@ -90,7 +106,9 @@ static void release_rows(cuda_t *s) {
   s->sp = NULL;
   s->plan = NULL;
   s->qplan = NULL;
-  free(s->begin), free(s->count), free(s->leaf_h);
+  free(s->begin), free(s->count), free(s->leaf_h), free(s->log), free(s->obegin), free(s->ocount);
+  s->log = NULL;
+  s->obegin = s->ocount = NULL;
   s->begin = s->count = NULL;
   s->leaf_h = NULL;
 }
@@ -168,8 +186,8 @@ static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t 
   ps_cuda_malloc((void **)&s->bin_off, sizeof(int64_t) * (size_t)(f + 1), "the bin offsets");
   ps_cuda_malloc(&s->swork, ps_gbdt_split_work(f), "the split search");
   ps_cuda_malloc((void **)&s->best, sizeof(ps_split_t), "the split search");
-  ps_cuda_malloc((void **)&s->dbegin, sizeof(int64_t) * L, "the leaves");
-  ps_cuda_malloc((void **)&s->dcount, sizeof(int64_t) * L, "the leaves");
+  ps_cuda_malloc((void **)&s->dbegin, 2 * sizeof(int64_t) * L, "the leaves"); /* [L, 2L): the rows out of the bag */
+  ps_cuda_malloc((void **)&s->dcount, 2 * sizeof(int64_t) * L, "the leaves");
   ps_cuda_malloc((void **)&s->gh, nn * sizeof(int32_t), "the quantized gradients");
   ps_cuda_malloc((void **)&s->lsums, 2 * sizeof(int64_t) * L, "the leaves");
   ps_cuda_malloc((void **)&s->z, nn * sizeof(double), "the scores");
@@ -178,7 +196,9 @@ static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t 
   ps_cuda_malloc((void **)&s->lv, sizeof(double) * L, "the leaves");
   s->begin = ps_calloc(L, sizeof(int64_t));
   s->count = ps_calloc(L, sizeof(int64_t));
-  s->leaf_h = ps_malloc(nn * sizeof(int32_t));
+  s->log = ps_calloc(L, sizeof(split_rec_t));
+  s->obegin = ps_calloc(L, sizeof(int64_t));
+  s->ocount = ps_calloc(L, sizeof(int64_t));
   if (B && n > 0 && f > 0) CUDA_CHECK(cudaMemcpyAsync(s->B, B, (size_t)n * (size_t)f, cudaMemcpyHostToDevice, s->s));
   CUDA_CHECK(cudaMemcpyAsync(s->bin_off, bin_off, sizeof(int64_t) * (size_t)(f + 1), cudaMemcpyHostToDevice, s->s));
   s->plan = ps_gbdt_hist_plan_create(bin_off, f, 0, s->s); /* waits for the copies too */
@@ -198,6 +218,7 @@ static void begin_tree(ps_gbdt_backend_t *b, const int64_t *gq, const int64_t *h
   s->m = ps_gbdt_bag_rows_cuda(bag ? s->bag : NULL, s->n, s->rows, s->tmp, s->pwork, s->s); /* waits */
   s->begin[0] = 0;
   s->count[0] = s->m;
+  s->nlog = 0;
 }
 
 static void hist(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
@@ -223,28 +244,48 @@ static void find_split(ps_gbdt_backend_t *b, const int64_t *h, const uint8_t *us
   nvtxRangePop();
 }
 
+/* A split r of the m rows at rows (stable: the left ones first); returns their number. */
+static int64_t part(cuda_t *s, int64_t *rows, int64_t m, const split_rec_t *r) {
+  if (r->is_set)
+    return ps_gbdt_partition_set_cuda(s->B, s->f, rows, m, r->feature, r->set, s->tmp, s->pwork, s->s);
+  if (s->sp) return gbdt_sparse_dev_split(s->sp, rows, m, r->feature, r->bin, r->default_left, s->tmp, s->pwork);
+  return ps_gbdt_partition_cuda(s->B, s->f, rows, m, r->feature, r->bin, r->default_left, s->tmp, s->pwork, s->s);
+}
+
+/* Split r on segments begin/count of rows (offsets from rows), logged for add_leaves when log. */
+static void split_rows(cuda_t *s, int64_t *rows, int64_t *begin, int64_t *count, const split_rec_t *r, int log) {
+  nvtxRangePushA("partition");
+  if (log) s->log[s->nlog++] = *r;
+  int64_t nl = part(s, rows + begin[r->leaf], count[r->leaf], r);
+  begin[r->right] = begin[r->leaf] + nl;
+  count[r->right] = count[r->leaf] - nl;
+  count[r->leaf] = nl;
+  nvtxRangePop();
+}
+
 static void split(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, int32_t bin, int32_t default_left) {
   cuda_t *s = b->impl;
-  nvtxRangePushA("partition");
-  int64_t *rows = s->rows + s->begin[leaf];
-  int64_t nl = s->sp ? gbdt_sparse_dev_split(s->sp, rows, s->count[leaf], feature, bin, default_left, s->tmp, s->pwork)
-                     : ps_gbdt_partition_cuda(s->B, s->f, rows, s->count[leaf], feature, bin, default_left, s->tmp,
-                                              s->pwork, s->s);
-  s->begin[right] = s->begin[leaf] + nl;
-  s->count[right] = s->count[leaf] - nl;
-  s->count[leaf] = nl;
-  nvtxRangePop();
+  split_rec_t r = {.leaf = leaf, .right = right, .feature = feature, .bin = bin, .default_left = default_left};
+  split_rows(s, s->rows, s->begin, s->count, &r, 1);
 }
 
 static void split_set(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, const uint8_t *set) {
   cuda_t *s = b->impl;
-  nvtxRangePushA("partition");
-  int64_t nl = ps_gbdt_partition_set_cuda(s->B, s->f, s->rows + s->begin[leaf], s->count[leaf], feature, set, s->tmp,
-                                          s->pwork, s->s);
-  s->begin[right] = s->begin[leaf] + nl;
-  s->count[right] = s->count[leaf] - nl;
-  s->count[leaf] = nl;
-  nvtxRangePop();
+  split_rec_t r = {.leaf = leaf, .right = right, .feature = feature, .is_set = 1};
+  memcpy(r.set, set, PS_GBDT_CAT_BYTES);
+  split_rows(s, s->rows, s->begin, s->count, &r, 1);
+}
+
+/* The leaves of the rows out of the bag (rows [m, n)): the tree's splits
+ * replayed on them in order (the walk's leaves), leaf_of set for them. */
+static void oob_leaves(cuda_t *s, int nleaves) {
+  int64_t *rows = s->rows + s->m, L = s->max_leaves + 1;
+  s->obegin[0] = 0;
+  s->ocount[0] = s->n - s->m;
+  for (int q = 0; q < s->nlog; q++) split_rows(s, rows, s->obegin, s->ocount, &s->log[q], 0);
+  CUDA_CHECK(cudaMemcpyAsync(s->dbegin + L, s->obegin, sizeof(int64_t) * (size_t)nleaves, cudaMemcpyHostToDevice, s->s));
+  CUDA_CHECK(cudaMemcpyAsync(s->dcount + L, s->ocount, sizeof(int64_t) * (size_t)nleaves, cudaMemcpyHostToDevice, s->s));
+  ps_gbdt_leaf_of_cuda(rows, s->dbegin + L, s->dcount + L, nleaves, s->n - s->m, s->leaf_of, s->s);
 }
 
 static void add_leaves(ps_gbdt_backend_t *b, int nleaves, const double *value, double *score) {
@@ -255,14 +296,26 @@ static void add_leaves(ps_gbdt_backend_t *b, int nleaves, const double *value, d
   CUDA_CHECK(cudaMemcpyAsync(s->dcount, s->count, sizeof(int64_t) * (size_t)nleaves, cudaMemcpyHostToDevice, s->s));
   CUDA_CHECK(cudaMemsetAsync(s->leaf_of, 0xff, n * sizeof(int32_t), s->s)); /* -1: not in the tree */
   ps_gbdt_leaf_of_cuda(s->rows, s->dbegin, s->dcount, nleaves, s->m, s->leaf_of, s->s);
-  CUDA_CHECK(cudaMemcpyAsync(s->leaf_h, s->leaf_of, n * sizeof(int32_t), cudaMemcpyDeviceToHost, s->s));
-  if (s->scores) { /* the device's copy of the scores: the same additions */
+  if (s->scores) { /* the scores live on the device: the same additions there, the leaf numbers stay */
+    if (s->m < s->n) oob_leaves(s, nleaves); /* a bagged tree: every row's leaf, as the host's walk */
     CUDA_CHECK(cudaMemcpyAsync(s->lv, value, sizeof(double) * (size_t)nleaves, cudaMemcpyHostToDevice, s->s));
     ps_gbdt_add_leaf_values_cuda(s->leaf_of, s->lv, s->n, s->z, s->s);
+    CUDA_CHECK(cudaStreamSynchronize(s->s)); /* value may change once this returns */
+    return;
   }
+  if (!s->leaf_h) s->leaf_h = ps_malloc(n * sizeof(int32_t));
+  CUDA_CHECK(cudaMemcpyAsync(s->leaf_h, s->leaf_of, n * sizeof(int32_t), cudaMemcpyDeviceToHost, s->s));
   CUDA_CHECK(cudaStreamSynchronize(s->s));
   for (size_t i = 0; i < n; i++) /* one addition a row, as the CPU backend's */
     if (s->leaf_h[i] >= 0) score[i] += value[s->leaf_h[i]];
+}
+
+/* The device's training scores down into z [n] (backend.h's get_scores). */
+static void get_scores(ps_gbdt_backend_t *b, double *z) {
+  cuda_t *s = b->impl;
+  if (s->n == 0) return;
+  CUDA_CHECK(cudaMemcpyAsync(z, s->z, (size_t)s->n * sizeof(double), cudaMemcpyDeviceToHost, s->s));
+  CUDA_CHECK(cudaStreamSynchronize(s->s));
 }
 
 /* ---- the gradients on the device (grad_q.cu; backend.h's set_scores, grad,
@@ -286,8 +339,13 @@ static int64_t grad(ps_gbdt_backend_t *b, double w_pos, double w_neg, double sca
   int64_t out[3];
   nvtxRangePushA("gradients");
   ps_gbdt_grad_q_cuda(s->z, s->y, 1, s->n, w_pos, w_neg, scale, s->gq, s->hq, s->gout, s->s);
+  /* the sums and maxima over all ranks where they are (NCCL: exact in any order), else by MPI from the host */
+  int sum_dev = comm_allreduce_sum_i64_device(s->gout, 1, s->s);
+  int max_dev = comm_allreduce_max_i64_device(s->gout + 1, 2, s->s);
   CUDA_CHECK(cudaMemcpyAsync(out, s->gout, sizeof out, cudaMemcpyDeviceToHost, s->s));
   CUDA_CHECK(cudaStreamSynchronize(s->s));
+  if (!sum_dev) comm_allreduce_sum_i64(out, 1);
+  if (!max_dev) comm_allreduce_max_i64(out + 1, 2);
   nvtxRangePop();
   top[0] = out[1];
   top[1] = out[2];
@@ -300,6 +358,7 @@ static void begin_tree_dev(ps_gbdt_backend_t *b, const uint8_t *bag) {
   s->m = ps_gbdt_bag_rows_cuda(bag ? s->bag : NULL, s->n, s->rows, s->tmp, s->pwork, s->s); /* waits */
   s->begin[0] = 0;
   s->count[0] = s->m;
+  s->nlog = 0;
 }
 
 static void quant(ps_gbdt_backend_t *b, const int64_t *ids, uint64_t seed, uint64_t key, int64_t sg, int64_t sh,
@@ -434,7 +493,8 @@ ps_gbdt_backend_t *gbdt_backend_cuda(void) {
                            .dh_children = dh_children, .dh_search = dh_search, .dh_drop = dh_drop,
                            .dh_cat = dh_cat, .dh_set = dh_set,
                            .set_sparse = set_sparse, .device_bytes_sparse = device_bytes_sparse,
-                           .set_scores = set_scores, .grad = grad, .begin_tree_dev = begin_tree_dev, .quant = quant};
+                           .set_scores = set_scores, .grad = grad, .begin_tree_dev = begin_tree_dev, .quant = quant,
+                           .get_scores = get_scores};
   /* the leaf histograms' int64 sums over NCCL on device memory when every rank has a GPU of its own */
   comm_use_device(share == 1 ? s->device : -1);
   device_report("gbdt", pl, b->device_memory, comm_nccl_active());
@@ -455,6 +515,14 @@ struct gbdt_cuda_scorer {
   size_t cap; /* rows the buffers hold */
   int64_t f;
   ps_gbdt_predict_plan_t *plan; /* every head over one read of the rows (predict_heads.cu); NULL: a head at a time */
+  /* CSR rows (gbdt_cuda_scorer_predict_csr): a block's stored values, its
+   * scores [k][n], a tile of tile_rows dense rows kept zero */
+  int64_t *cptr;
+  int32_t *cidx;
+  float *cval, *tile;
+  double *cz;
+  size_t cptr_cap, cval_cap, cidx_cap, cz_cap;
+  int64_t tile_rows, tile_f;
 };
 
 static void *up(const void *h, size_t bytes, cudaStream_t s) {
@@ -496,6 +564,14 @@ gbdt_cuda_scorer_t *gbdt_cuda_scorer_create(const ps_forest_view_t *heads, int k
   return c;
 }
 
+/* z [h * ldz + i] += head h's forest on device rows X [n][f]: every head
+ * over one read of the rows where predict_heads.cu takes them, else a head
+ * at a time (predict.cu). */
+static void forests(gbdt_cuda_scorer_t *c, const float *X, int64_t n, int64_t f, double *z, int64_t ldz) {
+  if (!c->plan || !ps_gbdt_predict_plan_run(c->plan, X, n, f, z, ldz, c->s))
+    for (int h = 0; h < c->k; h++) ps_gbdt_predict_cuda(&c->dev[h], X, n, f, z + (size_t)h * (size_t)ldz, c->s);
+}
+
 void gbdt_cuda_scorer_predict(gbdt_cuda_scorer_t *c, const float *X, int64_t n, int64_t f, const double *init,
                               double *z) {
   if (n <= 0) return;
@@ -513,9 +589,60 @@ void gbdt_cuda_scorer_predict(gbdt_cuda_scorer_t *c, const float *X, int64_t n, 
     for (int64_t i = 0; i < n; i++) z[(size_t)h * need + (size_t)i] = init[h];
   CUDA_CHECK(cudaMemcpyAsync(c->X, X, sizeof(float) * need * (size_t)f, cudaMemcpyHostToDevice, c->s));
   CUDA_CHECK(cudaMemcpyAsync(c->z, z, sizeof(double) * need * (size_t)c->k, cudaMemcpyHostToDevice, c->s));
-  if (!c->plan || !ps_gbdt_predict_plan_run(c->plan, c->X, n, f, c->z, (int64_t)need, c->s))
-    for (int h = 0; h < c->k; h++) ps_gbdt_predict_cuda(&c->dev[h], c->X, n, f, c->z + (size_t)h * need, c->s);
+  forests(c, c->X, n, f, c->z, (int64_t)need);
   CUDA_CHECK(cudaMemcpyAsync(z, c->z, sizeof(double) * need * (size_t)c->k, cudaMemcpyDeviceToHost, c->s));
+  CUDA_CHECK(cudaStreamSynchronize(c->s));
+  nvtxRangePop();
+}
+
+/* Device buffer *p of at least `bytes` (cap: its size), contents dropped. */
+static void room(void **p, size_t *cap, size_t bytes) {
+  if (bytes <= *cap && *p) return;
+  if (*p) CUDA_CHECK(cudaFree(*p));
+  CUDA_CHECK(cudaMalloc(p, bytes ? bytes : 8));
+  *cap = bytes;
+}
+
+/* The tile of dense rows the CSR rows are scattered into: up to 32 MiB
+ * (at least 64 rows; PROPSCORE_CSR_TILE_ROWS, for the tests: that many),
+ * zeroed once; csr_tile.cu zeroes its places again after each use. */
+#define CSR_TILE_BYTES ((int64_t)32 << 20)
+static void tile_room(gbdt_cuda_scorer_t *c, int64_t f) {
+  if (c->tile && c->tile_f == f) return;
+  if (c->tile) CUDA_CHECK(cudaFree(c->tile));
+  const char *env = getenv("PROPSCORE_CSR_TILE_ROWS");
+  int64_t w = f > 0 ? f : 1, rows = env && atoll(env) > 0 ? atoll(env) : CSR_TILE_BYTES / (4 * w);
+  c->tile_rows = rows < 64 && !env ? 64 : rows;
+  c->tile_f = f;
+  ps_log("score: CSR rows from their stored values on the device: %lld rows a tile of dense rows kept zero (%.1f MiB)",
+         (long long)c->tile_rows, 4.0 * (double)c->tile_rows * (double)w / 1048576.0);
+  CUDA_CHECK(cudaMalloc((void **)&c->tile, sizeof(float) * (size_t)c->tile_rows * (size_t)w));
+  CUDA_CHECK(cudaMemsetAsync(c->tile, 0, sizeof(float) * (size_t)c->tile_rows * (size_t)w, c->s));
+}
+
+void gbdt_cuda_scorer_predict_csr(gbdt_cuda_scorer_t *c, const int64_t *ptr, const int32_t *idx, const float *val,
+                                  int64_t n, int64_t f, const double *init, double *z) {
+  if (n <= 0) return;
+  size_t nnz = (size_t)(ptr[n] - ptr[0]), nz = (size_t)n * (size_t)c->k;
+  nvtxRangePushA("score (trees, CSR rows)");
+  room((void **)&c->cptr, &c->cptr_cap, sizeof(int64_t) * (size_t)(n + 1));
+  room((void **)&c->cval, &c->cval_cap, sizeof(float) * nnz);
+  room((void **)&c->cidx, &c->cidx_cap, sizeof(int32_t) * nnz);
+  room((void **)&c->cz, &c->cz_cap, sizeof(double) * (nz ? nz : 1));
+  tile_room(c, f);
+  for (int h = 0; h < c->k; h++) /* the starting scores: init[h] on every row */
+    for (int64_t i = 0; i < n; i++) z[(size_t)h * (size_t)n + (size_t)i] = init[h];
+  CUDA_CHECK(cudaMemcpyAsync(c->cptr, ptr, sizeof(int64_t) * (size_t)(n + 1), cudaMemcpyHostToDevice, c->s));
+  if (nnz) CUDA_CHECK(cudaMemcpyAsync(c->cidx, idx, sizeof(int32_t) * nnz, cudaMemcpyHostToDevice, c->s));
+  if (nnz) CUDA_CHECK(cudaMemcpyAsync(c->cval, val, sizeof(float) * nnz, cudaMemcpyHostToDevice, c->s));
+  if (nz) CUDA_CHECK(cudaMemcpyAsync(c->cz, z, sizeof(double) * nz, cudaMemcpyHostToDevice, c->s));
+  for (int64_t i0 = 0; i0 < n; i0 += c->tile_rows) {
+    int64_t m = n - i0 < c->tile_rows ? n - i0 : c->tile_rows;
+    ps_gbdt_csr_scatter_cuda(c->cptr, c->cidx, c->cval, i0, m, f, c->tile, c->s);
+    forests(c, c->tile, m, f, c->cz + i0, n);
+    ps_gbdt_csr_scatter_cuda(c->cptr, c->cidx, NULL, i0, m, f, c->tile, c->s);
+  }
+  if (nz) CUDA_CHECK(cudaMemcpyAsync(z, c->cz, sizeof(double) * nz, cudaMemcpyDeviceToHost, c->s));
   CUDA_CHECK(cudaStreamSynchronize(c->s));
   nvtxRangePop();
 }
@@ -533,6 +660,8 @@ void gbdt_cuda_scorer_destroy(gbdt_cuda_scorer_t *c) {
   ps_gbdt_predict_plan_destroy(c->plan);
   if (c->X) CUDA_CHECK(cudaFree(c->X));
   if (c->z) CUDA_CHECK(cudaFree(c->z));
+  void *csr[] = {c->cptr, c->cidx, c->cval, c->tile, c->cz};
+  for (size_t i = 0; i < sizeof csr / sizeof csr[0]; i++) dev_free(csr[i]);
   CUDA_CHECK(cudaStreamDestroy(c->s));
   free(c->dev);
   free(c);

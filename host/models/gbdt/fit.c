@@ -234,6 +234,7 @@ typedef struct {
   ps_tree_t tree;
   ps_grow_params_t gp;
   int dev_stale; /* the backend keeps the scores (be->grad): ztr changed on the host since set_scores */
+  int host_stale; /* ... and the device's scores changed since ztr was (add_leaves adds there only) */
 } gfit_t;
 
 /* The binned rows must fit --host-mem-limit, and the GPU's share its memory. */
@@ -241,7 +242,8 @@ static void check_memory(gfit_t *g) {
   const train_common_t *cm = g->cm;
   const ps_labeled_t *l = &g->l;
   int64_t f = g->f, mem_limit = train_job_mem_limit(cm);
-  double need = g->in->d->csr ? gbdt_csr_bytes(g->in->d, l) : (double)l->n * (double)f; /* bins: a byte a value */
+  double need = g->in->d->csr ? gbdt_csr_bytes(g->in->d, l, g->be->device_memory <= 0) /* index: the CPU's */
+                              : (double)l->n * (double)f; /* bins: a byte a value */
   comm_allreduce_max_f64(&need, 1);
   if (mem_limit > 0 && need > (double)mem_limit)
     ps_die_all(PS_EXIT_ERROR,
@@ -271,11 +273,12 @@ static void load_csr(gfit_t *g) {
   g->rows.sp = ps_calloc(1, sizeof(gbdt_csr_rows_t));
   gbdt_csr_load(g->in->d, &g->l, g->o->bin_sample, g->o->seed, g->o->max_bin, g->cm->reject_nonfinite, &g->r->mdl.bins,
                 g->rows.sp);
+  if (g->be->device_memory <= 0) gbdt_csr_index(g->rows.sp); /* the CPU backend's partition reads it */
   g->rows.m = g->rows.sp->m;
   double kept = (double)(g->rows.sp->tr.ptr[g->l.n_tr] + g->rows.sp->va.ptr[g->l.n_va]);
   comm_allreduce_sum_f64(&kept, 1);
-  ps_log("train: CSR rows binned sparse: %.0f values off their zero bin kept (4 bytes each and 8 a row, 5 more a "
-         "training value for the column index)", kept);
+  ps_log("train: CSR rows binned sparse: %.0f values off their zero bin kept (4 bytes each and 8 a row%s)", kept,
+         g->rows.sp->col_off ? ", 5 more a training value for the column index" : "");
 }
 
 /* Labels, class weights, memory checks, the cuts and the binned rows. */
@@ -409,9 +412,9 @@ static double add_tree(gfit_t *g, int h, int t) {
   int64_t f = g->f;
   forest_add(fo, &g->tree);
   ps_forest_view_t v = forest_view(fo);
-  g->dev_stale |= g->bag != NULL; /* the bagged trees' scores change on the host */
-  if (g->bag) predict_split(&g->rows, &v, t, 0, l->n_tr, g->ztr);
+  if (g->bag && !g->be->grad) predict_split(&g->rows, &v, t, 0, l->n_tr, g->ztr); /* the rows out of the bag too */
   else g->be->add_leaves(g->be, g->tree.nleaves, g->tree.leaf_value, g->ztr);
+  g->host_stale |= g->be->grad != NULL; /* the sums went to the device's scores only (every row, bagged or not) */
   predict_split(&g->rows, &v, t, 1, l->n_va, g->zva);
   for (int q = 0; q < g->tree.nleaves - 1; q++) {
     r->mdl.imp_gain[(size_t)h * (size_t)f + (size_t)g->tree.feature[q]] += g->tree.gain[q];
@@ -422,8 +425,8 @@ static double add_tree(gfit_t *g, int h, int t) {
 
 /* Quantized gradients of tree t of head h (--grad-bits) for the backend. */
 static void quantize_tree(gfit_t *g, int h, int t, int64_t top[2]) {
-  if (g->be->quant) { /* the words made on the device: only the maxima cross */
-    gbdt_quant_steps(top, g->qmax, &g->gp.qg_step, &g->gp.qh_step);
+  if (g->be->quant) { /* the words made on the device: top already all ranks' (be->grad) */
+    gbdt_quant_steps_all(top, g->qmax, &g->gp.qg_step, &g->gp.qh_step);
     g->be->quant(g->be, g->ids_tr, g->o->seed, ((uint64_t)(uint32_t)h << 32) | (uint64_t)(uint32_t)t,
                  g->gp.qg_step, g->gp.qh_step, g->qmax);
     return;
@@ -441,12 +444,12 @@ static int64_t grad_tree(gfit_t *g, int h, int64_t top[2]) {
   if (g->be->grad) {
     if (g->dev_stale) g->be->set_scores(g->be, g->ztr, l->Ytr + h, g->k);
     g->dev_stale = 0;
-    loss_q = g->be->grad(g->be, g->w_pos[h], g->w_neg[h], g->gp.split.scale, top);
+    loss_q = g->be->grad(g->be, g->w_pos[h], g->w_neg[h], g->gp.split.scale, top); /* all ranks' sum, maxima */
   } else {
     loss_q = ps_gbdt_grad_q_cpu(g->ztr, l->Ytr + h, g->k, l->n_tr, g->w_pos[h], g->w_neg[h], g->gp.split.scale,
                                 g->gq, g->hq, top);
+    comm_allreduce_sum_i64(&loss_q, 1); /* the objective before this tree (free: the gradients' by-product) */
   }
-  comm_allreduce_sum_i64(&loss_q, 1); /* the objective before this tree (free: the gradients' by-product) */
   if (g->be->grad) g->be->begin_tree_dev(g->be, g->bag);
   else g->be->begin_tree(g->be, g->gq, g->hq, g->bag);
   return loss_q;
@@ -521,6 +524,7 @@ static int fit_head(gfit_t *g, int h, double t_fit) {
   for (int64_t i = 0; i < l->n_va; i++) g->zva[i] = r->mdl.init_score[h];
   if (fo->ntrees > 0) rescore(&r->mdl, h, &g->rows, l->n_tr, l->n_va, g->ztr, g->zva); /* resumed: the trees so far */
   g->dev_stale = 1;
+  g->host_stale = 0;
   int64_t trees = g->o->head_trees ? g->o->head_trees[h] : g->o->trees;
   while (!st->done[h] && fo->ntrees < trees) {
     int s = tree_step(g, h, fo->ntrees, t_fit);
@@ -532,6 +536,8 @@ static int fit_head(gfit_t *g, int h, double t_fit) {
   }
   st->done[h] = 1;
   double tq = ps_now();
+  if (g->host_stale) g->be->get_scores(g->be, g->ztr); /* once a head: the metrics' scores */
+  g->host_stale = 0;
   if (g->o->early_stopping > 0 && l->g_va > 0 && st->best[h] > 0 && st->best[h] < fo->ntrees) {
     forest_truncate(fo, (int32_t)st->best[h]);
     rescore(&r->mdl, h, &g->rows, l->n_tr, l->n_va, g->ztr, g->zva);

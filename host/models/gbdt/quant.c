@@ -25,10 +25,14 @@ static int64_t step_of(int64_t v, int32_t qmax) {
   return s > 0 ? s : 1;
 }
 
-void gbdt_quant_steps(int64_t top[2], int32_t qmax, int64_t *sg, int64_t *sh) {
-  comm_allreduce_max_i64(top, 2);
+void gbdt_quant_steps_all(const int64_t top[2], int32_t qmax, int64_t *sg, int64_t *sh) {
   *sg = step_of(top[0], qmax);
   *sh = step_of(top[1], qmax);
+}
+
+void gbdt_quant_steps(int64_t top[2], int32_t qmax, int64_t *sg, int64_t *sh) {
+  comm_allreduce_max_i64(top, 2);
+  gbdt_quant_steps_all(top, qmax, sg, sh);
 }
 
 void gbdt_quantize_top(int64_t top[2], const int64_t *gq, const int64_t *hq, const int64_t *ids, int64_t n,

@@ -25,4 +25,6 @@ void gbdt_quantize_top(int64_t top[2], const int64_t *gq, const int64_t *hq, con
 /* Only the steps from this rank's maxima (collective; top: all ranks' on
  * return): the device makes the words (backend.h's quant). */
 void gbdt_quant_steps(int64_t top[2], int32_t qmax, int64_t *sg, int64_t *sh);
+/* The steps from maxima already over all ranks (the device's, backend.h's grad). */
+void gbdt_quant_steps_all(const int64_t top[2], int32_t qmax, int64_t *sg, int64_t *sh);
 #endif

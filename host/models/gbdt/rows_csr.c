@@ -18,8 +18,9 @@ int64_t gbdt_csr_stored(const ps_data_t *d, const ps_labeled_t *l) {
   return ends[1] - ends[0];
 }
 
-double gbdt_csr_bytes(const ps_data_t *d, const ps_labeled_t *l) {
-  return 9.0 * (double)gbdt_csr_stored(d, l) + 8.0 * (double)l->n; /* at most every stored value kept (rows_csr.h) */
+double gbdt_csr_bytes(const ps_data_t *d, const ps_labeled_t *l, int index) {
+  double per = index ? 9.0 : 4.0; /* at most every stored value kept (rows_csr.h) */
+  return per * (double)gbdt_csr_stored(d, l) + 8.0 * (double)l->n;
 }
 
 /* A growing CSR of sampled rows. */
@@ -123,9 +124,13 @@ void gbdt_csr_load(ps_data_t *d, const ps_labeled_t *l, int64_t bin_sample, uint
     *v = (ps_gbdt_sparse_t){.n = s2 ? l->n_va : l->n_tr, .ptr = r->ptr[s2], .bin = r->bin[s2], .f = bins->f,
                             .bin_off = bins->bin_off, .zbin = r->zbin};
   }
-  if (l->n_tr >= ((int64_t)1 << 32)) return; /* row numbers in 32 bits: else the partition searches each row */
-  int64_t kept = r->tr.ptr[l->n_tr];
-  r->col_off = ps_malloc(sizeof(int64_t) * (size_t)(bins->f + 1));
+}
+
+void gbdt_csr_index(gbdt_csr_rows_t *r) {
+  int64_t n = r->tr.n, f = r->tr.f;
+  if (n >= ((int64_t)1 << 32)) return; /* row numbers in 32 bits: else the partition searches each row */
+  int64_t kept = r->tr.ptr[n];
+  r->col_off = ps_malloc(sizeof(int64_t) * (size_t)(f + 1));
   r->col_row = ps_malloc(sizeof(uint32_t) * (size_t)(kept + 1));
   r->col_code = ps_malloc((size_t)(kept + 1));
   ps_gbdt_sparse_columns_cpu(&r->tr, r->col_off, r->col_row, r->col_code);

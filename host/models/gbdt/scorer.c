@@ -3,15 +3,16 @@
  * kernel with --device cuda (backend_cuda.c), else the forests in
  * QuickScorer's form (predict_qs_cpu.c: trees of <= 32 leaves) or flattened
  * and walked (predict_flat_cpu.c), a block of rows at a time, the CPU
- * twin's bits -- then the sigmoid. CSR rows on the CPU: 64 rows at a time
- * scattered into a scratch kept zero and walked flat (predict_csr), or by
- * the twin for the blend's logits (logits_csr). */
+ * twin's bits -- then the sigmoid. CSR rows: 64 rows at a time scattered
+ * into a scratch kept zero (csr_tile_cpu.c) and walked flat (predict_csr),
+ * or by the twin for the blend's logits (logits_csr); on the device a tile
+ * of rows at a time the same way (predict_csr_cuda). */
 #include <stdlib.h>
 
 #include "common/psmath.h"
 #include "core/util.h"
+#include "gbdt/csr_tile_cpu.h"
 #include "gbdt/gbdt_cpu.h"
-#include "io/csr.h"
 #include "models/device.h"
 #include "models/gbdt/backend.h"
 #include "models/gbdt/model.h"
@@ -41,13 +42,16 @@ typedef struct {
 #endif
 } gbdt_scorer_t;
 
+static void z_room(gbdt_scorer_t *g, int64_t n) {
+  if (n <= g->cap) return;
+  free(g->z);
+  g->z = ps_malloc(sizeof(double) * (size_t)n * (size_t)(g->m.k > 0 ? g->m.k : 1));
+  g->cap = n;
+}
+
 static void predict(ps_scorer_t *s, const float *X, int64_t n, float *P) {
   gbdt_scorer_t *g = s->impl;
-  if (n > g->cap) {
-    free(g->z);
-    g->z = ps_malloc(sizeof(double) * (size_t)n * (size_t)(g->m.k > 0 ? g->m.k : 1));
-    g->cap = n;
-  }
+  z_room(g, n);
 #ifdef PROPSCORE_HAVE_CUDA
   if (g->cuda) {
     gbdt_cuda_scorer_predict(g->cuda, X, n, g->m.f, g->m.init_score, g->z);
@@ -100,10 +104,10 @@ static void csr_tiles(gbdt_scorer_t *g, const int64_t *ptr, const int32_t *idx, 
   }
   for (int64_t i0 = 0; i0 < n; i0 += CSR_TILE) {
     int64_t m = n - i0 < CSR_TILE ? n - i0 : CSR_TILE;
-    csr_tile_put(g->tile, (int64_t)f, ptr, idx, val, i0, m);
+    ps_gbdt_csr_scatter_cpu(ptr, idx, val, i0, m, (int64_t)f, g->tile);
     if (Z) gbdt_model_logits(&g->m, g->tile, m, g->zt);
     else tile_scores(g, g->tile, m, g->zt);
-    csr_tile_put(g->tile, (int64_t)f, ptr, idx, NULL, i0, m);
+    ps_gbdt_csr_scatter_cpu(ptr, idx, NULL, i0, m, (int64_t)f, g->tile);
     for (int h = 0; h < g->m.k; h++)
       for (int64_t i = 0; i < m; i++) {
         size_t e = (size_t)h * (size_t)n + (size_t)(i0 + i);
@@ -124,6 +128,18 @@ static void logits_csr(ps_scorer_t *s, const int64_t *ptr, const int32_t *idx, c
                        double *Z) {
   csr_tiles(s->impl, ptr, idx, val, n, NULL, Z);
 }
+
+#ifdef PROPSCORE_HAVE_CUDA
+/* CSR rows on the device (score --device cuda): the stored values go up,
+ * scattered there a tile of rows at a time (backend_cuda.c). */
+static void predict_csr_cuda(ps_scorer_t *s, const int64_t *ptr, const int32_t *idx, const float *val, int64_t n,
+                             float *P) {
+  gbdt_scorer_t *g = s->impl;
+  z_room(g, n);
+  gbdt_cuda_scorer_predict_csr(g->cuda, ptr, idx, val, n, g->m.f, g->m.init_score, g->z);
+  for (size_t e = 0; e < (size_t)n * (size_t)g->m.k; e++) P[e] = (float)ps_sigmoid(g->z[e]);
+}
+#endif
 
 static void logits(ps_scorer_t *s, const float *X, int64_t n, double *Z) {
   gbdt_scorer_t *g = s->impl;
@@ -214,7 +230,10 @@ ps_scorer_t *gbdt_scorer_open(ps_h5_t fid, const char *path, const char *device)
   s->predict = predict;
   s->destroy = destroy;
   s->logits = logits;
-  if (!cuda) s->predict_csr = predict_csr; /* on the device: the rows go up dense */
+  s->predict_csr = predict_csr;
+#ifdef PROPSCORE_HAVE_CUDA
+  if (cuda) s->predict_csr = predict_csr_cuda;
+#endif
   s->logits_csr = logits_csr; /* logits are the CPU's whatever the device */
   s->impl = g;
   return s;

@@ -58,7 +58,7 @@ const char *ncclGetErrorString(ncclResult_t result);
 ncclResult_t cudasim_ncclAllGather(const char *file, int line, const void *sendbuff, void *recvbuff, size_t sendcount,
                                    ncclDataType_t datatype, ncclComm_t comm, cudaStream_t stream);
 #define ncclAllGather(...) cudasim_ncclAllGather(__FILE__, __LINE__, __VA_ARGS__)
-/* ncclSum of integer types only: exact, so MPI_Allreduce's result is NCCL's. */
+/* ncclSum / ncclMax of integer types only: exact, so MPI_Allreduce's result is NCCL's. */
 ncclResult_t cudasim_ncclAllReduce(const char *file, int line, const void *sendbuff, void *recvbuff, size_t count,
                                    ncclDataType_t datatype, ncclRedOp_t op, ncclComm_t comm, cudaStream_t stream);
 #define ncclAllReduce(...) cudasim_ncclAllReduce(__FILE__, __LINE__, __VA_ARGS__)

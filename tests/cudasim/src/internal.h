@@ -20,6 +20,9 @@ namespace cudasim {
 /* "cudasim: <message>" on stderr and go on (e.g. why a launch was refused). */
 void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 std::string strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* With PROPSCORE_CUDASIM_TRACE=FILE: one line "<pid> <text>" appended to
+ * FILE (copies and NCCL calls, for the tests that count what crosses). */
+void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* file:line with the path cut to its last two components (site_to: into
  * buf, no allocation, for the fault handler). */
 std::string site(const char *file, int line);

@@ -2,7 +2,7 @@
  * MPI: a communicator is a duplicate of MPI_COMM_WORLD (its ranks must be
  * the world's, and every rank must pass the same unique id, which is
  * checked; PROPSCORE_CUDASIM_NCCL_FAIL makes the set-up fail on chosen
- * ranks); ncclAllGather (ncclAllReduce: integer sums) is queued on its
+ * ranks); ncclAllGather (ncclAllReduce: integer sums, maxima) is queued on its
  * stream like any device operation and runs as MPI_Allgather
  * (MPI_Allreduce) when the stream is synchronized -- the ranks meet in
  * stream order, as NCCL's kernels do. */
@@ -181,8 +181,8 @@ ncclResult_t cudasim_ncclAllReduce(const char *file, int line, const void *send,
                                    ncclDataType_t type, ncclRedOp_t op, ncclComm_t comm, cudaStream_t stream) {
   if (!comm || comm->aborted) return ncclInvalidArgument;
   MPI_Datatype mt = type == ncclInt64 ? MPI_INT64_T : type == ncclInt32 ? MPI_INT32_T : MPI_DATATYPE_NULL;
-  if (mt == MPI_DATATYPE_NULL || op != ncclSum) {
-    note("ncclAllReduce at %s: the emulation sums ncclInt32 / ncclInt64 only", site(file, line).c_str());
+  if (mt == MPI_DATATYPE_NULL || (op != ncclSum && op != ncclMax)) {
+    note("ncclAllReduce at %s: the emulation sums / maxes ncclInt32 / ncclInt64 only", site(file, line).c_str());
     return ncclInvalidUsage;
   }
   size_t bytes = count * type_size(type);
@@ -191,12 +191,14 @@ ncclResult_t cudasim_ncclAllReduce(const char *file, int line, const void *send,
     return ncclInvalidUsage;
   }
   if (bytes == 0) return ncclSuccess;
+  trace("ncclAllReduce %s %zu %s", op == ncclMax ? "max" : "sum", count, site(file, line).c_str());
   bool in_place = send == recv;
   std::vector<rt::Use> uses{rt::Use{recv, bytes, true, "recvbuff"}};
   if (!in_place) uses.push_back(rt::Use{send, bytes, false, "sendbuff"});
   MPI_Comm c = comm->comm;
   cudaError_t e = rt::enqueue(stream, strf("ncclAllReduce (%zu bytes)", bytes), file, line, uses, [=] {
-    if (MPI_Allreduce(in_place ? MPI_IN_PLACE : send, recv, (int)count, mt, MPI_SUM, c) != MPI_SUCCESS)
+    if (MPI_Allreduce(in_place ? MPI_IN_PLACE : send, recv, (int)count, mt, op == ncclMax ? MPI_MAX : MPI_SUM, c) !=
+        MPI_SUCCESS)
       die("ncclAllReduce (queued at %s): MPI_Allreduce failed", site(file, line).c_str());
   });
   return e == cudaSuccess ? ncclSuccess : ncclInvalidArgument;

@@ -50,6 +50,24 @@ void note(const char *fmt, ...) {
   fflush(stderr);
 }
 
+void trace(const char *fmt, ...) {
+  const char *path = getenv("PROPSCORE_CUDASIM_TRACE");
+  if (!path || !*path) return;
+  char buf[1024];
+  int k = snprintf(buf, sizeof buf, "%d ", (int)getpid());
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf + k, sizeof buf - (size_t)k - 1, fmt, ap);
+  va_end(ap);
+  size_t len = strlen(buf);
+  buf[len++] = '\n';
+  FILE *f = fopen(path, "a"); /* one write a line: ranks append whole lines */
+  if (!f) die("PROPSCORE_CUDASIM_TRACE=%s: %s", path, strerror(errno));
+  setvbuf(f, NULL, _IONBF, 0);
+  fwrite(buf, 1, len, f);
+  fclose(f);
+}
+
 std::string strf(const char *fmt, ...) {
   char buf[4096];
   va_list ap;
@@ -491,6 +509,7 @@ cudaError_t memcpy_impl(const char *file, int line, void *dst, const void *src, 
     return fail(cudaErrorInvalidValue);
   }
   std::string what = strf("%s %s (%zu bytes)", api, kind_name(kind), n);
+  trace("%s %zu %s", kind_name(kind), n, site(file, line).c_str());
   /* When the host waits (the CUDA runtime's documented synchronization of
    * each kind), and where the source is read. */
   bool host_waits = false;
