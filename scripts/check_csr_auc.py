@@ -95,6 +95,8 @@ def timed(cmd, env=None):
     rss = max(int(x) for x in re.findall(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr)) / 1024
     cpu = [float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", r.stderr)]
     LAST_CPU[0] = sum(cpu[:-2]) if cmd[0] == "mpirun" else sum(cpu)  # the outer block: mpirun itself
+    if cmd[0] == "mpirun" and len(cpu) != 2 * (int(cmd[2]) + 1):
+        LAST_CPU[0] = float("nan")  # a rank's /usr/bin/time report did not come through mpirun
     return r.stdout, wall, rss
 
 
