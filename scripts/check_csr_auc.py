@@ -66,24 +66,37 @@ def peer(name, path, threads):
         import xgboost as xgb
         m = xgb.XGBClassifier(n_estimators=100, max_leaves=31, grow_policy="lossguide", max_depth=0,
                               learning_rate=0.1, tree_method="hist", n_jobs=threads)
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     m.fit(Xtr, y[~va])
-    fit = time.time() - t0
+    fit, fit_cpu = time.time() - t0, time.process_time() - c0
     t0 = time.time()
     p = m.predict_proba(X)[:, 1]
     score = time.time() - t0
-    print(json.dumps({"fit_s": fit, "auc": roc_auc_score(y[va], p[va]), "score_rows_s": X.shape[0] / score}))
+    print(json.dumps({"fit_s": fit, "fit_cpu_s": fit_cpu, "auc": roc_auc_score(y[va], p[va]),
+                      "score_rows_s": X.shape[0] / score}))
+
+
+LAST_CPU = [0.0]  # CPU seconds (user + system) of the last timed() command, every rank's summed
 
 
 def timed(cmd, env=None):
-    """Run cmd under /usr/bin/time -v: (stdout, wall seconds, peak resident MiB of its largest process)."""
-    r = subprocess.run(["/usr/bin/time", "-v"] + [str(c) for c in cmd], capture_output=True, text=True,
+    """Run cmd under /usr/bin/time -v: (stdout, wall seconds, peak resident MiB of its largest process).
+    An mpirun command gets /usr/bin/time -v on each rank too (cmd's ranks: after "-n P"), so that
+    LAST_CPU holds the ranks' CPU seconds and the peak is the largest rank's."""
+    cmd = [str(c) for c in cmd]
+    if cmd[0] == "mpirun":
+        cmd = cmd[:3] + ["/usr/bin/time", "-v"] + cmd[3:]
+    r = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True,
                        env=dict(os.environ, **(env or {})))
     if r.returncode != 0:
-        sys.exit(f"failed: {' '.join(map(str, cmd))}\n{r.stderr[-3000:]}")
-    m = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", r.stderr)
-    wall = int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1)) / 1024
+        sys.exit(f"failed: {' '.join(cmd)}\n{r.stderr[-3000:]}")
+    m = re.findall(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", r.stderr)[-1]
+    wall = int(m[0] or 0) * 3600 + int(m[1]) * 60 + float(m[2])
+    rss = max(int(x) for x in re.findall(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr)) / 1024
+    cpu = [float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", r.stderr)]
+    LAST_CPU[0] = sum(cpu[:-2]) if cmd[0] == "mpirun" else sum(cpu)  # the outer block: mpirun itself
+    if cmd[0] == "mpirun" and len(cpu) != 2 * (int(cmd[2]) + 1):
+        LAST_CPU[0] = float("nan")  # a rank's /usr/bin/time report did not come through mpirun
     return r.stdout, wall, rss
 
 
@@ -93,10 +106,12 @@ def propscore_round(a, data, d):
     l1 = (["--l1", a.l1] if a.l1 else []) + a.train_args.split()
     _, t_train, rss = timed(mpi + ["train", "--data", data, "--model", model, "--standardize", "scale",
                                    "--targets", TARGET, "--quiet"] + l1, MPI_ENV)
+    cpu_train = LAST_CPU[0]
     _, t_score, _ = timed(mpi + ["score", "--data", data, "--model", model, "--out", scores, "--quiet"], MPI_ENV)
     with h5py.File(scores) as s:
         p = s["scores"][TARGET][...]
-    return {"fit_s": t_train, "peak_mib": rss, "score_rows_s": len(p) / t_score, "p": p}
+    return {"fit_s": t_train, "fit_cpu_s": cpu_train, "peak_mib": rss, "score_rows_s": len(p) / t_score,
+            "score_cpu_s": LAST_CPU[0], "p": p}
 
 
 def model_logits(model, X):
@@ -117,7 +132,8 @@ def select_l1(a, data, ids, y):
         _, t, _ = timed(["mpirun", "-n", a.ranks, a.bin, "train", "--data", data, "--model", model, "--standardize",
                          "scale", "--targets", TARGET, "--quiet", "--holdout", "0.36", "--l1", v] + a.train_args.split(), MPI_ENV)
         auc = roc_auc_score(y[band], model_logits(model, X[band]))
-        print(f"select --l1 {v}: band AUC {auc:.4f} ({band.sum()} rows; fit {t:.0f} s)", flush=True)
+        print(f"select --l1 {v}: band AUC {auc:.4f} ({band.sum()} rows; fit {t:.0f} s, {LAST_CPU[0]:.0f} CPU s)",
+              flush=True)
         if best is None or auc > best[1]:
             best = (v, auc)
     return best[0]
@@ -151,6 +167,7 @@ def main():
     ap.add_argument("--rows", type=int, default=1000000)
     ap.add_argument("--features", type=int, default=10000)
     ap.add_argument("--density", type=float, default=0.005)
+    ap.add_argument("--informative", type=int, help="gen --informative K: the planted model weights K columns")
     ap.add_argument("--ranks", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
@@ -169,10 +186,12 @@ def main():
         return peer(a.peer, a.data, a.threads)
     from sklearn.metrics import roc_auc_score
     os.makedirs(a.dir, exist_ok=True)
-    data = os.path.join(a.dir, f"csr_{a.rows}x{a.features}_{a.density}.h5")
+    kk = f"_k{a.informative}" if a.informative else ""
+    data = os.path.join(a.dir, f"csr_{a.rows}x{a.features}_{a.density}{kk}.h5")
     if not os.path.exists(data):
+        inf = ["--informative", a.informative] if a.informative else []
         _, t, _ = timed(["mpirun", "-n", a.ranks, a.bin, "gen", "--out", data, "--rows", a.rows, "--features",
-                         a.features, "--density", a.density, "--targets", f"{TARGET}:0.1", "--quiet"], MPI_ENV)
+                         a.features, "--density", a.density, "--targets", f"{TARGET}:0.1", "--quiet"] + inf, MPI_ENV)
         print(f"gen: {data} in {t:.1f} s", flush=True)
     with h5py.File(data) as h:
         ids, y, truth = h["customer_id"][...], h["labels"][TARGET][...], h["truth"][TARGET]["prob"][...]
@@ -201,22 +220,22 @@ def main():
         for p in peers:
             out, wall, rss = timed([sys.executable, __file__, "--peer", p, "--data", data, "--threads", a.threads])
             res = json.loads(out.strip().splitlines()[-1])
-            res["peak_mib"] = rss
+            res["peak_mib"], res["process_cpu_s"] = rss, LAST_CPU[0]
             runs[p].append(res)
         print(f"round {r + 1}: load {loads[-1]:.1f}: " + "; ".join(
-            f"{k} fit {v[-1]['fit_s']:.1f} s AUC {v[-1]['auc']:.4f}" for k, v in runs.items() if v), flush=True)
-    table = {"rows": a.rows, "features": a.features, "density": a.density, "nnz": int(nnz), "ranks": a.ranks,
+            f"{k} fit {v[-1]['fit_s']:.1f} s ({v[-1]['fit_cpu_s']:.0f} CPU s) AUC {v[-1]['auc']:.4f}" for k, v in runs.items() if v), flush=True)
+    table = {"rows": a.rows, "features": a.features, "density": a.density, "informative": a.informative, "nnz": int(nnz), "ranks": a.ranks,
              "threads": a.threads, "truth_auc": best, "loads": loads, "rounds": a.rounds, "l1": a.l1,
              "train_args": a.train_args,
              "oracles": orc,
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "results": {}}
-    print(f"\n| model | fit s | AUC | AUC - truth | peak MiB | score rows/s |\n|---|---|---|---|---|---|")
+    print(f"\n| model | fit s | fit CPU s | AUC | AUC - truth | peak MiB | score rows/s |\n|---|---|---|---|---|---|---|")
     for k, v in runs.items():
         if not v:
             continue
-        med = {m: statistics.median(x[m] for x in v) for m in ("fit_s", "auc", "peak_mib", "score_rows_s")}
+        med = {m: statistics.median(x[m] for x in v) for m in ("fit_s", "fit_cpu_s", "auc", "peak_mib", "score_rows_s")}
         table["results"][k] = dict(med, all=v)
-        print(f"| {k} | {med['fit_s']:.1f} | {med['auc']:.4f} | {med['auc'] - best:+.4f} | {med['peak_mib']:.0f} | "
+        print(f"| {k} | {med['fit_s']:.1f} | {med['fit_cpu_s']:.1f} | {med['auc']:.4f} | {med['auc'] - best:+.4f} | {med['peak_mib']:.0f} | "
               f"{med['score_rows_s']:.0f} |")
     ok = table["results"]["propscore logreg"]["auc"] >= best - 0.002
     print(f"\nacceptance (logreg AUC >= truth - 0.002): {'met' if ok else 'NOT met'}")

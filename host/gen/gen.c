@@ -20,7 +20,7 @@
 static const char *const GEN_USAGE =
     "usage: propscore gen --out FILE.h5 [--rows N] [--features F] [--seed S]\n"
     "                     [--targets NAME[:RATE],...] [--chunk-rows R] [--uplift] [--clusters K]\n"
-    "                     [--density D]\n"
+    "                     [--density D [--informative K]]\n"
     "                     [--quiet]\n"
     "\n"
     "Generate a synthetic customer feature file (datasets/SCHEMA.md) with labels\n"
@@ -57,6 +57,10 @@ static const ps_option_t GEN_OPTS[] = {
      .help = "sparse customers instead: each row stores about D*F of the F\n"
              "columns (counts), written as CSR (/features_csr); planted\n"
              "logistic truth on the raw values (host/gen/sparse.c)"},
+    {.name = "informative", .type = OPT_I64, .off = F(informative), .min = 1, .max = 1000000, .arg = "K",
+     .help = "with --density: the planted model weights K columns per target\n"
+             "(those of the K smallest selection draws; default: each column\n"
+             "with probability 0.2); the others are exactly 0 in /truth/<t>/coef"},
     {.name = "quiet", .type = OPT_FLAG, .ptr = &ps_quiet, .short_name = 'q', .help = "no progress log"},
     {0}};
 #undef F

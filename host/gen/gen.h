@@ -16,6 +16,7 @@ typedef struct {
   int uplift; /* a planted campaign: /labels/treated, outcomes with a treatment effect, /truth/<t>/uplift */
   int clusters;                       /* > 0: planted clusters (synth_cluster_row), truth in /truth/cluster */
   double density;                     /* > 0: sparse customers written as CSR (gen/sparse.c) */
+  int64_t informative;                /* > 0 (with density): the planted model weights this many columns */
 } gen_opts_t;
 
 /* `propscore gen`: its options (one table) and help. */

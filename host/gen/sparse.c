@@ -3,7 +3,8 @@
  * (popular products: column = floor(F*u^2)), each value a count 1 +
  * floor(Exp(1)). Per target t a planted logistic model on the raw values:
  * 20% of the columns carry a weight N(0,1)*scale (scale: a logit standard
- * deviation of about 1.5), the intercept found by bisection on the first
+ * deviation of about 1.5; --informative K: the K columns of the smallest
+ * selection draws instead), the intercept found by bisection on the first
  * rows (every rank does the same) to hit the target's rate. Above D = 1/2
  * each column is stored with probability D instead. Each rank
  * generates its rows in memory (12 bytes a stored value) and writes them
@@ -30,6 +31,7 @@ typedef struct {
   int64_t f;
   double lam;
   int k;
+  int64_t informative; /* 0: each column weighted with probability 0.2 */
   double *coef; /* [k][f] */
   double *b;    /* [k] intercepts */
 } sgen_t;
@@ -75,19 +77,53 @@ static double row_logit(const sgen_t *g, int t, const int32_t *idx, const float 
   return z;
 }
 
+typedef struct {
+  double u;
+  int64_t j;
+} draw_t;
+
+static int cmp_draw(const void *a, const void *b) {
+  const draw_t *x = a, *y = b;
+  if (x->u != y->u) return x->u < y->u ? -1 : 1;
+  return (x->j > y->j) - (x->j < y->j);
+}
+
+/* on[j] = 1 for the columns target t weights: a column's selection draw
+ * below 0.2, or with --informative K the K smallest draws (ties: the lower
+ * column), the same draws either way. */
+static void planted_support(const sgen_t *g, int t, uint8_t *on) {
+  draw_t *d = ps_malloc(sizeof(draw_t) * (size_t)g->f);
+  for (int64_t j = 0; j < g->f; j++) {
+    d[j] = (draw_t){.u = ps_rng_unif(g->seed, ST_COEF, (uint64_t)t, 2 * (uint64_t)j), .j = j};
+    on[j] = d[j].u < 0.2;
+  }
+  if (g->informative > 0) {
+    qsort(d, (size_t)g->f, sizeof(draw_t), cmp_draw);
+    memset(on, 0, (size_t)g->f);
+    for (int64_t q = 0; q < g->informative; q++) on[d[q].j] = 1;
+  }
+  free(d);
+}
+
 /* Planted weights and the intercepts that give each target its rate on the first rows. */
 static void sgen_init(sgen_t *g, const gen_opts_t *o, const synth_t *s) {
   g->seed = o->seed;
   g->f = o->features;
   g->lam = o->density * (double)o->features;
   g->k = s->k;
-  double ex2 = 3.5, scale = 1.5 / sqrt(fmax(1.0, 0.2 * g->lam * ex2));
+  g->informative = o->informative;
+  double frac = o->informative > 0 ? (double)o->informative / (double)o->features : 0.2;
+  double ex2 = 3.5, scale = 1.5 / sqrt(fmax(1.0, frac * g->lam * ex2));
   g->coef = ps_calloc((size_t)g->k * (size_t)g->f, sizeof(double));
   g->b = ps_calloc((size_t)g->k, sizeof(double));
-  for (int t = 0; t < g->k; t++)
+  uint8_t *on = ps_malloc((size_t)g->f);
+  for (int t = 0; t < g->k; t++) {
+    planted_support(g, t, on);
     for (int64_t j = 0; j < g->f; j++)
-      if (ps_rng_unif(g->seed, ST_COEF, (uint64_t)t, 2 * (uint64_t)j) < 0.2)
+      if (on[j])
         g->coef[(size_t)t * (size_t)g->f + (size_t)j] = scale * ps_rng_normal(g->seed, ST_COEF, 1000 + (uint64_t)t, 2 * (uint64_t)j);
+  }
+  free(on);
   int64_t nc = o->rows < CALIB_ROWS ? o->rows : CALIB_ROWS;
   int32_t *idx = ps_malloc(sizeof(int32_t) * (size_t)g->f);
   float *val = ps_malloc(sizeof(float) * (size_t)g->f);
@@ -162,6 +198,7 @@ static void write_truth(ps_h5_t fid, const sgen_t *g, const synth_t *s, ps_h5_t 
     h5_write_small(tg, "coef", PS_F64, 1, df, g->coef + (size_t)t * (size_t)g->f);
     h5_attr_f64(tg, "intercept", g->b[t]);
     h5_attr_f64(tg, "rate", s->rate[t]);
+    if (g->informative > 0) h5_attr_i64(tg, "informative", g->informative);
     h5_attr_str(tg, "model", "logit = intercept + sum over the row's stored values of coef[j] * x_j (raw values; "
                              "gen --density: host/gen/sparse.c)");
     h5_close(tg);
@@ -225,6 +262,9 @@ int gen_sparse_run(const gen_opts_t *o) {
   if (o->rows < ps_size)
     ps_die_all(PS_EXIT_USAGE, "gen: --rows %lld is less than the number of ranks (%d): every rank needs a row",
                (long long)o->rows, ps_size);
+  if (o->informative > o->features)
+    ps_die_all(PS_EXIT_USAGE, "gen: --informative %lld is more than --features %lld", (long long)o->informative,
+               (long long)o->features);
   ps_path_t outs[] = {{"--out", o->out}};
   out_check_paths(NULL, 0, outs, 1);
   double t0 = ps_now();

@@ -22,6 +22,9 @@ struct ps_grad_csr {
   const double *theta, *w_pos, *w_neg;
   const uint8_t *hmask;
   double *z, *r, *xt, *hrow; /* tile buffers */
+  double *gs;                /* [RB][c] a group's terms by column, kept 0 between groups */
+  int32_t *cols;             /* [c] the group's columns, first-seen order */
+  uint8_t *seen;             /* [c] kept 0 between groups */
 };
 
 /* One row's logit for head weights w (c weights, then the bias), in logits_cpu.c's lanes and order. */
@@ -48,30 +51,36 @@ void ps_logits_csr_cpu(const int64_t *ptr, const int32_t *idx, const float *val,
   }
 }
 
-/* g += sum over a group of up to four rows (grad_cpu.c's tile_grad): r[s] the rows' residuals. */
-static void group_grad(const int64_t *ptr, const int32_t *idx, const float *val, int rows, const double *r,
-                       int64_t c, double *g) {
-  int64_t at[RB], end[RB], base = ptr[0];
-  for (int s = 0; s < rows; s++) {
-    at[s] = ptr[s] - base;
-    end[s] = ptr[s + 1] - base;
-  }
+/* g += sum over a group of up to four rows (grad_cpu.c's tile_grad): r[s] the rows' residuals. A full
+ * group's terms r[s] * x are scattered by column into a->gs (an absent row's term stays 0) and each
+ * column it touches gets g[j] += (t0 + t1) + (t2 + t3) once: the same additions as a merge of the
+ * four rows in column order (each g[j] receives one sum a group, so the columns' order is free). */
+static void group_grad(ps_grad_csr_t *a, const int64_t *ptr, const int32_t *idx, const float *val, int rows,
+                       const double *r, int64_t c, double *g) {
+  int64_t base = ptr[0];
   if (rows < RB) { /* tail rows one at a time: g[j] += r * x */
     for (int s = 0; s < rows; s++) {
-      for (int64_t p = at[s]; p < end[s]; p++) g[idx[p]] += r[s] * (double)val[p];
+      for (int64_t p = ptr[s] - base; p < ptr[s + 1] - base; p++) g[idx[p]] += r[s] * (double)val[p];
       g[c] += r[s];
     }
     return;
   }
-  for (;;) { /* the four rows' columns merged in order */
-    int64_t j = c;
-    for (int s = 0; s < RB; s++)
-      if (at[s] < end[s] && idx[at[s]] < j) j = idx[at[s]];
-    if (j == c) break;
-    double t[RB] = {0, 0, 0, 0};
-    for (int s = 0; s < RB; s++)
-      if (at[s] < end[s] && idx[at[s]] == j) t[s] = r[s] * (double)val[at[s]++];
-    g[j] += (t[0] + t[1]) + (t[2] + t[3]);
+  double *t0 = a->gs, *t1 = t0 + c, *t2 = t1 + c, *t3 = t2 + c, *ts[RB] = {t0, t1, t2, t3};
+  int64_t n = 0;
+  for (int s = 0; s < RB; s++)
+    for (int64_t p = ptr[s] - base; p < ptr[s + 1] - base; p++) {
+      int32_t j = idx[p];
+      ts[s][j] = r[s] * (double)val[p];
+      if (!a->seen[j]) {
+        a->seen[j] = 1;
+        a->cols[n++] = j;
+      }
+    }
+  for (int64_t q = 0; q < n; q++) {
+    int32_t j = a->cols[q];
+    g[j] += (t0[j] + t1[j]) + (t2[j] + t3[j]);
+    t0[j] = t1[j] = t2[j] = t3[j] = 0;
+    a->seen[j] = 0;
   }
   g[c] += (r[0] + r[1]) + (r[2] + r[3]);
 }
@@ -114,7 +123,7 @@ static void do_tile(ps_grad_csr_t *a, const int64_t *ptr, const int32_t *idx, co
     double *g = grad + (size_t)h * (size_t)c1;
     for (int64_t i = 0; i < m; i += RB) {
       int rows = m - i < RB ? (int)(m - i) : RB;
-      group_grad(ptr + i, idx + (ptr[i] - p0), val + (ptr[i] - p0), rows, rh + i, c, g);
+      group_grad(a, ptr + i, idx + (ptr[i] - p0), val + (ptr[i] - p0), rows, rh + i, c, g);
     }
   }
   if (a->hmask) tile_hess(a, ptr, idx, val, y, m, hess);
@@ -130,6 +139,9 @@ ps_grad_csr_t *ps_grad_csr_begin(int64_t c, int k, const double *theta, const do
   a->r = ps_malloc(sizeof(double) * TILE * (size_t)k);
   a->xt = nh ? ps_malloc(sizeof(double) * TILE * (size_t)(c + 1)) : NULL;
   a->hrow = nh ? ps_malloc(sizeof(double) * TILE * (size_t)(c + 1)) : NULL;
+  a->gs = ps_calloc((size_t)RB * (size_t)(c > 0 ? c : 1), sizeof(double));
+  a->cols = ps_malloc(sizeof(int32_t) * (size_t)(c > 0 ? c : 1));
+  a->seen = ps_calloc((size_t)(c > 0 ? c : 1), 1);
   return a;
 }
 
@@ -156,6 +168,9 @@ void ps_grad_csr_end(ps_grad_csr_t *a) {
   free(a->r);
   free(a->xt);
   free(a->hrow);
+  free(a->gs);
+  free(a->cols);
+  free(a->seen);
   free(a);
 }
 

@@ -353,6 +353,48 @@ def test_gen_density_planted_auc(tmp_path):
     assert r["targets"]["buy"]["roc_auc"] > best - 0.015, (r["targets"]["buy"]["roc_auc"], best)
 
 
+def test_gen_informative(tmp_path):
+    """gen --informative K: each target weights K columns (the default's selection draws: a subset of its
+    columns, the same weights up to one scale), nothing else; the same bytes for P = 1 and 3; --l1 logreg
+    finds the planted columns and comes near the truth's validation AUC."""
+    from sklearn.metrics import roc_auc_score
+    from pstest import validation_mask
+    common = ("--rows", 30000, "--features", 200, "--density", 0.1, "--targets", "a:0.2,b:0.1", "--quiet")
+    files = {k: str(tmp_path / f"{k}.h5") for k in ("k1", "k3", "def")}
+    run(1, "gen", "--out", files["k1"], "--informative", 20, *common)
+    run(3, "gen", "--out", files["k3"], "--informative", 20, *common)
+    run(1, "gen", "--out", files["def"], *common)
+    assert all_datasets(files["k1"]) == all_datasets(files["k3"])
+    with h5py.File(files["k1"]) as h, h5py.File(files["def"]) as d:
+        for t in ("a", "b"):
+            c, c0 = h[f"truth/{t}/coef"][...], d[f"truth/{t}/coef"][...]
+            on = np.flatnonzero(c)
+            assert len(on) == 20 and h[f"truth/{t}"].attrs["informative"] == 20
+            assert np.count_nonzero(c0) > 30 and "informative" not in d[f"truth/{t}"].attrs
+            assert np.allclose(c[on] / c0[on], c[on[0]] / c0[on[0]], rtol=1e-12)
+        va = validation_mask(h["customer_id"][...])
+        y, best = h["labels/a"][...][va], roc_auc_score(h["labels/a"][...][va], h["truth/a/prob"][...][va])
+        c = h["truth/a/coef"][...]
+        strong = set(np.flatnonzero(np.abs(c) > 0.2))  # the weights a fit can tell from 0 at 24,000 rows
+    model, scores = str(tmp_path / "m.h5"), str(tmp_path / "s.h5")
+    run(2, "train", "--data", files["k1"], "--model", model, "--targets", "a", "--l1", "3e-3", "--quiet")
+    run(2, "score", "--data", files["k1"], "--model", model, "--out", scores, "--quiet")
+    with h5py.File(model) as m, h5py.File(scores) as s:
+        w = m["weights"][:, 0]
+        auc = roc_auc_score(y, s["scores/a"][...][va])
+    assert set(np.argsort(-np.abs(w))[:len(strong)]) == strong and len(strong) >= 10
+    assert auc > best - 0.004, (auc, best)
+
+
+def test_gen_informative_refusals(tmp_path):
+    for args, expect in ((("--informative", 5), "gen: --informative goes with --density"),
+                         (("--density", 0.1, "--features", 10, "--informative", 11),
+                          "gen: --informative 11 is more than --features 10")):
+        p = run(1, "gen", "--out", tmp_path / "x.h5", *args, check=False)
+        assert p.returncode == 2 and expect in error_line(p)
+        assert not (tmp_path / "x.h5").exists()
+
+
 def test_gen_density_refuses_uplift(tmp_path):
     p = run(1, "gen", "--out", tmp_path / "x.h5", "--density", 0.1, "--uplift", check=False)
     assert p.returncode == 2
