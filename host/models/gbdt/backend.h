@@ -118,6 +118,13 @@ struct ps_gbdt_backend {
   void (*begin_tree_dev)(ps_gbdt_backend_t *b, const uint8_t *bag);
   void (*quant)(ps_gbdt_backend_t *b, const int64_t *ids, uint64_t seed, uint64_t key, int64_t sg, int64_t sh,
                 int32_t qmax);
+
+  /* Host bytes this rank's optional copies may take (-1: no limit; fit.c
+   * sets it before set_rows: --host-mem-limit less the binned rows and the
+   * bundle columns). The CPU backend makes its column copy of the bins (n x
+   * f bytes, f <= 128) and its packed 4-bit rows (n x packed bytes) only
+   * while they fit; without them the same model, more slowly. */
+  int64_t host_room;
 };
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void);

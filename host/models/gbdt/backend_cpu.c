@@ -33,6 +33,7 @@ typedef struct {
   ps_gbdt_pack_t pk;            /* small histogram columns sharing bytes (hist_pack_cpu.h) */
   uint8_t *P;                   /* [n][pk.np] the packed rows, built at the first quantized histogram */
   int pk_state;                 /* 0 not planned, 1 packed rows in use, -1 nothing packs */
+  int64_t room;                 /* host bytes left for Bt and P (b->host_room at set_rows; -1: no limit) */
 } cpu_t;
 
 /* The partition reads one feature's bins of a leaf's rows (ascending):
@@ -52,8 +53,21 @@ static uint8_t *columns(const uint8_t *B, int64_t n, int64_t f) {
   return Bt;
 }
 
+/* Whether an optional copy of `bytes` fits the host room left
+ * (--host-mem-limit; taken from it if so); without it the same model. */
+static int room_take(cpu_t *s, double bytes, const char *what) {
+  if (s->room < 0) return 1;
+  if (bytes <= (double)s->room) {
+    s->room -= (int64_t)bytes;
+    return 1;
+  }
+  ps_log("train: no %s (%.0f bytes): it does not fit --host-mem-limit beside the binned rows", what, bytes);
+  return 0;
+}
+
 /* Forget the packed rows (their source changed). */
 static void pack_reset(cpu_t *s) {
+  if (s->pk_state > 0 && s->room >= 0) s->room += (int64_t)((double)s->n * (double)s->pk.np + 1); /* room_take's */
   if (s->pk_state) ps_gbdt_pack_free(&s->pk);
   free(s->P);
   s->P = NULL;
@@ -72,6 +86,8 @@ static int packed_rows(cpu_t *s) {
   int64_t f = s->bd ? s->bd->nb : s->f;
   ps_gbdt_pack_plan(off, f, &s->pk);
   s->pk_state = (f - s->pk.np) * 10 >= f && s->pk.np < f ? 1 : -1;
+  if (s->pk_state > 0 && !room_take(s, (double)s->n * (double)s->pk.np + 1, "packed 4-bit rows"))
+    s->pk_state = -1;
   if (s->pk_state > 0) {
     s->P = ps_malloc((size_t)s->n * (size_t)s->pk.np + 1);
     ps_gbdt_pack_rows(B, s->n, off, &s->pk, s->P);
@@ -94,10 +110,12 @@ static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t 
   s->count = ps_calloc((size_t)max_leaves + 1, sizeof(int64_t));
   free(s->gwork); free(s->gfirst);
   pack_reset(s);
+  s->room = b->host_room;
   s->gwork = ps_malloc(sizeof(int64_t) * 3 * PS_GBDT_COL_STRIDE * (size_t)(f > 0 ? f : 1));
   s->gfirst = ps_malloc(sizeof(int64_t) * ((size_t)f + 1));
   free(s->Bt);
-  s->Bt = B && f <= PS_GBDT_COLUMNS_MAX_F ? columns(B, n, f) : NULL;
+  int copy = B && f <= PS_GBDT_COLUMNS_MAX_F && room_take(s, (double)(n > 0 ? n : 1) * (double)f, "column copy of the bins");
+  s->Bt = copy ? columns(B, n, f) : NULL;
 }
 
 static void begin_tree(ps_gbdt_backend_t *b, const int64_t *gq, const int64_t *hq, const uint8_t *bag) {
@@ -246,7 +264,7 @@ static const ps_gbdt_backend_t CPU = {.name = "cpu", .set_rows = set_rows, .begi
                                       .split = split, .add_leaves = add_leaves, .set_quant = set_quant,
                                       .hist_q = hist_q, .leaf_rows = leaf_rows, .leaf_sums = leaf_sums,
                                       .destroy = destroy, .split_set = split_set, .set_bundles = set_bundles,
-                                      .set_sparse = set_sparse};
+                                      .set_sparse = set_sparse, .host_room = -1};
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void) {
   ps_gbdt_backend_t *b = ps_malloc(sizeof *b);
