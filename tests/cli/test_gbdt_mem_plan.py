@@ -72,3 +72,29 @@ def test_the_plan_counts_the_column_copy_and_the_packed_rows(tmp_path):
     r = train(data, m, bins + copy + packed)
     assert r.returncode == 0 and "does not fit --host-mem-limit" not in r.stderr, r.stderr
     assert filecmp.cmp(ref, m, shallow=False)
+
+
+def test_wide_rows_partition_from_cached_columns_or_the_rows_alike(tmp_path):
+    """Over 128 features there is no whole copy by column: the partition reads the last split features' columns
+    (copied out of the rows once, n_tr x 32 bytes); with no room for them it reads the rows. The same model."""
+    rng = np.random.default_rng(5)
+    n, f = 3000, 150
+    X = rng.normal(size=(n, f)).astype(np.float32)
+    X[:, 100:] = (X[:, 100:] > 0.8).astype(np.float32)
+    X[rng.random((n, f)) < 0.02] = np.nan
+    z = X[:, 0] - np.nan_to_num(X[:, 1]) + 0.5 * np.nan_to_num(X[:, 120])
+    data = str(tmp_path / "w.h5")
+    with h5py.File(data, "w") as h:
+        h["features"] = X
+        h["customer_id"] = np.arange(n, dtype=np.int64) * 31 + 1
+        h["feature_names"] = np.array([f"c{j}".encode() for j in range(f)])
+        h["labels/buy"] = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(np.uint8)
+    models = []
+    for limit, p in ((None, 1), (None, 2), (n * f, 1)):  # the last: no room beside the bins
+        m = str(tmp_path / f"m{p}{limit}.h5")
+        r = run(p, "train", "--data", data, "--model", m, "--model-type", "gbdt", "--trees", "6", "--bundle", "off",
+                *(("--host-mem-limit", str(limit)) if limit else ()), env=ENV)
+        assert ("no split features' columns" in r.stderr) == (limit is not None), r.stderr
+        models.append(m)
+    for other in models[1:]:
+        assert filecmp.cmp(models[0], other, shallow=False), other
