@@ -125,6 +125,13 @@ struct ps_gbdt_backend {
                 int32_t qmax);
   /* With set_scores: the device's training scores into z [n] (host). */
   void (*get_scores)(ps_gbdt_backend_t *b, double *z);
+
+  /* Host bytes this rank's optional copies may take (-1: no limit; fit.c
+   * sets it before set_rows: --host-mem-limit less the binned rows and the
+   * bundle columns). The CPU backend makes its column copy of the bins (n x
+   * f bytes, f <= 128) and its packed 4-bit rows (n x packed bytes) only
+   * while they fit; without them the same model, more slowly. */
+  int64_t host_room;
 };
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void);

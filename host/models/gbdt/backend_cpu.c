@@ -11,6 +11,7 @@
 #include "gbdt/hist_pack_cpu.h"
 #include "models/device.h"
 #include "models/gbdt/backend.h"
+#include "models/gbdt/colcache.h"
 
 typedef struct {
   const uint8_t *B;
@@ -33,6 +34,8 @@ typedef struct {
   ps_gbdt_pack_t pk;            /* small histogram columns sharing bytes (hist_pack_cpu.h) */
   uint8_t *P;                   /* [n][pk.np] the packed rows, built at the first quantized histogram */
   int pk_state;                 /* 0 not planned, 1 packed rows in use, -1 nothing packs */
+  int64_t room;                 /* host bytes left for Bt and P (b->host_room at set_rows; -1: no limit) */
+  gbdt_colcache_t *cc;          /* without Bt: the last split features' columns (colcache.h), or NULL */
 } cpu_t;
 
 /* The partition reads one feature's bins of a leaf's rows (ascending):
@@ -41,6 +44,8 @@ typedef struct {
  * or more reads about every line of the column once). The copy costs n x f
  * bytes, so only up to this many features (wider rows: B's line a row). */
 #define PS_GBDT_COLUMNS_MAX_F 128
+/* Wider rows: the last this many split features' columns (n bytes each). */
+#define PS_GBDT_COLCACHE_K 32
 
 static uint8_t *columns(const uint8_t *B, int64_t n, int64_t f) {
   uint8_t *Bt = ps_malloc((size_t)(n > 0 ? n : 1) * (size_t)f);
@@ -52,8 +57,21 @@ static uint8_t *columns(const uint8_t *B, int64_t n, int64_t f) {
   return Bt;
 }
 
+/* Whether an optional copy of `bytes` fits the host room left
+ * (--host-mem-limit; taken from it if so); without it the same model. */
+static int room_take(cpu_t *s, double bytes, const char *what) {
+  if (s->room < 0) return 1;
+  if (bytes <= (double)s->room) {
+    s->room -= (int64_t)bytes;
+    return 1;
+  }
+  ps_log("train: no %s (%.0f bytes): it does not fit --host-mem-limit beside the binned rows", what, bytes);
+  return 0;
+}
+
 /* Forget the packed rows (their source changed). */
 static void pack_reset(cpu_t *s) {
+  if (s->pk_state > 0 && s->room >= 0) s->room += (int64_t)((double)s->n * (double)s->pk.np + 1); /* room_take's */
   if (s->pk_state) ps_gbdt_pack_free(&s->pk);
   free(s->P);
   s->P = NULL;
@@ -72,6 +90,8 @@ static int packed_rows(cpu_t *s) {
   int64_t f = s->bd ? s->bd->nb : s->f;
   ps_gbdt_pack_plan(off, f, &s->pk);
   s->pk_state = (f - s->pk.np) * 10 >= f && s->pk.np < f ? 1 : -1;
+  if (s->pk_state > 0 && !room_take(s, (double)s->n * (double)s->pk.np + 1, "packed 4-bit rows"))
+    s->pk_state = -1;
   if (s->pk_state > 0) {
     s->P = ps_malloc((size_t)s->n * (size_t)s->pk.np + 1);
     ps_gbdt_pack_rows(B, s->n, off, &s->pk, s->P);
@@ -94,10 +114,17 @@ static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t 
   s->count = ps_calloc((size_t)max_leaves + 1, sizeof(int64_t));
   free(s->gwork); free(s->gfirst);
   pack_reset(s);
+  s->room = b->host_room;
   s->gwork = ps_malloc(sizeof(int64_t) * 3 * PS_GBDT_COL_STRIDE * (size_t)(f > 0 ? f : 1));
   s->gfirst = ps_malloc(sizeof(int64_t) * ((size_t)f + 1));
   free(s->Bt);
-  s->Bt = B && f <= PS_GBDT_COLUMNS_MAX_F ? columns(B, n, f) : NULL;
+  int copy = B && f <= PS_GBDT_COLUMNS_MAX_F && room_take(s, (double)(n > 0 ? n : 1) * (double)f, "column copy of the bins");
+  s->Bt = copy ? columns(B, n, f) : NULL;
+  colcache_free(s->cc);
+  s->cc = B && f > PS_GBDT_COLUMNS_MAX_F &&
+                  room_take(s, (double)(n > 0 ? n : 1) * PS_GBDT_COLCACHE_K, "split features' columns")
+              ? colcache_create(B, n, f, PS_GBDT_COLCACHE_K)
+              : NULL;
 }
 
 static void begin_tree(ps_gbdt_backend_t *b, const int64_t *gq, const int64_t *hq, const uint8_t *bag) {
@@ -131,12 +158,15 @@ static void hist(ps_gbdt_backend_t *b, int leaf, int64_t *h) {
   ps_gbdt_hist_groups_cpu(s->B, s->f, s->bin_off, rows, s->count[leaf], s->gq, s->hq, s->gwork, s->gfirst, h);
 }
 
-/* Where the partition reads a feature's bins: its column of Bt (one
- * column of stride 1: *feature becomes 0), else the rows of B. */
-static const uint8_t *split_bins(const cpu_t *s, int32_t *feature, int64_t *stride) {
-  *stride = s->Bt ? 1 : s->f;
-  if (!s->Bt) return s->B;
-  const uint8_t *col = s->Bt + (size_t)*feature * (size_t)s->n;
+/* Where the partition of a leaf of m rows reads a feature's bins: its
+ * column of Bt or of the column cache (one column of stride 1: *feature
+ * becomes 0), else the rows of B. A feature not in the cache is copied in
+ * only for a leaf of an eighth of the rows or more (the copy reads all n). */
+static const uint8_t *split_bins(const cpu_t *s, int64_t m, int32_t *feature, int64_t *stride) {
+  const uint8_t *col = s->Bt ? s->Bt + (size_t)*feature * (size_t)s->n : NULL;
+  if (!col && s->cc) col = m * 8 >= s->n ? colcache_get(s->cc, *feature) : colcache_find(s->cc, *feature);
+  *stride = col ? 1 : s->f;
+  if (!col) return s->B;
   *feature = 0;
   return col;
 }
@@ -144,7 +174,7 @@ static const uint8_t *split_bins(const cpu_t *s, int32_t *feature, int64_t *stri
 static void split(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, int32_t bin, int32_t default_left) {
   cpu_t *s = b->impl;
   int64_t stride = 0;
-  const uint8_t *X = s->sp ? NULL : split_bins(s, &feature, &stride);
+  const uint8_t *X = s->sp ? NULL : split_bins(s, s->count[leaf], &feature, &stride);
   int64_t nl = s->sp ? ps_gbdt_partition_sparse_cpu(s->sp, s->rows + s->begin[leaf], s->count[leaf], feature, bin,
                                                     default_left, s->tmp)
                      : ps_gbdt_partition_cpu(X, stride, s->rows + s->begin[leaf], s->count[leaf], feature, bin,
@@ -157,7 +187,7 @@ static void split(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, in
 static void split_set(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, const uint8_t *set) {
   cpu_t *s = b->impl;
   int64_t stride;
-  const uint8_t *X = split_bins(s, &feature, &stride);
+  const uint8_t *X = split_bins(s, s->count[leaf], &feature, &stride);
   int64_t nl = ps_gbdt_partition_set_cpu(X, stride, s->rows + s->begin[leaf], s->count[leaf], feature, set, s->tmp);
   s->begin[right] = s->begin[leaf] + nl;
   s->count[right] = s->count[leaf] - nl;
@@ -237,6 +267,7 @@ static void destroy(ps_gbdt_backend_t *b) {
   cpu_t *s = b->impl;
   free(s->rows); free(s->tmp); free(s->begin); free(s->count); free(s->hb);
   free(s->gwork); free(s->gfirst); free(s->swork); free(s->Bt);
+  colcache_free(s->cc);
   pack_reset(s);
   free(s);
   free(b);
@@ -246,7 +277,7 @@ static const ps_gbdt_backend_t CPU = {.name = "cpu", .set_rows = set_rows, .begi
                                       .split = split, .add_leaves = add_leaves, .set_quant = set_quant,
                                       .hist_q = hist_q, .leaf_rows = leaf_rows, .leaf_sums = leaf_sums,
                                       .destroy = destroy, .split_set = split_set, .set_bundles = set_bundles,
-                                      .set_sparse = set_sparse};
+                                      .set_sparse = set_sparse, .host_room = -1};
 
 ps_gbdt_backend_t *gbdt_backend_cpu(void) {
   ps_gbdt_backend_t *b = ps_malloc(sizeof *b);

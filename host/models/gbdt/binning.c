@@ -15,11 +15,46 @@ int bins_in_sample(int64_t id, double rate, uint64_t seed) {
   return rate >= 1.0 || ps_id_unit(id, seed ^ 0xb175b175ull) < rate;
 }
 
+/* A feature of at most FEW_MAX distinct values (0/1 and one-hot columns):
+ * its distinct values ascending in v[0..nd) with their counts, each the
+ * first of its equals in v (-0 and +0 are equal: the stable sort's
+ * compaction keeps the first too), without the sort; -1 if more. */
+#define FEW_MAX 8
+static int64_t few_distinct(float *v, int64_t n, int64_t *cnt) {
+  float d[FEW_MAX];
+  int64_t c[FEW_MAX], nd = 0;
+  for (int64_t i = 0; i < n; i++) {
+    int64_t k = 0;
+    while (k < nd && d[k] != v[i]) k++;
+    if (k == nd) {
+      if (nd == FEW_MAX) return -1;
+      d[nd] = v[i];
+      c[nd++] = 0;
+    }
+    c[k]++;
+  }
+  for (int64_t k = 0; k < nd; k++) { /* insertion by value: distinct, so no ties */
+    int64_t at = k;
+    float x = d[k];
+    int64_t cx = c[k];
+    for (; at > 0 && v[at - 1] > x; at--) v[at] = v[at - 1], cnt[at] = cnt[at - 1];
+    v[at] = x;
+    cnt[at] = cx;
+  }
+  return nd;
+}
+
 /* Cuts of one feature from its sampled finite values v[0..n) (sorted here). */
 static int feature_cuts(float *v, int64_t n, int max_bin, float *out) {
-  ps_sort_floats(v, n);
-  int64_t nd = 0; /* distinct values, compacted at the front, with counts */
   int64_t *cnt = ps_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+  int64_t nd = few_distinct(v, n, cnt);
+  if (nd >= 0) {
+    int nc = bins_counted_cuts(v, cnt, nd, n, max_bin, out);
+    free(cnt);
+    return nc;
+  }
+  ps_sort_floats(v, n);
+  nd = 0; /* distinct values, compacted at the front, with counts */
   for (int64_t i = 0; i < n; i++) {
     if (nd > 0 && v[nd - 1] == v[i]) cnt[nd - 1]++;
     else {
@@ -61,15 +96,33 @@ static void offsets(ps_bins_t *b) {
   b->total_bins = b->bin_off[b->f];
 }
 
+/* send = S [m][f] by column, rank r's features (j % P == r) after rank r-1's,
+ * a feature's m values in row order; 64 rows at a time (S is read a row
+ * after the other, not a column: 1,000-wide rows were a cache miss a value). */
+static void transpose_by_rank(const float *S, int64_t m, int64_t f, int P, float *send) {
+  float **dst = ps_malloc(sizeof(float *) * (size_t)P);
+  int64_t j0 = 0;
+  for (int r = 0; r < P; r++) { /* rank r's first feature's column */
+    dst[r] = send + (size_t)j0 * (size_t)m;
+    j0 += f > r ? (f - r + P - 1) / P : 0;
+  }
+  for (int64_t i0 = 0; i0 < m; i0 += 64) {
+    int64_t i1 = i0 + 64 < m ? i0 + 64 : m;
+    for (int64_t j = 0; j < f; j++) {
+      float *d = dst[j % P] + (size_t)(j / P) * (size_t)m;
+      for (int64_t i = i0; i < i1; i++) d[i] = S[(size_t)i * (size_t)f + (size_t)j];
+    }
+  }
+  free(dst);
+}
+
 void bins_from_sample(const float *S, int64_t m, int64_t f, int max_bin, ps_bins_t *b) {
   int P = ps_size;
   /* send rank r the values of its features (j % P == r), feature after feature */
   size_t *ss = ps_calloc((size_t)P, sizeof(size_t)), *rs = ps_calloc((size_t)P, sizeof(size_t));
   for (int64_t j = 0; j < f; j++) ss[j % P] += (size_t)m * sizeof(float);
-  float *send = ps_malloc(sizeof(float) * (size_t)(m * f + 1)), *p = send;
-  for (int r = 0; r < P; r++)
-    for (int64_t j = r; j < f; j += P)
-      for (int64_t i = 0; i < m; i++) *p++ = S[(size_t)i * (size_t)f + (size_t)j];
+  float *send = ps_malloc(sizeof(float) * (size_t)(m * f + 1));
+  transpose_by_rank(S, m, f, P, send);
   int64_t *counts = ps_malloc(sizeof(int64_t) * (size_t)P); /* rows each rank sampled */
   int64_t mine = m;
   comm_allgather(&mine, counts, sizeof mine);

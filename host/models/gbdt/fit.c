@@ -266,6 +266,15 @@ static void check_memory(gfit_t *g) {
                cm->data, dneed / 1048576.0, (double)gpu_limit / 1048576.0);
 }
 
+/* --host-mem-limit's room left on this rank for the backend's optional
+ * copies (backend.h host_room; -1: no limit): the limit less the binned
+ * rows (n x f bytes) and the bundle columns (n_tr x nb). */
+static int64_t host_room(const gfit_t *g) {
+  if (g->rows.mem_limit <= 0 || g->rows.sp) return -1;
+  double used = (double)g->l.n * (double)g->f + (g->rows.Bbt ? (double)g->l.n_tr * (double)g->rows.bd.nb : 0);
+  return used >= (double)g->rows.mem_limit ? 0 : g->rows.mem_limit - (int64_t)used;
+}
+
 /* A CSR file's rows binned sparse (rows_csr.h; no bundles: the sparse rows
  * already hold only the values off their zero bin). */
 static void load_csr(gfit_t *g) {
@@ -593,6 +602,7 @@ gbdt_fit_t *gbdt_fit(const train_common_t *cm, const gbdt_opts_t *o, const train
     ps_log("train: --grad-bits auto: %s (%.0f training rows, --grad-bits-min-rows %lld)",
            r->grad_bits ? "quantized gradients" : "exact gradients", g.l.g_tr, (long long)o->grad_bits_min_rows);
   int resumed = start_state(&g);
+  g.be->host_room = host_room(&g);
   g.be->set_rows(g.be, g.rows.Btr, g.l.n_tr, g.f, r->mdl.bins.bin_off, r->mdl.bins.total_bins, o->num_leaves);
   if (g.rows.Bbt) g.be->set_bundles(g.be, &g.rows.bd, g.rows.Bbt);
   if (g.rows.sp) g.be->set_sparse(g.be, &g.rows.sp->tr);
