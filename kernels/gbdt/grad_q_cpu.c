@@ -70,3 +70,29 @@ PS_KERNEL void ps_gbdt_quant_cpu(const int64_t *restrict gq, const int64_t *rest
     gh[i] = PS_GBDT_QPACK(ps_gbdt_quant_inv(gq[i], sg, ig, u), ps_gbdt_quant_inv(hq[i], sh, ih, ps_mix64(u)));
   }
 }
+
+/* The rows' unweighted loss sum, each row's as the pass above has it
+ * (ps_gbdt_grad_row's lossq at s = 1: times 2^24, capped at 64 < 2^51, so
+ * fix51 = nearbyint): the validation loss after every tree (fit.c), 4 rows
+ * a vector where the CPU has AVX2 (issue 26: ~40 ns a row scalar, its exp
+ * and log1p chains; the integer sum is the same in any order). */
+static inline __attribute__((always_inline)) int64_t loss_pass(const double *restrict z, const uint8_t *restrict y,
+                                                               int64_t ys, int64_t n) {
+  int64_t total = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double loss, r;
+    ps_loss_residual(z[i], y[i * ys], 1.0, &loss, &r);
+    total += ps_gbdt_fix51(loss < 64.0 ? loss : 64.0, PS_GBDT_LOSS_SCALE);
+  }
+  return total;
+}
+PS_AVX2_FMA static int64_t loss_avx2(const double *restrict z, const uint8_t *restrict y, int64_t ys, int64_t n) {
+  return loss_pass(z, y, ys, n);
+}
+static int64_t loss_base(const double *restrict z, const uint8_t *restrict y, int64_t ys, int64_t n) {
+  return loss_pass(z, y, ys, n);
+}
+
+int64_t ps_gbdt_loss_q_cpu(const double *score, const uint8_t *y, int64_t ystride, int64_t n) {
+  return PS_HAVE_AVX2_FMA() ? loss_avx2(score, y, ystride, n) : loss_base(score, y, ystride, n);
+}
