@@ -7,6 +7,9 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
     !defined(__SANITIZE_THREAD__)
 #define PS_KERNEL __attribute__((target_clones("avx2", "default")))
+/* the same with an AVX-512 clone first (64-bit integer multiplies and
+ * conversions in vectors: x86-64-v4 = AVX-512 F, DQ, BW, VL) */
+#define PS_KERNEL_512 __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 /* an AVX2 + FMA version of a function beside the baseline one, picked by
  * PS_HAVE_AVX2_FMA at run time (explicit fma() calls inline, never a
  * contraction; target_clones cannot name two features in one clone) */
@@ -14,6 +17,7 @@
 #define PS_HAVE_AVX2_FMA() (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
 #else
 #define PS_KERNEL
+#define PS_KERNEL_512
 #define PS_AVX2_FMA
 #define PS_HAVE_AVX2_FMA() 0
 #endif
