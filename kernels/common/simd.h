@@ -15,10 +15,15 @@
  * contraction; target_clones cannot name two features in one clone) */
 #define PS_AVX2_FMA __attribute__((target("avx2,fma")))
 #define PS_HAVE_AVX2_FMA() (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+/* an AVX-512 version (x86-64-v4: F, DQ, BW, VL, with v3's AVX2 and FMA) beside those */
+#define PS_AVX512 __attribute__((target("arch=x86-64-v4")))
+#define PS_HAVE_AVX512() __builtin_cpu_supports("x86-64-v4")
 #else
 #define PS_KERNEL
 #define PS_KERNEL_512
 #define PS_AVX2_FMA
 #define PS_HAVE_AVX2_FMA() 0
+#define PS_AVX512
+#define PS_HAVE_AVX512() 0
 #endif
 #endif
