@@ -68,6 +68,10 @@ int64_t ps_gbdt_grad_q_cpu(const double *score, const uint8_t *y, int64_t ystrid
 void ps_gbdt_quant_cpu(const int64_t *gq, const int64_t *hq, const int64_t *ids, int64_t n, uint64_t seed,
                        uint64_t key, int64_t sg, int64_t sh, int32_t *gh);
 #define PS_GBDT_LOSS_SCALE 16777216.0
+/* The unweighted log-loss of rows [0, n) at z = score[i], y =
+ * labels[i*ystride], each row's in fixed point as ps_gbdt_grad_q_cpu's
+ * (times PS_GBDT_LOSS_SCALE, capped at 64), summed (grad_q_cpu.c). */
+int64_t ps_gbdt_loss_q_cpu(const double *score, const uint8_t *y, int64_t ystride, int64_t n);
 /* hist += the (g, h, 1) of rows rows[0..m) over every feature (B [n][f]). */
 void ps_gbdt_hist_cpu(const uint8_t *B, int64_t f, const int64_t *bin_off, const int64_t *rows, int64_t m,
                       const int64_t *gq, const int64_t *hq, int64_t *hist);

@@ -9,6 +9,7 @@
 #include "gbdt/gbdt_cpu.h"
 #include "gbdt/hist_groups_cpu.h"
 #include "gbdt/hist_pack_cpu.h"
+#include "gbdt/leaf_index_cpu.h"
 #include "models/device.h"
 #include "models/gbdt/backend.h"
 #include "models/gbdt/colcache.h"
@@ -36,6 +37,8 @@ typedef struct {
   int pk_state;                 /* 0 not planned, 1 packed rows in use, -1 nothing packs */
   int64_t room;                 /* host bytes left for Bt and P (b->host_room at set_rows; -1: no limit) */
   gbdt_colcache_t *cc;          /* without Bt: the last split features' columns (colcache.h), or NULL */
+  uint8_t *lof;                 /* [n] each row's leaf (leaf_index_cpu.h), valid while lof_ok */
+  int lof_ok;
 } cpu_t;
 
 /* The partition reads one feature's bins of a leaf's rows (ascending):
@@ -125,6 +128,9 @@ static void set_rows(ps_gbdt_backend_t *b, const uint8_t *B, int64_t n, int64_t 
                   room_take(s, (double)(n > 0 ? n : 1) * PS_GBDT_COLCACHE_K, "split features' columns")
               ? colcache_create(B, n, f, PS_GBDT_COLCACHE_K)
               : NULL;
+  free(s->lof);
+  s->lof = ps_malloc((size_t)(n > 0 ? n : 1));
+  s->lof_ok = 0;
 }
 
 static void begin_tree(ps_gbdt_backend_t *b, const int64_t *gq, const int64_t *hq, const uint8_t *bag) {
@@ -134,6 +140,7 @@ static void begin_tree(ps_gbdt_backend_t *b, const int64_t *gq, const int64_t *h
   s->begin[0] = 0;
   s->count[0] = ps_gbdt_bag_rows_cpu(bag, s->n, s->rows);
   s->in_order = bag == NULL;
+  s->lof_ok = 0;
 }
 
 /* A leaf's rows for the grouped pass: NULL when they are 0..n-1 in order
@@ -182,6 +189,7 @@ static void split(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, in
   s->begin[right] = s->begin[leaf] + nl;
   s->count[right] = s->count[leaf] - nl;
   s->count[leaf] = nl;
+  s->lof_ok = 0;
 }
 
 static void split_set(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature, const uint8_t *set) {
@@ -192,10 +200,23 @@ static void split_set(ps_gbdt_backend_t *b, int leaf, int right, int32_t feature
   s->begin[right] = s->begin[leaf] + nl;
   s->count[right] = s->count[leaf] - nl;
   s->count[leaf] = nl;
+  s->lof_ok = 0;
+}
+
+/* Each row's leaf, once a grown tree (when nleaves fit a byte): 1, else 0. */
+static int leaf_index(cpu_t *s, int nleaves) {
+  if (s->sp || nleaves > PS_GBDT_LEAF_INDEX_MAX) return 0;
+  if (!s->lof_ok) ps_gbdt_leaf_index_cpu(s->rows, s->begin, s->count, nleaves, s->n, s->in_order, s->lof);
+  s->lof_ok = 1;
+  return 1;
 }
 
 static void add_leaves(ps_gbdt_backend_t *b, int nleaves, const double *value, double *score) {
   cpu_t *s = b->impl;
+  if (s->in_order && leaf_index(s, nleaves)) { /* every row in a leaf: in order */
+    ps_gbdt_add_leaves_index_cpu(s->lof, s->n, value, score);
+    return;
+  }
   for (int leaf = 0; leaf < nleaves; leaf++) { /* a leaf is a segment of the row array */
     const int64_t *r = s->rows + s->begin[leaf];
     for (int64_t i = 0; i < s->count[leaf]; i++) score[r[i]] += value[leaf];
@@ -251,6 +272,10 @@ static int64_t leaf_rows(ps_gbdt_backend_t *b, int leaf) { return ((cpu_t *)b->i
 
 static void leaf_sums(ps_gbdt_backend_t *b, int nleaves, int64_t *sums) {
   cpu_t *s = b->impl;
+  if (leaf_index(s, nleaves)) {
+    ps_gbdt_leaf_sums_index_cpu(s->lof, s->n, s->gq, s->hq, nleaves, sums);
+    return;
+  }
   for (int leaf = 0; leaf < nleaves; leaf++) {
     const int64_t *r = s->rows + s->begin[leaf];
     int64_t g = 0, h = 0;
@@ -266,7 +291,7 @@ static void leaf_sums(ps_gbdt_backend_t *b, int nleaves, int64_t *sums) {
 static void destroy(ps_gbdt_backend_t *b) {
   cpu_t *s = b->impl;
   free(s->rows); free(s->tmp); free(s->begin); free(s->count); free(s->hb);
-  free(s->gwork); free(s->gfirst); free(s->swork); free(s->Bt);
+  free(s->gwork); free(s->gfirst); free(s->swork); free(s->Bt); free(s->lof);
   colcache_free(s->cc);
   pack_reset(s);
   free(s);

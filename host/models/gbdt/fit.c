@@ -150,12 +150,7 @@ static double grad_scale(double rows, double wmax) {
  * same for any rank count (per-row losses summed as integers). */
 static double mean_logloss(const double *z, const uint8_t *Y, int64_t n, int k, int h, double total) {
   /* validation rows: unweighted, as scikit-learn's log_loss */
-  int64_t acc = 0;
-  for (int64_t i = 0; i < n; i++) {
-    double loss, r;
-    ps_loss_residual(z[i], Y[(size_t)i * (size_t)k + (size_t)h], 1.0, &loss, &r);
-    acc += ps_gbdt_fix(loss < 64.0 ? loss : 64.0, PS_GBDT_LOSS_SCALE);
-  }
+  int64_t acc = ps_gbdt_loss_q_cpu(z, Y + h, k, n);
   comm_allreduce_sum_i64(&acc, 1);
   return total > 0 ? (double)acc / PS_GBDT_LOSS_SCALE / total : NAN;
 }
