@@ -18,6 +18,7 @@
 #   env:   OUT (work folder, default /tmp/propscore-bench-gbdt), NP (default 2),
 #          CUDA_BIN (default build-cuda/propscore), GPU=0 to skip the GPU rows,
 #          WIDE_ROWS, WIDE_DENSE, WIDE_CATS, WIDE_LEVELS (the wide case's shape),
+#          WIDE_OFF=0 (skip the wide case's --bundle off rows: each is slow),
 #          GRAD_BITS (propscore's --grad-bits values, one P = NP row each, default
 #          "auto exact"), P1=1 (also P = 1 rows), ROUNDS (default 1: the runs of a size
 #          are repeated ROUNDS times, interleaved: every run once, then again; a
@@ -129,7 +130,7 @@ for size in $SIZES; do
     [ -f "$base" ] || mpirun -n "$NP" "$BIN" gen --out "$base" --rows "$WIDE_ROWS" --features "$WIDE_DENSE" --quiet
     [ -f "$data" ] || python3 "$SRC/scripts/bench_wide_data.py" "$base" "$data" "$WIDE_CATS" "$WIDE_LEVELS"
     runs=""
-    for gb in $GRAD_BITS; do runs="$runs $NP:auto:$gb $NP:off:$gb"; done
+    for gb in $GRAD_BITS; do runs="$runs $NP:auto:$gb"; [ "${WIDE_OFF:-1}" = 1 ] && runs="$runs $NP:off:$gb"; done
   else
     rows=${size%x*}; feats=${size#*x}
     data=$OUT/d_${rows}x${feats}.h5
