@@ -111,8 +111,10 @@ static void score_open_inputs(score_job_t *j) {
   scorer_check_data(j->sc, o->model, &j->d);
   score_explain_open(&j->x, o->explain, o->model, o->device, j->d.f);
   if (j->d.csr)
-    ps_log("score: %s: %s", o->data, j->sc->predict_csr ? "CSR rows scored from the stored values (CPU)"
-                                                         : "CSR rows made dense a block at a time (scored on the device)");
+    ps_log("score: %s: %s", o->data,
+           !j->sc->predict_csr                  ? "CSR rows made dense a block at a time (scored on the device)"
+           : strcmp(j->sc->device, "cuda") == 0 ? "CSR rows scored from the stored values (on the device)"
+                                                : "CSR rows scored from the stored values (CPU)");
   manifest_input("data", o->data, 0);
   manifest_input("model", o->model, 1);
   j->k = j->sc->k;

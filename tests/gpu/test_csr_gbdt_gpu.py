@@ -82,6 +82,8 @@ def test_cuda_scores_csr_rows_as_the_cpu(csr, tmp_path, p):
         r = run(p, "score", "--data", csr, "--model", model, "--out", path, "--device", dev, "--block-rows", "700",
                 env=env)
         assert ("rows a tile of dense rows kept zero" in r.stdout + r.stderr) == (dev == "cuda")
+        where = "(on the device)" if dev == "cuda" else "(CPU)"
+        assert f"CSR rows scored from the stored values {where}" in r.stdout + r.stderr
         with h5py.File(path) as s:
             out[dev] = {t: s[f"scores/{t}"][...] for t in s["scores"]}
     assert out["cpu"] and sorted(out["cpu"]) == sorted(out["cuda"])
