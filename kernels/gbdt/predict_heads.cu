@@ -34,37 +34,35 @@
 #include "common/launch.h"
 #include "gbdt/predict_heads.h"
 
-struct __align__(8) ph_ent_t { /* 8 bytes, LDS.64: a node, a leaf or half a pair-table entry */
-  uint32_t x, y;
+struct __align__(16) ph_rec_t { /* 16 bytes, LDS.128: a super node or a leaf (predict_heads.h) */
+  uint32_t xn, wn, xc, wc;
 };
-__host__ __device__ __forceinline__ ph_ent_t ent(uint32_t x, uint32_t y) {
-  ph_ent_t e;
-  e.x = x, e.y = y;
-  return e;
-}
 
 struct __align__(16) ph_f4_t { /* 4 row values, one 16-byte load */
   float x, y, z, w;
 };
 
+constexpr int PH_HEADS = 32, PH_BATCHES = 48, PH_PAIRS = 640; /* the plan's tables in the kernel's parameters (< 4 KiB) */
+
 struct ph_batch_t {
-  int32_t t0, t1;    /* trees [t0, t1) of the plan */
-  int32_t word, n;   /* the blob's 8-byte words [word, word + n) */
-  int32_t table;     /* the pair table's byte offset in the batch (16-byte aligned) */
-  int32_t pad;
+  int32_t p0, p1;    /* its pairs of trees [p0, p1) of the plan's pair table */
+  int32_t word, n;   /* the blob's 16-byte records [word, word + n) */
 };
 
-/* The kernel's view of a plan: device arrays, over every head. */
+/* The kernel's view of a plan, passed by value: its tables are kernel parameters, so a
+ * warp reads a pair's tree bases into uniform registers (ULDC) and a record load is
+ * LDS.128 [rel + base] with no per-step add. */
 struct ph_forests_t {
-  int k;
-  const int32_t *head_batch; /* [k+1]: head h's batches [head_batch[h], head_batch[h+1]) */
-  const ph_batch_t *batch;   /* [batches] */
-  const ph_ent_t *blob;         /* every batch's entries, leaf values, pair table */
+  int32_t k, pairs;
+  const ph_rec_t *blob;                /* every batch's records (device) */
+  int32_t head_batch[PH_HEADS + 1];    /* head h's batches [head_batch[h], head_batch[h+1]) */
+  ph_batch_t batch[PH_BATCHES];
+  uint16_t base[2 * PH_PAIRS];         /* the pair's two trees' roots, in 16-byte records from the batch's start */
 };
 
 struct ps_gbdt_predict_plan {
   ph_forests_t fo;
-  void *dev; /* the one device allocation behind fo */
+  void *dev; /* the device records behind fo.blob */
 };
 
 namespace {
@@ -72,7 +70,9 @@ namespace {
 constexpr int R_MAX = 512;         /* rows a tile at most, one a thread (R: the key tile's row stride R * 4 B) */
 constexpr int R_MIN = 64;          /* the fewest (2 warps an SM): wider rows take the head-at-a-time kernels */
 constexpr int T_BYTES = 96 << 10;  /* a batch of trees' shared memory; the key tile follows */
-constexpr uint32_t LEAF = 0x40000000u; /* w's leaf bit: the rest is the leaf value's byte offset */
+constexpr int PH_FIRST = 4;       /* super steps of both trees of a pair before the first vote */
+constexpr uint32_t REL = 0x7f0u;   /* wn's child field: the byte offset of the node's slot group in its tree, 0: a leaf */
+constexpr uint32_t FLIP = 0x40000000u; /* wn's bit: the absorbed child c is n's LEFT child */
 constexpr uint32_t FEAT = 0x3ffff800u; /* w's feature field: feature * R_MAX * 4, features < 2^19 */
 
 /* Order-preserving key of a row value or threshold: u <= v as floats iff
@@ -95,66 +95,74 @@ __device__ __forceinline__ uint32_t row_key(float v) {
   return v != v ? 0xffffffffu : k;
 }
 
-/* The one decision (predict_cpu.c's leaf_raw): right iff key + d > threshold key + d, d the default bit. */
-__device__ __forceinline__ bool go_right(uint32_t k, ph_ent_t e) { return k + (e.y >> 31) > e.x; }
-
-/* One step of a chain, branch-free (predicated): while the last entry read
- * e = {threshold key, w} is a node, read the row's key of its feature (the
- * key tile at T_BYTES, (w & FEAT) / (R_MAX / R) | r * 4) and the entry of the
- * child it sends the row to; a lane whose last entry is its leaf
- * (w & LEAF) loads nothing more and keeps it. */
-template <int R>
-__device__ __forceinline__ void step(const char *sb, uint32_t r4, uint32_t base, uint32_t cm, ph_ent_t &e,
-                                     uint32_t &k) {
-  const bool a = !(e.y & LEAF);
-  uint32_t q = (e.y & cm) | base;
-  constexpr uint32_t S = R == 512 ? 0 : R == 256 ? 1 : R == 128 ? 2 : 3; /* R_MAX / R = 2^S: shift, then one LOP3 */
-  static_assert(R_MAX >> S == R, "R: 512, 256, 128 or 64");
-  if (a) k = *(const uint32_t *)(sb + (T_BYTES + ((e.y >> S & FEAT >> S) | r4)));
-  if (go_right(k, e)) q += 8; /* never at a leaf (k: the last key read): its threshold key is 0xffffffff */
-  if (a) e = *(const ph_ent_t *)(sb + q);
+/* The one decision (predict_cpu.c's leaf_raw): right iff key + d > threshold key + d, d the
+ * default bit (bit 31 of w); toward c when that differs from the record's flip bit. */
+__device__ __forceinline__ bool toward_c(uint32_t k, const ph_rec_t &e) {
+#if defined(__CUDA_ARCH__)
+  uint32_t r; /* one ISETP.GT.U32.XOR on the flip bit's predicate (nvcc would extract the bit to a register) */
+  asm("{ .reg .pred f, g; .reg .b32 t; and.b32 t, %1, 0x40000000; setp.ne.u32 f, t, 0;"
+      " setp.gt.xor.u32 g, %2, %3, f; selp.u32 %0, 1, 0, g; }"
+      : "=r"(r) : "r"(e.wn), "r"(k + (e.wn >> 31)), "r"(e.xn));
+  return r != 0;
+#else
+  return (k + (e.wn >> 31) > e.xn) != ((e.wn & FLIP) != 0);
+#endif
 }
 
-/* Whether some lane of the warp has a node for its last entry e (still walks). */
-__device__ __forceinline__ bool warp_walks(ph_ent_t e) { return __any_sync(0xffffffffu, !(e.y & LEAF)); }
+/* One super step of a chain, branch-free (predicated): while the record e is a super node
+ * (its child field is not 0) read the row's keys of n's and c's features (the key tile at
+ * T_BYTES, (w & FEAT) / (R_MAX / R) | r4), decide both, and read the record of the slot
+ * they send the row to: its group holds [n's other child, c's left, c's right] (c-less:
+ * [n's left, n's right]), so the slot is the group + 16 toward c + 16 more if c goes
+ * right. A lane at its leaf loads nothing more and keeps it. */
+template <int R>
+__device__ __forceinline__ void step(const char *tb, const char *sb, uint32_t r4, ph_rec_t &e) {
+  constexpr uint32_t S = R == 512 ? 0 : R == 256 ? 1 : R == 128 ? 2 : 3; /* R_MAX / R = 2^S: shift, then one LOP3 */
+  static_assert(R_MAX >> S == R, "R: 512, 256, 128 or 64");
+  uint32_t q = e.wn & REL; /* the same LOP3.P as the vote before it (walk) */
+  const bool a = q != 0;
+  const uint32_t kn = *(const uint32_t *)(sb + (T_BYTES + ((e.wn >> S & FEAT >> S) | r4))); /* a leaf: feature 0's */
+  const uint32_t kc = *(const uint32_t *)(sb + (T_BYTES + ((e.wc >> S & FEAT >> S) | r4)));
+  const bool c = toward_c(kn, e);
+  const bool y = c & (kc + (e.wc >> 31) > e.xc); /* c's decision (a c-less record: xc 0xffffffff, never) */
+  if (c) q += 16;
+  if (y) q += 16;
+  if (a) e = *(const ph_rec_t *)(tb + q);
+}
 
-/* A pair of consecutive trees as the host prepared it (16 bytes, one LDS.128
- * for the whole warp): the byte offsets of their roots (each its span's
- * first entry; an odd batch's last pair has for b a leaf entry, never
- * added), their span masks (a | b << 16) and whether b is a tree (n). */
-struct __align__(16) ph_pair_t {
-  uint32_t a, b, m, n;
-};
+/* Whether some lane of the warp has a super node for its record e (still walks). */
+__device__ __forceinline__ bool warp_walks(const ph_rec_t &e) { return __any_sync(0xffffffffu, (e.wn & REL) != 0); }
 
-/* Row r (its keys in column r of the key tile) through the staged batch's
- * pairs of trees: both chains four steps at a time until one tree has every
- * lane of the warp at its leaf (a vote), then the other alone, two steps at
- * a time, until it has; the leaves added in tree order. Every lane of the
- * warp walks (rows past n on the tile's zero keys): the votes take the
+__device__ __forceinline__ double leaf_value(const ph_rec_t &e) {
+  const uint64_t u = (uint64_t)e.xc << 32 | e.xn;
+  double v;
+  memcpy(&v, &u, 8);
+  return v;
+}
+
+/* Row r (its keys in column r of the key tile) through the staged batch's pairs of
+ * trees: both chains two super steps at a time until one tree has every lane of the
+ * warp at its leaf (a vote), then the other alone, a super step at a time, until it has;
+ * the leaves added in tree order (an odd head's last pair has no second tree). Every
+ * lane of the warp walks (rows past n on the tile's zero keys): the votes take the
  * whole warp. */
 template <int R>
-__device__ __forceinline__ double walk(const char *sb, const ph_pair_t *tab, int np, uint32_t r4, double s) {
-  uint32_t ka = 0, kb = 0; /* the last keys read (a lane at its leaf never goes right, whatever they hold) */
-  for (int t = 0; t < np; t++) {
-    const ph_pair_t p = tab[t];
-    ph_ent_t ea = *(const ph_ent_t *)(sb + p.a), eb = *(const ph_ent_t *)(sb + p.b); /* the roots */
-    const uint32_t ma = p.m & 0xffffu, mb = p.m >> 16;
-    bool wa, wb; /* some lane of the warp at a node of a, of b */
-    do {
+__device__ __forceinline__ double walk(const ph_forests_t &p, const char *sb, int p0, int p1, uint32_t r4, double s) {
+  for (int t = p0; t < p1; t++) {
+    const char *ta = sb + 16 * (uint32_t)p.base[2 * t], *tb = sb + 16 * (uint32_t)p.base[2 * t + 1];
+    ph_rec_t ea = *(const ph_rec_t *)ta, eb = *(const ph_rec_t *)tb; /* the roots */
 #pragma unroll
-      for (int i = 0; i < 4; i++) step<R>(sb, r4, p.a, ma, ea, ka), step<R>(sb, r4, p.b, mb, eb, kb);
+    for (int i = 0; i < PH_FIRST; i++) step<R>(ta, sb, r4, ea), step<R>(tb, sb, r4, eb); /* no vote: most warps need more */
+    bool wa, wb; /* some lane of the warp at a super node of a, of b (voted before the steps: their first test) */
+    for (;;) {
       wa = warp_walks(ea), wb = warp_walks(eb);
-    } while (wa && wb);
-    while (wa) { /* the deeper tree alone */
-      step<R>(sb, r4, p.a, ma, ea, ka), step<R>(sb, r4, p.a, ma, ea, ka);
-      wa = warp_walks(ea);
+      if (!(wa && wb)) break;
+      step<R>(ta, sb, r4, ea), step<R>(tb, sb, r4, eb);
     }
-    while (wb) {
-      step<R>(sb, r4, p.b, mb, eb, kb), step<R>(sb, r4, p.b, mb, eb, kb);
-      wb = warp_walks(eb);
-    }
-    s += *(const double *)(sb + (ea.y & ~LEAF));
-    if (p.n) s += *(const double *)(sb + (eb.y & ~LEAF));
+    for (; wa; wa = warp_walks(ea)) step<R>(ta, sb, r4, ea); /* the deeper tree alone */
+    for (; wb; wb = warp_walks(eb)) step<R>(tb, sb, r4, eb);
+    s += leaf_value(ea);
+    s += leaf_value(eb); /* an odd batch's last b: a leaf of -0.0, s + -0.0 == s */
   }
   return s;
 }
@@ -193,142 +201,162 @@ __global__ void __launch_bounds__(R, 1) predict_heads_kernel(const ph_forests_t 
     for (int h = 0; h < p.k; h++) {
       double s = mine ? z[h * ldz + i0 + r] : 0.0;
       for (int b = p.head_batch[h]; b < p.head_batch[h + 1]; b++) {
-        const ph_batch_t bt = p.batch[b];
         if (b != held) { /* the same for the whole block */
           __syncthreads(); /* every row is done with the batch held */
-          for (int q = r; q < bt.n; q += R) ((ph_ent_t *)smem_h)[q] = p.blob[bt.word + q];
+          for (int q = r; q < p.batch[b].n; q += R) ((ph_rec_t *)smem_h)[q] = p.blob[p.batch[b].word + q];
           held = b;
           __syncthreads();
         }
-        s = walk<R>(sb, (const ph_pair_t *)(sb + bt.table), (bt.t1 - bt.t0 + 1) / 2, 4u * r, s);
+        s = walk<R>(p, sb, p.batch[b].p0, p.batch[b].p1, 4u * r, s);
       }
       if (mine) z[h * ldz + i0 + r] = s;
     }
   }
 }
 
-/* A batch being packed: entries (spans aligned), leaf values, each tree's {base, span mask} (paired at close). */
-struct packing_t {
-  std::vector<ph_ent_t> ent; /* 8-byte entries, byte offset = 8 * index */
-  std::vector<double> val;
-  std::vector<ph_ent_t> tab;
-  std::vector<size_t> leaves; /* entries whose w is a value index, made a byte offset at close */
-  int32_t t0;
-};
-
-/* Tree t's entries in level order into pk at a span aligned to its size; false when it does not fit the layout. */
-bool pack_tree(const ps_forest_view_t *v, int32_t t, packing_t &pk) {
-  const int64_t nb = v->node_off[t], nn = v->node_off[t + 1] - nb, lb = v->leaf_off[t], nl = v->leaf_off[t + 1] - lb;
-  const int64_t ne = nn + nl;
-  uint32_t span = 8;
-  while (span < 8 * ne) span *= 2;
-  if (ne > 256 || nl != nn + 1) return false;
-  while (pk.ent.size() * 8 % span) pk.ent.push_back(ent(0, LEAF)); /* padding: never read */
-  const uint32_t base = (uint32_t)pk.ent.size() * 8;
-  std::vector<int32_t> order(1, nn > 0 ? 0 : ~0); /* a node >= 0 or ~leaf, level by level, siblings adjacent */
-  for (size_t e = 0; e < order.size(); e++)
-    if (order[e] >= 0) order.push_back(v->left[nb + order[e]]), order.push_back(v->right[nb + order[e]]);
-  size_t child = 1;
-  for (size_t e = 0; e < order.size(); e++) {
-    const int32_t o = order[e];
-    if (o < 0) {
-      pk.leaves.push_back(pk.ent.size());
-      pk.ent.push_back(ent(0xffffffffu, (uint32_t)(pk.val.size() + ~o)));
-      continue;
-    }
-    const int64_t q = nb + o;
-    const float thr = v->threshold[q];
-    if (thr != thr || v->feature[q] < 0 || v->feature[q] >= (1 << 19)) return false;
-    const uint32_t d = v->default_left[q] ? 1u : 0u;
-    pk.ent.push_back(ent(key(thr) + d, d << 31 | (uint32_t)v->feature[q] * (R_MAX * 4) | (uint32_t)(8 * child)));
-    child += 2;
+/* Tree t's super nodes: each node n absorbs the child c (a node, if it has one) that
+ * minimises the most super steps below it (cost), so a step decides n and c. */
+int32_t super_cost(const ps_forest_view_t *v, int64_t nb, int32_t o, std::vector<int32_t> &cost,
+                   std::vector<int32_t> &absorb) {
+  if (o < 0) return 0;
+  if (cost[o] >= 0) return cost[o];
+  const int32_t l = v->left[nb + o], r = v->right[nb + o];
+  const int32_t cl = super_cost(v, nb, l, cost, absorb), cr = super_cost(v, nb, r, cost, absorb);
+  int32_t best = 1 + (cl > cr ? cl : cr), c = -1;
+  for (int side = 0; side < 2; side++) { /* c the right child first: ties keep flip 0 */
+    const int32_t ch = side ? l : r, other = side ? cr : cl;
+    if (ch < 0) continue;
+    const int32_t gl = super_cost(v, nb, v->left[nb + ch], cost, absorb);
+    const int32_t gr = super_cost(v, nb, v->right[nb + ch], cost, absorb);
+    int32_t m = other > gl ? other : gl;
+    m = 1 + (m > gr ? m : gr);
+    if (c < 0 || m < best) best = m, c = ch;
   }
-  for (int64_t l = 0; l < nl; l++) pk.val.push_back(v->leaf_value[lb + l]);
-  pk.tab.push_back(ent(base, (span - 1) & ~7u));
+  absorb[o] = c;
+  return cost[o] = best;
+}
+
+/* A node's decision fields: {threshold key + d, d << 31 | feature * R_MAX * 4}; false on a NaN threshold or a feature past 2^19. */
+bool node_key(const ps_forest_view_t *v, int64_t q, uint32_t &x, uint32_t &w) {
+  const float thr = v->threshold[q];
+  if (thr != thr || v->feature[q] < 0 || v->feature[q] >= (1 << 19)) return false;
+  const uint32_t d = v->default_left[q] ? 1u : 0u;
+  x = key(thr) + d, w = d << 31 | (uint32_t)v->feature[q] * (R_MAX * 4);
   return true;
 }
 
-/* The batch's bytes: entries (and a leaf for an odd count's last pair), values, a 16-byte aligned pair table. */
-size_t batch_bytes(const packing_t &pk) {
-  return (pk.ent.size() + pk.val.size() + 2 + (pk.tab.size() + 1) / 2 * 2) * 8;
-}
-
-/* Trees a and b of the batch as a pair-table entry (ph_pair_t: two 8-byte
- * words); no b (NULL): b's root is the leaf entry at byte offset leaf. */
-void pair_words(const ph_ent_t a, const ph_ent_t *b, uint32_t leaf, std::vector<ph_ent_t> &blob) {
-  blob.push_back(ent(a.x, b ? b->x : leaf));
-  blob.push_back(ent((a.y & 0xffffu) | (b ? b->y & 0xffffu : 0) << 16, b ? 1u : 0u));
-}
-
-void close_batch(packing_t &pk, int32_t t1, std::vector<ph_ent_t> &blob, std::vector<ph_batch_t> &batch) {
-  if (pk.tab.empty()) return;
-  const uint32_t leaf = (uint32_t)pk.ent.size() * 8; /* an odd count's last pair reads it as b's root */
-  if (pk.tab.size() % 2) pk.ent.push_back(ent(0xffffffffu, LEAF));
-  const uint32_t vbase = (uint32_t)pk.ent.size() * 8;
-  for (size_t e : pk.leaves) pk.ent[e].y = LEAF | (vbase + 8 * pk.ent[e].y);
-  const size_t w0 = blob.size();
-  blob.insert(blob.end(), pk.ent.begin(), pk.ent.end());
-  for (double x : pk.val) {
-    ph_ent_t u;
-    memcpy(&u, &x, 8);
-    blob.push_back(u);
+/* Tree t's records into recs (its root first): super nodes in breadth-first order, each
+ * followed later by its slot group; false when it does not fit the layout (2 KiB a tree). */
+bool pack_tree(const ps_forest_view_t *v, int32_t t, std::vector<ph_rec_t> &recs) {
+  const int64_t nb = v->node_off[t], nn = v->node_off[t + 1] - nb, lb = v->leaf_off[t], nl = v->leaf_off[t + 1] - lb;
+  if (nl != nn + 1 || nn > 256) return false;
+  std::vector<int32_t> cost(nn, -1), absorb(nn, -1), slot(1, nn > 0 ? 0 : ~0); /* a node >= 0 or ~leaf a record */
+  if (nn > 0) super_cost(v, nb, 0, cost, absorb);
+  std::vector<uint32_t> group(1, 0);
+  for (size_t e = 0; e < slot.size(); e++) { /* breadth first: each super node's group after the records so far */
+    group.push_back(0);
+    const int32_t o = slot[e];
+    if (o < 0) continue;
+    group[e] = (uint32_t)slot.size() * 16;
+    const int32_t c = absorb[o], l = v->left[nb + o], r = v->right[nb + o];
+    if (c < 0) slot.push_back(l), slot.push_back(r);
+    else slot.push_back(c == r ? l : r), slot.push_back(v->left[nb + c]), slot.push_back(v->right[nb + c]);
   }
-  if ((blob.size() - w0) % 2) blob.push_back(ent(0, 0)); /* the pair table 16-byte aligned in shared memory */
-  const int32_t table = (int32_t)(blob.size() - w0) * 8;
-  for (size_t t = 0; t < pk.tab.size(); t += 2)
-    pair_words(pk.tab[t], t + 1 < pk.tab.size() ? &pk.tab[t + 1] : NULL, leaf, blob);
-  const ph_batch_t b = {.t0 = pk.t0, .t1 = t1, .word = (int32_t)w0, .n = (int32_t)(blob.size() - w0), .table = table,
-                       .pad = 0};
-  batch.push_back(b);
-  pk = packing_t{};
-  pk.t0 = t1;
+  if (slot.size() * 16 > REL + 16) return false;
+  for (size_t e = 0; e < slot.size(); e++) {
+    const int32_t o = slot[e];
+    ph_rec_t rec = {0, 0, 0, 0};
+    if (o < 0) { /* a leaf: child field and features 0, its value in xn (low half) and xc */
+      const double val = v->leaf_value[lb + ~o];
+      uint64_t u;
+      memcpy(&u, &val, 8);
+      rec.xn = (uint32_t)u, rec.xc = (uint32_t)(u >> 32);
+    } else {
+      const int32_t c = absorb[o];
+      if (!node_key(v, nb + o, rec.xn, rec.wn)) return false;
+      rec.wn |= group[e] | (c >= 0 && c == v->left[nb + o] ? FLIP : 0u);
+      if (c < 0) rec.xc = 0xffffffffu, rec.wc = 0; /* no c: never right, its slot group [left, right] */
+      else if (!node_key(v, nb + c, rec.xc, rec.wc)) return false;
+    }
+    recs.push_back(rec);
+  }
+  return true;
+}
+
+/* The plan being packed on the host: the kernel's tables and every batch's records. */
+struct packing_t {
+  ph_forests_t fo;
+  std::vector<ph_rec_t> blob;
+  std::vector<uint32_t> roots; /* the open batch's trees' roots, in records from its start */
+  size_t word;                 /* the open batch's first record */
+};
+
+/* Closes the open batch: its trees paired in order (an odd count's last pair with a leaf
+ * of value 0 for b, never added); false when the tables are full. */
+bool close_batch(packing_t &pk) {
+  if (pk.roots.empty()) return true;
+  ph_forests_t &fo = pk.fo;
+  const int nb = fo.head_batch[fo.k + 1]; /* batches so far (the open head's end) */
+  if (nb >= PH_BATCHES || fo.pairs + (int)(pk.roots.size() + 1) / 2 > PH_PAIRS) return false;
+  if (pk.roots.size() % 2) /* b of the last pair: a leaf of -0.0 (its xc the sign bit), adding it changes no sum */
+    pk.roots.push_back((uint32_t)(pk.blob.size() - pk.word)), pk.blob.push_back({0, 0, 0x80000000u, 0});
+  fo.batch[nb] = ph_batch_t{.p0 = fo.pairs, .p1 = fo.pairs + (int32_t)pk.roots.size() / 2,
+                            .word = (int32_t)pk.word, .n = (int32_t)(pk.blob.size() - pk.word)};
+  for (size_t i = 0; i < pk.roots.size(); i++) fo.base[2 * fo.pairs + i] = (uint16_t)pk.roots[i];
+  fo.pairs += (int32_t)pk.roots.size() / 2;
+  fo.head_batch[fo.k + 1] = nb + 1;
+  pk.roots.clear();
+  pk.word = pk.blob.size();
+  return true;
+}
+
+/* Head h's forest into pk, in batches of at most T_BYTES; false when a tree or the tables do not fit. */
+bool pack_head(const ps_forest_view_t *v, packing_t &pk) {
+  std::vector<ph_rec_t> recs;
+  for (int32_t t = 0; t < v->ntrees; t++) {
+    recs.clear();
+    if (!pack_tree(v, t, recs)) return false;
+    if ((pk.blob.size() - pk.word + recs.size() + 1) * 16 > (size_t)T_BYTES && !close_batch(pk)) return false;
+    pk.roots.push_back((uint32_t)(pk.blob.size() - pk.word));
+    pk.blob.insert(pk.blob.end(), recs.begin(), recs.end());
+  }
+  return close_batch(pk);
 }
 
 } // namespace
 
 extern "C" ps_gbdt_predict_plan_t *ps_gbdt_predict_plan_create(const ps_forest_view_t *heads, int k, cudaStream_t s) {
-  std::vector<ph_batch_t> batch;
-  std::vector<ph_ent_t> blob;
-  std::vector<int32_t> hb(1, 0);
-  int32_t tn = 0; /* trees of the plan so far */
-  for (int h = 0; h < k; h++) {
-    const ps_forest_view_t *v = &heads[h];
-    if (v->cat) return NULL; /* category sets: predict.cu's node kernel decides them */
-    packing_t pk{};
-    pk.t0 = tn;
-    for (int32_t t = 0; t < v->ntrees; t++, tn++) {
-      packing_t trial = pk;
-      if (!pack_tree(v, t, trial)) return NULL;
-      if (batch_bytes(trial) > (size_t)T_BYTES) { /* a new batch */
-        close_batch(pk, tn, blob, batch);
-        trial = pk;
-        if (!pack_tree(v, t, trial) || batch_bytes(trial) > (size_t)T_BYTES) return NULL;
-      }
-      pk = trial;
-    }
-    close_batch(pk, tn, blob, batch);
-    if (blob.size() > 0x3fffffff) return NULL;
-    hb.push_back((int32_t)batch.size());
+  if (k > PH_HEADS) return NULL;
+  packing_t *pk = new packing_t(); /* the tables are 4 KiB: not on the stack */
+  memset(&pk->fo, 0, sizeof pk->fo);
+  pk->word = 0;
+  bool ok = true;
+  for (int h = 0; h < k && ok; h++) {
+    pk->fo.head_batch[h + 1] = pk->fo.head_batch[h];
+    ok = !heads[h].cat && pack_head(&heads[h], *pk); /* category sets: predict.cu's node kernel decides them */
+    pk->fo.k = h + 1;
+  }
+  if (!ok || pk->blob.size() > 0x3fffffff) {
+    delete pk;
+    return NULL;
   }
   ps_gbdt_predict_plan_t *p = (ps_gbdt_predict_plan_t *)calloc(1, sizeof *p);
   if (!p) ps_die_local("out of memory (predict plan)");
-  const size_t sb = batch.size() * sizeof(ph_batch_t), so = blob.size() * 8, sh = hb.size() * sizeof(int32_t);
-  uint8_t *d = NULL; /* 8-byte items first, then the int32 head table */
-  CUDA_CHECK(cudaMalloc((void **)&d, sb + so + sh));
-  p->dev = d;
-  ph_forests_t &fo = p->fo;
-  fo.k = k;
-  fo.blob = (const ph_ent_t *)d, fo.batch = (const ph_batch_t *)(d + so), fo.head_batch = (const int32_t *)(d + so + sb);
-  if (so) CUDA_CHECK(cudaMemcpyAsync((void *)fo.blob, blob.data(), so, cudaMemcpyHostToDevice, s));
-  if (sb) CUDA_CHECK(cudaMemcpyAsync((void *)fo.batch, batch.data(), sb, cudaMemcpyHostToDevice, s));
-  CUDA_CHECK(cudaMemcpyAsync((void *)fo.head_batch, hb.data(), sh, cudaMemcpyHostToDevice, s));
-  CUDA_CHECK(cudaStreamSynchronize(s));
+  p->fo = pk->fo;
+  const size_t so = pk->blob.size() * sizeof(ph_rec_t);
+  if (so) {
+    CUDA_CHECK(cudaMalloc(&p->dev, so));
+    CUDA_CHECK(cudaMemcpyAsync(p->dev, pk->blob.data(), so, cudaMemcpyHostToDevice, s));
+    CUDA_CHECK(cudaStreamSynchronize(s));
+  }
+  p->fo.blob = (const ph_rec_t *)p->dev;
+  delete pk;
   return p;
 }
 
 extern "C" void ps_gbdt_predict_plan_destroy(ps_gbdt_predict_plan_t *p) {
   if (!p) return;
-  CUDA_CHECK(cudaFree(p->dev));
+  if (p->dev) CUDA_CHECK(cudaFree(p->dev));
   free(p);
 }
 

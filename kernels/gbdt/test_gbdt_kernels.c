@@ -146,15 +146,16 @@ static void special_thresholds(forest_t *fo) {
     if (k % 6 == 2) fo->threshold[k] = k % 18 == 2 ? -0.0f : k % 18 == 8 ? 0.0f : -INFINITY;
 }
 
-/* Three heads' forests (23 x <= 31, 7 x <= 128, 150 x <= 64 leaves: two
- * batches) over one read of the rows, each head against the CPU twin,
- * bitwise; z [3][n + 3] (a padded stride); twice: the rows as given, then
- * with signed zeros and infinities (special_rows, special_thresholds). A
- * forest with trees of more than 128 leaves gets no plan. */
+/* Three heads' forests (23 x <= 31, 7 x <= 72, 150 x <= 64 leaves: two
+ * batches; odd tree counts) over one read of the rows, each head against
+ * the CPU twin, bitwise; z [3][n + 3] (a padded stride); twice: the rows as
+ * given, then with signed zeros and infinities (special_rows,
+ * special_thresholds). A forest whose trees' records pass 2 KiB (128-leaf
+ * trees here, 6000 leaves) gets no plan. */
 static void test_predict_heads(const float *X0, int64_t n, int64_t f, const float *cuts, const int64_t *cut_off,
                                const char *name0, int special) {
   enum { K = 3 };
-  const int ntrees[K] = {23, 7, 150}, maxl[K] = {31, 128, 64};
+  const int ntrees[K] = {23, 7, 150}, maxl[K] = {31, 72, 64};
   forest_t fo[K];
   ps_forest_view_t v[K];
   const int64_t ld = n + 3;
@@ -181,11 +182,13 @@ static void test_predict_heads(const float *X0, int64_t n, int64_t f, const floa
       EXPECT(!memcmp(z + h * ld, zg + h * ld, sizeof(double) * (size_t)ld), "%s: head %d's predictions differ", name, h);
   }
   ps_gbdt_predict_plan_destroy(plan);
-  forest_t big;
-  forest_make(&big, 3, 6000, f, cuts, cut_off, 5);
-  ps_forest_view_t bv = view_of(&big);
-  EXPECT(ps_gbdt_predict_plan_create(&bv, 1, 0) == NULL, "%s: a plan for trees of 6000 leaves", name);
-  forest_free_(&big);
+  for (int L = 128; L <= 6000; L += 5872) { /* 20 trees of up to 128 leaves, 3 of up to 6000 */
+    forest_t big;
+    forest_make(&big, L == 128 ? 20 : 3, L, f, cuts, cut_off, 5);
+    ps_forest_view_t bv = view_of(&big);
+    EXPECT(ps_gbdt_predict_plan_create(&bv, 1, 0) == NULL, "%s: a plan for trees of up to %d leaves", name, L);
+    forest_free_(&big);
+  }
   for (int h = 0; h < K; h++) forest_free_(&fo[h]);
   cudaFree(dz), cudaFree(dX);
   free(z), free(zg), free(Xs);
