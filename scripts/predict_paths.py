@@ -19,6 +19,11 @@ checked every U steps; and its warp instructions a tree (two trees walked
 at once until one ends in the warp, then the other alone, by votes) from
 the SASS counts of predict_heads_kernel<512> (PAIR_SASS, read at branch
 gpupred2's commit; scripts/sass_check.sh prints the loops they come from).
+For the super-node walk (issue 28, branch gpupred3: a node and the child it
+absorbs decided a step, predict_heads.cu's pack_tree): the super steps of
+each warp's deepest row, the shared wavefronts of its 16-byte record loads
+(lanes at their leaves predicated off) and keys (two a step, every lane),
+and its warp instructions a tree (SUPER_SASS, read at that branch's commit).
   usage: scripts/predict_paths.py MODEL.h5 DATA.h5 [ROWS (default 65536)]"""
 import sys
 
@@ -145,6 +150,101 @@ def walk_now(t, X):
           (ins, stage, f, ntree, ins + stage))
 
 
+# predict_heads_kernel<512>'s super-node walk in warp instructions (cuobjdump, nvcc 13, sm_90; branch gpupred3): a
+# pair's head (its two tree bases from the parameters into uniform registers, the two root LDS.128) 12; PH_FIRST = 4
+# super steps of both chains without a vote (13 a chain and step) and the first vote's two tests 106; the vote 4; a
+# voted super step of both chains 33; the two lone-loop tests 2; a lone super step 17 (its vote included); the two
+# leaves' adds and the loop 10.
+SUPER_SASS = {'head': 12, 'first': 106, 'vote': 4, 'iter': 33, 'tests': 2, 'lone': 17, 'tail': 10, 'FIRST': 4}
+
+
+def super_layout(t, b, nn):
+    """pack_tree's super nodes: absorb[n] (the child n absorbs, -1 none) and the record index of every node
+    (rec_node) and leaf (rec_leaf) in the tree's breadth-first records (the root's record 0)"""
+    L, R = t['left'][b:b + nn], t['right'][b:b + nn]
+    cost, absorb = np.full(nn, -1), np.full(nn, -1)
+
+    def C(o):
+        if o < 0:
+            return 0
+        if cost[o] >= 0:
+            return cost[o]
+        l, r = int(L[o]), int(R[o])
+        cl, cr = C(l), C(r)
+        best, c = 1 + max(cl, cr), -1
+        for ch, other in ((r, cl), (l, cr)):
+            if ch >= 0:
+                m = 1 + max(other, C(int(L[ch])), C(int(R[ch])))
+                if c < 0 or m < best:
+                    best, c = m, ch
+        absorb[o], cost[o] = c, best
+        return best
+    rec_node, rec_leaf = np.zeros(max(nn, 1), np.int64), np.zeros(nn + 1, np.int64)
+    slot = [0 if nn > 0 else ~0]
+    if nn > 0:
+        C(0)
+    for e, o in enumerate(slot):
+        if o < 0:
+            rec_leaf[~o] = e
+            continue
+        rec_node[o] = e
+        c, l, r = absorb[o], int(L[o]), int(R[o])
+        slot += [l, r] if c < 0 else [l if c == r else r, int(L[c]), int(R[c])]
+    return absorb, rec_node, rec_leaf, 16 * len(slot)
+
+
+def super_walk(t, X):
+    """per head: super steps of each warp's deepest row, record and key wavefronts, record bytes, instructions"""
+    n = X.shape[0]
+    W = n // 32
+    no = t['node_offset']
+    ntree = len(no) - 1
+    wms, wf_rec, nbytes = [], 0, 0
+    for k in range(ntree):
+        b, nn = int(no[k]), int(no[k + 1] - no[k])
+        steps, leaf = walk(t, b, X)
+        absorb, rec_node, rec_leaf, size = super_layout(t, b, nn)
+        nbytes += size
+        plen = (steps >= 0).sum(1)
+        S = np.concatenate([steps, np.full((n, 2), -1)], 1)
+        i, ss, rows = np.zeros(n, np.int64), np.zeros(n, np.int64), np.arange(n)
+        act = plen > 0
+        while act.any():
+            cur, nxt = S[rows, i], S[rows, i + 1]
+            adv = np.where((nxt >= 0) & (absorb[np.maximum(cur, 0)] == nxt), 2, 1)
+            ss += act
+            i = np.where(act, i + adv, i)
+            tgt = S[rows, i]
+            rec = np.where(tgt >= 0, rec_node[np.maximum(tgt, 0)], rec_leaf[leaf])
+            p = np.where(act, rec, -1).reshape(W, 32)  # 16-byte records: 8 a 128-byte wavefront
+            q = np.sort(p, 1)
+            d = np.ones_like(q, bool)
+            d[:, 1:] = q[:, 1:] != q[:, :-1]
+            d &= q >= 0
+            bk = (q % 8) + 8 * np.arange(W)[:, None]
+            wf_rec += np.bincount(bk[d], minlength=8 * W).reshape(-1, 8).max(1).sum()
+            act = i < plen
+        wms.append(ss.reshape(W, 32).max(1))
+    P, F = SUPER_SASS, SUPER_SASS['FIRST']
+    ins, chain_steps = 0.0, 0.0
+    for k in range(0, ntree, 2):
+        wa = wms[k]
+        wb = wms[k + 1] if k + 1 < ntree else np.zeros(W, np.int64)
+        both = np.maximum(np.minimum(wa, wb), F)
+        lone = np.maximum(np.maximum(wa, wb) - both, 0)
+        ins += (P['head'] + P['first'] + P['vote'] + P['iter'] * (both - F) + P['tests'] + P['lone'] * lone +
+                P['tail']).mean()
+        chain_steps += (2 * both + lone).mean()
+    per = W * ntree
+    f = X.shape[1]
+    stage = PAIR_SASS['stage16'] * f / 16 / ntree
+    print('  super: a warp\'s deepest row %.2f super steps a tree (%.2f chain steps walked); record bytes a tree %.0f '
+          '(%d a head)' % (np.mean(wms), chain_steps / ntree, nbytes / ntree, nbytes))
+    print('  super: shared wavefronts a warp and tree: records %.2f, keys %.2f (two a chain step), roots 1' %
+          (wf_rec / per, 2 * chain_steps / ntree))
+    print('  super: walk %.1f warp instructions a tree + staging %.2f = %.1f' % (ins / ntree, stage, ins / ntree + stage))
+
+
 def head_stats(name, t, X):
     n = X.shape[0] // 32 * 32
     X = X[:n]
@@ -208,6 +308,7 @@ def main():
         t = {k: m['trees'][name][k][:] for k in m['trees'][name]}
         head_stats(name, t, X)
         walk_now(t, X[:X.shape[0] // 32 * 32])
+        super_walk(t, X[:X.shape[0] // 32 * 32])
 
 
 if __name__ == '__main__':

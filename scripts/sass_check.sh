@@ -26,13 +26,14 @@
 #  - the tiled predict kernel (predict_tiled_kernel) stages its rows by
 #    cp.async (LDGSTS) and reads its nodes from shared memory (LDS.128);
 #    the all-heads predict kernel (predict_heads_kernel) stages its rows by
-#    16-byte loads (LDG.E.128), reads its 8-byte entries by LDS.64 and has
-#    no global load in its descent loops (each printed as instructions /
-#    steps), the two-chain loop (8 steps) at most 9 instructions a step and
-#    the lone loops at most 11 (10 and 12 in the R < 512 row tiles of wide
-#    rows: one shift more), ends its walks by a warp vote (VOTE.ANY: the
-#    early exit) and uses at most 128 registers (one 512-thread block an
-#    SM), in every instantiation
+#    16-byte loads (LDG.E.128), reads its 16-byte super-node records by
+#    LDS.128 at a uniform-register tree base ([R+UR]: no add a step),
+#    decides a node toward its absorbed child by one ISETP.GT.U32.XOR (the
+#    flip bit), has no global load in its descent loops (each printed as
+#    instructions / super steps) and every one at most 17 instructions a
+#    super step (19 in the R < 512 row tiles of wide rows: two shifts more),
+#    ends its walks by a warp vote (VOTE.ANY: the early exit) and uses at
+#    most 128 registers (one 512-thread block an SM), in every instantiation
 #    predict_heads_kernel<R> (R = 512, 256, 128, 64): what
 #    docs/PROFILING.md's count assumes;
 #  - the leaf round trip's kernels (hist_sub.cu's sub_kernel, split.cu's
@@ -196,30 +197,33 @@ done
 while read -r name regs spill; do
   case $name in *predict_heads_kernel*) ;; *) continue ;; esac
   body=$(awk -v n="$name" '/Function : /{on = $3 == n} on' "$out/gbdt_predict_heads.sass")
-  lds64=$(grep -cE '\sLDS\.64' <<<"$body" || true); ldg128=$(grep -cE 'LDG\.E\.128' <<<"$body" || true)
-  # descent loops: innermost backward BRA spans holding LDS.64 (the entries); printed as
-  # instructions/steps (a step: one LDS.64 entry and one LDS key); none may hold a global load
+  lds128=$(grep -cE '\sLDS\.128' <<<"$body" || true); ldg128=$(grep -cE 'LDG\.E\.128' <<<"$body" || true)
+  urrec=$(grep -cE 'LDS\.128 R[0-9]+, \[R[0-9]+\+UR[0-9]+\]' <<<"$body" || true)
+  xor=$(grep -cE 'ISETP\.GT\.U32\.XOR' <<<"$body" || true)
+  # descent loops: innermost backward BRA spans holding LDS.128 (the records); printed as
+  # instructions/super steps (a step: one LDS.128 record, two LDS keys); none may hold a global load
   loops=$(awk 'function hex(s,  v, i) { v = 0; for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return v }
     /\/\*[0-9a-f][0-9a-f][0-9a-f][0-9a-f]+\*\/ / {
       match($0, /\/\*[0-9a-f]+\*\//); a = hex(substr($0, RSTART + 2, RLENGTH - 4)); n++; addr[n] = a; txt[n] = $0 }
     END { for (i = 1; i <= n; i++) if (match(txt[i], /BRA 0x[0-9a-f]+/)) {
         t = hex(substr(txt[i], RSTART + 6, RLENGTH - 6)); if (t > addr[i]) continue; back[i] = t }
       for (i = 1; i <= n; i++) if (i in back) { len = 0; st = 0; inner = 0; g = 0
-        for (j = 1; j <= i; j++) if (addr[j] >= back[i]) { len++; if (txt[j] ~ /LDS\.64/) st++; if (txt[j] ~ /LDG/) g = 1
+        for (j = 1; j <= i; j++) if (addr[j] >= back[i]) { len++; if (txt[j] ~ /LDS\.128/) st++; if (txt[j] ~ /LDG/) g = 1
           if (j < i && (j in back) && back[j] >= back[i]) inner = 1 }
         if (st && !inner) printf "%d/%d%s ", len, st, g ? "(LDG)" : "" } }' <<<"$body")
   R=$(sed -nE 's/.*predict_heads_kernelILi([0-9]+)E.*/\1/p' <<<"$name"); wide=$([ "${R:-512}" = 512 ] && echo 0 || echo 1)
   vote=$(grep -cE '\sVOTE\.ANY' <<<"$body" || true)
-  printf '%-34s %5s regs, %s LDS.64, %s LDG.E.128, descent loops (instructions/steps): %s\n' "predict_heads_kernel<${R:-?}>" "$regs" \
-    "$lds64" "$ldg128" "$loops"
-  if [ "$lds64" = 0 ]; then echo "  FAIL: predict_heads_kernel reads no 8-byte entries from shared memory (LDS.64)"; fail=1; fi
+  printf '%-34s %5s regs, %s LDS.128 (%s at a UR base), %s LDG.E.128, %s ISETP.XOR, descent loops (instructions/steps): %s\n' \
+    "predict_heads_kernel<${R:-?}>" "$regs" "$lds128" "$urrec" "$ldg128" "$xor" "$loops"
+  if [ "$urrec" = 0 ]; then echo "  FAIL: predict_heads_kernel reads no 16-byte records at a uniform tree base (LDS.128 [R+UR])"; fail=1; fi
+  if [ "$xor" = 0 ]; then echo "  FAIL: predict_heads_kernel decides no node by ISETP.GT.U32.XOR (the flip bit)"; fail=1; fi
   if [ "$ldg128" = 0 ]; then echo "  FAIL: predict_heads_kernel stages no rows by 16-byte loads (LDG.E.128)"; fail=1; fi
   if [ -z "$loops" ] || [[ "$loops" == *LDG* ]]; then echo "  FAIL: predict_heads_kernel: descent loops $loops (none, or a global load)"; fail=1; fi
-  # docs/PROFILING.md's count: the two-chain loop (8 steps) at most 9 instructions a step, the lone loops 11 (+1 at
+  # docs/PROFILING.md's count ("Super nodes"): every descent loop at most 17 instructions a super step (19 at
   # R < 512), the early exit by a warp vote, one 512-thread block an SM
   for l in $loops; do
-    len=${l%%/*}; st=${l#*/}; st=${st%%(*}; lim=$(( (st >= 8 ? 9 : 11) + wide ))
-    if [ "$len" -gt $((lim * st)) ]; then echo "  FAIL: predict_heads_kernel<$R>: a descent loop of $len instructions for $st steps (> $lim a step: the count)"; fail=1; fi
+    len=${l%%/*}; st=${l#*/}; st=${st%%(*}; lim=$((17 + 2 * wide))
+    if [ "$len" -gt $((lim * st)) ]; then echo "  FAIL: predict_heads_kernel<$R>: a descent loop of $len instructions for $st super steps (> $lim a step: the count)"; fail=1; fi
   done
   if [ "$vote" = 0 ]; then echo "  FAIL: predict_heads_kernel<$R> has no warp vote (VOTE.ANY): no early exit"; fail=1; fi
   if [ "$regs" -gt 128 ]; then echo "  FAIL: predict_heads_kernel<$R> uses $regs registers (> 128: no 512-thread block)"; fail=1; fi

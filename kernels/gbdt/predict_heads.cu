@@ -6,24 +6,29 @@
  * order-preserving uint32 keys (row_key(): NaN the largest) in a
  * transposed tile [feature][R rows], so each lane reads its own bank;
  * then for each head it walks row r through that head's trees, in batches
- * that fit T_BYTES of shared memory: a batch is one blob of 8-byte
- * entries, leaf values and a table of pairs of trees (plan_create packs it).
+ * that fit T_BYTES of shared memory: a batch is one blob of 16-byte
+ * records (plan_create packs it); the pairs' tree bases and the batch and
+ * head tables are the kernel's parameters (ph_forests_t, < 4 KiB).
  *
- * A tree's entries are its nodes AND its leaves in level order, siblings
- * side by side (right child = left + 8 bytes), inside a power-of-two span
- * aligned to its size: a node {threshold key + default bit, w = default
- * bit << 31 | feature * 2048 | left child's offset in the span}, a leaf
- * {0xffffffff, LEAF | the byte offset of its value in the batch}. A step is then
- * branch-free and short: the key's address is row * 4 | (w & feature
- * field) / (512 / R) (a shift at R < 512 only), the default direction is
- * the key plus bit 31 of w (NaN wraps to 0: left; otherwise k + d <=
- * key(threshold) + d), the child is (w & span mask) | tree base, + 8 when
- * right. A lane stops loading once it has read its leaf entry. Two trees
- * are walked at once (two chains of loads a thread), four steps at a time,
- * until one of them has every lane of the warp at its leaf (__any_sync),
- * then the other alone, two steps at a time, until it has too (a warp walks
- * as deep as its deepest row, not the tree's depth); their leaves are added
- * in tree order. The node decision lives in go_right only. */
+ * Super nodes (issue 28, branch gpupred3): a node n absorbs one child c that
+ * is a node (the one that leaves the fewest super steps below, super_cost),
+ * so one step decides two levels: the record {xn, wn, xc, wc} holds n's and
+ * c's threshold key + default bit (x) and w = default bit << 31 | flip <<
+ * 30 | feature * 2048 | (wn only) the byte offset of n's slot group in its
+ * tree; the group is [n's other child, c's left, c's right] ([n's left, n's
+ * right] when n absorbs none: xc 0xffffffff, never right), each slot a record;
+ * a leaf's record has the child field and features 0 and its value in xn,
+ * xc. A step is branch-free: both keys read (row * 4 | (w & feature field)
+ * / (512 / R): a shift at R < 512 only; a lane at its leaf reads feature 0's),
+ * toward c iff (key + d > x) xor flip (flip: c is n's left child; one
+ * ISETP.GT.U32.XOR), c's decision ANDed in, the slot the group + 16 toward c
+ * + 16 if c goes right, read at the tree's base in a uniform register
+ * (LDS.128 [slot + UR]) unless the lane is at its leaf. Two trees are walked
+ * at once (two chains a thread), PH_FIRST super steps each, then a step at a
+ * time until a warp vote (__any_sync) finds one with every lane at its leaf,
+ * then the other alone until it has too (a warp walks as deep as its deepest
+ * row); their leaves are added in tree order. The decision is leaf_raw's
+ * (predict_cpu.c): key + d > threshold key + d, in toward_c and step. */
 #include <stdlib.h>
 #include <string.h>
 

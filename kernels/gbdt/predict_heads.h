@@ -11,12 +11,13 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-/* The k heads' forests (host views) packed for the kernel (8-byte node and
- * leaf entries in level order, leaf values, a table of pairs of trees: batches of at
- * most 96 KiB) and uploaded on s (waits). NULL -- nothing allocated; the
- * caller keeps ps_gbdt_predict_cuda a head -- when a tree has more than 128
- * leaves, a threshold is NaN, a feature number reaches 2^19, a forest has
- * category sets, or one tree does not fit a batch. */
+/* The k heads' forests (host views) packed for the kernel (16-byte super-node
+ * and leaf records, batches of at most 96 KiB, the tables in the kernel's
+ * parameters) and uploaded on s (waits). NULL -- nothing allocated; the
+ * caller keeps ps_gbdt_predict_cuda a head -- when a tree's records pass
+ * 2 KiB (about 75 to 82 leaves), a threshold is NaN, a feature number
+ * reaches 2^19, a forest has category sets, one tree does not fit a batch,
+ * or the plan has more than 32 heads, 48 batches or 1,280 trees. */
 typedef struct ps_gbdt_predict_plan ps_gbdt_predict_plan_t;
 ps_gbdt_predict_plan_t *ps_gbdt_predict_plan_create(const ps_forest_view_t *heads, int k, cudaStream_t s);
 void ps_gbdt_predict_plan_destroy(ps_gbdt_predict_plan_t *p);
