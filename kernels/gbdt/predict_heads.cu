@@ -64,6 +64,7 @@ struct ph_forests_t {
   ph_batch_t batch[PH_BATCHES];
   uint16_t base[2 * PH_PAIRS];         /* the pair's two trees' roots, in 16-byte records from the batch's start */
 };
+static_assert(sizeof(ph_forests_t) + 64 <= 4096, "the kernel's parameters: 4 KiB (with X, n, f, z, ldz)");
 
 struct ps_gbdt_predict_plan {
   ph_forests_t fo;
