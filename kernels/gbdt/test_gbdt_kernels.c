@@ -7,9 +7,9 @@
  * sequence of splits, and each row's leaf; predictions of random forests
  * over raw rows, a head at a time and every head over one read of the rows
  * (predict_heads.cu: three heads, one in two batches of shared memory,
- * trees of 1 to 128 leaves, rows and thresholds of -0.0, +0.0 and
+ * trees of 1 to 72 leaves, rows and thresholds of -0.0, +0.0 and
  * infinities; rows wide enough for 256, 128 and 64 rows a tile, one
- * feature more refused; larger trees refused). Exits 77 (ctest: skipped) with "no CUDA device" when the
+ * feature more refused; trees of up to 128 leaves refused). Exits 77 (ctest: skipped) with "no CUDA device" when the
  * machine has no GPU (or the emulated one is absent). */
 #include <cuda_runtime_api.h>
 #include <math.h>
