@@ -124,6 +124,7 @@ int fit_heads(fit_pass_t pass, int64_t c, int k, const fit_opts_t *fo, double *t
       opt_init(&o[h], (int)c1, fit_direction(fo->method), fo->m, fo->tol, fo->ftol, fo->max_iter,
                theta + (size_t)h * (size_t)c1);
       opt_set_l1(&o[h], fo->l1 ? fo->l1[h] : 0, (int)c);
+      if (fo->l1w) opt_set_l1_weights(&o[h], fo->l1w + (size_t)h * (size_t)c);
       opt_start(&o[h], f[h], g + (size_t)h * (size_t)c1, newton ? H + (size_t)h * (size_t)(c1 * c1) : NULL);
       memset(&traces[h], 0, sizeof traces[h]);
       trace_add(&traces[h], &o[h]);

@@ -20,6 +20,7 @@ typedef struct {
   const uint8_t *dead; /* [c] columns that are identically zero (constant input) */
   char *const *names;  /* [k] head names for the log */
   const double *l1;    /* [k] L1 strength on weights (OWL-QN, L-BFGS only), or NULL: none */
+  const double *l1w;   /* [k][c] per-weight factors of l1 (--l1-weights; INFINITY: held at 0), or NULL: 1 */
 } fit_opts_t;
 
 /* One pass over this rank's rows at theta: local sums as backend.h's eval.
