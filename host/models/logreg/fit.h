@@ -55,6 +55,9 @@ typedef struct {
   const char *where;   /* for the log */
 } fit_ckpt_t;
 
+/* Head h's L1 strength and per-weight factors (fo->l1, fo->l1w) on o: after
+ * opt_init or a checkpoint's load, before opt_start. c: the model columns. */
+void fit_set_l1(ps_opt_t *o, const fit_opts_t *fo, int h, int64_t c);
 /* The direction method of fo->method. */
 const ps_direction_t *fit_direction(int method);
 
