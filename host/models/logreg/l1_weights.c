@@ -54,8 +54,9 @@ double *l1w_factors(const ps_model_t *m, const char *path, char *const *names, i
       ps_die_all(PS_EXIT_USAGE, "%s: no head '%s' in /targets: --l1-weights needs a model of every target trained",
                  path, targets[h]);
     const double *w0 = m->theta + (size_t)at * (size_t)(c + 1);
+    double *wh = w + (size_t)h * (size_t)c;
     for (int64_t j = 0; j < c; j++)
-      w[(size_t)h * (size_t)c + (size_t)j] = w0[j] == 0 ? INFINITY : gamma == 1 ? 1 / fabs(w0[j]) : pow(fabs(w0[j]), -gamma);
+      wh[j] = w0[j] == 0 ? INFINITY : gamma == 1 ? 1 / fabs(w0[j]) : pow(fabs(w0[j]), -gamma);
   }
   return w;
 }
