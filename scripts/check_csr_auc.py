@@ -14,13 +14,18 @@ round) and writes it as JSON.
 it first, without the judged validation rows: each value trains with
 `--holdout 0.36` (rows whose id hash is >= 0.36) and is judged on the band
 0.2 <= hash < 0.36 (training rows of the final fit, never the judged rows);
-the best band AUC's value is then used. --oracles: scikit-learn's
+the best band AUC's value is then used. --adaptive X,Y,...: the adaptive
+lasso on top (`--l1-weights`): the first fit at the --l1 value, then the
+second fit's --l1 chosen the same way among X,Y,... (each trained with
+`--holdout 0.36 --l1-weights` the first fit's band model, judged on the
+band); the final model is the second fit with `--l1-weights` the first fit on
+every training row (fit time: the two trains together). --oracles: scikit-learn's
 LogisticRegression on the training rows (raw values, no penalty: what any
 linear fit's estimation noise costs) and on the planted nonzero columns
 only (the truth's support given: a bound for a sparsity-seeking fit).
   usage: check_csr_auc.py [--rows N] [--features F] [--density D] [--ranks P]
          [--rounds R] [--threads T] [--peers lightgbm,xgboost] [--dir DIR]
-         [--bin PROPSCORE] [--json OUT] [--l1 X | --select-l1 X,Y,...] [--oracles]
+         [--bin PROPSCORE] [--json OUT] [--l1 X | --select-l1 X,Y,...] [--adaptive X,Y,...] [--oracles]
          [--train-args 'propscore train options']
   (internal: check_csr_auc.py --peer NAME --data FILE --threads T)"""
 import argparse
@@ -104,9 +109,16 @@ def propscore_round(a, data, d):
     mpi = ["mpirun", "-n", a.ranks, a.bin]
     model, scores = os.path.join(d, "m.h5"), os.path.join(d, "s.h5")
     l1 = (["--l1", a.l1] if a.l1 else []) + a.train_args.split()
+    t_first = cpu_first = 0.0
+    if a.adaptive:  # the first fit, then the second with its weights
+        first = os.path.join(d, "m_first.h5")
+        _, t_first, _ = timed(mpi + ["train", "--data", data, "--model", first, "--standardize", "scale",
+                                     "--targets", TARGET, "--quiet"] + l1, MPI_ENV)
+        cpu_first = LAST_CPU[0]
+        l1 = ["--l1", a.adaptive, "--l1-weights", first] + a.train_args.split()
     _, t_train, rss = timed(mpi + ["train", "--data", data, "--model", model, "--standardize", "scale",
                                    "--targets", TARGET, "--quiet"] + l1, MPI_ENV)
-    cpu_train = LAST_CPU[0]
+    t_train, cpu_train = t_train + t_first, LAST_CPU[0] + cpu_first
     _, t_score, _ = timed(mpi + ["score", "--data", data, "--model", model, "--out", scores, "--quiet"], MPI_ENV)
     with h5py.File(scores) as s:
         p = s["scores"][TARGET][...]
@@ -121,19 +133,22 @@ def model_logits(model, X):
     return X @ (w * s) + b
 
 
-def select_l1(a, data, ids, y):
-    """The --select-l1 value with the best AUC on the band 0.2 <= hash < 0.36 (models trained on hash >= 0.36)."""
+def select_l1(a, data, ids, y, values, first=None):
+    """The value with the best AUC on the band 0.2 <= hash < 0.36 (models trained on hash >= 0.36);
+    first: the band model of the first fit (--adaptive: the values are the second fit's, with its weights)."""
     from sklearn.metrics import roc_auc_score
     X, _, _ = read_csr(data)
     band = validation_mask(ids, 0.36) & ~validation_mask(ids)
     best = None
-    for v in a.select_l1.split(","):
-        model = os.path.join(a.dir, f"sel_{v}.h5")
+    for v in values.split(","):
+        model = os.path.join(a.dir, f"sel_{v}.h5" if not first else f"sel_adaptive_{v}.h5")
+        extra = ["--l1-weights", first] if first else []
         _, t, _ = timed(["mpirun", "-n", a.ranks, a.bin, "train", "--data", data, "--model", model, "--standardize",
-                         "scale", "--targets", TARGET, "--quiet", "--holdout", "0.36", "--l1", v] + a.train_args.split(), MPI_ENV)
+                         "scale", "--targets", TARGET, "--quiet", "--holdout", "0.36", "--l1", v] + extra +
+                        a.train_args.split(), MPI_ENV)
         auc = roc_auc_score(y[band], model_logits(model, X[band]))
-        print(f"select --l1 {v}: band AUC {auc:.4f} ({band.sum()} rows; fit {t:.0f} s, {LAST_CPU[0]:.0f} CPU s)",
-              flush=True)
+        print(f"select --l1 {v}{' --l1-weights ' + first if first else ''}: band AUC {auc:.4f} ({band.sum()} rows; "
+              f"fit {t:.0f} s, {LAST_CPU[0]:.0f} CPU s)", flush=True)
         if best is None or auc > best[1]:
             best = (v, auc)
     return best[0]
@@ -177,6 +192,7 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--l1")
     ap.add_argument("--select-l1")
+    ap.add_argument("--adaptive", help="the adaptive lasso's second --l1 value(s), chosen on the band")
     ap.add_argument("--oracles", action="store_true")
     ap.add_argument("--train-args", default="", help="more propscore train options (e.g. '--tol 1e-5')")
     ap.add_argument("--peer")
@@ -202,8 +218,17 @@ def main():
           f"validation rows {va.sum()}; planted truth AUC {best:.4f}", flush=True)
     orc = oracles(data, ids, y, best) if a.oracles else {}
     if a.select_l1:
-        a.l1 = select_l1(a, data, ids, y)
+        a.l1 = select_l1(a, data, ids, y, a.select_l1)
         print(f"chosen --l1 {a.l1}", flush=True)
+    if a.adaptive:
+        if not a.l1:
+            sys.exit("--adaptive needs --l1 or --select-l1 (the first fit)")
+        first = os.path.join(a.dir, f"sel_{a.l1}.h5")
+        if "," in a.adaptive:
+            if not a.select_l1:
+                select_l1(a, data, ids, y, a.l1)  # the first fit's band model
+            a.adaptive = select_l1(a, data, ids, y, a.adaptive, first)
+        print(f"chosen adaptive --l1 {a.adaptive} (--l1-weights: the --l1 {a.l1} fit)", flush=True)
     runs = {"propscore logreg": [], "propscore gbdt": []}
     peers = [p for p in a.peers.split(",") if p]
     for p in peers:
@@ -226,6 +251,7 @@ def main():
             f"{k} fit {v[-1]['fit_s']:.1f} s ({v[-1]['fit_cpu_s']:.0f} CPU s) AUC {v[-1]['auc']:.4f}" for k, v in runs.items() if v), flush=True)
     table = {"rows": a.rows, "features": a.features, "density": a.density, "informative": a.informative, "nnz": int(nnz), "ranks": a.ranks,
              "threads": a.threads, "truth_auc": best, "loads": loads, "rounds": a.rounds, "l1": a.l1,
+             "adaptive_l1": a.adaptive,
              "train_args": a.train_args,
              "oracles": orc,
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "results": {}}

@@ -16,6 +16,7 @@ int cmd_train(int argc, char **argv) {
     ps_die_all(PS_EXIT_USAGE, "train: --calibrate needs validation rows to fit on: --holdout must be > 0");
   if (opts_given("cv-folds") && o.kind != PS_KIND_AUTO)
     ps_die_all(PS_EXIT_USAGE, "train: --cv-folds chooses among candidates: it needs --model-type auto");
+  if (opts_given("l1-gamma") && !o.lr.l1_weights) ps_die_all(PS_EXIT_USAGE, "train: --l1-gamma needs --l1-weights");
   if (o.cm.calibrate && o.uplift) ps_die_all(PS_EXIT_USAGE, "train: --calibrate is not supported with --uplift");
   if (o.uplift) {
     args_require("train", "--treatment", o.treatment);

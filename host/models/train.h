@@ -31,6 +31,8 @@ typedef struct {
   double tol, ftol;
   int standardize; /* --standardize: 0 center, 1 scale (no centering: what CSR rows train on) */
   const char *l1;  /* --l1: per-target list as given (OWL-QN when any is > 0) */
+  const char *l1_weights; /* --l1-weights MODEL: the adaptive lasso's first fit, or NULL */
+  double l1_gamma;        /* --l1-gamma: the factors are |w0|^-gamma */
 } logreg_opts_t;
 
 /* Gradient-boosted trees (models/gbdt/fit.c); LightGBM's defaults. */

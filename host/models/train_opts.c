@@ -165,6 +165,14 @@ static const ps_option_t TRAIN_OPTS[] = {
      .fp = "min_data_per_group"},
     {.name = "max-cat-threshold", .type = OPT_INT, .off = G(max_cat_threshold), .def = "32", .min = 1, .max = 255,
      .arg = "N", .help = "categories a set may hold", .fp = "max_cat_threshold"},
+    {.help = "logistic regression, the adaptive lasso (Zou 2006):"},
+    {.name = "l1-weights", .type = OPT_STR, .off = L(l1_weights), .arg = "MODEL",
+     .help = "with --l1: weight j's L1 strength is --l1 / |w0_j|^gamma, w0 the\n"
+             "standardized weights of MODEL (a first logreg fit of the same\n"
+             "columns, e.g. with --l1); weights 0 in MODEL stay exactly 0. Choose\n"
+             "each fit's --l1 on held-out training rows (docs/BENCHMARKS.md)"},
+    {.name = "l1-gamma", .type = OPT_DOUBLE, .off = L(l1_gamma), .def = "1", .lo = 0.1, .hi = 4, .arg = "G",
+     .help = "--l1-weights' exponent gamma (0.1 to 4)"},
     {0}};
 #undef C
 #undef L

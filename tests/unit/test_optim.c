@@ -119,6 +119,50 @@ static void owlqn_soft_threshold(void **state) {
   opt_free(&o);
 }
 
+/* Per-coordinate factors (opt_set_l1_weights, the adaptive lasso): the
+ * same problem with strength l1 * w_i: x_i = sign(b_i) max(|b_i| - l1 w_i /
+ * a_i, 0); w_i = INFINITY holds x_i at exactly 0 even where |b_i| is large.
+ * Factors all 1 take the unweighted steps bit for bit. */
+static void run_weighted(ps_opt_t *o, const double *w, const double *a, const double *b, int n, double l1) {
+  double x0[8] = {0}, g[8];
+  opt_init(o, n, &ps_dir_lbfgs, 5, 1e-12, 0, 200, x0);
+  opt_set_l1(o, l1, n - 1);
+  if (w) opt_set_l1_weights(o, w);
+  for (int first = 1; first || o->status == PS_RUNNING; first = 0) {
+    const double *x = first ? x0 : o->xt;
+    double f = 0;
+    for (int i = 0; i < n; i++) {
+      g[i] = a[i] * (x[i] - b[i]);
+      f += 0.5 * a[i] * (x[i] - b[i]) * (x[i] - b[i]);
+    }
+    if (first) opt_start(o, f, g, NULL);
+    else opt_feed(o, f, g, NULL);
+  }
+}
+
+static void owlqn_weighted_soft_threshold(void **state) {
+  (void)state;
+  enum { N = 8 };
+  const double a[N] = {1, 2, 0.5, 4, 1, 3, 1, 1}, b[N] = {1.5, -0.2, 0.3, -2.0, 0.05, 0.7, 3.0, -0.01};
+  const double w[N - 1] = {0.5, 0.1, 2.0, 4.0, 0.01, 1.0, INFINITY}, l1 = 0.4, ones[N - 1] = {1, 1, 1, 1, 1, 1, 1};
+  ps_opt_t o, p, q;
+  run_weighted(&o, w, a, b, N, l1);
+  assert_int_equal(o.status, PS_CONVERGED);
+  for (int i = 0; i < N; i++) {
+    double want = i == N - 1 ? b[i] : (b[i] > 0 ? 1 : -1) * fmax(fabs(b[i]) - l1 * w[i] / a[i], 0);
+    if (want == 0) assert_true(o.x[i] == 0.0); /* exactly, the held coordinate 6 (b = 3) too */
+    else assert_true(fabs(o.x[i] - want) < 1e-9);
+  }
+  assert_true(o.x[6] == 0.0 && isfinite(o.f));
+  run_weighted(&p, ones, a, b, N, l1);
+  run_weighted(&q, NULL, a, b, N, l1);
+  assert_int_equal(p.nfev, q.nfev);
+  assert_memory_equal(p.x, q.x, sizeof(double) * N);
+  opt_free(&o);
+  opt_free(&p);
+  opt_free(&q);
+}
+
 /* l1 = 0 through opt_set_l1 is the plain line search: the same steps, bit for bit. */
 static void owlqn_zero_is_plain(void **state) {
   (void)state;
@@ -140,6 +184,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(lbfgs_rosenbrock), cmocka_unit_test(lbfgs_rosenbrock_m1),
                                      cmocka_unit_test(newton_rosenbrock), cmocka_unit_test(lbfgs_quadratic),
                                      cmocka_unit_test(already_optimal), cmocka_unit_test(owlqn_soft_threshold),
-                                     cmocka_unit_test(owlqn_zero_is_plain)};
+                                     cmocka_unit_test(owlqn_zero_is_plain),
+                                     cmocka_unit_test(owlqn_weighted_soft_threshold)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,7 +110,7 @@ int ckpt_load(void *ctx, int k, const fit_opts_t *fo, int64_t n, ps_opt_t *o, fi
     char *stop = h5_get_attr_str(g, "stop");
     p->stop = opt_stop_intern(stop);
     free(stop);
-    opt_set_l1(p, fo->l1 ? fo->l1[h] : 0, nn - 1); /* --l1 is in the fingerprint: the run's own */
+    fit_set_l1(p, fo, h, nn - 1); /* --l1 (and --l1-weights) are in the fingerprint: the run's own */
     h5_close(g);
   }
   h5_close(fid);

@@ -85,6 +85,11 @@ static void evaluate(evaluator_t *e, const double *theta, const uint8_t *hmask, 
   }
 }
 
+void fit_set_l1(ps_opt_t *o, const fit_opts_t *fo, int h, int64_t c) {
+  opt_set_l1(o, fo->l1 ? fo->l1[h] : 0, (int)c);
+  if (fo->l1w) opt_set_l1_weights(o, fo->l1w + (size_t)h * (size_t)c);
+}
+
 static void trace_add(fit_trace_t *t, const ps_opt_t *o) {
   t->data = ps_realloc(t->data, sizeof(double) * PS_TRACE_COLS * (size_t)(t->rows + 1));
   double *r = t->data + PS_TRACE_COLS * t->rows;
@@ -123,7 +128,7 @@ int fit_heads(fit_pass_t pass, int64_t c, int k, const fit_opts_t *fo, double *t
     for (int h = 0; h < k; h++) {
       opt_init(&o[h], (int)c1, fit_direction(fo->method), fo->m, fo->tol, fo->ftol, fo->max_iter,
                theta + (size_t)h * (size_t)c1);
-      opt_set_l1(&o[h], fo->l1 ? fo->l1[h] : 0, (int)c);
+      fit_set_l1(&o[h], fo, h, c);
       opt_start(&o[h], f[h], g + (size_t)h * (size_t)c1, newton ? H + (size_t)h * (size_t)(c1 * c1) : NULL);
       memset(&traces[h], 0, sizeof traces[h]);
       trace_add(&traces[h], &o[h]);

@@ -20,6 +20,7 @@ typedef struct {
   const uint8_t *dead; /* [c] columns that are identically zero (constant input) */
   char *const *names;  /* [k] head names for the log */
   const double *l1;    /* [k] L1 strength on weights (OWL-QN, L-BFGS only), or NULL: none */
+  const double *l1w;   /* [k][c] per-weight factors of l1 (--l1-weights; INFINITY: held at 0), or NULL: 1 */
 } fit_opts_t;
 
 /* One pass over this rank's rows at theta: local sums as backend.h's eval.
@@ -54,6 +55,9 @@ typedef struct {
   const char *where;   /* for the log */
 } fit_ckpt_t;
 
+/* Head h's L1 strength and per-weight factors (fo->l1, fo->l1w) on o: after
+ * opt_init or a checkpoint's load, before opt_start. c: the model columns. */
+void fit_set_l1(ps_opt_t *o, const fit_opts_t *fo, int h, int64_t c);
 /* The direction method of fo->method. */
 const ps_direction_t *fit_direction(int method);
 

@@ -25,7 +25,8 @@ static void write(const void *p, const train_opts_t *o, ps_output_t *out) {
                            .max_iter = o->lr.max_iter, .missing_indicators = o->lr.missing_indicators,
                            .ranks = ps_size, .l2 = r->l2, .pos_weight = r->pw, .n_pos = r->n_pos, .n_train = r->g_tr,
                            .n_valid = r->g_va, .traces = r->traces, .train = r->mtr,
-                           .valid = r->g_va > 0 ? r->mva : NULL, .l1 = r->any_l1 ? r->l1 : NULL};
+                           .valid = r->g_va > 0 ? r->mva : NULL, .l1 = r->any_l1 ? r->l1 : NULL,
+                           .l1_weights = o->lr.l1_weights, .l1_gamma = o->lr.l1_gamma};
   logreg_model_write(out, &r->mdl, &rep);
 }
 
@@ -38,6 +39,11 @@ static void manifest(const void *p, const train_opts_t *o) {
   manifest_param_str("rows", r->streamed ? "streamed" : "resident");
   manifest_param_num("gpu_mem_limit", (double)r->gpu_limit);
   if (r->any_l1) manifest_param_str("l1", o->lr.l1); /* only then: the other models' manifests stay as they were */
+  if (o->lr.l1_weights) {
+    manifest_param_str("l1_weights", o->lr.l1_weights);
+    manifest_param_num("l1_gamma", o->lr.l1_gamma);
+    manifest_input("l1_weights", o->lr.l1_weights, 0);
+  }
   manifest_phase("load_prepare", r->t_load);
   manifest_phase("fit", r->t_fit);
   manifest_phase("metrics", r->t_metrics);
@@ -57,8 +63,9 @@ static void print(const void *p, const train_opts_t *o, const char *wrote, doubl
   for (int h = 0; h < r->mdl.k; h++) {
     const fit_trace_t *tr = &r->traces[h];
     if (r->any_l1)
-      ps_out("train: %-16s l1 %g: %lld of %lld weights not 0", r->mdl.targets[h], r->l1[h],
-             (long long)logreg_model_nonzero(&r->mdl, h), (long long)r->mdl.c);
+      ps_out("train: %-16s l1 %g%s: %lld of %lld weights not 0", r->mdl.targets[h], r->l1[h],
+             r->l1w ? " / |w0|^gamma (--l1-weights)" : "", (long long)logreg_model_nonzero(&r->mdl, h),
+             (long long)r->mdl.c);
     if (r->g_va > 0)
       ps_out("train: %-16s %3d iterations (%s)  train AUC %.4f log-loss %.5f | valid AUC %.4f log-loss %.5f",
              r->mdl.targets[h], tr->rows - 1, tr->stop, r->mtr[h].auc, r->mtr[h].logloss, r->mva[h].auc,

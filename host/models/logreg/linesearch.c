@@ -64,7 +64,12 @@ void opt_set_l1(ps_opt_t *o, double l1, int n_pen) {
   o->n_pen = n_pen < o->n ? n_pen : o->n;
   if (!(o->l1 > 0)) return;
   if (!o->pg) o->pg = ps_calloc((size_t)o->n, sizeof(double));
-  owlqn_pseudo_gradient(o->l1, o->n, o->n_pen, o->x, o->g, o->pg);
+  owlqn_pseudo_gradient(o->l1, o->l1w, o->n, o->n_pen, o->x, o->g, o->pg);
+}
+
+void opt_set_l1_weights(ps_opt_t *o, const double *w) {
+  o->l1w = w;
+  if (o->l1 > 0) owlqn_pseudo_gradient(o->l1, o->l1w, o->n, o->n_pen, o->x, o->g, o->pg);
 }
 
 static void set_trial(ps_opt_t *o) {
@@ -126,8 +131,8 @@ void opt_start(ps_opt_t *o, double f, const double *g, const double *H) {
   o->f = f;
   memcpy(o->g, g, sizeof(double) * (size_t)o->n);
   if (o->l1 > 0) {
-    o->f += owlqn_penalty(o->l1, o->n_pen, o->x);
-    owlqn_pseudo_gradient(o->l1, o->n, o->n_pen, o->x, o->g, o->pg);
+    o->f += owlqn_penalty(o->l1, o->l1w, o->n_pen, o->x);
+    owlqn_pseudo_gradient(o->l1, o->l1w, o->n, o->n_pen, o->x, o->g, o->pg);
   }
   o->nfev = 1;
   o->status = PS_RUNNING;
@@ -154,7 +159,7 @@ int opt_feed(ps_opt_t *o, double f, const double *g, const double *H) {
   o->nfev++;
   o->ls_evals++;
   if (o->l1 > 0) { /* OWL-QN: sufficient decrease along the projected path, else halve the step */
-    f += owlqn_penalty(o->l1, o->n_pen, o->xt);
+    f += owlqn_penalty(o->l1, o->l1w, o->n_pen, o->xt);
     if (isfinite(f) && f <= o->f + C1 * owlqn_decrease(o->n, o->pg, o->x, o->xt)) return opt_accept(o, f, g, H);
     o->hi = o->t;
     o->t *= 0.5;
@@ -202,7 +207,7 @@ static int opt_accept(ps_opt_t *o, double f, const double *g, const double *H) {
   memcpy(o->x, o->xt, sizeof(double) * (size_t)o->n);
   memcpy(o->g, g, sizeof(double) * (size_t)o->n);
   o->f = f;
-  if (o->l1 > 0) owlqn_pseudo_gradient(o->l1, o->n, o->n_pen, o->x, o->g, o->pg);
+  if (o->l1 > 0) owlqn_pseudo_gradient(o->l1, o->l1w, o->n, o->n_pen, o->x, o->g, o->pg);
   o->last_step = o->t;
   o->iter++;
   if (!check_done(o, fprev, step_max)) new_search(o, H);

@@ -33,6 +33,9 @@ typedef struct {
   double l1;
   int n_pen;
   double *pg;
+  /* per-coordinate factors of l1 on x[0..n_pen) (opt_set_l1_weights; the
+   * caller's array, kept while the head runs), or NULL: all 1 */
+  const double *l1w;
 } ps_opt_t;
 
 /* m: L-BFGS memory pairs (ignored by Newton). */
@@ -48,6 +51,10 @@ double opt_gnorm(const ps_opt_t *o); /* inf-norm of the accepted (pseudo-)gradie
  * opt_init (or a checkpoint's load), before opt_start; l1 = 0 leaves the
  * plain line search. The direction must be L-BFGS. */
 void opt_set_l1(ps_opt_t *o, double l1, int n_pen);
+/* Per-coordinate L1 factors w[0..n_pen) (the adaptive lasso): coordinate i's
+ * strength is l1 * w[i]; INFINITY holds a coordinate that is 0 at 0. After
+ * opt_set_l1, before opt_start; w is kept (not copied); NULL: all 1. */
+void opt_set_l1_weights(ps_opt_t *o, const double *w);
 /* The stop reason equal to s, as the static string linesearch.c uses. */
 const char *opt_stop_intern(const char *s);
 #endif

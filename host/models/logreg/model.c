@@ -32,6 +32,10 @@ void logreg_model_write(ps_output_t *out, const ps_model_t *m, const ps_train_re
   h5_attr_f64(fid, "n_train", r->n_train);
   h5_attr_f64(fid, "n_valid", r->n_valid);
   model_file_input(fid, r->input_path);
+  if (r->l1_weights) { /* the adaptive lasso: how the L1 strengths were weighted */
+    h5_attr_str(fid, "l1_weights", r->l1_weights);
+    h5_attr_f64(fid, "l1_gamma", r->l1_gamma);
+  }
   h5_write_strings(fid, "/feature_names", m->feature_names, m->f);
   h5_write_strings(fid, "/targets", m->targets, k);
   ps_h5_t g = h5_group_create(fid, "/columns");

@@ -35,6 +35,8 @@ typedef struct {
   const fit_trace_t *traces;             /* [k] */
   const ps_metrics_t *train, *valid;     /* [k] each; valid may be NULL */
   const double *l1;                      /* [k], or NULL: no L1 (then no l1 attributes) */
+  const char *l1_weights;                /* --l1-weights MODEL, or NULL (then no l1_weights attributes) */
+  double l1_gamma;
 } ps_train_report_t;
 
 /* Rank 0 only: into out's temporary (the caller commits it). */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "comm/comm.h"
+#include "core/fingerprint.h"
 #include "core/parse.h"
 #include "core/util.h"
 #include "io/data.h"
@@ -14,6 +15,7 @@
 #include "models/logreg/checkpoint.h"
 #include "models/logreg/csr_backend.h"
 #include "models/logreg/fit.h"
+#include "models/logreg/l1_weights.h"
 #include "models/logreg/model.h"
 #include "models/logreg/train_csr.h"
 #include "models/logreg/trainset.h"
@@ -176,6 +178,8 @@ typedef struct {
   ps_trainset_t ts;
   train_ctx_t tc;
   double *w_pos, *w_neg, *wsum, *theta;
+  ps_model_t l1w_model; /* --l1-weights' first fit (read before the rows) */
+  char *l1w_fp;         /* its part of the checkpoint fingerprint, or NULL */
 } lfit_t;
 
 /* Rows loaded and prepared; the solver (--solver auto: Newton up to
@@ -318,11 +322,12 @@ static int run_fit(lfit_t *g, fit_pass_t pass) {
   int k = g->ts.k;
   fit_opts_t fo = {.method = r->newton ? PS_OPT_NEWTON : PS_OPT_LBFGS, .m = g->o->lbfgs_m,
                    .max_iter = g->o->max_iter, .tol = g->o->tol, .ftol = g->o->ftol, .l2 = r->l2, .wsum = g->wsum,
-                   .dead = g->ts.cols.dead, .names = g->in->targets, .l1 = r->any_l1 ? r->l1 : NULL};
+                   .dead = g->ts.cols.dead, .names = g->in->targets, .l1 = r->any_l1 ? r->l1 : NULL,
+                   .l1w = r->l1w};
   r->traces = ps_calloc((size_t)k, sizeof(fit_trace_t));
   /* what this fit is: a checkpoint of any other run is refused on resume */
-  char *fp = ps_sprintf("%s;ranks=%d;device=%s;solver_used=%s", g->hk->fp, ps_size, g->tc.b->name,
-                        r->newton ? "newton" : "lbfgs");
+  char *fp = ps_sprintf("%s;ranks=%d;device=%s;solver_used=%s%s", g->hk->fp, ps_size, g->tc.b->name,
+                        r->newton ? "newton" : "lbfgs", g->l1w_fp ? g->l1w_fp : "");
   ckpt_ctx_t cc = {.path = g->hk->ckpt, .fingerprint = fp};
   fit_ckpt_t ck = {.save = ckpt_save, .load = ckpt_load, .ctx = &cc, .every = g->hk->every, .where = g->hk->ckpt};
   r->t_fit = ps_now();
@@ -330,6 +335,28 @@ static int run_fit(lfit_t *g, fit_pass_t pass) {
   r->t_fit = ps_now() - r->t_fit;
   free(fp);
   return rc == PS_EXIT_STOPPED;
+}
+
+/* --l1-weights: the file read and checked before any work (l1w_start), its
+ * factors once the columns are known (l1w_finish). */
+static void l1w_start(lfit_t *g) {
+  const logreg_opts_t *o = g->o;
+  if (!o->l1_weights) return;
+  if (!g->r->any_l1) ps_die_all(PS_EXIT_USAGE, "--l1-weights needs --l1 > 0 (the strength its factors multiply)");
+  l1w_read(o->l1_weights, &g->l1w_model);
+  ps_fp_t fp;
+  fp_init(&fp);
+  fp_file(&fp, "l1_weights", o->l1_weights);
+  fp_num(&fp, "l1_gamma", o->l1_gamma);
+  g->l1w_fp = ps_sprintf(";%s", fp.s);
+  fp_free(&fp);
+}
+
+static void l1w_finish(lfit_t *g) {
+  if (!g->o->l1_weights) return;
+  g->r->l1w = l1w_factors(&g->l1w_model, g->o->l1_weights, g->in->d->feature_names, g->ts.f, &g->ts.cols,
+                          g->in->targets, g->in->k, g->o->l1_gamma);
+  logreg_model_free(&g->l1w_model);
 }
 
 logreg_fit_t *logreg_fit(const train_common_t *cm, const logreg_opts_t *o, const train_input_t *in,
@@ -351,7 +378,9 @@ logreg_fit_t *logreg_fit(const train_common_t *cm, const logreg_opts_t *o, const
   for (int h = 0; h < k; h++) r->any_l1 |= r->l1[h] > 0;
   if (r->any_l1 && o->solver == PS_SOLVER_NEWTON)
     ps_die_all(PS_EXIT_USAGE, "--l1 needs the L-BFGS solver (OWL-QN): leave out --solver newton");
+  l1w_start(&g);
   load(&g);
+  l1w_finish(&g);
   start_point(&g);
   fit_pass_t pass = choose_pass(&g);
   int stopped = run_fit(&g, pass);
@@ -372,6 +401,7 @@ logreg_fit_t *logreg_fit(const train_common_t *cm, const logreg_opts_t *o, const
   free(g.w_pos);
   free(g.w_neg);
   free(g.wsum);
+  free(g.l1w_fp);
   trainset_free(&g.ts);
   g.tc.b->destroy(g.tc.b);
   *rc = stopped ? PS_EXIT_STOPPED : r->failed ? PS_EXIT_ERROR : 0;
@@ -388,6 +418,7 @@ void logreg_fit_free(logreg_fit_t *r) {
   free(r->mva);
   free(r->l2);
   free(r->l1);
+  free(r->l1w);
   free(r->pw);
   free(r->n_pos);
   free(r->device);

@@ -21,6 +21,7 @@ typedef struct {
   double t_load, t_fit, t_metrics;
   double *l1;                /* [k] (--l1) */
   int any_l1;                /* some head has l1 > 0 */
+  double *l1w;               /* [k][c] --l1-weights' factors of l1 (l1_weights.h), or NULL */
 } logreg_fit_t;
 
 /* Collective. NULL with *rc = PS_EXIT_STOPPED when a stop signal came
