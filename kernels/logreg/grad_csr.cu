@@ -105,14 +105,22 @@ __device__ void block_residuals(const Rows &X, const uint8_t *__restrict__ Y, in
 /* One full group of four rows (block rows g0 .. g0+3) into the gradient o [k][c+1]. */
 template <class Rows>
 __device__ void group_add(const Rows &X, int64_t r0, int g0, int c, int k, const double *R, double *__restrict__ o) {
-  int64_t rp[RB + 1];
-  for (int q = 0; q <= RB; q++) rp[q] = X.begin(r0 + g0 + q);
-  for (int64_t e = rp[0] + threadIdx.x; e < rp[RB]; e += T) {
-    int s = 0;
-    while (e >= rp[s + 1]) s++;
-    if constexpr (std::is_same<Rows, dense_rows>::value)
-      if (s > 0) break; /* dense: row 0 holds every column */
-    const int j = X.col(e, rp[s]);
+  if constexpr (std::is_same<Rows, dense_rows>::value) { /* every column stored in all four rows */
+    const float *x = X.val + X.begin(r0 + g0);
+    for (int j = threadIdx.x; j < c; j += T)
+      for (int h = 0; h < k; h++) {
+        const double *r = R + h * T + g0;
+        const double t0 = r[0] * (double)x[j], t1 = r[1] * (double)x[c + j];
+        const double t2 = r[2] * (double)x[2 * c + j], t3 = r[3] * (double)x[3 * c + j];
+        double *g = o + (size_t)h * (size_t)(c + 1) + j;
+        *g = *g + ((t0 + t1) + (t2 + t3));
+      }
+    return;
+  }
+  const int64_t r1 = X.begin(r0 + g0 + 1), r2 = X.begin(r0 + g0 + 2), r3 = X.begin(r0 + g0 + 3);
+  for (int64_t e = X.begin(r0 + g0) + threadIdx.x; e < X.begin(r0 + g0 + RB); e += T) {
+    const int s = (e >= r1) + (e >= r2) + (e >= r3); /* the row of e (empty rows skipped) */
+    const int j = X.col(e, 0);
     int64_t at[RB];
     bool own = true;
     for (int q = 0; q < RB; q++) {
