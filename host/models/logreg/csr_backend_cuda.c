@@ -49,12 +49,13 @@ static int64_t *grid_offsets(const ps_trainset_t *ts, int64_t *nb) {
 }
 
 /* What both layouts upload alike: grid blocks, labels, class weights, parameter and sum buffers. */
-static csr_dev_t *dev_common(const ps_trainset_t *ts, int64_t n, const double *w_pos, const double *w_neg) {
+static csr_dev_t *dev_common(const ps_trainset_t *ts, int64_t n, const double *w_pos, const double *w_neg,
+                             const char *what) {
   csr_dev_t *d = ps_calloc(1, sizeof *d);
   d->c = ts->c;
   d->k = ts->k;
   d->V = d->k + d->k * (d->c + 1);
-  if (d->k > PS_CSR_KMAX) ps_die_local("train --device cuda: exact sums take at most %d heads", PS_CSR_KMAX);
+  if (d->k > PS_CSR_KMAX) ps_die_local("train --device cuda: %s take at most %d heads", what, PS_CSR_KMAX);
   CUDA_CHECK(cudaStreamCreateWithFlags(&d->s, cudaStreamNonBlocking));
   int64_t *off = grid_offsets(ts, &d->nb);
   d->blk = up(d->s, off, sizeof(int64_t) * (size_t)(d->nb + 1), "grid blocks");
@@ -75,7 +76,7 @@ static csr_dev_t *dev_common(const ps_trainset_t *ts, int64_t n, const double *w
 
 csr_dev_t *csr_dev_create(const ps_trainset_t *ts, const double *w_pos, const double *w_neg) {
   const ps_csr_block_t *t = &ts->tr;
-  csr_dev_t *d = dev_common(ts, t->n, w_pos, w_neg);
+  csr_dev_t *d = dev_common(ts, t->n, w_pos, w_neg, "CSR rows");
   d->ptr = up(d->s, t->ptr, sizeof(int64_t) * (size_t)(t->n + 1), "CSR row pointers");
   d->idx = up(d->s, t->idx, sizeof(int32_t) * (size_t)t->nnz, "CSR column indices");
   d->val = up(d->s, t->val, sizeof(float) * (size_t)t->nnz, "CSR values");
@@ -86,7 +87,7 @@ csr_dev_t *csr_dev_create(const ps_trainset_t *ts, const double *w_pos, const do
 }
 
 csr_dev_t *csr_dev_create_dense(const ps_trainset_t *ts, const double *w_pos, const double *w_neg) {
-  csr_dev_t *d = dev_common(ts, ts->n_tr, w_pos, w_neg);
+  csr_dev_t *d = dev_common(ts, ts->n_tr, w_pos, w_neg, "exact sums");
   d->dense = 1;
   d->val = up(d->s, ts->Xtr, sizeof(float) * (size_t)ts->n_tr * (size_t)ts->c, "training rows");
   CUDA_CHECK(cudaStreamSynchronize(d->s));
