@@ -1,6 +1,8 @@
 /* grad_csr.cu: loss and gradient of multi-head logistic regression over CSR
  * rows, one block of threads a block of rows, bitwise the CPU twin
- * grad_csr_cpu.c (contract: logreg_csr_kernels.h); per-element math:
+ * grad_csr_cpu.c (contract: logreg_csr_kernels.h); the same kernel over
+ * dense standardized rows (every value stored), bitwise ps_grad_cpu_block
+ * (grad_cpu.c), the dense twin the CSR twin equals; per-element math:
  * common/psmath.h. Compiled without FMA contraction (CMakeLists.txt: a
  * fused a*b+c would round once where the twin rounds twice).
  * Order kept from the twin, per block of m <= 256 rows:
@@ -16,6 +18,8 @@
  * The block sums then go into exact fixed-point words (core/xsum.h) on the
  * device: integer adds, the same words in any order. */
 #include <string.h>
+
+#include <type_traits>
 
 #include "common/cuda_check.h"
 #include "common/launch.h"
@@ -38,22 +42,47 @@ __device__ __forceinline__ int64_t find_col(const int32_t *__restrict__ idx, int
   return a < end && idx[a] == j ? a : -1;
 }
 
+/* The rows a kernel reads: CSR (stored values) or dense standardized rows
+ * [n][c] (every value stored: the same operations as the twin's dense
+ * rows, ps_grad_cpu_block's bits). */
+struct csr_rows {
+  const int64_t *__restrict__ ptr;
+  const int32_t *__restrict__ idx;
+  const float *__restrict__ val;
+  __device__ int64_t begin(int64_t r) const { return ptr[r]; }
+  __device__ int col(int64_t p, int64_t) const { return idx[p]; }
+  __device__ int64_t find(int64_t r, int j) const { return find_col(idx, ptr[r], ptr[r + 1], j); }
+};
+struct dense_rows {
+  const float *__restrict__ val;
+  int64_t c;
+  __device__ int64_t begin(int64_t r) const { return r * c; }
+  __device__ int col(int64_t p, int64_t b) const { return (int)(p - b); }
+  __device__ int64_t find(int64_t r, int j) const { return r * c + j; }
+};
+
 /* Residuals R[h][row] and losses Ls[h][row] of the block's rows (row r0 + i, i < m). */
-__device__ void block_residuals(const int64_t *__restrict__ ptr, const int32_t *__restrict__ idx,
-                                const float *__restrict__ val, const uint8_t *__restrict__ Y, int64_t r0, int m, int c,
-                                int k, const double *__restrict__ theta, const double *__restrict__ w_pos,
+template <class Rows>
+__device__ void block_residuals(const Rows &X, const uint8_t *__restrict__ Y, int64_t r0, int m, int c, int k,
+                                const double *__restrict__ theta, const double *__restrict__ w_pos,
                                 const double *__restrict__ w_neg, double *A, double *Tt, double *R, double *Ls) {
   const int tid = threadIdx.x, lane = tid % LANES, cv = c - c % LANES;
   for (int h = 0; h < k; h++) {
     const double *w = theta + (size_t)h * (size_t)(c + 1);
     for (int row = tid / LANES; row < m; row += T / LANES) {
       double a = 0.0, t = 0.0;
-      for (int64_t p = ptr[r0 + row]; p < ptr[r0 + row + 1]; p++) {
-        const int j = idx[p];
-        if (j < cv) {
-          if (j % LANES == lane) a += (double)val[p] * w[j];
-        } else if (lane == 0) {
-          t += (double)val[p] * w[j];
+      const int64_t b = X.begin(r0 + row);
+      if constexpr (std::is_same<Rows, dense_rows>::value) { /* the same products in the same order */
+        for (int j = lane; j < cv; j += LANES) a += (double)X.val[b + j] * w[j];
+        for (int j = cv; lane == 0 && j < c; j++) t += (double)X.val[b + j] * w[j];
+      } else {
+        for (int64_t p = b; p < X.begin(r0 + row + 1); p++) {
+          const int j = X.col(p, b);
+          if (j < cv) {
+            if (j % LANES == lane) a += (double)X.val[p] * w[j];
+          } else if (lane == 0) {
+            t += (double)X.val[p] * w[j];
+          }
         }
       }
       A[row * LANES + lane] = a;
@@ -74,50 +103,62 @@ __device__ void block_residuals(const int64_t *__restrict__ ptr, const int32_t *
 }
 
 /* One full group of four rows (block rows g0 .. g0+3) into the gradient o [k][c+1]. */
-__device__ void group_add(const int64_t *__restrict__ ptr, const int32_t *__restrict__ idx,
-                          const float *__restrict__ val, int64_t r0, int g0, int c, int k, const double *R,
-                          double *__restrict__ o) {
-  const int64_t *rp = ptr + r0 + g0;
-  for (int64_t e = rp[0] + threadIdx.x; e < rp[RB]; e += T) {
-    int s = 0;
-    while (e >= rp[s + 1]) s++;
-    const int j = idx[e];
+template <class Rows>
+__device__ void group_add(const Rows &X, int64_t r0, int g0, int c, int k, const double *R, double *__restrict__ o) {
+  if constexpr (std::is_same<Rows, dense_rows>::value) { /* every column stored in all four rows */
+    const float *x = X.val + X.begin(r0 + g0);
+    for (int j = threadIdx.x; j < c; j += T)
+      for (int h = 0; h < k; h++) {
+        const double *r = R + h * T + g0;
+        const double t0 = r[0] * (double)x[j], t1 = r[1] * (double)x[c + j];
+        const double t2 = r[2] * (double)x[2 * c + j], t3 = r[3] * (double)x[3 * c + j];
+        double *g = o + (size_t)h * (size_t)(c + 1) + j;
+        *g = *g + ((t0 + t1) + (t2 + t3));
+      }
+    return;
+  }
+  const int64_t r1 = X.begin(r0 + g0 + 1), r2 = X.begin(r0 + g0 + 2), r3 = X.begin(r0 + g0 + 3);
+  for (int64_t e = X.begin(r0 + g0) + threadIdx.x; e < X.begin(r0 + g0 + RB); e += T) {
+    const int s = (e >= r1) + (e >= r2) + (e >= r3); /* the row of e (empty rows skipped) */
+    const int j = X.col(e, 0);
     int64_t at[RB];
     bool own = true;
     for (int q = 0; q < RB; q++) {
-      at[q] = q == s ? e : find_col(idx, rp[q], rp[q + 1], j);
+      at[q] = q == s ? e : X.find(r0 + g0 + q, j);
       if (q < s && at[q] >= 0) own = false;
     }
     if (!own) continue;
     for (int h = 0; h < k; h++) {
       double t[RB];
-      for (int q = 0; q < RB; q++) t[q] = at[q] >= 0 ? R[h * T + g0 + q] * (double)val[at[q]] : 0.0;
+      for (int q = 0; q < RB; q++) t[q] = at[q] >= 0 ? R[h * T + g0 + q] * (double)X.val[at[q]] : 0.0;
       double *g = o + (size_t)h * (size_t)(c + 1) + j;
       *g = *g + ((t[0] + t[1]) + (t[2] + t[3]));
     }
   }
 }
 
-__global__ void __launch_bounds__(T) grad_csr_kernel(const int64_t *__restrict__ ptr, const int32_t *__restrict__ idx,
-                                                     const float *__restrict__ val, const uint8_t *__restrict__ Y,
-                                                     const int64_t *__restrict__ blk, int c, int k,
-                                                     const double *__restrict__ theta, const double *__restrict__ w_pos,
-                                                     const double *__restrict__ w_neg, double *__restrict__ out) {
+template <class Rows>
+__global__ void __launch_bounds__(T) grad_rows_kernel(Rows X, const uint8_t *__restrict__ Y,
+                                                      const int64_t *__restrict__ blk, int c, int k,
+                                                      const double *__restrict__ theta,
+                                                      const double *__restrict__ w_pos,
+                                                      const double *__restrict__ w_neg, double *__restrict__ out) {
   extern __shared__ double sm[];
   double *A = sm, *Tt = A + T * LANES, *R = Tt + T, *Ls = R + k * T;
   const int64_t b = blockIdx.x, r0 = blk[b], c1 = c + 1, V = k + k * c1;
   const int m = (int)(blk[b + 1] - r0), tid = threadIdx.x;
   double *o = out + b * V, *g = o + k;
   for (int64_t v = tid; v < V; v += T) o[v] = 0.0;
-  block_residuals(ptr, idx, val, Y, r0, m, c, k, theta, w_pos, w_neg, A, Tt, R, Ls);
+  block_residuals(X, Y, r0, m, c, k, theta, w_pos, w_neg, A, Tt, R, Ls);
   const int full = m / RB;
   for (int gi = 0; gi < full; gi++) {
-    group_add(ptr, idx, val, r0, RB * gi, c, k, R, g);
+    group_add(X, r0, RB * gi, c, k, R, g);
     __syncthreads();
   }
   for (int s = full * RB; s < m; s++) { /* the short group's rows one at a time */
-    for (int64_t e = ptr[r0 + s] + tid; e < ptr[r0 + s + 1]; e += T)
-      for (int h = 0; h < k; h++) g[h * c1 + idx[e]] += R[h * T + s] * (double)val[e];
+    const int64_t b0 = X.begin(r0 + s);
+    for (int64_t e = b0 + tid; e < X.begin(r0 + s + 1); e += T)
+      for (int h = 0; h < k; h++) g[h * c1 + X.col(e, b0)] += R[h * T + s] * (double)X.val[e];
     __syncthreads();
   }
   if (tid < k) { /* loss and bias of head tid, rows in order */
@@ -173,16 +214,29 @@ __global__ void xsum_kernel(const double *__restrict__ out, int64_t nb, int64_t 
 
 } // namespace
 
+template <class Rows>
+static void launch_rows(const Rows &X, const uint8_t *Y, const int64_t *blk, int64_t nb, int c, int k,
+                        const double *theta, const double *w_pos, const double *w_neg, double *out, cudaStream_t s,
+                        const char *what) {
+  if (k < 1 || k > PS_CSR_KMAX) ps_die_local("%s: %d heads (1 to %d)", what, k, PS_CSR_KMAX);
+  if (nb <= 0) return;
+  if (nb > 0x7fffffff) ps_die_local("%s: %lld blocks in one launch", what, (long long)nb);
+  const size_t smem = sizeof(double) * ((size_t)T * (LANES + 1) + 2 * (size_t)k * T);
+  CUDA_CHECK(cudaFuncSetAttribute(grad_rows_kernel<Rows>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+  PS_LAUNCH((unsigned)nb, T, smem, s, grad_rows_kernel<Rows>)(X, Y, blk, c, k, theta, w_pos, w_neg, out);
+  CUDA_CHECK(cudaGetLastError());
+}
+
 extern "C" void ps_grad_csr_blocks(const int64_t *ptr, const int32_t *idx, const float *val, const uint8_t *Y,
                                    const int64_t *blk, int64_t nb, int c, int k, const double *theta,
                                    const double *w_pos, const double *w_neg, double *out, cudaStream_t s) {
-  if (k < 1 || k > PS_CSR_KMAX) ps_die_local("ps_grad_csr_blocks: %d heads (1 to %d)", k, PS_CSR_KMAX);
-  if (nb <= 0) return;
-  if (nb > 0x7fffffff) ps_die_local("ps_grad_csr_blocks: %lld blocks in one launch", (long long)nb);
-  const size_t smem = sizeof(double) * ((size_t)T * (LANES + 1) + 2 * (size_t)k * T);
-  CUDA_CHECK(cudaFuncSetAttribute(grad_csr_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-  PS_LAUNCH((unsigned)nb, T, smem, s, grad_csr_kernel)(ptr, idx, val, Y, blk, c, k, theta, w_pos, w_neg, out);
-  CUDA_CHECK(cudaGetLastError());
+  launch_rows(csr_rows{ptr, idx, val}, Y, blk, nb, c, k, theta, w_pos, w_neg, out, s, "ps_grad_csr_blocks");
+}
+
+extern "C" void ps_grad_dense_blocks(const float *X, const uint8_t *Y, const int64_t *blk, int64_t nb, int c, int k,
+                                     const double *theta, const double *w_pos, const double *w_neg, double *out,
+                                     cudaStream_t s) {
+  launch_rows(dense_rows{X, c}, Y, blk, nb, c, k, theta, w_pos, w_neg, out, s, "ps_grad_dense_blocks");
 }
 
 extern "C" void ps_xsum_blocks(const double *out, int64_t nb, int64_t V, int64_t *acc, cudaStream_t s) {

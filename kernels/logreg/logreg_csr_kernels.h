@@ -26,6 +26,12 @@ extern "C" {
 void ps_grad_csr_blocks(const int64_t *ptr, const int32_t *idx, const float *val, const uint8_t *Y, const int64_t *blk,
                         int64_t nb, int c, int k, const double *theta, const double *w_pos, const double *w_neg,
                         double *out, cudaStream_t s);
+/* The same over dense standardized rows X [row][c] (device): block b's
+ * sums bitwise ps_grad_cpu_block's (logreg_cpu.h, without Hessians) over
+ * rows [blk[b], blk[b+1]) -- train --device cuda's exact passes over dense
+ * rows resident on the device (the CPU's model bytes). */
+void ps_grad_dense_blocks(const float *X, const uint8_t *Y, const int64_t *blk, int64_t nb, int c, int k,
+                          const double *theta, const double *w_pos, const double *w_neg, double *out, cudaStream_t s);
 /* acc [V][PS_XS_WORDS] (device, core/xsum.h's words) += the exact sum over
  * blocks b of out[b*V + v]: the words ps_xsum_add gives on the host. */
 void ps_xsum_blocks(const double *out, int64_t nb, int64_t V, int64_t *acc, cudaStream_t s);

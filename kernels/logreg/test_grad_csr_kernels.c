@@ -4,7 +4,9 @@
  * empty rows, columns below, at and above a multiple of the 8 logit lanes,
  * 1 to 16 heads, values up to every column of a row; then the exact words
  * of the block sums (core/xsum.h) against ps_xsum_add on the host, split
- * over launches; and the same bits twice. Runs on a GPU or the emulated
+ * over launches; and the same bits twice. The same kernel over the rows
+ * made dense (ps_grad_dense_blocks: every value stored, stored zeros and
+ * -0.0 among them) against the dense twin ps_grad_cpu_block. Runs on a GPU or the emulated
  * device (tests/cudasim); exits 77 ("no CUDA device") without one. */
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include "core/rng.h"
 #include "core/util.h"
 #include "core/xsum.h"
+#include "logreg/logreg_cpu.h"
 #include "logreg/logreg_csr_cpu.h"
 #include "logreg/logreg_csr_kernels.h"
 
@@ -136,6 +139,43 @@ static void check(int64_t n, int c, int k, double dens, uint64_t seed) {
   free_case(&t);
 }
 
+/* The case's rows made dense (a few zeros made -0.0): ps_grad_dense_blocks against ps_grad_cpu_block, bitwise. */
+static void check_dense(int64_t n, int c, int k, double dens, uint64_t seed) {
+  csr_case_t t;
+  make_case(&t, n, c, k, dens, seed);
+  const int64_t V = k + (int64_t)k * (c + 1);
+  float *X = ps_calloc((size_t)(n * c + 1), sizeof(float));
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t p = t.ptr[i]; p < t.ptr[i + 1]; p++) X[i * c + t.idx[p]] = t.val[p];
+  for (int64_t e = 0; e < n * c; e += 13) X[e] = X[e] == 0.0f ? -0.0f : X[e];
+  float *dX = dev_copy(X, sizeof(float) * (size_t)(n * c));
+  int64_t *dblk = dev_copy(t.blk, sizeof(int64_t) * (size_t)(t.nb + 1));
+  uint8_t *dY = dev_copy(t.Y, (size_t)(n * k));
+  double *dth = dev_copy(t.theta, sizeof(double) * (size_t)(k * (c + 1)));
+  double *dwp = dev_copy(t.wp, sizeof(double) * (size_t)k), *dwn = dev_copy(t.wn, sizeof(double) * (size_t)k);
+  double *dout = NULL, *out = ps_malloc(sizeof(double) * (size_t)(t.nb * V)), *tw = ps_malloc(sizeof(double) * (size_t)V);
+  CUDA_CHECK(cudaMalloc((void **)&dout, sizeof(double) * (size_t)(t.nb * V)));
+  ps_grad_dense_blocks(dX, dY, dblk, t.nb, c, k, dth, dwp, dwn, dout, stream);
+  CUDA_CHECK(cudaMemcpyAsync(out, dout, sizeof(double) * (size_t)(t.nb * V), cudaMemcpyDeviceToHost, stream));
+  CUDA_CHECK(cudaStreamSynchronize(stream));
+  ps_grad_acc_t *a = ps_grad_cpu_begin(c, k, t.theta, t.wp, t.wn, NULL);
+  int bad = 0;
+  for (int64_t b = 0; b < t.nb; b++) {
+    ps_grad_cpu_block(a, X + t.blk[b] * c, t.Y + t.blk[b] * k, t.blk[b + 1] - t.blk[b], tw, tw + k, NULL);
+    for (int64_t v = 0; v < V; v++)
+      if (memcmp(&tw[v], &out[b * V + v], sizeof(double)) && bad++ < 3)
+        EXPECT(0, "dense n=%lld c=%d k=%d block %lld value %lld: kernel %.17g, twin %.17g", (long long)n, c, k,
+               (long long)b, (long long)v, out[b * V + v], tw[v]);
+  }
+  EXPECT(!bad, "dense n=%lld c=%d k=%d: %d sums differ from the twin's", (long long)n, c, k, bad);
+  double *dummy = ps_malloc(sizeof(double) * (size_t)V);
+  ps_grad_cpu_end(a, dummy, dummy + k, NULL);
+  void *d[] = {dX, dblk, dY, dth, dwp, dwn, dout};
+  for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) CUDA_CHECK(cudaFree(d[i]));
+  free(X); free(out); free(tw); free(dummy);
+  free_case(&t);
+}
+
 int main(void) {
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
@@ -151,8 +191,14 @@ int main(void) {
   check(900, 300, 2, 0.02, 5);
   check(300, 40, 16, 0.1, 6);
   check(600, 2000, 1, 0.005, 7);
+  check_dense(1, 1, 1, 1.0, 11);
+  check_dense(3, 7, 2, 0.5, 12);
+  check_dense(257, 8, 1, 0.3, 13);
+  check_dense(700, 9, 3, 0.9, 14);
+  check_dense(600, 40, 16, 0.5, 15);
+  check_dense(300, 300, 2, 0.7, 16);
   CUDA_CHECK(cudaStreamDestroy(stream));
-  printf("CSR gradient kernel: %s: %d failure%s (%.1f s)\n", failures ? "FAILED" : "passed", failures,
+  printf("CSR and dense gradient kernel: %s: %d failure%s (%.1f s)\n", failures ? "FAILED" : "passed", failures,
          failures == 1 ? "" : "s", ps_now() - t0);
   return failures ? 1 : 0;
 }

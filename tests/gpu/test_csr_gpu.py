@@ -2,7 +2,11 @@
 on a CSR file runs kernels/logreg/grad_csr.cu and writes the CPU's model
 bytes (the creation time and the device attribute aside), P = 1, 2 and 3,
 L-BFGS and Newton (whose Hessians stay on the CPU twin); --device auto
-picks the GPU for them. Runs on the emulated device in every CI run and on
+picks the GPU for them. The acceptance on a CUDA build: the same matrix as
+CSR and as dense, --device auto (the GPU), centred and scale-only logreg,
+P = 1 and 3, gives the CPU's model bytes (dense rows resident on the device
+are summed by grad_csr.cu's dense variant, exactly) and the same score
+bytes (before: the dense run's device sums differed in the last bits). Runs on the emulated device in every CI run and on
 a GPU through scripts/gpu-check.sh; "no CUDA device": skipped."""
 import os
 import sys
@@ -10,6 +14,7 @@ import sys
 import h5py
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "cli"))
 from pstest import run  # noqa: E402
@@ -66,7 +71,48 @@ def test_auto_picks_the_gpu(data, tmp_path):
     assert dev == "cuda" and v == ref
 
 
-def run_train(data, model, p, device, solver):
-    run(p, "train", "--data", data, "--model", str(model), "--standardize", "scale", "--solver", solver, "--device",
+@pytest.fixture(scope="module")
+def dense(data):
+    """The CSR file's matrix as /features."""
+    path = data + ".dense.h5"
+    with h5py.File(data) as f, h5py.File(path, "w") as g:
+        n, nf = f["/customer_id"].shape[0], f["/feature_names"].shape[0]
+        M = sp.csr_matrix((f["/features_csr/data"][:], f["/features_csr/indices"][:], f["/features_csr/indptr"][:]),
+                          shape=(n, nf))
+        g["/features"] = M.toarray()
+        for k in ("/customer_id", "/feature_names"):
+            g[k] = f[k][:]
+        for t in f["/labels"]:
+            g[f"/labels/{t}"] = f[f"/labels/{t}"][:]
+    return path
+
+
+def scores(path):
+    with h5py.File(path) as f:
+        return {t: f["scores"][t][()].tobytes() for t in f["scores"]}
+
+
+@pytest.mark.parametrize("std", ["center", "scale"])
+def test_dense_and_csr_same_model_and_scores_on_the_gpu(data, dense, tmp_path, std):
+    def model(path):  # the input file's identity aside
+        v, dev = view(path)
+        return {k: x for k, x in v.items() if not k.startswith("@input_")}, dev
+    ref, _ = model(run_train(dense, tmp_path / "cpu.h5", 1, "cpu", "lbfgs", std))
+    got = {}
+    for p in (1, 3):
+        for name, d in (("dense", dense), ("csr", data)):
+            m = tmp_path / f"{name}_{p}.h5"
+            r = run(p, "train", "--data", d, "--model", str(m), "--standardize", std, "--solver", "lbfgs", env=ENV)
+            assert ("rows on the GPU, exact sums" in r.stderr) == (name == "dense" or std == "center"), r.stderr
+            v, dev = model(str(m))
+            assert dev == "cuda" and v == ref, (name, p)
+            s = tmp_path / f"s_{name}_{p}.h5"
+            run(p, "score", "--data", d, "--model", str(tmp_path / "dense_1.h5"), "--out", str(s), "--quiet", env=ENV)
+            got[name, p] = scores(str(s))
+    assert all(v == got["dense", 1] for v in got.values())
+
+
+def run_train(data, model, p, device, solver, std="scale"):
+    run(p, "train", "--data", data, "--model", str(model), "--standardize", std, "--solver", solver, "--device",
         device, "--quiet", env=ENV)
     return str(model)

@@ -32,7 +32,11 @@ typedef struct {
   int dev_resident;
   double *loss, *grad, *hess; /* one grid block's sums (exact passes) */
   struct csr_dev *csr_dev;    /* CSR rows on the GPU (csr_backend.h) */
+  ps_backend_t *cpu;          /* dense rows on the GPU with exact sums: the CPU twin's Hessians and predictions */
 } train_ctx_t;
+
+/* The backend of the exact passes over host rows: the CPU's (eval_block). */
+static ps_backend_t *exact_backend(const train_ctx_t *t) { return t->cpu ? t->cpu : t->b; }
 
 /* Exact passes (the CPU backend): the training rows X, Y of grid blocks
  * [g0, g1) (ts->grid_ntr rows each), each grid block summed alone by the
@@ -47,7 +51,7 @@ static void add_grid_blocks(train_ctx_t *t, const uint8_t *hmask, const float *X
   for (int64_t g = g0; g < g1 && g < ts->n_grid; g++) {
     int64_t m = ts->grid_ntr[g];
     if (m == 0) continue;
-    t->b->eval_block(t->b, X, Y, m, t->loss, t->grad, hmask ? t->hess : NULL);
+    exact_backend(t)->eval_block(exact_backend(t), X, Y, m, t->loss, t->grad, hmask ? t->hess : NULL);
     fit_sums_add(acc, c, k, hmask, t->loss, t->grad, hmask ? t->hess : NULL);
     X += (size_t)m * (size_t)c;
     Y += (size_t)m * (size_t)k;
@@ -58,11 +62,11 @@ static void add_grid_blocks(train_ctx_t *t, const uint8_t *hmask, const float *X
 static void exact_begin(train_ctx_t *t, const double *theta, const uint8_t *hmask) {
   int64_t c1 = t->ts->c + 1;
   if (hmask && !t->hess) t->hess = ps_malloc(sizeof(double) * (size_t)t->ts->k * (size_t)(c1 * c1));
-  t->b->eval_begin(t->b, theta, t->ts->c, t->ts->k, t->w_pos, t->w_neg, hmask);
+  exact_backend(t)->eval_begin(exact_backend(t), theta, t->ts->c, t->ts->k, t->w_pos, t->w_neg, hmask);
 }
 
 static void exact_end(train_ctx_t *t, const uint8_t *hmask) {
-  t->b->eval_end(t->b, t->loss, t->grad, hmask ? t->hess : NULL);
+  exact_backend(t)->eval_end(exact_backend(t), t->loss, t->grad, hmask ? t->hess : NULL);
 }
 
 static void pass_exact_resident(void *ctx, const double *theta, const uint8_t *hmask, int64_t *acc) {
@@ -134,12 +138,26 @@ static void pass_csr_exact(void *ctx, const double *theta, const uint8_t *hmask,
   train_csr_pass_exact(t->ts, theta, t->w_pos, t->w_neg, hmask, acc);
 }
 
+#ifdef PROPSCORE_HAVE_CUDA
+/* Dense rows on the GPU, exact: the device's sums are the CPU twin's; Newton's Hessians on the CPU twin. */
+static void pass_dev_exact(void *ctx, const double *theta, const uint8_t *hmask, int64_t *acc) {
+  train_ctx_t *t = ctx;
+  if (hmask) pass_exact_resident(ctx, theta, hmask, acc);
+  else csr_dev_pass_exact(t->csr_dev, theta, acc);
+}
+#endif
+
 /* Probabilities of every training and validation row (head-major). */
 static void predict_splits(train_ctx_t *t, const double *theta, float *Ptr, float *Pva) {
   ps_trainset_t *ts = t->ts;
   int k = ts->k;
   if (ts->csr) {
     train_csr_predict(ts, theta, Ptr, Pva);
+    return;
+  }
+  if (t->cpu) { /* exact sums on the device: the CPU's predictions too (the model's metrics) */
+    t->cpu->predict_std(t->cpu, theta, k, ts->Xtr, ts->n_tr, ts->c, Ptr);
+    t->cpu->predict_std(t->cpu, theta, k, ts->Xva, ts->n_va, ts->c, Pva);
     return;
   }
   if (!ts->streamed) {
@@ -254,11 +272,20 @@ static fit_pass_t choose_pass(lfit_t *g) {
   double dev_need = (double)ts->n_tr * (double)ts->c * (!strcmp(g->o->x_dtype, "bf16") ? 2.0 : 4.0);
   comm_allreduce_max_f64(&dev_need, 1);
   tc->dev_resident = !ts->streamed && (b->device_memory == 0 || dev_need <= (double)gpu_limit);
+  int noexact = getenv("PS_NOEXACT") && *getenv("PS_NOEXACT");
+#ifdef PROPSCORE_HAVE_CUDA
+  /* float32 rows resident on the GPU: the exact block sums there (the CPU's model bytes, any P) */
+  if (tc->dev_resident && !b->eval_block && !noexact && !strcmp(g->o->x_dtype, "f32") && k <= csr_dev_max_heads()) {
+    tc->cpu = backend_cpu_create();
+    tc->csr_dev = csr_dev_create_dense(ts, g->w_pos, g->w_neg);
+    return (fit_pass_t){.fn = pass_host_blocks, .ctx = tc, .fn_exact = pass_dev_exact};
+  }
+#endif
   if (tc->dev_resident) b->set_train(b, ts->Xtr, ts->Ytr, ts->n_tr, ts->c, k, g->w_pos, g->w_neg);
   fit_pass_t pass = {.fn = ts->streamed ? pass_streamed : tc->dev_resident ? pass_resident : pass_host_blocks,
                      .ctx = tc};
   /* the CPU backend sums grid block by grid block: the same model for any rank count */
-  if (b->eval_block && !(getenv("PS_NOEXACT") && *getenv("PS_NOEXACT")))
+  if (b->eval_block && !noexact)
     pass.fn_exact = ts->streamed ? pass_exact_streamed : pass_exact_resident;
   if (!ts->streamed && !tc->dev_resident)
     ps_log("train: rows exceed --gpu-mem-limit %.0f MiB: they go up to the GPU in blocks every pass",
@@ -397,6 +424,7 @@ logreg_fit_t *logreg_fit(const train_common_t *cm, const logreg_opts_t *o, const
 #ifdef PROPSCORE_HAVE_CUDA
   csr_dev_free(g.tc.csr_dev);
 #endif
+  if (g.tc.cpu) g.tc.cpu->destroy(g.tc.cpu);
   free(g.theta);
   free(g.w_pos);
   free(g.w_neg);
