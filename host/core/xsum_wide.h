@@ -25,10 +25,19 @@ static inline int ps_xw_add(__int128 *w, double d) {
   int be = (int)((u >> 52) & 0x7ff);
   unsigned p = (unsigned)(be - PS_XW_BE_LO);
   if (p > PS_XW_P_MAX) return be == 0;
-  __int128 v = (__int128)(int64_t)((u & (((uint64_t)1 << 52) - 1)) | ((uint64_t)1 << 52)) << p;
-  __int128 s = -(__int128)(u >> 63); /* 0 or -1 */
-  *w += (v ^ s) - s;
+  int64_t s = (int64_t)u >> 63; /* 0 or -1 */
+  int64_t M = (((int64_t)(u & (((uint64_t)1 << 52) - 1)) | ((int64_t)1 << 52)) ^ s) - s; /* d = M 2^(p - FRAC) */
+  uint64_t lo = (uint64_t)M << p;
+  int64_t hi = (M >> 1) >> (63 - p); /* M 2^p's bits from 64 on (arithmetic shifts: signed) */
+  *w += (__int128)(((unsigned __int128)(uint64_t)hi << 64) | lo);
   return 1;
+}
+
+static __attribute__((noinline, unused)) void ps_xw_slow(int64_t *acc, double d) { ps_xsum_add(acc, d); }
+
+/* Value i of a pass's sums += d: w[i] where d is in range, else the xsum words acc[i * PS_XS_WORDS ..). */
+static inline void ps_xw_add_at(__int128 *w, int64_t *acc, int64_t i, double d) {
+  if (!ps_xw_add(&w[i], d)) ps_xw_slow(acc + i * PS_XS_WORDS, d);
 }
 
 /* acc (xsum words) += w exactly; w = 0. Limb i counts 2^(32 i) quanta: the low three limbs take 32 bits

@@ -217,6 +217,26 @@ const int32_t *ps_grad_csr_block_add(ps_grad_csr_t *a, const int64_t *ptr, const
   return a->touched;
 }
 
+const double *ps_grad_csr_resid(ps_grad_csr_t *a, const int64_t *ptr, const int32_t *idx, const float *val,
+                                const uint8_t *Y, int64_t m, double *loss, double *bias) {
+  int k = a->k;
+  ps_logits_csr_cpu(ptr, idx, val, m, a->c, k, a->theta, a->z, TILE);
+  for (int h = 0; h < k; h++) {
+    double *rh = a->r + h * TILE, l, g = 0;
+    loss[h] = 0;
+    for (int64_t i = 0; i < m; i++) {
+      double yi = Y[(size_t)i * (size_t)k + (size_t)h], s = yi > 0.5 ? a->w_pos[h] : a->w_neg[h];
+      ps_loss_residual(a->z[h * TILE + i], yi, s, &l, &rh[i]);
+      loss[h] += l;
+    }
+    int64_t i = 0;
+    for (; i + RB <= m; i += RB) g += (rh[i] + rh[i + 1]) + (rh[i + 2] + rh[i + 3]);
+    for (; i < m; i++) g += rh[i];
+    bias[h] = g;
+  }
+  return a->r;
+}
+
 void ps_grad_csr_end(ps_grad_csr_t *a) {
   free(a->z);
   free(a->r);

@@ -6,7 +6,9 @@
 
 #include "core/util.h"
 #include "core/xsum_wide.h"
+#include "logreg/logreg_csc_cpu.h"
 #include "logreg/logreg_csr_cpu.h"
+#include "logreg/logreg_cpu.h"
 #include "models/logreg/fit.h"
 
 void train_csr_pass(const ps_trainset_t *ts, const double *theta, const double *w_pos, const double *w_neg,
@@ -29,9 +31,7 @@ static void wide_flush(wide_t *x) {
   x->adds = 0;
 }
 
-static inline void wide_add(wide_t *x, int64_t i, double d) {
-  if (!ps_xw_add(&x->w[i], d)) ps_xsum_add(x->acc + i * PS_XS_WORDS, d);
-}
+static inline void wide_add(wide_t *x, int64_t i, double d) { ps_xw_add_at(x->w, x->acc, i, d); }
 
 /* One block's sums (ps_grad_csr_block_add's: grad nonzero only at cols[nc] and the biases) added exactly,
  * as fit_sums_add would add them (a 0 adds nothing); grad left 0. */
@@ -50,6 +50,27 @@ static void wide_block(wide_t *x, int64_t c, int k, const double *loss, double *
     g[c] = 0;
   }
   if (++x->adds == PS_XW_ADDS) wide_flush(x);
+}
+
+/* The resident rows' grid blocks by column (logreg_csc_cpu.h): each block's residuals, then its columns'
+ * sums added in column order (no Hessians). */
+static void add_grid_blocks_csc(const ps_trainset_t *ts, ps_grad_csr_t *a, double *loss, double *bias, wide_t *x) {
+  int64_t k = ts->k, c1 = ts->c + 1, row = 0;
+  const ps_csr_block_t *s = &ts->tr;
+  for (int64_t g = 0; g < ts->n_grid; g++) {
+    int64_t m = ts->grid_ntr[g];
+    if (m == 0) continue;
+    const int64_t *ptr = s->ptr + row;
+    const double *r = ps_grad_csr_resid(a, ptr, s->idx + ptr[0], s->val + ptr[0], ts->Ytr + (size_t)(row * k), m,
+                                        loss, bias);
+    for (int h = 0; h < k; h++) {
+      wide_add(x, h, loss[h]);
+      wide_add(x, k + h * c1 + ts->c, bias[h]);
+    }
+    ps_csc_blocks_grad(ts->csc, g, r, PS_GRAD_TILE, (int)k, x->w, x->acc, k, c1);
+    if (++x->adds == PS_XW_ADDS) wide_flush(x);
+    row += m;
+  }
 }
 
 /* Grid blocks [g0, g1) of training rows ts->tr (labels Y) summed alone and added exactly (without Hessians:
@@ -82,7 +103,11 @@ void train_csr_pass_exact(ps_trainset_t *ts, const double *theta, const double *
   wide_t x = {.n = hmask ? 0 : k + k * c1, .acc = acc};
   x.w = hmask ? NULL : ps_calloc((size_t)x.n, sizeof(__int128));
   ps_grad_csr_t *a = ps_grad_csr_begin(ts->c, ts->k, theta, w_pos, w_neg, hmask);
-  if (!ts->csr_stream) {
+  if (!ts->csr_stream && !hmask && !ts->csc)
+    ts->csc = ps_csc_blocks_build(ts->tr.ptr, ts->tr.idx, ts->tr.val, ts->grid_ntr, ts->n_grid, ts->c);
+  if (!ts->csr_stream && !hmask && ts->csc) {
+    add_grid_blocks_csc(ts, a, loss, grad, &x);
+  } else if (!ts->csr_stream) {
     add_grid_blocks(ts, a, ts->Ytr, 0, ts->n_grid, hmask, loss, grad, hess, &x);
   } else { /* streamed: each block's grid blocks, as the resident rows' */
     trainset_csr_rewind(ts);
