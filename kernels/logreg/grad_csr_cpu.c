@@ -35,9 +35,10 @@ static double row_logit(const int32_t *idx, const float *val, int64_t m, int64_t
   int64_t cv = c - c % LANES;
   double a[LANES] = {0}, t = 0;
   for (int64_t p = 0; p < m; p++) {
-    int64_t j = idx[p];
-    if (j < cv) a[j % LANES] += (double)val[p] * w[j];
-    else t += (double)val[p] * w[j];
+    int64_t j = idx[p]; /* >= 0: j % LANES is j & (LANES - 1) */
+    double x = (double)val[p] * w[j];
+    if (j < cv) a[j & (LANES - 1)] += x;
+    else t += x;
   }
   for (int l = 0; l < LANES; l++) t += a[l];
   return w[c] + t;
