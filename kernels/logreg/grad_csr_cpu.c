@@ -25,8 +25,8 @@ struct ps_grad_csr {
   double *gs;                /* [RB][c] a group's terms of columns in two or more of its rows, kept 0 */
   uint32_t *mark;            /* [c] 2 gid: column in one row of group gid so far; 2 gid + 1: in several */
   uint32_t gid, gid0;        /* the current group's id; the block's first */
-  int32_t *dup;              /* [c] the group's columns in several rows */
-  int32_t *touched;          /* [c] the block's columns with a stored value, first-seen order */
+  int32_t *dup;              /* [c + 1] the group's columns in several rows */
+  int32_t *touched;          /* [c + 1] the block's columns with a stored value, first-seen order */
   int64_t nt;
 };
 
@@ -172,8 +172,8 @@ ps_grad_csr_t *ps_grad_csr_begin(int64_t c, int k, const double *theta, const do
   a->gs = ps_calloc((size_t)RB * c0, sizeof(double));
   a->mark = ps_calloc(c0, sizeof(uint32_t));
   a->gid = 1;
-  a->dup = ps_malloc(sizeof(int32_t) * c0);
-  a->touched = ps_malloc(sizeof(int32_t) * c0);
+  a->dup = ps_malloc(sizeof(int32_t) * (c0 + 1)); /* group_marks stores one past the last kept */
+  a->touched = ps_malloc(sizeof(int32_t) * (c0 + 1));
   return a;
 }
 
