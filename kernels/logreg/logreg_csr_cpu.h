@@ -25,6 +25,17 @@ ps_grad_csr_t *ps_grad_csr_begin(int64_t c, int k, const double *theta, const do
 /* The sums of rows [n] alone, bitwise ps_grad_cpu_block's over the dense rows. */
 void ps_grad_csr_block(ps_grad_csr_t *a, const int64_t *ptr, const int32_t *idx, const float *val, const uint8_t *Y,
                        int64_t n, double *loss, double *grad, double *hess);
+/* The same sums, sparse: loss[k] set, and grad [k][c+1] (0 on entry where the block has stored values,
+ * and at the biases) added to only at the block's columns with a stored value, which it returns
+ * (*ncols of them, each once, any order; valid until the next call), and at the biases c: grad then
+ * holds ps_grad_csr_block's sums there (every other sum of the block is 0). No Hessians. */
+const int32_t *ps_grad_csr_block_add(ps_grad_csr_t *a, const int64_t *ptr, const int32_t *idx, const float *val,
+                                     const uint8_t *Y, int64_t n, double *loss, double *grad, int64_t *ncols);
+/* Of m <= PS_GRAD_TILE rows: loss[k] and the biases' sums bias[k] (ps_grad_csr_block's), and the rows'
+ * residuals, returned as r[h * PS_GRAD_TILE + i] (valid until the next call): the gradient of column j
+ * is then logreg_csc_cpu.h's sum over the stored values. */
+const double *ps_grad_csr_resid(ps_grad_csr_t *a, const int64_t *ptr, const int32_t *idx, const float *val,
+                                const uint8_t *Y, int64_t m, double *loss, double *bias);
 void ps_grad_csr_end(ps_grad_csr_t *a);
 /* z[h*ld + i] = bias_h + sum_j x_ij w_hj, bitwise ps_logits_cpu's. */
 void ps_logits_csr_cpu(const int64_t *ptr, const int32_t *idx, const float *val, int64_t m, int64_t c, int k,

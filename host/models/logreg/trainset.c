@@ -10,6 +10,7 @@
 #include "core/partition.h"
 #include "core/rng.h"
 #include "core/util.h"
+#include "logreg/logreg_csc_cpu.h"
 
 void trainset_rewind(ps_trainset_t *ts) {
   ts->tr_off = ts->va_off = 0;
@@ -212,6 +213,7 @@ void trainset_free(ps_trainset_t *ts) {
   free(ts->Xva);
   csr_block_free(&ts->tr);
   csr_block_free(&ts->va);
+  ps_csc_blocks_free(ts->csc);
   labels_free(&ts->lab);
   prepare_free(&ts->cols);
   memset(ts, 0, sizeof *ts);

@@ -45,6 +45,8 @@ typedef struct {
   ps_csr_block_t tr, va;
   /* streamed CSR rows (trainset_csr_stream.c): tr, va hold one block's */
   struct csr_stream *csr_stream;
+  /* the resident training rows' grid blocks by column (train_csr.c builds them at its first pass) */
+  struct ps_csc_blocks *csc;
 } ps_trainset_t;
 
 /* Collective. keep: labels_load's row mask (or NULL). reject_nonfinite: die naming the first NaN/Inf feature (row,
