@@ -8,7 +8,8 @@
  * dense twin's: 0 plus one term a group, (t0 + t1) + (t2 + t3) where a
  * group holds several of the column's values, a tail row's term alone),
  * made without a scatter and added into xsum_wide.h's integers in column
- * order. Memory: about 9 bytes a stored value. */
+ * order. Memory: about 9 bytes a stored value touched, PS_CSC_BYTES_PER_VALUE
+ * reserved (what --host-mem-limit counts). */
 #ifndef PS_LOGREG_CSC_CPU_H
 #define PS_LOGREG_CSC_CPU_H
 #include <stdint.h>
@@ -16,6 +17,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#define PS_CSC_BYTES_PER_VALUE 11 /* rf 2 + val 4 + col 4 + mcnt 1 */
 
 typedef struct ps_csc_blocks ps_csc_blocks_t;
 /* Blocks b of nrows[b] rows each (nb of them, consecutive from ptr's first row; ptr any base, idx/val

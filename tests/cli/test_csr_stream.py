@@ -2,7 +2,9 @@
 rows over --host-mem-limit stream from the file every pass through the block
 pipeline, and the model is byte-identical to the resident CSR fit's (and so
 to the dense file's), P = 1, 2, 3, L-BFGS and Newton; the manifest says
-"streamed"; a stored NaN with --nonfinite reject is one line naming the row."""
+"streamed"; a stored NaN with --nonfinite reject is one line naming the row;
+resident rows whose column-sorted copy (train_csr.c) would pass --host-mem-limit
+are summed row-wise instead, with one log line, the same model."""
 import json
 
 import h5py
@@ -48,6 +50,18 @@ def test_streamed_equals_resident(wide, narrow, tmp_path, p, solver, which):
     with h5py.File(res) as a, h5py.File(st) as b:  # the metrics of both splits too
         assert dict(a.attrs).get("metrics") == dict(b.attrs).get("metrics")
     assert json.load(open(st + ".manifest.json"))["parameters"]["rows"] == "streamed"
+
+
+@pytest.mark.parametrize("p", [1, 3])
+def test_column_copy_within_host_mem_limit(wide, tmp_path, p):
+    res, lim = str(tmp_path / "res.h5"), str(tmp_path / "lim.h5")
+    args = ["train", "--data", wide, "--standardize", "scale", "--device", "cpu"]
+    r = run(p, *args, "--model", res, env=ENV)
+    assert "column-sorted copy" not in r.stderr
+    r = run(p, *args, "--model", lim, "--host-mem-limit", "1M" if p == 1 else "400K", env=ENV)
+    assert "CSR rows resident" in r.stderr and "streaming CSR rows" not in r.stderr
+    assert "column-sorted copy" in r.stderr and "row-wise sums (the same model, slower)" in r.stderr
+    assert weights(res) == weights(lim)
 
 
 def test_streamed_nonfinite_reject(tmp_path):

@@ -95,6 +95,18 @@ static void add_grid_blocks(const ps_trainset_t *ts, ps_grad_csr_t *a, const uin
   }
 }
 
+/* Whether the column-sorted copy (PS_CSC_BYTES_PER_VALUE a stored training value, logreg_csc_cpu.h) fits what
+ * --host-mem-limit leaves beside the resident rows; if not, the row-wise sums (the same bits, slower), said once. */
+static int csc_fits(ps_trainset_t *ts) {
+  if (ts->csc_room < 0) return 0; /* said already */
+  double need = (double)PS_CSC_BYTES_PER_VALUE * (double)(ts->tr.ptr[ts->tr.n] - ts->tr.ptr[0]) + 32.0 * (double)ts->n_grid;
+  if (need <= (double)ts->csc_room) return 1;
+  ps_log("train: the CSR rows' column-sorted copy (%.1f MiB) exceeds what --host-mem-limit leaves (%.1f MiB): "
+         "row-wise sums (the same model, slower)", need / 1048576.0, (double)ts->csc_room / 1048576.0);
+  ts->csc_room = -1;
+  return 0;
+}
+
 void train_csr_pass_exact(ps_trainset_t *ts, const double *theta, const double *w_pos, const double *w_neg,
                           const uint8_t *hmask, int64_t *acc) {
   int64_t c1 = ts->c + 1, k = ts->k, otr, ova;
@@ -103,7 +115,7 @@ void train_csr_pass_exact(ps_trainset_t *ts, const double *theta, const double *
   wide_t x = {.n = hmask ? 0 : k + k * c1, .acc = acc};
   x.w = hmask ? NULL : ps_calloc((size_t)x.n, sizeof(__int128));
   ps_grad_csr_t *a = ps_grad_csr_begin(ts->c, ts->k, theta, w_pos, w_neg, hmask);
-  if (!ts->csr_stream && !hmask && !ts->csc)
+  if (!ts->csr_stream && !hmask && !ts->csc && csc_fits(ts))
     ts->csc = ps_csc_blocks_build(ts->tr.ptr, ts->tr.idx, ts->tr.val, ts->grid_ntr, ts->n_grid, ts->c);
   if (!ts->csr_stream && !hmask && ts->csc) {
     add_grid_blocks_csc(ts, a, loss, grad, &x);

@@ -47,6 +47,7 @@ typedef struct {
   struct csr_stream *csr_stream;
   /* the resident training rows' grid blocks by column (train_csr.c builds them at its first pass) */
   struct ps_csc_blocks *csc;
+  int64_t csc_room; /* bytes of --host-mem-limit the resident CSR rows leave this rank (the copy's budget) */
 } ps_trainset_t;
 
 /* Collective. keep: labels_load's row mask (or NULL). reject_nonfinite: die naming the first NaN/Inf feature (row,

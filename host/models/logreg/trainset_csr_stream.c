@@ -91,6 +91,7 @@ int trainset_csr_stream_open(ps_trainset_t *ts, ps_data_t *d, int reject_nonfini
   ptr[0] = 0;
   h5_xfer_rows(d->sp.indptr, PS_I64, row0, n > 0 ? n + 1 : 0, 0, ptr, 0);
   double need = 12.0 * (double)(ptr[n] - ptr[0]) + 8.0 * (double)n;
+  ts->csc_room = mem_limit - (int64_t)need; /* this rank's: the column copy is a rank's own choice */
   comm_allreduce_max_f64(&need, 1);
   if (need <= (double)mem_limit) {
     free(ptr);
