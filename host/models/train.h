@@ -33,6 +33,7 @@ typedef struct {
   const char *l1;  /* --l1: per-target list as given (OWL-QN when any is > 0) */
   const char *l1_weights; /* --l1-weights MODEL: the adaptive lasso's first fit, or NULL */
   double l1_gamma;        /* --l1-gamma: the factors are |w0|^-gamma */
+  int gpu_sums; /* --gpu-sums: 0 exact (the CPU's block sums on the device), 1 fast (grad.cu); no effect on the CPU */
 } logreg_opts_t;
 
 /* Gradient-boosted trees (models/gbdt/fit.c); LightGBM's defaults. */

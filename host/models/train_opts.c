@@ -13,6 +13,7 @@ static const char *const CALIBRATIONS[] = {"none", "isotonic", "platt", NULL}; /
 static const char *const SOLVERS[] = {"auto", "lbfgs", "newton", NULL};
 static const char *const GRAD_BITS[] = {"exact", "16", "8", "4", "auto", NULL}; /* gbdt_grad_bits' choice */
 static const char *const BUNDLE[] = {"auto", "off", NULL};
+static const char *const GPU_SUMS[] = {"exact", "fast", NULL}; /* logreg_opts_t.gpu_sums */
 #define C(field) offsetof(train_opts_t, cm.field)
 #define L(field) offsetof(train_opts_t, lr.field)
 #define G(field) offsetof(train_opts_t, gb.field)
@@ -173,6 +174,15 @@ static const ps_option_t TRAIN_OPTS[] = {
              "each fit's --l1 on held-out training rows (docs/BENCHMARKS.md)"},
     {.name = "l1-gamma", .type = OPT_DOUBLE, .off = L(l1_gamma), .def = "1", .lo = 0.1, .hi = 4, .arg = "G",
      .help = "--l1-weights' exponent gamma (0.1 to 4)"},
+    {.help = "logistic regression on the GPU (--device cuda; no effect on the CPU):"},
+    {.name = "gpu-sums", .type = OPT_CHOICE, .off = L(gpu_sums), .choices = GPU_SUMS, .def = "exact", .arg = "HOW",
+     .fp = "gpu_sums",
+     .help = "exact|fast: exact sums each grid block of float32 rows on the\n"
+             "device in the CPU's order: the CPU's model bytes for any rank\n"
+             "count, CSR = dense. fast: grad.cu's tensor-core sums and Newton's\n"
+             "Hessians on the device, faster at many heads; the last bits depend\n"
+             "on the rank count (within 1e-9 of exact). CSR rows keep their\n"
+             "exact sums (default exact)"},
     {0}};
 #undef C
 #undef L

@@ -203,13 +203,21 @@ __device__ __forceinline__ void xsum_add(int64_t *acc, double d) {
     acc[i] += (i == q ? a0 : 0) + (i == q + 1 ? a1 : 0) + (i == q + 2 ? a2 : 0);
 }
 
-__global__ void xsum_kernel(const double *__restrict__ out, int64_t nb, int64_t V, int64_t *__restrict__ acc) {
+/* Value v's words of blocks [y·slice, (y + 1)·slice) (y = blockIdx.y), then
+ * their nonzero words into acc by 64-bit integer atomics (two's
+ * complement: exact; integer adds give the same words in any order). The
+ * slices put many loads in flight (one thread over every block waited
+ * for each load in turn: docs/PROFILING.md). */
+__global__ void xsum_kernel(const double *__restrict__ out, int64_t nb, int64_t V, int64_t slice,
+                            int64_t *__restrict__ acc) {
   const int64_t v = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (v >= V) return;
-  int64_t w[PS_XS_WORDS];
-  for (int i = 0; i < PS_XS_WORDS; i++) w[i] = acc[v * PS_XS_WORDS + i];
-  for (int64_t b = 0; b < nb; b++) xsum_add(w, out[b * V + v]);
-  for (int i = 0; i < PS_XS_WORDS; i++) acc[v * PS_XS_WORDS + i] = w[i];
+  const int64_t b0 = (int64_t)blockIdx.y * slice, b1 = nb - b0 < slice ? nb : b0 + slice;
+  int64_t w[PS_XS_WORDS] = {0};
+  for (int64_t b = b0; b < b1; b++) xsum_add(w, out[b * V + v]);
+#pragma unroll
+  for (int i = 0; i < PS_XS_WORDS; i++)
+    if (w[i]) atomicAdd((unsigned long long *)(acc + v * PS_XS_WORDS + i), (unsigned long long)w[i]);
 }
 
 } // namespace
@@ -241,6 +249,13 @@ extern "C" void ps_grad_dense_blocks(const float *X, const uint8_t *Y, const int
 
 extern "C" void ps_xsum_blocks(const double *out, int64_t nb, int64_t V, int64_t *acc, cudaStream_t s) {
   if (nb <= 0 || V <= 0) return;
-  PS_LAUNCH(ps_grid_1d((uint64_t)V, 256), 256, 0, s, xsum_kernel)(out, nb, V, acc);
+  const unsigned tb = V < 128 ? 64 : 128;
+  int64_t slice = 32, ns = (nb + slice - 1) / slice;
+  if (ns > 65535) { /* the grid's y limit */
+    slice = (nb + 65534) / 65535;
+    ns = (nb + slice - 1) / slice;
+  }
+  const dim3 grid(ps_grid_1d((uint64_t)V, tb), (unsigned)ns);
+  PS_LAUNCH(grid, tb, 0, s, xsum_kernel)(out, nb, V, slice, acc);
   CUDA_CHECK(cudaGetLastError());
 }

@@ -4,7 +4,7 @@
  * empty rows, columns below, at and above a multiple of the 8 logit lanes,
  * 1 to 16 heads, values up to every column of a row; then the exact words
  * of the block sums (core/xsum.h) against ps_xsum_add on the host, split
- * over launches; and the same bits twice. The same kernel over the rows
+ * over launches and over slices of 32 blocks within one; and the same bits twice. The same kernel over the rows
  * made dense (ps_grad_dense_blocks: every value stored, stored zeros and
  * -0.0 among them) against the dense twin ps_grad_cpu_block. Runs on a GPU or the emulated
  * device (tests/cudasim); exits 77 ("no CUDA device") without one. */
@@ -191,6 +191,7 @@ int main(void) {
   check(900, 300, 2, 0.02, 5);
   check(300, 40, 16, 0.1, 6);
   check(600, 2000, 1, 0.005, 7);
+  check(12000, 6, 3, 0.5, 8); /* ~90 blocks: the block sums' words over several slices (xsum_kernel) */
   check_dense(1, 1, 1, 1.0, 11);
   check_dense(3, 7, 2, 0.5, 12);
   check_dense(257, 8, 1, 0.3, 13);

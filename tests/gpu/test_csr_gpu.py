@@ -65,6 +65,17 @@ def test_cuda_writes_the_cpu_model(data, tmp_path, solver):
         assert v == ref
 
 
+def test_gpu_sums_fast_keeps_csr_exact(data, tmp_path):
+    """--gpu-sums fast does not apply to CSR rows: their exact sums, the CPU's bytes (CSR = dense), and the log says so."""
+    ref, _ = view(run_train(data, tmp_path / "cpu.h5", 2, "cpu", "lbfgs"))
+    m = tmp_path / "fast.h5"
+    r = run(2, "train", "--data", data, "--model", str(m), "--standardize", "scale", "--device", "cuda",
+            "--gpu-sums", "fast", env=ENV)
+    assert "--gpu-sums fast: CSR rows keep their exact sums" in r.stderr, r.stderr
+    v, dev = view(str(m))
+    assert dev == "cuda" and v == ref
+
+
 def test_auto_picks_the_gpu(data, tmp_path):
     ref, _ = view(run_train(data, tmp_path / "cpu.h5", 2, "cpu", "lbfgs"))
     v, dev = view(run_train(data, tmp_path / "auto.h5", 2, "auto", "lbfgs"))

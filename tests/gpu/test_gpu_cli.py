@@ -1,6 +1,6 @@
 """GPU command line: `propscore train/score --device cuda` give the model of
 --device cpu (weights within 1e-9 relative) and its scores (within 1e-6), for
-P = 1, 2, 3 ranks, L-BFGS and Newton, float32 rows (bfloat16 within a looser
+P = 1, 2, 3 ranks, L-BFGS and Newton (--gpu-sums exact and fast), float32 rows (bfloat16 within a looser
 bound), rows resident on the device, streamed from the file
 (--host-mem-limit) or going up in blocks (--gpu-mem-limit, a device smaller
 than the rows); the same bits twice; NCCL for the sums only when every rank
@@ -9,6 +9,7 @@ device (tests/cudasim: PROPSCORE_CUDASIM_DEVICES and PROPSCORE_CUDASIM_MEM
 shape it) in every CI run and on a GPU through scripts/gpu-check.sh; prints
 "no CUDA device" and is skipped with neither."""
 import filecmp
+import json
 import os
 import subprocess
 import sys
@@ -86,6 +87,28 @@ def test_model_matches_cpu(data, cpu_models, tmp_path, p, solver, devices):
         assert ("NCCL over" in r.stderr) == (p > 1 and devices >= p), r.stderr
     e = rel(cpu_models[p, solver], model)
     assert e < 1e-9, e
+
+
+@pytest.mark.parametrize("p,solver", [(1, "newton"), (2, "lbfgs")])
+def test_gpu_sums_fast(data, cpu_models, tmp_path, p, solver):
+    """--gpu-sums fast: grad.cu's sums (its log line, no exact block sums), a
+    model within 1e-9 of exact's (the default: the CPU's model bytes, as
+    test_csr_gpu checks); recorded in the manifest."""
+    model = str(tmp_path / "fast.h5")
+    r = train_cuda(data, model, p, solver, extra=["--gpu-sums", "fast"], env=dev_env(p))
+    assert "--gpu-sums fast: grad.cu's sums" in r.stderr and "exact sums" not in r.stderr, r.stderr
+    e = rel(cpu_models[p, solver], model)
+    assert e < 1e-9, e
+    with open(model + ".manifest.json") as f:
+        assert json.load(f)["parameters"]["gpu_sums"] == "fast"
+
+
+def test_gpu_sums_bad_value(data, tmp_path):
+    bad = run(1, "train", "--data", data, "--model", str(tmp_path / "bad.h5"), "--gpu-sums", "quick", check=False)
+    assert bad.returncode == 2
+    lines = [x for x in bad.stderr.splitlines() if x.startswith("propscore")]  # mpiexec's own lines aside
+    assert lines == ["propscore: error: --gpu-sums: 'quick' is not one of exact, fast"], bad.stderr
+    assert not os.path.exists(tmp_path / "bad.h5")
 
 
 def test_bf16_rows(data, cpu_models, tmp_path):

@@ -3,6 +3,7 @@
  * parameters, phases and metrics, and the heads' results. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/util.h"
 #include "io/manifest.h"
@@ -38,6 +39,7 @@ static void manifest(const void *p, const train_opts_t *o) {
   manifest_param_num("host_mem_limit", (double)r->mem_limit);
   manifest_param_str("rows", r->streamed ? "streamed" : "resident");
   manifest_param_num("gpu_mem_limit", (double)r->gpu_limit);
+  if (!strcmp(r->device, "cuda")) manifest_param_str("gpu_sums", o->lr.gpu_sums ? "fast" : "exact"); /* CPU: as before */
   if (r->any_l1) manifest_param_str("l1", o->lr.l1); /* only then: the other models' manifests stay as they were */
   if (o->lr.l1_weights) {
     manifest_param_str("l1_weights", o->lr.l1_weights);

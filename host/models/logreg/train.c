@@ -255,7 +255,7 @@ static fit_pass_t choose_pass(lfit_t *g) {
   ps_trainset_t *ts = &g->ts;
   train_ctx_t *tc = &g->tc;
   ps_backend_t *b = tc->b;
-  int k = ts->k;
+  int k = ts->k, fast = g->o->gpu_sums == 1; /* --gpu-sums fast: grad.cu's sums (no effect on the CPU) */
   *tc = (train_ctx_t){.b = b, .ts = ts, .w_pos = g->w_pos, .w_neg = g->w_neg};
   tc->loss = ps_malloc(sizeof(double) * (size_t)k);
   tc->grad = ps_malloc(sizeof(double) * (size_t)k * (size_t)(ts->c + 1));
@@ -264,18 +264,17 @@ static fit_pass_t choose_pass(lfit_t *g) {
     if (!strcmp(b->name, "cuda") && !ts->streamed) tc->csr_dev = csr_dev_create(ts, g->w_pos, g->w_neg);
     if (!strcmp(b->name, "cuda") && ts->streamed) ps_log("train: streamed CSR rows are summed on the CPU");
 #endif
-    int exact = ts->streamed || !(getenv("PS_NOEXACT") && *getenv("PS_NOEXACT"));
-    return (fit_pass_t){.fn = pass_csr, .ctx = tc, .fn_exact = exact ? pass_csr_exact : NULL};
+    if (fast && !b->eval_block) ps_log("train: --gpu-sums fast: CSR rows keep their exact sums (CSR = dense)");
+    return (fit_pass_t){.fn = pass_csr, .ctx = tc, .fn_exact = pass_csr_exact};
   }
   int64_t gpu_limit = g->cm->gpu_mem_limit ? g->cm->gpu_mem_limit : b->device_memory;
   g->r->gpu_limit = gpu_limit;
   double dev_need = (double)ts->n_tr * (double)ts->c * (!strcmp(g->o->x_dtype, "bf16") ? 2.0 : 4.0);
   comm_allreduce_max_f64(&dev_need, 1);
   tc->dev_resident = !ts->streamed && (b->device_memory == 0 || dev_need <= (double)gpu_limit);
-  int noexact = getenv("PS_NOEXACT") && *getenv("PS_NOEXACT");
 #ifdef PROPSCORE_HAVE_CUDA
   /* float32 rows resident on the GPU: the exact block sums there (the CPU's model bytes, any P) */
-  if (tc->dev_resident && !b->eval_block && !noexact && !strcmp(g->o->x_dtype, "f32") && k <= csr_dev_max_heads()) {
+  if (tc->dev_resident && !b->eval_block && !fast && !strcmp(g->o->x_dtype, "f32") && k <= csr_dev_max_heads()) {
     tc->cpu = backend_cpu_create();
     tc->csr_dev = csr_dev_create_dense(ts, g->w_pos, g->w_neg);
     return (fit_pass_t){.fn = pass_host_blocks, .ctx = tc, .fn_exact = pass_dev_exact};
@@ -285,8 +284,9 @@ static fit_pass_t choose_pass(lfit_t *g) {
   fit_pass_t pass = {.fn = ts->streamed ? pass_streamed : tc->dev_resident ? pass_resident : pass_host_blocks,
                      .ctx = tc};
   /* the CPU backend sums grid block by grid block: the same model for any rank count */
-  if (b->eval_block && !noexact)
-    pass.fn_exact = ts->streamed ? pass_exact_streamed : pass_exact_resident;
+  if (b->eval_block) pass.fn_exact = ts->streamed ? pass_exact_streamed : pass_exact_resident;
+  if (fast && !b->eval_block)
+    ps_log("train: --gpu-sums fast: grad.cu's sums, Newton's Hessians on the device (last bits depend on P)");
   if (!ts->streamed && !tc->dev_resident)
     ps_log("train: rows exceed --gpu-mem-limit %.0f MiB: they go up to the GPU in blocks every pass",
            (double)gpu_limit / 1048576.0);
