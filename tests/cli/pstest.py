@@ -88,3 +88,34 @@ def standardize(X, model):
     V = np.where(kind == 1, miss.astype(np.float64), V)
     S = (V - model["standardize/mean"]) * model["standardize/scale"]
     return np.where((kind == 0) & miss, 0.0, S)
+
+
+def planted_counts(beta, n=6000, f=48, seed=5):
+    """n rows x f count columns (20% stored), a logit on beta's nonzero columns: (scipy CSR X, labels, ids)."""
+    import numpy as np
+    import scipy.sparse as sp
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, f, density=0.2, format="csr", random_state=rng,
+                  data_rvs=lambda k: 1.0 + np.floor(rng.exponential(size=k))).astype(np.float32)
+    p = 1 / (1 + np.exp(-(X @ np.asarray(beta, dtype=np.float64) - 1.0)))
+    y = (rng.random(n) < p).astype(np.uint8)
+    return X, y, np.arange(1, n + 1, dtype=np.int64) * 7919
+
+
+def write_features(path, X, y, ids, layout="csr", target="buy"):
+    """A features file of scipy CSR X as /features_csr or dense /features, ids and one label."""
+    import h5py
+    import numpy as np
+    with h5py.File(path, "w") as g:
+        g.attrs["schema_version"] = 1
+        g.attrs["kind"] = "features"
+        if layout == "csr":
+            g["/features_csr/indptr"] = X.indptr.astype(np.int64)
+            g["/features_csr/indices"] = X.indices.astype(np.int32)
+            g["/features_csr/data"] = X.data
+        else:
+            g["/features"] = X.toarray()
+        g["/customer_id"] = ids
+        g["/feature_names"] = [f"c{j}".encode() for j in range(X.shape[1])]
+        g[f"/labels/{target}"] = y
+    return path

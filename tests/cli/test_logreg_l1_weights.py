@@ -12,9 +12,8 @@ import os
 import h5py
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
-from pstest import error_line, gen, load_model, run, validation_mask
+from pstest import error_line, gen, load_model, planted_counts, run, validation_mask, write_features
 
 L1_FIRST, L1 = 0.004, 0.003
 SUPPORT = [3, 11, 17, 29, 40]
@@ -24,30 +23,10 @@ SUPPORT = [3, 11, 17, 29, 40]
 def planted(tmp_path_factory):
     """6000 rows x 48 count columns (20% stored), a logit on 5 of them only; CSR and dense files."""
     d = tmp_path_factory.mktemp("l1w")
-    rng = np.random.default_rng(5)
-    n, f = 6000, 48
-    X = sp.random(n, f, density=0.2, format="csr", random_state=rng,
-                  data_rvs=lambda k: 1.0 + np.floor(rng.exponential(size=k))).astype(np.float32)
-    beta = np.zeros(f)
+    beta = np.zeros(48)
     beta[SUPPORT] = [0.6, -0.5, 0.45, -0.55, 0.5]
-    p = 1 / (1 + np.exp(-(X @ beta - 1.0)))
-    y = (rng.random(n) < p).astype(np.uint8)
-    ids = np.arange(1, n + 1, dtype=np.int64) * 7919
-    paths = {}
-    for layout in ("csr", "dense"):
-        paths[layout] = str(d / f"{layout}.h5")
-        with h5py.File(paths[layout], "w") as g:
-            g.attrs["schema_version"] = 1
-            g.attrs["kind"] = "features"
-            if layout == "csr":
-                g["/features_csr/indptr"] = X.indptr.astype(np.int64)
-                g["/features_csr/indices"] = X.indices.astype(np.int32)
-                g["/features_csr/data"] = X.data
-            else:
-                g["/features"] = X.toarray()
-            g["/customer_id"] = ids
-            g["/feature_names"] = [f"c{j}".encode() for j in range(f)]
-            g["/labels/buy"] = y
+    X, y, ids = planted_counts(beta)
+    paths = {layout: write_features(str(d / f"{layout}.h5"), X, y, ids, layout) for layout in ("csr", "dense")}
     first = fit(d, paths["csr"], 1, "first.h5", "--l1", L1_FIRST)
     return d, paths, first, X.toarray().astype(np.float64), y, ids
 
